@@ -1,0 +1,195 @@
+//! Raw instructions: `struct sock_filter` and its 8-byte encoding.
+//!
+//! An [`Insn`] is whatever 8 bytes someone handed us: nothing here checks that
+//! the code is a real opcode or that jumps land inside the program (that is
+//! the validator's job). Unused fields (`jt`/`jf` of a non-jump, `k` of `tax`)
+//! are kept exactly as given, because the kernel keeps them too and hands them
+//! back through `PTRACE_SECCOMP_GET_FILTER`.
+
+use core::fmt;
+
+use crate::limits::SOCK_FILTER_SIZE;
+use crate::opcode::{OpInfo, Opcode};
+
+/// One classic BPF instruction, `struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[repr(C)]
+pub struct Insn {
+    /// The opcode (`code`).
+    pub code: u16,
+    /// Jump offset when the condition holds.
+    pub jt: u8,
+    /// Jump offset when the condition fails.
+    pub jf: u8,
+    /// The generic operand.
+    pub k: u32,
+}
+
+/// Byte order of a raw program or of a `seccomp_data` layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endian {
+    /// Least significant byte first (x86, arm, riscv, ppc64le, mipsel, loongarch).
+    Little,
+    /// Most significant byte first (s390x, ppc64, ppc, mips).
+    Big,
+}
+
+impl Endian {
+    /// The byte order of the machine this code runs on.
+    pub const NATIVE: Endian = if cfg!(target_endian = "big") { Endian::Big } else { Endian::Little };
+
+    /// Reads a u16 in this byte order.
+    pub fn u16(self, b: [u8; 2]) -> u16 {
+        match self {
+            Endian::Little => u16::from_le_bytes(b),
+            Endian::Big => u16::from_be_bytes(b),
+        }
+    }
+
+    /// Reads a u32 in this byte order.
+    pub fn u32(self, b: [u8; 4]) -> u32 {
+        match self {
+            Endian::Little => u32::from_le_bytes(b),
+            Endian::Big => u32::from_be_bytes(b),
+        }
+    }
+
+    /// Writes a u16 in this byte order.
+    pub fn u16_bytes(self, v: u16) -> [u8; 2] {
+        match self {
+            Endian::Little => v.to_le_bytes(),
+            Endian::Big => v.to_be_bytes(),
+        }
+    }
+
+    /// Writes a u32 in this byte order.
+    pub fn u32_bytes(self, v: u32) -> [u8; 4] {
+        match self {
+            Endian::Little => v.to_le_bytes(),
+            Endian::Big => v.to_be_bytes(),
+        }
+    }
+}
+
+impl Insn {
+    /// Builds an instruction from its four fields.
+    pub const fn new(code: u16, jt: u8, jf: u8, k: u32) -> Insn {
+        Insn { code, jt, jf, k }
+    }
+
+    /// Builds an instruction of a known opcode.
+    pub const fn op(op: Opcode, jt: u8, jf: u8, k: u32) -> Insn {
+        Insn { code: op as u16, jt, jf, k }
+    }
+
+    /// The opcode, if `code` is one of the 49 Linux accepts.
+    pub fn opcode(&self) -> Option<Opcode> {
+        Opcode::from_code(self.code)
+    }
+
+    /// The table row, if `code` is one of the 49 Linux accepts.
+    pub fn info(&self) -> Option<&'static OpInfo> {
+        Opcode::info_for(self.code)
+    }
+
+    /// Decodes 8 bytes in the given byte order.
+    pub fn from_bytes(b: [u8; SOCK_FILTER_SIZE], endian: Endian) -> Insn {
+        Insn {
+            code: endian.u16([b[0], b[1]]),
+            jt: b[2],
+            jf: b[3],
+            k: endian.u32([b[4], b[5], b[6], b[7]]),
+        }
+    }
+
+    /// Encodes to 8 bytes in the given byte order.
+    pub fn to_bytes(&self, endian: Endian) -> [u8; SOCK_FILTER_SIZE] {
+        let c = endian.u16_bytes(self.code);
+        let k = endian.u32_bytes(self.k);
+        [c[0], c[1], self.jt, self.jf, k[0], k[1], k[2], k[3]]
+    }
+}
+
+impl fmt::Display for Insn {
+    /// `{ code, jt, jf, k }` in the C initialiser style.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{ {:#06x}, {:3}, {:3}, {:#010x} }}", self.code, self.jt, self.jf, self.k)
+    }
+}
+
+/// Why a byte buffer is not an array of `struct sock_filter`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawError {
+    len: usize,
+}
+
+impl RawError {
+    /// The length of the rejected buffer in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the rejected buffer was empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl fmt::Display for RawError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.len == 0 {
+            write!(f, "empty program: a raw filter needs at least one 8-byte instruction")
+        } else {
+            write!(
+                f,
+                "raw program length {} is not a multiple of 8 (struct sock_filter); {} trailing byte(s) at offset {}",
+                self.len,
+                self.len % SOCK_FILTER_SIZE,
+                self.len - self.len % SOCK_FILTER_SIZE
+            )
+        }
+    }
+}
+
+impl core::error::Error for RawError {}
+
+/// Decodes a raw array of `struct sock_filter`. The length must be a non-zero
+/// multiple of 8; nothing else is checked.
+pub fn decode(bytes: &[u8], endian: Endian) -> Result<Vec<Insn>, RawError> {
+    if bytes.is_empty() || bytes.len() % SOCK_FILTER_SIZE != 0 {
+        return Err(RawError { len: bytes.len() });
+    }
+    Ok(bytes
+        .chunks_exact(SOCK_FILTER_SIZE)
+        .map(|c| Insn::from_bytes(c.try_into().expect("chunks_exact yields 8 bytes"), endian))
+        .collect())
+}
+
+/// Encodes instructions as a raw array of `struct sock_filter`.
+pub fn encode(insns: &[Insn], endian: Endian) -> Vec<u8> {
+    insns.iter().flat_map(|i| i.to_bytes(endian)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_round_trip_keeps_junk_fields() {
+        let insns = [Insn::new(0x80, 5, 6, 0x1234), Insn::new(0x06, 0xff, 0xee, 0x7fff_0000)];
+        for endian in [Endian::Little, Endian::Big] {
+            let bytes = encode(&insns, endian);
+            assert_eq!(bytes.len(), 16);
+            assert_eq!(decode(&bytes, endian).unwrap(), insns);
+        }
+        assert_eq!(encode(&insns[..1], Endian::Little), [0x80, 0, 5, 6, 0x34, 0x12, 0, 0]);
+    }
+
+    #[test]
+    fn bad_lengths_are_rejected() {
+        assert!(decode(&[], Endian::Little).unwrap_err().is_empty());
+        let err = decode(&[0; 12], Endian::Little).unwrap_err();
+        assert_eq!(err.len(), 12);
+        assert!(err.to_string().contains("not a multiple of 8"));
+    }
+}

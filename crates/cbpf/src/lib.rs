@@ -1,0 +1,34 @@
+//! sysfence-cbpf: classic BPF exactly as Linux runs it for seccomp.
+//!
+//! This crate is the instruction-set layer of sysfence. It knows nothing of
+//! profiles or syscall names beyond what a caller hands it.
+//!
+//! * [`opcode`]: THE opcode table; every other module derives from it.
+//! * [`insn`]: raw `struct sock_filter` values and their 8-byte encoding.
+//! * [`limits`]: every kernel limit.
+//! * [`validate`]: the kernel's load-time checks, in the kernel's order,
+//!   producing a [`program::Program`], the only thing the interpreter runs.
+//! * [`interp`]: the kernel-exact interpreter and the action-cache model.
+//! * [`action`]: return values, actions and stacking.
+//! * [`data`]: `struct seccomp_data` and AUDIT_ARCH values.
+//! * [`asm`]: the `bpf_asm` assembler and the disassembler.
+//!
+//! Data flows `text --asm--> [Insn] --validate--> Program --interp(SeccompData)--> Outcome`,
+//! and `Program --disasm--> text` back.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod action;
+pub mod asm;
+pub mod data;
+pub mod insn;
+pub mod interp;
+pub mod limits;
+pub mod opcode;
+pub mod program;
+pub mod validate;
+
+pub use action::Action;
+pub use data::SeccompData;
+pub use insn::{Endian, Insn};
+pub use opcode::Opcode;

@@ -1,0 +1,5 @@
+//! One module per verb.
+pub mod asm;
+pub mod disasm;
+pub mod validate;
+pub mod emu;

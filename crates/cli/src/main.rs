@@ -1,0 +1,56 @@
+//! `sysfence`: the command-line front door to the sysfence crates.
+//!
+//! The binary is thin: each verb lives in `cmd/<verb>.rs`, parses its own
+//! arguments with clap, calls the library crates and prints. Exit status:
+//! 0 for success, 1 when the answer is "no" (a program the kernel would
+//! reject, a check that found a difference), 2 for bad input or usage.
+
+mod cmd;
+mod failure;
+mod io;
+
+use clap::{Parser, Subcommand};
+
+/// Compile, check, run and measure Linux seccomp filters.
+#[derive(Parser, Debug)]
+#[command(name = "sysfence", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Assemble bpf_asm text into a raw program.
+    Asm(cmd::asm::Args),
+    /// Disassemble a raw program.
+    Disasm(cmd::disasm::Args),
+    /// Check a raw or assembly program as seccomp(2) would.
+    Validate(cmd::validate::Args),
+    /// Run a program or profile on one syscall, or a batch of them.
+    Emu(cmd::emu::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return std::process::ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Asm(a) => cmd::asm::run(a),
+        Command::Disasm(a) => cmd::disasm::run(a),
+        Command::Validate(a) => cmd::validate::run(a),
+        Command::Emu(a) => cmd::emu::run(a),
+    };
+    match result {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(f) => {
+            eprintln!("sysfence: {f}");
+            std::process::ExitCode::from(f.code())
+        }
+    }
+}
