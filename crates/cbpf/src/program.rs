@@ -1,1 +1,153 @@
-//! (being written)
+//! A validated seccomp program: the only thing the interpreter runs.
+//!
+//! In: raw instructions ([`Program::new`]) or raw bytes
+//! ([`Program::from_raw`]). Out: a [`Program`] that the kernel would load,
+//! or the reason it would not. A `Program` can only be made by the validator
+//! ([`crate::validate::validate`]), so holding one proves every check of
+//! `bpf_check_classic`, `check_load_and_stores` and `seccomp_check_filter`
+//! passed: every opcode is one of the 41 seccomp codes, every jump lands
+//! inside the program, the last instruction returns, scratch memory is written
+//! before it is read and `ld [k]` reads an aligned word of `seccomp_data`.
+//!
+//! The original instructions are kept exactly as given, junk in unused fields
+//! included, as the kernel keeps them for `PTRACE_SECCOMP_GET_FILTER` and for
+//! its action-cache emulator. Beside them the program holds a pre-decoded copy
+//! (typed opcodes) that the interpreter walks without decoding again.
+
+use core::fmt;
+
+use crate::insn::{self, Endian, Insn, RawError};
+use crate::opcode::Opcode;
+use crate::validate::{self, ValidateError};
+
+/// A program `seccomp(SECCOMP_SET_MODE_FILTER)` accepts. Immutable.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Program {
+    /// The instructions as given.
+    insns: Box<[Insn]>,
+    /// `insns` pre-decoded, same length and order.
+    ops: Box<[Op]>,
+}
+
+/// One pre-decoded instruction: the typed opcode and the raw operands.
+///
+/// Eight bytes, so a program of 4096 fits in 32 KiB; built only from
+/// instructions that passed validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Op {
+    /// The opcode.
+    pub(crate) op: Opcode,
+    /// Conditional jump offset when true.
+    pub(crate) jt: u8,
+    /// Conditional jump offset when false.
+    pub(crate) jf: u8,
+    /// The operand.
+    pub(crate) k: u32,
+}
+
+impl Program {
+    /// Validates `insns` as seccomp would; same as [`validate::validate`].
+    pub fn new(insns: &[Insn]) -> Result<Program, ValidateError> {
+        validate::validate(insns)
+    }
+
+    /// Decodes raw `struct sock_filter` bytes in the given byte order and
+    /// validates them.
+    pub fn from_raw(bytes: &[u8], endian: Endian) -> Result<Program, ProgramError> {
+        let insns = insn::decode(bytes, endian)?;
+        Ok(Program::new(&insns)?)
+    }
+
+    /// Builds the program once the validator has accepted `insns`, whose
+    /// decoded opcodes are `opcodes` (same length).
+    pub(crate) fn from_validated(insns: &[Insn], opcodes: &[Opcode]) -> Program {
+        let ops = insns
+            .iter()
+            .zip(opcodes)
+            .map(|(i, &op)| Op {
+                op,
+                jt: i.jt,
+                jf: i.jf,
+                k: i.k,
+            })
+            .collect();
+        Program {
+            insns: insns.into(),
+            ops,
+        }
+    }
+
+    /// The instructions, exactly as given.
+    pub fn insns(&self) -> &[Insn] {
+        &self.insns
+    }
+
+    /// The number of instructions (1 to 4096; a program is never empty).
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
+        self.insns.len()
+    }
+
+    /// The raw `struct sock_filter` bytes in the given byte order.
+    pub fn to_bytes(&self, endian: Endian) -> Vec<u8> {
+        insn::encode(&self.insns, endian)
+    }
+
+    /// The decoded opcode of every instruction, in order.
+    pub fn opcodes(&self) -> impl ExactSizeIterator<Item = Opcode> + '_ {
+        self.ops.iter().map(|op| op.op)
+    }
+
+    /// The pre-decoded instructions, for the interpreter.
+    pub(crate) fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+}
+
+impl fmt::Debug for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Program")
+            .field("insns", &self.insns)
+            .finish()
+    }
+}
+
+/// Why raw bytes are not a program seccomp accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProgramError {
+    /// The bytes are not an array of `struct sock_filter` (empty, or the length
+    /// is not a multiple of 8).
+    Raw(RawError),
+    /// The instructions break a kernel rule.
+    Validate(ValidateError),
+}
+
+impl From<RawError> for ProgramError {
+    fn from(e: RawError) -> ProgramError {
+        ProgramError::Raw(e)
+    }
+}
+
+impl From<ValidateError> for ProgramError {
+    fn from(e: ValidateError) -> ProgramError {
+        ProgramError::Validate(e)
+    }
+}
+
+impl fmt::Display for ProgramError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProgramError::Raw(e) => e.fmt(f),
+            ProgramError::Validate(e) => e.fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for ProgramError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            ProgramError::Raw(e) => Some(e),
+            ProgramError::Validate(e) => Some(e),
+        }
+    }
+}
