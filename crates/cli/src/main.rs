@@ -29,6 +29,8 @@ enum Command {
     Validate(cmd::validate::Args),
     /// Run a program or profile on one syscall, or a batch of them.
     Emu(cmd::emu::Args),
+    /// Print an arch's syscall table, or look syscalls up in it.
+    Syscalls(cmd::syscalls::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -45,6 +47,7 @@ fn main() -> std::process::ExitCode {
         Command::Disasm(a) => cmd::disasm::run(a),
         Command::Validate(a) => cmd::validate::run(a),
         Command::Emu(a) => cmd::emu::run(a),
+        Command::Syscalls(a) => cmd::syscalls::run(a),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

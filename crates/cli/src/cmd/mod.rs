@@ -3,3 +3,4 @@ pub mod asm;
 pub mod disasm;
 pub mod validate;
 pub mod emu;
+pub mod syscalls;
