@@ -44,6 +44,34 @@ fn aarch64_riscv64_loongarch64_are_generic() {
     assert_eq!(nr(Arch::Riscv64, "riscv_flush_icache"), Some(259));
 }
 
+/// Rows of Linux's scripts/syscall.tbl per 64-bit ABI selection
+/// (arm64: renameat, rlimit, memfd_secret; riscv: riscv, rlimit,
+/// memfd_secret; loongarch: none).
+#[test]
+fn generic_64_bit_abis() {
+    for a in [Arch::Aarch64, Arch::Riscv64, Arch::Loongarch64] {
+        assert_eq!(nr(a, "newfstatat"), Some(79), "{a}");
+        assert_eq!(nr(a, "fstat"), Some(80), "{a}");
+        assert_eq!(nr(a, "fstatat"), None, "{a}");
+        assert_eq!(nr(a, "clock_gettime64"), None, "{a}");
+        assert_eq!(nr(a, "futex_time64"), None, "{a}");
+        assert_eq!(a.syscall_name(403), None, "{a}");
+        assert_eq!(nr(a, "clone3"), Some(435), "{a}");
+    }
+    assert_eq!(nr(Arch::Aarch64, "renameat"), Some(38));
+    assert_eq!(nr(Arch::Riscv64, "renameat"), None);
+    assert_eq!(nr(Arch::Loongarch64, "renameat"), None);
+    for a in [Arch::Aarch64, Arch::Riscv64] {
+        assert_eq!(nr(a, "getrlimit"), Some(163), "{a}");
+        assert_eq!(nr(a, "setrlimit"), Some(164), "{a}");
+        assert_eq!(nr(a, "memfd_secret"), Some(447), "{a}");
+    }
+    assert_eq!(nr(Arch::Loongarch64, "getrlimit"), None);
+    assert_eq!(nr(Arch::Loongarch64, "setrlimit"), None);
+    assert_eq!(nr(Arch::Loongarch64, "memfd_secret"), None);
+    assert_eq!(nr(Arch::Loongarch64, "prlimit64"), Some(261));
+}
+
 #[test]
 fn x32_numbers_carry_bit_30() {
     let a = Arch::X32;

@@ -148,6 +148,26 @@ fn split_abi(
     rows
 }
 
+/// Applies a facts file of corrections: `rename` gives row `nr` the kernel's
+/// name, `drop` removes row `nr` (whose crate name must match).
+fn fixed(mut rows: Vec<(String, u32)>, facts: &Facts, file: &str) -> Vec<(String, u32)> {
+    for (nr, fix, name) in facts.rows(file) {
+        let at = rows
+            .iter()
+            .position(|r| r.1 == nr)
+            .unwrap_or_else(|| panic!("{file}: the crate has no row {nr}"));
+        match fix.as_str() {
+            "rename" => rows[at].0 = name,
+            "drop" => {
+                assert_eq!(rows[at].0, name, "{file}: row {nr}");
+                rows.remove(at);
+            }
+            other => panic!("{file}: unknown fix {other}"),
+        }
+    }
+    rows
+}
+
 fn x32_rows(facts: &Facts) -> Vec<(String, u32)> {
     let abi = facts.rows("x86_64_abi.tbl");
     split_abi(crate_rows!(x86_64), &abi, "64", "x32", |nr| nr | X32_BIT)
@@ -227,8 +247,14 @@ fn specs() -> Vec<Spec> {
         Spec {
             file: "aarch64",
             what: "aarch64",
-            source: Source::Crate("aarch64"),
-            rows: |_| crate_rows!(aarch64),
+            source: Source::Derived(|v| {
+                format!(
+                    "syscalls crate {} ({}) table aarch64, corrected to the kernel's \
+                     arm64 ABI (facts/aarch64_fixes.tbl)",
+                    v.crate_version, v.kernel
+                )
+            }),
+            rows: |facts| fixed(crate_rows!(aarch64), facts, "aarch64_fixes.tbl"),
         },
         Spec {
             file: "arm",
@@ -312,8 +338,14 @@ fn specs() -> Vec<Spec> {
         Spec {
             file: "loongarch64",
             what: "loongarch64",
-            source: Source::Crate("loongarch64"),
-            rows: |_| crate_rows!(loongarch64),
+            source: Source::Derived(|v| {
+                format!(
+                    "syscalls crate {} ({}) table loongarch64, corrected to the kernel's \
+                     loongarch ABI (facts/loongarch64_fixes.tbl)",
+                    v.crate_version, v.kernel
+                )
+            }),
+            rows: |facts| fixed(crate_rows!(loongarch64), facts, "loongarch64_fixes.tbl"),
         },
     ]
 }
