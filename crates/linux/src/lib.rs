@@ -1,1 +1,5 @@
 //! sysfence-linux.
+pub mod dump;
+pub mod record;
+pub mod status;
+pub mod threads;
