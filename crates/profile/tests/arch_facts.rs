@@ -451,3 +451,29 @@ fn socketcall_numbers() {
     assert_eq!(SOCKETCALL_CALLS[0], ("socket", 1));
     assert_eq!(SOCKETCALL_CALLS[19], ("sendmmsg", 20));
 }
+
+#[test]
+fn arch_from_seccomp_data() {
+    assert_eq!(Arch::from_audit(0xc000_003e, 39), Some(Arch::X86_64));
+    assert_eq!(Arch::from_audit(0xc000_003e, 0x4000_0027), Some(Arch::X32));
+    assert_eq!(Arch::from_audit(0x4000_0003, 20), Some(Arch::X86));
+    assert_eq!(Arch::from_audit(0xc000_0015, 20), Some(Arch::Ppc64le));
+    assert_eq!(Arch::from_audit(0x8000_0015, 20), Some(Arch::Ppc64));
+    assert_eq!(Arch::from_audit(0xe000_0008, 6038), Some(Arch::Mipsel64n32));
+    assert_eq!(Arch::from_audit(0x0000_0028, 20), None);
+    for &a in Arch::all() {
+        let nr = a.syscall_nr("exit").unwrap_or(a.max_nr());
+        assert_eq!(Arch::from_audit(a.audit_arch(), nr), Some(a), "{a}");
+    }
+}
+
+#[test]
+fn known_anywhere() {
+    assert!(Arch::known_anywhere("read"));
+    assert!(Arch::known_anywhere("set_tls"));
+    assert!(Arch::known_anywhere("sync_file_range2"));
+    assert!(Arch::known_anywhere("s390_runtime_instr"));
+    assert!(!Arch::known_anywhere("fstatat"));
+    assert!(!Arch::known_anywhere("not_a_syscall"));
+    assert!(!Arch::known_anywhere(""));
+}

@@ -82,6 +82,9 @@ pub struct Multiplexed {
     pub call: u32,
 }
 
+/// The bit x32 sets in every syscall number (`__X32_SYSCALL_BIT`).
+pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
 /// `socketcall(2)` call numbers (`SYS_SOCKET` = 1 … `SYS_SENDMMSG` = 20,
 /// `include/uapi/linux/net.h`), by syscall name.
 pub const SOCKETCALL_CALLS: [(&str, u32); 20] = [
@@ -537,6 +540,23 @@ impl Arch {
     /// kernel facts).
     pub fn source(self) -> &'static str {
         self.info().table.source
+    }
+
+    /// The arch a filter sees for `seccomp_data.arch == audit` and
+    /// `seccomp_data.nr == nr`: x86_64 and x32 share an AUDIT_ARCH value and
+    /// differ in bit 30 of the number; every other value names one arch.
+    pub fn from_audit(audit: u32, nr: u32) -> Option<Arch> {
+        match audit {
+            0xc000_003e if nr & X32_SYSCALL_BIT != 0 => Some(Arch::X32),
+            0xc000_003e => Some(Arch::X86_64),
+            _ => ALL.iter().copied().find(|a| a.audit_arch() == audit),
+        }
+    }
+
+    /// Whether any table here knows `name` (including header aliases): the
+    /// closest this crate comes to "a name libseccomp can resolve".
+    pub fn known_anywhere(name: &str) -> bool {
+        ALL.iter().any(|a| a.syscall_nr(name).is_some())
     }
 
     /// The arch this program was built for, if it has a table.
