@@ -18,6 +18,16 @@
 //! happens to argument conditions, is the lowering's business
 //! (`libseccomp-layout.md` §6.3).
 //!
+//! Where the tables differ from libseccomp's own (`src/syscalls.csv`), on
+//! purpose: they follow the kernel's tables of Linux 6.18, so the ARM-private
+//! `usr26`, `usr32` and `get_tls` exist on arm (libseccomp resolves them
+//! nowhere), the kernel's placeholder rows (`reserved177`, `unused18`, ...)
+//! keep their names, and `arm_sync_file_range` is row 341 on arm, with
+//! `sync_file_range2` accepted as the header alias of the same row
+//! (libseccomp knows only the alias). Names libseccomp lists only for arches
+//! without a table here (m68k, parisc, sh) are unknown to
+//! [`Arch::known_anywhere`].
+//!
 //! Not covered: m68k, parisc, sh and riscv32 (libseccomp knows the first
 //! three; [`Arch::parse`] names them as arches without a table), the ARM
 //! OABI, and syscall numbers newer than the tables' kernel release.
