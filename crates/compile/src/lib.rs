@@ -1,1 +1,341 @@
-//! sysfence-compile.
+//! sysfence-compile: seccomp policies to classic BPF, without libseccomp,
+//! checked against the policy on every compile.
+//!
+//! # Pipeline
+//!
+//! ```text
+//! profile text --sysfence_profile::load--> ir::Policy
+//! ir::Policy --build_tree(Config)--> DecisionTree           (build.rs, args.rs, layout.rs)
+//! DecisionTree --emit_from_tree--> labelled blocks --opt passes--> veneers --> Program   (emit/, opt/)
+//! Program + ir::Policy --check--> CheckReport, or the witness of a difference            (check.rs)
+//! ```
+//!
+//! [`compile`] chains the stages; [`build_tree`] and [`emit_from_tree`] let
+//! a caller enter or leave anywhere. Every [`compile`] runs [`check::check`] unless the [`Config`] turns it
+//! off, and refuses to return a program that differs from the policy's
+//! reference evaluator on any tested input, or that leaves an always-allowed
+//! syscall outside the kernel's action cache.
+//!
+//! # The program
+//!
+//! `ld [4]` once and one `jeq` per arch (foreign arches get the bad-arch
+//! action); per arch `ld [0]` and a search over *intervals* of syscall
+//! numbers (consecutive numbers with the same decision form one interval, so
+//! size follows the number of runs, not of syscalls); argument checks only at
+//! the leaves, 64-bit compares split into 32-bit words, value sets searched
+//! as trees. Identical tails are shared; far jumps get veneers. See
+//! `docs/compiler.md` for a worked example.
+//!
+//! # Layouts
+//!
+//! [`Layout::Linear`] (a chain in profile order, for comparison),
+//! [`Layout::Tree`] (balanced by interval count, the default) and
+//! [`Layout::Weighted`] (optimal alphabetic tree for a syscall mix, height at
+//! most the balanced tree's plus 2, hot numbers tested first when cheaper).
+//!
+//! # Installing
+//!
+//! ```no_run
+//! use sysfence_compile::{Config, compile};
+//! use sysfence_profile::ir::Policy;
+//!
+//! fn install(policy: &Policy) -> Result<(), Box<dyn std::error::Error>> {
+//!     let compiled = compile(policy, &Config::new())?;
+//!     let filter: seccompiler::BpfProgram = compiled
+//!         .program()
+//!         .insns()
+//!         .iter()
+//!         .map(|i| seccompiler::sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k })
+//!         .collect();
+//!     seccompiler::apply_filter(&filter)?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # What is not checked
+//!
+//! The check runs the program on a finite set of inputs derived from the
+//! policy (every number up to past the table, −1, bit-30 numbers, interval
+//! boundaries, each constant's neighbours per 32-bit word); it is a strong
+//! test, not a proof. The profile front end decides what the policy means.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod args;
+pub mod build;
+pub mod check;
+pub mod cost;
+pub mod emit;
+mod layout;
+pub mod opt;
+pub mod tree;
+pub mod weights;
+
+use std::fmt;
+
+use sysfence_cbpf::program::Program;
+use sysfence_profile::ir::{Action, Policy};
+
+pub use build::build_tree;
+pub use check::{CheckReport, Mismatch};
+pub use emit::{EmitStats, emit_from_tree};
+pub use tree::DecisionTree;
+pub use weights::Weights;
+
+/// How the syscall-number dispatch is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Layout {
+    /// A chain of `jeq` in the profile's order.
+    Linear,
+    /// A search tree balanced by interval count.
+    #[default]
+    Tree,
+    /// An optimal alphabetic tree for the configured [`Weights`].
+    Weighted,
+}
+
+impl Layout {
+    /// Every layout, in the order reports list them.
+    pub const ALL: [Layout; 3] = [Layout::Linear, Layout::Tree, Layout::Weighted];
+
+    /// The name the command line uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Linear => "linear",
+            Layout::Tree => "tree",
+            Layout::Weighted => "weighted",
+        }
+    }
+
+    /// Reads a name as [`Layout::name`] prints it.
+    pub fn from_name(s: &str) -> Option<Layout> {
+        Layout::ALL.into_iter().find(|l| l.name() == s)
+    }
+}
+
+/// Compiler settings: build with [`Config::new`] and the consuming setters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    layout: Layout,
+    weights: Option<Weights>,
+    bad_arch: Option<Action>,
+    arches: Option<Vec<u32>>,
+    check: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config::new()
+    }
+}
+
+impl Config {
+    /// Tree layout, no weights, the policy's bad-arch action, every arch of
+    /// the policy (the host's first), check on.
+    pub fn new() -> Config {
+        Config {
+            layout: Layout::Tree,
+            weights: None,
+            bad_arch: None,
+            arches: None,
+            check: true,
+        }
+    }
+
+    /// Sets the layout.
+    pub fn layout(mut self, layout: Layout) -> Config {
+        self.layout = layout;
+        self
+    }
+
+    /// Sets the syscall mix the weighted layout optimizes for.
+    pub fn weights(mut self, weights: Weights) -> Config {
+        self.weights = Some(weights);
+        self
+    }
+
+    /// Overrides the policy's action for foreign arches.
+    pub fn bad_arch(mut self, action: Action) -> Config {
+        self.bad_arch = Some(action);
+        self
+    }
+
+    /// Emits only these AUDIT_ARCH values, in this dispatch order.
+    pub fn arches(mut self, arches: Vec<u32>) -> Config {
+        self.arches = Some(arches);
+        self
+    }
+
+    /// Turns the check of every compile on (the default) or off.
+    pub fn check(mut self, on: bool) -> Config {
+        self.check = on;
+        self
+    }
+
+    /// The layout.
+    pub fn get_layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// The syscall mix, if any.
+    pub fn get_weights(&self) -> Option<&Weights> {
+        self.weights.as_ref()
+    }
+
+    /// The bad-arch override, if any.
+    pub fn get_bad_arch(&self) -> Option<Action> {
+        self.bad_arch
+    }
+
+    /// The selected arches, if restricted.
+    pub fn get_arches(&self) -> Option<&[u32]> {
+        self.arches.as_deref()
+    }
+
+    /// Whether every compile is checked.
+    pub fn get_check(&self) -> bool {
+        self.check
+    }
+}
+
+/// A compiled, validated (and unless turned off, checked) program.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    program: Program,
+    tree: DecisionTree,
+    emit: EmitStats,
+    check: Option<CheckReport>,
+}
+
+impl Compiled {
+    /// The program.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// The decision DAG it came from (per-arch intervals in [`DecisionTree::arches`]).
+    pub fn tree(&self) -> &DecisionTree {
+        &self.tree
+    }
+
+    /// Figures from emission.
+    pub fn emit_stats(&self) -> EmitStats {
+        self.emit
+    }
+
+    /// The check's per-arch summary, when the check ran.
+    pub fn check_report(&self) -> Option<&CheckReport> {
+        self.check.as_ref()
+    }
+
+    /// The policy the program came from is needed again for reports; this
+    /// consumes the result and returns the program alone.
+    pub fn into_program(self) -> Program {
+        self.program
+    }
+}
+
+/// Compiles a policy: [`build_tree`], [`emit_from_tree`], then [`check::check`].
+pub fn compile(policy: &Policy, config: &Config) -> Result<Compiled, CompileError> {
+    let policy = match config.get_bad_arch() {
+        Some(a) => &policy.clone().with_bad_arch(a),
+        None => policy,
+    };
+    let tree = build_tree(policy, config)?;
+    let (program, emit) = emit_from_tree(&tree)?;
+    let check = if config.get_check() {
+        let arches: Vec<u32> = tree.arches().iter().map(|a| a.audit_arch).collect();
+        Some(check::check_arches(policy, &program, &arches).map_err(CompileError::mismatch)?)
+    } else {
+        None
+    };
+    Ok(Compiled {
+        program,
+        tree,
+        emit,
+        check,
+    })
+}
+
+/// Why a compile failed.
+#[derive(Debug)]
+pub struct CompileError {
+    kind: Box<ErrorKind>,
+}
+
+#[derive(Debug)]
+enum ErrorKind {
+    UnknownArch(u32),
+    TooLarge(usize),
+    Mismatch(Mismatch),
+    Internal(String),
+}
+
+impl CompileError {
+    #[cold]
+    pub(crate) fn unknown_arch(audit_arch: u32) -> CompileError {
+        CompileError {
+            kind: Box::new(ErrorKind::UnknownArch(audit_arch)),
+        }
+    }
+
+    #[cold]
+    pub(crate) fn too_large(len: usize) -> CompileError {
+        CompileError {
+            kind: Box::new(ErrorKind::TooLarge(len)),
+        }
+    }
+
+    #[cold]
+    pub(crate) fn mismatch(m: Mismatch) -> CompileError {
+        CompileError {
+            kind: Box::new(ErrorKind::Mismatch(m)),
+        }
+    }
+
+    #[cold]
+    pub(crate) fn internal(what: String) -> CompileError {
+        CompileError {
+            kind: Box::new(ErrorKind::Internal(what)),
+        }
+    }
+
+    /// The program length, when the program was too large.
+    pub fn too_large_len(&self) -> Option<usize> {
+        match *self.kind {
+            ErrorKind::TooLarge(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The witness, when the check found a difference.
+    pub fn witness(&self) -> Option<&Mismatch> {
+        match &*self.kind {
+            ErrorKind::Mismatch(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.kind {
+            ErrorKind::UnknownArch(a) => write!(f, "arch {a:#010x} is not in the policy"),
+            ErrorKind::TooLarge(n) => {
+                write!(
+                    f,
+                    "program of {n} instructions exceeds the kernel limit of {}",
+                    sysfence_cbpf::limits::BPF_MAXINSNS
+                )
+            }
+            ErrorKind::Mismatch(m) => write!(f, "compiler bug, program refused: {m}"),
+            ErrorKind::Internal(s) => write!(f, "compiler bug: {s}"),
+        }
+    }
+}
+
+impl std::error::Error for CompileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        None
+    }
+}

@@ -1,0 +1,458 @@
+//! Argument checks: one syscall's ordered rules as 32-bit word tests.
+//!
+//! In: the rules of one syscall number (first match wins), the arch's
+//! default action, argument width and byte order. Out: a [`NodeId`] in the
+//! caller's [`TreeBuilder`] that decides exactly as the rules do.
+//!
+//! Every 64-bit comparison is split into tests on the high and the low word
+//! with the usual savings: a word whose mask is 0 is not tested, an all-ones
+//! mask drops the `and`, a masked compare against 0 (or a single bit) is one
+//! `jset`, `>=` with a zero low word is one test on the high word, and a high
+//! word of 0 needs no equality test after `jgt 0` failed. On [`ArgWidth::Bits32`]
+//! arches only the low words exist.
+//!
+//! A run of consecutive rules that each test one argument for equality with a
+//! different value (ioctl commands, futex operations, personality values)
+//! becomes one search: a shared high-word test, then a search tree over the
+//! low words with short `jeq` chains at the leaves. Rules inside a run are
+//! mutually exclusive, so testing them in another order cannot change the
+//! first match.
+//!
+//! Nothing here checks the rules against the evaluator; that is
+//! [`crate::check`]'s job.
+
+use sysfence_cbpf::Endian;
+use sysfence_cbpf::data::arch_endian;
+use sysfence_profile::ir::{ArgIndex, ArgWidth, CmpOp, Cond, Rule};
+
+use crate::tree::{Cmp, NodeId, Test, TreeBuilder};
+
+/// Value searches with at most this many values (after the shared high-word
+/// test) are a plain `jeq` chain.
+const CHAIN_MAX: usize = 3;
+
+/// How one arch lays out and compares arguments.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ArgLayout {
+    width: ArgWidth,
+    endian: Endian,
+    /// Test the first value of a value set before the search (hot first).
+    peel_first: bool,
+}
+
+impl ArgLayout {
+    /// The layout for an AUDIT_ARCH value and width.
+    pub(crate) fn new(audit_arch: u32, width: ArgWidth, peel_first: bool) -> ArgLayout {
+        ArgLayout {
+            width,
+            endian: arch_endian(audit_arch),
+            peel_first,
+        }
+    }
+
+    fn lo(&self, arg: ArgIndex) -> u32 {
+        let base = 16 + 8 * arg.get() as u32;
+        if self.endian == Endian::Big {
+            base + 4
+        } else {
+            base
+        }
+    }
+
+    fn hi(&self, arg: ArgIndex) -> u32 {
+        let base = 16 + 8 * arg.get() as u32;
+        if self.endian == Endian::Big {
+            base
+        } else {
+            base + 4
+        }
+    }
+}
+
+/// The node deciding `rules` (first match wins), else `default`.
+pub(crate) fn rules_node(
+    b: &mut TreeBuilder,
+    rules: &[Rule],
+    default: NodeId,
+    lay: &ArgLayout,
+) -> NodeId {
+    let mut next = default;
+    let mut end = rules.len();
+    while end > 0 {
+        let start = run_start(rules, end, lay);
+        next = if end - start >= 2 {
+            value_run(b, &rules[start..end], next, lay)
+        } else {
+            rules[start..end]
+                .iter()
+                .rev()
+                .fold(next, |miss, r| rule_node(b, r, miss, lay))
+        };
+        end = start;
+    }
+    next
+}
+
+/// One rule: all conditions, then its action, else `miss`.
+fn rule_node(b: &mut TreeBuilder, rule: &Rule, miss: NodeId, lay: &ArgLayout) -> NodeId {
+    let hit = b.ret(rule.action.to_raw());
+    let mut conds = rule.conds.clone();
+    conds.sort_by_key(|c| c.arg);
+    conds
+        .iter()
+        .rev()
+        .fold(hit, |t, c| cond_node(b, c, t, miss, lay))
+}
+
+/// One comparison: go to `t` when it holds, to `f` when not.
+pub(crate) fn cond_node(
+    b: &mut TreeBuilder,
+    c: &Cond,
+    t: NodeId,
+    f: NodeId,
+    lay: &ArgLayout,
+) -> NodeId {
+    let (lo, hi) = (lay.lo(c.arg), lay.hi(c.arg));
+    let wide = lay.width == ArgWidth::Bits64;
+    let (vh, vl) = ((c.value >> 32) as u32, c.value as u32);
+    match (c.op, wide) {
+        (CmpOp::Ne, _) => cond_node(
+            b,
+            &Cond {
+                op: CmpOp::Eq,
+                ..*c
+            },
+            f,
+            t,
+            lay,
+        ),
+        (CmpOp::Lt, _) => cond_node(
+            b,
+            &Cond {
+                op: CmpOp::Ge,
+                ..*c
+            },
+            f,
+            t,
+            lay,
+        ),
+        (CmpOp::Le, _) => cond_node(
+            b,
+            &Cond {
+                op: CmpOp::Gt,
+                ..*c
+            },
+            f,
+            t,
+            lay,
+        ),
+        (CmpOp::Eq, false) => b.branch(test(lo, Cmp::Eq, vl), t, f),
+        (CmpOp::Ge, false) => b.branch(test(lo, Cmp::Ge, vl), t, f),
+        (CmpOp::Gt, false) => b.branch(test(lo, Cmp::Gt, vl), t, f),
+        (CmpOp::MaskedEq, false) => masked_word(b, lo, c.value as u32, c.value_two as u32, t, f),
+        (CmpOp::Eq, true) => {
+            let low = b.branch(test(lo, Cmp::Eq, vl), t, f);
+            b.branch(test(hi, Cmp::Eq, vh), low, f)
+        }
+        (CmpOp::Ge, true) if vl == 0 => b.branch(test(hi, Cmp::Ge, vh), t, f),
+        (CmpOp::Gt, true) if vl == u32::MAX => b.branch(test(hi, Cmp::Gt, vh), t, f),
+        (CmpOp::Ge | CmpOp::Gt, true) => {
+            let cmp = if c.op == CmpOp::Ge { Cmp::Ge } else { Cmp::Gt };
+            let low = b.branch(test(lo, cmp, vl), t, f);
+            // After `hi > vh` failed, hi == 0 needs no test when vh is 0.
+            let equal = if vh == 0 {
+                low
+            } else {
+                b.branch(test(hi, Cmp::Eq, vh), low, f)
+            };
+            b.branch(test(hi, Cmp::Gt, vh), t, equal)
+        }
+        (CmpOp::MaskedEq, true) => {
+            let low = masked_word(b, lo, c.value as u32, c.value_two as u32, t, f);
+            masked_word(
+                b,
+                hi,
+                (c.value >> 32) as u32,
+                (c.value_two >> 32) as u32,
+                low,
+                f,
+            )
+        }
+    }
+}
+
+/// `(word & mask) == (datum & mask)` in the cheapest form.
+fn masked_word(
+    b: &mut TreeBuilder,
+    offset: u32,
+    mask: u32,
+    datum: u32,
+    t: NodeId,
+    f: NodeId,
+) -> NodeId {
+    let datum = datum & mask;
+    if mask == 0 {
+        t
+    } else if mask == u32::MAX {
+        b.branch(test(offset, Cmp::Eq, datum), t, f)
+    } else if datum == 0 {
+        b.branch(test(offset, Cmp::Set, mask), f, t)
+    } else if datum == mask && mask.is_power_of_two() {
+        b.branch(test(offset, Cmp::Set, mask), t, f)
+    } else {
+        b.branch(
+            Test {
+                offset,
+                mask: Some(mask),
+                cmp: Cmp::Eq,
+                k: datum,
+            },
+            t,
+            f,
+        )
+    }
+}
+
+fn test(offset: u32, cmp: Cmp, k: u32) -> Test {
+    Test {
+        offset,
+        mask: None,
+        cmp,
+        k,
+    }
+}
+
+/// An equality on one argument: the high word (if tested) and the low word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct EqShape {
+    arg: ArgIndex,
+    hi: Option<u32>,
+    lo: u32,
+}
+
+/// The rule as a single equality, if it is one.
+fn eq_shape(rule: &Rule, lay: &ArgLayout) -> Option<EqShape> {
+    let [c] = rule.conds.as_slice() else {
+        return None;
+    };
+    let wide = lay.width == ArgWidth::Bits64;
+    let (mask, datum) = match c.op {
+        CmpOp::Eq => (u64::MAX, c.value),
+        CmpOp::MaskedEq => (c.value, c.value_two),
+        _ => return None,
+    };
+    let hi_mask = if wide { (mask >> 32) as u32 } else { 0 };
+    if mask as u32 != u32::MAX || (hi_mask != 0 && hi_mask != u32::MAX) {
+        return None;
+    }
+    let hi = (hi_mask == u32::MAX).then_some((datum >> 32) as u32);
+    Some(EqShape {
+        arg: c.arg,
+        hi,
+        lo: datum as u32,
+    })
+}
+
+/// Where the run of same-argument equalities ending at `end` starts.
+fn run_start(rules: &[Rule], end: usize, lay: &ArgLayout) -> usize {
+    let Some(last) = eq_shape(&rules[end - 1], lay) else {
+        return end - 1;
+    };
+    let mut start = end - 1;
+    while start > 0 {
+        match eq_shape(&rules[start - 1], lay) {
+            Some(s) if s.arg == last.arg && s.hi.is_some() == last.hi.is_some() => start -= 1,
+            _ => break,
+        }
+    }
+    start
+}
+
+/// A run of equalities as a search: high-word groups, then low-word values.
+fn value_run(b: &mut TreeBuilder, run: &[Rule], miss: NodeId, lay: &ArgLayout) -> NodeId {
+    let shapes: Vec<(EqShape, u32)> = run
+        .iter()
+        .filter_map(|r| eq_shape(r, lay).map(|s| (s, r.action.to_raw())))
+        .collect();
+    let arg = shapes[0].0.arg;
+    let mut groups: Vec<Option<u32>> = Vec::new();
+    for (s, _) in &shapes {
+        if !groups.contains(&s.hi) {
+            groups.push(s.hi);
+        }
+    }
+    groups.iter().rev().fold(miss, |next, &hi| {
+        // First match wins: keep the first rule of each value.
+        let mut values: Vec<(u32, u32)> = Vec::new();
+        for (s, raw) in shapes.iter().filter(|(s, _)| s.hi == hi) {
+            if !values.iter().any(|(v, _)| *v == s.lo) {
+                values.push((s.lo, *raw));
+            }
+        }
+        let low = value_search(b, lay.lo(arg), &values, miss, lay.peel_first);
+        match hi {
+            Some(h) => b.branch(test(lay.hi(arg), Cmp::Eq, h), low, next),
+            None => low,
+        }
+    })
+}
+
+/// Distinct `(value, action)` pairs in profile order as a search on one word.
+fn value_search(
+    b: &mut TreeBuilder,
+    offset: u32,
+    values: &[(u32, u32)],
+    miss: NodeId,
+    peel: bool,
+) -> NodeId {
+    let (first, rest) = match values.split_first() {
+        Some((f, r)) if peel => (Some(*f), r),
+        _ => (None, values),
+    };
+    let mut sorted = rest.to_vec();
+    sorted.sort_unstable();
+    let search = sorted_search(b, offset, &sorted, miss);
+    match first {
+        Some((v, raw)) => {
+            let hit = b.ret(raw);
+            b.branch(test(offset, Cmp::Eq, v), hit, search)
+        }
+        None => search,
+    }
+}
+
+fn sorted_search(b: &mut TreeBuilder, offset: u32, sorted: &[(u32, u32)], miss: NodeId) -> NodeId {
+    if sorted.len() <= CHAIN_MAX {
+        return sorted.iter().rev().fold(miss, |next, &(v, raw)| {
+            let hit = b.ret(raw);
+            b.branch(test(offset, Cmp::Eq, v), hit, next)
+        });
+    }
+    let mid = sorted.len() / 2;
+    let right = sorted_search(b, offset, &sorted[mid..], miss);
+    let left = sorted_search(b, offset, &sorted[..mid], miss);
+    b.branch(test(offset, Cmp::Ge, sorted[mid].0), right, left)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sysfence_cbpf::SeccompData;
+    use sysfence_profile::ir::{Action, Origin};
+
+    const X86_64: u32 = 0xc000_003e;
+
+    fn rule(conds: Vec<Cond>, action: Action) -> Rule {
+        Rule {
+            conds,
+            action,
+            origin: Origin::default(),
+        }
+    }
+
+    fn cond(arg: u8, op: CmpOp, value: u64, value_two: u64) -> Cond {
+        Cond {
+            arg: ArgIndex::new(arg).unwrap(),
+            op,
+            value,
+            value_two,
+        }
+    }
+
+    fn decide(rules: &[Rule], width: ArgWidth, args: [u64; 6]) -> (u32, usize) {
+        let mut b = TreeBuilder::new();
+        let lay = ArgLayout::new(X86_64, width, false);
+        let default = b.ret(Action::Errno(1).to_raw());
+        let root = rules_node(&mut b, rules, default, &lay);
+        let data = SeccompData {
+            args,
+            ..SeccompData::new(X86_64, 0)
+        };
+        b.finish(root, Vec::new()).eval(&data)
+    }
+
+    #[test]
+    fn sixty_four_bit_ranges_split_into_words() {
+        let allow = Action::Allow.to_raw();
+        let ge = [rule(
+            vec![cond(0, CmpOp::Ge, 0x1_0000_0005, 0)],
+            Action::Allow,
+        )];
+        assert_eq!(
+            decide(&ge, ArgWidth::Bits64, [0x1_0000_0005, 0, 0, 0, 0, 0]),
+            (allow, 3)
+        );
+        assert_eq!(
+            decide(&ge, ArgWidth::Bits64, [0x2_0000_0000, 0, 0, 0, 0, 0]),
+            (allow, 1)
+        );
+        assert_eq!(
+            decide(&ge, ArgWidth::Bits64, [0x1_0000_0004, 0, 0, 0, 0, 0]).0,
+            0x5_0001
+        );
+        assert_eq!(
+            decide(&ge, ArgWidth::Bits64, [0xffff_ffff, 0, 0, 0, 0, 0]),
+            (0x5_0001, 2)
+        );
+        let low = [rule(vec![cond(0, CmpOp::Lt, 7, 0)], Action::Allow)];
+        assert_eq!(
+            decide(&low, ArgWidth::Bits64, [6, 0, 0, 0, 0, 0]),
+            (allow, 2)
+        );
+        assert_eq!(
+            decide(&low, ArgWidth::Bits64, [0x1_0000_0000, 0, 0, 0, 0, 0]).0,
+            0x5_0001
+        );
+        assert_eq!(
+            decide(&low, ArgWidth::Bits32, [0x1_0000_0000, 0, 0, 0, 0, 0]),
+            (allow, 1)
+        );
+    }
+
+    #[test]
+    fn masks_become_jset_and_skip_zero_high_words() {
+        let clone = [rule(
+            vec![cond(0, CmpOp::MaskedEq, 0x7e02_0000, 0)],
+            Action::Allow,
+        )];
+        assert_eq!(
+            decide(&clone, ArgWidth::Bits64, [0x11, 0, 0, 0, 0, 0]),
+            (Action::Allow.to_raw(), 1)
+        );
+        assert_eq!(
+            decide(&clone, ArgWidth::Bits64, [0x0002_0000, 0, 0, 0, 0, 0]).0,
+            0x5_0001
+        );
+    }
+
+    #[test]
+    fn value_sets_search_and_first_match_wins() {
+        let mut rules: Vec<Rule> = (0..20u64)
+            .map(|v| {
+                rule(
+                    vec![cond(1, CmpOp::Eq, v * 3, 0)],
+                    Action::Errno(v as u16 + 10),
+                )
+            })
+            .collect();
+        rules.insert(5, rule(vec![cond(1, CmpOp::Eq, 0, 0)], Action::Trap(0)));
+        for v in 0..20u64 {
+            let (raw, tests) = decide(&rules, ArgWidth::Bits64, [0, v * 3, 0, 0, 0, 0]);
+            assert_eq!(
+                raw,
+                Action::Errno(v as u16 + 10).to_raw(),
+                "value {}",
+                v * 3
+            );
+            assert!(tests <= 7, "value {} took {tests} tests", v * 3);
+            assert_eq!(
+                decide(&rules, ArgWidth::Bits64, [0, v * 3 + 1, 0, 0, 0, 0]).0,
+                0x5_0001
+            );
+        }
+        assert_eq!(
+            decide(&rules, ArgWidth::Bits64, [0, 1 << 32, 0, 0, 0, 0]).0,
+            0x5_0001
+        );
+    }
+}

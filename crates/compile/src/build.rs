@@ -1,0 +1,280 @@
+//! Policy → [`DecisionTree`].
+//!
+//! In: a [`Policy`] (first-match rules per syscall number, fixed-action
+//! ranges, a default per arch, a bad-arch action) and a [`Config`]. Out: the
+//! decision DAG of the whole program:
+//!
+//! 1. `ld [4]` once, then one `jeq AUDIT_ARCH` per selected arch (the host's
+//!    arch first unless the config orders them); any other arch value returns
+//!    the bad-arch action.
+//! 2. Per arch, `ld [0]` and a search over **intervals** of syscall numbers:
+//!    the whole 32-bit space (x32 numbers with bit 30, −1 and everything past
+//!    the table included) is cut where the policy's behaviour changes, and
+//!    consecutive numbers whose decision node is the same form one interval.
+//!    Nothing about bit 30 is special here: x32 numbers get exactly what the
+//!    policy says for them.
+//! 3. Argument checks ([`crate::args`]) only at the leaves of that search, so
+//!    a number the policy always allows reaches `ret ALLOW` through number
+//!    tests only — the path the kernel's action cache recognises.
+//!
+//! The layout ([`Layout`]) chooses the search; every layout decides the same.
+//! What is not checked here: that the DAG agrees with the policy — the
+//! emitted program is checked against the reference evaluator instead
+//! ([`crate::check`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sysfence_profile::arch::Arch;
+use sysfence_profile::ir::{ArchPolicy, Policy};
+
+use crate::args::{ArgLayout, rules_node};
+use crate::layout::{Span, balanced, balanced_height, weighted};
+use crate::tree::{ArchInfo, Cmp, DecisionTree, NodeId, Test, TreeBuilder};
+use crate::{CompileError, Config, Layout};
+
+/// Byte offsets in `seccomp_data`.
+const NR: u32 = 0;
+const ARCH: u32 = 4;
+
+/// Weight units per call; every interval also gets one unit so that unused
+/// intervals still prefer shallow places.
+const WEIGHT_SCALE: u64 = 1024;
+
+/// Builds the decision DAG of the program `config` asks for.
+pub fn build_tree(policy: &Policy, config: &Config) -> Result<DecisionTree, CompileError> {
+    let selected = select_arches(policy, config)?;
+    let mut b = TreeBuilder::new();
+    let mut infos = Vec::with_capacity(selected.len());
+    for ap in &selected {
+        let weights = config
+            .get_weights()
+            .map(|w| w.for_arch(ap.audit_arch))
+            .unwrap_or_default();
+        infos.push(arch_dispatch(&mut b, ap, config.get_layout(), &weights));
+    }
+    let bad = b.ret(config.get_bad_arch().unwrap_or(policy.bad_arch()).to_raw());
+    let root = infos.iter().rev().fold(bad, |next, info| {
+        let load_nr = info.dispatch;
+        b.branch(
+            Test {
+                offset: ARCH,
+                mask: None,
+                cmp: Cmp::Eq,
+                k: info.audit_arch,
+            },
+            load_nr,
+            next,
+        )
+    });
+    Ok(b.finish(root, infos))
+}
+
+/// The arches to emit, in dispatch order.
+fn select_arches<'p>(
+    policy: &'p Policy,
+    config: &Config,
+) -> Result<Vec<&'p ArchPolicy>, CompileError> {
+    if let Some(wanted) = config.get_arches() {
+        return wanted
+            .iter()
+            .map(|&a| policy.arch(a).ok_or_else(|| CompileError::unknown_arch(a)))
+            .collect();
+    }
+    let native = Arch::native().map(|a| a.audit_arch());
+    let mut all: Vec<&ArchPolicy> = policy.arches().iter().collect();
+    all.sort_by_key(|a| Some(a.audit_arch) != native);
+    Ok(all)
+}
+
+/// The number dispatch of one arch.
+fn arch_dispatch(
+    b: &mut TreeBuilder,
+    ap: &ArchPolicy,
+    layout: Layout,
+    weights: &BTreeMap<u32, u64>,
+) -> ArchInfo {
+    let lay = ArgLayout::new(ap.audit_arch, ap.width, layout == Layout::Weighted);
+    let spans = spans(b, ap, &lay, weights);
+    let dispatch = match layout {
+        Layout::Linear => linear(b, ap, &lay),
+        Layout::Tree => balanced(b, &spans),
+        Layout::Weighted => weighted(b, &spans, balanced_height(spans.len()) + 2),
+    };
+    ArchInfo {
+        audit_arch: ap.audit_arch,
+        name: ap.name.clone(),
+        intervals: spans.len(),
+        dispatch,
+    }
+}
+
+/// The node that decides number `nr` once it is known.
+fn decide(b: &mut TreeBuilder, ap: &ArchPolicy, nr: u32, lay: &ArgLayout) -> NodeId {
+    if let Some(r) = ap.range_for(nr) {
+        return b.ret(r.action.to_raw());
+    }
+    let default = b.ret(ap.default.to_raw());
+    match ap.rules.get(&nr) {
+        Some(rules) => rules_node(b, rules, default, lay),
+        None => default,
+    }
+}
+
+/// The maximal intervals of the whole number space, with their weights.
+pub(crate) fn spans(
+    b: &mut TreeBuilder,
+    ap: &ArchPolicy,
+    lay: &ArgLayout,
+    weights: &BTreeMap<u32, u64>,
+) -> Vec<Span> {
+    let mut cuts: BTreeSet<u64> = BTreeSet::from([0]);
+    for r in &ap.ranges {
+        cuts.extend([u64::from(r.lo), u64::from(r.hi) + 1]);
+    }
+    for &nr in ap.rules.keys() {
+        cuts.extend([u64::from(nr), u64::from(nr) + 1]);
+    }
+    let cuts: Vec<u32> = cuts
+        .into_iter()
+        .filter_map(|c| u32::try_from(c).ok())
+        .collect();
+    let mut out: Vec<Span> = Vec::new();
+    for (i, &lo) in cuts.iter().enumerate() {
+        let hi = cuts.get(i + 1).map_or(u32::MAX, |next| next - 1);
+        let target = decide(b, ap, lo, lay);
+        let calls: u64 = weights.range(lo..=hi).map(|(_, c)| c).sum();
+        match out.last_mut() {
+            Some(last) if last.target == target => {
+                last.hi = hi;
+                last.weight += calls * WEIGHT_SCALE;
+            }
+            _ => out.push(Span {
+                lo,
+                hi,
+                target,
+                weight: 1 + calls * WEIGHT_SCALE,
+            }),
+        }
+    }
+    out
+}
+
+/// The linear layout: ranges first, then one `jeq` per syscall with rules in
+/// the profile's order (by the first rule's position), then the default.
+fn linear(b: &mut TreeBuilder, ap: &ArchPolicy, lay: &ArgLayout) -> NodeId {
+    let mut nrs: Vec<(u32, u32, u32)> = ap
+        .rules
+        .iter()
+        .map(|(&nr, rules)| {
+            let first = rules
+                .iter()
+                .map(|r| (r.origin.line, r.origin.column))
+                .min()
+                .unwrap_or((0, 0));
+            (first.0, first.1, nr)
+        })
+        .collect();
+    nrs.sort_unstable();
+    let mut next = b.ret(ap.default.to_raw());
+    for &(_, _, nr) in nrs.iter().rev() {
+        let target = decide(b, ap, nr, lay);
+        next = b.branch(nr_test(Cmp::Eq, nr), target, next);
+    }
+    for r in ap.ranges.iter().rev() {
+        let target = b.ret(r.action.to_raw());
+        let below_hi = b.branch(nr_test(Cmp::Gt, r.hi), next, target);
+        next = b.branch(nr_test(Cmp::Ge, r.lo), below_hi, next);
+    }
+    next
+}
+
+fn nr_test(cmp: Cmp, k: u32) -> Test {
+    Test {
+        offset: NR,
+        mask: None,
+        cmp,
+        k,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sysfence_cbpf::SeccompData;
+    use sysfence_profile::ir::{Action, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Rule};
+
+    pub(crate) const X86_64: u32 = 0xc000_003e;
+
+    fn policy() -> Policy {
+        let allow = |nr| {
+            (
+                nr,
+                vec![Rule {
+                    conds: vec![],
+                    action: Action::Allow,
+                    origin: Origin::default(),
+                }],
+            )
+        };
+        let mut rules: BTreeMap<u32, Vec<Rule>> =
+            [0, 1, 2, 3, 60, 231].into_iter().map(allow).collect();
+        let c = Cond {
+            arg: ArgIndex::new(0).unwrap(),
+            op: CmpOp::Eq,
+            value: 40,
+            value_two: 0,
+        };
+        rules.insert(
+            41,
+            vec![Rule {
+                conds: vec![c],
+                action: Action::Allow,
+                origin: Origin::default(),
+            }],
+        );
+        let ap = ArchPolicy {
+            audit_arch: X86_64,
+            name: "x86_64".into(),
+            width: ArgWidth::Bits64,
+            default: Action::Errno(1),
+            rules,
+            ranges: vec![NrRange {
+                lo: 0x4000_0000,
+                hi: 0xffff_fffe,
+                action: Action::KillThread,
+            }],
+            table_max: 466,
+        };
+        Policy::new(vec![ap], Action::KillProcess).unwrap()
+    }
+
+    #[test]
+    fn intervals_follow_behaviour_runs() {
+        let p = policy();
+        for layout in [Layout::Linear, Layout::Tree, Layout::Weighted] {
+            let tree = build_tree(&p, &Config::new().layout(layout)).unwrap();
+            assert_eq!(tree.arches()[0].intervals, 10, "{layout:?}");
+            let run = |nr, a0| {
+                tree.eval(&SeccompData {
+                    args: [a0, 0, 0, 0, 0, 0],
+                    ..SeccompData::new(X86_64, nr)
+                })
+                .0
+            };
+            assert_eq!(run(2, 0), Action::Allow.to_raw());
+            assert_eq!(run(4, 0), Action::Errno(1).to_raw());
+            assert_eq!(run(41, 40), Action::Allow.to_raw());
+            assert_eq!(run(41, 41), Action::Errno(1).to_raw());
+            assert_eq!(run(0x4000_0000, 0), 0);
+            assert_eq!(run(u32::MAX, 0), Action::Errno(1).to_raw());
+            let foreign = tree.eval(&SeccompData::new(0x4000_0003, 0)).0;
+            assert_eq!(foreign, Action::KillProcess.to_raw());
+        }
+    }
+
+    #[test]
+    fn unknown_arch_is_refused() {
+        let err = build_tree(&policy(), &Config::new().arches(vec![0xc000_00b7])).unwrap_err();
+        assert_eq!(err.to_string(), "arch 0xc00000b7 is not in the policy");
+    }
+}

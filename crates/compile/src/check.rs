@@ -1,0 +1,405 @@
+//! The check run on every compile: the program against the policy's
+//! reference evaluator, and against the kernel's action cache.
+//!
+//! In: a [`Policy`], a [`Program`] compiled from it and the AUDIT_ARCH
+//! values the program dispatches. Out: a [`CheckReport`] (per arch: how many
+//! numbers up to the table's end are allowed, fail with an errno, kill, or do
+//! something else; how many the kernel cache serves), or the first
+//! [`Mismatch`] found.
+//!
+//! Inputs, per arch in the program:
+//!
+//! * numbers: every number from 0 to 64 past the table's end, −1, the
+//!   boundaries of every range and rule number, a few fixed values around
+//!   2³⁰, 2³¹ and 2³², and with bit 30 set (every x32 number up to past the
+//!   table on x86_64, a sample elsewhere);
+//! * argument vectors: for numbers with rules, built from the rules'
+//!   constants — each constant with −1/=/+1 on each 32-bit word, the high
+//!   word 0 and all-ones, mask bits flipped — around one base vector per rule
+//!   that satisfies it where possible; for other numbers zeros, all-ones and a
+//!   vector of the policy's constants;
+//! * foreign arches: every arch value the cBPF crate knows that is not in the
+//!   program, plus 0 and 0xffffffff, which must get the bad-arch action.
+//!
+//! Cache: every number up to the table's end that the policy allows whatever
+//! the arguments must be a constant ALLOW for
+//! [`sysfence_cbpf::interp::cache::is_const_allow`].
+//!
+//! Not checked: inputs outside this set. Numbers are covered exhaustively
+//! around everything the policy names; arguments only around its constants.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use sysfence_cbpf::data::AUDIT_ARCHES;
+use sysfence_cbpf::interp::{self, cache};
+use sysfence_cbpf::limits::X32_SYSCALL_BIT;
+use sysfence_cbpf::program::Program;
+use sysfence_cbpf::{Action as RawAction, SeccompData};
+use sysfence_profile::ir::{Action, ArchPolicy, CmpOp, Cond, Policy, Rule};
+
+/// AUDIT_ARCH_X86_64: the only arch whose numbers carry the x32 bit.
+const X86_64: u32 = 0xc000_003e;
+
+/// Numbers past the end of the table that are checked.
+const PAST_END: u32 = 64;
+
+/// What the check found, per arch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckReport {
+    arches: Vec<ArchSummary>,
+    inputs: usize,
+}
+
+impl CheckReport {
+    /// One summary per arch, in dispatch order.
+    pub fn arches(&self) -> &[ArchSummary] {
+        &self.arches
+    }
+
+    /// How many inputs were run.
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+}
+
+/// Counts over the numbers `0..=table_max` of one arch, all arguments zero.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchSummary {
+    /// The AUDIT_ARCH value.
+    pub audit_arch: u32,
+    /// The arch's display name.
+    pub name: String,
+    /// Numbers that return ALLOW.
+    pub allowed: usize,
+    /// Numbers that return ERRNO.
+    pub errno: usize,
+    /// Numbers that kill the thread or process.
+    pub killed: usize,
+    /// Numbers with any other action (TRAP, TRACE, LOG, USER_NOTIF).
+    pub other: usize,
+    /// Numbers whose decision depends on arguments.
+    pub arg_checked: usize,
+    /// Numbers the kernel's action cache serves (constant ALLOW).
+    pub cached: usize,
+}
+
+/// A difference between the program and the policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mismatch {
+    /// The program returns something else than the evaluator.
+    Action {
+        /// The input.
+        data: SeccompData,
+        /// What the policy says (raw).
+        expected: u32,
+        /// What the program returned (raw).
+        got: u32,
+    },
+    /// An always-allowed number the kernel cache does not recognise.
+    NotCached {
+        /// The AUDIT_ARCH value.
+        arch: u32,
+        /// The number.
+        nr: u32,
+    },
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mismatch::Action {
+                data,
+                expected,
+                got,
+            } => write!(
+                f,
+                "arch {:#010x} nr {} ({:#x}) args [{}]: policy says {}, program returns {}",
+                data.arch,
+                data.nr as i32,
+                data.nr,
+                data.args
+                    .iter()
+                    .map(|a| format!("{a:#x}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                RawAction::from_raw(*expected),
+                RawAction::from_raw(*got)
+            ),
+            Mismatch::NotCached { arch, nr } => write!(
+                f,
+                "arch {arch:#010x} nr {nr}: always allowed by the policy but not a constant ALLOW for the kernel cache"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Mismatch {}
+
+/// Checks a program that dispatches every arch of the policy.
+pub fn check(policy: &Policy, program: &Program) -> Result<CheckReport, Mismatch> {
+    let arches: Vec<u32> = policy.arches().iter().map(|a| a.audit_arch).collect();
+    check_arches(policy, program, &arches)
+}
+
+/// Checks a program that dispatches exactly `arches` (all in the policy);
+/// every other arch value must get the bad-arch action.
+pub fn check_arches(
+    policy: &Policy,
+    program: &Program,
+    arches: &[u32],
+) -> Result<CheckReport, Mismatch> {
+    let mut inputs = 0;
+    let mut summaries = Vec::with_capacity(arches.len());
+    for ap in arches.iter().filter_map(|&a| policy.arch(a)) {
+        inputs += check_numbers(policy, ap, program)?;
+        check_cache(ap, program)?;
+        summaries.push(summary(policy, ap, program));
+    }
+    for arch in foreign_arches(arches) {
+        inputs += 1;
+        compare(policy, program, &SeccompData::new(arch, 0))?;
+    }
+    Ok(CheckReport {
+        arches: summaries,
+        inputs,
+    })
+}
+
+/// The reference action, raw.
+fn expected(policy: &Policy, data: &SeccompData) -> u32 {
+    let Some(ap) = policy.arch(data.arch) else {
+        return policy.bad_arch().to_raw();
+    };
+    if let Some(r) = ap.range_for(data.nr) {
+        return r.action.to_raw();
+    }
+    let rules = ap.rules.get(&data.nr).map_or(&[][..], Vec::as_slice);
+    let hit = rules.iter().find(|r| {
+        r.conds
+            .iter()
+            .all(|c| c.holds(data.args[c.arg.get()], ap.width))
+    });
+    hit.map_or(ap.default, |r| r.action).to_raw()
+}
+
+fn compare(policy: &Policy, program: &Program, data: &SeccompData) -> Result<(), Mismatch> {
+    let want = expected(policy, data);
+    let got = interp::run(program, data).raw;
+    if want == got {
+        Ok(())
+    } else {
+        Err(Mismatch::Action {
+            data: *data,
+            expected: want,
+            got,
+        })
+    }
+}
+
+fn check_numbers(policy: &Policy, ap: &ArchPolicy, program: &Program) -> Result<usize, Mismatch> {
+    let mut count = 0;
+    for nr in numbers(ap) {
+        for args in argument_vectors(ap, nr) {
+            count += 1;
+            compare(
+                policy,
+                program,
+                &SeccompData {
+                    args,
+                    ..SeccompData::new(ap.audit_arch, nr)
+                },
+            )?;
+        }
+    }
+    Ok(count)
+}
+
+fn check_cache(ap: &ArchPolicy, program: &Program) -> Result<(), Mismatch> {
+    for nr in 0..=ap.table_max {
+        if always_allows(ap, nr) && !cache::is_const_allow(program, ap.audit_arch, nr) {
+            return Err(Mismatch::NotCached {
+                arch: ap.audit_arch,
+                nr,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether the policy allows `nr` whatever the arguments (every rule that
+/// can be reached allows, and so does the fall-through).
+pub fn always_allows(ap: &ArchPolicy, nr: u32) -> bool {
+    if let Some(r) = ap.range_for(nr) {
+        return r.action == Action::Allow;
+    }
+    for rule in ap.rules.get(&nr).map_or(&[][..], Vec::as_slice) {
+        if rule.action != Action::Allow {
+            return false;
+        }
+        if rule.conds.is_empty() {
+            return true;
+        }
+    }
+    ap.default == Action::Allow
+}
+
+fn summary(policy: &Policy, ap: &ArchPolicy, program: &Program) -> ArchSummary {
+    let mut s = ArchSummary {
+        audit_arch: ap.audit_arch,
+        name: ap.name.clone(),
+        allowed: 0,
+        errno: 0,
+        killed: 0,
+        other: 0,
+        arg_checked: 0,
+        cached: 0,
+    };
+    for nr in 0..=ap.table_max {
+        match RawAction::from_raw(expected(policy, &SeccompData::new(ap.audit_arch, nr))) {
+            RawAction::Allow => s.allowed += 1,
+            RawAction::Errno(_) => s.errno += 1,
+            a if a.kills() => s.killed += 1,
+            _ => s.other += 1,
+        }
+        let conditional = ap
+            .rules
+            .get(&nr)
+            .is_some_and(|r| r.iter().any(|r| !r.conds.is_empty()));
+        s.arg_checked += usize::from(conditional && ap.range_for(nr).is_none());
+        s.cached += usize::from(cache::is_const_allow(program, ap.audit_arch, nr));
+    }
+    s
+}
+
+/// Every number the check runs for one arch.
+fn numbers(ap: &ArchPolicy) -> Vec<u32> {
+    let end = ap.table_max.saturating_add(PAST_END);
+    let mut out: Vec<u32> = (0..=end).collect();
+    let x32_span = if ap.audit_arch == X86_64 { end } else { 2 };
+    out.extend((0..=x32_span).map(|n| n | X32_SYSCALL_BIT));
+    out.extend([
+        0x3fff_ffff,
+        0x7fff_ffff,
+        0x8000_0000,
+        0xbfff_ffff,
+        0xc000_0000,
+        0xffff_fffe,
+        u32::MAX,
+    ]);
+    out.extend([ap.table_max | X32_SYSCALL_BIT, end | 0x8000_0000]);
+    let near = |v: u32| [v.wrapping_sub(1), v, v.wrapping_add(1)];
+    for r in &ap.ranges {
+        out.extend(near(r.lo).into_iter().chain(near(r.hi)));
+    }
+    for &nr in ap.rules.keys() {
+        out.extend(near(nr));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The argument vectors the check runs for one number.
+pub(crate) fn argument_vectors(ap: &ArchPolicy, nr: u32) -> Vec<[u64; 6]> {
+    match ap.rules.get(&nr) {
+        Some(rules) if ap.range_for(nr).is_none() => rule_vectors(rules, ap),
+        _ => plain_vectors(ap),
+    }
+}
+
+/// Arch values the program does not dispatch.
+fn foreign_arches(arches: &[u32]) -> Vec<u32> {
+    let mut out: Vec<u32> = AUDIT_ARCHES
+        .iter()
+        .map(|&(_, v)| v)
+        .chain([0, u32::MAX])
+        .collect();
+    out.retain(|a| !arches.contains(a));
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Argument vectors for numbers without rules.
+fn plain_vectors(ap: &ArchPolicy) -> Vec<[u64; 6]> {
+    let mut constants = [0u64; 6];
+    for c in ap.rules.values().flatten().flat_map(|r| &r.conds) {
+        constants[c.arg.get()] = c.value_two.max(c.value);
+    }
+    vec![[0; 6], [u64::MAX; 6], constants]
+}
+
+/// Values around one comparison's constant.
+pub fn interesting_values(c: &Cond) -> Vec<u64> {
+    let bases = match c.op {
+        CmpOp::MaskedEq => {
+            let (m, d) = (c.value, c.value_two & c.value);
+            let low_bit = m & m.wrapping_neg();
+            let high_bit = if m == 0 {
+                0
+            } else {
+                1u64 << (63 - m.leading_zeros())
+            };
+            vec![d, d ^ m, d ^ low_bit, d ^ high_bit, d | !m]
+        }
+        _ => vec![c.value],
+    };
+    let mut out = Vec::with_capacity(bases.len() * 7);
+    for v in bases {
+        let (h, l) = ((v >> 32) as u32, v as u32);
+        let join = |h: u32, l: u32| (u64::from(h) << 32) | u64::from(l);
+        out.extend([join(h, l.wrapping_sub(1)), v, join(h, l.wrapping_add(1))]);
+        out.extend([
+            join(h.wrapping_sub(1), l),
+            join(h.wrapping_add(1), l),
+            join(0, l),
+            join(u32::MAX, l),
+        ]);
+    }
+    out
+}
+
+/// Argument vectors for a number with rules.
+fn rule_vectors(rules: &[Rule], ap: &ArchPolicy) -> Vec<[u64; 6]> {
+    let mut values: [Vec<u64>; 6] = Default::default();
+    for c in rules.iter().flat_map(|r| &r.conds) {
+        values[c.arg.get()].extend(interesting_values(c));
+    }
+    for v in &mut values {
+        v.push(0);
+        v.sort_unstable();
+        v.dedup();
+    }
+    let mut bases = vec![[0u64; 6]];
+    bases.extend(rules.iter().map(|r| satisfying(r, &values, ap)));
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for base in bases {
+        for (i, vals) in values.iter().enumerate() {
+            for &v in vals {
+                let mut args = base;
+                args[i] = v;
+                if seen.insert(args) {
+                    out.push(args);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A vector that satisfies the rule's conditions where a candidate value does.
+fn satisfying(rule: &Rule, values: &[Vec<u64>; 6], ap: &ArchPolicy) -> [u64; 6] {
+    let mut args = [0u64; 6];
+    for (i, vals) in values.iter().enumerate() {
+        let conds: Vec<&Cond> = rule.conds.iter().filter(|c| c.arg.get() == i).collect();
+        if let Some(&v) = vals
+            .iter()
+            .find(|&&v| conds.iter().all(|c| c.holds(v, ap.width)))
+        {
+            args[i] = v;
+        }
+    }
+    args
+}

@@ -1,0 +1,242 @@
+//! Labelled code: the program as blocks, before jump offsets exist.
+//!
+//! In: a [`DecisionTree`] ([`Code::from_tree`]). Out: [`Code`], blocks in
+//! layout order, each with a typed [`Label`], straight-line body ([`Op`]:
+//! loads and `and`) and one [`Exit`] (return, goto, or a two-way branch).
+//!
+//! Invariants, kept by [`Code::from_tree`] and by every optimizer pass:
+//!
+//! 1. Every exit names labels of blocks placed **after** it (cBPF jumps only
+//!    go forward), and every label names exactly one block.
+//! 2. The first block is the entry.
+//! 3. A block with `entry: Some(acc)` relies on the accumulator holding `acc`
+//!    when it starts; every block that reaches it ends with exactly that
+//!    accumulator (see [`Code::exit_states`]).
+//!
+//! Nothing here limits jump distances; [`crate::emit::far`] does that.
+
+use std::collections::HashMap;
+
+use crate::tree::{Cmp, DecisionTree, Node, NodeId};
+
+/// A typed jump target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label(pub(crate) u32);
+
+/// A straight-line instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// `ld [offset]`.
+    Load(u32),
+    /// `and #mask`.
+    And(u32),
+}
+
+/// How control leaves a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Exit {
+    /// `ret #raw`.
+    Ret(u32),
+    /// Go to a block: nothing when it is the next one, else `ja`.
+    Goto(Label),
+    /// `j<cmp> #k, then, other`.
+    Branch {
+        /// The comparison.
+        cmp: Cmp,
+        /// Its constant.
+        k: u32,
+        /// Target when it holds.
+        then: Label,
+        /// Target when it does not.
+        other: Label,
+    },
+}
+
+impl Exit {
+    /// The labels this exit may go to.
+    pub fn targets(&self) -> impl Iterator<Item = Label> {
+        let (a, b) = match *self {
+            Exit::Ret(_) => (None, None),
+            Exit::Goto(l) => (Some(l), None),
+            Exit::Branch { then, other, .. } => (Some(then), Some(other)),
+        };
+        a.into_iter().chain(b)
+    }
+
+    /// Replaces every target with `f(target)`.
+    pub fn map_targets(&mut self, mut f: impl FnMut(Label) -> Label) {
+        match self {
+            Exit::Ret(_) => {}
+            Exit::Goto(l) => *l = f(*l),
+            Exit::Branch { then, other, .. } => {
+                *then = f(*then);
+                *other = f(*other);
+            }
+        }
+    }
+}
+
+/// What the accumulator holds: the word at `offset`, possibly masked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Acc {
+    /// Byte offset of the loaded word.
+    pub offset: u32,
+    /// The `and` applied since, if any.
+    pub mask: Option<u32>,
+}
+
+/// One block.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Block {
+    /// Its label.
+    pub label: Label,
+    /// What the accumulator must hold on entry when the body does not load.
+    pub entry: Option<Acc>,
+    /// Loads and `and`s.
+    pub body: Vec<Op>,
+    /// How it ends.
+    pub exit: Exit,
+    /// Inserted for jump distance only (see [`crate::emit::far`]).
+    pub veneer: bool,
+}
+
+/// The whole program as blocks in layout order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Code {
+    /// The blocks; the first is the entry.
+    pub blocks: Vec<Block>,
+    next_label: u32,
+}
+
+impl Code {
+    /// A program from blocks (the first is the entry). The caller keeps the
+    /// invariants in the module documentation.
+    pub fn new(blocks: Vec<Block>) -> Code {
+        let next_label = blocks.iter().map(|b| b.label.0 + 1).max().unwrap_or(0);
+        Code { blocks, next_label }
+    }
+
+    /// One block per reachable node, in reverse post-order (every block
+    /// before its successors), the false edge of each test placed right after
+    /// it when nothing else must come first.
+    pub fn from_tree(tree: &DecisionTree) -> Code {
+        let order = reverse_post_order(tree);
+        let blocks = order.iter().map(|&id| block_for(tree, id)).collect();
+        Code::new(blocks)
+    }
+
+    /// A label no block uses yet.
+    pub fn fresh_label(&mut self) -> Label {
+        let l = Label(self.next_label);
+        self.next_label += 1;
+        l
+    }
+
+    /// Block index of every label.
+    pub fn positions(&self) -> HashMap<Label, usize> {
+        self.blocks
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.label, i))
+            .collect()
+    }
+
+    /// Number of blocks that jump to each block index.
+    pub fn predecessors(&self) -> Vec<Vec<usize>> {
+        let pos = self.positions();
+        let mut preds = vec![Vec::new(); self.blocks.len()];
+        for (i, b) in self.blocks.iter().enumerate() {
+            for t in b.exit.targets() {
+                if let Some(&j) = pos.get(&t) {
+                    preds[j].push(i);
+                }
+            }
+        }
+        preds
+    }
+
+    /// The accumulator at the end of each block (`None`: unknown), computed
+    /// forward in layout order (all edges go forward).
+    pub fn exit_states(&self) -> Vec<Option<Acc>> {
+        let preds = self.predecessors();
+        let mut out: Vec<Option<Acc>> = Vec::with_capacity(self.blocks.len());
+        for (i, b) in self.blocks.iter().enumerate() {
+            let entry = b.entry.or_else(|| meet(preds[i].iter().map(|&p| out[p])));
+            out.push(run_body(entry, &b.body));
+        }
+        out
+    }
+}
+
+/// The accumulator every predecessor agrees on, if they all agree.
+pub(crate) fn meet(mut states: impl Iterator<Item = Option<Acc>>) -> Option<Acc> {
+    let first = states.next()??;
+    states.all(|s| s == Some(first)).then_some(first)
+}
+
+/// The accumulator after `body` when it held `entry` before.
+pub(crate) fn run_body(entry: Option<Acc>, body: &[Op]) -> Option<Acc> {
+    body.iter().fold(entry, |acc, op| match *op {
+        Op::Load(offset) => Some(Acc { offset, mask: None }),
+        Op::And(m) => acc.map(|a| Acc {
+            offset: a.offset,
+            mask: Some(a.mask.unwrap_or(u32::MAX) & m),
+        }),
+    })
+}
+
+fn label_of(id: NodeId) -> Label {
+    Label(id.index() as u32)
+}
+
+fn block_for(tree: &DecisionTree, id: NodeId) -> Block {
+    let (body, exit) = match *tree.node(id) {
+        Node::Ret(raw) => (Vec::new(), Exit::Ret(raw)),
+        Node::Branch { test, then, other } => {
+            let mut body = vec![Op::Load(test.offset)];
+            body.extend(test.mask.map(Op::And));
+            (
+                body,
+                Exit::Branch {
+                    cmp: test.cmp,
+                    k: test.k,
+                    then: label_of(then),
+                    other: label_of(other),
+                },
+            )
+        }
+    };
+    Block {
+        label: label_of(id),
+        entry: None,
+        body,
+        exit,
+        veneer: false,
+    }
+}
+
+/// Reverse post-order of the DAG from the root, visiting the `then` child
+/// before the `other` child, so that `other` tends to follow its parent.
+fn reverse_post_order(tree: &DecisionTree) -> Vec<NodeId> {
+    let mut seen = vec![false; tree.nodes().len()];
+    let mut post = Vec::with_capacity(tree.nodes().len());
+    let mut stack: Vec<(NodeId, bool)> = vec![(tree.root(), false)];
+    while let Some((id, done)) = stack.pop() {
+        if done {
+            post.push(id);
+            continue;
+        }
+        if seen[id.index()] {
+            continue;
+        }
+        seen[id.index()] = true;
+        stack.push((id, true));
+        if let Node::Branch { then, other, .. } = *tree.node(id) {
+            // Popped in reverse: `then` is finished first.
+            stack.push((other, false));
+            stack.push((then, false));
+        }
+    }
+    post.reverse();
+    post
+}

@@ -1,0 +1,366 @@
+//! Searches over syscall-number intervals: the three dispatch layouts.
+//!
+//! In: the intervals of one arch ([`Span`]s: maximal runs of numbers with the
+//! same decision node, sorted, covering all 2³² numbers) with their weights.
+//! Out: the dispatch node, built in the caller's [`TreeBuilder`].
+//!
+//! * [`balanced`] splits the intervals in the middle by count (`jge lo`), so
+//!   every number costs ⌈log₂ R⌉ or one fewer tests for R intervals.
+//! * [`weighted`] is the optimal alphabetic tree for the weights subject to a
+//!   height limit (dynamic programming over `(height, first, last)`), after
+//!   peeling up to [`PEEL_MAX`] hot single-number intervals with `jeq` in
+//!   front when that lowers the expected cost.
+//! * The linear layout is a chain of per-syscall tests and lives in
+//!   [`crate::build`], because it follows the profile, not the intervals.
+//!
+//! Costs here count comparisons only; the fixed loads and the `ret` are the
+//! same for every layout.
+
+use crate::tree::{Cmp, NodeId, Test, TreeBuilder};
+
+/// At most this many hot numbers are tested before the weighted tree.
+pub(crate) const PEEL_MAX: usize = 3;
+
+/// Byte offset of `nr` in `seccomp_data`.
+const NR: u32 = 0;
+
+/// A maximal run of numbers `lo..=hi` decided by `target`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Span {
+    /// First number.
+    pub(crate) lo: u32,
+    /// Last number.
+    pub(crate) hi: u32,
+    /// The node deciding these numbers.
+    pub(crate) target: NodeId,
+    /// How often these numbers are called (scaled, never 0).
+    pub(crate) weight: u64,
+}
+
+/// ⌈log₂ n⌉: the height of the balanced tree over `n` intervals.
+pub(crate) fn balanced_height(n: usize) -> u32 {
+    n.max(1).next_power_of_two().trailing_zeros()
+}
+
+/// The count-balanced search tree.
+pub(crate) fn balanced(b: &mut TreeBuilder, spans: &[Span]) -> NodeId {
+    if spans.len() == 1 {
+        return spans[0].target;
+    }
+    let mid = spans.len() / 2;
+    let right = balanced(b, &spans[mid..]);
+    let left = balanced(b, &spans[..mid]);
+    split(b, spans[mid].lo, right, left)
+}
+
+fn split(b: &mut TreeBuilder, at: u32, right: NodeId, left: NodeId) -> NodeId {
+    b.branch(
+        Test {
+            offset: NR,
+            mask: None,
+            cmp: Cmp::Ge,
+            k: at,
+        },
+        right,
+        left,
+    )
+}
+
+/// The weighted layout: hot peels, then a height-limited optimal tree.
+/// Depth never exceeds `limit` (which must be at least the balanced height).
+pub(crate) fn weighted(b: &mut TreeBuilder, spans: &[Span], limit: u32) -> NodeId {
+    let plan = best_peels(spans, limit);
+    let rest = plan.rest;
+    let table = Table::new(&rest, limit - plan.peeled.len() as u32);
+    let mut node = table.build(
+        b,
+        &rest,
+        limit - plan.peeled.len() as u32,
+        0,
+        rest.len() - 1,
+    );
+    for s in plan.peeled.iter().rev() {
+        node = b.branch(
+            Test {
+                offset: NR,
+                mask: None,
+                cmp: Cmp::Eq,
+                k: s.lo,
+            },
+            s.target,
+            node,
+        );
+    }
+    node
+}
+
+/// Which hot numbers to peel, and the intervals left for the tree.
+struct PeelPlan {
+    peeled: Vec<Span>,
+    rest: Vec<Span>,
+}
+
+fn best_peels(spans: &[Span], limit: u32) -> PeelPlan {
+    let mut hot: Vec<Span> = spans.iter().copied().filter(|s| s.lo == s.hi).collect();
+    hot.sort_by(|a, b| b.weight.cmp(&a.weight).then(a.lo.cmp(&b.lo)));
+    let mut best = PeelPlan {
+        peeled: Vec::new(),
+        rest: spans.to_vec(),
+    };
+    let mut best_cost = Table::new(spans, limit).total;
+    let mut rest = spans.to_vec();
+    let mut prefix_cost: u128 = 0;
+    for (k, s) in hot.iter().take(PEEL_MAX).enumerate() {
+        rest = without(&rest, s.lo);
+        let depth = k as u32 + 1;
+        if rest.is_empty() || balanced_height(rest.len()) + depth > limit {
+            break;
+        }
+        prefix_cost += u128::from(s.weight) * u128::from(depth);
+        let rest_weight: u128 = rest.iter().map(|r| u128::from(r.weight)).sum();
+        let tree = Table::new(&rest, limit - depth).total;
+        let cost = prefix_cost + rest_weight * u128::from(depth) + tree;
+        if cost < best_cost {
+            best_cost = cost;
+            best = PeelPlan {
+                peeled: hot[..=k].to_vec(),
+                rest: rest.clone(),
+            };
+        }
+    }
+    best
+}
+
+/// The intervals once number `nr` is decided elsewhere: its neighbours merge
+/// when they share a target, otherwise the left one takes the number over.
+fn without(spans: &[Span], nr: u32) -> Vec<Span> {
+    let mut out = spans.to_vec();
+    let Some(i) = out.iter().position(|s| s.lo == nr && s.hi == nr) else {
+        return out;
+    };
+    out.remove(i);
+    if i > 0 && i < out.len() && out[i - 1].target == out[i].target {
+        let right = out.remove(i);
+        out[i - 1].hi = right.hi;
+        out[i - 1].weight += right.weight;
+    } else if i > 0 {
+        out[i - 1].hi = nr;
+    } else if let Some(first) = out.first_mut() {
+        first.lo = nr;
+    }
+    out
+}
+
+/// The optimal expected cost (in weighted comparisons) of any alphabetic
+/// tree over `weights`, without a height limit (Knuth's O(n²) programme).
+pub(crate) fn optimal_cost(weights: &[u64]) -> u128 {
+    let n = weights.len();
+    if n <= 1 {
+        return 0;
+    }
+    let prefix: Vec<u128> = std::iter::once(0)
+        .chain(weights.iter().scan(0u128, |acc, &w| {
+            *acc += u128::from(w);
+            Some(*acc)
+        }))
+        .collect();
+    // cost[i][j] over weights[i..=j]; root[i][j] = first index of the right half.
+    let mut cost = vec![vec![0u128; n]; n];
+    let mut root = vec![vec![0usize; n]; n];
+    for i in 0..n.saturating_sub(1) {
+        cost[i][i + 1] = prefix[i + 2] - prefix[i];
+        root[i][i + 1] = i + 1;
+    }
+    for len in 3..=n {
+        for i in 0..=n - len {
+            let j = i + len - 1;
+            let (from, to) = (root[i][j - 1].max(i + 1), root[i + 1][j].min(j));
+            let mut best = (u128::MAX, from);
+            for r in from..=to {
+                let c = cost[i][r - 1] + cost[r][j];
+                if c < best.0 {
+                    best = (c, r);
+                }
+            }
+            cost[i][j] = best.0 + prefix[j + 1] - prefix[i];
+            root[i][j] = best.1;
+        }
+    }
+    cost[0][n - 1]
+}
+
+/// Height-limited optimal alphabetic trees: `root[h][i][j]` is the root of
+/// a least-weighted-depth tree over spans `i..=j` of height at most `h`.
+/// Only two levels of costs are kept; `total` is the cost of the whole set.
+struct Table {
+    n: usize,
+    root: Vec<Vec<u32>>,
+    total: u128,
+}
+
+impl Table {
+    fn new(spans: &[Span], limit: u32) -> Table {
+        let n = spans.len();
+        let mut prefix = vec![0u128; n + 1];
+        for (i, s) in spans.iter().enumerate() {
+            prefix[i + 1] = prefix[i] + u128::from(s.weight);
+        }
+        let levels = limit as usize + 1;
+        let mut prev = vec![u128::MAX; n * n];
+        for i in 0..n {
+            prev[i * n + i] = 0;
+        }
+        let mut root = vec![Vec::new(); levels];
+        for level in root.iter_mut().skip(1) {
+            let mut cur = prev.clone();
+            *level = vec![0u32; n * n];
+            for len in 2..=n {
+                for i in 0..=n - len {
+                    let j = i + len - 1;
+                    let mut best = (u128::MAX, 0u32);
+                    for r in i + 1..=j {
+                        let (l, rr) = (prev[i * n + r - 1], prev[r * n + j]);
+                        if l != u128::MAX && rr != u128::MAX && l + rr < best.0 {
+                            best = (l + rr, r as u32);
+                        }
+                    }
+                    if best.0 != u128::MAX {
+                        cur[i * n + j] = best.0 + prefix[j + 1] - prefix[i];
+                        level[i * n + j] = best.1;
+                    }
+                }
+            }
+            prev = cur;
+        }
+        Table {
+            n,
+            root,
+            total: prev[n - 1],
+        }
+    }
+
+    fn build(&self, b: &mut TreeBuilder, spans: &[Span], h: u32, i: usize, j: usize) -> NodeId {
+        if i == j {
+            return spans[i].target;
+        }
+        let r = self.root[h as usize][i * self.n + j] as usize;
+        let right = self.build(b, spans, h - 1, r, j);
+        let left = self.build(b, spans, h - 1, i, r - 1);
+        split(b, spans[r].lo, right, left)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sysfence_cbpf::SeccompData;
+
+    fn spans(b: &mut TreeBuilder, cuts: &[(u32, u64)]) -> Vec<Span> {
+        let mut out = Vec::new();
+        for (i, &(lo, weight)) in cuts.iter().enumerate() {
+            let hi = cuts.get(i + 1).map_or(u32::MAX, |c| c.0 - 1);
+            out.push(Span {
+                lo,
+                hi,
+                target: b.ret(i as u32),
+                weight,
+            });
+        }
+        out
+    }
+
+    fn depth_of(b: TreeBuilder, root: NodeId, nr: u32) -> (u32, usize) {
+        b.finish(root, Vec::new()).eval(&SeccompData::new(0, nr))
+    }
+
+    #[test]
+    fn balanced_tree_finds_every_interval() {
+        let mut b = TreeBuilder::new();
+        let s = spans(
+            &mut b,
+            &[
+                (0, 1),
+                (3, 1),
+                (4, 1),
+                (10, 1),
+                (11, 1),
+                (200, 1),
+                (0x4000_0000, 1),
+            ],
+        );
+        let root = balanced(&mut b, &s);
+        let tree = b.finish(root, Vec::new());
+        for (i, sp) in s.iter().enumerate() {
+            for nr in [sp.lo, sp.hi] {
+                let (raw, tests) = tree.eval(&SeccompData::new(0, nr));
+                assert_eq!(raw, i as u32, "nr {nr:#x}");
+                assert!(tests <= 3);
+            }
+        }
+        assert_eq!(balanced_height(7), 3);
+        assert_eq!(balanced_height(1), 0);
+    }
+
+    #[test]
+    fn weighted_tree_puts_heavy_intervals_high_within_the_limit() {
+        let mut b = TreeBuilder::new();
+        let cuts: Vec<(u32, u64)> = (0..16)
+            .map(|i| (i * 2, if i == 13 { 1_000_000 } else { 1 }))
+            .collect();
+        let s = spans(&mut b, &cuts);
+        let root = weighted(&mut b, &s, 6);
+        let tree = b.finish(root, Vec::new());
+        // An interval inside the range needs two bounds: depth 2 is optimal.
+        assert_eq!(tree.eval(&SeccompData::new(0, 26)), (13, 2));
+        for sp in &s {
+            assert!(tree.eval(&SeccompData::new(0, sp.lo)).1 <= 6);
+        }
+    }
+
+    #[test]
+    fn peeling_merges_the_neighbours() {
+        let mut b = TreeBuilder::new();
+        let (x, y) = (b.ret(1), b.ret(2));
+        let s = [
+            Span {
+                lo: 0,
+                hi: 15,
+                target: x,
+                weight: 1,
+            },
+            Span {
+                lo: 16,
+                hi: 16,
+                target: y,
+                weight: 1000,
+            },
+            Span {
+                lo: 17,
+                hi: u32::MAX,
+                target: x,
+                weight: 1,
+            },
+        ];
+        let root = weighted(&mut b, &s, 4);
+        assert_eq!(depth_of(b, root, 16), (2, 1));
+        assert_eq!(
+            without(&s, 16),
+            vec![Span {
+                lo: 0,
+                hi: u32::MAX,
+                target: x,
+                weight: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn knuth_matches_the_limited_table_without_a_limit() {
+        let w = [5u64, 1, 9, 3, 3, 7, 1, 1, 20, 2];
+        let mut b = TreeBuilder::new();
+        let cuts: Vec<(u32, u64)> = w.iter().enumerate().map(|(i, &x)| (i as u32, x)).collect();
+        let s = spans(&mut b, &cuts);
+        assert_eq!(optimal_cost(&w), Table::new(&s, 10).total);
+        assert_eq!(optimal_cost(&[1, 1]), 2);
+    }
+}

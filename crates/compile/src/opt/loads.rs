@@ -1,0 +1,92 @@
+//! Redundant loads: drop `ld` (and `and`) when every predecessor already
+//! leaves that value in the accumulator.
+
+use crate::emit::code::{Acc, Code, Op, meet, run_body};
+
+/// Turns a leading `ld [o]` (with its `and #m`) into an entry assumption
+/// when every predecessor ends with exactly that accumulator. One forward
+/// sweep: a block's exit state does not change when its own loads go, so
+/// states computed before and after agree.
+pub fn drop_redundant_loads(code: &mut Code) -> bool {
+    let preds = code.predecessors();
+    let mut out: Vec<Option<Acc>> = Vec::with_capacity(code.blocks.len());
+    let mut changed = false;
+    for (i, preds) in preds.iter().enumerate() {
+        let b = &mut code.blocks[i];
+        let entry = if i == 0 {
+            None
+        } else {
+            b.entry.or_else(|| meet(preds.iter().map(|&p| out[p])))
+        };
+        let after = run_body(entry, &b.body);
+        if let Some(e) = entry {
+            let drop = match b.body.as_slice() {
+                [Op::Load(o), Op::And(m)]
+                    if e == (Acc {
+                        offset: *o,
+                        mask: Some(*m),
+                    }) =>
+                {
+                    2
+                }
+                [Op::Load(o), ..]
+                    if e == (Acc {
+                        offset: *o,
+                        mask: None,
+                    }) =>
+                {
+                    1
+                }
+                _ => 0,
+            };
+            if drop > 0 {
+                b.body.drain(..drop);
+                b.entry = Some(e);
+                changed = true;
+            }
+        }
+        out.push(after);
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emit::code::{Exit, Label};
+    use crate::opt::testutil::{block, code, ret, test};
+    use crate::tree::Cmp;
+
+    #[test]
+    fn reload_of_the_same_word_goes_but_a_join_keeps_it() {
+        let mut c = code(vec![
+            test(0, 0, 1, 1, 2),
+            test(1, 0, 2, 3, 4),
+            block(
+                2,
+                vec![Op::Load(16)],
+                Exit::Branch {
+                    cmp: Cmp::Eq,
+                    k: 3,
+                    then: Label(3),
+                    other: Label(4),
+                },
+            ),
+            test(3, 0, 9, 5, 5),
+            ret(4, 1),
+            ret(5, 2),
+        ]);
+        assert!(drop_redundant_loads(&mut c));
+        assert!(c.blocks[1].body.is_empty());
+        assert_eq!(
+            c.blocks[1].entry,
+            Some(Acc {
+                offset: 0,
+                mask: None
+            })
+        );
+        // Block 3 is reached with nr (from 1) and with args[0] (from 2).
+        assert_eq!(c.blocks[3].body, [Op::Load(0)]);
+        assert!(!drop_redundant_loads(&mut c));
+    }
+}

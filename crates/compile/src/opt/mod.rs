@@ -1,0 +1,104 @@
+//! The optimizer: an ordered list of small passes over [`Code`], run to a
+//! fixpoint.
+//!
+//! In: labelled [`Code`] straight from the decision tree. Out: the same
+//! program, decided the same way, with fewer or cheaper instructions. Each
+//! pass is a `fn(&mut Code) -> bool` that says whether it changed anything;
+//! [`optimize`] runs the list from the top, restarts from the top after any
+//! change, and stops when a whole round changes nothing. Every pass keeps the
+//! invariants written in [`crate::emit::code`].
+//!
+//! Order of [`PASSES`] and why:
+//!
+//! 1. [`thread::thread_jumps`] first: it removes hops and decided tests,
+//!    which makes blocks dead and tails identical.
+//! 2. [`dead::remove_dead`] drops what threading left unreachable, so that
+//!    the next passes see only live predecessors.
+//! 3. [`tails::merge_tails`] shares identical blocks (after threading, two
+//!    tails can become equal).
+//! 4. [`loads::drop_redundant_loads`] last: it turns loads into entry
+//!    assumptions (`Block::entry`), which the earlier passes respect but which
+//!    make fewer blocks look identical, so it should see the final shape.
+//!
+//! The passes never reorder blocks and never add any, so distances only
+//! shrink; far jumps are handled after, by [`crate::emit::far`].
+
+pub mod dead;
+pub mod loads;
+pub mod tails;
+pub mod thread;
+
+use crate::emit::code::Code;
+
+/// One optimizer pass: changes `code` in place and says whether it did.
+pub type Pass = fn(&mut Code) -> bool;
+
+/// The passes in order, with names for reports and tests.
+pub const PASSES: &[(&str, Pass)] = &[
+    ("thread_jumps", thread::thread_jumps),
+    ("remove_dead", dead::remove_dead),
+    ("merge_tails", tails::merge_tails),
+    ("drop_redundant_loads", loads::drop_redundant_loads),
+];
+
+/// Upper bound on rounds; every pass strictly shrinks the program or the
+/// number of edges when it reports a change, so this is never reached on
+/// well-formed code.
+const MAX_ROUNDS: usize = 10_000;
+
+/// Runs `passes` to a fixpoint; returns how many passes reported a change.
+pub fn optimize(code: &mut Code, passes: &[(&str, Pass)]) -> usize {
+    let mut changes = 0;
+    'round: for _ in 0..MAX_ROUNDS {
+        for (_, pass) in passes {
+            if pass(code) {
+                changes += 1;
+                continue 'round;
+            }
+        }
+        break;
+    }
+    changes
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! Small hand-made programs for the pass tests.
+    use crate::emit::code::{Block, Code, Exit, Label, Op};
+    use crate::tree::Cmp;
+
+    /// A block with a label, body and exit.
+    pub(crate) fn block(label: u32, body: Vec<Op>, exit: Exit) -> Block {
+        Block {
+            label: Label(label),
+            entry: None,
+            body,
+            exit,
+            veneer: false,
+        }
+    }
+
+    /// `ld [off]; jeq #k, then, other`.
+    pub(crate) fn test(label: u32, off: u32, k: u32, then: u32, other: u32) -> Block {
+        block(
+            label,
+            vec![Op::Load(off)],
+            Exit::Branch {
+                cmp: Cmp::Eq,
+                k,
+                then: Label(then),
+                other: Label(other),
+            },
+        )
+    }
+
+    /// `ret #raw`.
+    pub(crate) fn ret(label: u32, raw: u32) -> Block {
+        block(label, vec![], Exit::Ret(raw))
+    }
+
+    /// Code from blocks.
+    pub(crate) fn code(blocks: Vec<Block>) -> Code {
+        Code::new(blocks)
+    }
+}

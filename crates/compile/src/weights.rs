@@ -1,0 +1,157 @@
+//! Syscall mixes: how often each syscall is called, for the weighted layout
+//! and the cost model.
+//!
+//! In: text, either the output of `strace -c` (two header lines, one row per
+//! syscall whose fourth column is `calls` and whose last column is the name,
+//! a dashed line and a `total` row) or plain `name count` lines (`#` starts a
+//! comment). Out: [`Weights`], a list of `(name, count)` in file order,
+//! resolved to numbers per arch with [`Weights::for_arch`].
+//!
+//! Names the arch does not know are ignored when resolving (a mix recorded on
+//! x86_64 still weights an aarch64 filter by the names they share); the
+//! parser does not check names against any table.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use sysfence_profile::arch::Arch;
+
+/// A syscall mix.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Weights {
+    entries: Vec<(String, u64)>,
+}
+
+/// Why a mix could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeightsError {
+    line: usize,
+    text: String,
+}
+
+impl WeightsError {
+    /// The 1-based line of the offending text.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+}
+
+impl fmt::Display for WeightsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}: expected `name count` or a `strace -c` row, found {:?}",
+            self.line, self.text
+        )
+    }
+}
+
+impl std::error::Error for WeightsError {}
+
+impl Weights {
+    /// A mix from `(name, count)` pairs.
+    pub fn from_pairs<S: Into<String>>(pairs: impl IntoIterator<Item = (S, u64)>) -> Weights {
+        Weights {
+            entries: pairs.into_iter().map(|(n, c)| (n.into(), c)).collect(),
+        }
+    }
+
+    /// Reads `strace -c` output or `name count` lines.
+    pub fn parse(text: &str) -> Result<Weights, WeightsError> {
+        let mut entries = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if skip_line(line) {
+                continue;
+            }
+            let cells: Vec<&str> = line.split_whitespace().collect();
+            let parsed = match cells.as_slice() {
+                [name, count] => count.parse().ok().map(|c| (name.to_string(), c)),
+                [_, _, _, calls, .., name] if cells.len() <= 6 => {
+                    calls.parse().ok().map(|c| (name.to_string(), c))
+                }
+                _ => None,
+            };
+            match parsed {
+                Some(entry) => entries.push(entry),
+                None => {
+                    return Err(WeightsError {
+                        line: i + 1,
+                        text: raw.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(Weights { entries })
+    }
+
+    /// The `(name, count)` pairs in file order.
+    pub fn entries(&self) -> &[(String, u64)] {
+        &self.entries
+    }
+
+    /// The total number of calls.
+    pub fn total(&self) -> u64 {
+        self.entries.iter().map(|(_, c)| c).sum()
+    }
+
+    /// Counts per syscall number for one AUDIT_ARCH value (the first table
+    /// with that value: x86_64 before x32); names the table lacks are dropped.
+    pub fn for_arch(&self, audit_arch: u32) -> BTreeMap<u32, u64> {
+        let mut out = BTreeMap::new();
+        let Some(arch) = Arch::all()
+            .iter()
+            .copied()
+            .find(|a| a.audit_arch() == audit_arch)
+        else {
+            return out;
+        };
+        for (name, count) in &self.entries {
+            if let Some(nr) = arch.syscall_nr(name) {
+                *out.entry(nr).or_insert(0) += count;
+            }
+        }
+        out
+    }
+}
+
+/// Header, separator and total lines of `strace -c`, and blank lines.
+fn skip_line(line: &str) -> bool {
+    line.is_empty()
+        || line.starts_with('%')
+        || line.starts_with('-')
+        || line.ends_with(" total")
+        || line.split_whitespace().last() == Some("total")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STRACE: &str = "% time     seconds  usecs/call     calls    errors syscall
+------ ----------- ----------- --------- --------- ----------------
+ 25.97    0.229221          13     17194           newfstatat
+  0.00    0.000000           0         1         1 access
+------ ----------- ----------- --------- --------- ----------------
+100.00    0.882625          14     61521        12 total
+";
+
+    #[test]
+    fn reads_strace_and_pairs() {
+        let w = Weights::parse(STRACE).unwrap();
+        assert_eq!(
+            w.entries(),
+            &[("newfstatat".to_string(), 17194), ("access".to_string(), 1)]
+        );
+        let p = Weights::parse("read 10\n# comment\nwrite 5 # trailing\n").unwrap();
+        assert_eq!(p.total(), 15);
+        assert_eq!(p.for_arch(0xc000_003e).get(&1), Some(&5));
+    }
+
+    #[test]
+    fn rejects_garbage_with_its_line() {
+        let err = Weights::parse("read 10\nwrite lots\n").unwrap_err();
+        assert_eq!(err.line(), 2);
+        assert!(err.to_string().contains("write lots"));
+    }
+}

@@ -1,0 +1,260 @@
+//! Random policies compile under every layout, pass the check, and agree
+//! with the policy's meaning on random inputs.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use sysfence_cbpf::SeccompData;
+use sysfence_cbpf::interp;
+use sysfence_compile::{Config, Layout, Weights, compile};
+use sysfence_profile::ir::{
+    Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
+};
+
+const X86_64: u32 = 0xc000_003e;
+const I386: u32 = 0x4000_0003;
+const S390X: u32 = 0x8000_0016;
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        Just(Action::Allow),
+        (0u16..5).prop_map(Action::Errno),
+        Just(Action::KillThread),
+        Just(Action::KillProcess),
+        (0u16..3).prop_map(Action::Trap),
+        Just(Action::Log),
+        (0u16..3).prop_map(Action::Trace),
+        Just(Action::UserNotif),
+    ]
+}
+
+fn value() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(0u64),
+        Just(1),
+        Just(5),
+        Just(0xffff_ffff),
+        Just(0x1_0000_0000),
+        Just(0x1_0000_0005),
+        Just(u64::MAX),
+        Just(0x7e02_0000),
+        any::<u64>(),
+        (0u64..8),
+    ]
+}
+
+fn cond() -> impl Strategy<Value = Cond> {
+    let op = prop_oneof![
+        Just(CmpOp::Ne),
+        Just(CmpOp::Lt),
+        Just(CmpOp::Le),
+        Just(CmpOp::Eq),
+        Just(CmpOp::Ge),
+        Just(CmpOp::Gt),
+        Just(CmpOp::MaskedEq),
+    ];
+    (0u8..3, op, value(), value()).prop_map(|(arg, op, value, two)| Cond {
+        arg: ArgIndex::new(arg).unwrap(),
+        op,
+        value,
+        value_two: if op == CmpOp::MaskedEq { two } else { 0 },
+    })
+}
+
+fn rule() -> impl Strategy<Value = Rule> {
+    (prop::collection::vec(cond(), 0..3), action()).prop_map(|(conds, action)| Rule {
+        conds,
+        action,
+        origin: Origin::default(),
+    })
+}
+
+/// A value-set run: many equalities on one argument.
+fn value_set() -> impl Strategy<Value = Vec<Rule>> {
+    (prop::collection::vec((0u64..40, action()), 4..12), 0u8..2).prop_map(|(vals, arg)| {
+        vals.into_iter()
+            .map(|(v, action)| Rule {
+                conds: vec![Cond {
+                    arg: ArgIndex::new(arg).unwrap(),
+                    op: CmpOp::Eq,
+                    value: v * 7,
+                    value_two: 0,
+                }],
+                action,
+                origin: Origin::default(),
+            })
+            .collect()
+    })
+}
+
+fn nr() -> impl Strategy<Value = u32> {
+    prop_oneof![4 => 0u32..48, 1 => (0u32..4).prop_map(|n| n | 0x4000_0000), 1 => Just(u32::MAX)]
+}
+
+fn arch_policy(audit_arch: u32, width: ArgWidth) -> impl Strategy<Value = ArchPolicy> {
+    let rules = prop::collection::btree_map(
+        nr(),
+        prop_oneof![3 => prop::collection::vec(rule(), 1..4), 1 => value_set()],
+        0..12,
+    );
+    (action(), rules, any::<bool>(), action()).prop_map(
+        move |(default, mut rules, guard, guard_action)| {
+            let mut ranges = Vec::new();
+            if guard {
+                rules.retain(|&nr, _| !(0x4000_0000..=0xffff_fffe).contains(&nr));
+                ranges.push(NrRange {
+                    lo: 0x4000_0000,
+                    hi: 0xffff_fffe,
+                    action: guard_action,
+                });
+            }
+            ArchPolicy {
+                audit_arch,
+                name: format!("{audit_arch:#x}"),
+                width,
+                default,
+                rules,
+                ranges,
+                table_max: 50,
+            }
+        },
+    )
+}
+
+fn policy() -> impl Strategy<Value = Policy> {
+    (
+        arch_policy(X86_64, ArgWidth::Bits64),
+        prop::option::of(arch_policy(I386, ArgWidth::Bits32)),
+        prop::option::of(arch_policy(S390X, ArgWidth::Bits64)),
+        action(),
+    )
+        .prop_map(|(a, b, c, bad)| {
+            Policy::new([Some(a), b, c].into_iter().flatten().collect(), bad).unwrap()
+        })
+}
+
+/// The policy's meaning, straight from the IR documentation.
+fn meaning(p: &Policy, d: &SeccompData) -> u32 {
+    let Some(ap) = p.arch(d.arch) else {
+        return p.bad_arch().to_raw();
+    };
+    if let Some(r) = ap.range_for(d.nr) {
+        return r.action.to_raw();
+    }
+    let rules = ap.rules.get(&d.nr).map_or(&[][..], Vec::as_slice);
+    rules
+        .iter()
+        .find(|r| {
+            r.conds
+                .iter()
+                .all(|c| c.holds(d.args[c.arg.get()], ap.width))
+        })
+        .map_or(ap.default, |r| r.action)
+        .to_raw()
+}
+
+fn weights() -> Weights {
+    Weights::from_pairs([
+        ("read", 1000u64),
+        ("write", 900),
+        ("ioctl", 500),
+        ("futex", 50),
+    ])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_policies_compile_check_and_agree(
+        p in policy(),
+        inputs in prop::collection::vec((nr(), prop::array::uniform6(value()), 0usize..4), 64),
+    ) {
+        for layout in Layout::ALL {
+            let config = Config::new().layout(layout).weights(weights());
+            let compiled = compile(&p, &config).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            for &(nr, args, arch) in &inputs {
+                let arch = [X86_64, I386, S390X, 0x1234][arch];
+                let d = SeccompData { args, ..SeccompData::new(arch, nr) };
+                prop_assert_eq!(interp::run(compiled.program(), &d).raw, meaning(&p, &d), "{:?} {:?}", layout, d);
+            }
+        }
+    }
+}
+
+#[test]
+fn hand_built_policy_has_the_expected_shape() {
+    let allow = |nr| {
+        (
+            nr,
+            vec![Rule {
+                conds: vec![],
+                action: Action::Allow,
+                origin: Origin::default(),
+            }],
+        )
+    };
+    let mut rules: BTreeMap<u32, Vec<Rule>> = (0..20).map(allow).collect();
+    let personality = |v| Rule {
+        conds: vec![Cond {
+            arg: ArgIndex::new(0).unwrap(),
+            op: CmpOp::Eq,
+            value: v,
+            value_two: 0,
+        }],
+        action: Action::Allow,
+        origin: Origin::default(),
+    };
+    rules.insert(
+        135,
+        vec![personality(0), personality(8), personality(0x20000)],
+    );
+    let ap = ArchPolicy {
+        audit_arch: X86_64,
+        name: "x86_64".into(),
+        width: ArgWidth::Bits64,
+        default: Action::Errno(1),
+        rules,
+        ranges: vec![NrRange {
+            lo: 0x4000_0000,
+            hi: 0xffff_fffe,
+            action: Action::KillThread,
+        }],
+        table_max: 466,
+    };
+    let p = Policy::new(vec![ap], Action::KillThread).unwrap();
+    let compiled = compile(&p, &Config::new()).unwrap();
+    let report = compiled.check_report().unwrap();
+    let s = &report.arches()[0];
+    assert_eq!(
+        (
+            s.allowed,
+            s.errno,
+            s.killed,
+            s.other,
+            s.arg_checked,
+            s.cached
+        ),
+        (21, 446, 0, 0, 1, 20)
+    );
+    // ld arch, jeq, ld nr, 5 interval tests, hi word + 3 values, 3 returns.
+    let insns = compiled.program().insns();
+    assert_eq!(insns.len(), 17);
+    let run = |nr, a0| {
+        let d = SeccompData {
+            args: [a0, 0, 0, 0, 0, 0],
+            ..SeccompData::new(X86_64, nr)
+        };
+        interp::run(compiled.program(), &d)
+    };
+    assert_eq!(run(135, 8).action, sysfence_cbpf::Action::Allow);
+    assert_eq!(
+        run(135, 0x1_0000_0008).action,
+        sysfence_cbpf::Action::Errno(1)
+    );
+    assert_eq!(
+        run(0x4000_0001, 0).action,
+        sysfence_cbpf::Action::KillThread
+    );
+    assert_eq!(run(u32::MAX, 0).action, sysfence_cbpf::Action::Errno(1));
+}
