@@ -5,6 +5,7 @@
 //! 0 for success, 1 when the answer is "no" (a program the kernel would
 //! reject, a check that found a difference), 2 for bad input or usage.
 
+mod builtin_syscalls;
 mod cmd;
 mod failure;
 mod io;
