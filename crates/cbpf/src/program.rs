@@ -29,20 +29,45 @@ pub struct Program {
     ops: Box<[Op]>,
 }
 
-/// One pre-decoded instruction: the typed opcode and the raw operands.
+/// One pre-decoded instruction: the typed opcode, the raw operands, and
+/// which jump offsets are non-zero.
 ///
-/// Eight bytes, so a program of 4096 fits in 32 KiB; built only from
-/// instructions that passed validation.
+/// Built only from instructions that passed validation. `moves` repeats
+/// what `jt != 0` and `jf != 0` say as separate bits so that the interpreter
+/// can branch on them: a conditional jump whose taken side is the next
+/// instruction then advances by a constant, and the processor can run ahead
+/// instead of waiting for the offset to be loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Op {
+    /// The operand.
+    pub(crate) k: u32,
     /// The opcode.
     pub(crate) op: Opcode,
     /// Conditional jump offset when true.
     pub(crate) jt: u8,
     /// Conditional jump offset when false.
     pub(crate) jf: u8,
-    /// The operand.
-    pub(crate) k: u32,
+    /// [`Op::JT_MOVES`] if `jt != 0`, plus [`Op::JF_MOVES`] if `jf != 0`.
+    pub(crate) moves: u8,
+}
+
+impl Op {
+    /// `jt` is not zero.
+    pub(crate) const JT_MOVES: u8 = 1;
+    /// `jf` is not zero.
+    pub(crate) const JF_MOVES: u8 = 2;
+
+    fn new(insn: &Insn, op: Opcode) -> Op {
+        let moves = if insn.jt != 0 { Op::JT_MOVES } else { 0 }
+            | if insn.jf != 0 { Op::JF_MOVES } else { 0 };
+        Op {
+            k: insn.k,
+            op,
+            jt: insn.jt,
+            jf: insn.jf,
+            moves,
+        }
+    }
 }
 
 impl Program {
@@ -64,12 +89,7 @@ impl Program {
         let ops = insns
             .iter()
             .zip(opcodes)
-            .map(|(i, &op)| Op {
-                op,
-                jt: i.jt,
-                jf: i.jf,
-                k: i.k,
-            })
+            .map(|(i, &op)| Op::new(i, op))
             .collect();
         Program {
             insns: insns.into(),

@@ -42,7 +42,7 @@ use crate::action::Action;
 use crate::data::SeccompData;
 use crate::limits::{BPF_MEMWORDS, SECCOMP_DATA_SIZE};
 use crate::opcode::Opcode;
-use crate::program::Program;
+use crate::program::{Op, Program};
 
 /// How `lsh x` and `rsh x` treat a count of 32 or more.
 ///
@@ -134,11 +134,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn new(raw: u32, insns: u32) -> Outcome {
+    /// `executed` is at most 4096, the longest program.
+    #[inline(always)]
+    fn new(raw: u32, executed: usize) -> Outcome {
         Outcome {
             raw,
             action: Action::from_raw(raw),
-            insns,
+            insns: executed as u32,
         }
     }
 }
@@ -165,11 +167,13 @@ pub fn run_with(
     let shift = config.shift;
     let (mut a, mut x) = (0u32, 0u32);
     let mut mem = [0u32; BPF_MEMWORDS as usize];
+    // Every executed instruction moves `pc` by one and a jump moves it
+    // further by its offset, so the count of executed instructions is
+    // `pc - skipped` and need not be kept per step.
     let mut pc = 0usize;
-    let mut count = 0u32;
+    let mut skipped = 0usize;
     while let Some(op) = ops.get(pc) {
         tracer.step(pc, &insns[pc], a, x);
-        count += 1;
         pc += 1;
         let k = op.k;
         match op.op {
@@ -191,7 +195,7 @@ pub fn run_with(
             Opcode::DivK => a = a.checked_div(k).unwrap_or(0),
             Opcode::DivX => match a.checked_div(x) {
                 Some(q) => a = q,
-                None => return Outcome::new(0, count),
+                None => return Outcome::new(0, pc - skipped),
             },
             Opcode::OrK => a |= k,
             Opcode::OrX => a |= x,
@@ -206,17 +210,17 @@ pub fn run_with(
             Opcode::Neg => a = a.wrapping_neg(),
             Opcode::Tax => x = a,
             Opcode::Txa => a = x,
-            Opcode::Ja => pc += k as usize,
-            Opcode::JeqK => pc += branch(a == k, op.jt, op.jf),
-            Opcode::JeqX => pc += branch(a == x, op.jt, op.jf),
-            Opcode::JgtK => pc += branch(a > k, op.jt, op.jf),
-            Opcode::JgtX => pc += branch(a > x, op.jt, op.jf),
-            Opcode::JgeK => pc += branch(a >= k, op.jt, op.jf),
-            Opcode::JgeX => pc += branch(a >= x, op.jt, op.jf),
-            Opcode::JsetK => pc += branch(a & k != 0, op.jt, op.jf),
-            Opcode::JsetX => pc += branch(a & x != 0, op.jt, op.jf),
-            Opcode::RetK => return Outcome::new(k, count),
-            Opcode::RetA => return Outcome::new(a, count),
+            Opcode::Ja => skip(&mut pc, &mut skipped, k as usize),
+            Opcode::JeqK => branch(&mut pc, &mut skipped, a == k, op),
+            Opcode::JeqX => branch(&mut pc, &mut skipped, a == x, op),
+            Opcode::JgtK => branch(&mut pc, &mut skipped, a > k, op),
+            Opcode::JgtX => branch(&mut pc, &mut skipped, a > x, op),
+            Opcode::JgeK => branch(&mut pc, &mut skipped, a >= k, op),
+            Opcode::JgeX => branch(&mut pc, &mut skipped, a >= x, op),
+            Opcode::JsetK => branch(&mut pc, &mut skipped, a & k != 0, op),
+            Opcode::JsetX => branch(&mut pc, &mut skipped, a & x != 0, op),
+            Opcode::RetK => return Outcome::new(k, pc - skipped),
+            Opcode::RetA => return Outcome::new(a, pc - skipped),
             // Refused by `seccomp_check_filter`, so never in a `Program`.
             Opcode::LdAbsH
             | Opcode::LdAbsB
@@ -231,7 +235,7 @@ pub fn run_with(
     // Unreachable for a validated program: it returns before running off
     // the end and holds only seccomp opcodes. Answer as the kernel's
     // emulator does for the impossible: not ALLOW.
-    Outcome::new(0, count)
+    Outcome::new(0, pc - skipped)
 }
 
 /// The scratch slot of `M[k]`; `k < 16` is guaranteed, the mask drops the
@@ -241,8 +245,23 @@ fn slot(k: u32) -> usize {
     (k % BPF_MEMWORDS) as usize
 }
 
-/// How far a conditional jump moves past the next instruction.
+/// Moves `pc` past `by` more instructions.
 #[inline(always)]
-fn branch(taken: bool, jt: u8, jf: u8) -> usize {
-    usize::from(if taken { jt } else { jf })
+fn skip(pc: &mut usize, skipped: &mut usize, by: usize) {
+    *pc += by;
+    *skipped += by;
+}
+
+/// A conditional jump. Branching on the pre-computed "moves" bits, rather
+/// than adding an offset that may be zero, keeps the common fall-through
+/// free of any dependency on the loaded offset.
+#[inline(always)]
+fn branch(pc: &mut usize, skipped: &mut usize, taken: bool, op: &Op) {
+    if taken {
+        if op.moves & Op::JT_MOVES != 0 {
+            skip(pc, skipped, usize::from(op.jt));
+        }
+    } else if op.moves & Op::JF_MOVES != 0 {
+        skip(pc, skipped, usize::from(op.jf));
+    }
 }
