@@ -128,3 +128,55 @@ fn every_instruction_kind_round_trips_explicitly() {
         round_trip(&insns, &DisasmOptions::new()).unwrap();
     }
 }
+
+/// Assembles canonical text, disassembles the result and demands the same
+/// text back. A macro, so a failing case reports its own line.
+macro_rules! text_round_trip {
+    ($($line:expr),+ $(,)?) => {{
+        let text: String = [$($line),+].iter().map(|l| format!("{l}\n")).collect();
+        let insns = assemble(&text, &AsmOptions::new()).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(disassemble(&insns, &DisasmOptions::new()), text);
+    }};
+}
+
+#[test]
+fn canonical_text_is_a_fixpoint() {
+    text_round_trip!(
+        "        ld [4]                   ; arch",
+        "        jne #0xc000003e, L8      ; AUDIT_ARCH_X86_64",
+        "        ld [0]                   ; nr",
+        "        jge #0x40000000, L8",
+        "        jeq #39, L7",
+        "        jeq #231, L7",
+        "        ret #0x00050001          ; ERRNO(1)",
+        "L7:     ret #0x7fff0000          ; ALLOW",
+        "L8:     ret #0x80000000          ; KILL_PROCESS",
+    );
+    text_round_trip!(
+        "        ldh [x + 2]",
+        "        ldb [3]",
+        "        ldxb 4*([14]&0xf)",
+        "        ldx len",
+        "        st M[15]",
+        "        stx M[0]",
+        "        ld M[1]",
+        "        mod x",
+        "        neg",
+        "        tax",
+        "        txa",
+        "        jset #256, L13, L14",
+        "        jset x, L13",
+        "L13:    ja L15",
+        "L14:    jle x, L16",
+        "L15:    ret a",
+        "L16:    ret #0x00000000          ; KILL_THREAD",
+    );
+    text_round_trip!(
+        "        .insn 0x80, 5, 6, 0x1234 ; ld: unused fields are not zero",
+        "        .insn 0x0e, 0, 0, 0x0    ; not a classic BPF opcode",
+        "        .insn 0x15, 9, 0, 0x27   ; jeq: jump target past the end",
+        "        jlt #5, L5",
+        "        ret a",
+        "L5:",
+    );
+}

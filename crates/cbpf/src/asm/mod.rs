@@ -24,8 +24,29 @@
 //! Neither side lists opcodes: both read [`crate::opcode::TABLE`] through
 //! [`Opcode::find`](crate::opcode::Opcode::find) and
 //! [`OpInfo`](crate::opcode::OpInfo). The only mnemonic lists here are the
-//! `bpf_asm` aliases ([`ALIASES`]), which are spellings, not opcodes, and the
+//! `bpf_asm` aliases (`ALIASES`), which are spellings, not opcodes, and the
 //! operator spellings of the C style.
+//!
+//! # Example
+//!
+//! ```
+//! use sysfence_cbpf::asm::{AsmOptions, DisasmOptions, Style, assemble, disassemble};
+//!
+//! let text = "ld [arch]\njne #AUDIT_ARCH_X86_64, kill\nret #ALLOW\nkill: ret #KILL_PROCESS\n";
+//! let insns = assemble(text, &AsmOptions::new())?;
+//! let asm = disassemble(&insns, &DisasmOptions::new());
+//! assert_eq!(
+//!     asm,
+//!     "        ld [4]                   ; arch\n\
+//!     \x20       jne #0xc000003e, L3      ; AUDIT_ARCH_X86_64\n\
+//!     \x20       ret #0x7fff0000          ; ALLOW\n\
+//!     L3:     ret #0x80000000          ; KILL_PROCESS\n"
+//! );
+//! assert_eq!(assemble(&asm, &AsmOptions::new())?, insns);
+//! let c = disassemble(&insns, &DisasmOptions::new().style(Style::C));
+//! assert_eq!(c.lines().nth(1), Some("0001: if (A != 0xc000003e) goto 0003   // AUDIT_ARCH_X86_64"));
+//! # Ok::<(), sysfence_cbpf::asm::AsmError>(())
+//! ```
 //!
 //! # Round trips are the contract
 //!
@@ -67,7 +88,7 @@
 //!   label is an error. A label may stand after the last instruction (it
 //!   then names the address one past the end).
 //! * **`seccomp_data` fields** inside `[…]`: `nr`, `arch`,
-//!   `instruction_pointer.lo`, `instruction_pointer.hi`, `args[i].lo`,
+//!   `instruction_pointer.lo`, `instruction_pointer.hi` (or `ip.lo`, `ip.hi`), `args[i].lo`,
 //!   `args[i].hi` (`i` in 0..=5). The word order of the 64-bit fields follows
 //!   the byte order: little-endian unless [`AsmOptions::endian`] or a
 //!   `.arch` directive for a big-endian arch says otherwise.
