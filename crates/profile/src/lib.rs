@@ -1,6 +1,293 @@
 //! sysfence-profile: seccomp profiles in every dialect, read into one policy IR.
+//!
+//! [`load`] reads a profile — Docker/moby JSON, OCI `linux.seccomp` (alone
+//! or in a `config.json`), the Podman/CRI-O dialect, containerd's plain
+//! reading, seccompiler JSON, Security Profiles Operator YAML or Inspektor
+//! Gadget output — and returns the [`ir::Policy`] the real runtime would
+//! enforce on the given host ([`HostContext`]), with warnings that point at
+//! the source. [`eval::eval`] answers any syscall from that policy.
+//!
+//! Pipeline: bytes → [`json`] / YAML node tree with positions → dialect
+//! decoding with Go's rules (`decode`, `model`) → the front end's
+//! resolution for the host (`resolve`) → the runtime and libseccomp's
+//! meaning (`lower`, `merge`) → [`ir::Policy`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod arch;
+mod context;
+mod decode;
+mod diag;
+pub mod eval;
+mod gadget;
 pub mod ir;
+pub mod json;
+mod lower;
+mod merge;
+mod model;
+mod resolve;
+mod seccompiler;
+mod spo;
+mod yaml;
+
+use std::path::Path;
+
+pub use arch::Arch;
+pub use context::{DOCKER_DEFAULT_CAPS, Format, HostContext, LoadOptions, Runtime, parse_kernel};
+pub use diag::{Diagnostic, ProfileError, Severity, excerpt};
+
+use decode::Dec;
+use ir::Origin;
+use json::{Node, Value};
+use model::Dialect;
+
+/// A loaded profile.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// What the runtime enforces.
+    pub policy: ir::Policy,
+    /// Warnings and notes, in source order of discovery.
+    pub warnings: Vec<Diagnostic>,
+    /// The format the file was read as.
+    pub format: Format,
+    /// The arches the runtime puts in the filter, in order (native first).
+    pub native_arches: Vec<Arch>,
+}
+
+/// Reads a profile.
+pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
+    let file = &opts.file_name;
+    let top = Origin {
+        file: file.clone(),
+        line: 1,
+        column: 1,
+        path: "$".into(),
+    };
+    if text.len() > json::MAX_INPUT {
+        return Err(ProfileError::new(
+            &top,
+            format!(
+                "profile is {} bytes; the limit is {} bytes",
+                text.len(),
+                json::MAX_INPUT
+            ),
+        ));
+    }
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Err(ProfileError::new(&top, "empty profile"));
+    }
+    let format = match opts.format {
+        Some(f) => f,
+        None => detect(text),
+    };
+    match format {
+        Format::Seccompiler => seccompiler::load(text, opts),
+        Format::Spo => spo::load(text, opts),
+        Format::Gadget => gadget::load(text, opts),
+        _ => {
+            let node = parse_json(text, file)?;
+            load_node(&node, format, opts, Dec::new(file))
+        }
+    }
+}
+
+/// Reads a profile file; the file name in messages is the path as given,
+/// and SPO base profiles are looked up beside it unless `opts.base_dir` says
+/// otherwise.
+pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Loaded, ProfileError> {
+    let mut opts = opts.clone();
+    if opts.file_name.is_empty() {
+        opts.file_name = path.display().to_string();
+    }
+    if opts.base_dir.is_none() {
+        opts.base_dir = path.parent().map(Path::to_path_buf);
+    }
+    let origin = Origin {
+        file: opts.file_name.clone(),
+        ..Origin::default()
+    };
+    let meta = std::fs::metadata(path).map_err(|e| ProfileError::new(&origin, e.to_string()))?;
+    if meta.len() > json::MAX_INPUT as u64 {
+        return Err(ProfileError::new(
+            &origin,
+            format!(
+                "profile is {} bytes; the limit is {} bytes",
+                meta.len(),
+                json::MAX_INPUT
+            ),
+        ));
+    }
+    let text = std::fs::read(path).map_err(|e| ProfileError::new(&origin, e.to_string()))?;
+    load(&text, &opts)
+}
+
+pub(crate) fn parse_json(text: &[u8], file: &str) -> Result<Node, ProfileError> {
+    json::parse(text).map_err(|e| {
+        let o = Origin {
+            file: file.to_string(),
+            line: e.pos.line,
+            column: e.pos.column,
+            path: e.path,
+        };
+        ProfileError::new(&o, e.message)
+    })
+}
+
+/// Guesses the format from the text (`--format` overrides).
+pub fn detect(text: &[u8]) -> Format {
+    let start = text
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    let rest = &text[start..];
+    if rest.starts_with(b"//") {
+        return Format::Gadget;
+    }
+    if !rest.starts_with(b"{") && !rest.starts_with(b"[") {
+        return Format::Spo;
+    }
+    let Ok(node) = json::parse(text) else {
+        return Format::Docker;
+    };
+    detect_json(&node)
+}
+
+fn detect_json(node: &Node) -> Format {
+    let Value::Object(members) = &node.value else {
+        return Format::Docker;
+    };
+    let has = |k: &str| members.iter().any(|m| m.key.eq_ignore_ascii_case(k));
+    if has("linux") || has("ociVersion") {
+        return Format::Oci;
+    }
+    let profile_keys = [
+        "defaultAction",
+        "syscalls",
+        "architectures",
+        "archMap",
+        "defaultErrnoRet",
+        "defaultErrno",
+    ];
+    let looks_seccompiler = !members.is_empty()
+        && !profile_keys.iter().any(|k| has(k))
+        && members.iter().all(
+            |m| matches!(&m.value.value, Value::Object(f) if f.iter().any(|x| x.key == "filter")),
+        );
+    if looks_seccompiler {
+        return Format::Seccompiler;
+    }
+    if has("defaultErrno") || text_has_key(node, "errno") {
+        return Format::Containers;
+    }
+    Format::Docker
+}
+
+/// Whether any rule object has a key (case-insensitively).
+fn text_has_key(node: &Node, key: &str) -> bool {
+    let Value::Object(members) = &node.value else {
+        return false;
+    };
+    let Some(s) = members
+        .iter()
+        .find(|m| m.key.eq_ignore_ascii_case("syscalls"))
+    else {
+        return false;
+    };
+    let Value::Array(items) = &s.value.value else {
+        return false;
+    };
+    items.iter().any(|i| matches!(&i.value, Value::Object(f) if f.iter().any(|m| m.key.eq_ignore_ascii_case(key))))
+}
+
+/// Loads a JSON profile object of an OCI-family format.
+pub(crate) fn load_node(
+    node: &Node,
+    format: Format,
+    opts: &LoadOptions,
+    mut dec: Dec,
+) -> Result<Loaded, ProfileError> {
+    let ctx = &opts.context;
+    let (dialect, plain) = match (format, ctx.runtime) {
+        (Format::Oci, _) => (Dialect::Oci, true),
+        (Format::Containerd, _) | (_, Runtime::Containerd) => (Dialect::Oci, false),
+        (Format::Containers, _) => (Dialect::Containers, false),
+        (Format::Spo | Format::Gadget, _) => (Dialect::Oci, false),
+        _ => (Dialect::Docker, false),
+    };
+    let (seccomp, path) = if format == Format::Oci {
+        config_seccomp(node, &mut dec)?
+    } else {
+        (Some(node), "$".to_string())
+    };
+    let Some(seccomp) = seccomp else {
+        let o = dec.origin(node.pos, "$.linux");
+        dec.warnings.push(Diagnostic::warning(
+            &o,
+            "no linux.seccomp: the runtime installs no seccomp filter (unconfined)",
+        ));
+        let policy = ir::Policy::new(vec![], ir::Action::Allow)
+            .map_err(|e| ProfileError::new(&o, e.to_string()))?;
+        return Ok(Loaded {
+            policy,
+            warnings: dec.warnings,
+            format,
+            native_arches: vec![],
+        });
+    };
+    let raw = model::decode(&mut dec, seccomp, &path, dialect)?;
+    let mut warnings = dec.warnings;
+    let oci = resolve::resolve(raw, dialect, ctx, plain, &mut warnings)?;
+    let lowered = lower::lower(&oci, ctx, &mut warnings)?;
+    Ok(Loaded {
+        policy: lowered.policy,
+        warnings,
+        format,
+        native_arches: lowered.arches,
+    })
+}
+
+/// The `linux.seccomp` object of a `config.json`, or the object itself when
+/// the file holds only `linux.seccomp`'s content.
+fn config_seccomp<'n>(
+    node: &'n Node,
+    dec: &mut Dec,
+) -> Result<(Option<&'n Node>, String), ProfileError> {
+    let Value::Object(members) = &node.value else {
+        return Err(dec.error(
+            node,
+            "$",
+            format!("expected an object, found {}", node.value.kind()),
+        ));
+    };
+    if !members
+        .iter()
+        .any(|m| m.key.eq_ignore_ascii_case("linux") || m.key.eq_ignore_ascii_case("ociVersion"))
+    {
+        return Ok((Some(node), "$".into()));
+    }
+    let linux = members.iter().rev().find(|m| m.key == "linux").or_else(|| {
+        members
+            .iter()
+            .rev()
+            .find(|m| m.key.eq_ignore_ascii_case("linux"))
+    });
+    let Some(linux) = linux.filter(|m| m.value.value != Value::Null) else {
+        return Ok((None, String::new()));
+    };
+    let Value::Object(lm) = &linux.value.value else {
+        return Err(dec.error(
+            &linux.value,
+            "$.linux",
+            format!("expected an object, found {}", linux.value.value.kind()),
+        ));
+    };
+    let sec = lm.iter().rev().find(|m| m.key == "seccomp").or_else(|| {
+        lm.iter()
+            .rev()
+            .find(|m| m.key.eq_ignore_ascii_case("seccomp"))
+    });
+    Ok((
+        sec.map(|m| &m.value).filter(|n| n.value != Value::Null),
+        "$.linux.seccomp".into(),
+    ))
+}

@@ -1,0 +1,230 @@
+//! Reading a [`json::Node`] tree the way Go's `encoding/json` fills a struct.
+//!
+//! In: a node, its JSON path, the field names a Go struct declares. Out:
+//! the members that set each field, plus warnings for keys Go would ignore.
+//! Go's rules (profile-formats.md §2): keys match field tags exactly or else
+//! case-insensitively; when several keys set one field the last one wins;
+//! `null` leaves a field unset; unsigned fields take only plain non-negative
+//! integers up to 2^64-1; a value of the wrong type aborts the whole load.
+//!
+//! Not checked here: what the values mean (actions, arches, ...).
+
+use crate::diag::{Diagnostic, ProfileError};
+use crate::ir::Origin;
+use crate::json::{Member, Node, Pos, Value};
+
+/// A decoded value and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Sp<T> {
+    /// The value.
+    pub v: T,
+    /// Its origin.
+    pub o: Origin,
+}
+
+/// Decoding state: the file name and the warnings so far.
+#[derive(Debug)]
+pub(crate) struct Dec {
+    pub file: String,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// The members of one object, matched to a struct's fields.
+#[derive(Debug)]
+pub(crate) struct Fields<'n> {
+    set: Vec<(&'static str, &'n Member)>,
+    path: String,
+    origin: Origin,
+}
+
+impl<'n> Fields<'n> {
+    /// The value of a field, unless absent or `null`, with its path.
+    pub fn get(&self, field: &str) -> Option<(&'n Node, String)> {
+        let m = self
+            .set
+            .iter()
+            .rev()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| *m)?;
+        if m.value.value == Value::Null {
+            return None;
+        }
+        Some((&m.value, format!("{}.{}", self.path, field)))
+    }
+
+    /// The origin of the object itself.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+}
+
+/// A key Go would ignore but a user should hear about, with the reason.
+pub(crate) type Ignored<'a> = &'a [(&'static str, &'static str)];
+
+impl Dec {
+    pub fn new(file: &str) -> Dec {
+        Dec {
+            file: file.to_string(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The origin of a node at `path`.
+    pub fn origin(&self, pos: Pos, path: &str) -> Origin {
+        Origin {
+            file: self.file.clone(),
+            line: pos.line,
+            column: pos.column,
+            path: path.to_string(),
+        }
+    }
+
+    /// An error at a node.
+    pub fn error(&self, node: &Node, path: &str, message: impl Into<String>) -> ProfileError {
+        ProfileError::new(&self.origin(node.pos, path), message)
+    }
+
+    fn type_error(&self, node: &Node, path: &str, want: &str) -> ProfileError {
+        self.error(
+            node,
+            path,
+            format!("expected {want}, found {}", node.value.kind()),
+        )
+    }
+
+    /// Matches an object's keys to `fields` (Go's rules). `null` gives `None`.
+    /// Keys in `ignored` get their own warning; other unknown keys a generic one.
+    pub fn object<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        fields: &[&'static str],
+        ignored: Ignored<'_>,
+    ) -> Result<Option<Fields<'n>>, ProfileError> {
+        let members = match &node.value {
+            Value::Null => return Ok(None),
+            Value::Object(m) => m,
+            _ => return Err(self.type_error(node, path, "an object")),
+        };
+        let mut set: Vec<(&'static str, &'n Member)> = Vec::new();
+        for m in members {
+            let field = fields
+                .iter()
+                .find(|f| **f == m.key)
+                .or_else(|| fields.iter().find(|f| f.eq_ignore_ascii_case(&m.key)));
+            let key_origin = self.origin(m.key_pos, &format!("{path}.{}", m.key));
+            match field {
+                Some(f) => {
+                    if set.iter().any(|(g, _)| g == f) {
+                        self.warnings.push(Diagnostic::note(
+                            &key_origin,
+                            format!("key \"{}\" repeats field `{f}`; the last one wins", m.key),
+                        ));
+                    }
+                    set.push((f, m));
+                }
+                None => {
+                    let why = ignored
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(&m.key))
+                        .map(|(_, w)| *w);
+                    let msg = match why {
+                        Some(w) => format!("key \"{}\" ignored: {w}", m.key),
+                        None => format!("unknown key \"{}\" ignored", m.key),
+                    };
+                    self.warnings.push(Diagnostic::warning(&key_origin, msg));
+                }
+            }
+        }
+        Ok(Some(Fields {
+            set,
+            path: path.to_string(),
+            origin: self.origin(node.pos, path),
+        }))
+    }
+
+    /// A JSON string.
+    pub fn string(&self, node: &Node, path: &str) -> Result<Sp<String>, ProfileError> {
+        match &node.value {
+            Value::String(s) => Ok(Sp {
+                v: s.clone(),
+                o: self.origin(node.pos, path),
+            }),
+            _ => Err(self.type_error(node, path, "a string")),
+        }
+    }
+
+    /// A Go `uint`/`uint64`: digits only, at most 2^64-1.
+    pub fn uint(&self, node: &Node, path: &str) -> Result<Sp<u64>, ProfileError> {
+        let Value::Number(text) = &node.value else {
+            return Err(self.type_error(node, path, "an unsigned integer"));
+        };
+        if !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.error(
+                node,
+                path,
+                format!("expected an unsigned integer, found {text}"),
+            ));
+        }
+        match text.parse::<u64>() {
+            Ok(v) => Ok(Sp {
+                v,
+                o: self.origin(node.pos, path),
+            }),
+            Err(_) => Err(self.error(node, path, format!("number {text} does not fit in 64 bits"))),
+        }
+    }
+
+    /// A JSON array's items with their paths.
+    pub fn array<'n>(
+        &self,
+        node: &'n Node,
+        path: &str,
+    ) -> Result<Vec<(&'n Node, String)>, ProfileError> {
+        match &node.value {
+            Value::Array(items) => Ok(items
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n, format!("{path}[{i}]")))
+                .collect()),
+            _ => Err(self.type_error(node, path, "an array")),
+        }
+    }
+
+    /// An array of strings (`null` items become "", as in Go).
+    pub fn strings(&self, node: &Node, path: &str) -> Result<Vec<Sp<String>>, ProfileError> {
+        let mut out = Vec::new();
+        for (n, p) in self.array(node, path)? {
+            if n.value == Value::Null {
+                out.push(Sp {
+                    v: String::new(),
+                    o: self.origin(n.pos, &p),
+                });
+            } else {
+                out.push(self.string(n, &p)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Optional field helpers.
+    pub fn opt_string(
+        &self,
+        f: &Fields<'_>,
+        name: &str,
+    ) -> Result<Option<Sp<String>>, ProfileError> {
+        f.get(name).map(|(n, p)| self.string(n, &p)).transpose()
+    }
+
+    pub fn opt_uint(&self, f: &Fields<'_>, name: &str) -> Result<Option<Sp<u64>>, ProfileError> {
+        f.get(name).map(|(n, p)| self.uint(n, &p)).transpose()
+    }
+
+    pub fn opt_strings(
+        &self,
+        f: &Fields<'_>,
+        name: &str,
+    ) -> Result<Option<Vec<Sp<String>>>, ProfileError> {
+        f.get(name).map(|(n, p)| self.strings(n, &p)).transpose()
+    }
+}

@@ -1,0 +1,180 @@
+//! Warnings and errors about a profile, each tied to a place in its source.
+//!
+//! A [`Diagnostic`] is something the runtimes would accept but that changes
+//! or hides meaning (an unknown key, a rule libseccomp silently drops, an
+//! unknown syscall name). A [`ProfileError`] is something they refuse, or
+//! input that is not a profile at all. Both carry an [`Origin`]: file,
+//! line, column and JSON path. [`Diagnostic::render`] and
+//! [`ProfileError::render`] add a source excerpt with a caret.
+
+use std::fmt;
+
+use crate::ir::Origin;
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Worth knowing; the outcome is what the text suggests.
+    Note,
+    /// The runtime's outcome differs from what the text suggests.
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// A warning or note about a profile that still loads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// How serious.
+    pub severity: Severity,
+    /// Lower-case message.
+    pub message: String,
+    /// Where.
+    pub origin: Origin,
+    /// A second place the message speaks of (the rule that won, ...).
+    pub related: Option<Origin>,
+}
+
+impl Diagnostic {
+    pub(crate) fn warning(origin: &Origin, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            message: message.into(),
+            origin: origin.clone(),
+            related: None,
+        }
+    }
+
+    pub(crate) fn note(origin: &Origin, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Note,
+            message: message.into(),
+            origin: origin.clone(),
+            related: None,
+        }
+    }
+
+    pub(crate) fn with_related(mut self, related: &Origin) -> Diagnostic {
+        self.related = Some(related.clone());
+        self
+    }
+
+    /// The diagnostic with source excerpts of its origin (and of the related
+    /// place) taken from `source`, the text the profile was read from.
+    pub fn render(&self, source: &str) -> String {
+        let mut out = format!("{}: {}\n", self.severity, self);
+        out.push_str(&excerpt(source, &self.origin));
+        if let Some(r) = &self.related {
+            out.push_str(&format!("  related: {}\n", location(r)));
+            out.push_str(&excerpt(source, r));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", location(&self.origin), self.message)
+    }
+}
+
+/// `file:line:column: path` (parts that are unknown are left out).
+fn location(o: &Origin) -> String {
+    let mut s = o.file.clone();
+    if o.line > 0 {
+        s.push_str(&format!(":{}:{}", o.line, o.column));
+    }
+    if !o.path.is_empty() {
+        if !s.is_empty() {
+            s.push_str(": ");
+        }
+        s.push_str(&o.path);
+    }
+    s
+}
+
+/// The source line of `o` with a caret under its column, or nothing when
+/// the line is unknown.
+pub fn excerpt(source: &str, o: &Origin) -> String {
+    if o.line == 0 {
+        return String::new();
+    }
+    let Some(text) = source.lines().nth(o.line as usize - 1) else {
+        return String::new();
+    };
+    let shown: String = text
+        .chars()
+        .take(160)
+        .collect::<String>()
+        .replace('\t', " ");
+    let caret = " ".repeat(o.column.saturating_sub(1) as usize);
+    format!("{:>6} | {shown}\n       | {caret}^\n", o.line)
+}
+
+/// Why a profile could not be loaded. The message names the place:
+/// `file:line:column: $.syscalls[3].action: unknown action "SCMP_ACT_FOO"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileError {
+    origin: Origin,
+    message: String,
+}
+
+impl ProfileError {
+    pub(crate) fn new(origin: &Origin, message: impl Into<String>) -> ProfileError {
+        ProfileError {
+            origin: origin.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// Where the problem is.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// The message without the location.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The error with a source excerpt.
+    pub fn render(&self, source: &str) -> String {
+        format!("error: {self}\n{}", excerpt(source, &self.origin))
+    }
+}
+
+impl fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", location(&self.origin), self.message)
+    }
+}
+
+impl std::error::Error for ProfileError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_and_excerpt() {
+        let o = Origin {
+            file: "p.json".into(),
+            line: 2,
+            column: 3,
+            path: "$.a".into(),
+        };
+        let e = ProfileError::new(&o, "bad");
+        assert_eq!(e.to_string(), "p.json:2:3: $.a: bad");
+        assert_eq!(
+            e.render("{\n  \"a\": 1\n}"),
+            "error: p.json:2:3: $.a: bad\n     2 |   \"a\": 1\n       |   ^\n"
+        );
+    }
+}

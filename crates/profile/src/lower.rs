@@ -1,0 +1,738 @@
+//! The runtime: what runc (or crun) and libseccomp make of a `linux.seccomp`
+//! object, as a [`Policy`].
+//!
+//! In: an [`OciProfile`] and the [`HostContext`]. Out: the policy and the
+//! arches in the filter, plus warnings. Steps (profile-formats.md §8, §9):
+//!
+//! 1. no default action and no rules → no filter at all (runc; crun refuses);
+//! 2. actions, operators, arches and flags are checked against the
+//!    runtime's enums; errno values default to EPERM, are cut to 16 bits and
+//!    must stay below 4095 for ERRNO (libseccomp);
+//! 3. one rule per name; rules whose action equals the default are skipped;
+//!    names no table knows are skipped with a warning (an error when strict);
+//!    a repeated argument index turns the rule into one rule per condition;
+//! 4. each rule goes to every arch in the filter (native first), through
+//!    `socketcall`/`ipc` where libseccomp multiplexes, and is merged as
+//!    libseccomp merges ([`crate::merge`]); 32-bit arches keep the low word;
+//! 5. x32 shares the x86_64 body (its low-word comparisons are rewritten
+//!    into exact 64-bit masked comparisons); without x32, libseccomp's guard
+//!    sends numbers with bit 30 to the bad-arch action;
+//! 6. runc's ENOSYS stub, when it applies, becomes number ranges.
+//!
+//! The bad-arch action is libseccomp's default, KILL_THREAD.
+
+use std::collections::BTreeMap;
+
+use crate::arch::Arch;
+use crate::context::{HostContext, Runtime};
+use crate::decode::Sp;
+use crate::diag::{Diagnostic, ProfileError};
+use crate::ir::{
+    Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
+};
+use crate::merge::{Label, SysDb, normalize};
+use crate::resolve::{OciProfile, OciSyscall};
+
+/// The x32 syscall bit.
+const X32_BIT: u32 = 0x4000_0000;
+
+/// runc's guard value for skipping the stub (0x00050026 compared with an errno).
+const RUNC_STUB_GUARD: u64 = 0x0005_0026;
+
+/// ERRNO data must stay below this (libseccomp `MAX_ERRNO`).
+const MAX_ERRNO: u64 = 4095;
+
+/// A lowered profile.
+#[derive(Debug)]
+pub(crate) struct Lowered {
+    pub policy: Policy,
+    pub arches: Vec<Arch>,
+}
+
+/// An action before its errno is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    KillThread,
+    KillProcess,
+    Trap,
+    Errno,
+    Trace,
+    Allow,
+    Log,
+    Notify,
+}
+
+fn kind(s: &Sp<String>) -> Result<Kind, ProfileError> {
+    Ok(match s.v.as_str() {
+        "SCMP_ACT_KILL" | "SCMP_ACT_KILL_THREAD" => Kind::KillThread,
+        "SCMP_ACT_KILL_PROCESS" => Kind::KillProcess,
+        "SCMP_ACT_TRAP" => Kind::Trap,
+        "SCMP_ACT_ERRNO" => Kind::Errno,
+        "SCMP_ACT_TRACE" => Kind::Trace,
+        "SCMP_ACT_ALLOW" => Kind::Allow,
+        "SCMP_ACT_LOG" => Kind::Log,
+        "SCMP_ACT_NOTIFY" => Kind::Notify,
+        other => {
+            return Err(ProfileError::new(
+                &s.o,
+                format!("unknown action \"{other}\""),
+            ));
+        }
+    })
+}
+
+fn op(s: &Sp<String>) -> Result<CmpOp, ProfileError> {
+    Ok(match s.v.as_str() {
+        "SCMP_CMP_NE" => CmpOp::Ne,
+        "SCMP_CMP_LT" => CmpOp::Lt,
+        "SCMP_CMP_LE" => CmpOp::Le,
+        "SCMP_CMP_EQ" => CmpOp::Eq,
+        "SCMP_CMP_GE" => CmpOp::Ge,
+        "SCMP_CMP_GT" => CmpOp::Gt,
+        "SCMP_CMP_MASKED_EQ" => CmpOp::MaskedEq,
+        other => {
+            return Err(ProfileError::new(
+                &s.o,
+                format!("unknown operator \"{other}\""),
+            ));
+        }
+    })
+}
+
+const FLAGS: [&str; 4] = [
+    "SECCOMP_FILTER_FLAG_TSYNC",
+    "SECCOMP_FILTER_FLAG_LOG",
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+];
+
+struct Lowering<'a> {
+    ctx: &'a HostContext,
+    warnings: &'a mut Vec<Diagnostic>,
+    default: Action,
+    arches: Vec<Arch>,
+    dbs: BTreeMap<(Arch, u32), SysDb>,
+}
+
+/// Lowers a runtime-level profile to the IR.
+pub(crate) fn lower(
+    p: &OciProfile,
+    ctx: &HostContext,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Lowered, ProfileError> {
+    let Some(da) = p
+        .default_action
+        .as_ref()
+        .filter(|d| !d.v.is_empty() || !p.syscalls.is_empty())
+    else {
+        return unconfined(p, ctx, warnings);
+    };
+    let default_kind = kind(da)?;
+    if default_kind == Kind::Notify {
+        return Err(ProfileError::new(
+            &da.o,
+            "SCMP_ACT_NOTIFY cannot be used as the default action",
+        ));
+    }
+    let default = action(
+        default_kind,
+        da,
+        p.default_errno_ret.as_ref(),
+        ctx.runtime,
+        warnings,
+    )?;
+    check_flags(p, ctx.runtime)?;
+    let arches = filter_arches(p, ctx)?;
+    let mut l = Lowering {
+        ctx,
+        warnings,
+        default,
+        arches: arches.clone(),
+        dbs: BTreeMap::new(),
+    };
+    for s in &p.syscalls {
+        l.syscall(s, p)?;
+    }
+    let stub = stub_applies(p, default_kind, ctx);
+    let maxima = if stub {
+        last_syscalls(p, &arches)
+    } else {
+        BTreeMap::new()
+    };
+    let policy = l.finish(stub, &maxima)?;
+    Ok(Lowered { policy, arches })
+}
+
+/// runc: no default action and no rules means no filter. crun refuses.
+fn unconfined(
+    p: &OciProfile,
+    ctx: &HostContext,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Lowered, ProfileError> {
+    if ctx.runtime == Runtime::Crun {
+        return Err(ProfileError::new(
+            &p.origin,
+            "seccomp misses the default action",
+        ));
+    }
+    warnings.push(Diagnostic::warning(
+        &p.origin,
+        "no default action and no rules: the runtime installs no seccomp filter (unconfined)",
+    ));
+    let policy = Policy::new(vec![], Action::Allow)
+        .map_err(|e| ProfileError::new(&p.origin, e.to_string()))?;
+    Ok(Lowered {
+        policy,
+        arches: vec![],
+    })
+}
+
+/// An action with its errno, as runc/crun and libseccomp build it.
+fn action(
+    k: Kind,
+    at: &Sp<String>,
+    errno: Option<&Sp<u64>>,
+    runtime: Runtime,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Action, ProfileError> {
+    let data = |errno: Option<&Sp<u64>>, warnings: &mut Vec<Diagnostic>| -> u16 {
+        let Some(e) = errno else { return 1 };
+        let cut = (e.v & 0xffff) as u16;
+        if e.v > 0xffff {
+            warnings.push(Diagnostic::warning(
+                &e.o,
+                format!("errno {} is cut to 16 bits: {cut}", e.v),
+            ));
+        }
+        cut
+    };
+    Ok(match k {
+        Kind::Errno => {
+            let d = data(errno, warnings);
+            if u64::from(d) >= MAX_ERRNO {
+                let o = errno.map_or(&at.o, |e| &e.o);
+                return Err(ProfileError::new(
+                    o,
+                    format!("errno {d} is out of range: libseccomp accepts ERRNO data below 4095"),
+                ));
+            }
+            Action::Errno(d)
+        }
+        Kind::Trace => Action::Trace(data(errno, warnings)),
+        other => {
+            if let Some(e) = errno {
+                if runtime == Runtime::Crun {
+                    return Err(ProfileError::new(
+                        &e.o,
+                        format!("errno value specified for action `{}`", at.v),
+                    ));
+                }
+                warnings.push(Diagnostic::warning(
+                    &e.o,
+                    format!("errno {} is ignored for {} (runc)", e.v, at.v),
+                ));
+            }
+            match other {
+                Kind::KillThread => Action::KillThread,
+                Kind::KillProcess => Action::KillProcess,
+                Kind::Trap => Action::Trap(0),
+                Kind::Allow => Action::Allow,
+                Kind::Log => Action::Log,
+                _ => Action::UserNotif,
+            }
+        }
+    })
+}
+
+fn check_flags(p: &OciProfile, runtime: Runtime) -> Result<(), ProfileError> {
+    for f in p.flags.iter().flatten() {
+        if !FLAGS.contains(&f.v.as_str()) {
+            let msg = match runtime {
+                Runtime::Crun => format!("unknown seccomp option `{}`", f.v),
+                _ => format!("seccomp flag \"{}\" is not known to runc", f.v),
+            };
+            return Err(ProfileError::new(&f.o, msg));
+        }
+    }
+    Ok(())
+}
+
+/// The arches in the filter: native first, then `architectures` in order.
+fn filter_arches(p: &OciProfile, ctx: &HostContext) -> Result<Vec<Arch>, ProfileError> {
+    let mut out = vec![ctx.host_arch];
+    for a in &p.architectures {
+        let arch = match ctx.runtime {
+            Runtime::Crun => {
+                let bare =
+                    a.v.strip_prefix("SCMP_ARCH_")
+                        .unwrap_or(&a.v)
+                        .to_ascii_lowercase();
+                Arch::parse(&bare)
+            }
+            _ => Arch::from_scmp(&a.v)
+                .ok_or_else(|| crate::arch::ArchError::Unknown { name: a.v.clone() }),
+        }
+        .map_err(|e| ProfileError::new(&a.o, e.to_string()))?;
+        if arch.little_endian() != ctx.host_arch.little_endian() {
+            return Err(ProfileError::new(
+                &a.o,
+                format!(
+                    "arch {} has the other byte order than {}: libseccomp cannot mix them in one filter",
+                    a.v, ctx.host_arch
+                ),
+            ));
+        }
+        if !out.contains(&arch) {
+            out.push(arch);
+        }
+    }
+    Ok(out)
+}
+
+impl Lowering<'_> {
+    fn syscall(&mut self, s: &OciSyscall, p: &OciProfile) -> Result<(), ProfileError> {
+        let act_s = s.action.clone().unwrap_or_else(|| Sp {
+            v: String::new(),
+            o: s.origin.clone(),
+        });
+        let k = kind(&act_s)?;
+        let ops: Vec<CmpOp> = s.args.iter().map(|a| op(&a.op)).collect::<Result<_, _>>()?;
+        if k == Kind::Notify && p.listener_path.as_ref().is_none_or(|l| l.v.is_empty()) {
+            return Err(ProfileError::new(
+                &act_s.o,
+                "seccomp listenerPath is not set",
+            ));
+        }
+        let action = action(
+            k,
+            &act_s,
+            s.errno_ret.as_ref(),
+            self.ctx.runtime,
+            self.warnings,
+        )?;
+        for name in &s.names {
+            self.name(s, name, action, &ops)?;
+        }
+        Ok(())
+    }
+
+    fn name(
+        &mut self,
+        s: &OciSyscall,
+        name: &Sp<String>,
+        action: Action,
+        ops: &[CmpOp],
+    ) -> Result<(), ProfileError> {
+        if name.v.is_empty() {
+            return Err(ProfileError::new(
+                &name.o,
+                "empty string is not a valid syscall",
+            ));
+        }
+        if action == Action::UserNotif && name.v == "write" {
+            return Err(ProfileError::new(
+                &name.o,
+                "SCMP_ACT_NOTIFY cannot be used for the write syscall",
+            ));
+        }
+        if action == self.default {
+            return Ok(());
+        }
+        if !known(&name.v) {
+            let msg = format!("unknown syscall \"{}\" ignored", name.v);
+            if self.ctx.strict {
+                return Err(ProfileError::new(&name.o, msg));
+            }
+            self.warnings.push(Diagnostic::warning(&name.o, msg));
+            return Ok(());
+        }
+        for conds in self.cond_sets(s, ops)? {
+            let rule = Rule {
+                conds,
+                action,
+                origin: name.o.clone(),
+            };
+            for arch in self.arches.clone() {
+                self.add(arch, &name.v, rule.clone())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The rule's conditions: one set (AND) or, when an index repeats, one
+    /// set per condition (OR).
+    fn cond_sets(&mut self, s: &OciSyscall, ops: &[CmpOp]) -> Result<Vec<Vec<Cond>>, ProfileError> {
+        let mut conds = Vec::new();
+        for (i, (a, &op)) in s.args.iter().zip(ops).enumerate() {
+            if i >= 6 && self.ctx.runtime == Runtime::Crun {
+                self.warnings.push(Diagnostic::warning(
+                    &a.origin,
+                    "crun considers only the first 6 conditions; this one is dropped",
+                ));
+                break;
+            }
+            let arg = u8::try_from(a.index.v)
+                .ok()
+                .and_then(ArgIndex::new)
+                .ok_or_else(|| {
+                    ProfileError::new(
+                        &a.index.o,
+                        format!(
+                            "argument index {} is out of range: syscalls have 6 arguments (0-5)",
+                            a.index.v
+                        ),
+                    )
+                })?;
+            conds.push(Cond {
+                arg,
+                op,
+                value: a.value.v,
+                value_two: a.value_two.v,
+            });
+        }
+        let mut seen = [false; 6];
+        let repeated = conds
+            .iter()
+            .any(|c| std::mem::replace(&mut seen[c.arg.get()], true));
+        Ok(if repeated {
+            conds.into_iter().map(|c| vec![c]).collect()
+        } else {
+            vec![conds]
+        })
+    }
+
+    /// Adds a rule to one arch: direct number and multiplexer, as libseccomp does.
+    fn add(&mut self, arch: Arch, name: &str, rule: Rule) -> Result<(), ProfileError> {
+        if let Some(m) = arch.multiplexed(name) {
+            let mut conds: Vec<Cond> = rule
+                .conds
+                .iter()
+                .filter(|c| c.arg.get() != 0)
+                .copied()
+                .collect();
+            conds.push(Cond {
+                arg: ARG0,
+                op: CmpOp::Eq,
+                value: u64::from(m.call),
+                value_two: 0,
+            });
+            let via = Rule {
+                conds,
+                ..rule.clone()
+            };
+            let via_name = arch.syscall_name(m.via_nr).unwrap_or("socketcall");
+            self.add_nr(arch, m.via_nr, via_name, via)?;
+        }
+        if let Some(nr) = arch.syscall_nr(name) {
+            self.add_nr(arch, nr, name, rule)?;
+        }
+        Ok(())
+    }
+
+    fn add_nr(
+        &mut self,
+        arch: Arch,
+        nr: u32,
+        name: &str,
+        mut rule: Rule,
+    ) -> Result<(), ProfileError> {
+        let width = arch.width();
+        if width == ArgWidth::Bits32
+            && let Some(c) = rule
+                .conds
+                .iter()
+                .find(|c| c.value >> 32 != 0 || c.value_two >> 32 != 0)
+        {
+            self.warnings.push(Diagnostic::warning(
+                &rule.origin,
+                format!(
+                    "{name} on {arch}: libseccomp compares the low 32 bits only; {:#x} becomes {:#x}",
+                    if c.value >> 32 != 0 { c.value } else { c.value_two },
+                    if c.value >> 32 != 0 { c.value & 0xffff_ffff } else { c.value_two & 0xffff_ffff },
+                ),
+            ));
+        }
+        normalize(&mut rule.conds, width);
+        let label = Label {
+            syscall: name,
+            arch: arch.name(),
+        };
+        self.dbs
+            .entry((arch, nr))
+            .or_default()
+            .add(rule, &label, self.warnings)
+    }
+
+    fn finish(self, stub: bool, maxima: &BTreeMap<Arch, u32>) -> Result<Policy, ProfileError> {
+        let mut rules: BTreeMap<Arch, BTreeMap<u32, Vec<Rule>>> = BTreeMap::new();
+        for ((arch, nr), db) in self.dbs {
+            rules.entry(arch).or_default().insert(nr, db.into_rules());
+        }
+        let has = |a: Arch| self.arches.contains(&a);
+        let mut out = Vec::new();
+        for &arch in &self.arches {
+            if arch == Arch::X32 && has(Arch::X86_64) {
+                continue;
+            }
+            let mut r = rules.remove(&arch).unwrap_or_default();
+            let mut name = arch.name().to_string();
+            let mut ranges = Vec::new();
+            match arch {
+                Arch::X86_64 if has(Arch::X32) => {
+                    name = "x86_64+x32".into();
+                    let x32 = rules.remove(&Arch::X32).unwrap_or_default();
+                    for (nr, list) in x32 {
+                        r.insert(nr, widen_x32(list)?);
+                    }
+                    if stub {
+                        push_stub(&mut ranges, maxima.get(&Arch::X86_64), X32_BIT - 1);
+                        push_stub(&mut ranges, maxima.get(&Arch::X32), u32::MAX);
+                    }
+                }
+                Arch::X86_64 => {
+                    if stub {
+                        push_stub(&mut ranges, maxima.get(&arch), X32_BIT - 1);
+                    }
+                    ranges.push(NrRange {
+                        lo: X32_BIT,
+                        hi: u32::MAX - 1,
+                        action: Action::KillThread,
+                    });
+                }
+                Arch::X32 => {
+                    ranges.push(NrRange {
+                        lo: 0,
+                        hi: X32_BIT - 1,
+                        action: Action::KillThread,
+                    });
+                    if stub {
+                        push_stub(&mut ranges, maxima.get(&arch), u32::MAX);
+                    }
+                }
+                Arch::S390 | Arch::S390x if stub => {
+                    ranges.push(NrRange {
+                        lo: 0,
+                        hi: 0,
+                        action: Action::Errno(38),
+                    });
+                    push_stub(&mut ranges, maxima.get(&arch), u32::MAX);
+                }
+                _ if stub => push_stub(&mut ranges, maxima.get(&arch), u32::MAX),
+                _ => {}
+            }
+            drop_shadowed(&mut r, &ranges, &name, self.warnings);
+            out.push(ArchPolicy {
+                audit_arch: arch.audit_arch(),
+                name,
+                width: arch.width(),
+                default: self.default,
+                rules: r,
+                ranges,
+                table_max: arch.max_nr(),
+            });
+        }
+        Policy::new(out, Action::KillThread)
+            .map_err(|e| ProfileError::new(&Origin::default(), e.to_string()))
+    }
+}
+
+/// Argument 0, where multiplexers take the call number.
+const ARG0: ArgIndex = match ArgIndex::new(0) {
+    Some(a) => a,
+    None => panic!("argument index 0 exists"),
+};
+
+/// `nr > max → ERRNO(ENOSYS)` up to `hi`.
+fn push_stub(ranges: &mut Vec<NrRange>, max: Option<&u32>, hi: u32) {
+    if let Some(&m) = max
+        && m < hi
+    {
+        ranges.push(NrRange {
+            lo: m + 1,
+            hi,
+            action: Action::Errno(38),
+        });
+    }
+}
+
+/// Rules on numbers inside a fixed range never run: drop them, and say so.
+fn drop_shadowed(
+    rules: &mut BTreeMap<u32, Vec<Rule>>,
+    ranges: &[NrRange],
+    arch: &str,
+    warnings: &mut Vec<Diagnostic>,
+) {
+    for r in ranges {
+        let inside: Vec<u32> = rules.range(r.lo..=r.hi).map(|(&nr, _)| nr).collect();
+        for nr in inside {
+            for rule in rules.remove(&nr).unwrap_or_default() {
+                warnings.push(Diagnostic::warning(
+                    &rule.origin,
+                    format!("syscall {nr} on {arch} lies in a range that always gets {}; this rule never runs", r.action),
+                ));
+            }
+        }
+    }
+}
+
+/// Whether any table knows a name (libseccomp's table spans every arch).
+fn known(name: &str) -> bool {
+    Arch::all()
+        .iter()
+        .any(|a| a.syscall_nr(name).is_some() || a.multiplexed(name).is_some())
+}
+
+/// runc's stub: unless the default is allow-like, or the errno equals its
+/// guard value, and only for runc.
+fn stub_applies(p: &OciProfile, default_kind: Kind, ctx: &HostContext) -> bool {
+    if !ctx.enosys_stub || ctx.runtime == Runtime::Crun {
+        return false;
+    }
+    if p.default_errno_ret
+        .as_ref()
+        .is_some_and(|e| e.v == RUNC_STUB_GUARD)
+    {
+        return false;
+    }
+    !matches!(default_kind, Kind::Allow | Kind::Log | Kind::Trace)
+}
+
+/// runc's `findLastSyscalls`: per arch, the largest number among every
+/// rule's names; multiplexed names resolve to pseudo numbers and are ignored.
+fn last_syscalls(p: &OciProfile, arches: &[Arch]) -> BTreeMap<Arch, u32> {
+    let mut out = BTreeMap::new();
+    for &arch in arches {
+        let max = p
+            .syscalls
+            .iter()
+            .flat_map(|s| &s.names)
+            .filter(|n| arch.multiplexed(&n.v).is_none())
+            .filter_map(|n| arch.syscall_nr(&n.v))
+            .max();
+        if let Some(m) = max {
+            out.insert(arch, m);
+        }
+    }
+    out
+}
+
+/// x32 rules compare the low word only; in the shared x86_64 body each is
+/// rewritten into 64-bit masked comparisons with exactly that meaning: one
+/// rule per alternative, in place, with the same action.
+fn widen_x32(list: Vec<Rule>) -> Result<Vec<Rule>, ProfileError> {
+    const LIMIT: usize = 4096;
+    let mut out = Vec::new();
+    for rule in list {
+        let mut alts: Vec<Vec<Cond>> = vec![vec![]];
+        for c in &rule.conds {
+            let options = low_word(c);
+            let mut next = Vec::new();
+            for a in &alts {
+                for o in &options {
+                    let mut v = a.clone();
+                    v.extend(o.iter().copied());
+                    next.push(v);
+                }
+            }
+            if next.len() > LIMIT {
+                return Err(ProfileError::new(
+                    &rule.origin,
+                    "this x32 rule needs more than 4096 exact 64-bit rules",
+                ));
+            }
+            alts = next;
+        }
+        out.extend(alts.into_iter().map(|conds| Rule {
+            conds,
+            ..rule.clone()
+        }));
+    }
+    Ok(out)
+}
+
+/// The alternatives (each zero or one masked comparison) whose union is a
+/// low-word comparison.
+pub(crate) fn low_word(c: &Cond) -> Vec<Vec<Cond>> {
+    const LOW: u64 = 0xffff_ffff;
+    let m = |mask: u64, v: u64| {
+        vec![Cond {
+            arg: c.arg,
+            op: CmpOp::MaskedEq,
+            value: mask,
+            value_two: v & mask,
+        }]
+    };
+    let v = c.value & LOW;
+    let prefix = |i: u32| (LOW << i) & LOW;
+    let below = |v: u64| {
+        (0..32)
+            .filter(|i| v >> i & 1 == 1)
+            .map(|i| m(prefix(i), v & !(1 << i)))
+            .collect::<Vec<_>>()
+    };
+    let above = |v: u64| {
+        (0..32)
+            .filter(|i| v >> i & 1 == 0)
+            .map(|i| m(prefix(i), v | (1 << i)))
+            .collect::<Vec<_>>()
+    };
+    match c.op {
+        CmpOp::Eq => vec![m(LOW, v)],
+        CmpOp::MaskedEq if v == 0 => vec![vec![]],
+        CmpOp::MaskedEq => vec![m(v, c.value_two)],
+        CmpOp::Ne => (0..32).map(|i| m(1 << i, !v & (1 << i))).collect(),
+        CmpOp::Lt => below(v),
+        CmpOp::Le => [below(v), vec![m(LOW, v)]].concat(),
+        CmpOp::Gt => above(v),
+        CmpOp::Ge => [above(v), vec![m(LOW, v)]].concat(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn low_word_alternatives_are_exact() {
+        let samples = [
+            0u64,
+            1,
+            37,
+            38,
+            39,
+            40,
+            41,
+            0xffff_fffe,
+            0xffff_ffff,
+            0x1_0000_0026,
+            0xdead_0000_0028,
+            u64::MAX,
+        ];
+        for op in [
+            CmpOp::Eq,
+            CmpOp::Ne,
+            CmpOp::Lt,
+            CmpOp::Le,
+            CmpOp::Gt,
+            CmpOp::Ge,
+            CmpOp::MaskedEq,
+        ] {
+            for value in [0u64, 38, 40, 0xffff_ffff, 0x1_0000_0005] {
+                let c = Cond {
+                    arg: ArgIndex::new(1).unwrap(),
+                    op,
+                    value,
+                    value_two: 0x28,
+                };
+                let alts = low_word(&c);
+                for &a in &samples {
+                    let want = c.holds(a, ArgWidth::Bits32);
+                    let got = alts
+                        .iter()
+                        .any(|alt| alt.iter().all(|k| k.holds(a, ArgWidth::Bits64)));
+                    assert_eq!(got, want, "{op:?} {value:#x} on {a:#x}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! libseccomp's merge of the rules for one syscall, as a first-match list.
+//!
+//! In: rules ("chains": at most one comparison per argument, in ascending
+//! argument order, and an action) added one by one, as runc and crun add
+//! them. Out: the ordered [`Rule`]s whose first match gives what
+//! libseccomp's decision tree would return, plus a diagnostic for every
+//! rule libseccomp silently ignores, and an error where libseccomp refuses
+//! the rule (`-EEXIST`). The cases (libseccomp-layout.md §5.1):
+//!
+//! * an unconditional rule when one exists: ignored, the first stays;
+//! * a conditional rule when an unconditional one exists: dropped;
+//! * an unconditional rule when conditional ones exist: they are deleted;
+//! * a chain that extends an existing shorter chain: dropped, whatever its
+//!   action;
+//! * a shorter chain that prefixes existing longer ones: those are pruned if
+//!   they have its action, else `-EEXIST`;
+//! * the same comparisons with another action: `-EEXIST`.
+//!
+//! The tree's sibling order then decides which surviving chain is tried
+//! first (§1.2, §5.2): by argument, then EQ/MASKED_EQ/NE before LT/LE
+//! before GT/GE, then the larger datum first for EQ/GT/GE and the smaller
+//! first for LT/LE — so the tightest threshold wins. This is a rule-level
+//! model of the tree and agrees with libseccomp 2.6.1 (including the
+//! GHSA-4q85-33p6-j5g6 fix) on the documented cases; it does not model
+//! node sharing between the high-word halves of unrelated 64-bit chains.
+
+use std::cmp::Ordering;
+
+use crate::diag::{Diagnostic, ProfileError};
+use crate::ir::{ArgWidth, CmpOp, Cond, Origin, Rule};
+
+/// The rules one syscall has received so far on one arch.
+#[derive(Debug, Default)]
+pub(crate) struct SysDb {
+    uncond: Option<Rule>,
+    chains: Vec<Rule>,
+}
+
+/// What the messages call the syscall: `clone on x86_64`.
+pub(crate) struct Label<'a> {
+    pub syscall: &'a str,
+    pub arch: &'a str,
+}
+
+fn loc(o: &Origin) -> String {
+    format!("{}:{}:{}", o.file, o.line, o.column)
+}
+
+fn diag(same: bool, at: &Origin, related: &Origin, message: String) -> Diagnostic {
+    let d = if same {
+        Diagnostic::note(at, message)
+    } else {
+        Diagnostic::warning(at, message)
+    };
+    d.with_related(related)
+}
+
+/// Puts conditions into libseccomp's canonical form for an arch width:
+/// ascending argument, datum masked, 32-bit arches cut to the low word,
+/// always-true masked comparisons removed.
+pub(crate) fn normalize(conds: &mut Vec<Cond>, width: ArgWidth) {
+    let cut = |v: u64| {
+        if width == ArgWidth::Bits32 {
+            v & 0xffff_ffff
+        } else {
+            v
+        }
+    };
+    for c in conds.iter_mut() {
+        c.value = cut(c.value);
+        c.value_two = if c.op == CmpOp::MaskedEq {
+            cut(c.value_two) & c.value
+        } else {
+            0
+        };
+    }
+    conds.retain(|c| !(c.op == CmpOp::MaskedEq && c.value == 0));
+    conds.sort_by_key(|c| c.arg);
+}
+
+impl SysDb {
+    /// Adds one chain (already normalized), as `seccomp_rule_add` would.
+    pub fn add(
+        &mut self,
+        new: Rule,
+        label: &Label<'_>,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<(), ProfileError> {
+        let what = format!("{} on {}", label.syscall, label.arch);
+        if let Some(u) = &self.uncond {
+            let same = u.action == new.action;
+            let msg = if new.conds.is_empty() {
+                format!(
+                    "{what}: this unconditional {} rule is ignored: libseccomp keeps the first unconditional rule ({} at {})",
+                    new.action,
+                    u.action,
+                    loc(&u.origin)
+                )
+            } else {
+                format!(
+                    "{what}: this conditional {} rule is dropped: an unconditional {} rule at {} already decides every call",
+                    new.action,
+                    u.action,
+                    loc(&u.origin)
+                )
+            };
+            warnings.push(diag(same, &new.origin, &u.origin, msg));
+            return Ok(());
+        }
+        if new.conds.is_empty() {
+            for c in self.chains.drain(..) {
+                let msg = format!(
+                    "{what}: this conditional {} rule is deleted by the unconditional {} rule at {}",
+                    c.action,
+                    new.action,
+                    loc(&new.origin)
+                );
+                warnings.push(diag(c.action == new.action, &c.origin, &new.origin, msg));
+            }
+            self.uncond = Some(new);
+            return Ok(());
+        }
+        self.add_chain(new, &what, warnings)
+    }
+
+    fn add_chain(
+        &mut self,
+        new: Rule,
+        what: &str,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<(), ProfileError> {
+        let mut prune = Vec::new();
+        for (i, e) in self.chains.iter().enumerate() {
+            if e.conds == new.conds {
+                if e.action == new.action {
+                    let msg = format!("{what}: this rule repeats the rule at {}", loc(&e.origin));
+                    warnings.push(diag(true, &new.origin, &e.origin, msg));
+                    return Ok(());
+                }
+                return Err(conflict(what, &new, e));
+            }
+            if new.conds.starts_with(&e.conds) {
+                let msg = format!(
+                    "{what}: this {} rule is dropped: the {} rule at {} tests a prefix of its conditions and libseccomp keeps the shorter one",
+                    new.action,
+                    e.action,
+                    loc(&e.origin)
+                );
+                warnings.push(diag(e.action == new.action, &new.origin, &e.origin, msg));
+                return Ok(());
+            }
+            if e.conds.starts_with(&new.conds) {
+                if e.action != new.action {
+                    return Err(conflict(what, &new, e));
+                }
+                prune.push(i);
+            }
+        }
+        for i in prune.into_iter().rev() {
+            let e = self.chains.remove(i);
+            let msg = format!(
+                "{what}: this rule is subsumed by the shorter rule at {}",
+                loc(&new.origin)
+            );
+            warnings.push(diag(true, &e.origin, &new.origin, msg));
+        }
+        self.chains.push(new);
+        Ok(())
+    }
+
+    /// The surviving rules in first-match order.
+    pub fn into_rules(self) -> Vec<Rule> {
+        if let Some(u) = self.uncond {
+            return vec![u];
+        }
+        let mut chains = self.chains;
+        chains.sort_by(|a, b| chain_order(&a.conds, &b.conds));
+        chains
+    }
+}
+
+fn conflict(what: &str, new: &Rule, old: &Rule) -> ProfileError {
+    ProfileError::new(
+        &new.origin,
+        format!(
+            "{what}: libseccomp refuses this {} rule (EEXIST): the {} rule at {} tests the same conditions",
+            new.action,
+            old.action,
+            loc(&old.origin)
+        ),
+    )
+}
+
+/// libseccomp's operator classes: EQ, MASKED_EQ and NE first, then LT/LE,
+/// then GT/GE.
+fn class(op: CmpOp) -> u8 {
+    match op {
+        CmpOp::Eq | CmpOp::MaskedEq | CmpOp::Ne => 3,
+        CmpOp::Lt | CmpOp::Le => 2,
+        CmpOp::Gt | CmpOp::Ge => 1,
+    }
+}
+
+/// Sibling order of two conditions: which one libseccomp tests first.
+fn cond_order(a: &Cond, b: &Cond) -> Ordering {
+    let datum = |c: &Cond| {
+        if c.op == CmpOp::MaskedEq {
+            c.value_two
+        } else {
+            c.value
+        }
+    };
+    a.arg
+        .cmp(&b.arg)
+        .then_with(|| class(b.op).cmp(&class(a.op)))
+        .then_with(|| match a.op {
+            CmpOp::Lt | CmpOp::Le => datum(a).cmp(&datum(b)),
+            _ => datum(b).cmp(&datum(a)),
+        })
+        .then_with(|| b.value.cmp(&a.value))
+        .then_with(|| a.op.cmp(&b.op))
+}
+
+/// Order of two chains: their first differing condition decides.
+fn chain_order(a: &[Cond], b: &[Cond]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let o = cond_order(x, y);
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    a.len().cmp(&b.len())
+}

@@ -1,0 +1,436 @@
+//! seccompiler JSON (rust-vmm/seccompiler 0.5, Firecracker's files), with
+//! seccompiler's own meaning (profile-formats.md §13, rust-ecosystem.md §1).
+//!
+//! In: the JSON map of thread categories; `--filter NAME` picks one (the
+//! first by default). Out: a single-arch policy for the host arch, which
+//! must be x86_64, aarch64 or riscv64:
+//!
+//! * unknown fields, duplicate fields and duplicate categories are errors
+//!   (serde's `deny_unknown_fields`); `val` is a plain base-10 `u64`;
+//! * every rule gets the filter's one match action; entries naming the same
+//!   syscall are ORed, and an entry without `args` only adds the syscall —
+//!   so next to conditional entries it is lost (reported);
+//! * `dword` compares the low 32 bits (the value's high word is discarded);
+//!   `masked_eq` tests `(arg & mask) == val` without masking `val`;
+//! * errno and trace data are cut to 16 bits;
+//! * a foreign arch gets KILL_PROCESS; there is no x32 guard, so x32
+//!   numbers on x86_64 reach the mismatch action like any unknown number.
+
+use std::collections::BTreeMap;
+
+use crate::arch::Arch;
+use crate::context::{Format, LoadOptions};
+use crate::decode::{Dec, Sp};
+use crate::diag::{Diagnostic, ProfileError};
+use crate::ir::{Action, ArchPolicy, ArgIndex, CmpOp, Cond, Origin, Policy, Rule};
+use crate::json::{Member, Node, Value};
+use crate::lower::low_word;
+use crate::{Loaded, parse_json};
+
+pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
+    let file = &opts.file_name;
+    let node = parse_json(text, file)?;
+    let mut dec = Dec::new(file);
+    let Value::Object(cats) = &node.value else {
+        return Err(dec.error(
+            &node,
+            "$",
+            format!(
+                "expected a map of thread categories, found {}",
+                node.value.kind()
+            ),
+        ));
+    };
+    for (i, c) in cats.iter().enumerate() {
+        if cats[..i].iter().any(|d| d.key == c.key) {
+            let o = dec.origin(c.key_pos, &format!("$.{}", c.key));
+            return Err(ProfileError::new(
+                &o,
+                format!("duplicate filter key \"{}\"", c.key),
+            ));
+        }
+    }
+    let cat = match &opts.filter {
+        Some(name) => cats.iter().find(|c| c.key == *name).ok_or_else(|| {
+            let known: Vec<&str> = cats.iter().map(|c| c.key.as_str()).collect();
+            dec.error(
+                &node,
+                "$",
+                format!("no filter \"{name}\" (found: {})", known.join(", ")),
+            )
+        })?,
+        None => cats
+            .first()
+            .ok_or_else(|| dec.error(&node, "$", "no filters in the file"))?,
+    };
+    if cats.len() > 1 && opts.filter.is_none() {
+        let o = dec.origin(cat.key_pos, &format!("$.{}", cat.key));
+        let known: Vec<&str> = cats.iter().map(|c| c.key.as_str()).collect();
+        dec.warnings.push(Diagnostic::note(
+            &o,
+            format!(
+                "reading filter \"{}\" of {} (choose with --filter)",
+                cat.key,
+                known.join(", ")
+            ),
+        ));
+    }
+    let arch = opts.context.host_arch;
+    if !matches!(arch, Arch::X86_64 | Arch::Aarch64 | Arch::Riscv64) {
+        let o = dec.origin(cat.key_pos, "$");
+        return Err(ProfileError::new(
+            &o,
+            format!("seccompiler targets x86_64, aarch64 and riscv64, not {arch}"),
+        ));
+    }
+    let policy = filter(&mut dec, cat, arch)?;
+    Ok(Loaded {
+        policy,
+        warnings: dec.warnings,
+        format: Format::Seccompiler,
+        native_arches: vec![arch],
+    })
+}
+
+/// serde's struct decoding: each field once, no unknown ones, aliases.
+fn fields<'n>(
+    dec: &Dec,
+    node: &'n Node,
+    path: &str,
+    known: &[(&str, &'static str)],
+    required: &[&str],
+) -> Result<BTreeMap<&'static str, (&'n Node, String)>, ProfileError> {
+    let Value::Object(members) = &node.value else {
+        return Err(dec.error(
+            node,
+            path,
+            format!("expected an object, found {}", node.value.kind()),
+        ));
+    };
+    let mut out = BTreeMap::new();
+    for Member {
+        key,
+        key_pos,
+        value,
+    } in members
+    {
+        let p = format!("{path}.{key}");
+        let Some(&(_, field)) = known.iter().find(|(k, _)| k == key) else {
+            let names: Vec<&str> = known.iter().map(|(k, _)| *k).collect();
+            let o = dec.origin(*key_pos, &p);
+            return Err(ProfileError::new(
+                &o,
+                format!(
+                    "unknown field `{key}`, expected one of {}",
+                    names.join(", ")
+                ),
+            ));
+        };
+        if out.insert(field, (value, p.clone())).is_some() {
+            let o = dec.origin(*key_pos, &p);
+            return Err(ProfileError::new(&o, format!("duplicate field `{field}`")));
+        }
+    }
+    for r in required {
+        if !out.contains_key(r) {
+            return Err(dec.error(node, path, format!("missing field `{r}`")));
+        }
+    }
+    Ok(out)
+}
+
+fn filter(dec: &mut Dec, cat: &Member, arch: Arch) -> Result<Policy, ProfileError> {
+    let path = format!("$.{}", cat.key);
+    let known = [
+        ("mismatch_action", "mismatch_action"),
+        ("default_action", "mismatch_action"),
+        ("match_action", "match_action"),
+        ("filter_action", "match_action"),
+        ("filter", "filter"),
+    ];
+    let f = fields(
+        dec,
+        &cat.value,
+        &path,
+        &known,
+        &["mismatch_action", "match_action", "filter"],
+    )?;
+    let get = |k: &str| {
+        f.get(k)
+            .cloned()
+            .ok_or_else(|| dec.error(&cat.value, &path, format!("missing field `{k}`")))
+    };
+    let ((mn, mp), (an, ap), (rn, rp)) = (
+        get("mismatch_action")?,
+        get("match_action")?,
+        get("filter")?,
+    );
+    let mismatch = action(dec, mn, &mp)?;
+    let matched = action(dec, an, &ap)?;
+    if mismatch.v == matched.v {
+        return Err(ProfileError::new(
+            &matched.o,
+            "mismatch_action and match_action are identical",
+        ));
+    }
+    let mut by_nr: BTreeMap<u32, (Vec<Rule>, Vec<Origin>)> = BTreeMap::new();
+    for (item, ip) in dec.array(rn, &rp)? {
+        let (nr, origin, rules) = rule(dec, item, &ip, arch, matched.v)?;
+        let entry = by_nr.entry(nr).or_default();
+        match rules {
+            Some(r) => entry.0.extend(r),
+            None => entry.1.push(origin),
+        }
+    }
+    let mut rules = BTreeMap::new();
+    for (nr, (conditional, bare)) in by_nr {
+        if conditional.is_empty() {
+            let origin = bare.first().cloned().unwrap_or_default();
+            rules.insert(
+                nr,
+                vec![Rule {
+                    conds: vec![],
+                    action: matched.v,
+                    origin,
+                }],
+            );
+            continue;
+        }
+        for o in &bare {
+            let name = arch.syscall_name(nr).unwrap_or("?");
+            dec.warnings.push(
+                Diagnostic::warning(
+                    o,
+                    format!("{name}: this entry without args is lost: seccompiler keeps only the conditional entries for the syscall"),
+                )
+                .with_related(&conditional[0].origin),
+            );
+        }
+        rules.insert(nr, conditional);
+    }
+    let ap = ArchPolicy {
+        audit_arch: arch.audit_arch(),
+        name: arch.name().to_string(),
+        width: arch.width(),
+        default: mismatch.v,
+        rules,
+        ranges: vec![],
+        table_max: arch.max_nr(),
+    };
+    Policy::new(vec![ap], Action::KillProcess)
+        .map_err(|e| ProfileError::new(&matched.o, e.to_string()))
+}
+
+/// One entry: its number, origin, and its rules (`None` without `args`).
+fn rule(
+    dec: &mut Dec,
+    node: &Node,
+    path: &str,
+    arch: Arch,
+    act: Action,
+) -> Result<(u32, Origin, Option<Vec<Rule>>), ProfileError> {
+    let known = [
+        ("syscall", "syscall"),
+        ("comment", "comment"),
+        ("args", "args"),
+    ];
+    let f = fields(dec, node, path, &known, &["syscall"])?;
+    let name = match f.get("syscall") {
+        Some((n, p)) => dec.string(n, p)?,
+        None => return Err(dec.error(node, path, "missing field `syscall`")),
+    };
+    if let Some((n, p)) = f.get("comment") {
+        dec.string(n, p)?;
+    }
+    let nr = arch.syscall_nr(&name.v).ok_or_else(|| {
+        ProfileError::new(
+            &name.o,
+            format!("invalid syscall name: {} for given arch: {arch}", name.v),
+        )
+    })?;
+    let Some((an, ap)) = f.get("args") else {
+        return Ok((nr, name.o, None));
+    };
+    let mut alts: Vec<Vec<Cond>> = vec![vec![]];
+    for (cn, cp) in dec.array(an, ap)? {
+        let Some(options) = condition(dec, cn, &cp)? else {
+            return Ok((nr, name.o, Some(vec![])));
+        };
+        alts = alts
+            .iter()
+            .flat_map(|a| options.iter().map(move |o| [a.clone(), o.clone()].concat()))
+            .collect();
+        if alts.len() > 4096 {
+            return Err(ProfileError::new(
+                &name.o,
+                "this entry needs more than 4096 exact rules",
+            ));
+        }
+    }
+    let rules = alts
+        .into_iter()
+        .map(|conds| Rule {
+            conds,
+            action: act,
+            origin: name.o.clone(),
+        })
+        .collect();
+    Ok((nr, name.o, Some(rules)))
+}
+
+/// A condition as alternatives of IR conditions; `None` when it can never hold.
+fn condition(
+    dec: &mut Dec,
+    node: &Node,
+    path: &str,
+) -> Result<Option<Vec<Vec<Cond>>>, ProfileError> {
+    let known = [
+        ("index", "index"),
+        ("type", "type"),
+        ("op", "op"),
+        ("val", "val"),
+        ("comment", "comment"),
+    ];
+    let f = fields(dec, node, path, &known, &["index", "type", "op", "val"])?;
+    let field = |k: &str| {
+        f.get(k)
+            .ok_or_else(|| dec.error(node, path, format!("missing field `{k}`")))
+    };
+    let (n, p) = field("index")?;
+    let index = dec.uint(n, p)?;
+    let arg = u8::try_from(index.v)
+        .ok()
+        .and_then(ArgIndex::new)
+        .ok_or_else(|| {
+            ProfileError::new(
+                &index.o,
+                format!("argument index {} is out of range (0-5)", index.v),
+            )
+        })?;
+    let (n, p) = field("type")?;
+    let ty = dec.string(n, p)?;
+    let dword = match ty.v.as_str() {
+        "dword" => true,
+        "qword" => false,
+        other => {
+            return Err(ProfileError::new(
+                &ty.o,
+                format!("unknown variant `{other}`, expected `dword` or `qword`"),
+            ));
+        }
+    };
+    let (n, p) = field("val")?;
+    let val = dec.uint(n, p)?;
+    let (on, op_path) = field("op")?;
+    let (op, mask) = operator(dec, on, op_path)?;
+    if let Some((n, p)) = f.get("comment") {
+        dec.string(n, p)?;
+    }
+    let mut value = val.v;
+    let mut mask = mask;
+    if dword && (value >> 32 != 0 || mask.is_some_and(|m| m >> 32 != 0)) {
+        dec.warnings.push(Diagnostic::warning(
+            &val.o,
+            format!(
+                "dword compares the low 32 bits only; {value:#x} becomes {:#x}",
+                value & 0xffff_ffff
+            ),
+        ));
+        value &= 0xffff_ffff;
+        mask = mask.map(|m| m & 0xffff_ffff);
+    }
+    let cond = match mask {
+        Some(m) => {
+            if value & !m != 0 {
+                dec.warnings.push(Diagnostic::warning(
+                    &val.o,
+                    format!(
+                        "val {value:#x} has bits outside mask {m:#x}: this condition never holds"
+                    ),
+                ));
+                return Ok(None);
+            }
+            Cond {
+                arg,
+                op: CmpOp::MaskedEq,
+                value: m,
+                value_two: value,
+            }
+        }
+        None => Cond {
+            arg,
+            op,
+            value,
+            value_two: 0,
+        },
+    };
+    if dword {
+        let alts = low_word(&cond);
+        return Ok((!alts.is_empty()).then_some(alts));
+    }
+    Ok(Some(vec![vec![cond]]))
+}
+
+fn operator(dec: &Dec, node: &Node, path: &str) -> Result<(CmpOp, Option<u64>), ProfileError> {
+    match &node.value {
+        Value::String(s) => Ok((
+            match s.as_str() {
+                "eq" => CmpOp::Eq,
+                "ne" => CmpOp::Ne,
+                "lt" => CmpOp::Lt,
+                "le" => CmpOp::Le,
+                "gt" => CmpOp::Gt,
+                "ge" => CmpOp::Ge,
+                other => return Err(dec.error(node, path, format!("unknown operator \"{other}\""))),
+            },
+            None,
+        )),
+        Value::Object(m) if m.len() == 1 && m[0].key == "masked_eq" => {
+            let mask = dec.uint(&m[0].value, &format!("{path}.masked_eq"))?;
+            Ok((CmpOp::MaskedEq, Some(mask.v)))
+        }
+        _ => Err(dec.error(node, path, "unknown operator: expected \"eq\", \"ne\", \"lt\", \"le\", \"gt\", \"ge\" or {\"masked_eq\": MASK}")),
+    }
+}
+
+fn action(dec: &mut Dec, node: &Node, path: &str) -> Result<Sp<Action>, ProfileError> {
+    let o = dec.origin(node.pos, path);
+    let a = match &node.value {
+        Value::String(s) => match s.as_str() {
+            "allow" => Action::Allow,
+            "trap" => Action::Trap(0),
+            "kill_thread" => Action::KillThread,
+            "kill_process" => Action::KillProcess,
+            "log" => Action::Log,
+            other => return Err(ProfileError::new(&o, format!("unknown action \"{other}\""))),
+        },
+        Value::Object(m) if m.len() == 1 && (m[0].key == "errno" || m[0].key == "trace") => {
+            let data = dec.uint(&m[0].value, &format!("{path}.{}", m[0].key))?;
+            if data.v > u64::from(u32::MAX) {
+                return Err(ProfileError::new(
+                    &data.o,
+                    format!("{} does not fit in 32 bits", data.v),
+                ));
+            }
+            let cut = (data.v & 0xffff) as u16;
+            if data.v > 0xffff {
+                dec.warnings.push(Diagnostic::warning(
+                    &data.o,
+                    format!("{} is cut to 16 bits: {cut}", data.v),
+                ));
+            }
+            if m[0].key == "errno" {
+                Action::Errno(cut)
+            } else {
+                Action::Trace(cut)
+            }
+        }
+        _ => {
+            return Err(ProfileError::new(
+                &o,
+                "unknown action: expected a name or {\"errno\": N} / {\"trace\": N}",
+            ));
+        }
+    };
+    Ok(Sp { v: a, o })
+}

@@ -1,0 +1,197 @@
+//! Security Profiles Operator `SeccompProfile` resources (YAML).
+//!
+//! In: one or several YAML documents. Out: the profile the SPO daemon
+//! writes for the kubelet: the chosen resource's `spec` (by `--filter NAME`
+//! = `metadata.name`, else the first), with `baseProfileName` resolved —
+//! recursively, at most 15 deep — from the same file or from
+//! `<base_dir>/<name>.yaml|.yml|.json`, its rules placed before the
+//! profile's own (profile-formats.md §11). `oci://` bases are not fetched.
+//! The result is read as plain OCI, as runtimes read the written JSON.
+
+use std::path::Path;
+
+use crate::context::{Format, LoadOptions};
+use crate::decode::Dec;
+use crate::diag::{Diagnostic, ProfileError};
+use crate::ir::Origin;
+use crate::json::{Member, Node, Value};
+use crate::{Loaded, load_node};
+
+const MAX_BASE_DEPTH: usize = 15;
+
+pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
+    let file = &opts.file_name;
+    let top = Origin {
+        file: file.clone(),
+        line: 1,
+        column: 1,
+        path: "$".into(),
+    };
+    let s = std::str::from_utf8(text).map_err(|_| ProfileError::new(&top, "invalid UTF-8"))?;
+    let docs = crate::yaml::parse(s, file)?;
+    let docs: Vec<Node> = docs
+        .into_iter()
+        .filter(|d| d.value != Value::Null)
+        .collect();
+    let mut dec = Dec::new(file);
+    let idx = match &opts.filter {
+        Some(name) => docs
+            .iter()
+            .position(|d| name_of(d).as_deref() == Some(name))
+            .ok_or_else(|| {
+                let known: Vec<String> = docs.iter().filter_map(name_of).collect();
+                ProfileError::new(
+                    &top,
+                    format!(
+                        "no SeccompProfile named \"{name}\" (found: {})",
+                        known.join(", ")
+                    ),
+                )
+            })?,
+        None => 0,
+    };
+    let doc = docs
+        .get(idx)
+        .ok_or_else(|| ProfileError::new(&top, "no YAML document"))?;
+    if docs.len() > 1 && opts.filter.is_none() {
+        let o = dec.origin(doc.pos, "$");
+        let name = name_of(doc).unwrap_or_default();
+        dec.warnings.push(Diagnostic::note(
+            &o,
+            format!(
+                "{} documents; reading \"{name}\" (choose with --filter)",
+                docs.len()
+            ),
+        ));
+    }
+    let spec = resolve_spec(doc, &docs, opts, &mut dec, 0)?;
+    load_node(&spec, Format::Spo, opts, dec)
+}
+
+fn member<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
+    let Value::Object(m) = &node.value else {
+        return None;
+    };
+    m.iter().rev().find(|x| x.key == key).map(|x| &x.value)
+}
+
+fn name_of(doc: &Node) -> Option<String> {
+    match &member(member(doc, "metadata")?, "name")?.value {
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The document's `spec` (or the document itself when it is a bare spec),
+/// with the base profile's rules merged in and the SPO-only keys removed.
+fn resolve_spec(
+    doc: &Node,
+    docs: &[Node],
+    opts: &LoadOptions,
+    dec: &mut Dec,
+    depth: usize,
+) -> Result<Node, ProfileError> {
+    let is_resource = member(doc, "kind").is_some() || member(doc, "spec").is_some();
+    if let Some(kind) = member(doc, "kind")
+        && kind.value != Value::String("SeccompProfile".into())
+    {
+        return Err(dec.error(kind, "$.kind", "expected kind SeccompProfile"));
+    }
+    let spec = if is_resource {
+        member(doc, "spec").ok_or_else(|| dec.error(doc, "$", "a SeccompProfile without spec"))?
+    } else {
+        doc
+    };
+    let Value::Object(members) = &spec.value else {
+        return Err(dec.error(
+            spec,
+            "$.spec",
+            format!("expected an object, found {}", spec.value.kind()),
+        ));
+    };
+    let mut own: Vec<Member> = members
+        .iter()
+        .filter(|m| m.key != "state" && m.key != "baseProfileName")
+        .cloned()
+        .collect();
+    let Some(base) = member(spec, "baseProfileName") else {
+        return Ok(Node {
+            value: Value::Object(own),
+            pos: spec.pos,
+        });
+    };
+    let Value::String(base_name) = &base.value else {
+        return Err(dec.error(base, "$.spec.baseProfileName", "expected a string"));
+    };
+    if depth >= MAX_BASE_DEPTH {
+        return Err(dec.error(
+            base,
+            "$.spec.baseProfileName",
+            "base profiles nest deeper than 15 levels",
+        ));
+    }
+    if base_name.starts_with("oci://") {
+        return Err(dec.error(
+            base,
+            "$.spec.baseProfileName",
+            format!("base profile {base_name}: OCI artifacts are not fetched"),
+        ));
+    }
+    let base_doc = find_base(base_name, docs, opts.base_dir.as_deref()).ok_or_else(|| {
+        dec.error(
+            base,
+            "$.spec.baseProfileName",
+            format!("base profile \"{base_name}\" not found in this file or beside it"),
+        )
+    })?;
+    let base_spec = resolve_spec(&base_doc, docs, opts, dec, depth + 1)?;
+    let o = dec.origin(base.pos, "$.spec.baseProfileName");
+    dec.warnings.push(Diagnostic::note(
+        &o,
+        format!("rules of base profile \"{base_name}\" come first"),
+    ));
+    let base_rules = match member(&base_spec, "syscalls").map(|n| &n.value) {
+        Some(Value::Array(items)) => items.clone(),
+        _ => vec![],
+    };
+    match own.iter_mut().rev().find(|m| m.key == "syscalls") {
+        Some(m) => {
+            if let Value::Array(items) = &mut m.value.value {
+                let mut all = base_rules;
+                all.append(items);
+                *items = all;
+            }
+        }
+        None => own.push(Member {
+            key: "syscalls".into(),
+            key_pos: spec.pos,
+            value: Node {
+                value: Value::Array(base_rules),
+                pos: spec.pos,
+            },
+        }),
+    }
+    Ok(Node {
+        value: Value::Object(own),
+        pos: spec.pos,
+    })
+}
+
+/// A base profile from the same file or from a file beside it.
+fn find_base(name: &str, docs: &[Node], dir: Option<&Path>) -> Option<Node> {
+    if let Some(d) = docs.iter().find(|d| name_of(d).as_deref() == Some(name)) {
+        return Some(d.clone());
+    }
+    let dir = dir?;
+    for ext in ["yaml", "yml", "json"] {
+        let path = dir.join(format!("{name}.{ext}"));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let nodes = crate::yaml::parse(&text, &path.display().to_string()).ok()?;
+        return nodes
+            .into_iter()
+            .find(|n| name_of(n).as_deref().is_none_or(|x| x == name));
+    }
+    None
+}
