@@ -21,6 +21,7 @@
 pub mod action;
 pub mod asm;
 pub mod data;
+pub mod generate;
 pub mod insn;
 pub mod interp;
 pub mod limits;

@@ -1,5 +1,37 @@
-//! sysfence-linux.
+//! sysfence-linux: the live Linux kernel, as an installer and as a test oracle.
+//!
+//! This is the only sysfence crate that talks to the kernel and the only one
+//! with `unsafe` code. Everything here is Linux-only; the oracle also needs an
+//! x86_64 host, because it issues raw `syscall` instructions. On any other
+//! target the same functions exist and return an error whose
+//! [`Error::is_unsupported`] is `true`, so callers compile everywhere.
+//!
+//! * [`install`]: `no_new_privs` and `seccomp(SECCOMP_SET_MODE_FILTER)` (with a
+//!   `prctl` fallback) for an already validated [`sysfence_cbpf::program::Program`].
+//! * [`oracle`]: asks the running kernel what a filter returns for given
+//!   `seccomp_data` inputs ([`oracle::Oracle::run`]) and whether it accepts a
+//!   raw program at all ([`oracle::load_accepts`]), without ever letting the
+//!   filter act on the calling process. It is how the interpreter and the
+//!   validator of `sysfence-cbpf` are proved kernel-exact.
+//! * [`threads`], [`status`], [`dump`], [`record`], [`kernel_time`]: per-thread
+//!   installation, `/proc/<pid>/status`, `PTRACE_SECCOMP_GET_FILTER`,
+//!   syscall recording and real-kernel timing (each module says more).
+//!
+//! What comes in: raw [`sysfence_cbpf::Insn`] arrays or validated programs and
+//! [`sysfence_cbpf::SeccompData`] inputs. What goes out: raw 32-bit filter
+//! return values, accept/reject answers, and typed [`Error`]s. Nothing here
+//! validates a program itself; the kernel is the judge.
+#![deny(missing_docs)]
+
+mod error;
+pub mod install;
+pub mod kernel_time;
+pub mod oracle;
 pub mod dump;
 pub mod record;
 pub mod status;
 pub mod threads;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod sys;
+
+pub use error::Error;
