@@ -241,12 +241,12 @@ impl<'t> Parser<'t, '_> {
             Tok::Ident(_) => self.instruction()?,
             _ => return Err(self.expected("a mnemonic, a label or a directive")),
         }
-        match self.next().tok {
-            Tok::Newline | Tok::Eof => Ok(()),
-            _ => {
-                self.at -= 1;
-                Err(self.expected("end of line"))
+        match self.peek().tok {
+            Tok::Newline | Tok::Eof => {
+                self.next();
+                Ok(())
             }
+            _ => Err(self.expected("end of line")),
         }
     }
 
