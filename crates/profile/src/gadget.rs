@@ -92,7 +92,7 @@ pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileErr
             ),
         ));
     }
-    load_node(&node, Format::Gadget, opts, dec)
+    load_node(&node, "$", Format::Gadget, opts, dec)
 }
 
 fn sections(lines: &[&str]) -> Vec<Section> {

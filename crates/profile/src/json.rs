@@ -131,8 +131,13 @@ enum Seg {
 
 /// Renders a path from segments: `$.syscalls[3].names`.
 fn render_path(segs: &[Seg]) -> String {
+    const SHOWN: usize = 8;
     let mut s = String::from("$");
-    for seg in segs {
+    for (i, seg) in segs.iter().enumerate() {
+        if i == SHOWN && segs.len() > SHOWN + 1 {
+            let _ = write!(s, "...({} more)", segs.len() - SHOWN);
+            break;
+        }
         match seg {
             Seg::Key(k) => {
                 let _ = write!(s, ".{k}");

@@ -86,7 +86,7 @@ pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
         Format::Gadget => gadget::load(text, opts),
         _ => {
             let node = parse_json(text, file)?;
-            load_node(&node, format, opts, Dec::new(file))
+            load_node(&node, "$", format, opts, Dec::new(file))
         }
     }
 }
@@ -139,7 +139,9 @@ pub fn detect(text: &[u8]) -> Format {
         .iter()
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(0);
-    let rest = &text[start..];
+    let rest = text[start..]
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(&text[start..]);
     if rest.starts_with(b"//") {
         return Format::Gadget;
     }
@@ -202,6 +204,7 @@ fn text_has_key(node: &Node, key: &str) -> bool {
 /// Loads a JSON profile object of an OCI-family format.
 pub(crate) fn load_node(
     node: &Node,
+    root: &str,
     format: Format,
     opts: &LoadOptions,
     mut dec: Dec,
@@ -217,7 +220,7 @@ pub(crate) fn load_node(
     let (seccomp, path) = if format == Format::Oci {
         config_seccomp(node, &mut dec)?
     } else {
-        (Some(node), "$".to_string())
+        (Some(node), root.to_string())
     };
     let Some(seccomp) = seccomp else {
         let o = dec.origin(node.pos, "$.linux");

@@ -269,8 +269,7 @@ fn filter_arches(p: &OciProfile, ctx: &HostContext) -> Result<Vec<Arch>, Profile
                         .to_ascii_lowercase();
                 Arch::parse(&bare)
             }
-            _ => Arch::from_scmp(&a.v)
-                .ok_or_else(|| crate::arch::ArchError::Unknown { name: a.v.clone() }),
+            _ => Arch::from_scmp(&a.v).ok_or_else(|| runc_arch_error(&a.v)),
         }
         .map_err(|e| ProfileError::new(&a.o, e.to_string()))?;
         if arch.little_endian() != ctx.host_arch.little_endian() {
@@ -287,6 +286,16 @@ fn filter_arches(p: &OciProfile, ctx: &HostContext) -> Result<Vec<Arch>, Profile
         }
     }
     Ok(out)
+}
+
+/// Why runc refuses an arch name: not `SCMP_ARCH_*` of an arch with a table.
+fn runc_arch_error(name: &str) -> crate::arch::ArchError {
+    match Arch::parse(name) {
+        Err(e @ crate::arch::ArchError::NoTable { .. }) => e,
+        _ => crate::arch::ArchError::Unknown {
+            name: name.to_string(),
+        },
+    }
 }
 
 impl Lowering<'_> {
@@ -339,11 +348,16 @@ impl Lowering<'_> {
             return Ok(());
         }
         if !known(&name.v) {
-            let msg = format!("unknown syscall \"{}\" ignored", name.v);
             if self.ctx.strict {
-                return Err(ProfileError::new(&name.o, msg));
+                return Err(ProfileError::new(
+                    &name.o,
+                    format!("unknown syscall \"{}\"", name.v),
+                ));
             }
-            self.warnings.push(Diagnostic::warning(&name.o, msg));
+            self.warnings.push(Diagnostic::warning(
+                &name.o,
+                format!("unknown syscall \"{}\" ignored", name.v),
+            ));
             return Ok(());
         }
         for conds in self.cond_sets(s, ops)? {

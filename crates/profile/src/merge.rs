@@ -137,7 +137,7 @@ impl SysDb {
                     warnings.push(diag(true, &new.origin, &e.origin, msg));
                     return Ok(());
                 }
-                return Err(conflict(what, &new, e));
+                return Err(conflict(what, &new, e, "tests the same conditions"));
             }
             if new.conds.starts_with(&e.conds) {
                 let msg = format!(
@@ -151,7 +151,7 @@ impl SysDb {
             }
             if e.conds.starts_with(&new.conds) {
                 if e.action != new.action {
-                    return Err(conflict(what, &new, e));
+                    return Err(conflict(what, &new, e, "extends these conditions"));
                 }
                 prune.push(i);
             }
@@ -179,11 +179,11 @@ impl SysDb {
     }
 }
 
-fn conflict(what: &str, new: &Rule, old: &Rule) -> ProfileError {
+fn conflict(what: &str, new: &Rule, old: &Rule, how: &str) -> ProfileError {
     ProfileError::new(
         &new.origin,
         format!(
-            "{what}: libseccomp refuses this {} rule (EEXIST): the {} rule at {} tests the same conditions",
+            "{what}: libseccomp refuses this {} rule (EEXIST): the {} rule at {} {how}",
             new.action,
             old.action,
             loc(&old.origin)

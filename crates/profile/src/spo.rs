@@ -65,7 +65,12 @@ pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileErr
         ));
     }
     let spec = resolve_spec(doc, &docs, opts, &mut dec, 0)?;
-    load_node(&spec, Format::Spo, opts, dec)
+    let root = if member(doc, "spec").is_some() {
+        "$.spec"
+    } else {
+        "$"
+    };
+    load_node(&spec, root, Format::Spo, opts, dec)
 }
 
 fn member<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {

@@ -1,0 +1,158 @@
+//! Every real profile under `../shared/corpus/third-party/` loads, in the
+//! format it is detected as, and a few facts per file hold.
+
+use std::path::{Path, PathBuf};
+
+use sysfence_profile::eval::{Call, eval};
+use sysfence_profile::ir::Action;
+use sysfence_profile::{Arch, Format, HostContext, LoadOptions, Loaded, load};
+
+fn corpus() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/third-party");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        println!("skipping: {} is absent", p.display());
+        None
+    }
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files(&p, out);
+        } else if matches!(
+            p.extension().and_then(|x| x.to_str()),
+            Some("json" | "yaml" | "yml")
+        ) {
+            out.push(p);
+        }
+    }
+}
+
+fn load_path(p: &Path, filter: Option<&str>) -> Loaded {
+    let text = std::fs::read(p).expect("readable");
+    let opts = LoadOptions {
+        file_name: p.display().to_string(),
+        base_dir: p.parent().map(Path::to_path_buf),
+        filter: filter.map(str::to_string),
+        context: HostContext::default(),
+        format: None,
+    };
+    load(&text, &opts).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn every_file_loads() {
+    let Some(dir) = corpus() else { return };
+    let mut all = Vec::new();
+    files(&dir, &mut all);
+    assert!(all.len() >= 20, "{} files", all.len());
+    for p in &all {
+        if p.ends_with("moby-profiles/fixtures-example.json") {
+            // Only exercises Go's loader: runc refuses its errnoRet 12345.
+            continue;
+        }
+        let l = load_path(p, None);
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let want = if p.to_string_lossy().contains("firecracker") {
+            Format::Seccompiler
+        } else if name.ends_with(".yaml") {
+            Format::Spo
+        } else {
+            Format::Docker
+        };
+        assert_eq!(l.format, want, "{}", p.display());
+    }
+}
+
+#[test]
+fn firecracker_categories() {
+    let Some(dir) = corpus() else { return };
+    let p = dir.join("firecracker/x86_64-unknown-linux-musl.json");
+    for (cat, distinct) in [("vmm", 50), ("api", 31), ("vcpu", 27)] {
+        let l = load_path(&p, Some(cat));
+        let ap = &l.policy.arches()[0];
+        assert_eq!(ap.rules.len(), distinct, "{cat}");
+        assert_eq!(ap.default, Action::Trap(0));
+        assert_eq!(l.policy.bad_arch(), Action::KillProcess);
+        // No x32 guard: bit-30 numbers fall to the mismatch action.
+        let x32_read = Call {
+            arch: 0xc000_003e,
+            nr: 0x4000_0000,
+            ..Call::default()
+        };
+        assert_eq!(eval(&l.policy, &x32_read).0, Action::Trap(0));
+    }
+    let l = load_path(&dir.join("firecracker/unimplemented.json"), None);
+    assert_eq!(l.policy.arches()[0].default, Action::Allow);
+}
+
+#[test]
+fn runc_test2_uses_its_errno_and_example_errno_is_refused() {
+    let Some(dir) = corpus() else { return };
+    let l = load_path(&dir.join("runc/seccomp_syscall_test2.json"), None);
+    let ap = l.policy.arch(0xc000_003e).expect("x86_64");
+    assert_eq!(ap.default, Action::Errno(6));
+    let text = std::fs::read(dir.join("moby-profiles/fixtures-example.json")).expect("readable");
+    let l = load(&text, &LoadOptions::default());
+    // errnoRet 12345 is cut to 16 bits (12345) and is above libseccomp's 4094:
+    // but the rule is `syslog` ERRNO, not equal to the default, so it fails.
+    let e = l.expect_err("errno 12345 is refused");
+    assert!(e.to_string().contains("errno 12345 is out of range"), "{e}");
+}
+
+#[test]
+fn spo_base_profile_is_unioned() {
+    let Some(dir) = corpus() else { return };
+    let base =
+        std::fs::read_to_string(dir.join("security-profiles-operator/baseprofile-runc.yaml"))
+            .expect("readable");
+    let own = "apiVersion: security-profiles-operator.x-k8s.io/v1\nkind: SeccompProfile\nmetadata:\n  name: app\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  baseProfileName: runc-v1.4.2\n  syscalls:\n  - action: SCMP_ACT_ALLOW\n    names: [read]\n";
+    let text = format!("{own}{base}");
+    let l = load(text.as_bytes(), &LoadOptions::default()).expect("loads");
+    assert_eq!(l.format, Format::Spo);
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.message.contains("base profile")),
+        "{:?}",
+        l.warnings
+    );
+    let ap = l.policy.arch(0xc000_003e).expect("x86_64");
+    for name in ["read", "execve", "getppid"] {
+        let nr = Arch::X86_64.syscall_nr(name).expect("known");
+        assert_eq!(ap.rules[&nr][0].action, Action::Allow, "{name}");
+    }
+    let mount = Arch::X86_64.syscall_nr("mount").expect("known");
+    assert!(!ap.rules.contains_key(&mount));
+}
+
+#[test]
+fn gadget_output_with_comment_line() {
+    let Some(dir) = corpus() else { return };
+    let body = std::fs::read_to_string(
+        dir.join("inspektor-gadget/advise_seccomp-readme-test-container.json"),
+    )
+    .expect("readable");
+    let text = format!("// test-container\n{body}");
+    let l = load(text.as_bytes(), &LoadOptions::default()).expect("loads");
+    assert_eq!(l.format, Format::Gadget);
+    assert!(l.warnings.iter().any(|w| w.message.contains("syscall_1f4")));
+    assert_eq!(
+        l.warnings
+            .iter()
+            .find(|w| w.message.contains("syscall_1f4"))
+            .map(|w| w.origin.line),
+        Some(
+            body.lines()
+                .position(|x| x.contains("syscall_1f4"))
+                .map(|i| i as u32 + 2)
+                .unwrap_or(0)
+        )
+    );
+}
