@@ -1,0 +1,168 @@
+//! What each fuzz target checks, as plain functions over bytes.
+//!
+//! Every function panics (with an assertion message) when a property fails
+//! and returns quietly otherwise; "no panic on any input" is itself the first
+//! property. The same file is compiled into the fuzz crate and, through a
+//! `#[path]` module, into `sysfence-cbpf`'s regression test, so the replayed
+//! crashes check exactly what the fuzzer checked.
+//!
+//! Input layouts (fixed, so that regression files stay readable and do not
+//! depend on the `arbitrary` crate's encoding):
+//!
+//! * [`raw_run`]: the first 64 bytes are a `seccomp_data` in little-endian
+//!   (`nr`, `arch`, `instruction_pointer`, `args[0..6]`; missing bytes are
+//!   zero), the rest a raw little-endian `struct sock_filter` array.
+//! * [`asm_input`]: the bytes as text (invalid UTF-8 replaced).
+//! * [`disasm_roundtrip`]: instructions (the fuzz target builds them with
+//!   `arbitrary`; regression files hold them as little-endian
+//!   `struct sock_filter` bytes, read with [`insns_from_bytes`]).
+
+use sysfence_cbpf::action::Action;
+use sysfence_cbpf::asm::{AsmOptions, DisasmOptions, assemble, disassemble};
+use sysfence_cbpf::insn::{decode, encode};
+use sysfence_cbpf::interp::{Config, NoTrace, ShiftMode, Steps, run, run_with};
+use sysfence_cbpf::program::Program;
+use sysfence_cbpf::validate::{check_classic, validate};
+use sysfence_cbpf::{Endian, Insn, SeccompData};
+
+/// Size of the `seccomp_data` prefix of a [`raw_run`] input.
+const DATA_BYTES: usize = 64;
+
+/// Decode, validate and run arbitrary bytes; the validator's answers agree
+/// with each other and the interpreter stays inside the program.
+pub fn raw_run(bytes: &[u8]) {
+    let (head, raw) = bytes.split_at(bytes.len().min(DATA_BYTES));
+    let data = data_from_bytes(head);
+    let Ok(insns) = decode(raw, Endian::Little) else {
+        return;
+    };
+    assert_eq!(encode(&insns, Endian::Little), raw, "raw round trip");
+    let checked = validate(&insns);
+    assert_eq!(
+        checked.is_ok(),
+        Program::new(&insns).is_ok(),
+        "validate and Program::new disagree"
+    );
+    let prog = match checked {
+        Ok(prog) => prog,
+        Err(e) => {
+            assert!(!e.to_string().is_empty());
+            if let Some(pc) = e.pc() {
+                assert!(
+                    pc < insns.len(),
+                    "error pc {pc} outside a {}-instruction program",
+                    insns.len()
+                );
+            }
+            return;
+        }
+    };
+    assert!(
+        check_classic(&insns).is_ok(),
+        "seccomp-valid but not classic-valid"
+    );
+    assert_eq!(
+        prog.insns(),
+        &insns[..],
+        "the program does not keep its bytes"
+    );
+    run_everywhere(&prog, &data);
+}
+
+/// Runs `prog` in every mode and with a tracer; all runs must agree where
+/// they should and stay inside the program.
+fn run_everywhere(prog: &Program, data: &SeccompData) {
+    let plain = run(prog, data);
+    assert!(
+        plain.insns >= 1 && plain.insns as usize <= prog.len(),
+        "executed {} of {}",
+        plain.insns,
+        prog.len()
+    );
+    assert_eq!(plain.action, Action::from_raw(plain.raw));
+    let mut steps = Steps::new();
+    let traced = run_with(prog, data, &Config::new(), &mut steps);
+    assert_eq!(traced, plain, "a tracer changed the outcome");
+    assert_eq!(
+        steps.steps().len(),
+        plain.insns as usize,
+        "one step per executed instruction"
+    );
+    let zero = run_with(
+        prog,
+        data,
+        &Config::new().shift(ShiftMode::ZeroAbove31),
+        &mut NoTrace,
+    );
+    assert!(zero.insns as usize <= prog.len());
+}
+
+/// A `seccomp_data` from up to 64 little-endian bytes (missing bytes 0).
+pub fn data_from_bytes(head: &[u8]) -> SeccompData {
+    let mut b = [0u8; DATA_BYTES];
+    let n = head.len().min(DATA_BYTES);
+    b[..n].copy_from_slice(&head[..n]);
+    let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    let u64_at = |i: usize| u64::from(u32_at(i)) | u64::from(u32_at(i + 4)) << 32;
+    let mut args = [0u64; 6];
+    for (i, a) in args.iter_mut().enumerate() {
+        *a = u64_at(16 + 8 * i);
+    }
+    SeccompData {
+        nr: u32_at(0),
+        arch: u32_at(4),
+        instruction_pointer: u64_at(8),
+        args,
+    }
+}
+
+/// Assemble arbitrary text: never panics, errors point inside the text, and
+/// whatever assembles survives a disassemble/assemble round trip.
+pub fn asm_input(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    match assemble(&text, &AsmOptions::new()) {
+        Ok(insns) => disasm_roundtrip(&insns),
+        Err(e) => {
+            let lines = text.split('\n').count() as u32;
+            assert!(
+                e.line() >= 1 && e.line() <= lines.max(1),
+                "error line {} of {lines}",
+                e.line()
+            );
+            assert!(!e.to_string().is_empty());
+        }
+    }
+}
+
+/// Disassembly of any instructions assembles back to the same instructions,
+/// and disassembling again gives the same text.
+pub fn disasm_roundtrip(insns: &[Insn]) {
+    for opts in [
+        DisasmOptions::new(),
+        DisasmOptions::new().arch(Some(0xc000_003e)),
+    ] {
+        let text = disassemble(insns, &opts);
+        let back = assemble(&text, &AsmOptions::new())
+            .unwrap_or_else(|e| panic!("disassembly does not assemble: {e}\n{text}"));
+        assert_eq!(back, insns, "round trip changed the program\n{text}");
+        assert_eq!(
+            disassemble(&back, &opts),
+            text,
+            "second disassembly differs"
+        );
+    }
+}
+
+/// Instructions from little-endian `struct sock_filter` bytes (a trailing
+/// partial instruction is ignored).
+pub fn insns_from_bytes(bytes: &[u8]) -> Vec<Insn> {
+    bytes
+        .chunks_exact(8)
+        .map(|c| {
+            Insn::from_bytes(
+                [c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]],
+                Endian::Little,
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,7 @@
+//! sysfence fuzzing: the properties live in [`checks`], shared with the
+//! regression test `crates/cbpf/tests/regressions.rs`, which replays every
+//! minimized crash under `corpus/regressions/<target>/` with `cargo test`.
+//! The targets in `fuzz_targets/` only turn fuzzer input into arguments.
+#![deny(missing_docs)]
+
+pub mod checks;
