@@ -52,6 +52,9 @@ pub struct Loaded {
     pub format: Format,
     /// The arches the runtime puts in the filter, in order (native first).
     pub native_arches: Vec<Arch>,
+    /// The `seccomp(2)` filter flags the runtime would pass
+    /// (`SECCOMP_FILTER_FLAG_*`; SPEC_ALLOW when the profile lists none).
+    pub flags: Vec<String>,
 }
 
 /// Reads a profile.
@@ -235,6 +238,7 @@ pub(crate) fn load_node(
             warnings: dec.warnings,
             format,
             native_arches: vec![],
+            flags: vec![],
         });
     };
     let raw = model::decode(&mut dec, seccomp, &path, dialect)?;
@@ -246,6 +250,7 @@ pub(crate) fn load_node(
         warnings,
         format,
         native_arches: lowered.arches,
+        flags: lowered.flags,
     })
 }
 

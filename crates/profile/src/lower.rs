@@ -47,6 +47,7 @@ const MAX_ERRNO: u64 = 4095;
 pub(crate) struct Lowered {
     pub policy: Policy,
     pub arches: Vec<Arch>,
+    pub flags: Vec<String>,
 }
 
 /// An action before its errno is known.
@@ -160,7 +161,11 @@ pub(crate) fn lower(
         BTreeMap::new()
     };
     let policy = l.finish(stub, &maxima)?;
-    Ok(Lowered { policy, arches })
+    Ok(Lowered {
+        policy,
+        arches,
+        flags: load_flags(p, ctx.runtime),
+    })
 }
 
 /// runc: no default action and no rules means no filter. crun refuses.
@@ -184,6 +189,7 @@ fn unconfined(
     Ok(Lowered {
         policy,
         arches: vec![],
+        flags: vec![],
     })
 }
 
@@ -255,6 +261,19 @@ fn check_flags(p: &OciProfile, runtime: Runtime) -> Result<(), ProfileError> {
         }
     }
     Ok(())
+}
+
+/// The `seccomp(2)` flags the runtime passes: SPEC_ALLOW when the list is
+/// absent; runc drops TSYNC, crun passes it.
+fn load_flags(p: &OciProfile, runtime: Runtime) -> Vec<String> {
+    match &p.flags {
+        None => vec!["SECCOMP_FILTER_FLAG_SPEC_ALLOW".to_string()],
+        Some(list) => list
+            .iter()
+            .filter(|f| runtime == Runtime::Crun || f.v != "SECCOMP_FILTER_FLAG_TSYNC")
+            .map(|f| f.v.clone())
+            .collect(),
+    }
 }
 
 /// The arches in the filter: native first, then `architectures` in order.

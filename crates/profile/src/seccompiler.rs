@@ -89,6 +89,7 @@ pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileErr
         warnings: dec.warnings,
         format: Format::Seccompiler,
         native_arches: vec![arch],
+        flags: vec![],
     })
 }
 

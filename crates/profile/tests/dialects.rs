@@ -1,0 +1,281 @@
+//! Go-compatible decoding and the differences between the dialects.
+
+use sysfence_profile::eval::{Call, eval};
+use sysfence_profile::ir::Action;
+use sysfence_profile::{Arch, Format, HostContext, LoadOptions, Loaded, Runtime, load};
+
+const X86_64: u32 = 0xc000_003e;
+
+fn load_as(text: &str, format: Option<Format>, ctx: HostContext) -> Loaded {
+    let opts = LoadOptions {
+        format,
+        context: ctx,
+        file_name: "p.json".into(),
+        ..LoadOptions::default()
+    };
+    load(text.as_bytes(), &opts).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn call(l: &Loaded, name: &str, args: [u64; 6]) -> Action {
+    let nr = Arch::X86_64.syscall_nr(name).expect("known");
+    eval(
+        &l.policy,
+        &Call {
+            arch: X86_64,
+            nr,
+            args,
+            instruction_pointer: 0,
+        },
+    )
+    .0
+}
+
+#[test]
+fn keys_are_case_insensitive_and_the_last_duplicate_wins() {
+    let text = r#"{"DEFAULTACTION": "SCMP_ACT_KILL", "defaultAction": "SCMP_ACT_ERRNO",
+        "Syscalls": [{"NAMES": ["read", "exit_group"], "Action": "SCMP_ACT_ALLOW", "bogus": 1}]}"#;
+    let l = load_as(text, None, HostContext::default());
+    assert_eq!(call(&l, "read", [0; 6]), Action::Allow);
+    assert_eq!(call(&l, "write", [0; 6]), Action::Errno(1));
+    let msgs: Vec<&str> = l.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert!(msgs.contains(&"unknown key \"bogus\" ignored"), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.contains("the last one wins")));
+}
+
+#[test]
+fn null_means_absent() {
+    let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": null, "architectures": null,
+        "syscalls": [{"names": ["read", "exit_group"], "action": "SCMP_ACT_ALLOW", "args": null, "includes": {"minKernel": null}}]}"#;
+    let l = load_as(text, None, HostContext::default());
+    assert_eq!(call(&l, "read", [7; 6]), Action::Allow);
+    assert_eq!(call(&l, "write", [0; 6]), Action::Errno(1));
+}
+
+#[test]
+fn empty_seccomp_object_is_unconfined_for_runc_and_an_error_for_crun() {
+    let l = load_as("{}", None, HostContext::default());
+    assert!(l.policy.arches().is_empty());
+    assert_eq!(l.policy.bad_arch(), Action::Allow);
+    let opts = LoadOptions {
+        context: HostContext {
+            runtime: Runtime::Crun,
+            ..HostContext::default()
+        },
+        ..LoadOptions::default()
+    };
+    assert!(load(b"{}", &opts).is_err());
+}
+
+#[test]
+fn config_json_without_seccomp_is_unconfined() {
+    let l = load_as(
+        r#"{"ociVersion": "1.2.0", "linux": {"namespaces": []}}"#,
+        None,
+        HostContext::default(),
+    );
+    assert_eq!(l.format, Format::Oci);
+    assert!(l.policy.arches().is_empty());
+    let text = r#"{"ociVersion": "1.2.0", "linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}}}"#;
+    let l = load_as(text, None, HostContext::default());
+    assert_eq!(call(&l, "read", [0; 6]), Action::Allow);
+}
+
+#[test]
+fn podman_errno_names_override_numbers() {
+    let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "defaultErrno": "ENOSYS",
+        "syscalls": [{"names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "errno": "EACCES"},
+                     {"names": ["read"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "99.0"}}]}"#;
+    let l = load_as(text, None, HostContext::default());
+    assert_eq!(l.format, Format::Containers);
+    assert_eq!(call(&l, "write", [0; 6]), Action::Errno(38));
+    assert_eq!(call(&l, "mount", [0; 6]), Action::Errno(13));
+    assert_eq!(
+        call(&l, "read", [0; 6]),
+        Action::Allow,
+        "no minKernel in the containers dialect"
+    );
+    let docker = load_as(text, Some(Format::Docker), HostContext::default());
+    assert_eq!(call(&docker, "write", [0; 6]), Action::Errno(1));
+    assert_eq!(
+        call(&docker, "read", [0; 6]),
+        Action::Errno(1),
+        "Docker honours minKernel"
+    );
+}
+
+#[test]
+fn containerd_loses_singular_name_rules() {
+    let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"name": "read", "action": "SCMP_ACT_ALLOW"}]}"#;
+    let docker = load_as(text, None, HostContext::default());
+    assert_eq!(call(&docker, "read", [0; 6]), Action::Allow);
+    let cd = load_as(text, Some(Format::Containerd), HostContext::default());
+    assert_eq!(call(&cd, "read", [0; 6]), Action::Errno(1));
+    assert!(
+        cd.warnings
+            .iter()
+            .any(|w| w.message.contains("key \"name\" ignored"))
+    );
+}
+
+#[test]
+fn errno_on_allow_is_ignored_by_runc_and_errno_is_cut_to_16_bits() {
+    let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "errnoRet": 5},
+        {"names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": 65537}]}"#;
+    let l = load_as(text, None, HostContext::default());
+    assert_eq!(call(&l, "read", [0; 6]), Action::Allow);
+    assert_eq!(call(&l, "mount", [0; 6]), Action::Errno(1));
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.message == "errno 5 is ignored for SCMP_ACT_ALLOW (runc)")
+    );
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.message == "errno 65537 is cut to 16 bits: 1")
+    );
+}
+
+#[test]
+fn unknown_syscalls_are_skipped_with_a_warning() {
+    let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["syscall_1f4", "read"], "action": "SCMP_ACT_ALLOW"}]}"#;
+    let l = load_as(text, None, HostContext::default());
+    assert_eq!(call(&l, "read", [0; 6]), Action::Allow);
+    let w = &l.warnings[0];
+    assert_eq!(w.message, "unknown syscall \"syscall_1f4\" ignored");
+    assert_eq!(
+        (w.origin.line, w.origin.column, w.origin.path.as_str()),
+        (1, 61, "$.syscalls[0].names[0]")
+    );
+}
+
+#[test]
+fn seccompiler_meaning() {
+    let text = r#"{"main": {"default_action": "trap", "filter_action": "allow", "filter": [
+        {"syscall": "getpid"},
+        {"syscall": "getpid", "args": [{"index": 0, "type": "dword", "op": "eq", "val": 5}]},
+        {"syscall": "ioctl", "args": [{"index": 1, "type": "dword", "op": "eq", "val": 44672}]},
+        {"syscall": "mmap", "args": [{"index": 2, "type": "qword", "op": {"masked_eq": 4}, "val": 0}]}
+    ]}}"#;
+    let l = load_as(text, None, HostContext::default());
+    assert_eq!(l.format, Format::Seccompiler);
+    assert_eq!(
+        call(&l, "getpid", [0; 6]),
+        Action::Trap(0),
+        "the bare entry is lost"
+    );
+    assert_eq!(call(&l, "getpid", [5, 0, 0, 0, 0, 0]), Action::Allow);
+    assert_eq!(
+        call(&l, "ioctl", [0, 0xffff_ffff_0000_ae80, 0, 0, 0, 0]),
+        Action::Allow,
+        "dword ignores the high word"
+    );
+    assert_eq!(call(&l, "mmap", [0, 0, 4, 0, 0, 0]), Action::Trap(0));
+    assert_eq!(call(&l, "mmap", [0, 0, 3, 0, 0, 0]), Action::Allow);
+    assert_eq!(call(&l, "read", [0; 6]), Action::Trap(0));
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.message.contains("without args is lost"))
+    );
+    let deny = r#"{"t": {"mismatch_action": "allow", "match_action": {"errno": 70000}, "filter": [{"syscall": "getpid"}]}}"#;
+    let l = load_as(deny, None, HostContext::default());
+    assert_eq!(
+        call(&l, "getpid", [0; 6]),
+        Action::Errno(4464),
+        "70000 cut to 16 bits"
+    );
+    let x32_getpid = Call {
+        arch: X86_64,
+        nr: 0x4000_0000 | 39,
+        ..Call::default()
+    };
+    assert_eq!(
+        eval(&l.policy, &x32_getpid).0,
+        Action::Allow,
+        "seccompiler's x32 bypass, modelled faithfully"
+    );
+    assert_eq!(
+        eval(
+            &l.policy,
+            &Call {
+                arch: 0x4000_0003,
+                ..Call::default()
+            }
+        )
+        .0,
+        Action::KillProcess
+    );
+}
+
+#[test]
+fn archmap_follows_the_host() {
+    let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "archMap": [
+        {"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
+        {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}],
+        "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["arm64"]}}]}"#;
+    let arm = load_as(
+        text,
+        None,
+        HostContext {
+            host_arch: Arch::Aarch64,
+            ..HostContext::default()
+        },
+    );
+    assert_eq!(arm.native_arches, vec![Arch::Aarch64, Arch::Arm]);
+    let read = Arch::Arm.syscall_nr("read").expect("read");
+    assert_eq!(
+        eval(
+            &arm.policy,
+            &Call {
+                arch: 0x4000_0028,
+                nr: read,
+                ..Call::default()
+            }
+        )
+        .0,
+        Action::Allow
+    );
+    let ppc = load_as(
+        text,
+        None,
+        HostContext {
+            host_arch: Arch::Ppc64le,
+            ..HostContext::default()
+        },
+    );
+    assert_eq!(ppc.native_arches, vec![Arch::Ppc64le]);
+}
+
+#[test]
+fn flags_absent_versus_empty() {
+    let absent = load_as(
+        r#"{"defaultAction": "SCMP_ACT_ERRNO"}"#,
+        None,
+        HostContext::default(),
+    );
+    assert_eq!(absent.flags, ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"]);
+    let empty = r#"{"defaultAction": "SCMP_ACT_ERRNO", "flags": []}"#;
+    assert_eq!(
+        load_as(empty, None, HostContext::default()).flags,
+        ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+        "Docker drops []"
+    );
+    assert!(
+        load_as(empty, Some(Format::Oci), HostContext::default())
+            .flags
+            .is_empty(),
+        "config.json keeps []"
+    );
+    let tsync = r#"{"defaultAction": "SCMP_ACT_ERRNO", "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG"]}"#;
+    assert_eq!(
+        load_as(tsync, None, HostContext::default()).flags,
+        ["SECCOMP_FILTER_FLAG_LOG"]
+    );
+    let crun = HostContext {
+        runtime: Runtime::Crun,
+        ..HostContext::default()
+    };
+    assert_eq!(load_as(tsync, None, crun).flags.len(), 2);
+}
