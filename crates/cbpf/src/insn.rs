@@ -156,7 +156,7 @@ impl core::error::Error for RawError {}
 /// Decodes a raw array of `struct sock_filter`. The length must be a non-zero
 /// multiple of 8; nothing else is checked.
 pub fn decode(bytes: &[u8], endian: Endian) -> Result<Vec<Insn>, RawError> {
-    if bytes.is_empty() || bytes.len() % SOCK_FILTER_SIZE != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(SOCK_FILTER_SIZE) {
         return Err(RawError { len: bytes.len() });
     }
     Ok(bytes

@@ -146,14 +146,14 @@ define_opcodes! {
     LdIndW    = 0x40, "ld",   Ld,   Ind,   false, false, "`ld [x + k]`: A = word at byte X + k.";
     LdIndH    = 0x48, "ldh",  Ld,   Ind,   false, false, "`ldh [x + k]`: A = half word at byte X + k.";
     LdIndB    = 0x50, "ldb",  Ld,   Ind,   false, false, "`ldb [x + k]`: A = byte X + k.";
-    LdMem     = 0x60, "ld",   Ld,   Mem,   true,  false, "`ld M[k]`: A = M[k].";
+    LdMem     = 0x60, "ld",   Ld,   Mem,   true,  false, "`ld M[k]`: A = M\\[k\\].";
     LdLen     = 0x80, "ld",   Ld,   Len,   true,  false, "`ld len`: A = input length (64 under seccomp).";
     LdxImm    = 0x01, "ldx",  Ldx,  Imm,   true,  false, "`ldx #k`: X = k.";
-    LdxMem    = 0x61, "ldx",  Ldx,  Mem,   true,  false, "`ldx M[k]`: X = M[k].";
+    LdxMem    = 0x61, "ldx",  Ldx,  Mem,   true,  false, "`ldx M[k]`: X = M\\[k\\].";
     LdxLen    = 0x81, "ldx",  Ldx,  Len,   true,  false, "`ldx len`: X = input length (64 under seccomp).";
     LdxMsh    = 0xb1, "ldxb", Ldx,  Msh,   false, false, "`ldxb 4*([k]&0xf)`: X = 4 * (byte k & 0xf).";
-    St        = 0x02, "st",   St,   Mem,   true,  false, "`st M[k]`: M[k] = A.";
-    Stx       = 0x03, "stx",  Stx,  Mem,   true,  false, "`stx M[k]`: M[k] = X.";
+    St        = 0x02, "st",   St,   Mem,   true,  false, "`st M[k]`: M\\[k\\] = A.";
+    Stx       = 0x03, "stx",  Stx,  Mem,   true,  false, "`stx M[k]`: M\\[k\\] = X.";
     AddK      = 0x04, "add",  Alu,  Imm,   true,  false, "`add #k`: A += k.";
     AddX      = 0x0c, "add",  Alu,  X,     true,  false, "`add x`: A += X.";
     SubK      = 0x14, "sub",  Alu,  Imm,   true,  false, "`sub #k`: A -= k.";
