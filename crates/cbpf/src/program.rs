@@ -68,6 +68,12 @@ impl Op {
             moves,
         }
     }
+
+    /// The original instruction: a validated code is exactly its opcode's.
+    #[inline(always)]
+    pub(crate) fn insn(&self) -> Insn {
+        Insn::op(self.op, self.jt, self.jf, self.k)
+    }
 }
 
 impl Program {

@@ -8,7 +8,7 @@ use sysfence_cbpf::action::RET_ALLOW;
 use sysfence_cbpf::data::SeccompData;
 use sysfence_cbpf::insn::{Endian, Insn, encode};
 use sysfence_cbpf::interp::cache::is_const_allow;
-use sysfence_cbpf::interp::{Config, NoTrace, ShiftMode, run, run_with};
+use sysfence_cbpf::interp::{Config, NoTrace, ShiftMode, Steps, run, run_with};
 use sysfence_cbpf::opcode::{Operand, TABLE};
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::validate::{check_classic, validate};
@@ -139,6 +139,127 @@ proptest! {
         let p = validate(&insns).map_err(|e| TestCaseError::fail(e.to_string()))?;
         if is_const_allow(&p, d.arch, d.nr) {
             prop_assert_eq!(run(&p, &d).raw, RET_ALLOW);
+        }
+    }
+}
+
+/// A deliberately naive reading of kernel-cbpf.md §2, by raw code: the
+/// oracle the optimised interpreter is checked against. Returns the raw
+/// value, the executed count and the pcs in order.
+fn reference(insns: &[Insn], d: &SeccompData, mode: ShiftMode) -> (u32, u32, Vec<usize>) {
+    let (mut a, mut x, mut mem, mut pc, mut trace) = (0u32, 0u32, [0u32; 16], 0usize, Vec::new());
+    loop {
+        let i = insns[pc];
+        trace.push(pc);
+        let n = trace.len() as u32;
+        let sh = |count: u32| match mode {
+            ShiftMode::Mask31 => count & 31,
+            _ => count,
+        };
+        let (k, jt, jf) = (i.k, usize::from(i.jt), usize::from(i.jf));
+        let cond = |c: bool| if c { jt } else { jf };
+        pc += 1;
+        match i.code {
+            0x00 => a = k,
+            0x20 => a = d.word(k),
+            0x60 => a = mem[k as usize],
+            0x80 => a = 64,
+            0x01 => x = k,
+            0x61 => x = mem[k as usize],
+            0x81 => x = 64,
+            0x02 => mem[k as usize] = a,
+            0x03 => mem[k as usize] = x,
+            0x04 => a = a.wrapping_add(k),
+            0x0c => a = a.wrapping_add(x),
+            0x14 => a = a.wrapping_sub(k),
+            0x1c => a = a.wrapping_sub(x),
+            0x24 => a = a.wrapping_mul(k),
+            0x2c => a = a.wrapping_mul(x),
+            0x34 => a /= k,
+            0x3c if x == 0 => return (0, n, trace),
+            0x3c => a /= x,
+            0x44 => a |= k,
+            0x4c => a |= x,
+            0x54 => a &= k,
+            0x5c => a &= x,
+            0x64 => a <<= k,
+            0x6c => a = if sh(x) >= 32 { 0 } else { a << sh(x) },
+            0x74 => a >>= k,
+            0x7c => a = if sh(x) >= 32 { 0 } else { a >> sh(x) },
+            0x84 => a = 0u32.wrapping_sub(a),
+            0xa4 => a ^= k,
+            0xac => a ^= x,
+            0x07 => x = a,
+            0x87 => a = x,
+            0x05 => pc += k as usize,
+            0x15 => pc += cond(a == k),
+            0x1d => pc += cond(a == x),
+            0x25 => pc += cond(a > k),
+            0x2d => pc += cond(a > x),
+            0x35 => pc += cond(a >= k),
+            0x3d => pc += cond(a >= x),
+            0x45 => pc += cond(a & k != 0),
+            0x4d => pc += cond(a & x != 0),
+            0x06 => return (k, n, trace),
+            0x16 => return (a, n, trace),
+            other => panic!("not a seccomp code: {other:#x}"),
+        }
+    }
+}
+
+/// Jump-heavy programs: a few loads, then runs of one conditional opcode.
+fn jump_chains() -> impl Strategy<Value = Vec<Insn>> {
+    let conds: Vec<u16> = TABLE
+        .iter()
+        .filter(|i| i.seccomp && i.operand.is_conditional())
+        .map(|i| i.code)
+        .collect();
+    (
+        prop::collection::vec((0..conds.len(), 1usize..12, any::<u8>(), 0u32..4), 1..6),
+        0u32..3,
+    )
+        .prop_map(move |(runs, x)| {
+            let mut v = vec![Insn::new(0x20, 0, 0, 0), Insn::new(0x01, 0, 0, x)];
+            let total: usize = runs.iter().map(|r| r.1).sum::<usize>() + v.len() + 1;
+            for (c, n, seed, k) in runs {
+                for j in 0..n {
+                    let room = total - v.len() - 2;
+                    let pick = |s: u8| {
+                        if s % 3 == 0 {
+                            0
+                        } else {
+                            (usize::from(s) % (room + 1)) as u8
+                        }
+                    };
+                    let s = seed.wrapping_add((j as u8).wrapping_mul(37));
+                    v.push(Insn::new(
+                        conds[c],
+                        pick(s),
+                        pick(s.rotate_left(3)),
+                        k + j as u32 % 3,
+                    ));
+                }
+            }
+            v.push(Insn::new(0x16, 0, 0, 0));
+            v
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+    #[test]
+    fn interpreter_matches_reference(insns in prop_oneof![likely_valid(), jump_chains()], d in data()) {
+        let p = validate(&insns).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for mode in [ShiftMode::Mask31, ShiftMode::ZeroAbove31] {
+            let (raw, count, pcs) = reference(&insns, &d, mode);
+            let mut steps = Steps::new();
+            let out = run_with(&p, &d, &Config::new().shift(mode), &mut steps);
+            prop_assert_eq!((out.raw, out.insns), (raw, count));
+            let seen: Vec<usize> = steps.steps().iter().map(|s| s.pc).collect();
+            prop_assert_eq!(seen, pcs);
+            prop_assert!(steps.steps().iter().all(|s| s.insn == insns[s.pc]));
+            prop_assert_eq!(run_with(&p, &d, &Config::new().shift(mode), &mut NoTrace), out);
         }
     }
 }

@@ -163,18 +163,20 @@ pub fn run_with(
     tracer: &mut (impl Tracer + ?Sized),
 ) -> Outcome {
     let ops = prog.ops();
-    let insns = &prog.insns()[..ops.len()];
     let shift = config.shift;
     let (mut a, mut x) = (0u32, 0u32);
     let mut mem = [0u32; BPF_MEMWORDS as usize];
-    // Every executed instruction moves `pc` by one and a jump moves it
-    // further by its offset, so the count of executed instructions is
-    // `pc - skipped` and need not be kept per step.
-    let mut pc = 0usize;
-    let mut skipped = 0usize;
-    while let Some(op) = ops.get(pc) {
-        tracer.step(pc, &insns[pc], a, x);
-        pc += 1;
+    // `rest` starts at the next instruction to run. Every executed
+    // instruction moves it by one and a jump moves it further by its offset,
+    // so the count of executed instructions is the distance moved minus
+    // `skipped` and need not be kept per step.
+    let mut at = Cursor {
+        rest: ops,
+        skipped: 0,
+    };
+    while let Some((op, tail)) = at.rest.split_first() {
+        tracer.step(ops.len() - at.rest.len(), &op.insn(), a, x);
+        at.rest = tail;
         let k = op.k;
         match op.op {
             Opcode::LdImm => a = k,
@@ -195,7 +197,7 @@ pub fn run_with(
             Opcode::DivK => a = a.checked_div(k).unwrap_or(0),
             Opcode::DivX => match a.checked_div(x) {
                 Some(q) => a = q,
-                None => return Outcome::new(0, pc - skipped),
+                None => return at.finish(ops, 0),
             },
             Opcode::OrK => a |= k,
             Opcode::OrX => a |= x,
@@ -210,17 +212,17 @@ pub fn run_with(
             Opcode::Neg => a = a.wrapping_neg(),
             Opcode::Tax => x = a,
             Opcode::Txa => a = x,
-            Opcode::Ja => skip(&mut pc, &mut skipped, k as usize),
-            Opcode::JeqK => branch(&mut pc, &mut skipped, a == k, op),
-            Opcode::JeqX => branch(&mut pc, &mut skipped, a == x, op),
-            Opcode::JgtK => branch(&mut pc, &mut skipped, a > k, op),
-            Opcode::JgtX => branch(&mut pc, &mut skipped, a > x, op),
-            Opcode::JgeK => branch(&mut pc, &mut skipped, a >= k, op),
-            Opcode::JgeX => branch(&mut pc, &mut skipped, a >= x, op),
-            Opcode::JsetK => branch(&mut pc, &mut skipped, a & k != 0, op),
-            Opcode::JsetX => branch(&mut pc, &mut skipped, a & x != 0, op),
-            Opcode::RetK => return Outcome::new(k, pc - skipped),
-            Opcode::RetA => return Outcome::new(a, pc - skipped),
+            Opcode::Ja => at.skip(k as usize),
+            Opcode::JeqK => at.jumps(ops, op, tracer, a, x, |k| a == k),
+            Opcode::JeqX => at.jumps(ops, op, tracer, a, x, |_| a == x),
+            Opcode::JgtK => at.jumps(ops, op, tracer, a, x, |k| a > k),
+            Opcode::JgtX => at.jumps(ops, op, tracer, a, x, |_| a > x),
+            Opcode::JgeK => at.jumps(ops, op, tracer, a, x, |k| a >= k),
+            Opcode::JgeX => at.jumps(ops, op, tracer, a, x, |_| a >= x),
+            Opcode::JsetK => at.jumps(ops, op, tracer, a, x, |k| a & k != 0),
+            Opcode::JsetX => at.jumps(ops, op, tracer, a, x, |_| a & x != 0),
+            Opcode::RetK => return at.finish(ops, k),
+            Opcode::RetA => return at.finish(ops, a),
             // Refused by `seccomp_check_filter`, so never in a `Program`.
             Opcode::LdAbsH
             | Opcode::LdAbsB
@@ -235,7 +237,7 @@ pub fn run_with(
     // Unreachable for a validated program: it returns before running off
     // the end and holds only seccomp opcodes. Answer as the kernel's
     // emulator does for the impossible: not ALLOW.
-    Outcome::new(0, pc - skipped)
+    at.finish(ops, 0)
 }
 
 /// The scratch slot of `M[k]`; `k < 16` is guaranteed, the mask drops the
@@ -245,23 +247,71 @@ fn slot(k: u32) -> usize {
     (k % BPF_MEMWORDS) as usize
 }
 
-/// Moves `pc` past `by` more instructions.
-#[inline(always)]
-fn skip(pc: &mut usize, skipped: &mut usize, by: usize) {
-    *pc += by;
-    *skipped += by;
+/// Where the interpreter is: the instructions from the next one to run to
+/// the end, and how many instructions jumps have skipped so far.
+struct Cursor<'p> {
+    rest: &'p [Op],
+    skipped: usize,
 }
 
-/// A conditional jump. Branching on the pre-computed "moves" bits, rather
-/// than adding an offset that may be zero, keeps the common fall-through
-/// free of any dependency on the loaded offset.
-#[inline(always)]
-fn branch(pc: &mut usize, skipped: &mut usize, taken: bool, op: &Op) {
-    if taken {
-        if op.moves & Op::JT_MOVES != 0 {
-            skip(pc, skipped, usize::from(op.jt));
+impl<'p> Cursor<'p> {
+    /// The outcome of returning `raw` now.
+    #[inline(always)]
+    fn finish(&self, ops: &[Op], raw: u32) -> Outcome {
+        Outcome::new(raw, ops.len() - self.rest.len() - self.skipped)
+    }
+
+    /// Moves past `by` more instructions. A validated jump never leaves the
+    /// program; if one did, the run would end as if it fell off the end.
+    #[inline(always)]
+    fn skip(&mut self, by: usize) {
+        self.rest = self.rest.get(by..).unwrap_or_default();
+        self.skipped += by;
+    }
+
+    /// A conditional jump, `taken` or not. Branching on the pre-computed
+    /// "moves" bits, rather than skipping an offset that may be zero, keeps
+    /// the common fall-through free of any dependency on the loaded offset;
+    /// picking the bit and the offset first leaves one branch to predict.
+    #[inline(always)]
+    fn branch(&mut self, taken: bool, op: &Op) {
+        let (bit, offset) = if taken {
+            (Op::JT_MOVES, op.jt)
+        } else {
+            (Op::JF_MOVES, op.jf)
+        };
+        if op.moves & bit != 0 {
+            self.skip(usize::from(offset));
         }
-    } else if op.moves & Op::JF_MOVES != 0 {
-        skip(pc, skipped, usize::from(op.jf));
+    }
+
+    /// Runs the conditional jump `first` (already stepped over), then, as
+    /// long as the instruction it lands on has the same opcode, that one too,
+    /// without going back through the main dispatch. Chains of `jeq #k` are
+    /// how filters look syscall numbers up, and a jump changes neither A nor
+    /// X, so `cond` (the comparison against the operand `k`) stays the one
+    /// meaning of the opcode.
+    #[inline(always)]
+    fn jumps(
+        &mut self,
+        ops: &[Op],
+        first: &Op,
+        tracer: &mut (impl Tracer + ?Sized),
+        a: u32,
+        x: u32,
+        cond: impl Fn(u32) -> bool,
+    ) {
+        let mut op = first;
+        loop {
+            self.branch(cond(op.k), op);
+            match self.rest.split_first() {
+                Some((next, tail)) if next.op == first.op => {
+                    tracer.step(ops.len() - self.rest.len(), &next.insn(), a, x);
+                    self.rest = tail;
+                    op = next;
+                }
+                _ => return,
+            }
+        }
     }
 }
