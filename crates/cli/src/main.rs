@@ -32,6 +32,10 @@ enum Command {
     Emu(cmd::emu::Args),
     /// Print an arch's syscall table, or look syscalls up in it.
     Syscalls(cmd::syscalls::Args),
+    /// Report every warning and error in a profile, with source excerpts.
+    Lint(cmd::lint::Args),
+    /// Say what a profile does with one syscall, and which rule decides.
+    Explain(cmd::explain::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -49,6 +53,8 @@ fn main() -> std::process::ExitCode {
         Command::Validate(a) => cmd::validate::run(a),
         Command::Emu(a) => cmd::emu::run(a),
         Command::Syscalls(a) => cmd::syscalls::run(a),
+        Command::Lint(a) => cmd::lint::run(a),
+        Command::Explain(a) => cmd::explain::run(a),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

@@ -1,0 +1,139 @@
+//! `sysfence explain PROFILE --arch A SYSCALL [ARG0..ARG5]`: what the
+//! policy does with one call, and why: the deciding rule with its source
+//! line, the fixed range (runc's ENOSYS stub, libseccomp's x32 guard), the
+//! default action, or the bad-arch action.
+//!
+//! SYSCALL is a name or a number as `seccomp_data.nr` carries it (decimal or
+//! 0x hex); arguments are decimal, 0x hex or negative (two's complement).
+//! Exit status: 0, or 2 for bad input.
+
+use std::path::PathBuf;
+
+use sysfence_profile::eval::{Call, DecidedBy, eval};
+use sysfence_profile::ir::{CmpOp, Cond, NrRange};
+use sysfence_profile::{Arch, excerpt};
+
+use crate::cmd::context::ContextArgs;
+use crate::failure::{Failure, Outcome};
+
+/// Arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The profile (`-` for standard input).
+    profile: PathBuf,
+    /// The arch of the call (default: the host arch).
+    #[arg(long)]
+    arch: Option<String>,
+    /// The syscall: a name, or a number.
+    syscall: String,
+    /// Up to six arguments.
+    #[arg(allow_hyphen_values = true, num_args = 0..=6)]
+    args: Vec<String>,
+    #[command(flatten)]
+    context: ContextArgs,
+}
+
+/// Runs the verb.
+pub fn run(args: Args) -> Outcome {
+    let (loaded, source) = args.context.load_with_source(&args.profile)?;
+    let arch = match &args.arch {
+        Some(a) => Arch::parse(a).map_err(|e| Failure::input(format!("--arch: {e}")))?,
+        None => args.context.host_context()?.host_arch,
+    };
+    let nr = syscall_number(arch, &args.syscall)?;
+    let mut values = [0u64; 6];
+    for (slot, text) in values.iter_mut().zip(&args.args) {
+        *slot = parse_value(text)
+            .ok_or_else(|| Failure::input(format!("bad argument value \"{text}\"")))?;
+    }
+    let call = Call {
+        arch: arch.audit_arch(),
+        nr,
+        args: values,
+        instruction_pointer: 0,
+    };
+    let (action, by) = eval(&loaded.policy, &call);
+    let name = arch
+        .syscall_name(nr)
+        .map_or_else(|| format!("syscall {nr}"), str::to_string);
+    let shown: Vec<String> = values[..args.args.len()]
+        .iter()
+        .map(|v| format!("{v:#x}"))
+        .collect();
+    let mut out = format!("{arch}: {name}({}) -> {action}\n", shown.join(", "));
+    out.push_str(&match by {
+        DecidedBy::Rule { nr, index, rule } => {
+            let total = loaded
+                .policy
+                .arch(call.arch)
+                .and_then(|a| a.rules.get(&nr))
+                .map_or(1, Vec::len);
+            let conds: Vec<String> = rule.conds.iter().map(describe).collect();
+            let when = if conds.is_empty() {
+                "always".to_string()
+            } else {
+                conds.join(" && ")
+            };
+            format!(
+                "decided by rule {} of {total} for nr {nr} ({when}) from {}\n{}",
+                index + 1,
+                rule.origin,
+                excerpt(&source, &rule.origin)
+            )
+        }
+        DecidedBy::Range(r) => format!("decided by the fixed range {}\n", range(r)),
+        DecidedBy::Default => "decided by the default action (no rule matched)\n".to_string(),
+        DecidedBy::BadArch => {
+            format!("decided by the bad-arch action: {arch} is not in the filter\n")
+        }
+    });
+    crate::io::write_output(None, out.as_bytes())?;
+    Ok(0)
+}
+
+fn syscall_number(arch: Arch, s: &str) -> Result<u32, Failure> {
+    if let Some(v) = parse_value(s) {
+        return u32::try_from(v)
+            .or_else(|_| i32::try_from(v as i64).map(|n| n as u32))
+            .map_err(|_| Failure::input(format!("syscall number {s} is out of range")));
+    }
+    arch.syscall_nr(s)
+        .ok_or_else(|| Failure::input(format!("{arch} has no syscall \"{s}\"")))
+}
+
+/// Decimal, `0x` hex, or negative decimal (as two's complement).
+fn parse_value(s: &str) -> Option<u64> {
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        return u64::from_str_radix(h, 16).ok();
+    }
+    if let Some(n) = s.strip_prefix('-') {
+        return n
+            .parse::<u64>()
+            .ok()
+            .filter(|&v| v <= 1 << 63)
+            .map(|v| v.wrapping_neg());
+    }
+    s.parse().ok()
+}
+
+fn describe(c: &Cond) -> String {
+    let a = format!("arg{}", c.arg.get());
+    match c.op {
+        CmpOp::MaskedEq => format!("({a} & {:#x}) == {:#x}", c.value, c.value_two & c.value),
+        op => {
+            let sym = match op {
+                CmpOp::Eq => "==",
+                CmpOp::Ne => "!=",
+                CmpOp::Lt => "<",
+                CmpOp::Le => "<=",
+                CmpOp::Gt => ">",
+                _ => ">=",
+            };
+            format!("{a} {sym} {:#x}", c.value)
+        }
+    }
+}
+
+fn range(r: &NrRange) -> String {
+    format!("{:#x}..={:#x} -> {}", r.lo, r.hi, r.action)
+}
