@@ -225,7 +225,7 @@ fn jump_chains() -> impl Strategy<Value = Vec<Insn>> {
                 for j in 0..n {
                     let room = total - v.len() - 2;
                     let pick = |s: u8| {
-                        if s % 3 == 0 {
+                        if s.is_multiple_of(3) {
                             0
                         } else {
                             (usize::from(s) % (room + 1)) as u8
