@@ -298,7 +298,7 @@ fn valid_insn(rng: &mut Rng, op: Opcode, reach: usize, written: u16) -> Insn {
         Opcode::DivK => interesting_u32(rng).max(1),
         Opcode::LshK | Opcode::RshK => rng.below(32) as u32,
         Opcode::Ja => rng.below(reach as u64 + 1) as u32,
-        Opcode::DivX if rng.chance(7, 8) => return Insn::op(Opcode::Tax, 0, 0, 0),
+        Opcode::DivX if rng.chance(15, 16) => return Insn::op(Opcode::Tax, 0, 0, 0),
         _ => interesting_u32(rng),
     };
     let operand = op.operand();

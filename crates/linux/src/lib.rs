@@ -23,15 +23,15 @@
 //! validates a program itself; the kernel is the judge.
 #![deny(missing_docs)]
 
+pub mod dump;
 mod error;
 pub mod install;
 pub mod kernel_time;
 pub mod oracle;
-pub mod dump;
 pub mod record;
 pub mod status;
-pub mod threads;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod sys;
+pub mod threads;
 
 pub use error::Error;

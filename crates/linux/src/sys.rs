@@ -44,10 +44,22 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 /// `loaded` before the child has reported the outcome of `seccomp()`.
 const PENDING: i64 = i64::MIN;
 
-/// The registers of one probe: `rax` (the syscall number) and the six
-/// argument registers `rdi, rsi, rdx, r10, r8, r9`.
+/// How a probe enters the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Abi {
+    /// The `syscall` instruction: `AUDIT_ARCH_X86_64`, arguments in
+    /// `rdi, rsi, rdx, r10, r8, r9`.
+    X86_64,
+    /// `int 0x80`: `AUDIT_ARCH_I386`, arguments in
+    /// `rbx, rcx, rdx, rsi, rdi, rbp` (all 64 bits of each reach `args[]`).
+    I386,
+}
+
+/// The registers of one probe: the entry, `rax` (the syscall number) and the
+/// six argument registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Regs {
+    pub(crate) abi: Abi,
     pub(crate) rax: u64,
     pub(crate) args: [u64; 6],
 }
@@ -84,10 +96,48 @@ unsafe fn raw_syscall(nr: u64, args: [u64; 6]) -> u64 {
     ret
 }
 
-/// The one `syscall` instruction every probe goes through, so that every
-/// probe sees the same `instruction_pointer`: this function is never inlined,
-/// and probe children are forked from the caller, so the address is the same
-/// in all of them.
+/// Issues one i386 system call through `int 0x80`.
+///
+/// # Safety
+///
+/// As for [`raw_syscall`].
+#[inline(always)]
+unsafe fn raw_int80(nr: u64, args: [u64; 6]) -> u64 {
+    let ret: u64;
+    // SAFETY: rbx and rbp cannot be named as operands, so their values are
+    // swapped in from two scratch registers around `int 0x80` and swapped
+    // back right after; nothing between the swaps uses the stack or the
+    // frame pointer. The 64-bit kernel's int 0x80 entry returns in rax and
+    // clears r8-r11, all declared as clobbered.
+    unsafe {
+        core::arch::asm!(
+            "xchg rbx, {a0}",
+            "xchg rbp, {a5}",
+            "int 0x80",
+            "xchg rbp, {a5}",
+            "xchg rbx, {a0}",
+            a0 = inout(reg) args[0] => _,
+            a5 = inout(reg) args[5] => _,
+            inlateout("rax") nr => ret,
+            in("rcx") args[1],
+            in("rdx") args[2],
+            in("rsi") args[3],
+            in("rdi") args[4],
+            lateout("r8") _,
+            lateout("r9") _,
+            lateout("r10") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// The one `syscall` and the one `int 0x80` instruction every probe goes
+/// through, so that every probe of an ABI sees the same
+/// `instruction_pointer`: this function is never inlined, and probe
+/// children are forked from the caller, so the addresses are the same in all
+/// of them.
 ///
 /// # Safety
 ///
@@ -96,7 +146,12 @@ unsafe fn raw_syscall(nr: u64, args: [u64; 6]) -> u64 {
 #[inline(never)]
 unsafe fn probe_syscall(regs: &Regs) -> u64 {
     // SAFETY: forwarded to the caller's contract.
-    unsafe { raw_syscall(regs.rax, regs.args) }
+    unsafe {
+        match regs.abi {
+            Abi::X86_64 => raw_syscall(regs.rax, regs.args),
+            Abi::I386 => raw_int80(regs.rax, regs.args),
+        }
+    }
 }
 
 /// Converts a raw return value into `Ok(value)` or `Err(errno)`.

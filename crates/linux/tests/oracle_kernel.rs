@@ -15,10 +15,13 @@
 //! test process already under seccomp) each test prints why and passes.
 
 use sysfence_cbpf::generate::{Rng, mostly_invalid_program, seccomp_data_for, valid_program};
+use sysfence_cbpf::interp::Config;
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::validate::validate;
 use sysfence_cbpf::{Insn, Opcode, interp};
-use sysfence_linux::oracle::{AUDIT_ARCH_X86_64, Oracle, load_accepts, load_accepts_all};
+use sysfence_linux::oracle::{
+    AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, Oracle, load_accepts, load_accepts_all,
+};
 
 /// Evaluations the interpreter test must reach.
 const EVALUATIONS: usize = 200_000;
@@ -26,6 +29,8 @@ const EVALUATIONS: usize = 200_000;
 const INPUTS_PER_PROGRAM: usize = 160;
 /// Programs the validator test asks about.
 const VALIDATOR_PROGRAMS: usize = 20_000;
+/// Programs of the i386 (`int 0x80`) comparison, 40 inputs each.
+const I386_PROGRAMS: usize = 100;
 /// Of those, how many are also loaded for real, one fork each.
 const REAL_LOADS: usize = 200;
 
@@ -48,54 +53,110 @@ fn jmp(op: Opcode, k: u32, jt: u8, jf: u8) -> Insn {
     Insn::op(op, jt, jf, k)
 }
 
-#[test]
-fn interpreter_matches_kernel() {
-    let Some(oracle) = oracle_or_skip("interpreter_matches_kernel") else {
-        return;
-    };
-    let mut rng = Rng::new(0x5eed_0001);
-    let (mut evaluations, mut programs, mut ret_a, mut zero) = (0usize, 0usize, 0usize, 0usize);
-    let mut mismatches = Vec::new();
-    while evaluations < EVALUATIONS {
-        let max_len = [6, 24, 80, 300][programs % 4];
+/// What one worker of `interpreter_matches_kernel` saw.
+#[derive(Default)]
+struct Tally {
+    evaluations: usize,
+    programs: usize,
+    ret_a: usize,
+    zero: usize,
+    divisions_by_zero: u64,
+    children: u64,
+    mismatches: Vec<String>,
+}
+
+/// Compares `evaluations` answers of random programs from `seed`.
+fn compare_interpreter(oracle: &Oracle, seed: u64, evaluations: usize) -> Tally {
+    let mut rng = Rng::new(seed);
+    let mut t = Tally::default();
+    let ip = oracle.instruction_pointer();
+    while t.evaluations < evaluations {
+        let max_len = [6, 24, 80, 300][t.programs % 4];
         let insns = valid_program(&mut rng, max_len);
         let prog = Program::new(&insns)
-            .unwrap_or_else(|e| panic!("generated program {programs} invalid: {e}"));
-        let ip = oracle.instruction_pointer();
+            .unwrap_or_else(|e| panic!("seed {seed:#x} program {} invalid: {e}", t.programs));
         let inputs: Vec<_> = (0..INPUTS_PER_PROGRAM)
             .map(|_| seccomp_data_for(&mut rng, &insns, AUDIT_ARCH_X86_64, ip))
             .collect();
         let kernel = oracle
             .run(&insns, &inputs)
-            .unwrap_or_else(|e| panic!("program {programs}: {e}"));
+            .unwrap_or_else(|e| panic!("seed {seed:#x} program {}: {e}", t.programs));
         for (data, &want) in inputs.iter().zip(&kernel) {
-            let got = interp::run(&prog, data);
-            ret_a += usize::from(insns[got.insns as usize - 1].code == Opcode::RetA as u16);
-            zero += usize::from(got.raw == 0);
-            if got.raw != want && mismatches.len() < 5 {
-                mismatches.push(format!("program {programs} {insns:?}\n  input {data:?}\n  kernel {want:#010x} ours {:#010x}", got.raw));
+            let mut last = 0;
+            let got = interp::run_with(
+                &prog,
+                data,
+                &Config::new(),
+                &mut |pc: usize, _: &Insn, _: u32, _: u32| last = pc,
+            );
+            t.ret_a += usize::from(insns[last].code == Opcode::RetA as u16);
+            t.zero += usize::from(got.raw == 0);
+            if got.raw != want && t.mismatches.len() < 5 {
+                t.mismatches.push(format!(
+                    "seed {seed:#x} program {} {insns:?}\n  input {data:?}\n  kernel {want:#010x} ours {:#010x}",
+                    t.programs, got.raw
+                ));
             }
         }
-        evaluations += inputs.len();
-        programs += 1;
+        t.evaluations += inputs.len();
+        t.programs += 1;
     }
     let s = oracle.stats();
+    (t.divisions_by_zero, t.children) = (s.divisions_by_zero, s.children);
+    t
+}
+
+#[test]
+fn interpreter_matches_kernel() {
+    if oracle_or_skip("interpreter_matches_kernel").is_none() {
+        return;
+    }
+    // Two workers, one oracle each: the probe children of one run while the
+    // other forks.
+    let tallies: Vec<Tally> = std::thread::scope(|scope| {
+        let workers: Vec<_> = [0x5eed_0001, 0x5eed_0011]
+            .map(|seed| {
+                scope.spawn(move || {
+                    let oracle = Oracle::new().unwrap_or_else(|e| panic!("{e}"));
+                    compare_interpreter(&oracle, seed, EVALUATIONS / 2)
+                })
+            })
+            .into_iter()
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("worker panicked"))
+            .collect()
+    });
+    let mut all = Tally::default();
+    for t in tallies {
+        all.evaluations += t.evaluations;
+        all.programs += t.programs;
+        all.ret_a += t.ret_a;
+        all.zero += t.zero;
+        all.divisions_by_zero += t.divisions_by_zero;
+        all.children += t.children;
+        all.mismatches.extend(t.mismatches);
+    }
     eprintln!(
-        "interpreter vs kernel: {evaluations} evaluations of {programs} programs, {} mismatches; \
-         {ret_a} ended in ret a, {zero} returned 0, {} run-time divisions by zero; \
-         {} probe children, {} raw syscalls",
-        mismatches.len(),
-        s.divisions_by_zero,
-        s.children,
-        s.syscalls
+        "interpreter vs kernel: {} evaluations of {} programs, {} mismatches; \
+         {} ended in ret a, {} returned 0, {} run-time divisions by zero; {} probe children",
+        all.evaluations,
+        all.programs,
+        all.mismatches.len(),
+        all.ret_a,
+        all.zero,
+        all.divisions_by_zero,
+        all.children
     );
-    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert!(all.mismatches.is_empty(), "{}", all.mismatches.join("\n"));
+    assert!(all.evaluations >= EVALUATIONS);
     assert!(
-        s.divisions_by_zero > 100,
+        all.divisions_by_zero > 100,
         "too few divisions by zero: {}",
-        s.divisions_by_zero
+        all.divisions_by_zero
     );
-    assert!(ret_a > 1000, "too few ret a results: {ret_a}");
+    assert!(all.ret_a > 1000, "too few ret a results: {}", all.ret_a);
 }
 
 #[test]
@@ -278,5 +339,50 @@ fn kernel_run_time_cases() {
     assert_eq!(
         oracle.run(&many, &picks),
         Ok(vec![0x0005_ffff, 0x8000_0000, 0])
+    );
+}
+
+#[test]
+fn interpreter_matches_kernel_on_i386() {
+    let Some(oracle) = oracle_or_skip("interpreter_matches_kernel_on_i386") else {
+        return;
+    };
+    let Some(ip) = oracle.instruction_pointer_i386() else {
+        eprintln!(
+            "interpreter_matches_kernel_on_i386: skipped: this kernel has no i386 system calls"
+        );
+        return;
+    };
+    let mut rng = Rng::new(0x5eed_0003);
+    let (mut evaluations, mut mismatches) = (0usize, Vec::new());
+    for programs in 0..I386_PROGRAMS {
+        let insns = valid_program(&mut rng, 40);
+        let prog = Program::new(&insns)
+            .unwrap_or_else(|e| panic!("generated program {programs} invalid: {e}"));
+        let inputs: Vec<_> = (0..40)
+            .map(|_| seccomp_data_for(&mut rng, &insns, AUDIT_ARCH_I386, ip))
+            .collect();
+        let kernel = oracle
+            .run(&insns, &inputs)
+            .unwrap_or_else(|e| panic!("program {programs}: {e}"));
+        for (data, &want) in inputs.iter().zip(&kernel) {
+            let got = interp::run(&prog, data).raw;
+            if got != want && mismatches.len() < 5 {
+                mismatches.push(format!("program {programs} {insns:?}\n  input {data:?}\n  kernel {want:#010x} ours {got:#010x}"));
+            }
+        }
+        evaluations += inputs.len();
+    }
+    eprintln!(
+        "interpreter vs kernel, i386: {evaluations} evaluations of {I386_PROGRAMS} programs, {} mismatches",
+        mismatches.len()
+    );
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    // The upper halves of the argument registers reach args[].
+    let hi = [op(Opcode::LdAbsW, 20), op(Opcode::RetA, 0)];
+    let data = oracle.data_i386(20, [0x1234_5678_0000_0001, 0, 0, 0, 0, 0]);
+    assert_eq!(
+        oracle.run(&hi, &data.into_iter().collect::<Vec<_>>()),
+        Ok(vec![0x1234_5678])
     );
 }
