@@ -30,6 +30,19 @@
 //! tracer is a generic parameter, so [`run`] (which passes [`NoTrace`])
 //! compiles to the bare loop. No evaluation allocates.
 //!
+//! How it is made fast (about 1 ns per executed instruction on a 2-core
+//! x86_64 VM; `benches/benches/interp.rs` measures it):
+//!
+//! * [`Program`] keeps a pre-decoded copy: typed opcodes, so the `match`
+//!   compiles to one jump table, and a bit per jump offset saying whether it
+//!   is non-zero, so falling through a conditional jump is a predicted branch
+//!   rather than an add that has to wait for the offset to load.
+//! * The loop walks a slice of the remaining instructions; the executed count
+//!   is derived from how far it moved minus what jumps skipped.
+//! * A run of conditional jumps with one opcode (how every filter looks up a
+//!   syscall number) continues inside that opcode's arm; a jump changes no
+//!   register, so the arm's comparison is still the only meaning given.
+//!
 //! [`cache`] models the kernel's action cache, which walks the original
 //! instructions in a much narrower way.
 
