@@ -54,8 +54,12 @@
 //!
 //! The oracle does not validate programs; it hands them to the kernel. A
 //! program the kernel rejects gives an error from [`Oracle::run`] (and
-//! `false` from [`load_accepts`]). Programs with a `ret a` must leave room
-//! for the trailer: at most 4,092 instructions.
+//! `false` from [`load_accepts`]) — with one exception: the rewrite turns
+//! `ret a` into `ja`, which resets the scratch-memory check, so dead code
+//! right after a `ret a` that reads an unwritten slot is rejected as given
+//! but accepted once rewritten. Ask [`load_accepts`] first when the input
+//! may be invalid. Programs with a `ret a` must leave room for the trailer:
+//! at most 4,092 instructions.
 //!
 //! # Preconditions
 //!
