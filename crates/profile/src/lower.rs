@@ -437,6 +437,16 @@ impl Lowering<'_> {
     /// Adds a rule to one arch: direct number and multiplexer, as libseccomp does.
     fn add(&mut self, arch: Arch, name: &str, rule: Rule) -> Result<(), ProfileError> {
         if let Some(m) = arch.multiplexed(name) {
+            let via_name = arch.syscall_name(m.via_nr).unwrap_or("socketcall");
+            if !rule.conds.is_empty() {
+                self.warnings.push(Diagnostic::warning(
+                    &rule.origin,
+                    format!(
+                        "{name} on {arch}: through {via_name}({}) libseccomp replaces arg0 with the call number and tests the other conditions on {via_name}'s own arguments",
+                        m.call
+                    ),
+                ));
+            }
             let mut conds: Vec<Cond> = rule
                 .conds
                 .iter()
@@ -453,7 +463,6 @@ impl Lowering<'_> {
                 conds,
                 ..rule.clone()
             };
-            let via_name = arch.syscall_name(m.via_nr).unwrap_or("socketcall");
             self.add_nr(arch, m.via_nr, via_name, via)?;
         }
         if let Some(nr) = arch.syscall_nr(name) {

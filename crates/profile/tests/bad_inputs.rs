@@ -112,3 +112,39 @@ fn deep_nesting_is_refused_fast() {
     };
     assert!(load(yaml.as_bytes(), &opts).is_err());
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+    use sysfence_profile::{Format, LoadOptions, load};
+
+    const SAMPLE: &str = r#"{"defaultAction": "SCMP_ACT_ERRNO", "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+ "syscalls": [{"names": ["read", "socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 38, "valueTwo": 0, "op": "SCMP_CMP_LT"}],
+ "includes": {"caps": ["CAP_SYS_ADMIN"], "minKernel": "4.8"}}, {"name": "ipc", "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]}"#;
+
+    fn all_formats(bytes: &[u8]) {
+        for format in Format::ALL.iter().copied().map(Some).chain([None]) {
+            let opts = LoadOptions {
+                format,
+                ..LoadOptions::default()
+            };
+            let _ = load(bytes, &opts);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            all_formats(&bytes);
+        }
+
+        #[test]
+        fn mutated_profile(edits in proptest::collection::vec((0usize..SAMPLE.len(), any::<u8>()), 1..8)) {
+            let mut bytes = SAMPLE.as_bytes().to_vec();
+            for (at, b) in edits {
+                bytes[at] = b;
+            }
+            all_formats(&bytes);
+        }
+    }
+}
