@@ -75,10 +75,16 @@ fn select_arches<'p>(
     config: &Config,
 ) -> Result<Vec<&'p ArchPolicy>, CompileError> {
     if let Some(wanted) = config.get_arches() {
-        return wanted
-            .iter()
-            .map(|&a| policy.arch(a).ok_or_else(|| CompileError::unknown_arch(a)))
-            .collect();
+        let mut out: Vec<&ArchPolicy> = Vec::new();
+        for a in wanted {
+            let ap = policy
+                .arch(a.audit_arch())
+                .ok_or_else(|| CompileError::unknown_arch(a.audit_arch()))?;
+            if !out.iter().any(|o| o.audit_arch == ap.audit_arch) {
+                out.push(ap);
+            }
+        }
+        return Ok(out);
     }
     let native = Arch::native().map(|a| a.audit_arch());
     let mut all: Vec<&ArchPolicy> = policy.arches().iter().collect();
@@ -274,7 +280,7 @@ mod tests {
 
     #[test]
     fn unknown_arch_is_refused() {
-        let err = build_tree(&policy(), &Config::new().arches(vec![0xc000_00b7])).unwrap_err();
+        let err = build_tree(&policy(), &Config::new().arches(vec![Arch::Aarch64])).unwrap_err();
         assert_eq!(err.to_string(), "arch 0xc00000b7 is not in the policy");
     }
 }

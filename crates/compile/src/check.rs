@@ -14,12 +14,13 @@
 //!   2³⁰, 2³¹ and 2³², and with bit 30 set (every x32 number up to past the
 //!   table on x86_64, a sample elsewhere);
 //! * argument vectors: for numbers with rules, built from the rules'
-//!   constants — each constant with −1/=/+1 on each 32-bit word, the high
-//!   word 0 and all-ones, mask bits flipped — around one base vector per rule
+//!   constants ([`boundary_values`]: each constant with −1/=/+1 on each
+//!   32-bit word, the high word 0 and all-ones, mask bits flipped) around one base vector per rule
 //!   that satisfies it where possible; for other numbers zeros, all-ones and a
 //!   vector of the policy's constants;
 //! * foreign arches: every arch value the cBPF crate knows that is not in the
-//!   program, plus 0 and 0xffffffff, which must get the bad-arch action.
+//!   program (the policy's own arches left out included), plus 0 and
+//!   0xffffffff, which must get the bad-arch action.
 //!
 //! Cache: every number up to the table's end that the policy allows whatever
 //! the arguments must be a constant ALLOW for
@@ -36,7 +37,8 @@ use sysfence_cbpf::interp::{self, cache};
 use sysfence_cbpf::limits::X32_SYSCALL_BIT;
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::{Action as RawAction, SeccompData};
-use sysfence_profile::ir::{Action, ArchPolicy, CmpOp, Cond, Policy, Rule};
+use sysfence_profile::eval::{Call, boundary_values, eval};
+use sysfence_profile::ir::{Action, ArchPolicy, Cond, Policy, Rule};
 
 /// AUDIT_ARCH_X86_64: the only arch whose numbers carry the x32 bit.
 const X86_64: u32 = 0xc000_003e;
@@ -156,9 +158,18 @@ pub fn check_arches(
         check_cache(ap, program)?;
         summaries.push(summary(policy, ap, program));
     }
-    for arch in foreign_arches(arches) {
+    let bad = policy.bad_arch().to_raw();
+    for arch in foreign_arches(policy, arches) {
         inputs += 1;
-        compare(policy, program, &SeccompData::new(arch, 0))?;
+        let data = SeccompData::new(arch, 0);
+        let got = interp::run(program, &data).raw;
+        if got != bad {
+            return Err(Mismatch::Action {
+                data,
+                expected: bad,
+                got,
+            });
+        }
     }
     Ok(CheckReport {
         arches: summaries,
@@ -166,21 +177,15 @@ pub fn check_arches(
     })
 }
 
-/// The reference action, raw.
+/// The reference evaluator's action, raw.
 fn expected(policy: &Policy, data: &SeccompData) -> u32 {
-    let Some(ap) = policy.arch(data.arch) else {
-        return policy.bad_arch().to_raw();
+    let call = Call {
+        arch: data.arch,
+        nr: data.nr,
+        args: data.args,
+        instruction_pointer: data.instruction_pointer,
     };
-    if let Some(r) = ap.range_for(data.nr) {
-        return r.action.to_raw();
-    }
-    let rules = ap.rules.get(&data.nr).map_or(&[][..], Vec::as_slice);
-    let hit = rules.iter().find(|r| {
-        r.conds
-            .iter()
-            .all(|c| c.holds(data.args[c.arg.get()], ap.width))
-    });
-    hit.map_or(ap.default, |r| r.action).to_raw()
+    eval(policy, &call).0.to_raw()
 }
 
 fn compare(policy: &Policy, program: &Program, data: &SeccompData) -> Result<(), Mismatch> {
@@ -199,8 +204,13 @@ fn compare(policy: &Policy, program: &Program, data: &SeccompData) -> Result<(),
 
 fn check_numbers(policy: &Policy, ap: &ArchPolicy, program: &Program) -> Result<usize, Mismatch> {
     let mut count = 0;
+    let plain = plain_vectors(ap);
     for nr in numbers(ap) {
-        for args in argument_vectors(ap, nr) {
+        let vectors = match ap.rules.get(&nr) {
+            Some(rules) if ap.range_for(nr).is_none() => rule_vectors(rules, ap),
+            _ => plain.clone(),
+        };
+        for args in vectors {
             count += 1;
             compare(
                 policy,
@@ -308,13 +318,12 @@ pub(crate) fn argument_vectors(ap: &ArchPolicy, nr: u32) -> Vec<[u64; 6]> {
     }
 }
 
-/// Arch values the program does not dispatch.
-fn foreign_arches(arches: &[u32]) -> Vec<u32> {
-    let mut out: Vec<u32> = AUDIT_ARCHES
-        .iter()
-        .map(|&(_, v)| v)
-        .chain([0, u32::MAX])
-        .collect();
+/// Arch values the program does not dispatch: every known one, the
+/// policy's arches left out of the program, 0 and 0xffffffff.
+fn foreign_arches(policy: &Policy, arches: &[u32]) -> Vec<u32> {
+    let known = AUDIT_ARCHES.iter().map(|&(_, v)| v);
+    let own = policy.arches().iter().map(|a| a.audit_arch);
+    let mut out: Vec<u32> = known.chain(own).chain([0, u32::MAX]).collect();
     out.retain(|a| !arches.contains(a));
     out.sort_unstable();
     out.dedup();
@@ -330,41 +339,11 @@ fn plain_vectors(ap: &ArchPolicy) -> Vec<[u64; 6]> {
     vec![[0; 6], [u64::MAX; 6], constants]
 }
 
-/// Values around one comparison's constant.
-pub fn interesting_values(c: &Cond) -> Vec<u64> {
-    let bases = match c.op {
-        CmpOp::MaskedEq => {
-            let (m, d) = (c.value, c.value_two & c.value);
-            let low_bit = m & m.wrapping_neg();
-            let high_bit = if m == 0 {
-                0
-            } else {
-                1u64 << (63 - m.leading_zeros())
-            };
-            vec![d, d ^ m, d ^ low_bit, d ^ high_bit, d | !m]
-        }
-        _ => vec![c.value],
-    };
-    let mut out = Vec::with_capacity(bases.len() * 7);
-    for v in bases {
-        let (h, l) = ((v >> 32) as u32, v as u32);
-        let join = |h: u32, l: u32| (u64::from(h) << 32) | u64::from(l);
-        out.extend([join(h, l.wrapping_sub(1)), v, join(h, l.wrapping_add(1))]);
-        out.extend([
-            join(h.wrapping_sub(1), l),
-            join(h.wrapping_add(1), l),
-            join(0, l),
-            join(u32::MAX, l),
-        ]);
-    }
-    out
-}
-
 /// Argument vectors for a number with rules.
 fn rule_vectors(rules: &[Rule], ap: &ArchPolicy) -> Vec<[u64; 6]> {
     let mut values: [Vec<u64>; 6] = Default::default();
     for c in rules.iter().flat_map(|r| &r.conds) {
-        values[c.arg.get()].extend(interesting_values(c));
+        values[c.arg.get()].extend(boundary_values(c, ap.width));
     }
     for v in &mut values {
         v.push(0);

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! [`compile`] chains the stages; [`build_tree`] and [`emit_from_tree`] let
-//! a caller enter or leave anywhere. Every [`compile`] runs [`check::check`] unless the [`Config`] turns it
+//! a caller enter or leave anywhere; [`compile_profile`] starts from profile
+//! text. Every [`compile`] runs [`check::check`] unless the [`Config`] turns it
 //! off, and refuses to return a program that differs from the policy's
 //! reference evaluator on any tested input, or that leaves an always-allowed
 //! syscall outside the kernel's action cache.
@@ -36,20 +37,19 @@
 //! # Installing
 //!
 //! ```no_run
-//! use sysfence_compile::{Config, compile};
-//! use sysfence_profile::ir::Policy;
+//! use sysfence_compile::{Config, compile_profile};
+//! use sysfence_profile::LoadOptions;
 //!
-//! fn install(policy: &Policy) -> Result<(), Box<dyn std::error::Error>> {
-//!     let compiled = compile(policy, &Config::new())?;
-//!     let filter: seccompiler::BpfProgram = compiled
-//!         .program()
-//!         .insns()
-//!         .iter()
-//!         .map(|i| seccompiler::sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k })
-//!         .collect();
-//!     seccompiler::apply_filter(&filter)?;
-//!     Ok(())
-//! }
+//! let text = std::fs::read("default.json")?;
+//! let compiled = compile_profile(&text, &LoadOptions::default(), &Config::new())?;
+//! let filter: seccompiler::BpfProgram = compiled
+//!     .program()
+//!     .insns()
+//!     .iter()
+//!     .map(|i| seccompiler::sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k })
+//!     .collect();
+//! seccompiler::apply_filter(&filter)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # What is not checked
@@ -68,6 +68,7 @@ pub mod cost;
 pub mod emit;
 mod layout;
 pub mod opt;
+pub mod select;
 pub mod tree;
 pub mod weights;
 
@@ -119,7 +120,7 @@ pub struct Config {
     layout: Layout,
     weights: Option<Weights>,
     bad_arch: Option<Action>,
-    arches: Option<Vec<u32>>,
+    arches: Option<Vec<sysfence_profile::arch::Arch>>,
     check: bool,
 }
 
@@ -161,7 +162,9 @@ impl Config {
     }
 
     /// Emits only these AUDIT_ARCH values, in this dispatch order.
-    pub fn arches(mut self, arches: Vec<u32>) -> Config {
+    /// (x86_64 without x32 narrows the merged `x86_64+x32` entry, see
+    /// [`select`]).
+    pub fn arches(mut self, arches: Vec<sysfence_profile::arch::Arch>) -> Config {
         self.arches = Some(arches);
         self
     }
@@ -188,7 +191,7 @@ impl Config {
     }
 
     /// The selected arches, if restricted.
-    pub fn get_arches(&self) -> Option<&[u32]> {
+    pub fn get_arches(&self) -> Option<&[sysfence_profile::arch::Arch]> {
         self.arches.as_deref()
     }
 
@@ -241,6 +244,10 @@ pub fn compile(policy: &Policy, config: &Config) -> Result<Compiled, CompileErro
         Some(a) => &policy.clone().with_bad_arch(a),
         None => policy,
     };
+    let policy = match config.get_arches() {
+        Some(wanted) => &select::select(policy, wanted)?.0,
+        None => policy,
+    };
     let tree = build_tree(policy, config)?;
     let (program, emit) = emit_from_tree(&tree)?;
     let check = if config.get_check() {
@@ -257,6 +264,16 @@ pub fn compile(policy: &Policy, config: &Config) -> Result<Compiled, CompileErro
     })
 }
 
+/// Loads profile text with the profile front end, then [`compile`]s it.
+pub fn compile_profile(
+    text: &[u8],
+    options: &sysfence_profile::LoadOptions,
+    config: &Config,
+) -> Result<Compiled, CompileError> {
+    let loaded = sysfence_profile::load(text, options).map_err(CompileError::profile)?;
+    compile(&loaded.policy, config)
+}
+
 /// Why a compile failed.
 #[derive(Debug)]
 pub struct CompileError {
@@ -268,6 +285,7 @@ enum ErrorKind {
     UnknownArch(u32),
     TooLarge(usize),
     Mismatch(Mismatch),
+    Profile(sysfence_profile::ProfileError),
     Internal(String),
 }
 
@@ -294,6 +312,13 @@ impl CompileError {
     }
 
     #[cold]
+    pub(crate) fn profile(e: sysfence_profile::ProfileError) -> CompileError {
+        CompileError {
+            kind: Box::new(ErrorKind::Profile(e)),
+        }
+    }
+
+    #[cold]
     pub(crate) fn internal(what: String) -> CompileError {
         CompileError {
             kind: Box::new(ErrorKind::Internal(what)),
@@ -306,6 +331,12 @@ impl CompileError {
             ErrorKind::TooLarge(n) => Some(n),
             _ => None,
         }
+    }
+
+    /// Whether the profile itself was refused (bad input, not a compiler
+    /// failure).
+    pub fn is_profile_error(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Profile(_))
     }
 
     /// The witness, when the check found a difference.
@@ -329,6 +360,7 @@ impl fmt::Display for CompileError {
                 )
             }
             ErrorKind::Mismatch(m) => write!(f, "compiler bug, program refused: {m}"),
+            ErrorKind::Profile(e) => write!(f, "{e}"),
             ErrorKind::Internal(s) => write!(f, "compiler bug: {s}"),
         }
     }
@@ -336,6 +368,9 @@ impl fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        None
+        match &*self.kind {
+            ErrorKind::Profile(e) => Some(e),
+            _ => None,
+        }
     }
 }
