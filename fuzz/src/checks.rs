@@ -16,9 +16,13 @@
 //! * [`disasm_roundtrip`]: instructions (the fuzz target builds them with
 //!   `arbitrary`; regression files hold them as little-endian
 //!   `struct sock_filter` bytes, read with [`insns_from_bytes`]).
+//! * [`valid_run`]: the first 8 bytes seed `generate::valid_program`, the
+//!   next byte bounds its length, the rest is a `seccomp_data` as for
+//!   [`raw_run`].
 
 use sysfence_cbpf::action::Action;
 use sysfence_cbpf::asm::{AsmOptions, DisasmOptions, assemble, disassemble};
+use sysfence_cbpf::generate::{Rng, valid_program};
 use sysfence_cbpf::insn::{decode, encode};
 use sysfence_cbpf::interp::{Config, NoTrace, ShiftMode, Steps, run, run_with};
 use sysfence_cbpf::program::Program;
@@ -67,6 +71,21 @@ pub fn raw_run(bytes: &[u8]) {
         "the program does not keep its bytes"
     );
     run_everywhere(&prog, &data);
+}
+
+/// Generate a program that must be valid, then validate, run and round-trip
+/// it: checks the generator's promise and drives the interpreter through
+/// valid programs only.
+pub fn valid_run(bytes: &[u8]) {
+    let mut seed = [0u8; 8];
+    let n = bytes.len().min(8);
+    seed[..n].copy_from_slice(&bytes[..n]);
+    let max_len = 2 + usize::from(bytes.get(8).copied().unwrap_or(0)) * 4;
+    let insns = valid_program(&mut Rng::new(u64::from_le_bytes(seed)), max_len);
+    let prog =
+        validate(&insns).unwrap_or_else(|e| panic!("generated program rejected: {e}\n{insns:?}"));
+    run_everywhere(&prog, &data_from_bytes(bytes.get(9..).unwrap_or(&[])));
+    disasm_roundtrip(&insns);
 }
 
 /// Runs `prog` in every mode and with a tracer; all runs must agree where

@@ -62,3 +62,8 @@ fn disasm_roundtrip_regressions() {
         checks::disasm_roundtrip(&checks::insns_from_bytes(bytes))
     });
 }
+
+#[test]
+fn valid_run_regressions() {
+    replay("valid_run", checks::valid_run);
+}
