@@ -353,6 +353,7 @@ enum Abi {
 /// The registers of one probe (no probing on this target).
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 #[derive(Clone, Copy, Debug)]
+#[allow(dead_code)]
 struct Regs {
     abi: Abi,
     rax: u64,
