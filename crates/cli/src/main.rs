@@ -36,6 +36,14 @@ enum Command {
     Lint(cmd::lint::Args),
     /// Say what a profile does with one syscall, and which rule decides.
     Explain(cmd::explain::Args),
+    /// Run a command under a profile (no_new_privs, seccomp, exec).
+    Run(cmd::run::Args),
+    /// Print the seccomp filters of a running process.
+    Dump(cmd::dump::Args),
+    /// Show a process's seccomp mode and which syscalls its filters allow.
+    Status(cmd::status::Args),
+    /// Record the syscalls of a command (or a log) into an allow-list profile.
+    Record(cmd::record::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -55,6 +63,10 @@ fn main() -> std::process::ExitCode {
         Command::Syscalls(a) => cmd::syscalls::run(a),
         Command::Lint(a) => cmd::lint::run(a),
         Command::Explain(a) => cmd::explain::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Dump(a) => cmd::dump::run(a),
+        Command::Status(a) => cmd::status::run(a),
+        Command::Record(a) => cmd::record::run(a),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

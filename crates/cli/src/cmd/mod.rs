@@ -7,3 +7,7 @@ pub mod validate;
 pub mod context;
 pub mod explain;
 pub mod lint;
+pub mod dump;
+pub mod record;
+pub mod run;
+pub mod status;

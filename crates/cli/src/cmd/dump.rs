@@ -1,0 +1,144 @@
+//! `sysfence dump`: the seccomp filters of a running process.
+//!
+//! In: a process id; optionally `--index N` for one filter (0 = the oldest,
+//! the first installed). Out: every filter, oldest first, disassembled in
+//! `bpf_asm` syntax with syscall names for the process's arch
+//! (`--format asm`, the default), as C-like pseudo-code (`--format c`), or
+//! as the raw `struct sock_filter` bytes (`--format raw`, one filter: with
+//! several, pick one with `--index`).
+//!
+//! The kernel hands out filters only to a caller with `CAP_SYS_ADMIN` that
+//! is not itself under seccomp, and only from processes in filter mode; each
+//! refusal is reported as such (see `sysfence_linux::dump`).
+//!
+//! Exit status: 0; 1 when the process has no filter (or none at `--index`);
+//! 2 when it cannot be read (no such process, not permitted, exited).
+
+use std::path::PathBuf;
+
+use sysfence_cbpf::Insn;
+use sysfence_cbpf::asm::{DisasmOptions, Style, SyscallResolver, disassemble};
+use sysfence_cbpf::insn::{Endian, encode};
+use sysfence_linux::dump::{DumpErrorKind, dump_all, dump_one};
+use sysfence_linux::status::{Target, process_arch};
+use sysfence_profile::arch::Arch;
+
+use crate::failure::{Failure, Outcome};
+use crate::io::write_output;
+
+/// Output formats.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `bpf_asm` text with syscall names in comments.
+    Asm,
+    /// Numbered C-like pseudo-code.
+    C,
+    /// Raw `struct sock_filter` bytes in native byte order.
+    Raw,
+}
+
+/// Arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The process (or thread) id.
+    pid: i32,
+    /// Only the filter at this index (0 = the oldest).
+    #[arg(long)]
+    index: Option<u32>,
+    /// Write here instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    output: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "asm")]
+    format: Format,
+}
+
+/// Names syscalls of one arch for the disassembler's comments.
+#[derive(Debug, Clone, Copy)]
+pub struct ArchResolver(pub Arch);
+
+impl SyscallResolver for ArchResolver {
+    fn number(&self, name: &str) -> Option<u32> {
+        self.0.syscall_nr(name)
+    }
+
+    fn name(&self, nr: u32) -> Option<&str> {
+        self.0.syscall_name(nr)
+    }
+}
+
+/// Runs the verb.
+pub fn run(args: Args) -> Outcome {
+    let filters = read(args.pid, args.index)?;
+    let bytes = match args.format {
+        Format::Raw => raw(&filters)?,
+        Format::Asm | Format::C => text(args.pid, args.index, &filters, args.format).into_bytes(),
+    };
+    write_output(args.output.as_ref(), &bytes)?;
+    Ok(0)
+}
+
+/// The filters asked for, oldest first.
+fn read(pid: i32, index: Option<u32>) -> Result<Vec<Vec<Insn>>, Failure> {
+    let result = match index {
+        Some(i) => dump_one(pid, i).map(|f| f.into_iter().collect()),
+        None => dump_all(pid),
+    };
+    let filters = result.map_err(|e| match e.kind() {
+        DumpErrorKind::NotFiltered => Failure::negative(&e),
+        _ => Failure::input(&e),
+    })?;
+    if filters.is_empty() {
+        let what = index.map_or("any filter".to_string(), |i| {
+            format!("a filter at index {i}")
+        });
+        return Err(Failure::negative(format!("process {pid} has no {what}")));
+    }
+    Ok(filters)
+}
+
+fn raw(filters: &[Vec<Insn>]) -> Result<Vec<u8>, Failure> {
+    match filters {
+        [one] => Ok(encode(one, Endian::NATIVE)),
+        _ => Err(Failure::input(format!(
+            "the process has {} filters; --format raw writes one: choose it with --index",
+            filters.len()
+        ))),
+    }
+}
+
+/// The disassembly of every filter, each under a `;` header line.
+fn text(pid: i32, index: Option<u32>, filters: &[Vec<Insn>], format: Format) -> String {
+    let audit = process_arch(Target::Pid(pid)).ok().flatten();
+    let arch = audit.and_then(|a| Arch::from_audit(a, 0));
+    let resolver = arch.map(ArchResolver);
+    let style = if format == Format::C {
+        Style::C
+    } else {
+        Style::Asm
+    };
+    let mut opts = DisasmOptions::new().style(style).arch(audit);
+    if let Some(r) = &resolver {
+        opts = opts.syscalls(r);
+    }
+    let arch_name = arch.map_or("unknown arch", Arch::name);
+    let mut out = String::new();
+    for (i, f) in filters.iter().enumerate() {
+        let at = index.unwrap_or(i as u32);
+        let age = if at == 0 { ", the oldest" } else { "" };
+        out.push_str(&format!(
+            "; process {pid}, filter {at} of {}{age}: {} instructions ({arch_name})\n",
+            if index.is_some() {
+                "the stack".to_string()
+            } else {
+                filters.len().to_string()
+            },
+            f.len()
+        ));
+        out.push_str(&disassemble(f, &opts));
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}

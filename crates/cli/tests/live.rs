@@ -1,0 +1,430 @@
+//! The live verbs end to end, through the built binary, on real processes:
+//! `run` (the README's no-chmod example), `status` and `dump` on a process
+//! started under a known profile, and `record` round trips on `ls` and
+//! `python3`. They need root and seccomp; elsewhere they print why and pass.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sysfence");
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn no_chmod() -> PathBuf {
+    repo().join("corpus/profiles/no-chmod.json")
+}
+
+/// Why these tests cannot run here, if they cannot.
+fn skip_reason() -> Option<&'static str> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |k: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(|v| v.split_whitespace().collect::<Vec<_>>())
+    };
+    if field("Uid:")
+        .and_then(|v| v.get(1).map(|s| s.to_string()))
+        .as_deref()
+        != Some("0")
+    {
+        return Some("not root");
+    }
+    match field("Seccomp:")
+        .and_then(|v| v.first().map(|s| s.to_string()))
+        .as_deref()
+    {
+        None => Some("this kernel has no seccomp"),
+        Some("0") => None,
+        Some(_) => Some("the test runner is itself under seccomp"),
+    }
+}
+
+macro_rules! live {
+    () => {
+        if let Some(why) = skip_reason() {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+}
+
+fn sysfence(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sysfence")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sysfence-live-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn run_no_chmod_denies_chmod_and_lets_ls_work() {
+    live!();
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("run");
+    let file = dir.join("FILE");
+    std::fs::write(&file, "x").expect("write");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let out = sysfence(&["run", s(&no_chmod()), "--", "chmod", "600", s(&file)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Operation not permitted"),
+        "{}",
+        text(&out.stderr)
+    );
+    let mode = std::fs::metadata(&file).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+    let out = sysfence(&["run", s(&no_chmod()), "--", "ls", s(&dir)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "FILE\n");
+    let out = sysfence(&[
+        "run",
+        "--flags",
+        "log,spec_allow",
+        s(&no_chmod()),
+        "--",
+        "ls",
+        s(&dir),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn run_reports_a_missing_command_and_a_bad_flag() {
+    live!();
+    let out = sysfence(&["run", s(&no_chmod()), "--", "sysfence-no-such-command"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "sysfence: sysfence-no-such-command: command not found\n"
+    );
+    let out = sysfence(&[
+        "run",
+        "--flags",
+        "tsync,bogus",
+        s(&no_chmod()),
+        "--",
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("unknown flag `bogus`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// Waits until `/proc/<pid>/status` shows `Seccomp_filters: n`.
+fn wait_filters(pid: u32, n: u32) {
+    let start = Instant::now();
+    let want = format!("Seccomp_filters:\t{n}");
+    while start.elapsed() < Duration::from_secs(10) {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        if status.contains(&want) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("process {pid} never showed {want}");
+}
+
+#[test]
+fn status_and_dump_of_a_process_under_no_chmod() {
+    live!();
+    let mut child = Command::new(BIN)
+        .args(["run", s(&no_chmod()), "--", "sleep", "30"])
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    wait_filters(pid, 1);
+    let p = pid.to_string();
+    let status = sysfence(&["status", &p, "--all"]);
+    let dump = sysfence(&["dump", &p]);
+    let raw = sysfence(&["dump", &p, "--index", "0", "--format", "raw"]);
+    let past = sysfence(&["dump", &p, "--index", "1"]);
+    let alive = child.try_wait().expect("try_wait").is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let out = text(&status.stdout);
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    assert!(
+        out.starts_with(&format!(
+            "process {pid} (sleep)\nseccomp: filter, 1 filter(s)\nno_new_privs: yes\n"
+        )),
+        "{out}"
+    );
+    let errno_line = out
+        .lines()
+        .find(|l| l.starts_with("errno 1 (EPERM)"))
+        .expect("an EPERM line");
+    let denied: Vec<&str> = errno_line
+        .split(": ")
+        .nth(2)
+        .unwrap_or("")
+        .split(' ')
+        .collect();
+    for name in ["chmod", "fchmod", "fchmodat"] {
+        assert!(denied.contains(&name), "{name} not denied: {out}");
+    }
+    let allowed_line = out
+        .lines()
+        .find(|l| l.starts_with("allowed: "))
+        .expect("allowed line");
+    let allowed: Vec<&str> = allowed_line
+        .split(": ")
+        .nth(2)
+        .unwrap_or("")
+        .split(' ')
+        .collect();
+    for name in ["openat", "read", "execve", "getdents64"] {
+        assert!(allowed.contains(&name), "{name} not allowed: {out}");
+    }
+    assert!(
+        !allowed.iter().any(|n| n.contains("chmod")),
+        "{allowed_line}"
+    );
+
+    let asm = text(&dump.stdout);
+    assert!(dump.status.success(), "{}", text(&dump.stderr));
+    assert!(
+        asm.starts_with(&format!("; process {pid}, filter 0 of 1, the oldest: ")),
+        "{asm}"
+    );
+    assert!(asm.contains("ld [4]"), "{asm}");
+    assert!(raw.status.success(), "{}", text(&raw.stderr));
+    assert!(
+        !raw.stdout.is_empty() && raw.stdout.len().is_multiple_of(8),
+        "{} bytes",
+        raw.stdout.len()
+    );
+    assert_eq!(
+        raw.stdout[raw.stdout.len() - 8],
+        0x06,
+        "the last instruction returns"
+    );
+    assert_eq!(past.status.code(), Some(1));
+    assert_eq!(
+        text(&past.stderr),
+        format!("sysfence: process {pid} has no a filter at index 1\n")
+    );
+    assert!(alive, "the dumped process must keep running");
+}
+
+#[test]
+fn dump_and_status_of_missing_or_unfiltered_processes() {
+    live!();
+    let out = sysfence(&["dump", "2147483646"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "sysfence: no process with id 2147483646\n"
+    );
+    let out = sysfence(&["status", "2147483646"]);
+    assert_eq!(out.status.code(), Some(2));
+    let mut child = Command::new("sleep").arg("30").spawn().expect("sleep");
+    let p = child.id().to_string();
+    let dump = sysfence(&["dump", &p]);
+    let status = sysfence(&["status", &p]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(dump.status.code(), Some(1));
+    assert_eq!(
+        text(&dump.stderr),
+        format!("sysfence: process {p} is not in seccomp filter mode\n")
+    );
+    assert!(
+        text(&status.stdout).ends_with("no filter: every x86_64 syscall is allowed\n"),
+        "{}",
+        text(&status.stdout)
+    );
+}
+
+/// The names of a recorded Docker profile.
+fn names(profile: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(profile).expect("profile");
+    let start = text.find("\"names\": [").expect("names");
+    let end = text[start..].find(']').expect("end of names") + start;
+    text[start + 10..end]
+        .split(',')
+        .map(|n| n.trim().trim_matches('"').to_string())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// Writes `profile` again without `name`.
+fn without(profile: &Path, name: &str, out: &Path) {
+    let text = std::fs::read_to_string(profile).expect("profile");
+    let quoted = format!("\"{name}\"");
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim().trim_end_matches(',') != quoted)
+        .collect();
+    let mut joined = kept.join("\n");
+    // Keep the JSON valid if the removed name was the last one.
+    joined = joined.replace(",\n      ]", "\n      ]");
+    std::fs::write(out, joined + "\n").expect("write");
+    assert!(!names(out).contains(&name.to_string()));
+}
+
+/// Records `cmd`, runs it under the recording, then without `needed`.
+fn round_trip(tag: &str, cmd: &[&str], needed: &str) -> (Output, Output, Output) {
+    let dir = scratch(tag);
+    let profile = dir.join("profile.json");
+    let weights = dir.join("weights.txt");
+    let mut args = vec!["record", "-o", s(&profile), "--weights", s(&weights), "--"];
+    args.extend(cmd);
+    let recorded = sysfence(&args);
+    assert!(
+        recorded.status.success(),
+        "record: {}",
+        text(&recorded.stderr)
+    );
+    let recorded_names = names(&profile);
+    assert!(
+        recorded_names.contains(&needed.to_string()),
+        "{recorded_names:?}"
+    );
+    assert!(
+        recorded_names.windows(2).all(|w| w[0] < w[1]),
+        "names sorted: {recorded_names:?}"
+    );
+    let w = std::fs::read_to_string(&weights).expect("weights");
+    assert!(
+        w.lines().any(|l| l.starts_with(&format!("{needed} "))),
+        "{w}"
+    );
+    let mut run_args = vec!["run", s(&profile), "--"];
+    run_args.extend(cmd);
+    let under = sysfence(&run_args);
+    let reduced = dir.join("reduced.json");
+    without(&profile, needed, &reduced);
+    run_args[1] = s(&reduced);
+    let broken = sysfence(&run_args);
+    (recorded, under, broken)
+}
+
+#[test]
+fn record_then_run_ls() {
+    live!();
+    let dir = scratch("ls-target");
+    std::fs::write(dir.join("a"), "").expect("write");
+    std::fs::write(dir.join("b"), "").expect("write");
+    let (recorded, under, broken) = round_trip("ls", &["ls", s(&dir)], "getdents64");
+    assert_eq!(text(&recorded.stdout), "a\nb\n");
+    assert!(under.status.success(), "{}", text(&under.stderr));
+    assert_eq!(text(&under.stdout), "a\nb\n");
+    assert!(!broken.status.success(), "ls ran without getdents64");
+    assert!(
+        text(&broken.stderr).contains("Operation not permitted"),
+        "{}",
+        text(&broken.stderr)
+    );
+}
+
+#[test]
+fn record_then_run_python() {
+    live!();
+    let python = ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(python) = python else {
+        eprintln!("skipped: no python3 in /usr/bin or /usr/local/bin");
+        return;
+    };
+    let (recorded, under, broken) = round_trip("python", &[python, "-c", "print(1)"], "openat");
+    assert_eq!(text(&recorded.stdout), "1\n");
+    assert!(under.status.success(), "{}", text(&under.stderr));
+    assert_eq!(text(&under.stdout), "1\n");
+    assert!(!broken.status.success(), "python ran without openat");
+}
+
+#[test]
+fn record_reports_a_missing_command() {
+    live!();
+    let out = sysfence(&["record", "--", "sysfence-no-such-command"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "sysfence: sysfence-no-such-command: command not found\n"
+    );
+}
+
+#[test]
+fn record_from_strace_and_audit_logs() {
+    // Plain text parsing: no root needed.
+    let traces = repo().join("corpus/traces");
+    let out = sysfence(&[
+        "record",
+        "--from-strace",
+        s(&traces.join("ls-strace-f.txt")),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let profile = text(&out.stdout);
+    for name in [
+        "\"execve\"",
+        "\"getdents64\"",
+        "\"openat\"",
+        "\"exit_group\"",
+        "\"restart_syscall\"",
+    ] {
+        assert!(profile.contains(name), "{name}: {profile}");
+    }
+    assert!(
+        profile.contains("\"architectures\": [\"SCMP_ARCH_X86_64\"]"),
+        "{profile}"
+    );
+    let out = sysfence(&[
+        "record",
+        "--from-strace",
+        s(&traces.join("ls-strace-c.txt")),
+        "--format",
+        "seccompiler",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("{ \"syscall\": \"getdents64\" }"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = sysfence(&[
+        "record",
+        "--from-audit-log",
+        s(&traces.join("audit-seccomp.log")),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let profile = text(&out.stdout);
+    assert!(
+        profile.contains("\"architectures\": [\"SCMP_ARCH_X86_64\"]"),
+        "{profile}"
+    );
+    assert!(
+        profile.contains("\"openat\"") && profile.contains("\"getpid\""),
+        "{profile}"
+    );
+    assert!(profile.contains("x86_64: 1000 (1 calls)"), "{profile}");
+    assert!(
+        text(&out.stderr).contains("warning: syscalls without a name"),
+        "{}",
+        text(&out.stderr)
+    );
+}
