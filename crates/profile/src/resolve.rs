@@ -104,7 +104,9 @@ pub(crate) fn resolve(
 }
 
 fn check_name_conflict(s: &RawSyscall, dialect: Dialect) -> Result<(), ProfileError> {
-    let Some(name) = &s.name else { return Ok(()) };
+    let Some(name) = s.name.as_ref().filter(|n| !n.v.is_empty()) else {
+        return Ok(());
+    };
     if s.names.as_ref().is_some_and(|n| !n.is_empty()) {
         let msg = match dialect {
             Dialect::Containers => {
@@ -122,7 +124,7 @@ fn check_name_conflict(s: &RawSyscall, dialect: Dialect) -> Result<(), ProfileEr
 fn to_oci(s: RawSyscall, dialect: Dialect) -> Result<OciSyscall, ProfileError> {
     let mut names = s.names.unwrap_or_default();
     if names.is_empty()
-        && let Some(n) = s.name
+        && let Some(n) = s.name.filter(|n| !n.v.is_empty())
     {
         names = vec![n];
     }

@@ -279,3 +279,10 @@ fn flags_absent_versus_empty() {
     };
     assert_eq!(load_as(tsync, None, crun).flags.len(), 2);
 }
+
+#[test]
+fn empty_singular_name_is_no_name() {
+    let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"name": "", "names": ["read", "exit_group"], "action": "SCMP_ACT_ALLOW"}]}"#;
+    let l = load_as(text, None, HostContext::default());
+    assert_eq!(call(&l, "read", [0; 6]), Action::Allow);
+}

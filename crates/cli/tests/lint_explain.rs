@@ -1,0 +1,130 @@
+//! `sysfence lint` and `sysfence explain` on the example and bad profiles.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn repo(path: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+fn sysfence(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sysfence"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn lint_reports_warnings_with_excerpts() {
+    let p = repo("corpus/profiles/allow-list.json");
+    let (code, out, _) = sysfence(&[
+        "lint",
+        &p,
+        "--host-arch",
+        "amd64",
+        "--kernel",
+        "6.1",
+        "--caps",
+        "default",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("socket on x86: through socketcall(1)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    27 |    \"names\": [\"socket\"],"),
+        "{out}"
+    );
+    assert!(
+        out.contains("docker profile for runc on x86_64: x86, x86_64+x32"),
+        "{out}"
+    );
+    assert!(out.contains("2 warning(s), 1 note(s)"), "{out}");
+}
+
+#[test]
+fn lint_fails_with_status_2_and_the_place() {
+    let p = repo("corpus/bad/unknown-action.json");
+    let (code, _, err) = sysfence(&["lint", &p]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(
+            "unknown-action.json:8:14: $.syscalls[0].action: unknown action \"SCMP_ACT_FOO\""
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("     8 |    \"action\": \"SCMP_ACT_FOO\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn explain_names_the_deciding_rule() {
+    let p = repo("corpus/profiles/allow-list.json");
+    let (code, out, _) = sysfence(&[
+        "explain",
+        &p,
+        "--host-arch",
+        "amd64",
+        "--arch",
+        "x86_64",
+        "socket",
+        "10",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with(
+            "x86_64: socket(0xa) -> ALLOW\ndecided by rule 1 of 2 for nr 41 (arg0 == 0xa)"
+        ),
+        "{out}"
+    );
+    let (_, out, _) = sysfence(&[
+        "explain",
+        &p,
+        "--host-arch",
+        "amd64",
+        "--arch",
+        "x86_64",
+        "execve",
+    ]);
+    assert_eq!(
+        out,
+        "x86_64: execve() -> ERRNO(1)\ndecided by the default action (no rule matched)\n"
+    );
+    let (_, out, _) = sysfence(&[
+        "explain",
+        &p,
+        "--host-arch",
+        "amd64",
+        "--arch",
+        "x86_64",
+        "0x4000",
+    ]);
+    assert!(out.contains("decided by the fixed range"), "{out}");
+    let (_, out, _) = sysfence(&[
+        "explain",
+        &p,
+        "--host-arch",
+        "amd64",
+        "--arch",
+        "aarch64",
+        "read",
+    ]);
+    assert!(
+        out.contains("-> KILL_THREAD\ndecided by the bad-arch action"),
+        "{out}"
+    );
+    let (code, _, err) = sysfence(&["explain", &p, "--arch", "x86_64", "no_such_call"]);
+    assert_eq!(code, 2, "{err}");
+}
