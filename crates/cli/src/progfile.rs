@@ -1,0 +1,85 @@
+//! Reading a cBPF program from a file: raw bytes or `bpf_asm` text.
+//!
+//! Shared by `validate` and `emu`. `auto` reads the input as text when it is
+//! UTF-8 without a NUL byte: every instruction of a valid raw program holds a
+//! NUL (the high byte of its 16-bit code), so no valid raw program looks like
+//! text. Profiles (JSON or YAML) are told apart by [`looks_like_profile`].
+
+use sysfence_cbpf::asm::{AsmOptions, assemble};
+use sysfence_cbpf::data::arch_endian;
+use sysfence_cbpf::insn::{Endian, Insn, decode};
+
+use crate::builtin_syscalls::ArchChoice;
+use crate::failure::Failure;
+
+/// How to read a program input.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Text if it looks like text, raw otherwise.
+    Auto,
+    /// Raw `struct sock_filter` array, native byte order.
+    Raw,
+    /// `bpf_asm` text.
+    Asm,
+}
+
+/// Whether `bytes` should be read as text: UTF-8 without a NUL byte.
+pub fn looks_like_text(bytes: &[u8]) -> bool {
+    !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok()
+}
+
+/// Whether a text input is a profile rather than assembly: JSON starts with
+/// `{`, Inspektor Gadget output with a `//` line, YAML documents with `---`,
+/// `apiVersion:` or `kind:`. None of these can start a `bpf_asm` program.
+pub fn looks_like_profile(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    let start = text.trim_start();
+    start.starts_with('{')
+        || start.starts_with("//")
+        || start.starts_with("---")
+        || start.starts_with("apiVersion:")
+        || start.starts_with("kind:")
+}
+
+/// Reads a program in the given format; `arch` names syscalls and picks the
+/// `.lo`/`.hi` word order for assembly.
+pub fn read_program(
+    name: &str,
+    bytes: &[u8],
+    format: Format,
+    arch: &ArchChoice,
+) -> Result<Vec<Insn>, Failure> {
+    if bytes.is_empty() {
+        return Err(Failure::input(format!("{name}: empty input")));
+    }
+    match format {
+        Format::Raw => read_raw(name, bytes),
+        Format::Asm => read_asm(name, bytes, arch),
+        Format::Auto if looks_like_text(bytes) => read_asm(name, bytes, arch),
+        Format::Auto => read_raw(name, bytes),
+    }
+}
+
+/// Decodes raw bytes in native byte order.
+fn read_raw(name: &str, bytes: &[u8]) -> Result<Vec<Insn>, Failure> {
+    decode(bytes, Endian::NATIVE).map_err(|e| Failure::input(format!("{name}: {e}")))
+}
+
+/// Assembles text with the syscall table of `arch`.
+fn read_asm(name: &str, bytes: &[u8], arch: &ArchChoice) -> Result<Vec<Insn>, Failure> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Failure::input(format!("{name}: not UTF-8 text (byte {})", e.valid_up_to()))
+    })?;
+    let mut opts = AsmOptions::new().endian(arch_endian(arch.audit));
+    if let Some(table) = &arch.syscalls {
+        opts = opts.syscalls(table);
+    }
+    assemble(text, &opts).map_err(|e| {
+        Failure::input(format!(
+            "{name}:{}:{}: {}",
+            e.line(),
+            e.column(),
+            e.message()
+        ))
+    })
+}
