@@ -9,6 +9,7 @@ mod builtin_syscalls;
 mod cmd;
 mod failure;
 mod io;
+mod progfile;
 
 use clap::{Parser, Subcommand};
 
