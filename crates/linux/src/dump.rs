@@ -34,7 +34,7 @@ const PTRACE_EVENT_STOP: i32 = 128;
 pub enum DumpErrorKind {
     /// No such process.
     NoSuchProcess,
-    /// The process exited before all filters were read.
+    /// The process exited (or was a zombie) before all filters were read.
     Exited,
     /// `EPERM` from ptrace: not allowed to trace it (not root, Yama
     /// `ptrace_scope`, or another tracer is attached).
@@ -86,7 +86,7 @@ impl fmt::Display for DumpError {
         match &self.kind {
             DumpErrorKind::NoSuchProcess => write!(f, "no process with id {pid}"),
             DumpErrorKind::Exited => {
-                write!(f, "process {pid} exited while its filters were being read")
+                write!(f, "process {pid} exited before its filters could be read")
             }
             DumpErrorKind::NotPermitted => write!(
                 f,
@@ -138,7 +138,15 @@ impl Stopped {
     fn seize(pid: i32) -> Result<Stopped, DumpError> {
         // SAFETY: PTRACE_SEIZE and PTRACE_INTERRUPT take no pointers.
         if unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0usize, 0usize) } != 0 {
-            return Err(DumpError::from_errno(pid, "ptrace(PTRACE_SEIZE)", errno()));
+            let e = errno();
+            if e == libc::EPERM && is_zombie(pid) {
+                return Err(DumpError {
+                    pid,
+                    step: "ptrace(PTRACE_SEIZE)",
+                    kind: DumpErrorKind::Exited,
+                });
+            }
+            return Err(DumpError::from_errno(pid, "ptrace(PTRACE_SEIZE)", e));
         }
         let mut stopped = Stopped { pid, pending: 0 };
         // SAFETY: as above.
@@ -250,6 +258,15 @@ impl Drop for Stopped {
             unsafe { libc::ptrace(libc::PTRACE_DETACH, self.pid, 0usize, self.pending as usize) };
         }
     }
+}
+
+/// Whether `pid` has exited and waits to be reaped (ptrace answers `EPERM`
+/// for it, which would otherwise read as a permission problem).
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("State:") && l.contains("zombie"))
+    })
 }
 
 /// Reads every filter of `pid`, oldest first.

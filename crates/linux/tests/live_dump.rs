@@ -96,3 +96,34 @@ fn a_process_that_is_gone() {
     assert_eq!(err.kind(), &DumpErrorKind::NoSuchProcess, "{err}");
     assert!(read_status(Target::Pid(pid)).unwrap_err().is_not_found());
 }
+
+#[test]
+fn a_zombie_is_reported_as_exited() {
+    if let Some(why) = skip_reason() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let mut child = Command::new("true").spawn().expect("spawn true");
+    let pid = child.id() as i32;
+    // Not reaped yet: a zombie until `wait`.
+    let status = wait_status(pid, |s| {
+        s.name.is_empty() || read_state(pid).contains("zombie")
+    });
+    let err = dump_all(pid).unwrap_err();
+    let _ = child.wait();
+    let _ = status;
+    assert_eq!(err.kind(), &DumpErrorKind::Exited, "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!("process {pid} exited before its filters could be read")
+    );
+}
+
+fn read_state(pid: i32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("State:"))
+        .unwrap_or("")
+        .to_string()
+}
