@@ -39,8 +39,8 @@ pub fn select(policy: &Policy, wanted: &[Arch]) -> Result<(Policy, Vec<u32>), Co
                 has(Arch::X86_64),
                 has(Arch::X32),
             ) {
-                (true, true, false) => keep(ap, 0, X32_SYSCALL_BIT - 1, bad),
-                (true, false, true) => keep(ap, X32_SYSCALL_BIT, u32::MAX - 1, bad),
+                (true, true, false) => keep(ap, Arch::X86_64, 0, X32_SYSCALL_BIT - 1, bad),
+                (true, false, true) => keep(ap, Arch::X32, X32_SYSCALL_BIT, u32::MAX - 1, bad),
                 _ => ap.clone(),
             }
         })
@@ -51,9 +51,16 @@ pub fn select(policy: &Policy, wanted: &[Arch]) -> Result<(Policy, Vec<u32>), Co
 }
 
 /// Keeps numbers `lo..=hi` (and −1); the rest of `0..=0xfffffffe` gets `bad`.
-fn keep(ap: &ArchPolicy, lo: u32, hi: u32, bad: sysfence_profile::ir::Action) -> ArchPolicy {
+fn keep(
+    ap: &ArchPolicy,
+    abi: Arch,
+    lo: u32,
+    hi: u32,
+    bad: sysfence_profile::ir::Action,
+) -> ArchPolicy {
     let inside = |nr: u32| (lo..=hi).contains(&nr) || nr == u32::MAX;
     let mut out = ap.clone();
+    out.name = abi.name().to_string();
     out.rules.retain(|&nr, _| inside(nr));
     let mut ranges: Vec<NrRange> = ap
         .ranges

@@ -17,12 +17,17 @@
 //! * the same comparisons with another action: `-EEXIST`.
 //!
 //! The tree's sibling order then decides which surviving chain is tried
-//! first (§1.2, §5.2): by argument, then EQ/MASKED_EQ/NE before LT/LE
-//! before GT/GE, then the larger datum first for EQ/GT/GE and the smaller
-//! first for LT/LE — so the tightest threshold wins. This is a rule-level
-//! model of the tree and agrees with libseccomp 2.6.1 (including the
-//! GHSA-4q85-33p6-j5g6 fix) on the documented cases; it does not model
-//! node sharing between the high-word halves of unrelated 64-bit chains.
+//! first (§1.2, §5.2): the higher argument index first, then EQ/MASKED_EQ/NE
+//! before LT/LE before GT/GE, then by datum — the larger first for
+//! EQ/GT/GE, the smaller first for LT/LE, so the tightest threshold wins —
+//! comparing the high words first; conditions whose high-word nodes differ
+//! only in operator or mask keep the order the rules were added in.
+//!
+//! This is a rule-level model of libseccomp's word-level tree, checked
+//! against libseccomp's own output (`tests/libseccomp_merge.rs`): it agrees
+//! on every random rule set of single-condition rules, and on all but a few
+//! two-condition sets, where libseccomp shares a high-word node between
+//! unrelated chains. Range merges follow 2.6.1 (GHSA-4q85-33p6-j5g6 fixed).
 
 use std::cmp::Ordering;
 
@@ -202,23 +207,36 @@ fn class(op: CmpOp) -> u8 {
 }
 
 /// Sibling order of two conditions: which one libseccomp tests first.
+///
+/// libseccomp sorts tree nodes, and a 64-bit comparison starts with a node
+/// on the high word: the high words' data decide first. Only when both
+/// conditions share that node (same operator and mask) do the low words'
+/// data decide; otherwise equal high data keep the order the rules were
+/// added in (the sort is stable).
 fn cond_order(a: &Cond, b: &Cond) -> Ordering {
-    let datum = |c: &Cond| {
-        if c.op == CmpOp::MaskedEq {
-            c.value_two
+    let split = |c: &Cond| {
+        let (datum, mask) = if c.op == CmpOp::MaskedEq {
+            (c.value_two, c.value)
         } else {
-            c.value
-        }
+            (c.value, u64::MAX)
+        };
+        (datum >> 32, datum & 0xffff_ffff, mask >> 32)
     };
-    a.arg
-        .cmp(&b.arg)
+    let ((ah, al, am), (bh, bl, bm)) = (split(a), split(b));
+    let shared = a.op == b.op && am == bm;
+    let ascending = matches!(a.op, CmpOp::Lt | CmpOp::Le);
+    let by_data = |x: u64, y: u64| if ascending { x.cmp(&y) } else { y.cmp(&x) };
+    b.arg
+        .cmp(&a.arg)
         .then_with(|| class(b.op).cmp(&class(a.op)))
-        .then_with(|| match a.op {
-            CmpOp::Lt | CmpOp::Le => datum(a).cmp(&datum(b)),
-            _ => datum(b).cmp(&datum(a)),
+        .then_with(|| by_data(ah, bh))
+        .then_with(|| {
+            if shared {
+                by_data(al, bl)
+            } else {
+                Ordering::Equal
+            }
         })
-        .then_with(|| b.value.cmp(&a.value))
-        .then_with(|| a.op.cmp(&b.op))
 }
 
 /// Order of two chains: their first differing condition decides.

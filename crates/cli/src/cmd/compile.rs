@@ -1,0 +1,189 @@
+//! `sysfence compile PROFILE`: a profile to a checked seccomp program.
+//!
+//! Loads the profile with the context flags, compiles it with
+//! `sysfence_compile` (layout, weights, arches, bad-arch action), which
+//! checks the program against the policy before anything is written, and
+//! writes it as raw bytes (the first arch's byte order), `bpf_asm` text, a C
+//! or Rust array, or JSON. The profile dialect is `--format`; the output form
+//! is `--emit`. Exit status: 0, 1 when the check finds a difference or the
+//! program is too large, 2 for bad input.
+
+use std::path::PathBuf;
+
+use sysfence_cbpf::asm::{self, DisasmOptions};
+use sysfence_cbpf::data::arch_endian;
+use sysfence_compile::{CompileError, Compiled, Config, Layout, Weights, compile};
+use sysfence_profile::Arch;
+use sysfence_profile::ir::Action;
+
+use crate::cmd::context::ContextArgs;
+use crate::failure::{Failure, Outcome};
+use crate::io::{read_input, write_output};
+
+/// Arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The profile (`-` for standard input).
+    profile: PathBuf,
+    #[command(flatten)]
+    select: Selection,
+    /// Output form: raw, asm, c, rust or json.
+    #[arg(long, default_value = "raw", value_name = "FORM")]
+    emit: String,
+    /// Where to write (default: standard output).
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    context: ContextArgs,
+}
+
+/// The compiler flags `compile`, `check` and `cost` share.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Selection {
+    /// An arch to put in the program (repeat; default: every arch of the
+    /// policy, the host's first). x86_64 alone leaves x32 out.
+    #[arg(long = "arch", value_name = "ARCH")]
+    arches: Vec<String>,
+    /// Dispatch layout: linear, tree or weighted.
+    #[arg(long, default_value = "tree", value_name = "LAYOUT")]
+    layout: String,
+    /// A syscall mix (`strace -c` output or `name count` lines) for the
+    /// weighted layout.
+    #[arg(long, value_name = "FILE")]
+    weights: Option<PathBuf>,
+    /// The action for foreign arches (ALLOW, ERRNO(1), KILL_THREAD, ...).
+    #[arg(long, value_name = "ACTION")]
+    bad_arch: Option<String>,
+}
+
+impl Selection {
+    /// The compiler configuration the flags describe.
+    pub fn config(&self) -> Result<Config, Failure> {
+        let layout = Layout::from_name(&self.layout).ok_or_else(|| {
+            Failure::input(format!(
+                "--layout: unknown layout \"{}\" (linear, tree, weighted)",
+                self.layout
+            ))
+        })?;
+        let mut config = Config::new().layout(layout);
+        if !self.arches.is_empty() {
+            config = config.arches(parse_arches(&self.arches)?);
+        }
+        if let Some(path) = &self.weights {
+            config = config.weights(read_weights(path)?);
+        }
+        if let Some(a) = &self.bad_arch {
+            config = config.bad_arch(parse_action(a)?);
+        }
+        Ok(config)
+    }
+}
+
+/// Reads `--arch` values.
+pub fn parse_arches(names: &[String]) -> Result<Vec<Arch>, Failure> {
+    names
+        .iter()
+        .map(|n| Arch::parse(n).map_err(|e| Failure::input(format!("--arch: {e}"))))
+        .collect()
+}
+
+/// Reads a syscall mix.
+pub fn read_weights(path: &std::path::Path) -> Result<Weights, Failure> {
+    let bytes = read_input(Some(path))?;
+    let text = String::from_utf8_lossy(&bytes);
+    Weights::parse(&text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
+}
+
+fn parse_action(text: &str) -> Result<Action, Failure> {
+    let raw = sysfence_cbpf::Action::parse(text)
+        .ok_or_else(|| Failure::input(format!("--bad-arch: unknown action \"{text}\"")))?;
+    Ok(match raw {
+        sysfence_cbpf::Action::KillProcess => Action::KillProcess,
+        sysfence_cbpf::Action::KillThread => Action::KillThread,
+        sysfence_cbpf::Action::Trap(d) => Action::Trap(d),
+        sysfence_cbpf::Action::Errno(d) => Action::Errno(d),
+        sysfence_cbpf::Action::UserNotif => Action::UserNotif,
+        sysfence_cbpf::Action::Trace(d) => Action::Trace(d),
+        sysfence_cbpf::Action::Log => Action::Log,
+        sysfence_cbpf::Action::Allow => Action::Allow,
+        sysfence_cbpf::Action::Unknown(_) => {
+            return Err(Failure::input(format!("--bad-arch: \"{text}\"")));
+        }
+    })
+}
+
+/// Turns a compile error into the exit status it deserves.
+pub fn failure(e: CompileError) -> Failure {
+    if e.is_profile_error() {
+        Failure::input(e)
+    } else {
+        Failure::negative(e)
+    }
+}
+
+/// Runs the verb.
+pub fn run(args: Args) -> Outcome {
+    let loaded = args.context.load(&args.profile)?;
+    let config = args.select.config()?;
+    let compiled = compile(&loaded.policy, &config).map_err(failure)?;
+    let bytes = render(&compiled, &args.emit)?;
+    write_output(args.output.as_ref(), &bytes)?;
+    let arches: Vec<&str> = compiled
+        .tree()
+        .arches()
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    let inputs = compiled.check_report().map_or(0, |r| r.inputs());
+    eprintln!(
+        "sysfence: {} instructions for {}; checked on {inputs} inputs",
+        compiled.program().len(),
+        arches.join(", ")
+    );
+    Ok(0)
+}
+
+fn render(c: &Compiled, form: &str) -> Result<Vec<u8>, Failure> {
+    let insns = c.program().insns();
+    let first = c.tree().arches().first().map(|a| a.audit_arch);
+    Ok(match form {
+        "raw" => c
+            .program()
+            .to_bytes(first.map_or(sysfence_cbpf::Endian::NATIVE, arch_endian)),
+        "asm" => asm::disassemble(insns, &DisasmOptions::new().arch(first)).into_bytes(),
+        "c" => asm::to_c_array(insns, "filter").into_bytes(),
+        "rust" => asm::to_rust_array(insns, "FILTER").into_bytes(),
+        "json" => json(c).into_bytes(),
+        other => {
+            return Err(Failure::input(format!(
+                "--emit: unknown form \"{other}\" (raw, asm, c, rust, json)"
+            )));
+        }
+    })
+}
+
+fn json(c: &Compiled) -> String {
+    let arches: Vec<String> = c
+        .tree()
+        .arches()
+        .iter()
+        .map(|a| {
+            format!(
+                "{{\"name\": \"{}\", \"audit_arch\": {}, \"intervals\": {}}}",
+                a.name, a.audit_arch, a.intervals
+            )
+        })
+        .collect();
+    let insns: Vec<String> = c
+        .program()
+        .insns()
+        .iter()
+        .map(|i| format!("[{}, {}, {}, {}]", i.code, i.jt, i.jf, i.k))
+        .collect();
+    format!(
+        "{{\n  \"length\": {},\n  \"arches\": [{}],\n  \"insns\": [\n    {}\n  ]\n}}\n",
+        insns.len(),
+        arches.join(", "),
+        insns.join(",\n    ")
+    )
+}
