@@ -223,7 +223,7 @@ fn cond_order(a: &Cond, b: &Cond) -> Ordering {
         (datum >> 32, datum & 0xffff_ffff, mask >> 32)
     };
     let ((ah, al, am), (bh, bl, bm)) = (split(a), split(b));
-    let shared = a.op == b.op && am == bm;
+    let shared = hi_node_op(a.op) == hi_node_op(b.op) && am == bm;
     let ascending = matches!(a.op, CmpOp::Lt | CmpOp::Le);
     let by_data = |x: u64, y: u64| if ascending { x.cmp(&y) } else { y.cmp(&x) };
     b.arg
@@ -237,6 +237,16 @@ fn cond_order(a: &Cond, b: &Cond) -> Ordering {
                 Ordering::Equal
             }
         })
+}
+
+/// The operator of the high-word node libseccomp emits first: `hi == Rh`
+/// for EQ and NE, a masked compare for MASKED_EQ, `hi > Rh` for the ranges.
+fn hi_node_op(op: CmpOp) -> u8 {
+    match op {
+        CmpOp::Eq | CmpOp::Ne => 0,
+        CmpOp::MaskedEq => 1,
+        CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge => 2,
+    }
 }
 
 /// Order of two chains: their first differing condition decides.
