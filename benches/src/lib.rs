@@ -1,1 +1,24 @@
-//! Shared helpers for the sysfence benchmarks.
+//! sysfence-benches: filter evaluation cost, side by side with seccompiler
+//! and libseccomp.
+//!
+//! In: real profiles ([`set`]) and real syscall mixes ([`mixes`]). Each
+//! profile is compiled by every compiler in [`peers`]; each program is run by
+//! sysfence's interpreter on every syscall number ([`count`], with arguments
+//! from [`witness`]), giving instructions per syscall, program length and the
+//! share of numbers the kernel's action cache serves; [`bounds`] gives the
+//! lower bounds; [`kernel`] times real syscalls under each filter. Out:
+//! tables ([`report`]), JSON, and SVG charts ([`charts`]).
+//!
+//! The criterion benches (`benches/compile.rs`, `benches/eval.rs`) and the
+//! `sysfence-bench` binary are thin users of this library.
+
+pub mod bounds;
+pub mod charts;
+pub mod count;
+pub mod kernel;
+pub mod mixes;
+pub mod peers;
+pub mod report;
+pub mod set;
+pub mod targets;
+pub mod witness;

@@ -8,7 +8,9 @@
 //! Rules are added by number with `seccomp_rule_add` in the policy's order;
 //! libseccomp merges them its own way (it has no first-match order). Rules
 //! whose action equals the default are skipped (libseccomp refuses them),
-//! and so are ranges whose action is the default. Nothing else is lost.
+//! and so are ranges whose action is the default. Numbers with bit 30 (x32)
+//! are left out: on an x86_64 filter libseccomp's own prologue sends them to
+//! the bad-arch action, so only numbers below 2³⁰ are compared.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
@@ -20,6 +22,7 @@ use libseccomp::{
 };
 use sysfence_cbpf::Endian;
 use sysfence_cbpf::insn::decode;
+use sysfence_cbpf::limits::X32_SYSCALL_BIT;
 use sysfence_profile::arch::Arch;
 use sysfence_profile::ir::{Action, ArchPolicy, CmpOp, Cond};
 
@@ -83,13 +86,20 @@ pub fn context(
         ctx.add_arch(arch).map_err(|e| err(&e))?;
         ctx.remove_arch(ScmpArch::native()).map_err(|e| err(&e))?;
     }
-    for range in policy.ranges.iter().filter(|r| r.action != policy.default) {
-        for nr in range.lo..=range.hi {
+    // x32 numbers (bit 30) are libseccomp's own business on an x86_64
+    // filter: its arch prologue sends them to the bad-arch action.
+    let native = |nr: &u32| *nr & X32_SYSCALL_BIT == 0;
+    for range in policy
+        .ranges
+        .iter()
+        .filter(|r| r.action != policy.default && native(&r.lo))
+    {
+        for nr in range.lo..=range.hi.min(X32_SYSCALL_BIT - 1) {
             ctx.add_rule(action(range.action), ScmpSyscall::from(nr as i32))
                 .map_err(|e| err(&e))?;
         }
     }
-    for (&nr, rules) in &policy.rules {
+    for (&nr, rules) in policy.rules.iter().filter(|(nr, _)| native(nr)) {
         for rule in rules.iter().filter(|r| r.action != policy.default) {
             let cmps: Vec<ScmpArgCompare> = rule.conds.iter().map(compare).collect();
             ctx.add_rule_conditional(action(rule.action), ScmpSyscall::from(nr as i32), &cmps)

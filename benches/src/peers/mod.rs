@@ -54,7 +54,12 @@ impl Compiler {
                 Compiler::LibseccompTree,
             ]
         } else {
-            &[Compiler::SysfenceLinear, Compiler::SysfenceTree, Compiler::SysfenceWeighted, Compiler::Seccompiler]
+            &[
+                Compiler::SysfenceLinear,
+                Compiler::SysfenceTree,
+                Compiler::SysfenceWeighted,
+                Compiler::Seccompiler,
+            ]
         }
     }
 
@@ -72,7 +77,10 @@ impl Compiler {
 
     /// Whether this is one of sysfence's layouts.
     pub fn is_sysfence(self) -> bool {
-        matches!(self, Compiler::SysfenceLinear | Compiler::SysfenceTree | Compiler::SysfenceWeighted)
+        matches!(
+            self,
+            Compiler::SysfenceLinear | Compiler::SysfenceTree | Compiler::SysfenceWeighted
+        )
     }
 }
 
@@ -104,7 +112,10 @@ pub struct PeerError {
 
 impl PeerError {
     pub(crate) fn new(compiler: Compiler, message: impl fmt::Display) -> PeerError {
-        PeerError { compiler, message: message.to_string() }
+        PeerError {
+            compiler,
+            message: message.to_string(),
+        }
     }
 }
 
@@ -117,7 +128,16 @@ impl fmt::Display for PeerError {
 impl std::error::Error for PeerError {}
 
 /// Validates a peer's raw output with sysfence's kernel-exact validator.
-pub(crate) fn validated(compiler: Compiler, insns: &[Insn], notes: Vec<String>) -> Result<Built, PeerError> {
-    let program = Program::new(insns).map_err(|e| PeerError::new(compiler, format!("program rejected: {e}")))?;
-    Ok(Built { compiler, program, notes })
+pub(crate) fn validated(
+    compiler: Compiler,
+    insns: &[Insn],
+    notes: Vec<String>,
+) -> Result<Built, PeerError> {
+    let program = Program::new(insns)
+        .map_err(|e| PeerError::new(compiler, format!("program rejected: {e}")))?;
+    Ok(Built {
+        compiler,
+        program,
+        notes,
+    })
 }

@@ -1,0 +1,121 @@
+//! `sysfence-bench [--json] [--svg DIR] [--kernel] [--compile-runs N]`: the
+//! side-by-side tables of filter evaluation cost.
+//!
+//! Reads the shared corpus (`../shared` next to the repository, or
+//! `$SYSFENCE_SHARED`) and `corpus/profiles/`, compiles every profile with
+//! every compiler this build has (`--features libseccomp` adds libseccomp),
+//! and prints Markdown tables (or, with `--json`, one JSON document). `--svg
+//! DIR` writes the charts; `--kernel` also times real syscalls under each
+//! filter (Linux). Exit status 2 on bad arguments or a missing corpus.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use sysfence_benches::charts::{per_nr_lines, weighted_bars};
+use sysfence_benches::mixes::{Mix, load_dir};
+use sysfence_benches::report::{Options, Results, run_all};
+use sysfence_benches::set::{all, shared_dir};
+use sysfence_benches::targets;
+use sysfence_linux::kernel_time::Config as KernelConfig;
+use sysfence_profile::Arch;
+
+/// Cases that also get the per-number chart.
+const PER_NR_CHARTS: [&str; 2] = ["docker-default", "firecracker-vcpu"];
+
+struct Args {
+    json: bool,
+    svg: Option<PathBuf>,
+    kernel: bool,
+    compile_runs: u32,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        json: false,
+        svg: None,
+        kernel: false,
+        compile_runs: 15,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--json" => args.json = true,
+            "--kernel" => args.kernel = true,
+            "--svg" => args.svg = Some(it.next().ok_or("--svg needs a directory")?.into()),
+            "--compile-runs" => {
+                let n = it.next().ok_or("--compile-runs needs a number")?;
+                args.compile_runs = n
+                    .parse()
+                    .map_err(|_| format!("--compile-runs: not a number: {n:?}"))?;
+            }
+            "-h" | "--help" => {
+                return Err(
+                    "usage: sysfence-bench [--json] [--svg DIR] [--kernel] [--compile-runs N]"
+                        .into(),
+                );
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sysfence-bench: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    let shared =
+        shared_dir().ok_or("no shared corpus: set SYSFENCE_SHARED or place it at ../shared")?;
+    let cases = all(&shared).map_err(|e| e.to_string())?;
+    let mut mixes = load_dir(&shared.join("corpus/workloads")).map_err(|e| e.to_string())?;
+    mixes.push(Mix::uniform(Arch::X86_64));
+    let options = Options {
+        kernel: args.kernel.then(KernelConfig::default),
+        compile_runs: args.compile_runs,
+    };
+    let results = run_all(&cases, &mixes, &options);
+    let checked = targets::check(&results);
+    if args.json {
+        let doc = serde_json::json!({ "results": results, "targets": checked });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", results.markdown());
+        println!("### Targets\n\n{}", targets::markdown(&checked));
+    }
+    if let Some(dir) = &args.svg {
+        write_charts(&results, dir)?;
+    }
+    Ok(())
+}
+
+fn write_charts(results: &Results, dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let write = |name: String, svg: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    for case in &results.cases {
+        write(
+            format!("weighted-{}.svg", case.name),
+            weighted_bars(case, &results.mixes).map_err(|e| e.to_string())?,
+        )?;
+        if PER_NR_CHARTS.contains(&case.name.as_str()) {
+            write(
+                format!("per-nr-{}.svg", case.name),
+                per_nr_lines(case).map_err(|e| e.to_string())?,
+            )?;
+        }
+    }
+    Ok(())
+}

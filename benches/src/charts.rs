@@ -1,0 +1,191 @@
+//! SVG charts of a run, drawn with plotters' SVG backend.
+//!
+//! In: [`Results`]. Out: SVG text:
+//!
+//! * [`weighted_bars`]: for one case, grouped bars of the weighted mean
+//!   instructions per syscall (filter run on every call), one group per mix,
+//!   one bar per compiler, plus the optimal tree as a marker line; log scale.
+//! * [`per_nr_lines`]: for one case, instructions executed for every
+//!   syscall number along x, one line per compiler; log scale.
+//!
+//! Fonts are not measured (no font library), so labels are placed by
+//! plotters' fixed estimate.
+
+use plotters::prelude::*;
+
+use crate::report::CaseResult;
+
+/// One color per compiler position.
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(44, 160, 44),
+    RGBColor(23, 190, 207),
+    RGBColor(214, 39, 40),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+];
+
+/// Why a chart could not be drawn.
+#[derive(Debug)]
+pub struct ChartError(pub String);
+
+impl std::fmt::Display for ChartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "chart: {}", self.0)
+    }
+}
+
+impl std::error::Error for ChartError {}
+
+fn err(e: impl std::fmt::Display) -> ChartError {
+    ChartError(e.to_string())
+}
+
+/// Grouped bars: weighted mean per compiler per mix.
+pub fn weighted_bars(case: &CaseResult, mixes: &[String]) -> Result<String, ChartError> {
+    let compilers: Vec<&str> = case.programs.iter().map(|p| p.compiler.as_str()).collect();
+    let max = case
+        .weighted
+        .iter()
+        .map(|w| w.every_call)
+        .fold(1.0, f64::max);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 480)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let groups = mixes.len() as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "{}: mean instructions per syscall by mix (filter run on every call)",
+                    case.name
+                ),
+                ("sans-serif", 18),
+            )
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.0..groups, (1.0..max * 1.5).log_scale())
+            .map_err(err)?;
+        let names = mixes.to_vec();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(mixes.len() * 2 + 1)
+            .x_label_formatter(&|x| {
+                let i = x.floor() as usize;
+                if (x - x.floor() - 0.5).abs() < 1e-6 {
+                    names.get(i).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc("instructions (log scale)")
+            .draw()
+            .map_err(err)?;
+        let width = 0.8 / compilers.len().max(1) as f64;
+        for (c, name) in compilers.iter().enumerate() {
+            let color = PALETTE[c % PALETTE.len()];
+            let bars = mixes.iter().enumerate().filter_map(|(m, mix)| {
+                let v = case.weighted_mean(mix, name)?;
+                let x0 = m as f64 + 0.1 + c as f64 * width;
+                Some(Rectangle::new(
+                    [(x0, 1.0), (x0 + width * 0.9, v.max(1.0))],
+                    color.filled(),
+                ))
+            });
+            chart
+                .draw_series(bars)
+                .map_err(err)?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
+                });
+        }
+        let optimal = mixes.iter().enumerate().filter_map(|(m, mix)| {
+            let b = case.bounds.iter().find(|b| &b.mix == mix)?;
+            Some(PathElement::new(
+                vec![
+                    (m as f64 + 0.05, b.bounds.optimal_tree),
+                    (m as f64 + 0.95, b.bounds.optimal_tree),
+                ],
+                BLACK.stroke_width(2),
+            ))
+        });
+        chart
+            .draw_series(optimal)
+            .map_err(err)?
+            .label("optimal alphabetic tree")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 10, y)], BLACK.stroke_width(2)));
+        legend(&mut chart)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Lines: instructions executed per syscall number, per compiler.
+pub fn per_nr_lines(case: &CaseResult) -> Result<String, ChartError> {
+    let n = case
+        .programs
+        .iter()
+        .map(|p| p.per_nr.len())
+        .max()
+        .unwrap_or(0);
+    let max = case
+        .programs
+        .iter()
+        .flat_map(|p| p.per_nr.iter().copied())
+        .max()
+        .unwrap_or(1);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 480)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("{}: instructions executed per syscall number", case.name),
+                ("sans-serif", 18),
+            )
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0u32..n as u32, (1u32..max * 2).log_scale())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("syscall number")
+            .y_desc("instructions (log scale)")
+            .draw()
+            .map_err(err)?;
+        for (c, p) in case.programs.iter().enumerate() {
+            let color = PALETTE[c % PALETTE.len()];
+            let points = p
+                .per_nr
+                .iter()
+                .enumerate()
+                .map(|(nr, &v)| (nr as u32, v.max(1)));
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(1)))
+                .map_err(err)?
+                .label(p.compiler.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 10, y)], color.stroke_width(2))
+                });
+        }
+        legend(&mut chart)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+fn legend<'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+) -> Result<(), ChartError> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)
+}

@@ -1,0 +1,153 @@
+//! The targets, checked against one run's [`Results`].
+//!
+//! In: results (with kernel timings and compile times when they were
+//! measured). Out: one [`Target`] per check with the measured value, the
+//! goal and whether it is met; a check whose inputs were not measured (no
+//! libseccomp feature, no `--kernel`) is reported as not measured.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::report::{CaseResult, Results};
+
+const SYSFENCE: &str = "sysfence weighted";
+const LIB_TREE: &str = "libseccomp tree";
+const PEERS: [&str; 3] = ["seccompiler", "libseccomp linear", "libseccomp tree"];
+
+/// One checked target.
+#[derive(Clone, Debug, Serialize)]
+pub struct Target {
+    /// What is compared.
+    pub what: String,
+    /// The measured ratio or value, as text.
+    pub measured: String,
+    /// The goal, as text.
+    pub goal: String,
+    /// `None` when not measured.
+    pub met: Option<bool>,
+}
+
+/// Every target the run can judge.
+pub fn check(results: &Results) -> Vec<Target> {
+    let mut out = Vec::new();
+    if let Some(docker) = results.cases.iter().find(|c| c.name == "docker-default") {
+        for mix in &results.mixes {
+            let r = ratio(
+                docker.weighted_mean(mix, SYSFENCE),
+                docker.weighted_mean(mix, LIB_TREE),
+            );
+            out.push(target(
+                format!("docker, {mix}: weighted mean, sysfence weighted / libseccomp tree"),
+                r,
+                0.5,
+            ));
+        }
+        kernel_targets(docker, &mut out);
+        let us = |c: &str| {
+            docker
+                .compile_us
+                .iter()
+                .find(|(n, _)| n == c)
+                .map(|(_, t)| *t)
+        };
+        out.push(target(
+            "docker: compile time, sysfence tree (with its check) / libseccomp tree (with export)"
+                .into(),
+            ratio(us("sysfence tree"), us(LIB_TREE)),
+            0.5,
+        ));
+        out.push(target(
+            "docker: compile time, sysfence tree (check off) / libseccomp tree (with export)"
+                .into(),
+            ratio(us("sysfence tree (check off)"), us(LIB_TREE)),
+            0.5,
+        ));
+    }
+    if let Some(vcpu) = results.cases.iter().find(|c| c.name == "firecracker-vcpu") {
+        let probe = "ioctl(-1, KVM_RUN)";
+        out.push(target(
+            "firecracker vcpu: ioctl(KVM_RUN) instructions, sysfence weighted / seccompiler".into(),
+            ratio(
+                vcpu.probe_insns(probe, SYSFENCE).map(f64::from),
+                vcpu.probe_insns(probe, "seccompiler").map(f64::from),
+            ),
+            0.3,
+        ));
+    }
+    out
+}
+
+fn kernel_targets(docker: &CaseResult, out: &mut Vec<Target>) {
+    let Some(k) = &docker.kernel else {
+        out.push(Target {
+            what: "docker: real-kernel targets".into(),
+            measured: "not measured (run with --kernel)".into(),
+            goal: String::new(),
+            met: None,
+        });
+        return;
+    };
+    let Some(arg_probe) = k.rows.first().map(|r| r.probe.clone()) else {
+        return;
+    };
+    let overhead = |subject: &str, probe: &str| {
+        Some(docker.kernel_ns(probe, subject)? - docker.kernel_ns(probe, "no filter")?)
+    };
+    out.push(target(
+        format!("docker, {arg_probe}: kernel overhead over no filter, sysfence weighted / libseccomp tree"),
+        ratio(overhead(SYSFENCE, &arg_probe), overhead(LIB_TREE, &arg_probe)),
+        0.7,
+    ));
+    let mut probes: Vec<&str> = k.rows.iter().map(|r| r.probe.as_str()).collect();
+    probes.dedup();
+    for probe in probes {
+        let best_peer = PEERS
+            .iter()
+            .filter_map(|p| docker.kernel_ns(probe, p))
+            .fold(f64::INFINITY, f64::min);
+        let mine = docker.kernel_ns(probe, SYSFENCE);
+        let limit = 1.0 + k.noise;
+        let r = mine
+            .filter(|_| best_peer.is_finite())
+            .map(|m| m / best_peer);
+        out.push(target(
+            format!(
+                "docker, {probe}: kernel ns, sysfence weighted / best peer (limit 1 + noise {:.3})",
+                k.noise
+            ),
+            r,
+            limit,
+        ));
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
+fn target(what: String, r: Option<f64>, goal: f64) -> Target {
+    Target {
+        what,
+        measured: r.map_or("not measured".into(), |r| format!("{r:.3}")),
+        goal: format!("≤ {goal:.3}"),
+        met: r.map(|r| r <= goal),
+    }
+}
+
+/// The targets as a Markdown table.
+pub fn markdown(targets: &[Target]) -> String {
+    let mut out = String::from("| target | measured | goal | met |\n|---|---|---|---|\n");
+    for t in targets {
+        let met = match t.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "–",
+        };
+        let _ = writeln!(out, "| {} | {} | {} | {met} |", t.what, t.measured, t.goal);
+    }
+    out
+}
