@@ -45,6 +45,12 @@ enum Command {
     Status(cmd::status::Args),
     /// Record the syscalls of a command (or a log) into an allow-list profile.
     Record(cmd::record::Args),
+    /// Compile a profile to a checked seccomp program.
+    Compile(cmd::compile::Args),
+    /// Compare a profile's compiled program with its policy; summary per arch.
+    Check(cmd::check::Args),
+    /// Instructions per syscall for each layout and syscall mix.
+    Cost(cmd::cost::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -68,6 +74,9 @@ fn main() -> std::process::ExitCode {
         Command::Dump(a) => cmd::dump::run(a),
         Command::Status(a) => cmd::status::run(a),
         Command::Record(a) => cmd::record::run(a),
+        Command::Compile(a) => cmd::compile::run(a),
+        Command::Check(a) => cmd::check::run(a),
+        Command::Cost(a) => cmd::cost::run(a),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

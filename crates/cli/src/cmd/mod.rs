@@ -1,5 +1,8 @@
 //! One module per verb.
 pub mod asm;
+pub mod check;
+pub mod compile;
+pub mod cost;
 pub mod disasm;
 pub mod emu;
 pub mod syscalls;
