@@ -50,14 +50,8 @@ pub fn run(args: Args) -> Outcome {
         .collect::<Result<_, Failure>>()?;
     let layouts = layouts(&args.layout)?;
     let mut base = Config::new();
-    let (policy, order) = if args.arches.is_empty() {
-        let order = loaded
-            .policy
-            .arches()
-            .iter()
-            .map(|a| a.audit_arch)
-            .collect();
-        (loaded.policy.clone(), order)
+    let policy = if args.arches.is_empty() {
+        loaded.policy.clone()
     } else {
         let wanted = parse_arches(&args.arches)?;
         base = base.arches(wanted.clone());
