@@ -197,3 +197,45 @@ fn errno_name(e: u16) -> &'static str {
         _ => "errno",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sysfence_cbpf::Insn;
+
+    /// `ld [0]; jeq #nr, 0, 1; ret #hit; ret #ALLOW`.
+    fn only(nr: u32, hit: u32) -> Program {
+        Program::new(&[
+            Insn::new(0x20, 0, 0, 0),
+            Insn::new(0x15, 0, 1, nr),
+            Insn::new(0x06, 0, 0, hit),
+            Insn::new(0x06, 0, 0, 0x7fff_0000),
+        ])
+        .expect("valid")
+    }
+
+    #[test]
+    fn stacked_filters_combine_as_the_kernel_does() {
+        let arch = Arch::X86_64;
+        // Oldest first: ERRNO(1) on chmod (90), then ERRNO(2) on chmod, then KILL on kill (62).
+        let stack = [
+            only(90, 0x0005_0001),
+            only(90, 0x0005_0002),
+            only(62, 0x8000_0000),
+        ];
+        assert_eq!(
+            decide(&stack, arch, 90),
+            Action::Errno(2),
+            "equal actions: the newest data wins"
+        );
+        assert_eq!(decide(&stack[..1], arch, 90), Action::Errno(1));
+        assert_eq!(decide(&stack, arch, 62), Action::KillProcess);
+        assert_eq!(decide(&stack, arch, 0), Action::Allow);
+        // uretprobe bypasses every filter on x86_64.
+        assert_eq!(decide(&[only(335, 0)], arch, 335), Action::Allow);
+        let text = report(&stack, arch, false);
+        assert!(text.starts_with("3 filter(s), "), "{text}");
+        assert!(text.contains("\nerrno 2 (ENOENT): 1: chmod\n"), "{text}");
+        assert!(text.contains("\nkill: 1: kill\n"), "{text}");
+    }
+}
