@@ -58,6 +58,15 @@ impl<'n> Fields<'n> {
     }
 }
 
+/// Go's key folding (`bytes.EqualFold`): Unicode simple case folding, so
+/// the Kelvin sign matches `k` and the long s matches `s`.
+fn fold(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == '\u{17f}' { 's' } else { c })
+        .collect()
+}
+
 /// A key Go would ignore but a user should hear about, with the reason.
 pub(crate) type Ignored<'a> = &'a [(&'static str, &'static str)];
 
@@ -111,7 +120,7 @@ impl Dec {
             let field = fields
                 .iter()
                 .find(|f| **f == m.key)
-                .or_else(|| fields.iter().find(|f| f.eq_ignore_ascii_case(&m.key)));
+                .or_else(|| fields.iter().find(|f| fold(f) == fold(&m.key)));
             let key_origin = self.origin(m.key_pos, &format!("{path}.{}", m.key));
             match field {
                 Some(f) => {

@@ -286,3 +286,10 @@ fn empty_singular_name_is_no_name() {
     let l = load_as(text, None, HostContext::default());
     assert_eq!(call(&l, "read", [0; 6]), Action::Allow);
 }
+
+#[test]
+fn keys_fold_like_go() {
+    let text = "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"\u{17f}y\u{17f}call\u{17f}\": [{\"names\": [\"read\", \"exit_group\"], \"action\": \"SCMP_ACT_ALLOW\"}]}";
+    let l = load_as(text, None, HostContext::default());
+    assert_eq!(call(&l, "read", [0; 6]), Action::Allow);
+}
