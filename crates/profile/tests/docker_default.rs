@@ -318,3 +318,112 @@ fn crun_has_no_stub() {
     assert!(ap.ranges.is_empty());
     assert_eq!(run(&l, X86_64, 467, [0; 6]), EPERM);
 }
+
+#[test]
+fn arm64_host_with_arm_sub_arch() {
+    let ctx = HostContext {
+        host_arch: Arch::Aarch64,
+        ..HostContext::default()
+    };
+    let Some(l) = load_with(ctx, None) else {
+        return;
+    };
+    assert_eq!(l.native_arches, vec![Arch::Aarch64, Arch::Arm]);
+    const AARCH64: u32 = 0xc000_00b7;
+    const ARM: u32 = 0x4000_0028;
+    let arm = l.policy.arch(ARM).expect("arm");
+    // §8.3: set_tls (0xf0005, ARM-private) is the largest number on arm.
+    assert_eq!(
+        arm.ranges,
+        vec![NrRange {
+            lo: 0xf0006,
+            hi: u32::MAX,
+            action: ENOSYS
+        }]
+    );
+    assert_eq!(
+        run(&l, ARM, nr(Arch::Arm, "set_tls"), [0; 6]),
+        Action::Allow
+    );
+    assert_eq!(
+        run(&l, ARM, nr(Arch::Arm, "arm_fadvise64_64"), [0; 6]),
+        Action::Allow
+    );
+    assert_eq!(
+        run(
+            &l,
+            ARM,
+            nr(Arch::Arm, "personality"),
+            [0x1_0000_0008, 0, 0, 0, 0, 0]
+        ),
+        Action::Allow
+    );
+    let a64 = l.policy.arch(AARCH64).expect("aarch64");
+    assert_eq!(
+        a64.ranges,
+        vec![NrRange {
+            lo: 467,
+            hi: u32::MAX,
+            action: ENOSYS
+        }]
+    );
+    assert_eq!(
+        run(&l, AARCH64, nr(Arch::Aarch64, "read"), [0; 6]),
+        Action::Allow
+    );
+    assert_eq!(
+        run(&l, X86_64, 0, [0; 6]),
+        Action::KillThread,
+        "x86_64 is foreign here"
+    );
+}
+
+#[test]
+fn ppc64le_host_gets_its_native_arch_only() {
+    let ctx = HostContext {
+        host_arch: Arch::Ppc64le,
+        ..HostContext::default()
+    };
+    let Some(l) = load_with(ctx, None) else {
+        return;
+    };
+    assert_eq!(l.native_arches, vec![Arch::Ppc64le]);
+    const PPC64LE: u32 = 0xc000_0015;
+    assert_eq!(
+        run(&l, PPC64LE, nr(Arch::Ppc64le, "sync_file_range2"), [0; 6]),
+        Action::Allow
+    );
+    assert_eq!(
+        run(&l, PPC64LE, nr(Arch::Ppc64le, "swapcontext"), [0; 6]),
+        Action::Allow
+    );
+    // ppc64le multiplexes socket calls: socketcall(SYS_SOCKET) reaches the
+    // allow even where the direct socket rules check the family.
+    assert_eq!(
+        run(
+            &l,
+            PPC64LE,
+            nr(Arch::Ppc64le, "socket"),
+            [40, 0, 0, 0, 0, 0]
+        ),
+        EPERM
+    );
+    assert_eq!(
+        run(
+            &l,
+            PPC64LE,
+            nr(Arch::Ppc64le, "socketcall"),
+            [1, 40, 0, 0, 0, 0]
+        ),
+        Action::Allow
+    );
+    let ap = l.policy.arch(PPC64LE).expect("ppc64le");
+    assert_eq!(
+        ap.ranges,
+        vec![NrRange {
+            lo: 467,
+            hi: u32::MAX,
+            action: ENOSYS
+        }]
+    );
+}
