@@ -131,7 +131,7 @@ pub struct KernelResult {
     pub bpf_jit_enable: String,
     /// `spec_store_bypass` mitigation state.
     pub spec_store_bypass: String,
-    /// Largest relative spread of any row.
+    /// The run's noise: median relative spread of the rows.
     pub noise: f64,
     /// One row per (subject, probe).
     pub rows: Vec<KernelRow>,

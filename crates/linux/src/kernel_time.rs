@@ -11,9 +11,10 @@
 //! `seccomp(SECCOMP_SET_MODE_FILTER)`, then times `batches` loops of `calls`
 //! raw syscalls per probe with the time-stamp counter (clock reads never enter
 //! the kernel, so they are not filtered) and writes the tick counts to a pipe.
-//! The parent keeps the median batch of each child, then the median over the
-//! rounds; the spread over the rounds (interquartile range / median) is the
-//! run's noise for that row. Ticks are turned into nanoseconds with a
+//! The parent keeps the fastest batch of each child, then the median over
+//! the rounds; the spread over the rounds (interquartile range / median) is
+//! the noise of that row, and the median of the rows' spreads is the run's
+//! noise ([`Report::noise`]). Ticks are turned into nanoseconds with a
 //! calibration against the monotonic clock made in the parent.
 //!
 //! Filters are installed as given, except that [`for_timing`] exists for
@@ -69,7 +70,7 @@ pub struct Subject {
 pub struct Config {
     /// Syscalls per timed loop.
     pub calls: u32,
-    /// Timed loops per probe and child (the median is kept).
+    /// Timed loops per probe and child (the fastest is kept).
     pub batches: u32,
     /// Children per subject, interleaved with every other subject.
     pub rounds: u32,
@@ -142,9 +143,11 @@ impl Report {
             .find(|r| r.subject == subject && r.probe == probe)
     }
 
-    /// The largest spread of any row: the run's noise.
+    /// The run's noise: the median of the rows' spreads.
     pub fn noise(&self) -> f64 {
-        self.rows.iter().map(|r| r.spread).fold(0.0, f64::max)
+        let mut v: Vec<f64> = self.rows.iter().map(|r| r.spread).collect();
+        v.sort_by(f64::total_cmp);
+        median_sorted(&v)
     }
 }
 
@@ -261,7 +264,7 @@ pub fn measure(
         for (s, subject) in all.iter().enumerate() {
             let ticks = run_child(subject, probes, config)?;
             for (p, batches) in ticks.chunks(config.batches as usize).enumerate() {
-                per_round[s][p].push(median(batches) / f64::from(config.calls));
+                per_round[s][p].push(fastest(batches) / f64::from(config.calls));
             }
         }
     }
@@ -303,10 +306,10 @@ fn summarize(samples: &[f64], ticks_per_ns: f64) -> (f64, f64) {
     (m / ticks_per_ns, spread)
 }
 
-fn median(samples: &[u64]) -> f64 {
-    let mut v: Vec<f64> = samples.iter().map(|&t| t as f64).collect();
-    v.sort_by(f64::total_cmp);
-    median_sorted(&v)
+/// The fastest batch: interference (other processes, interrupts) only ever
+/// adds time, so the minimum is the child's best estimate.
+fn fastest(samples: &[u64]) -> f64 {
+    samples.iter().copied().min().unwrap_or(0) as f64
 }
 
 fn median_sorted(v: &[f64]) -> f64 {

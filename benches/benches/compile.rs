@@ -1,0 +1,72 @@
+//! Compile time: sysfence's layouts against seccompiler and (with the
+//! `libseccomp` feature) libseccomp, on Docker's default profile and
+//! Firecracker's vCPU filter. Each compiler starts from what it would be
+//! handed (the loaded policy; for seccompiler on Firecracker, the JSON
+//! text) and ends with a program in memory (libseccomp: exported through a
+//! file). sysfence is timed with its built-in check against the policy (the
+//! default) and with the check off.
+//!
+//! Without the shared corpus the bench prints why and does nothing.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::Criterion;
+use sysfence_benches::mixes::{Mix, load_dir};
+use sysfence_benches::peers::{Compiler, sysfence};
+use sysfence_benches::report::build;
+use sysfence_benches::set::{Case, docker, firecracker, shared_dir};
+
+fn cases() -> Option<(Vec<Case>, Vec<Mix>)> {
+    let Some(shared) = shared_dir() else {
+        eprintln!("compile bench skipped: no shared corpus (../shared or $SYSFENCE_SHARED)");
+        return None;
+    };
+    let cases = match (docker(&shared), firecracker(&shared, "vcpu")) {
+        (Ok(d), Ok(v)) => vec![d, v],
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("compile bench skipped: {e}");
+            return None;
+        }
+    };
+    let mixes = load_dir(&shared.join("corpus/workloads")).unwrap_or_default();
+    Some((cases, mixes))
+}
+
+fn main() {
+    let Some((cases, mixes)) = cases() else {
+        return;
+    };
+    let nginx = mixes.iter().find(|m| m.name() == "nginx").map(Mix::weights);
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+    for case in &cases {
+        let mut group = c.benchmark_group(format!("compile/{}", case.name));
+        for &compiler in Compiler::available() {
+            let weights = if compiler == Compiler::SysfenceWeighted {
+                nginx
+            } else {
+                None
+            };
+            if build(case, compiler, weights).is_err() {
+                eprintln!("{}: {} fails on this case; not timed", case.name, compiler);
+                continue;
+            }
+            group.bench_function(compiler.label(), |b| {
+                b.iter(|| black_box(build(case, compiler, weights)))
+            });
+            if let Some(config) = sysfence::config(compiler, weights) {
+                let config = config.check(false);
+                let label = format!("{} (check off)", compiler.label());
+                group.bench_function(label, |b| {
+                    b.iter(|| black_box(sysfence_compile::compile(&case.policy, &config).is_ok()))
+                });
+            }
+        }
+        group.finish();
+    }
+    c.final_summary();
+}
