@@ -128,3 +128,24 @@ fn explain_names_the_deciding_rule() {
     let (code, _, err) = sysfence(&["explain", &p, "--arch", "x86_64", "no_such_call"]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn explain_an_unconfined_profile() {
+    let dir = std::env::temp_dir().join(format!("sysfence-explain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let p = dir.join("empty.json");
+    std::fs::write(&p, "{}").expect("write");
+    let (code, out, _) = sysfence(&[
+        "explain",
+        &p.display().to_string(),
+        "--arch",
+        "x86_64",
+        "read",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "x86_64: read() -> ALLOW\nno seccomp filter: the runtime runs this profile unconfined\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

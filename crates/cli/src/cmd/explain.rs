@@ -83,6 +83,9 @@ pub fn run(args: Args) -> Outcome {
         }
         DecidedBy::Range(r) => format!("decided by the fixed range {}\n", range(r)),
         DecidedBy::Default => "decided by the default action (no rule matched)\n".to_string(),
+        DecidedBy::BadArch if loaded.policy.arches().is_empty() => {
+            "no seccomp filter: the runtime runs this profile unconfined\n".to_string()
+        }
         DecidedBy::BadArch => {
             format!("decided by the bad-arch action: {arch} is not in the filter\n")
         }
