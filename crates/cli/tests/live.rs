@@ -428,3 +428,76 @@ fn record_from_strace_and_audit_logs() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn stacked_profiles_are_dumped_oldest_first_and_combined() {
+    live!();
+    let outer = repo().join("corpus/profiles/no-debugging.json");
+    // sysfence under no-debugging starts sleep under no-chmod: two filters.
+    let mut child = Command::new(BIN)
+        .args([
+            "run",
+            s(&outer),
+            "--",
+            BIN,
+            "run",
+            s(&no_chmod()),
+            "--",
+            "sleep",
+            "30",
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    wait_filters(pid, 2);
+    let p = pid.to_string();
+    let status = sysfence(&["status", &p]);
+    let dump = sysfence(&["dump", &p]);
+    let oldest = sysfence(&["dump", &p, "--index", "0", "--format", "raw"]);
+    let newest = sysfence(&["dump", &p, "--index", "1", "--format", "raw"]);
+    let all_raw = sysfence(&["dump", &p, "--format", "raw"]);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let out = text(&status.stdout);
+    assert!(out.contains("seccomp: filter, 2 filter(s)\n"), "{out}");
+    let errno_line = out
+        .lines()
+        .find(|l| l.starts_with("errno 1 (EPERM)"))
+        .expect("EPERM line");
+    for name in [" chmod ", " ptrace ", " process_vm_readv "] {
+        assert!(errno_line.contains(name), "{name} not denied: {errno_line}");
+    }
+    let asm = text(&dump.stdout);
+    assert!(
+        asm.contains(&format!("; process {pid}, filter 0 of 2, the oldest: ")),
+        "{asm}"
+    );
+    assert!(
+        asm.contains(&format!("; process {pid}, filter 1 of 2: ")),
+        "{asm}"
+    );
+    // The kernel hands back exactly what `run` installed, which is what `compile` writes.
+    let compiled_outer = sysfence(&["compile", s(&outer)]);
+    let compiled_inner = sysfence(&["compile", s(&no_chmod())]);
+    assert!(
+        compiled_outer.status.success(),
+        "{}",
+        text(&compiled_outer.stderr)
+    );
+    assert_eq!(
+        oldest.stdout, compiled_outer.stdout,
+        "filter 0 is the outer profile"
+    );
+    assert_eq!(
+        newest.stdout, compiled_inner.stdout,
+        "filter 1 is the inner profile"
+    );
+    assert_eq!(all_raw.status.code(), Some(2));
+    assert!(
+        text(&all_raw.stderr).contains("choose it with --index"),
+        "{}",
+        text(&all_raw.stderr)
+    );
+}
