@@ -5,6 +5,9 @@
 //! order, the exported BPF run on argument pairs around the rules'
 //! constants, and the raw action each returned (or that libseccomp refused
 //! the rule set); `data/gen_libseccomp_merge.py` made them.
+//! `data/libseccomp-x86.jsonl` (`gen_libseccomp_x86.py`) adds x86 to the
+//! filter and calls through `socketcall` too: multiplexing and 32-bit
+//! arguments must agree exactly.
 //!
 //! Single-condition rules must agree exactly. Rules with two conditions
 //! sometimes meet libseccomp's word-level node sharing, which the
@@ -40,6 +43,11 @@ fn numbers(v: &Value) -> Vec<u64> {
 #[test]
 fn single_condition_rules_agree_with_libseccomp() {
     assert_eq!(divergences("libseccomp-single.jsonl"), Vec::<String>::new());
+}
+
+#[test]
+fn i386_rules_and_socketcall_agree_with_libseccomp() {
+    assert_eq!(divergences("libseccomp-x86.jsonl"), Vec::<String>::new());
 }
 
 #[test]
@@ -108,10 +116,16 @@ fn divergences(file: &str) -> Vec<String> {
                 let results = numbers(field(&case, "results"));
                 for (c, want) in calls.iter().zip(results) {
                     let a = numbers(&c.value);
+                    // [a0, a1] on read/x86_64, or [arch, nr, a0, a1].
+                    let (arch, nr, args) = match a[..] {
+                        [a0, a1] => (0xc000_003e, 0, [a0, a1]),
+                        [arch, nr, a0, a1] => (arch as u32, nr as u32, [a0, a1]),
+                        _ => panic!("bad call {a:?}"),
+                    };
                     let call = Call {
-                        arch: 0xc000_003e,
-                        nr: 0,
-                        args: [a[0], a[1], 0, 0, 0, 0],
+                        arch,
+                        nr,
+                        args: [args[0], args[1], 0, 0, 0, 0],
                         instruction_pointer: 0,
                     };
                     let got = u64::from(eval(&l.policy, &call).0.to_raw());
