@@ -501,3 +501,42 @@ fn stacked_profiles_are_dumped_oldest_first_and_combined() {
         text(&all_raw.stderr)
     );
 }
+
+#[test]
+fn record_in_each_format_round_trips_and_keeps_the_exit_status() {
+    live!();
+    let dir = scratch("formats");
+    let listed = scratch("formats-listed");
+    std::fs::write(listed.join("x"), "").expect("write");
+    for format in ["docker", "oci", "seccompiler"] {
+        let profile = dir.join(format!("{format}.json"));
+        let out = sysfence(&[
+            "record",
+            "--format",
+            format,
+            "-o",
+            s(&profile),
+            "--",
+            "ls",
+            s(&listed),
+        ]);
+        assert!(out.status.success(), "{format}: {}", text(&out.stderr));
+        let under = sysfence(&["run", s(&profile), "--", "ls", s(&listed)]);
+        assert!(under.status.success(), "{format}: {}", text(&under.stderr));
+        assert_eq!(text(&under.stdout), "x\n", "{format}");
+    }
+    let seccompiler = std::fs::read_to_string(dir.join("seccompiler.json")).expect("profile");
+    assert!(
+        seccompiler.starts_with("{\n  \"main\": {\n    \"mismatch_action\": { \"errno\": 1 },"),
+        "{seccompiler}"
+    );
+    let profile = dir.join("exit.json");
+    let out = sysfence(&["record", "-o", s(&profile), "--", "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("the command exited with status 3"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(names(&profile).contains(&"exit_group".to_string()));
+}
