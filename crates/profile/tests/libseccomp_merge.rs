@@ -7,7 +7,8 @@
 //! the rule set); `data/gen_libseccomp_merge.py` made them.
 //! `data/libseccomp-x86.jsonl` (`gen_libseccomp_x86.py`) adds x86 to the
 //! filter and calls through `socketcall` too: multiplexing and 32-bit
-//! arguments must agree exactly.
+//! arguments must agree exactly; `data/libseccomp-x32.jsonl` does the same
+//! with x32, whose low-word rules share the x86_64 body.
 //!
 //! Single-condition rules must agree exactly. Rules with two conditions
 //! sometimes meet libseccomp's word-level node sharing, which the
@@ -48,6 +49,11 @@ fn single_condition_rules_agree_with_libseccomp() {
 #[test]
 fn i386_rules_and_socketcall_agree_with_libseccomp() {
     assert_eq!(divergences("libseccomp-x86.jsonl"), Vec::<String>::new());
+}
+
+#[test]
+fn x32_rules_in_the_x86_64_body_agree_with_libseccomp() {
+    assert_eq!(divergences("libseccomp-x32.jsonl"), Vec::<String>::new());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 """Generates libseccomp-x86.jsonl (see crates/profile/tests/libseccomp_merge.rs).
 
-usage: /usr/bin/python3 gen_libseccomp_x86.py OUT
+usage: /usr/bin/python3 gen_libseccomp_x86.py OUT          (libseccomp-x86.jsonl)
+       ARCH=x32 /usr/bin/python3 gen_libseccomp_x86.py OUT (libseccomp-x32.jsonl)
 
 Needs Debian's python3-seccomp (libseccomp 2.5.4). Random rules on socket,
 connect, read and personality go into a filter with x86_64 (native) and x86;
@@ -9,8 +10,9 @@ connect call numbers, so the data covers libseccomp's multiplexing, its
 32-bit argument handling on x86 and its rule merges. The GHSA-4q85-33p6-j5g6
 class is skipped as in gen_libseccomp_merge.py.
 """
-import seccomp, random, json, struct, tempfile, sys
-random.seed(5)
+import seccomp, random, json, struct, tempfile, sys, os
+X32 = os.environ.get("ARCH") == "x32"
+random.seed(6 if X32 else 5)
 POOL = [0, 1, 2, 5, 7, 0x80, 0xffffffff, 0x1_0000_0000, 0x1_0000_0005, 0x2_0000_0001]
 OPS = {'EQ': seccomp.EQ, 'NE': seccomp.NE, 'LT': seccomp.LT, 'LE': seccomp.LE, 'GT': seccomp.GT, 'GE': seccomp.GE, 'MASKED_EQ': seccomp.MASKED_EQ}
 ACTS = [('SCMP_ACT_ALLOW', None, seccomp.ALLOW), ('SCMP_ACT_ERRNO', 2, seccomp.ERRNO(2)), ('SCMP_ACT_LOG', None, seccomp.LOG)]
@@ -43,7 +45,7 @@ for case in range(150):
     ltle = [(n, i) for n, act, conds in rules for i, op, v, v2 in conds if op in ('LT', 'LE')]
     ranged = [(n, i) for n, act, conds in rules for i, op, v, v2 in conds if op in ('LT', 'LE', 'GT', 'GE')]
     if any(ranged.count(x) > 1 for x in ltle): continue
-    f = seccomp.SyscallFilter(seccomp.ERRNO(1)); f.add_arch(seccomp.Arch.X86)
+    f = seccomp.SyscallFilter(seccomp.ERRNO(1)); f.add_arch(seccomp.Arch.X32 if X32 else seccomp.Arch.X86)
     err = False
     try:
         for name, act, conds in rules:
@@ -51,7 +53,7 @@ for case in range(150):
             f.add_rule(act[2], name, *sargs)
     except Exception as e:
         err = True
-    prof = {'defaultAction': 'SCMP_ACT_ERRNO', 'architectures': ['SCMP_ARCH_X86'], 'syscalls': []}
+    prof = {'defaultAction': 'SCMP_ACT_ERRNO', 'architectures': ['SCMP_ARCH_X32' if X32 else 'SCMP_ARCH_X86'], 'syscalls': []}
     for name, act, conds in rules:
         r = {'names': [name], 'action': act[0], 'args': [{'index': i, 'value': v, 'valueTwo': v2, 'op': 'SCMP_CMP_' + op} for i, op, v, v2 in conds]}
         if act[1] is not None: r['errnoRet'] = act[1]
@@ -61,7 +63,10 @@ for case in range(150):
         with tempfile.TemporaryFile() as t:
             f.export_bpf(t); t.seek(0); prog = t.read()
         vals = sorted({(v + d) & (2**64-1) for v in POOL for d in (-1, 0, 1)})
-        targets = [(0x40000003, 102), (0x40000003, 359), (0x40000003, 362), (0x40000003, 3), (0x40000003, 136), (0xc000003e, 41), (0xc000003e, 0), (0xc000003e, 135)]
+        if X32:
+            targets = [(0xc000003e, 0x40000000|41), (0xc000003e, 0x40000000|42), (0xc000003e, 0x40000000), (0xc000003e, 0x40000000|135), (0xc000003e, 41), (0xc000003e, 0), (0xc000003e, 135), (0xc000003e, 0x40000000|1)]
+        else:
+            targets = [(0x40000003, 102), (0x40000003, 359), (0x40000003, 362), (0x40000003, 3), (0x40000003, 136), (0xc000003e, 41), (0xc000003e, 0), (0xc000003e, 135)]
         for _ in range(60):
             arch, nr = random.choice(targets)
             a = [random.choice(vals) if random.random() < .8 else random.choice([1, 3]), random.choice(vals)]
