@@ -540,3 +540,45 @@ fn record_in_each_format_round_trips_and_keeps_the_exit_status() {
     );
     assert!(names(&profile).contains(&"exit_group".to_string()));
 }
+
+#[test]
+fn a_syscall_number_without_a_name_is_kept_as_a_number() {
+    live!();
+    let Some(python) = ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        eprintln!("skipped: no python3 in /usr/bin or /usr/local/bin");
+        return;
+    };
+    let dir = scratch("unnamed");
+    let (profile, weights) = (dir.join("p.json"), dir.join("w.txt"));
+    let script = "import ctypes; ctypes.CDLL(None).syscall(1000)";
+    let out = sysfence(&[
+        "record",
+        "-o",
+        s(&profile),
+        "--weights",
+        s(&weights),
+        "--",
+        python,
+        "-c",
+        script,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let note = "x86_64: 1000 (1 calls)";
+    assert!(
+        text(&out.stderr).contains(&format!("left out of the profile: {note}")),
+        "{}",
+        text(&out.stderr)
+    );
+    let json = std::fs::read_to_string(&profile).expect("profile");
+    assert!(
+        json.contains(&format!(
+            "\"comment\": \"also seen, without a name, not allowed: {note}\""
+        )),
+        "{json}"
+    );
+    let w = std::fs::read_to_string(&weights).expect("weights");
+    assert!(w.ends_with(&format!("# without a name: {note}\n")), "{w}");
+}
