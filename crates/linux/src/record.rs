@@ -21,6 +21,11 @@
 //! `SIGQUIT` while the command runs (the terminal sends them to the command
 //! too); if the recorder itself dies, `EXITKILL` kills every traced task.
 //!
+//! The recording ends when the last traced task has exited, as with
+//! `strace -f`: a command that leaves a background process behind is
+//! recorded until that process exits too. [`Recording::exit`] is the first
+//! process's.
+//!
 //! One recording at a time: the recorder waits for *any* child of the
 //! calling process (`waitpid(-1, __WALL)`, the only way to hear from tasks
 //! it did not fork itself), so it must not run beside another recording or
