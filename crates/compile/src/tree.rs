@@ -100,6 +100,14 @@ impl Test {
             self.k &= m;
             self.mask = None;
         }
+        // Only one value passes `>= 0xffffffff` or `> 0xfffffffe`: say so.
+        match (self.cmp, self.k) {
+            (Cmp::Ge, u32::MAX) | (Cmp::Gt, 0xffff_fffe) => {
+                self.cmp = Cmp::Eq;
+                self.k = u32::MAX;
+            }
+            _ => {}
+        }
         self
     }
 }
