@@ -68,7 +68,7 @@ fn docker_profile_agrees_with_the_kernel() {
             };
             let nr = if nr == 335 || nr == 336 { 0 } else { nr };
             let args = [0; 6].map(|_: u64| {
-                if rng.next() % 4 == 0 {
+                if rng.next().is_multiple_of(4) {
                     rng.next()
                 } else {
                     rng.pick(&values)
