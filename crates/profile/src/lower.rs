@@ -551,7 +551,7 @@ impl Lowering<'_> {
                         push_stub(&mut ranges, maxima.get(&arch), u32::MAX);
                     }
                 }
-                Arch::S390 | Arch::S390x if stub => {
+                Arch::S390 | Arch::S390x if stub && maxima.contains_key(&arch) => {
                     ranges.push(NrRange {
                         lo: 0,
                         hi: 0,

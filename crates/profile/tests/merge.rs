@@ -295,3 +295,24 @@ fn stub_guard_value_removes_the_stub() {
     assert_eq!(ap.default, Action::Errno(38), "327718 & 0xffff = 38");
     assert_eq!(ap.ranges.len(), 1, "only the x32 guard");
 }
+
+#[test]
+fn s390x_stub_section_needs_a_known_name() {
+    let ctx = HostContext {
+        host_arch: Arch::S390x,
+        ..HostContext::default()
+    };
+    let opts = LoadOptions {
+        context: ctx,
+        ..LoadOptions::default()
+    };
+    let none = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["arch_prctl"], "action": "SCMP_ACT_ALLOW"}]}"#;
+    let l = load(none.as_bytes(), &opts).expect("loads");
+    assert!(
+        l.policy.arch(0x8000_0016).expect("s390x").ranges.is_empty(),
+        "no s390x number: no section"
+    );
+    let read = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}"#;
+    let l = load(read.as_bytes(), &opts).expect("loads");
+    assert_eq!(l.policy.arch(0x8000_0016).expect("s390x").ranges.len(), 2);
+}
