@@ -132,18 +132,23 @@ fn run_reports_a_missing_command_and_a_bad_flag() {
     );
 }
 
-/// Waits until `/proc/<pid>/status` shows `Seccomp_filters: n`.
-fn wait_filters(pid: u32, n: u32) {
+/// Waits until `/proc/<pid>/status` shows `Seccomp_filters: n` and the
+/// name `name`: `run` installs the filter just before `execve`, so the
+/// count changes while the process is still called `sysfence`.
+fn wait_filters(pid: u32, n: u32, name: &str) {
     let start = Instant::now();
-    let want = format!("Seccomp_filters:\t{n}");
+    let want = [
+        format!("Seccomp_filters:\t{n}\n"),
+        format!("Name:\t{name}\n"),
+    ];
     while start.elapsed() < Duration::from_secs(10) {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        if status.contains(&want) {
+        if want.iter().all(|w| status.contains(w.as_str())) {
             return;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    panic!("process {pid} never showed {want}");
+    panic!("process {pid} never showed {want:?}");
 }
 
 #[test]
@@ -155,7 +160,7 @@ fn status_and_dump_of_a_process_under_no_chmod() {
         .spawn()
         .expect("spawn");
     let pid = child.id();
-    wait_filters(pid, 1);
+    wait_filters(pid, 1, "sleep");
     let p = pid.to_string();
     let status = sysfence(&["status", &p, "--all"]);
     let dump = sysfence(&["dump", &p]);
@@ -450,7 +455,7 @@ fn stacked_profiles_are_dumped_oldest_first_and_combined() {
         .spawn()
         .expect("spawn");
     let pid = child.id();
-    wait_filters(pid, 2);
+    wait_filters(pid, 2, "sleep");
     let p = pid.to_string();
     let status = sysfence(&["status", &p]);
     let dump = sysfence(&["dump", &p]);
