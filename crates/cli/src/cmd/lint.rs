@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use sysfence_profile::Severity;
+use sysfence_profile::{Format, Severity};
 
 use crate::cmd::context::ContextArgs;
 use crate::failure::Outcome;
@@ -46,11 +46,14 @@ pub fn run(args: Args) -> Outcome {
         .collect();
     let numbers: usize = loaded.policy.arches().iter().map(|a| a.rules.len()).sum();
     let ctx = args.context.host_context()?;
+    let loader = match loaded.format {
+        Format::Seccompiler => "seccompiler".to_string(),
+        _ => ctx.runtime.name().to_string(),
+    };
     out.push_str(&format!(
-        "{}: {} profile for {} on {}: {} ({} syscall numbers with rules); {warnings} warning(s), {notes} note(s)\n",
+        "{}: {} profile for {loader} on {}: {} ({} syscall numbers with rules); {warnings} warning(s), {notes} note(s)\n",
         crate::io::display_name(Some(&args.profile)),
         loaded.format,
-        ctx.runtime.name(),
         ctx.host_arch,
         if arches.is_empty() { "no filter (unconfined)".to_string() } else { arches.join(", ") },
         numbers,
