@@ -65,7 +65,7 @@ pub fn weighted_bars(case: &CaseResult, mixes: &[String]) -> Result<String, Char
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(56)
-            .build_cartesian_2d(0.0..groups, (1.0..max * 1.5).log_scale())
+            .build_cartesian_2d(0.0..groups, (1.0..max * 12.0).log_scale())
             .map_err(err)?;
         let names = mixes.to_vec();
         chart
@@ -149,7 +149,7 @@ pub fn per_nr_lines(case: &CaseResult) -> Result<String, ChartError> {
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(56)
-            .build_cartesian_2d(0u32..n as u32, (1u32..max * 2).log_scale())
+            .build_cartesian_2d(0u32..n as u32, (1u32..max * 8).log_scale())
             .map_err(err)?;
         chart
             .configure_mesh()

@@ -407,7 +407,46 @@ pub fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     out
 }
 
+/// The marker before the pinned table of a case in `docs/benchmarks.md`.
+pub fn pinned_marker(case: &str) -> String {
+    format!("<!-- pinned: {case} -->")
+}
+
 impl Results {
+    /// The deterministic figures of one case as the pinned table the
+    /// regression test reads: length, means, worst case and the weighted
+    /// mean (every call) per mix, per compiler.
+    pub fn pinned(&self, case: &str) -> Option<String> {
+        let c = self.cases.iter().find(|c| c.name == case)?;
+        let mut out = pinned_marker(case);
+        out.push_str("\n\n| compiler | length | mean allowed | mean denied | worst |");
+        for m in &self.mixes {
+            let _ = write!(out, " {m} |");
+        }
+        let _ = writeln!(
+            out,
+            "\n|---|---|---|---|---|{}",
+            "---|".repeat(self.mixes.len())
+        );
+        for p in &c.programs {
+            let _ = write!(
+                out,
+                "| {} | {} | {:.2} | {:.2} | {} |",
+                p.compiler, p.length, p.allowed_mean, p.denied_mean, p.worst
+            );
+            for m in &self.mixes {
+                let _ = write!(
+                    out,
+                    " {} |",
+                    c.weighted_mean(m, &p.compiler)
+                        .map_or("–".into(), |v| format!("{v:.2}"))
+                );
+            }
+            out.push('\n');
+        }
+        Some(out)
+    }
+
     /// Every table, in Markdown.
     pub fn markdown(&self) -> String {
         let mut out = String::new();

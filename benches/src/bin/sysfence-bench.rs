@@ -91,6 +91,9 @@ fn run() -> Result<(), String> {
         );
     } else {
         print!("{}", results.markdown());
+        if let Some(pinned) = results.pinned("docker-default") {
+            println!("### Pinned figures\n\n{pinned}");
+        }
         println!("### Targets\n\n{}", targets::markdown(&checked));
     }
     if let Some(dir) = &args.svg {
