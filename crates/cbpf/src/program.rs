@@ -12,7 +12,8 @@
 //! The original instructions are kept exactly as given, junk in unused fields
 //! included, as the kernel keeps them for `PTRACE_SECCOMP_GET_FILTER` and for
 //! its action-cache emulator. Beside them the program holds a pre-decoded copy
-//! (typed opcodes) that the interpreter walks without decoding again.
+//! (typed opcodes, in a table padded to a power of two) that the interpreter
+//! walks without decoding again.
 
 use core::fmt;
 
@@ -21,12 +22,81 @@ use crate::opcode::Opcode;
 use crate::validate::{self, ValidateError};
 
 /// A program `seccomp(SECCOMP_SET_MODE_FILTER)` accepts. Immutable.
-#[derive(Clone, PartialEq, Eq, Hash)]
+///
+/// Equality and hashing look at the instructions only; the pre-decoded
+/// table follows from them.
+#[derive(Clone)]
 pub struct Program {
     /// The instructions as given.
     insns: Box<[Insn]>,
-    /// `insns` pre-decoded, same length and order.
-    ops: Box<[Op]>,
+    /// `insns` pre-decoded, same order, padded to a power of two.
+    table: Table,
+}
+
+impl PartialEq for Program {
+    fn eq(&self, other: &Program) -> bool {
+        self.insns == other.insns
+    }
+}
+
+impl Eq for Program {}
+
+impl core::hash::Hash for Program {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.insns.hash(state);
+    }
+}
+
+/// The pre-decoded instructions in a table of a fixed power-of-two size,
+/// the smallest of 64, 256, 1024 and 4096 that holds the program. Entries
+/// past the end are [`Op::PAD`] (`ret #0`), never reached: validated jumps
+/// land inside the program and its last instruction returns.
+///
+/// The fixed size is what lets the interpreter index with `pc % N`, which
+/// the compiler knows to be in bounds, so the dispatch needs no bounds check
+/// (and this crate no `unsafe`). A small program costs 768 bytes of table.
+#[derive(Clone, Debug)]
+pub(crate) enum Table {
+    /// Up to 64 instructions.
+    S64(Box<[Op; 64]>),
+    /// Up to 256 instructions.
+    S256(Box<[Op; 256]>),
+    /// Up to 1024 instructions.
+    S1024(Box<[Op; 1024]>),
+    /// Up to 4096 instructions (`BPF_MAXINSNS`).
+    S4096(Box<[Op; 4096]>),
+}
+
+impl Table {
+    /// `ops` padded into the smallest table that holds them (at most 4096,
+    /// which validation guarantees; longer input is cut to 4096).
+    fn new(ops: &[Op]) -> Table {
+        match ops.len() {
+            0..=64 => Table::S64(padded(ops)),
+            65..=256 => Table::S256(padded(ops)),
+            257..=1024 => Table::S1024(padded(ops)),
+            _ => Table::S4096(padded(ops)),
+        }
+    }
+
+    /// All entries, padding included.
+    fn as_slice(&self) -> &[Op] {
+        match self {
+            Table::S64(t) => &t[..],
+            Table::S256(t) => &t[..],
+            Table::S1024(t) => &t[..],
+            Table::S4096(t) => &t[..],
+        }
+    }
+}
+
+/// A table of `N` entries starting with `ops`, the rest [`Op::PAD`].
+fn padded<const N: usize>(ops: &[Op]) -> Box<[Op; N]> {
+    let mut table = Box::new([Op::PAD; N]);
+    for (slot, op) in table.iter_mut().zip(ops) {
+        *slot = *op;
+    }
+    table
 }
 
 /// One pre-decoded instruction: the typed opcode, the raw operands, and
@@ -56,6 +126,15 @@ impl Op {
     pub(crate) const JT_MOVES: u8 = 1;
     /// `jf` is not zero.
     pub(crate) const JF_MOVES: u8 = 2;
+
+    /// The padding of a [`Table`]: `ret #0`.
+    pub(crate) const PAD: Op = Op {
+        k: 0,
+        op: Opcode::RetK,
+        jt: 0,
+        jf: 0,
+        moves: 0,
+    };
 
     fn new(insn: &Insn, op: Opcode) -> Op {
         let moves = if insn.jt != 0 { Op::JT_MOVES } else { 0 }
@@ -92,14 +171,14 @@ impl Program {
     /// Builds the program once the validator has accepted `insns`, whose
     /// decoded opcodes are `opcodes` (same length).
     pub(crate) fn from_validated(insns: &[Insn], opcodes: &[Opcode]) -> Program {
-        let ops = insns
+        let ops: Vec<Op> = insns
             .iter()
             .zip(opcodes)
             .map(|(i, &op)| Op::new(i, op))
             .collect();
         Program {
             insns: insns.into(),
-            ops,
+            table: Table::new(&ops),
         }
     }
 
@@ -121,12 +200,18 @@ impl Program {
 
     /// The decoded opcode of every instruction, in order.
     pub fn opcodes(&self) -> impl ExactSizeIterator<Item = Opcode> + '_ {
-        self.ops.iter().map(|op| op.op)
+        self.ops().iter().map(|op| op.op)
     }
 
-    /// The pre-decoded instructions, for the interpreter.
+    /// The pre-decoded instructions, without the padding.
     pub(crate) fn ops(&self) -> &[Op] {
-        &self.ops
+        let all = self.table.as_slice();
+        &all[..self.insns.len().min(all.len())]
+    }
+
+    /// The padded table, for the interpreter.
+    pub(crate) fn table(&self) -> &Table {
+        &self.table
     }
 }
 

@@ -37,8 +37,10 @@
 //!   compiles to one jump table, and a bit per jump offset saying whether it
 //!   is non-zero, so falling through a conditional jump is a predicted branch
 //!   rather than an add that has to wait for the offset to load.
-//! * The loop walks a slice of the remaining instructions; the executed count
-//!   is derived from how far it moved minus what jumps skipped.
+//! * The pre-decoded table has a power-of-two size (64 to 4096 entries,
+//!   padded with `ret #0`), so `pc % N` indexes it without a bounds check.
+//!   The executed count is derived from how far pc moved minus what jumps
+//!   skipped.
 //! * A run of conditional jumps with one opcode (how every filter looks up a
 //!   syscall number) continues inside that opcode's arm; a jump changes no
 //!   register, so the arm's comparison is still the only meaning given.
@@ -55,7 +57,7 @@ use crate::action::Action;
 use crate::data::SeccompData;
 use crate::limits::{BPF_MEMWORDS, SECCOMP_DATA_SIZE};
 use crate::opcode::Opcode;
-use crate::program::{Op, Program};
+use crate::program::{Op, Program, Table};
 
 /// How `lsh x` and `rsh x` treat a count of 32 or more.
 ///
@@ -175,21 +177,35 @@ pub fn run_with(
     config: &Config,
     tracer: &mut (impl Tracer + ?Sized),
 ) -> Outcome {
-    let ops = prog.ops();
+    match prog.table() {
+        Table::S64(ops) => exec(ops, data, config, tracer),
+        Table::S256(ops) => exec(ops, data, config, tracer),
+        Table::S1024(ops) => exec(ops, data, config, tracer),
+        Table::S4096(ops) => exec(ops, data, config, tracer),
+    }
+}
+
+/// The loop, over a table of `N` (a power of two) pre-decoded instructions.
+///
+/// `pc % N` is `pc` for every pc a validated program reaches; it only tells
+/// the compiler that the index is in bounds. Every executed instruction
+/// moves `pc` by one and a jump moves it further by its offset, so the count
+/// of executed instructions is `pc - skipped` and need not be kept per step.
+#[inline]
+fn exec<const N: usize>(
+    ops: &[Op; N],
+    data: &SeccompData,
+    config: &Config,
+    tracer: &mut (impl Tracer + ?Sized),
+) -> Outcome {
     let shift = config.shift;
     let (mut a, mut x) = (0u32, 0u32);
     let mut mem = [0u32; BPF_MEMWORDS as usize];
-    // `rest` starts at the next instruction to run. Every executed
-    // instruction moves it by one and a jump moves it further by its offset,
-    // so the count of executed instructions is the distance moved minus
-    // `skipped` and need not be kept per step.
-    let mut at = Cursor {
-        rest: ops,
-        skipped: 0,
-    };
-    while let Some((op, tail)) = at.rest.split_first() {
-        tracer.step(ops.len() - at.rest.len(), &op.insn(), a, x);
-        at.rest = tail;
+    let mut at = Cursor { pc: 0, skipped: 0 };
+    loop {
+        let op = &ops[at.pc % N];
+        tracer.step(at.pc, &op.insn(), a, x);
+        at.pc += 1;
         let k = op.k;
         match op.op {
             Opcode::LdImm => a = k,
@@ -210,7 +226,7 @@ pub fn run_with(
             Opcode::DivK => a = a.checked_div(k).unwrap_or(0),
             Opcode::DivX => match a.checked_div(x) {
                 Some(q) => a = q,
-                None => return at.finish(ops, 0),
+                None => return at.finish(0),
             },
             Opcode::OrK => a |= k,
             Opcode::OrX => a |= x,
@@ -234,9 +250,11 @@ pub fn run_with(
             Opcode::JgeX => at.jumps(ops, op, tracer, a, x, move |_| a >= x),
             Opcode::JsetK => at.jumps(ops, op, tracer, a, x, move |k| a & k != 0),
             Opcode::JsetX => at.jumps(ops, op, tracer, a, x, move |_| a & x != 0),
-            Opcode::RetK => return at.finish(ops, k),
-            Opcode::RetA => return at.finish(ops, a),
+            Opcode::RetK => return at.finish(k),
+            Opcode::RetA => return at.finish(a),
             // Refused by `seccomp_check_filter`, so never in a `Program`.
+            // Answer as the kernel's emulator does for the impossible: not
+            // ALLOW.
             Opcode::LdAbsH
             | Opcode::LdAbsB
             | Opcode::LdIndW
@@ -244,13 +262,9 @@ pub fn run_with(
             | Opcode::LdIndB
             | Opcode::LdxMsh
             | Opcode::ModK
-            | Opcode::ModX => break,
+            | Opcode::ModX => return at.finish(0),
         }
     }
-    // Unreachable for a validated program: it returns before running off
-    // the end and holds only seccomp opcodes. Answer as the kernel's
-    // emulator does for the impossible: not ALLOW.
-    at.finish(ops, 0)
 }
 
 /// The scratch slot of `M[k]`; `k < 16` is guaranteed, the mask drops the
@@ -260,25 +274,24 @@ fn slot(k: u32) -> usize {
     (k % BPF_MEMWORDS) as usize
 }
 
-/// Where the interpreter is: the instructions from the next one to run to
-/// the end, and how many instructions jumps have skipped so far.
-struct Cursor<'p> {
-    rest: &'p [Op],
+/// Where the interpreter is: the pc of the next instruction, and how many
+/// instructions jumps have skipped so far.
+struct Cursor {
+    pc: usize,
     skipped: usize,
 }
 
-impl<'p> Cursor<'p> {
+impl Cursor {
     /// The outcome of returning `raw` now.
     #[inline(always)]
-    fn finish(&self, ops: &[Op], raw: u32) -> Outcome {
-        Outcome::new(raw, ops.len() - self.rest.len() - self.skipped)
+    fn finish(&self, raw: u32) -> Outcome {
+        Outcome::new(raw, self.pc - self.skipped)
     }
 
-    /// Moves past `by` more instructions. A validated jump never leaves the
-    /// program; if one did, the run would end as if it fell off the end.
+    /// Moves past `by` more instructions.
     #[inline(always)]
     fn skip(&mut self, by: usize) {
-        self.rest = self.rest.get(by..).unwrap_or_default();
+        self.pc += by;
         self.skipped += by;
     }
 
@@ -305,9 +318,9 @@ impl<'p> Cursor<'p> {
     /// X, so `cond` (the comparison against the operand `k`) stays the one
     /// meaning of the opcode.
     #[inline(always)]
-    fn jumps(
+    fn jumps<const N: usize>(
         &mut self,
-        ops: &[Op],
+        ops: &[Op; N],
         first: &Op,
         tracer: &mut (impl Tracer + ?Sized),
         a: u32,
@@ -317,14 +330,13 @@ impl<'p> Cursor<'p> {
         let mut op = first;
         loop {
             self.branch(cond(op.k), op);
-            match self.rest.split_first() {
-                Some((next, tail)) if next.op == first.op => {
-                    tracer.step(ops.len() - self.rest.len(), &next.insn(), a, x);
-                    self.rest = tail;
-                    op = next;
-                }
-                _ => return,
+            let next = &ops[self.pc % N];
+            if next.op != first.op {
+                return;
             }
+            tracer.step(self.pc, &next.insn(), a, x);
+            self.pc += 1;
+            op = next;
         }
     }
 }
