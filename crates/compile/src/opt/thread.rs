@@ -1,6 +1,8 @@
 //! Jump threading: skip blocks that only pass control on, or whose test is
 //! already decided on the edge that reaches them.
 
+use std::collections::HashMap;
+
 use crate::emit::code::{Acc, Block, Code, Exit, Label, Op};
 use crate::tree::Cmp;
 
@@ -43,20 +45,56 @@ impl Fact {
                 Cmp::Ge if hi < k => Some(false),
                 _ => None,
             },
-            Fact::NotEq(v) => (cmp == Cmp::Eq && k == v).then_some(false),
+            Fact::NotEq(v) => match cmp {
+                Cmp::Eq if k == v => Some(false),
+                Cmp::Gt if v == 0 && k == 0 => Some(true),
+                Cmp::Ge if v == 0 && k == 1 => Some(true),
+                _ => None,
+            },
             Fact::None => None,
+        }
+    }
+
+    /// Both facts hold: the tighter one (or the intersection of ranges).
+    fn and(self, other: Fact) -> Fact {
+        match (self, other) {
+            (Fact::Range(a, b), Fact::Range(c, d)) if a.max(c) <= b.min(d) => {
+                Fact::Range(a.max(c), b.min(d))
+            }
+            (Fact::Range(..), _) => self,
+            (_, Fact::None) => self,
+            _ => other,
+        }
+    }
+
+    /// One of the facts holds: what both imply.
+    fn or(self, other: Fact) -> Fact {
+        match (self, other) {
+            (Fact::Range(a, b), Fact::Range(c, d)) => Fact::Range(a.min(c), b.max(d)),
+            (Fact::NotEq(v), Fact::NotEq(w)) if v == w => self,
+            _ => Fact::None,
         }
     }
 }
 
-/// Retargets edges past empty `goto` blocks and past tests their edge
-/// decides, turns a `goto` to a bare `ret` into that `ret`, and a branch
-/// whose edges meet into a `goto`. Edges only move further forward, and a
-/// block is skipped only when the accumulator it would test is the one the
-/// edge carries, so entry assumptions stay true.
+/// Facts about words of `seccomp_data` that hold on every path to a point:
+/// `(offset, fact)`, at most one per offset.
+type Facts = Vec<(u32, Fact)>;
+
+/// Retargets edges past empty `goto` blocks and past tests that the facts
+/// of their path decide, turns a `goto` to a bare `ret` into that `ret`, and
+/// a branch whose edges meet into a `goto`.
+///
+/// A fact is about an input word, not the accumulator, so it survives loads
+/// of other words: after `hi == 0` and a test of the low word, a second test
+/// of the high word is decided. Edges only move further forward. A skipped
+/// block's load is skipped with it, so the new target must not rely on an
+/// accumulator the edge does not carry: its entry assumption, if any, must be
+/// the edge's accumulator.
 pub fn thread_jumps(code: &mut Code) -> bool {
     let pos = code.positions();
     let states = code.exit_states();
+    let facts = entry_facts(code, &pos, &states);
     let mut changed = false;
     for (i, state) in states.iter().enumerate() {
         let mut exit = code.blocks[i].exit;
@@ -66,7 +104,7 @@ pub fn thread_jumps(code: &mut Code) -> bool {
                 let target = &code.blocks[pos[t]];
                 match (target.body.is_empty(), target.exit) {
                     (true, Exit::Ret(raw)) => exit = Exit::Ret(raw),
-                    _ => *t = skip(code, &pos, *t, *state, Fact::None),
+                    _ => *t = skip(code, &pos, *t, *state, &facts[i]),
                 }
             }
             Exit::Branch {
@@ -75,8 +113,9 @@ pub fn thread_jumps(code: &mut Code) -> bool {
                 then,
                 other,
             } => {
-                *then = skip(code, &pos, *then, *state, Fact::of(*cmp, *k, true));
-                *other = skip(code, &pos, *other, *state, Fact::of(*cmp, *k, false));
+                let on = |taken| edge_facts(&facts[i], *state, *cmp, *k, taken);
+                *then = skip(code, &pos, *then, *state, &on(true));
+                *other = skip(code, &pos, *other, *state, &on(false));
                 if then == other {
                     exit = Exit::Goto(*then);
                 }
@@ -90,13 +129,71 @@ pub fn thread_jumps(code: &mut Code) -> bool {
     changed
 }
 
-/// Where an edge carrying accumulator `acc` with `fact` really leads.
+/// The facts at the start of every block (edges go forward, so one pass in
+/// layout order sees every predecessor first).
+fn entry_facts(code: &Code, pos: &HashMap<Label, usize>, states: &[Option<Acc>]) -> Vec<Facts> {
+    let mut facts: Vec<Option<Facts>> = vec![None; code.blocks.len()];
+    facts[0] = Some(Vec::new());
+    for (i, b) in code.blocks.iter().enumerate() {
+        let here = facts[i].clone().unwrap_or_default();
+        let edges: Vec<(Label, Facts)> = match b.exit {
+            Exit::Ret(_) => Vec::new(),
+            Exit::Goto(t) => vec![(t, here)],
+            Exit::Branch {
+                cmp,
+                k,
+                then,
+                other,
+            } => vec![
+                (then, edge_facts(&here, states[i], cmp, k, true)),
+                (other, edge_facts(&here, states[i], cmp, k, false)),
+            ],
+        };
+        for (t, f) in edges {
+            let j = pos[&t];
+            facts[j] = Some(match facts[j].take() {
+                None => f,
+                Some(old) => meet(&old, &f),
+            });
+        }
+    }
+    facts.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// The facts on one edge of `j<cmp> #k` taken from a block with `facts`
+/// whose accumulator is `acc`.
+fn edge_facts(facts: &Facts, acc: Option<Acc>, cmp: Cmp, k: u32, taken: bool) -> Facts {
+    let mut out = facts.clone();
+    let Some(Acc { offset, mask: None }) = acc else {
+        return out;
+    };
+    let new = Fact::of(cmp, k, taken);
+    match out.iter_mut().find(|(o, _)| *o == offset) {
+        Some((_, old)) => *old = old.and(new),
+        None if new != Fact::None => out.push((offset, new)),
+        None => {}
+    }
+    out
+}
+
+/// What holds on both of two sets of paths.
+fn meet(a: &Facts, b: &Facts) -> Facts {
+    a.iter()
+        .filter_map(|&(o, fa)| {
+            let &(_, fb) = b.iter().find(|(ob, _)| *ob == o)?;
+            let f = fa.or(fb);
+            (f != Fact::None).then_some((o, f))
+        })
+        .collect()
+}
+
+/// Where an edge carrying accumulator `acc` with `facts` really leads.
 fn skip(
     code: &Code,
-    pos: &std::collections::HashMap<Label, usize>,
+    pos: &HashMap<Label, usize>,
     mut at: Label,
     acc: Option<Acc>,
-    fact: Fact,
+    facts: &Facts,
 ) -> Label {
     loop {
         let b = &code.blocks[pos[&at]];
@@ -107,9 +204,11 @@ fn skip(
                 k,
                 then,
                 other,
-            } if same_accumulator(b, acc) => fact
-                .decides(cmp, k)
-                .map(|taken| if taken { then } else { other }),
+            } => tested_word(b, acc)
+                .and_then(|o| facts.iter().find(|(fo, _)| *fo == o))
+                .and_then(|(_, f)| f.decides(cmp, k))
+                .map(|taken| if taken { then } else { other })
+                .filter(|t| accepts(code, pos, *t, acc)),
             _ => None,
         };
         match next {
@@ -119,25 +218,34 @@ fn skip(
     }
 }
 
-/// Whether the block tests the accumulator the edge already carries.
-fn same_accumulator(b: &Block, acc: Option<Acc>) -> bool {
-    let Some(acc) = acc else { return false };
-    match b.body.as_slice() {
-        [] => b.entry.is_none_or(|e| e == acc),
-        [Op::Load(o)] => {
-            acc == Acc {
-                offset: *o,
-                mask: None,
-            }
-        }
-        [Op::Load(o), Op::And(m)] => {
-            acc == Acc {
-                offset: *o,
-                mask: Some(*m),
-            }
-        }
+/// Whether block `at` (and any empty `goto` chain from it) is correct when
+/// entered with accumulator `acc`: it loads first, returns, or its entry
+/// assumption is exactly `acc`.
+fn accepts(code: &Code, pos: &HashMap<Label, usize>, at: Label, acc: Option<Acc>) -> bool {
+    let b = &code.blocks[pos[&at]];
+    match (b.body.first(), b.entry, b.exit) {
+        (Some(Op::Load(_)), _, _) => true,
+        (_, Some(e), _) => Some(e) == acc,
+        (None, None, Exit::Ret(_)) => true,
+        (None, None, Exit::Goto(t)) => accepts(code, pos, t, acc),
         _ => false,
     }
+}
+
+/// The unmasked word a block tests, when it tests one.
+fn tested_word(b: &Block, acc: Option<Acc>) -> Option<u32> {
+    let word = match b.body.as_slice() {
+        [] => b.entry.or(acc)?,
+        [Op::Load(o)] => Acc {
+            offset: *o,
+            mask: None,
+        },
+        _ => return None,
+    };
+    if b.body.is_empty() && b.entry.is_some() && b.entry != acc {
+        return None;
+    }
+    word.mask.is_none().then_some(word.offset)
 }
 
 #[cfg(test)]
@@ -209,5 +317,56 @@ mod tests {
             }
         );
         assert!(!thread_jumps(&mut c));
+    }
+
+    #[test]
+    fn word_facts_survive_loads_of_other_words() {
+        // 0: hi == 0 ? 1 : 3.  1: lo == 7 ? 4 : 2.  2: hi > 0 ? 4 : 5 (decided: false).
+        let mut c = code(vec![
+            test(0, 20, 0, 1, 3),
+            test(1, 16, 7, 4, 2),
+            block(
+                2,
+                vec![Op::Load(20)],
+                Exit::Branch {
+                    cmp: Cmp::Gt,
+                    k: 0,
+                    then: Label(4),
+                    other: Label(5),
+                },
+            ),
+            block(
+                3,
+                vec![Op::Load(20)],
+                Exit::Branch {
+                    cmp: Cmp::Gt,
+                    k: 0,
+                    then: Label(4),
+                    other: Label(5),
+                },
+            ),
+            ret(4, 1),
+            ret(5, 2),
+        ]);
+        assert!(thread_jumps(&mut c));
+        assert_eq!(
+            c.blocks[1].exit,
+            Exit::Branch {
+                cmp: Cmp::Eq,
+                k: 7,
+                then: Label(4),
+                other: Label(5)
+            }
+        );
+        // From 0's false edge, hi != 0 decides `hi > 0` as well.
+        assert_eq!(
+            c.blocks[0].exit,
+            Exit::Branch {
+                cmp: Cmp::Eq,
+                k: 0,
+                then: Label(1),
+                other: Label(4)
+            }
+        );
     }
 }
