@@ -14,7 +14,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sysfence_cbpf::Action;
 use sysfence_cbpf::asm::{DisasmOptions, Style, disassemble};
@@ -158,7 +158,7 @@ fn push_outcome(out: &mut String, outcome: &Outcome) {
 }
 
 /// Runs every line of a batch file.
-fn run_batch(program: &Program, path: &PathBuf) -> VerbOutcome {
+fn run_batch(program: &Program, path: &Path) -> VerbOutcome {
     let name = crate::io::display_name(Some(path));
     let bytes = read_input(Some(path))?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
