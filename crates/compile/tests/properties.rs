@@ -258,3 +258,30 @@ fn hand_built_policy_has_the_expected_shape() {
     );
     assert_eq!(run(u32::MAX, 0).action, sysfence_cbpf::Action::Errno(1));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Each optimizer pass alone, run to its own fixpoint, keeps what the
+    /// decision tree decides.
+    #[test]
+    fn every_pass_alone_keeps_the_meaning(
+        p in policy(),
+        inputs in prop::collection::vec((nr(), prop::array::uniform6(value()), 0usize..4), 48),
+    ) {
+        use sysfence_compile::emit::{code::Code, far};
+        use sysfence_compile::opt::{PASSES, optimize};
+        let tree = sysfence_compile::build_tree(&p, &Config::new()).unwrap();
+        for pass in PASSES.iter().map(|p| vec![*p]).chain([PASSES.to_vec()]) {
+            let mut code = Code::from_tree(&tree);
+            optimize(&mut code, &pass);
+            far::place(&mut code);
+            let program = sysfence_cbpf::program::Program::new(&far::encode(&code).unwrap()).unwrap();
+            for &(nr, args, arch) in &inputs {
+                let arch = [X86_64, I386, S390X, 0x1234][arch];
+                let d = SeccompData { args, ..SeccompData::new(arch, nr) };
+                prop_assert_eq!(interp::run(&program, &d).raw, tree.eval(&d).0, "{} {:?}", pass[0].0, d);
+            }
+        }
+    }
+}
