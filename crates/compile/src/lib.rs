@@ -231,8 +231,7 @@ impl Compiled {
         self.check.as_ref()
     }
 
-    /// The policy the program came from is needed again for reports; this
-    /// consumes the result and returns the program alone.
+    /// The program alone, dropping the tree and the figures.
     pub fn into_program(self) -> Program {
         self.program
     }

@@ -36,8 +36,7 @@ const SHORT_MAX: usize = 255;
 /// Inserts veneers until every branch reaches; returns how many were added.
 pub fn place(code: &mut Code) -> usize {
     let mut added = 0;
-    while let Some((block, edge)) = first_far_edge(code) {
-        let target = edge_target(&code.blocks[block].exit, edge);
+    while let Some((block, edge, target)) = first_far_edge(code) {
         let veneer = match reusable_veneer(code, block, target) {
             Some(label) => label,
             None => {
@@ -70,8 +69,9 @@ fn size(b: &Block, next: Option<Label>) -> usize {
     b.body.len() + exit
 }
 
-/// The first branch edge (block index, true edge?) that does not reach.
-fn first_far_edge(code: &Code) -> Option<(usize, bool)> {
+/// The first branch edge that does not reach: block index, whether it is
+/// the true edge, and its target.
+fn first_far_edge(code: &Code) -> Option<(usize, bool, Label)> {
     let (start, _) = starts(code);
     let pos = code.positions();
     code.blocks.iter().enumerate().find_map(|(i, b)| {
@@ -81,32 +81,13 @@ fn first_far_edge(code: &Code) -> Option<(usize, bool)> {
         let pc = start[i] + b.body.len();
         let far = |l: Label| start[pos[&l]] - (pc + 1) > SHORT_MAX;
         if far(then) {
-            Some((i, true))
+            Some((i, true, then))
         } else if far(other) {
-            Some((i, false))
+            Some((i, false, other))
         } else {
             None
         }
     })
-}
-
-fn edge_target(exit: &Exit, edge: bool) -> Label {
-    match *exit {
-        Exit::Branch { then, other, .. } => {
-            if edge {
-                then
-            } else {
-                other
-            }
-        }
-        Exit::Goto(l) => l,
-        Exit::Ret(_) => unreachable_label(),
-    }
-}
-
-/// Only branches have far edges; a label that cannot match anything.
-fn unreachable_label() -> Label {
-    Label(u32::MAX)
 }
 
 fn set_edge(exit: &mut Exit, edge: bool, to: Label) {
