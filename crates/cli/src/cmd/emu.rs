@@ -23,6 +23,7 @@ use sysfence_cbpf::interp::{self, Config, Outcome, Steps};
 use sysfence_cbpf::program::Program;
 
 use crate::builtin_syscalls::{ArchChoice, parse_arch};
+use crate::cmd::context::ContextArgs;
 use crate::failure::{Failure, Outcome as VerbOutcome};
 use crate::io::read_input;
 use crate::progfile::{Format, looks_like_profile, looks_like_text, read_program};
@@ -44,9 +45,9 @@ pub struct Args {
     /// Read `ARCH NR [A0..A5]` lines from FILE (or `-`, standard input).
     #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
     batch: Option<PathBuf>,
-    /// How to read PROG when it is not a profile.
-    #[arg(long, value_enum, default_value_t = Format::Auto)]
-    format: Format,
+    /// How to read PROG when it is a profile.
+    #[command(flatten)]
+    context: ContextArgs,
     /// SYSCALL (name or number) and up to six arguments.
     #[arg(allow_negative_numbers = true)]
     call: Vec<String>,
@@ -84,13 +85,9 @@ fn load(args: &Args, arch: &ArchChoice) -> Result<(Program, String), Failure> {
     let name = args.prog.display().to_string();
     let bytes = read_input(Some(&args.prog))?;
     if looks_like_text(&bytes) && looks_like_profile(&bytes) {
-        let options = sysfence_profile::LoadOptions {
-            file_name: name.clone(),
-            ..Default::default()
-        };
-        let compiled =
-            sysfence_compile::compile_profile(&bytes, &options, &sysfence_compile::Config::new())
-                .map_err(|e| Failure::input(format!("{name}: {e}")))?;
+        let loaded = args.context.load(&args.prog)?;
+        let compiled = sysfence_compile::compile(&loaded.policy, &sysfence_compile::Config::new())
+            .map_err(crate::cmd::compile::failure)?;
         let program = compiled.program().clone();
         let engine = format!(
             "profile compiled by sysfence ({} instructions, checked against the reference evaluator), run in the cBPF interpreter",
@@ -98,7 +95,7 @@ fn load(args: &Args, arch: &ArchChoice) -> Result<(Program, String), Failure> {
         );
         return Ok((program, engine));
     }
-    let insns = read_program(&name, &bytes, args.format, arch)?;
+    let insns = read_program(&name, &bytes, Format::Auto, arch)?;
     let program = Program::new(&insns)
         .map_err(|e| Failure::input(format!("{name}: the kernel would reject it: {e}")))?;
     Ok((program, "cBPF interpreter".to_string()))
