@@ -173,6 +173,11 @@ proptest! {
         for layout in Layout::ALL {
             let config = Config::new().layout(layout).weights(weights());
             let compiled = compile(&p, &config).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            // Only loads of nr/arch/args, `and #k`, K-form jumps, `ja` and `ret #k`: never X, never a shift.
+            for i in compiled.program().insns() {
+                use sysfence_cbpf::Opcode::*;
+                prop_assert!(matches!(i.opcode(), Some(LdAbsW | AndK | JeqK | JgtK | JgeK | JsetK | Ja | RetK)), "{}", i);
+            }
             for &(nr, args, arch) in &inputs {
                 let arch = [X86_64, I386, S390X, 0x1234][arch];
                 let d = SeccompData { args, ..SeccompData::new(arch, nr) };
