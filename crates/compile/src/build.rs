@@ -40,7 +40,9 @@ const ARCH: u32 = 4;
 /// intervals still prefer shallow places.
 const WEIGHT_SCALE: u64 = 1024;
 
-/// Builds the decision DAG of the program `config` asks for.
+/// Builds the decision DAG of the program `config` asks for. The policy is
+/// taken as given: narrowing `x86_64+x32` to one ABI is [`crate::select`]'s
+/// job, which [`crate::compile`] runs first.
 pub fn build_tree(policy: &Policy, config: &Config) -> Result<DecisionTree, CompileError> {
     let selected = select_arches(policy, config)?;
     let mut b = TreeBuilder::new();
