@@ -54,17 +54,34 @@ impl core::hash::Hash for Program {
 ///
 /// The fixed size is what lets the interpreter index with `pc % N`, which
 /// the compiler knows to be in bounds, so the dispatch needs no bounds check
-/// (and this crate no `unsafe`). A small program costs 768 bytes of table.
+/// (and this crate no `unsafe`). A small program costs 576 bytes of table.
 #[derive(Clone, Debug)]
 pub(crate) enum Table {
     /// Up to 64 instructions.
-    S64(Box<[Op; 64]>),
+    S64(Box<Tab<64>>),
     /// Up to 256 instructions.
-    S256(Box<[Op; 256]>),
+    S256(Box<Tab<256>>),
     /// Up to 1024 instructions.
-    S1024(Box<[Op; 1024]>),
+    S1024(Box<Tab<1024>>),
     /// Up to 4096 instructions (`BPF_MAXINSNS`).
-    S4096(Box<[Op; 4096]>),
+    S4096(Box<Tab<4096>>),
+}
+
+/// `N` pre-decoded instructions and, beside them, which of each one's jump
+/// offsets are non-zero.
+///
+/// `moves[i]` repeats what `jt != 0` and `jf != 0` say as separate bits
+/// ([`Op::JT_MOVES`], [`Op::JF_MOVES`]) so that the interpreter can branch on
+/// them: a conditional jump whose taken side is the next instruction then
+/// advances by a constant, and the processor can run ahead instead of
+/// waiting for the offset to be loaded. Keeping the bits in their own array
+/// keeps [`Op`] at eight bytes.
+#[derive(Clone, Debug)]
+pub(crate) struct Tab<const N: usize> {
+    /// The instructions, then padding.
+    pub(crate) ops: [Op; N],
+    /// The moves bits of `ops[i]`.
+    pub(crate) moves: [u8; N],
 }
 
 impl Table {
@@ -82,31 +99,29 @@ impl Table {
     /// All entries, padding included.
     fn as_slice(&self) -> &[Op] {
         match self {
-            Table::S64(t) => &t[..],
-            Table::S256(t) => &t[..],
-            Table::S1024(t) => &t[..],
-            Table::S4096(t) => &t[..],
+            Table::S64(t) => &t.ops[..],
+            Table::S256(t) => &t.ops[..],
+            Table::S1024(t) => &t.ops[..],
+            Table::S4096(t) => &t.ops[..],
         }
     }
 }
 
 /// A table of `N` entries starting with `ops`, the rest [`Op::PAD`].
-fn padded<const N: usize>(ops: &[Op]) -> Box<[Op; N]> {
-    let mut table = Box::new([Op::PAD; N]);
-    for (slot, op) in table.iter_mut().zip(ops) {
-        *slot = *op;
+fn padded<const N: usize>(ops: &[Op]) -> Box<Tab<N>> {
+    let mut table = Box::new(Tab {
+        ops: [Op::PAD; N],
+        moves: [0; N],
+    });
+    for (i, op) in ops.iter().take(N).enumerate() {
+        table.ops[i] = *op;
+        table.moves[i] = op.moves();
     }
     table
 }
 
-/// One pre-decoded instruction: the typed opcode, the raw operands, and
-/// which jump offsets are non-zero.
-///
-/// Built only from instructions that passed validation. `moves` repeats
-/// what `jt != 0` and `jf != 0` say as separate bits so that the interpreter
-/// can branch on them: a conditional jump whose taken side is the next
-/// instruction then advances by a constant, and the processor can run ahead
-/// instead of waiting for the offset to be loaded.
+/// One pre-decoded instruction: the typed opcode and the raw operands, in
+/// eight bytes. Built only from instructions that passed validation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Op {
     /// The operand.
@@ -117,8 +132,6 @@ pub(crate) struct Op {
     pub(crate) jt: u8,
     /// Conditional jump offset when false.
     pub(crate) jf: u8,
-    /// [`Op::JT_MOVES`] if `jt != 0`, plus [`Op::JF_MOVES`] if `jf != 0`.
-    pub(crate) moves: u8,
 }
 
 impl Op {
@@ -133,19 +146,22 @@ impl Op {
         op: Opcode::RetK,
         jt: 0,
         jf: 0,
-        moves: 0,
     };
 
     fn new(insn: &Insn, op: Opcode) -> Op {
-        let moves = if insn.jt != 0 { Op::JT_MOVES } else { 0 }
-            | if insn.jf != 0 { Op::JF_MOVES } else { 0 };
         Op {
             k: insn.k,
             op,
             jt: insn.jt,
             jf: insn.jf,
-            moves,
         }
+    }
+
+    /// [`Op::JT_MOVES`] if `jt != 0`, plus [`Op::JF_MOVES`] if `jf != 0`.
+    fn moves(&self) -> u8 {
+        let t = if self.jt != 0 { Op::JT_MOVES } else { 0 };
+        let f = if self.jf != 0 { Op::JF_MOVES } else { 0 };
+        t | f
     }
 
     /// The original instruction: a validated code is exactly its opcode's.

@@ -33,10 +33,11 @@
 //! How it is made fast (about 1 ns per executed instruction on a 2-core
 //! x86_64 VM; `benches/benches/interp.rs` measures it):
 //!
-//! * [`Program`] keeps a pre-decoded copy: typed opcodes, so the `match`
-//!   compiles to one jump table, and a bit per jump offset saying whether it
-//!   is non-zero, so falling through a conditional jump is a predicted branch
-//!   rather than an add that has to wait for the offset to load.
+//! * [`Program`] keeps a pre-decoded copy: eight-byte entries with typed
+//!   opcodes, so the `match` compiles to one jump table, and beside them a
+//!   bit per jump offset saying whether it is non-zero, so falling through a
+//!   conditional jump is a predicted branch rather than an add that has to
+//!   wait for the offset to load.
 //! * The pre-decoded table has a power-of-two size (64 to 4096 entries,
 //!   padded with `ret #0`), so `pc % N` indexes it without a bounds check.
 //!   The executed count is derived from how far pc moved minus what jumps
@@ -57,7 +58,7 @@ use crate::action::Action;
 use crate::data::SeccompData;
 use crate::limits::{BPF_MEMWORDS, SECCOMP_DATA_SIZE};
 use crate::opcode::Opcode;
-use crate::program::{Op, Program, Table};
+use crate::program::{Op, Program, Tab, Table};
 
 /// How `lsh x` and `rsh x` treat a count of 32 or more.
 ///
@@ -178,10 +179,10 @@ pub fn run_with(
     tracer: &mut (impl Tracer + ?Sized),
 ) -> Outcome {
     match prog.table() {
-        Table::S64(ops) => exec(ops, data, config, tracer),
-        Table::S256(ops) => exec(ops, data, config, tracer),
-        Table::S1024(ops) => exec(ops, data, config, tracer),
-        Table::S4096(ops) => exec(ops, data, config, tracer),
+        Table::S64(t) => exec(t, data, config, tracer),
+        Table::S256(t) => exec(t, data, config, tracer),
+        Table::S1024(t) => exec(t, data, config, tracer),
+        Table::S4096(t) => exec(t, data, config, tracer),
     }
 }
 
@@ -193,7 +194,7 @@ pub fn run_with(
 /// of executed instructions is `pc - skipped` and need not be kept per step.
 #[inline]
 fn exec<const N: usize>(
-    ops: &[Op; N],
+    t: &Tab<N>,
     data: &SeccompData,
     config: &Config,
     tracer: &mut (impl Tracer + ?Sized),
@@ -203,7 +204,8 @@ fn exec<const N: usize>(
     let mut mem = [0u32; BPF_MEMWORDS as usize];
     let mut at = Cursor { pc: 0, skipped: 0 };
     loop {
-        let op = &ops[at.pc % N];
+        let i = at.pc % N;
+        let op = &t.ops[i];
         tracer.step(at.pc, &op.insn(), a, x);
         at.pc += 1;
         let k = op.k;
@@ -242,14 +244,14 @@ fn exec<const N: usize>(
             Opcode::Tax => x = a,
             Opcode::Txa => a = x,
             Opcode::Ja => at.skip(k as usize),
-            Opcode::JeqK => at.jumps(ops, op, tracer, a, x, move |k| a == k),
-            Opcode::JeqX => at.jumps(ops, op, tracer, a, x, move |_| a == x),
-            Opcode::JgtK => at.jumps(ops, op, tracer, a, x, move |k| a > k),
-            Opcode::JgtX => at.jumps(ops, op, tracer, a, x, move |_| a > x),
-            Opcode::JgeK => at.jumps(ops, op, tracer, a, x, move |k| a >= k),
-            Opcode::JgeX => at.jumps(ops, op, tracer, a, x, move |_| a >= x),
-            Opcode::JsetK => at.jumps(ops, op, tracer, a, x, move |k| a & k != 0),
-            Opcode::JsetX => at.jumps(ops, op, tracer, a, x, move |_| a & x != 0),
+            Opcode::JeqK => at.jumps(t, i, tracer, a, x, move |k| a == k),
+            Opcode::JeqX => at.jumps(t, i, tracer, a, x, move |_| a == x),
+            Opcode::JgtK => at.jumps(t, i, tracer, a, x, move |k| a > k),
+            Opcode::JgtX => at.jumps(t, i, tracer, a, x, move |_| a > x),
+            Opcode::JgeK => at.jumps(t, i, tracer, a, x, move |k| a >= k),
+            Opcode::JgeX => at.jumps(t, i, tracer, a, x, move |_| a >= x),
+            Opcode::JsetK => at.jumps(t, i, tracer, a, x, move |k| a & k != 0),
+            Opcode::JsetX => at.jumps(t, i, tracer, a, x, move |_| a & x != 0),
             Opcode::RetK => return at.finish(k),
             Opcode::RetA => return at.finish(a),
             // Refused by `seccomp_check_filter`, so never in a `Program`.
@@ -300,43 +302,45 @@ impl Cursor {
     /// the common fall-through free of any dependency on the loaded offset;
     /// picking the bit and the offset first leaves one branch to predict.
     #[inline(always)]
-    fn branch(&mut self, taken: bool, op: &Op) {
+    fn branch(&mut self, taken: bool, op: &Op, moves: u8) {
         let (bit, offset) = if taken {
             (Op::JT_MOVES, op.jt)
         } else {
             (Op::JF_MOVES, op.jf)
         };
-        if op.moves & bit != 0 {
+        if moves & bit != 0 {
             self.skip(usize::from(offset));
         }
     }
 
-    /// Runs the conditional jump `first` (already stepped over), then, as
-    /// long as the instruction it lands on has the same opcode, that one too,
-    /// without going back through the main dispatch. Chains of `jeq #k` are
-    /// how filters look syscall numbers up, and a jump changes neither A nor
-    /// X, so `cond` (the comparison against the operand `k`) stays the one
-    /// meaning of the opcode.
+    /// Runs the conditional jump at table index `first` (already stepped
+    /// over), then, as long as the instruction it lands on has the same
+    /// opcode, that one too, without going back through the main dispatch.
+    /// Chains of `jeq #k` are how filters look syscall numbers up, and a jump
+    /// changes neither A nor X, so `cond` (the comparison against the operand
+    /// `k`) stays the one meaning of the opcode.
     #[inline(always)]
     fn jumps<const N: usize>(
         &mut self,
-        ops: &[Op; N],
-        first: &Op,
+        t: &Tab<N>,
+        first: usize,
         tracer: &mut (impl Tracer + ?Sized),
         a: u32,
         x: u32,
         cond: impl Fn(u32) -> bool,
     ) {
-        let mut op = first;
+        let opcode = t.ops[first].op;
+        let mut i = first;
         loop {
-            self.branch(cond(op.k), op);
-            let next = &ops[self.pc % N];
-            if next.op != first.op {
+            let op = &t.ops[i];
+            self.branch(cond(op.k), op, t.moves[i]);
+            i = self.pc % N;
+            let next = &t.ops[i];
+            if next.op != opcode {
                 return;
             }
             tracer.step(self.pc, &next.insn(), a, x);
             self.pc += 1;
-            op = next;
         }
     }
 }
