@@ -69,6 +69,9 @@ fn split(b: &mut TreeBuilder, at: u32, right: NodeId, left: NodeId) -> NodeId {
 /// The weighted layout: hot peels, then a height-limited optimal tree.
 /// Depth never exceeds `limit` (which must be at least the balanced height).
 pub(crate) fn weighted(b: &mut TreeBuilder, spans: &[Span], limit: u32) -> NodeId {
+    if spans.len() > EXACT_MAX {
+        return bisect(b, spans, limit);
+    }
     let plan = best_peels(spans, limit);
     let rest = plan.rest;
     let table = Table::new(&rest, limit - plan.peeled.len() as u32);
@@ -92,6 +95,39 @@ pub(crate) fn weighted(b: &mut TreeBuilder, spans: &[Span], limit: u32) -> NodeI
         );
     }
     node
+}
+
+/// Above this many intervals the exact programme (O(L·n³) time, O(L·n²)
+/// memory) gives way to [`bisect`].
+const EXACT_MAX: usize = 256;
+
+/// Weight-balanced bisection under the same height limit: each split puts as
+/// close to half the weight on each side as the limit allows (within 2 of
+/// the entropy bound without a limit). For very many intervals only.
+fn bisect(b: &mut TreeBuilder, spans: &[Span], limit: u32) -> NodeId {
+    if spans.len() == 1 {
+        return spans[0].target;
+    }
+    let cap = 1usize << (limit - 1).min(40);
+    let total: u128 = spans.iter().map(|s| u128::from(s.weight)).sum();
+    // Split index r: left = spans[..r], right = spans[r..]; both must fit in `cap`.
+    let (lo, hi) = (
+        spans.len().saturating_sub(cap).max(1),
+        cap.min(spans.len() - 1),
+    );
+    let mut left: u128 = spans[..lo].iter().map(|s| u128::from(s.weight)).sum();
+    let mut best = (u128::MAX, lo);
+    for r in lo..=hi {
+        let gap = (2 * left).abs_diff(total);
+        if gap < best.0 {
+            best = (gap, r);
+        }
+        left += u128::from(spans[r].weight);
+    }
+    let r = best.1;
+    let right = bisect(b, &spans[r..], limit - 1);
+    let left = bisect(b, &spans[..r], limit - 1);
+    split(b, spans[r].lo, right, left)
 }
 
 /// Which hot numbers to peel, and the intervals left for the tree.
@@ -352,6 +388,24 @@ mod tests {
                 weight: 2
             }]
         );
+    }
+
+    #[test]
+    fn many_intervals_bisect_within_the_limit() {
+        let mut b = TreeBuilder::new();
+        let cuts: Vec<(u32, u64)> = (0..1000)
+            .map(|i| (i * 3, if i % 97 == 0 { 5000 } else { 1 }))
+            .collect();
+        let s = spans(&mut b, &cuts);
+        let limit = balanced_height(s.len()) + 2;
+        let root = weighted(&mut b, &s, limit);
+        let tree = b.finish(root, Vec::new());
+        for (i, sp) in s.iter().enumerate() {
+            let (raw, depth) = tree.eval(&SeccompData::new(0, sp.lo));
+            assert_eq!(raw, i as u32);
+            assert!(depth as u32 <= limit);
+        }
+        assert!(tree.eval(&SeccompData::new(0, 97 * 3)).1 <= 7);
     }
 
     #[test]
