@@ -117,12 +117,12 @@ fn bisect(b: &mut TreeBuilder, spans: &[Span], limit: u32) -> NodeId {
     );
     let mut left: u128 = spans[..lo].iter().map(|s| u128::from(s.weight)).sum();
     let mut best = (u128::MAX, lo);
-    for r in lo..=hi {
+    for (r, s) in spans.iter().enumerate().take(hi + 1).skip(lo) {
         let gap = (2 * left).abs_diff(total);
         if gap < best.0 {
             best = (gap, r);
         }
-        left += u128::from(spans[r].weight);
+        left += u128::from(s.weight);
     }
     let r = best.1;
     let right = bisect(b, &spans[r..], limit - 1);
