@@ -13,7 +13,7 @@
 //!    consecutive numbers whose decision node is the same form one interval.
 //!    Nothing about bit 30 is special here: x32 numbers get exactly what the
 //!    policy says for them.
-//! 3. Argument checks ([`crate::args`]) only at the leaves of that search, so
+//! 3. Argument checks (`args.rs`) only at the leaves of that search, so
 //!    a number the policy always allows reaches `ret ALLOW` through number
 //!    tests only — the path the kernel's action cache recognises.
 //!
