@@ -30,7 +30,7 @@
 //! tracer is a generic parameter, so [`run`] (which passes [`NoTrace`])
 //! compiles to the bare loop. No evaluation allocates.
 //!
-//! How it is made fast (about 1 ns per executed instruction on a 2-core
+//! How it is made fast (0.8 to 0.9 ns per executed instruction on a 2-core
 //! x86_64 VM; `benches/benches/interp.rs` measures it):
 //!
 //! * [`Program`] keeps a pre-decoded copy: eight-byte entries with typed
