@@ -474,3 +474,68 @@ fn coverage_and_closure_tracers() {
     let fresh = Coverage::new(&p);
     assert_eq!(fresh.uncovered().collect::<Vec<_>>(), [0, 1, 2, 3]);
 }
+
+/// Lengths at the edges of the pre-decoded table's size classes (64, 256,
+/// 1024, 4096 entries).
+const CLASS_EDGES: [usize; 12] = [1, 2, 63, 64, 65, 255, 256, 257, 1023, 1024, 1025, 4096];
+
+#[test]
+fn straight_line_programs_at_every_table_size() {
+    for len in CLASS_EDGES {
+        let mut insns = vec![i(Opcode::AddK, 1); len - 1];
+        insns.push(i(Opcode::RetA, 0));
+        let out = run(&prog(&insns), &SeccompData::default());
+        assert_eq!(
+            (out.raw, out.insns),
+            ((len - 1) as u32, len as u32),
+            "len {len}"
+        );
+    }
+}
+
+#[test]
+fn jumps_to_the_last_insn_at_every_table_size() {
+    for len in CLASS_EDGES.into_iter().filter(|&l| l >= 2) {
+        // ja over everything to the final ret.
+        let mut insns = vec![i(Opcode::RetK, 1); len];
+        insns[0] = i(Opcode::Ja, (len - 2) as u32);
+        insns[len - 1] = i(Opcode::RetK, 7);
+        let out = run(&prog(&insns), &SeccompData::default());
+        assert_eq!((out.raw, out.insns), (7, 2), "ja, len {len}");
+    }
+}
+
+#[test]
+fn jeq_chains_across_table_sizes() {
+    // ld [0]; then jeq #n, +0 x (len - 3) with the taken side to the last
+    // insn where reachable; ret #1 (not found); ret #2 (found).
+    for len in CLASS_EDGES.into_iter().filter(|&l| l >= 4) {
+        let chain = len - 3;
+        let mut insns = vec![i(Opcode::LdAbsW, 0)];
+        for n in 0..chain {
+            let to_found = (chain - n).min(255) as u8;
+            let jt = if chain - n <= 255 { to_found } else { 0 };
+            insns.push(jmp(Opcode::JeqK, jt, 0, n as u32));
+        }
+        insns.push(i(Opcode::RetK, 1));
+        insns.push(i(Opcode::RetK, 2));
+        let p = prog(&insns);
+        let miss = run(&p, &SeccompData::new(X86_64, u32::MAX));
+        assert_eq!(
+            (miss.raw, miss.insns),
+            (1, len as u32 - 1),
+            "miss, len {len}"
+        );
+        let last = (chain - 1) as u32;
+        let hit = run(&p, &SeccompData::new(X86_64, last));
+        assert_eq!((hit.raw, hit.insns), (2, len as u32 - 1), "hit, len {len}");
+        let mut cov = Coverage::new(&p);
+        run_with(
+            &p,
+            &SeccompData::new(X86_64, u32::MAX),
+            &Config::new(),
+            &mut cov,
+        );
+        assert_eq!(cov.covered(), len - 1, "coverage, len {len}");
+    }
+}

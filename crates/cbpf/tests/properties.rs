@@ -32,18 +32,19 @@ fn any_insn() -> impl Strategy<Value = Insn> {
 
 /// A program of seccomp opcodes built to pass often: every slot is stored
 /// first, jumps stay in range, loads read aligned words, it ends in a return.
+/// Most are short; some cross the interpreter's 64- and 256-entry table
+/// sizes.
 fn likely_valid() -> impl Strategy<Value = Vec<Insn>> {
     let seccomp: Vec<_> = TABLE.iter().filter(|i| i.seccomp).copied().collect();
-    let body = prop::collection::vec(
-        (
-            0..seccomp.len(),
-            any::<u8>(),
-            any::<u8>(),
-            any::<u32>(),
-            0u32..16,
-        ),
-        0..40,
+    let element = (
+        0..seccomp.len(),
+        any::<u8>(),
+        any::<u8>(),
+        any::<u32>(),
+        0u32..16,
     );
+    let body = prop_oneof![4 => 0usize..40, 1 => 40usize..300]
+        .prop_flat_map(move |n| prop::collection::vec(element.clone(), n));
     body.prop_map(move |raw| {
         let mut v: Vec<Insn> = (0..16).map(|s| Insn::new(0x02, 0, 0, s)).collect();
         let len = 16 + raw.len() + 1;
