@@ -17,25 +17,12 @@
 
 use std::path::PathBuf;
 
-use sysfence_cbpf::asm::{AsmOptions, assemble};
-use sysfence_cbpf::data::arch_endian;
-use sysfence_cbpf::insn::{Endian, Insn, decode};
 use sysfence_cbpf::validate::validate;
 
 use crate::builtin_syscalls::parse_arch;
 use crate::failure::{Failure, Outcome};
 use crate::io::{display_name, read_input};
-
-/// How to read the input.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// Text if it looks like text, raw otherwise.
-    Auto,
-    /// Raw `struct sock_filter` array, native byte order.
-    Raw,
-    /// `bpf_asm` text.
-    Asm,
-}
+use crate::progfile::{Format, read_program};
 
 /// Arguments.
 #[derive(clap::Args, Debug)]
@@ -55,15 +42,8 @@ pub struct Args {
 pub fn run(args: Args) -> Outcome {
     let name = display_name(args.input.as_deref());
     let bytes = read_input(args.input.as_deref())?;
-    if bytes.is_empty() {
-        return Err(Failure::input(format!("{name}: empty input")));
-    }
-    let insns = match args.format {
-        Format::Raw => read_raw(&name, &bytes)?,
-        Format::Asm => read_asm(&name, &bytes, &args.arch)?,
-        Format::Auto if looks_like_text(&bytes) => read_asm(&name, &bytes, &args.arch)?,
-        Format::Auto => read_raw(&name, &bytes)?,
-    };
+    let arch = parse_arch(&args.arch)?;
+    let insns = read_program(&name, &bytes, args.format, &arch)?;
     match validate(&insns) {
         Ok(prog) => {
             println!("ok: {} instructions", prog.len());
@@ -71,36 +51,4 @@ pub fn run(args: Args) -> Outcome {
         }
         Err(e) => Err(Failure::negative(e)),
     }
-}
-
-/// Whether `bytes` should be read as assembly: UTF-8 without a NUL byte.
-/// Every instruction of a valid raw program holds a NUL (the high byte of
-/// its 16-bit code), so no valid raw program looks like text.
-fn looks_like_text(bytes: &[u8]) -> bool {
-    !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok()
-}
-
-/// Decodes raw bytes in native byte order.
-fn read_raw(name: &str, bytes: &[u8]) -> Result<Vec<Insn>, Failure> {
-    decode(bytes, Endian::NATIVE).map_err(|e| Failure::input(format!("{name}: {e}")))
-}
-
-/// Assembles text with the syscall table of `arch`.
-fn read_asm(name: &str, bytes: &[u8], arch: &str) -> Result<Vec<Insn>, Failure> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        Failure::input(format!("{name}: not UTF-8 text (byte {})", e.valid_up_to()))
-    })?;
-    let arch = parse_arch(arch)?;
-    let mut opts = AsmOptions::new().endian(arch_endian(arch.audit));
-    if let Some(table) = &arch.syscalls {
-        opts = opts.syscalls(table);
-    }
-    assemble(text, &opts).map_err(|e| {
-        Failure::input(format!(
-            "{name}:{}:{}: {}",
-            e.line(),
-            e.column(),
-            e.message()
-        ))
-    })
 }
