@@ -91,7 +91,10 @@ impl Action {
 
     /// Whether the result kills (KILL_*, or an unknown action).
     pub const fn kills(self) -> bool {
-        matches!(self, Action::KillProcess | Action::KillThread | Action::Unknown(_))
+        matches!(
+            self,
+            Action::KillProcess | Action::KillThread | Action::Unknown(_)
+        )
     }
 
     /// Parses the names [`fmt::Display`] prints: `ALLOW`, `ERRNO(1)`, `KILL_PROCESS`, ...
@@ -153,7 +156,11 @@ impl fmt::Display for Action {
 /// and on a tie the newest filter's data is kept.
 pub fn combine(newest_first: impl IntoIterator<Item = u32>) -> u32 {
     newest_first.into_iter().fold(RET_ALLOW, |cur, r| {
-        if ((r & RET_ACTION_FULL) as i32) < ((cur & RET_ACTION_FULL) as i32) { r } else { cur }
+        if ((r & RET_ACTION_FULL) as i32) < ((cur & RET_ACTION_FULL) as i32) {
+            r
+        } else {
+            cur
+        }
     })
 }
 
@@ -200,6 +207,9 @@ mod tests {
         assert_eq!(combine([RET_ALLOW | 5]), RET_ALLOW);
         assert_eq!(combine([0x0001_0000, RET_ERRNO]), 0x0001_0000);
         assert_eq!(combine([0x7ffe_0000, RET_ERRNO]), RET_ERRNO);
-        assert_eq!(combine([RET_KILL_PROCESS, RET_KILL_THREAD]), RET_KILL_PROCESS);
+        assert_eq!(
+            combine([RET_KILL_PROCESS, RET_KILL_THREAD]),
+            RET_KILL_PROCESS
+        );
     }
 }

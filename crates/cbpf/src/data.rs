@@ -60,17 +60,27 @@ pub static AUDIT_ARCHES: &[(&str, u32)] = &[
 pub fn audit_arch_by_name(name: &str) -> Option<u32> {
     let upper = name.to_ascii_uppercase();
     let bare = upper.strip_prefix("AUDIT_ARCH_").unwrap_or(&upper);
-    AUDIT_ARCHES.iter().find(|(n, _)| *n == bare).map(|&(_, v)| v)
+    AUDIT_ARCHES
+        .iter()
+        .find(|(n, _)| *n == bare)
+        .map(|&(_, v)| v)
 }
 
 /// The name of an AUDIT_ARCH value, without the `AUDIT_ARCH_` prefix.
 pub fn audit_arch_name(value: u32) -> Option<&'static str> {
-    AUDIT_ARCHES.iter().find(|(_, v)| *v == value).map(|&(n, _)| n)
+    AUDIT_ARCHES
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map(|&(n, _)| n)
 }
 
 /// The `seccomp_data` byte order an arch value implies (its `__AUDIT_ARCH_LE` bit).
 pub const fn arch_endian(arch: u32) -> Endian {
-    if arch & AUDIT_ARCH_LE != 0 { Endian::Little } else { Endian::Big }
+    if arch & AUDIT_ARCH_LE != 0 {
+        Endian::Little
+    } else {
+        Endian::Big
+    }
 }
 
 /// `struct seccomp_data`: what a filter sees of one syscall.
@@ -89,7 +99,12 @@ pub struct SeccompData {
 impl SeccompData {
     /// A syscall with the given arch and number and zero IP and arguments.
     pub const fn new(arch: u32, nr: u32) -> SeccompData {
-        SeccompData { nr, arch, instruction_pointer: 0, args: [0; 6] }
+        SeccompData {
+            nr,
+            arch,
+            instruction_pointer: 0,
+            args: [0; 6],
+        }
     }
 
     /// The 64 bytes as the kernel lays them out for this arch value.
@@ -113,7 +128,11 @@ impl SeccompData {
         let big = self.arch & AUDIT_ARCH_LE == 0;
         let field = |v: u64, second_half: bool| -> u32 {
             // Little-endian: low word first. Big-endian: high word first.
-            if second_half != big { (v >> 32) as u32 } else { v as u32 }
+            if second_half != big {
+                (v >> 32) as u32
+            } else {
+                v as u32
+            }
         };
         match offset {
             0 => self.nr,
@@ -157,10 +176,16 @@ mod tests {
                 assert_eq!(d.word(off as u32), w, "arch {arch:#x} offset {off}");
             }
         }
-        let le = SeccompData { args: [0x2_0000_0003, 0, 0, 0, 0, 0], ..SeccompData::new(0xc000_003e, 0) };
+        let le = SeccompData {
+            args: [0x2_0000_0003, 0, 0, 0, 0, 0],
+            ..SeccompData::new(0xc000_003e, 0)
+        };
         assert_eq!(le.word(16), 3);
         assert_eq!(le.word(20), 2);
-        let be = SeccompData { arch: 0x8000_0016, ..le };
+        let be = SeccompData {
+            arch: 0x8000_0016,
+            ..le
+        };
         assert_eq!(be.word(16), 2);
         assert_eq!(be.word(20), 3);
     }

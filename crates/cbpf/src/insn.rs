@@ -36,7 +36,11 @@ pub enum Endian {
 
 impl Endian {
     /// The byte order of the machine this code runs on.
-    pub const NATIVE: Endian = if cfg!(target_endian = "big") { Endian::Big } else { Endian::Little };
+    pub const NATIVE: Endian = if cfg!(target_endian = "big") {
+        Endian::Big
+    } else {
+        Endian::Little
+    };
 
     /// Reads a u16 in this byte order.
     pub fn u16(self, b: [u8; 2]) -> u16 {
@@ -79,7 +83,12 @@ impl Insn {
 
     /// Builds an instruction of a known opcode.
     pub const fn op(op: Opcode, jt: u8, jf: u8, k: u32) -> Insn {
-        Insn { code: op as u16, jt, jf, k }
+        Insn {
+            code: op as u16,
+            jt,
+            jf,
+            k,
+        }
     }
 
     /// The opcode, if `code` is one of the 49 Linux accepts.
@@ -113,7 +122,11 @@ impl Insn {
 impl fmt::Display for Insn {
     /// `{ code, jt, jf, k }` in the C initialiser style.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{{ {:#06x}, {:3}, {:3}, {:#010x} }}", self.code, self.jt, self.jf, self.k)
+        write!(
+            f,
+            "{{ {:#06x}, {:3}, {:3}, {:#010x} }}",
+            self.code, self.jt, self.jf, self.k
+        )
     }
 }
 
@@ -138,7 +151,10 @@ impl RawError {
 impl fmt::Display for RawError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.len == 0 {
-            write!(f, "empty program: a raw filter needs at least one 8-byte instruction")
+            write!(
+                f,
+                "empty program: a raw filter needs at least one 8-byte instruction"
+            )
         } else {
             write!(
                 f,
@@ -176,13 +192,19 @@ mod tests {
 
     #[test]
     fn raw_round_trip_keeps_junk_fields() {
-        let insns = [Insn::new(0x80, 5, 6, 0x1234), Insn::new(0x06, 0xff, 0xee, 0x7fff_0000)];
+        let insns = [
+            Insn::new(0x80, 5, 6, 0x1234),
+            Insn::new(0x06, 0xff, 0xee, 0x7fff_0000),
+        ];
         for endian in [Endian::Little, Endian::Big] {
             let bytes = encode(&insns, endian);
             assert_eq!(bytes.len(), 16);
             assert_eq!(decode(&bytes, endian).unwrap(), insns);
         }
-        assert_eq!(encode(&insns[..1], Endian::Little), [0x80, 0, 5, 6, 0x34, 0x12, 0, 0]);
+        assert_eq!(
+            encode(&insns[..1], Endian::Little),
+            [0x80, 0, 5, 6, 0x34, 0x12, 0, 0]
+        );
     }
 
     #[test]

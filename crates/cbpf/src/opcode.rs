@@ -304,7 +304,9 @@ mod tests {
         for code in [0x0e, 0x10, 0x8c, 0x0106, 0x21, 0xffff] {
             assert_eq!(Opcode::from_code(code), None, "{code:#x}");
         }
-        let accepted = (0..=u16::MAX).filter(|&c| Opcode::from_code(c).is_some()).count();
+        let accepted = (0..=u16::MAX)
+            .filter(|&c| Opcode::from_code(c).is_some())
+            .count();
         assert_eq!(accepted, CLASSIC_OPCODES);
     }
 }

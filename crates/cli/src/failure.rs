@@ -12,12 +12,18 @@ pub struct Failure {
 impl Failure {
     /// Bad input or usage: exit status 2.
     pub fn input(message: impl fmt::Display) -> Failure {
-        Failure { code: 2, message: message.to_string() }
+        Failure {
+            code: 2,
+            message: message.to_string(),
+        }
     }
 
     /// A negative answer (rejected program, failed check): exit status 1.
     pub fn negative(message: impl fmt::Display) -> Failure {
-        Failure { code: 1, message: message.to_string() }
+        Failure {
+            code: 1,
+            message: message.to_string(),
+        }
     }
 
     /// The exit status.

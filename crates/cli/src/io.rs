@@ -34,5 +34,10 @@ pub fn write_output(path: Option<&PathBuf>, bytes: &[u8]) -> Result<(), Failure>
             out.write_all(bytes).and_then(|()| out.flush())
         }
     };
-    result.map_err(|e| Failure::input(format!("{}: {e}", path.map_or("<stdout>".into(), |p| p.display().to_string()))))
+    result.map_err(|e| {
+        Failure::input(format!(
+            "{}: {e}",
+            path.map_or("<stdout>".into(), |p| p.display().to_string())
+        ))
+    })
 }

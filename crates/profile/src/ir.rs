@@ -85,7 +85,11 @@ impl ArgIndex {
 
     /// A checked index.
     pub const fn new(i: u8) -> Option<ArgIndex> {
-        if i < Self::LIMIT { Some(ArgIndex(i)) } else { None }
+        if i < Self::LIMIT {
+            Some(ArgIndex(i))
+        } else {
+            None
+        }
     }
 
     /// The index as a usize.
@@ -172,7 +176,11 @@ pub struct Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{} ({})", self.file, self.line, self.column, self.path)
+        write!(
+            f,
+            "{}:{}:{} ({})",
+            self.file, self.line, self.column, self.path
+        )
     }
 }
 
@@ -293,11 +301,18 @@ impl ArchPolicy {
         let mut prev_hi: Option<u32> = None;
         for r in &self.ranges {
             if r.lo > r.hi || prev_hi.is_some_and(|p| r.lo <= p) {
-                return Err(PolicyError::BadRange { arch: self.name.clone(), lo: r.lo, hi: r.hi });
+                return Err(PolicyError::BadRange {
+                    arch: self.name.clone(),
+                    lo: r.lo,
+                    hi: r.hi,
+                });
             }
             prev_hi = Some(r.hi);
             if let Some((&nr, _)) = self.rules.range(r.lo..=r.hi).next() {
-                return Err(PolicyError::RuleInRange { arch: self.name.clone(), nr });
+                return Err(PolicyError::RuleInRange {
+                    arch: self.name.clone(),
+                    nr,
+                });
             }
         }
         Ok(())
@@ -315,7 +330,12 @@ mod tests {
     use super::*;
 
     fn cond(op: CmpOp, value: u64, value_two: u64) -> Cond {
-        Cond { arg: ArgIndex::new(0).unwrap(), op, value, value_two }
+        Cond {
+            arg: ArgIndex::new(0).unwrap(),
+            op,
+            value,
+            value_two,
+        }
     }
 
     #[test]
@@ -342,12 +362,19 @@ mod tests {
             width: ArgWidth::Bits64,
             default: Action::Errno(1),
             rules: BTreeMap::new(),
-            ranges: vec![NrRange { lo: 10, hi: 20, action: Action::Errno(38) }],
+            ranges: vec![NrRange {
+                lo: 10,
+                hi: 20,
+                action: Action::Errno(38),
+            }],
             table_max: 466,
         };
         assert_eq!(a.range_for(15).map(|r| r.lo), Some(10));
         assert!(a.range_for(21).is_none());
         a.rules.insert(12, vec![]);
-        assert!(matches!(Policy::new(vec![a], Action::KillThread), Err(PolicyError::RuleInRange { .. })));
+        assert!(matches!(
+            Policy::new(vec![a], Action::KillThread),
+            Err(PolicyError::RuleInRange { .. })
+        ));
     }
 }
