@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::report::{CaseResult, Results};
+use crate::report::{CaseResult, Results, unique};
 
 const SYSFENCE: &str = "sysfence weighted";
 const LIB_TREE: &str = "libseccomp tree";
@@ -74,6 +74,16 @@ pub fn check(results: &Results) -> Vec<Target> {
             ),
             0.3,
         ));
+        let overhead = |subject: &str| {
+            Some(vcpu.kernel_ns(probe, subject)? - vcpu.kernel_ns(probe, "no filter")?)
+        };
+        if vcpu.kernel.is_some() {
+            out.push(target(
+                "firecracker vcpu: ioctl(KVM_RUN) kernel overhead over no filter, sysfence weighted / seccompiler".into(),
+                ratio(overhead(SYSFENCE), overhead("seccompiler")),
+                0.3,
+            ));
+        }
     }
     out
 }
@@ -99,9 +109,7 @@ fn kernel_targets(docker: &CaseResult, out: &mut Vec<Target>) {
         ratio(overhead(SYSFENCE, &arg_probe), overhead(LIB_TREE, &arg_probe)),
         0.7,
     ));
-    let mut probes: Vec<&str> = k.rows.iter().map(|r| r.probe.as_str()).collect();
-    probes.dedup();
-    for probe in probes {
+    for probe in unique(k.rows.iter().map(|r| r.probe.as_str())) {
         let best_peer = PEERS
             .iter()
             .filter_map(|p| docker.kernel_ns(probe, p))

@@ -91,10 +91,10 @@ fn run() -> Result<(), String> {
         );
     } else {
         print!("{}", results.markdown());
+        println!("### Targets\n\n{}", targets::markdown(&checked));
         if let Some(pinned) = results.pinned("docker-default") {
             println!("### Pinned figures\n\n{pinned}");
         }
-        println!("### Targets\n\n{}", targets::markdown(&checked));
     }
     if let Some(dir) = &args.svg {
         write_charts(&results, dir)?;

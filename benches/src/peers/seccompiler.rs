@@ -93,18 +93,20 @@ pub fn translate(
             ));
         }
     }
+    let mut x32 = 0usize;
     for (&nr, list) in &policy.rules {
         if nr & X32_SYSCALL_BIT != 0 {
-            if list.iter().any(|r| r.action != policy.default) {
-                notes.push(format!(
-                    "x32 number {nr:#x}: not expressible, falls back to the default"
-                ));
-            }
+            x32 += usize::from(list.iter().any(|r| r.action != policy.default));
             continue;
         }
         if let Some(entry) = syscall_rules(policy, list, &name(nr), &mut notes)? {
             rules.insert(i64::from(nr), entry);
         }
+    }
+    if x32 > 0 {
+        notes.push(format!(
+            "{x32} x32 numbers with rules: not expressible (no x32), they fall back to the default"
+        ));
     }
     let filter = SeccompFilter::new(rules, mismatch, SeccompAction::Allow, arch)
         .map_err(|e| PeerError::new(ME, e))?;
