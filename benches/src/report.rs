@@ -287,11 +287,17 @@ pub fn run_case(case: &Case, mixes: &[Mix], options: &Options) -> CaseResult {
         }
         timed.push(for_probes);
     }
+    let any_program = timed.first().map(|b| b.program.clone());
     for mix in mixes {
-        result.bounds.push(BoundResult {
-            mix: mix.name().to_string(),
-            bounds: bounds(ap, &mix.counts(ap.audit_arch)),
-        });
+        if let Some(b) = any_program
+            .as_ref()
+            .and_then(|p| bounds(&case.policy, p, mix))
+        {
+            result.bounds.push(BoundResult {
+                mix: mix.name().to_string(),
+                bounds: b,
+            });
+        }
     }
     if let Some(config) = options.kernel {
         match time_case(case, &timed, &config) {
