@@ -189,3 +189,69 @@ fn legend<'a, X: Ranged, Y: Ranged>(
         .draw()
         .map_err(err)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bounds::Bounds;
+    use crate::report::{BoundResult, ProgramResult, WeightedResult};
+
+    fn case() -> CaseResult {
+        let program = |name: &str, per_nr: Vec<u32>| ProgramResult {
+            compiler: name.into(),
+            length: 10,
+            allowed_mean: 5.0,
+            denied_mean: 6.0,
+            worst_allowed: 7,
+            worst: 8,
+            cached: 1,
+            always_allowed: 1,
+            disagreements: vec![],
+            notes: vec![],
+            per_nr,
+        };
+        let w = |compiler: &str, v| WeightedResult {
+            mix: "nginx".into(),
+            compiler: compiler.into(),
+            length: 10,
+            every_call: v,
+            cache_aware: 0.0,
+        };
+        CaseResult {
+            name: "toy".into(),
+            source: "test".into(),
+            programs: vec![
+                program("sysfence tree", vec![5, 6, 7]),
+                program("seccompiler", vec![6, 8, 10]),
+            ],
+            weighted: vec![w("sysfence tree", 6.0), w("seccompiler", 9.0)],
+            bounds: vec![BoundResult {
+                mix: "nginx".into(),
+                bounds: Bounds {
+                    intervals: 3,
+                    entropy_bound: 5.0,
+                    optimal_tree: 5.5,
+                },
+            }],
+            probes: vec![],
+            compile_us: vec![],
+            kernel: None,
+            errors: vec![],
+        }
+    }
+
+    #[test]
+    fn charts_name_every_series() {
+        let bars = weighted_bars(&case(), &["nginx".into()]).unwrap();
+        let lines = per_nr_lines(&case()).unwrap();
+        for svg in [&bars, &lines] {
+            assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
+            assert!(svg.contains("sysfence tree") && svg.contains("seccompiler"));
+        }
+        assert!(bars.contains("optimal alphabetic tree") && bars.contains("nginx"));
+        assert!(
+            bars.matches("<rect").count() >= lines.matches("<rect").count() + 2,
+            "one bar per series"
+        );
+    }
+}
