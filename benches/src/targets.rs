@@ -159,3 +159,45 @@ pub fn markdown(targets: &[Target]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::WeightedResult;
+
+    fn weighted(compiler: &str, v: f64) -> WeightedResult {
+        WeightedResult {
+            mix: "nginx".into(),
+            compiler: compiler.into(),
+            length: 1,
+            every_call: v,
+            cache_aware: 0.0,
+        }
+    }
+
+    #[test]
+    fn weighted_target_is_a_ratio_to_libseccomp_tree() {
+        let docker = CaseResult {
+            name: "docker-default".into(),
+            source: String::new(),
+            programs: vec![],
+            weighted: vec![weighted(SYSFENCE, 6.0), weighted(LIB_TREE, 14.0)],
+            bounds: vec![],
+            probes: vec![],
+            compile_us: vec![("sysfence tree".into(), 3.0), (LIB_TREE.into(), 4.0)],
+            kernel: None,
+            errors: vec![],
+        };
+        let results = Results {
+            mixes: vec!["nginx".into()],
+            cases: vec![docker],
+        };
+        let t = check(&results);
+        assert_eq!(t[0].measured, "0.429");
+        assert_eq!(t[0].met, Some(true));
+        assert_eq!(t[1].met, None, "no kernel timings");
+        assert_eq!((t[2].measured.as_str(), t[2].met), ("0.750", Some(false)));
+        assert_eq!((t[3].measured.as_str(), t[3].met), ("not measured", None));
+        assert!(markdown(&t).contains("| **no** |"));
+    }
+}
