@@ -169,12 +169,11 @@ fn load(path: &Path, filter: Option<&str>) -> Result<Policy, SetError> {
         ..LoadOptions::default()
     };
     let loaded = load_file(path, &opts).map_err(|e| err(e.to_string()))?;
-    let arch = loaded
-        .policy
-        .arch(X86_64)
-        .cloned()
-        .ok_or_else(|| err("no x86_64 policy".into()))?;
-    Policy::new(vec![arch], loaded.policy.bad_arch()).map_err(|e| err(e.to_string()))
+    // x86_64 alone, as libseccomp builds a filter with only that ABI: x32
+    // numbers (bit 30) get the bad-arch action.
+    let (policy, _) = sysfence_compile::select::select(&loaded.policy, &[Arch::X86_64])
+        .map_err(|e| err(e.to_string()))?;
+    Ok(policy)
 }
 
 fn probe(name: &str, nr: i64, first: [u64; 3]) -> Probe {
