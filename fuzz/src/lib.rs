@@ -5,3 +5,4 @@
 #![deny(missing_docs)]
 
 pub mod checks;
+pub mod profile_checks;
