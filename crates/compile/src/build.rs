@@ -106,7 +106,11 @@ fn arch_dispatch(
     let dispatch = match layout {
         Layout::Linear => linear(b, ap, &lay),
         Layout::Tree => balanced(b, &spans),
-        Layout::Weighted => weighted(b, &spans, balanced_height(spans.len()) + 2),
+        Layout::Weighted => {
+            let plain = ArgLayout::new(ap.audit_arch, ap.width, false);
+            let reference = self::spans(b, ap, &plain, weights);
+            weighted(b, &spans, balanced_height(spans.len()) + 2, &reference)
+        }
     };
     ArchInfo {
         audit_arch: ap.audit_arch,

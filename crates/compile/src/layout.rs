@@ -9,7 +9,11 @@
 //! * [`weighted`] is the optimal alphabetic tree for the weights subject to a
 //!   height limit (dynamic programming over `(height, first, last)`), after
 //!   peeling up to [`PEEL_MAX`] hot single-number intervals with `jeq` in
-//!   front when that lowers the expected cost.
+//!   front when that lowers the expected cost. Two limits hold: the dispatch
+//!   is at most 2 deeper than the balanced tree's, and no interval's whole
+//!   path — dispatch plus the argument checks behind it — is longer than the
+//!   balanced tree's worst path plus 2, so a mix never buys its mean with a
+//!   worse worst case for an argument-checked syscall.
 //! * The linear layout is a chain of per-syscall tests and lives in
 //!   [`crate::build`], because it follows the profile, not the intervals.
 //!
@@ -68,13 +72,26 @@ fn split(b: &mut TreeBuilder, at: u32, right: NodeId, left: NodeId) -> NodeId {
 
 /// The weighted layout: hot peels, then a height-limited optimal tree.
 /// Depth never exceeds `limit` (which must be at least the balanced height).
-pub(crate) fn weighted(b: &mut TreeBuilder, spans: &[Span], limit: u32) -> NodeId {
+/// `reference` are the spans the balanced layout would search (their
+/// argument checks may be laid out differently); whole paths stay within 2
+/// of the balanced tree's worst over them, or, when the weighted argument
+/// checks make that impossible, within 2 of a balanced search over `spans`.
+pub(crate) fn weighted(
+    b: &mut TreeBuilder,
+    spans: &[Span],
+    limit: u32,
+    reference: &[Span],
+) -> NodeId {
     if spans.len() > EXACT_MAX {
         return bisect(b, spans, limit);
     }
-    let plan = best_peels(spans, limit);
+    let mut paths = Paths::new(b, reference, limit);
+    if Table::new(spans, limit, &paths).total == u128::MAX {
+        paths = Paths::new(b, spans, limit);
+    }
+    let plan = best_peels(spans, limit, &paths);
     let rest = plan.rest;
-    let table = Table::new(&rest, limit - plan.peeled.len() as u32);
+    let table = Table::new(&rest, limit - plan.peeled.len() as u32, &paths);
     let mut node = table.build(
         b,
         &rest,
@@ -130,31 +147,94 @@ fn bisect(b: &mut TreeBuilder, spans: &[Span], limit: u32) -> NodeId {
     split(b, spans[r].lo, right, left)
 }
 
+/// The whole-path bound of [`weighted`]: a span's target may sit at depth
+/// `d` only when `d + extra(target) <= budget`, where `extra` is the most
+/// tests behind the target and `budget` is the balanced tree's worst whole
+/// path plus 2. The balanced tree itself meets the bound, so the programme
+/// always has a solution.
+struct Paths {
+    /// Most tests from each node of the builder to a `ret`.
+    heights: Vec<u32>,
+    /// The dispatch height limit the tables are built for.
+    limit: u32,
+    /// The longest whole path allowed.
+    budget: u32,
+}
+
+impl Paths {
+    fn new(b: &TreeBuilder, spans: &[Span], limit: u32) -> Paths {
+        let heights = b.heights();
+        let mut depths = Vec::with_capacity(spans.len());
+        balanced_depths(spans.len(), 0, &mut depths);
+        let worst = spans
+            .iter()
+            .zip(&depths)
+            .map(|(s, d)| d + heights[s.target.index()])
+            .max()
+            .unwrap_or(0);
+        Paths {
+            heights,
+            limit,
+            budget: worst + 2,
+        }
+    }
+
+    /// The tests behind a span's target.
+    fn extra(&self, s: &Span) -> u32 {
+        self.heights[s.target.index()]
+    }
+
+    /// The smallest table level at which a span may be a leaf: a leaf met at
+    /// level `h` sits at depth `limit - h`.
+    fn min_level(&self, s: &Span) -> u32 {
+        (self.extra(s) + self.limit).saturating_sub(self.budget)
+    }
+
+    /// Whether a span may be peeled to depth `depth`.
+    fn fits(&self, s: &Span, depth: u32) -> bool {
+        depth + self.extra(s) <= self.budget
+    }
+}
+
+/// Depth of each of `n` intervals in [`balanced`]'s tree.
+fn balanced_depths(n: usize, depth: u32, out: &mut Vec<u32>) {
+    if n <= 1 {
+        out.push(depth);
+        return;
+    }
+    let mid = n / 2;
+    balanced_depths(mid, depth + 1, out);
+    balanced_depths(n - mid, depth + 1, out);
+}
+
 /// Which hot numbers to peel, and the intervals left for the tree.
 struct PeelPlan {
     peeled: Vec<Span>,
     rest: Vec<Span>,
 }
 
-fn best_peels(spans: &[Span], limit: u32) -> PeelPlan {
+fn best_peels(spans: &[Span], limit: u32, paths: &Paths) -> PeelPlan {
     let mut hot: Vec<Span> = spans.iter().copied().filter(|s| s.lo == s.hi).collect();
     hot.sort_by(|a, b| b.weight.cmp(&a.weight).then(a.lo.cmp(&b.lo)));
     let mut best = PeelPlan {
         peeled: Vec::new(),
         rest: spans.to_vec(),
     };
-    let mut best_cost = Table::new(spans, limit).total;
+    let mut best_cost = Table::new(spans, limit, paths).total;
     let mut rest = spans.to_vec();
     let mut prefix_cost: u128 = 0;
     for (k, s) in hot.iter().take(PEEL_MAX).enumerate() {
         rest = without(&rest, s.lo);
         let depth = k as u32 + 1;
-        if rest.is_empty() || balanced_height(rest.len()) + depth > limit {
+        if rest.is_empty() || balanced_height(rest.len()) + depth > limit || !paths.fits(s, depth) {
             break;
         }
         prefix_cost += u128::from(s.weight) * u128::from(depth);
         let rest_weight: u128 = rest.iter().map(|r| u128::from(r.weight)).sum();
-        let tree = Table::new(&rest, limit - depth).total;
+        let tree = Table::new(&rest, limit - depth, paths).total;
+        if tree == u128::MAX {
+            break;
+        }
         let cost = prefix_cost + rest_weight * u128::from(depth) + tree;
         if cost < best_cost {
             best_cost = cost;
@@ -226,8 +306,9 @@ pub(crate) fn optimal_cost(weights: &[u64]) -> u128 {
 }
 
 /// Height-limited optimal alphabetic trees: `root[h][i][j]` is the root of
-/// a least-weighted-depth tree over spans `i..=j` of height at most `h`.
-/// Only two levels of costs are kept; `total` is the cost of the whole set.
+/// a least-weighted-depth tree over spans `i..=j` of height at most `h`
+/// whose leaves all meet [`Paths::min_level`]. Only two levels of costs are
+/// kept; `total` is the cost of the whole set (`u128::MAX`: no such tree).
 struct Table {
     n: usize,
     root: Vec<Vec<u32>>,
@@ -235,20 +316,28 @@ struct Table {
 }
 
 impl Table {
-    fn new(spans: &[Span], limit: u32) -> Table {
+    fn new(spans: &[Span], limit: u32, paths: &Paths) -> Table {
         let n = spans.len();
         let mut prefix = vec![0u128; n + 1];
         for (i, s) in spans.iter().enumerate() {
             prefix[i + 1] = prefix[i] + u128::from(s.weight);
         }
         let levels = limit as usize + 1;
+        let min_level: Vec<u32> = spans.iter().map(|s| paths.min_level(s)).collect();
         let mut prev = vec![u128::MAX; n * n];
         for i in 0..n {
-            prev[i * n + i] = 0;
+            if min_level[i] == 0 {
+                prev[i * n + i] = 0;
+            }
         }
         let mut root = vec![Vec::new(); levels];
-        for level in root.iter_mut().skip(1) {
+        for (h, level) in root.iter_mut().enumerate().skip(1) {
             let mut cur = prev.clone();
+            for i in 0..n {
+                if min_level[i] as usize <= h {
+                    cur[i * n + i] = 0;
+                }
+            }
             *level = vec![0u32; n * n];
             for len in 2..=n {
                 for i in 0..=n - len {
@@ -344,7 +433,7 @@ mod tests {
             .map(|i| (i * 2, if i == 13 { 1_000_000 } else { 1 }))
             .collect();
         let s = spans(&mut b, &cuts);
-        let root = weighted(&mut b, &s, 6);
+        let root = weighted(&mut b, &s, 6, &s);
         let tree = b.finish(root, Vec::new());
         // An interval inside the range needs two bounds: depth 2 is optimal.
         assert_eq!(tree.eval(&SeccompData::new(0, 26)), (13, 2));
@@ -377,7 +466,7 @@ mod tests {
                 weight: 1,
             },
         ];
-        let root = weighted(&mut b, &s, 4);
+        let root = weighted(&mut b, &s, 4, &s);
         assert_eq!(depth_of(b, root, 16), (2, 1));
         assert_eq!(
             without(&s, 16),
@@ -398,7 +487,7 @@ mod tests {
             .collect();
         let s = spans(&mut b, &cuts);
         let limit = balanced_height(s.len()) + 2;
-        let root = weighted(&mut b, &s, limit);
+        let root = weighted(&mut b, &s, limit, &s);
         let tree = b.finish(root, Vec::new());
         for (i, sp) in s.iter().enumerate() {
             let (raw, depth) = tree.eval(&SeccompData::new(0, sp.lo));
@@ -408,13 +497,66 @@ mod tests {
         assert!(tree.eval(&SeccompData::new(0, 97 * 3)).1 <= 7);
     }
 
+    /// A cold interval with long argument checks behind it stays where its
+    /// whole path is at most the balanced tree's worst plus 2.
+    #[test]
+    fn whole_paths_stay_within_two_of_the_balanced_worst() {
+        let mut b = TreeBuilder::new();
+        // Weights falling sixteenfold per interval pull the tree into a
+        // spine that would put the cold interval 9 at the height limit.
+        let mut cuts: Vec<(u32, u64)> = (0..12).map(|i| (i * 2, 1 << (4 * (12 - i)))).collect();
+        cuts[9].1 = 1;
+        let mut s = spans(&mut b, &cuts);
+        // Five argument tests behind interval 9 (args[0..5] all zero passes
+        // every one), ending in its own return.
+        let mut checked = b.ret(9);
+        for k in 0..5 {
+            let test = Test {
+                offset: 16 + 8 * k,
+                mask: None,
+                cmp: Cmp::Eq,
+                k: 0,
+            };
+            let other = b.ret(100 + k);
+            checked = b.branch(test, checked, other);
+        }
+        s[9].target = checked;
+        let heights = b.heights();
+        let mut depths = Vec::new();
+        balanced_depths(s.len(), 0, &mut depths);
+        let worst = s
+            .iter()
+            .zip(&depths)
+            .map(|(sp, d)| d + heights[sp.target.index()])
+            .max()
+            .unwrap();
+        let limit = balanced_height(s.len()) + 2;
+        let root = weighted(&mut b, &s, limit, &s);
+        let tree = b.finish(root, Vec::new());
+        for sp in &s {
+            let (_, depth) = tree.eval(&SeccompData::new(0, sp.lo));
+            assert!(
+                depth as u32 <= worst + 2,
+                "interval at {}: {depth} > {}",
+                sp.lo,
+                worst + 2
+            );
+        }
+        assert_eq!(tree.eval(&SeccompData::new(0, s[9].lo)).0, 9);
+    }
+
     #[test]
     fn knuth_matches_the_limited_table_without_a_limit() {
         let w = [5u64, 1, 9, 3, 3, 7, 1, 1, 20, 2];
         let mut b = TreeBuilder::new();
         let cuts: Vec<(u32, u64)> = w.iter().enumerate().map(|(i, &x)| (i as u32, x)).collect();
         let s = spans(&mut b, &cuts);
-        assert_eq!(optimal_cost(&w), Table::new(&s, 10).total);
+        let unbounded = Paths {
+            heights: b.heights(),
+            limit: 10,
+            budget: u32::MAX,
+        };
+        assert_eq!(optimal_cost(&w), Table::new(&s, 10, &unbounded).total);
         assert_eq!(optimal_cost(&[1, 1]), 2);
     }
 }

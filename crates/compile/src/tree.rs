@@ -231,6 +231,21 @@ impl TreeBuilder {
         &self.nodes[id.index()]
     }
 
+    /// For every node so far, the most tests on any path from it to a `ret`.
+    /// Successors are always built before the node that names them, so one
+    /// pass in index order sees every successor first.
+    pub fn heights(&self) -> Vec<u32> {
+        let mut out: Vec<u32> = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let h = match *node {
+                Node::Ret(_) => 0,
+                Node::Branch { then, other, .. } => 1 + out[then.index()].max(out[other.index()]),
+            };
+            out.push(h);
+        }
+        out
+    }
+
     /// Finishes the DAG at `root`.
     pub fn finish(self, root: NodeId, arches: Vec<ArchInfo>) -> DecisionTree {
         DecisionTree {
