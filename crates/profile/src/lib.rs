@@ -241,10 +241,14 @@ pub(crate) fn load_node(
             flags: vec![],
         });
     };
+    let mut runtime_ctx = ctx.clone();
+    if format == Format::Oci && ctx.runtime == Runtime::Crun {
+        runtime_ctx.strict |= crun_annotations(node, &mut dec);
+    }
     let raw = model::decode(&mut dec, seccomp, &path, dialect)?;
     let mut warnings = dec.warnings;
     let oci = resolve::resolve(raw, dialect, ctx, plain, &mut warnings)?;
-    let lowered = lower::lower(&oci, ctx, &mut warnings)?;
+    let lowered = lower::lower(&oci, &runtime_ctx, &mut warnings)?;
     Ok(Loaded {
         policy: lowered.policy,
         warnings,
@@ -252,6 +256,45 @@ pub(crate) fn load_node(
         native_arches: lowered.arches,
         flags: lowered.flags,
     })
+}
+
+/// crun's seccomp annotations in a `config.json`'s `annotations` (read with
+/// exact keys, as crun's libocispec does): returns whether
+/// `run.oci.seccomp_fail_unknown_syscall` is present and not `"0"`, which
+/// makes unknown syscall names errors. `run.oci.seccomp_bpf_data` (raw BPF
+/// that replaces `linux.seccomp`) is reported, not decoded. Annotations that
+/// are not strings are left alone.
+fn crun_annotations(node: &Node, dec: &mut Dec) -> bool {
+    let Value::Object(members) = &node.value else {
+        return false;
+    };
+    let Some(Value::Object(notes)) = members
+        .iter()
+        .rev()
+        .find(|m| m.key == "annotations")
+        .map(|m| &m.value.value)
+    else {
+        return false;
+    };
+    let mut fail = false;
+    for m in notes {
+        let Value::String(v) = &m.value.value else {
+            continue;
+        };
+        let path = format!("$.annotations[\"{}\"]", m.key);
+        match m.key.as_str() {
+            "run.oci.seccomp_fail_unknown_syscall" => fail = v != "0",
+            "run.oci.seccomp_bpf_data" => {
+                let o = dec.origin(m.value.pos, &path);
+                dec.warnings.push(Diagnostic::warning(
+                    &o,
+                    "crun loads this raw BPF instead of linux.seccomp; sysfence does not decode it and shows linux.seccomp",
+                ));
+            }
+            _ => {}
+        }
+    }
+    fail
 }
 
 /// The `linux.seccomp` object of a `config.json`, or the object itself when

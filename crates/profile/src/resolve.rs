@@ -11,7 +11,7 @@
 //!   `includes` drop rules by arch, capabilities and `minKernel`.
 //! * Containers (§5): the same with errno names, no `minKernel`, libseccomp's
 //!   native arch names, `archMap` only on some hosts, the `name` conflict
-//!   checked only for kept rules.
+//!   checked only for kept rules, `SCMP_ARCH_NATIVE` read as the host's arch.
 //! * OCI / containerd (§6, §7): nothing to resolve; extensions were already
 //!   left out by the decoder.
 //!
@@ -54,7 +54,10 @@ pub(crate) fn resolve(
     plain_config: bool,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<OciProfile, ProfileError> {
-    let architectures = arches(&p, dialect, ctx)?;
+    let mut architectures = arches(&p, dialect, ctx)?;
+    if dialect == Dialect::Containers {
+        resolve_native(&mut architectures, ctx);
+    }
     let mut out = OciProfile {
         origin: p.origin.clone(),
         default_action: p.default_action.clone(),
@@ -181,6 +184,19 @@ fn arches(
     out.extend(entry.sub_architectures.iter().cloned());
     Ok(out)
 }
+
+/// container-libs' arch enum knows `SCMP_ARCH_NATIVE`, libseccomp's name for
+/// the arch of the running kernel: it becomes the host's own `SCMP_ARCH_*`
+/// name (already in every filter). Docker has no such value, so there it
+/// reaches the runtime as written, and runc and crun refuse it.
+fn resolve_native(arches: &mut [Sp<String>], ctx: &HostContext) {
+    for a in arches.iter_mut().filter(|a| a.v == NATIVE_ARCH) {
+        a.v = ctx.host_arch.scmp_name().to_string();
+    }
+}
+
+/// The containers dialect's name for the host's arch.
+const NATIVE_ARCH: &str = "SCMP_ARCH_NATIVE";
 
 /// container-libs applies `archMap` only on a few native arches.
 fn containers_archmap_key(ctx: &HostContext) -> Option<&'static str> {
