@@ -508,7 +508,10 @@ impl Lowering<'_> {
     fn finish(self, stub: bool, maxima: &BTreeMap<Arch, u32>) -> Result<Policy, ProfileError> {
         let mut rules: BTreeMap<Arch, BTreeMap<u32, Vec<Rule>>> = BTreeMap::new();
         for ((arch, nr), db) in self.dbs {
-            rules.entry(arch).or_default().insert(nr, db.into_rules());
+            rules
+                .entry(arch)
+                .or_default()
+                .insert(nr, db.into_rules(arch.width()));
         }
         let has = |a: Arch| self.arches.contains(&a);
         let mut out = Vec::new();

@@ -21,13 +21,25 @@
 //! before LT/LE before GT/GE, then by datum — the larger first for
 //! EQ/GT/GE, the smaller first for LT/LE, so the tightest threshold wins —
 //! comparing the high words first; conditions whose high-word nodes differ
-//! only in operator or mask keep the order the rules were added in.
+//! only in operator or mask keep the order the rules were added in, whole
+//! chains included (the later conditions of two chains are compared only
+//! after identical earlier ones, whose nodes libseccomp merges).
+//!
+//! One effect of node sharing is modelled: on 64-bit arches, chains whose
+//! first conditions are `!=` on the same argument and high word share that
+//! high-word node, and libseccomp merges their next conditions into one
+//! sibling list that every one of the chains reaches, so each such first
+//! condition leads to every such chain's rest (`pool_ne_continuations`).
 //!
 //! This is a rule-level model of libseccomp's word-level tree, checked
 //! against libseccomp's own output (`tests/libseccomp_merge.rs`): it agrees
 //! on every random rule set of single-condition rules, and on all but a few
-//! two-condition sets, where libseccomp shares a high-word node between
-//! unrelated chains. Range merges follow 2.6.1 (GHSA-4q85-33p6-j5g6 fixed).
+//! two-condition sets. Not modelled: a shared high-word node whose branch
+//! already holds a single-condition rule's action (libseccomp then drops
+//! the longer chain's rest there, or refuses it with another action), and
+//! libseccomp 2.5.4's code generation comparing a stale accumulator after
+//! such a shared node. Range merges follow 2.6.1 (GHSA-4q85-33p6-j5g6
+//! fixed).
 
 use std::cmp::Ordering;
 
@@ -173,15 +185,89 @@ impl SysDb {
         Ok(())
     }
 
-    /// The surviving rules in first-match order.
-    pub fn into_rules(self) -> Vec<Rule> {
+    /// The surviving rules in first-match order, for an arch's width.
+    pub fn into_rules(self, width: ArgWidth) -> Vec<Rule> {
         if let Some(u) = self.uncond {
             return vec![u];
         }
         let mut chains = self.chains;
+        if width == ArgWidth::Bits64 {
+            chains = pool_ne_continuations(chains);
+        }
         chains.sort_by(|a, b| chain_order(&a.conds, &b.conds));
         chains
     }
+}
+
+/// libseccomp's 64-bit `a != v` is a node `hi == v.hi` whose false branch
+/// and whose low-word node `lo == v.lo`'s false branch both point at the
+/// next condition's node. Chains whose first conditions are NE on the same
+/// argument and high word share that high-word node, so their next
+/// conditions are merged into one sibling list that every one of those
+/// pointers reaches: each such first condition leads to every such chain's
+/// rest. Done only when all those chains have a rest and no rest is a
+/// prefix of another (libseccomp would then prune or refuse); otherwise the
+/// chains are returned as they are.
+fn pool_ne_continuations(chains: Vec<Rule>) -> Vec<Rule> {
+    let key = |r: &Rule| match r.conds.first() {
+        Some(c) if c.op == CmpOp::Ne => Some((c.arg, c.value >> 32)),
+        _ => None,
+    };
+    let mut keys: Vec<_> = chains.iter().filter_map(key).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out = chains;
+    for k in keys {
+        let at: Vec<usize> = (0..out.len())
+            .filter(|&i| key(&out[i]) == Some(k))
+            .collect();
+        let group: Vec<&Rule> = at.iter().map(|&i| &out[i]).collect();
+        if let Some(pooled) = cross(&group) {
+            for &i in at.iter().rev() {
+                out.remove(i);
+            }
+            out.splice(at[0]..at[0], pooled);
+        }
+    }
+    out
+}
+
+/// Every distinct first condition of a group with every rest, in the
+/// order the rules were added; `None` when the group is not pooled.
+fn cross(group: &[&Rule]) -> Option<Vec<Rule>> {
+    let tails: Vec<&[Cond]> = group.iter().map(|r| &r.conds[1..]).collect();
+    let poolable = group.len() > 1
+        && tails.iter().enumerate().all(|(i, a)| {
+            !a.is_empty()
+                && tails
+                    .iter()
+                    .enumerate()
+                    .all(|(j, b)| i == j || !a.starts_with(b))
+        });
+    if !poolable {
+        return None;
+    }
+    let mut heads: Vec<Cond> = Vec::new();
+    for r in group {
+        if !heads.contains(&r.conds[0]) {
+            heads.push(r.conds[0]);
+        }
+    }
+    let mut out = Vec::new();
+    for h in &heads {
+        for r in group {
+            let mut conds = vec![*h];
+            conds.extend_from_slice(&r.conds[1..]);
+            if !out.iter().any(|o: &Rule| o.conds == conds) {
+                out.push(Rule {
+                    conds,
+                    action: r.action,
+                    origin: r.origin.clone(),
+                });
+            }
+        }
+    }
+    Some(out)
 }
 
 fn conflict(what: &str, new: &Rule, old: &Rule, how: &str) -> ProfileError {
@@ -252,10 +338,10 @@ fn hi_node_op(op: CmpOp) -> u8 {
 /// Order of two chains: their first differing condition decides.
 fn chain_order(a: &[Cond], b: &[Cond]) -> Ordering {
     for (x, y) in a.iter().zip(b) {
-        let o = cond_order(x, y);
-        if o != Ordering::Equal {
-            return o;
+        if x == y {
+            continue;
         }
+        return cond_order(x, y);
     }
     a.len().cmp(&b.len())
 }
