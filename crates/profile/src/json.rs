@@ -454,7 +454,7 @@ impl Parser<'_> {
         Ok(v)
     }
 
-    /// A `\uXXXX` escape; unpaired surrogates become U+FFFD as in Go.
+    /// A `\u` escape with four hex digits; unpaired surrogates become U+FFFD as in Go.
     fn unicode(&mut self) -> Result<char, SyntaxError> {
         let hi = self.hex4()?;
         if (0xd800..0xdc00).contains(&hi) && self.text[self.at..].starts_with(b"\\u") {
