@@ -85,7 +85,7 @@ fn explain_names_the_deciding_rule() {
     assert_eq!(code, 0);
     assert!(
         out.starts_with(
-            "x86_64: socket(0xa) -> ALLOW\ndecided by rule 1 of 2 for nr 41 (arg0 == 0xa)"
+            "x86_64: socket(0xa) -> ALLOW\ndecided by rule 2 of 2 for nr 41 (arg0 == 0xa)"
         ),
         "{out}"
     );

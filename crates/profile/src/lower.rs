@@ -502,7 +502,7 @@ impl Lowering<'_> {
         self.dbs
             .entry((arch, nr))
             .or_default()
-            .add(rule, &label, self.warnings)
+            .add(rule, width, &label, self.warnings)
     }
 
     fn finish(self, stub: bool, maxima: &BTreeMap<Arch, u32>) -> Result<Policy, ProfileError> {
@@ -511,7 +511,7 @@ impl Lowering<'_> {
             rules
                 .entry(arch)
                 .or_default()
-                .insert(nr, db.into_rules(arch.width()));
+                .insert(nr, db.into_rules(arch.width())?);
         }
         let has = |a: Arch| self.arches.contains(&a);
         let mut out = Vec::new();

@@ -115,7 +115,10 @@ fn longer_chain_after_shorter_one_is_dropped() {
     let l = profile("SCMP_ACT_KILL", &rules);
     assert_eq!(read(&l, a(&[5, 7])), Action::Allow);
     assert_eq!(read(&l, a(&[6, 7])), Action::KillThread);
-    assert!(warnings(&l)[0].contains("tests a prefix of its conditions"));
+    assert!(
+        warnings(&l)[0]
+            .contains("drops the rest of this TRAP(0) rule where it meets the ALLOW branch")
+    );
 }
 
 #[test]

@@ -1,0 +1,340 @@
+//! libseccomp's merge of the rules for one syscall.
+//!
+//! runc and crun hand libseccomp one rule at a time; libseccomp turns each
+//! into a chain of 32-bit word comparisons and merges it into the
+//! syscall's tree (`tree`), and the tree — not the list of rules — is what
+//! the filter enforces. Overlapping rules are resolved there, and in ways
+//! a reader of the profile does not see:
+//!
+//! * an unconditional rule when one exists: ignored, the first stays;
+//! * a conditional rule when an unconditional one exists: dropped;
+//! * an unconditional rule when conditional ones exist: they are deleted;
+//! * a chain that reaches a branch already ending in an action: the rest of
+//!   it is dropped there, whatever its action;
+//! * a shorter chain that covers existing longer ones with its action: they
+//!   are pruned; with another action, or the same comparisons with another
+//!   action: `-EEXIST`, the container does not start;
+//! * two range rules sharing a high-word node with different actions: the
+//!   larger (for `>`/`>=`; smaller for `<`/`<=`) 64-bit datum takes the
+//!   node's action, which is what the tightest-threshold order gives;
+//! * a comparison reached by two edges (the argument after `!=`, `<`,
+//!   `>`) is linked into two sibling lists, which then share their tails.
+//!
+//! This module keeps the tree, reports each silent change as a warning
+//! that names both rules, and hands the tree's meaning back as first-match
+//! IR rules (`paths`). It is checked against libseccomp's own filters in
+//! `tests/libseccomp_merge.rs`. libseccomp 2.5.4's code generator can
+//! additionally compare a stale accumulator after a shared node; that
+//! miscompilation is not reproduced: sysfence enforces what the tree says.
+
+mod paths;
+mod tree;
+
+use crate::diag::{Diagnostic, ProfileError};
+use crate::ir::{ArgWidth, CmpOp, Cond, Origin, Rule};
+use tree::{Exists, Leaf, REDUNDANT, Tree};
+
+/// The rules one syscall has received so far on one arch.
+#[derive(Debug, Default)]
+pub(crate) struct SysDb {
+    /// Every rule added, in order; tree leaves refer to them by index.
+    added: Vec<Rule>,
+    /// The unconditional rule, when the syscall has no tree.
+    uncond: Option<usize>,
+    tree: Tree,
+    started: bool,
+    what: String,
+}
+
+/// What the messages call the syscall: `clone on x86_64`.
+pub(crate) struct Label<'a> {
+    pub syscall: &'a str,
+    pub arch: &'a str,
+}
+
+fn loc(o: &Origin) -> String {
+    format!("{}:{}:{}", o.file, o.line, o.column)
+}
+
+fn diag(same: bool, at: &Origin, related: &Origin, message: String) -> Diagnostic {
+    let d = if same {
+        Diagnostic::note(at, message)
+    } else {
+        Diagnostic::warning(at, message)
+    };
+    d.with_related(related)
+}
+
+/// Puts conditions into libseccomp's canonical form for an arch width:
+/// ascending argument, datum masked, 32-bit arches cut to the low word,
+/// always-true masked comparisons removed.
+pub(crate) fn normalize(conds: &mut Vec<Cond>, width: ArgWidth) {
+    let cut = |v: u64| {
+        if width == ArgWidth::Bits32 {
+            v & 0xffff_ffff
+        } else {
+            v
+        }
+    };
+    for c in conds.iter_mut() {
+        c.value = cut(c.value);
+        c.value_two = if c.op == CmpOp::MaskedEq {
+            cut(c.value_two) & c.value
+        } else {
+            0
+        };
+    }
+    conds.retain(|c| !(c.op == CmpOp::MaskedEq && c.value == 0));
+    conds.sort_by_key(|c| c.arg);
+}
+
+impl SysDb {
+    /// Adds one rule (conditions normalized), as `seccomp_rule_add` would.
+    pub fn add(
+        &mut self,
+        new: Rule,
+        width: ArgWidth,
+        label: &Label<'_>,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<(), ProfileError> {
+        if !self.started {
+            self.what = format!("{} on {}", label.syscall, label.arch);
+        }
+        let idx = self.added.len();
+        let leaf = Leaf {
+            action: new.action,
+            rule: idx,
+        };
+        if let Some(e) = self
+            .added
+            .iter()
+            .find(|e| e.conds == new.conds && e.action == new.action && !new.conds.is_empty())
+        {
+            let msg = format!(
+                "{}: this rule repeats the rule at {}",
+                self.what,
+                loc(&e.origin)
+            );
+            warnings.push(diag(true, &new.origin, &e.origin, msg));
+        }
+        self.added.push(new);
+        let conds = self.added[idx].conds.clone();
+        let chain = self.tree.chain(&conds, leaf, width);
+        if !self.started {
+            self.started = true;
+            self.tree.root = chain;
+            self.uncond = chain.is_none().then_some(idx);
+            return Ok(());
+        }
+        let mut pruned = false;
+        loop {
+            let Some(_) = self.tree.root else {
+                if pruned {
+                    self.tree.root = chain;
+                    self.uncond = chain.is_none().then_some(idx);
+                } else {
+                    self.dropped_by_uncond(idx, warnings);
+                }
+                return Ok(());
+            };
+            let Some(chain) = chain else {
+                self.delete_chains(idx, warnings);
+                return Ok(());
+            };
+            let before = self.live();
+            let (removed, flags) = self.tree.prune(chain, leaf.action);
+            if removed > 0 {
+                pruned = true;
+                self.report_pruned(&before, idx, warnings);
+                if self.tree.root.is_none() {
+                    continue;
+                }
+            } else if flags & REDUNDANT == REDUNDANT {
+                self.report_redundant(idx, warnings);
+                return Ok(());
+            }
+            break;
+        }
+        let Some(chain) = chain else { return Ok(()) };
+        self.tree.absorbed.clear();
+        if let Err(Exists(other)) = self.tree.add(chain) {
+            return Err(self.conflict(idx, other));
+        }
+        self.tree.release(chain);
+        self.report_absorbed(idx, warnings);
+        Ok(())
+    }
+
+    /// The rules with an action still in the tree.
+    fn live(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self.tree.leaves().iter().map(|l| l.rule).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    fn dropped_by_uncond(&self, idx: usize, warnings: &mut Vec<Diagnostic>) {
+        let new = &self.added[idx];
+        let Some(u) = self.uncond.map(|u| &self.added[u]) else {
+            return;
+        };
+        let msg = if new.conds.is_empty() {
+            format!(
+                "{}: this unconditional {} rule is ignored: libseccomp keeps the first unconditional rule ({} at {})",
+                self.what,
+                new.action,
+                u.action,
+                loc(&u.origin)
+            )
+        } else {
+            format!(
+                "{}: this conditional {} rule is dropped: an unconditional {} rule at {} already decides every call",
+                self.what,
+                new.action,
+                u.action,
+                loc(&u.origin)
+            )
+        };
+        warnings.push(diag(u.action == new.action, &new.origin, &u.origin, msg));
+    }
+
+    fn delete_chains(&mut self, idx: usize, warnings: &mut Vec<Diagnostic>) {
+        let new = &self.added[idx];
+        for i in self.live() {
+            let c = &self.added[i];
+            let msg = format!(
+                "{}: this conditional {} rule is deleted by the unconditional {} rule at {}",
+                self.what,
+                c.action,
+                new.action,
+                loc(&new.origin)
+            );
+            warnings.push(diag(c.action == new.action, &c.origin, &new.origin, msg));
+        }
+        self.tree.root = None;
+        self.uncond = Some(idx);
+    }
+
+    fn report_pruned(&self, before: &[usize], idx: usize, warnings: &mut Vec<Diagnostic>) {
+        let after = self.live();
+        let new = &self.added[idx];
+        for &i in before.iter().filter(|i| !after.contains(i)) {
+            let e = &self.added[i];
+            let msg = format!(
+                "{}: this rule is subsumed by the shorter rule at {}",
+                self.what,
+                loc(&new.origin)
+            );
+            warnings.push(diag(true, &e.origin, &new.origin, msg));
+        }
+    }
+
+    /// The earlier rule that best explains why a new one had no effect:
+    /// one whose conditions prefix the new one's, else one sharing its
+    /// first condition, else any rule still in the tree.
+    fn culprit(&self, idx: usize) -> Option<&Rule> {
+        let new = &self.added[idx];
+        let live = self.live();
+        let candidates = || {
+            live.iter()
+                .map(|&i| &self.added[i])
+                .filter(|r| r.origin != new.origin)
+        };
+        candidates()
+            .find(|r| new.conds.starts_with(&r.conds))
+            .or_else(|| candidates().find(|r| r.conds.first() == new.conds.first()))
+            .or_else(|| candidates().next())
+    }
+
+    fn report_redundant(&self, idx: usize, warnings: &mut Vec<Diagnostic>) {
+        let new = &self.added[idx];
+        let Some(e) = self.culprit(idx) else { return };
+        let msg = format!(
+            "{}: this {} rule is dropped: the {} rule at {} tests a prefix of its conditions and libseccomp keeps the shorter one",
+            self.what,
+            new.action,
+            e.action,
+            loc(&e.origin)
+        );
+        warnings.push(diag(e.action == new.action, &new.origin, &e.origin, msg));
+    }
+
+    fn report_absorbed(&self, idx: usize, warnings: &mut Vec<Diagnostic>) {
+        let new = &self.added[idx];
+        for existing in &self.tree.absorbed {
+            let e = &self.added[existing.rule];
+            if e.origin == new.origin {
+                continue;
+            }
+            let msg = format!(
+                "{}: libseccomp drops the rest of this {} rule where it meets the {} branch of the rule at {}: calls that reach that branch get {}",
+                self.what,
+                new.action,
+                existing.action,
+                loc(&e.origin),
+                existing.action
+            );
+            warnings.push(diag(
+                existing.action == new.action,
+                &new.origin,
+                &e.origin,
+                msg,
+            ));
+        }
+    }
+
+    fn conflict(&self, idx: usize, other: Option<Leaf>) -> ProfileError {
+        let new = &self.added[idx];
+        let old = other
+            .map(|l| &self.added[l.rule])
+            .or_else(|| self.culprit(idx));
+        match old {
+            Some(old) => {
+                let how = if old.conds == new.conds {
+                    "tests the same conditions"
+                } else if old.conds.starts_with(&new.conds) {
+                    "extends these conditions"
+                } else {
+                    "ends on a comparison they share"
+                };
+                conflict(&self.what, new, old, how)
+            }
+            None => ProfileError::new(
+                &new.origin,
+                format!(
+                    "{}: libseccomp refuses this {} rule (EEXIST)",
+                    self.what, new.action
+                ),
+            ),
+        }
+    }
+
+    /// The surviving rules in first-match order.
+    pub fn into_rules(self, width: ArgWidth) -> Result<Vec<Rule>, ProfileError> {
+        if let Some(u) = self.uncond {
+            return Ok(vec![self.added[u].clone()]);
+        }
+        paths::rules(&self.tree, &self.added, width).map_err(|paths::Beyond| {
+            let at = self.added.first().map(|r| r.origin.clone()).unwrap_or_default();
+            ProfileError::new(
+                &at,
+                format!(
+                    "{}: libseccomp's tree for these rules has a shape sysfence cannot express as rules",
+                    self.what
+                ),
+            )
+        })
+    }
+}
+
+fn conflict(what: &str, new: &Rule, old: &Rule, how: &str) -> ProfileError {
+    ProfileError::new(
+        &new.origin,
+        format!(
+            "{what}: libseccomp refuses this {} rule (EEXIST): the {} rule at {} {how}",
+            new.action,
+            old.action,
+            loc(&old.origin)
+        ),
+    )
+}

@@ -1,0 +1,217 @@
+//! Before a chain is added, libseccomp walks the existing tree against it:
+//! existing branches that the new, shorter chain covers with the same
+//! action are removed, and a new chain that an existing shorter branch
+//! already covers is flagged as redundant (libseccomp-layout.md §5.1).
+
+use super::{
+    MATCH, MATCH_ONCE, MATCH_SET, N_FINISHED, N_PREFIX, NodeId, Slot, Tree, Walk, X_FINISHED,
+    X_PREFIX, same,
+};
+use crate::ir::Action;
+
+impl Tree {
+    /// Prunes the tree against the chain at `new`. Returns the number of
+    /// nodes removed and the walk's flags (see [`super::REDUNDANT`]).
+    pub(in crate::merge) fn prune(&mut self, new: NodeId, action: Action) -> (u32, u32) {
+        let mut walk = Walk { flags: 0, action };
+        let count = self.prune_level(self.root, Some(new), &mut walk);
+        (count, walk.flags)
+    }
+
+    fn has_edge(&self, id: NodeId, on_true: bool) -> bool {
+        let (leaf, next) = self.edge(id, on_true);
+        leaf.is_some() || next.is_some()
+    }
+
+    fn next_of(&self, id: NodeId, on_true: bool) -> Option<NodeId> {
+        self.edge(id, on_true).1
+    }
+
+    /// Recurses with `walk`'s flags adjusted, keeping a reference on `x`
+    /// meanwhile; returns the nodes removed, where `x` now is, and whether
+    /// the walk below matched (its flags are then merged into `into`).
+    fn descend(
+        &mut self,
+        x: NodeId,
+        existing: Option<NodeId>,
+        new: Option<NodeId>,
+        mut walk: Walk,
+        into: &mut Walk,
+    ) -> (u32, Option<NodeId>, bool) {
+        self.get(Some(x));
+        let mut count = self.prune_level(existing, new, &mut walk);
+        let (c, x) = self.put(Some(x));
+        count += c;
+        let matched = walk.flags & MATCH != 0;
+        if matched {
+            into.flags |= walk.flags;
+        }
+        (count, x, matched)
+    }
+
+    fn prune_level(
+        &mut self,
+        existing: Option<NodeId>,
+        new: Option<NodeId>,
+        state: &mut Walk,
+    ) -> u32 {
+        let mut count = 0;
+        let mut out = *state;
+        'done: {
+            let (Some(first), Some(n)) = (existing, new) else {
+                break 'done;
+            };
+            if state.flags & MATCH_SET == MATCH_ONCE {
+                break 'done;
+            }
+            let mut cur = Some(self.head(first));
+            while let Some(start) = cur {
+                let after = self.node(start).lvl_nxt;
+                let mut x = start;
+                'node: {
+                    if same(self.node(x), self.node(n)) {
+                        out.flags |= MATCH_SET;
+                        if self.leaf(n) {
+                            out.flags |= N_FINISHED;
+                        }
+                        if self.leaf(x) {
+                            out.flags |= X_FINISHED;
+                        }
+                        for edge in [true, false] {
+                            if self.has_edge(x, edge) && !self.has_edge(n, edge) {
+                                break 'done;
+                            }
+                        }
+                        let finished = N_FINISHED | X_FINISHED;
+                        if out.flags & finished == finished {
+                            let act =
+                                |t: &Tree, id: NodeId, e: bool| t.edge(id, e).0.map(|l| l.action);
+                            if act(self, n, true) != act(self, x, true)
+                                || act(self, n, false) != act(self, x, false)
+                            {
+                                break 'done;
+                            }
+                        }
+                        for edge in [true, false] {
+                            let Some(sub) = self.next_of(n, edge) else {
+                                continue;
+                            };
+                            let mut walk = *state;
+                            walk.flags |= MATCH_SET;
+                            let below = self.next_of(x, edge);
+                            let (c, nx, _) = self.descend(x, below, Some(sub), walk, &mut out);
+                            count += c;
+                            match nx {
+                                Some(v) => x = v,
+                                None => break 'node,
+                            }
+                        }
+                        let covered = self.other_action(Some(x), state.action).is_none();
+                        let f = out.flags;
+                        if covered && f & MATCH != 0 && f & N_FINISHED != 0 && f & X_PREFIX != 0 {
+                            count += self.remove(Slot::Root, x);
+                            if self.root.is_none() {
+                                break 'done;
+                            }
+                        } else if covered
+                            && f & MATCH != 0
+                            && f & X_FINISHED != 0
+                            && f & N_PREFIX != 0
+                        {
+                            break 'done;
+                        }
+                    } else if super::less(self.node(x), self.node(n)) {
+                        if state.flags & N_PREFIX != 0 {
+                            break 'done;
+                        }
+                        for edge in [true, false] {
+                            let Some(below) = self.next_of(x, edge) else {
+                                continue;
+                            };
+                            let mut walk = *state;
+                            walk.flags = (walk.flags & !MATCH) | X_PREFIX;
+                            let (c, nx, hit) =
+                                self.descend(x, Some(below), Some(n), walk, &mut out);
+                            count += c;
+                            if hit {
+                                break 'done;
+                            }
+                            match nx {
+                                Some(v) => x = v,
+                                None => break 'node,
+                            }
+                        }
+                    } else {
+                        if state.flags & X_PREFIX != 0 {
+                            break 'done;
+                        }
+                        for edge in [true, false] {
+                            let Some(sub) = self.next_of(n, edge) else {
+                                continue;
+                            };
+                            let mut walk = *state;
+                            walk.flags = (walk.flags & !MATCH) | N_PREFIX;
+                            let (c, nx, hit) = self.descend(x, Some(x), Some(sub), walk, &mut out);
+                            count += c;
+                            if hit {
+                                break 'done;
+                            }
+                            match nx {
+                                Some(v) => x = v,
+                                None => break 'node,
+                            }
+                        }
+                    }
+                }
+                cur = after;
+            }
+            out.flags &= !MATCH;
+        }
+        if out.flags & MATCH != 0 {
+            state.flags |= out.flags;
+        } else {
+            state.flags &= !MATCH;
+        }
+        count
+    }
+
+    /// Removes `node` (and what hangs below it) from the tree `slot`
+    /// points into, together with nodes left without any action.
+    fn remove(&mut self, slot: Slot, node: NodeId) -> u32 {
+        let Some(start) = self.slot(slot) else {
+            return 0;
+        };
+        let mut c = self.head(start);
+        let mut count = 0;
+        loop {
+            if c == node {
+                return count + self.unlink(slot, c);
+            }
+            count += self.remove(Slot::True(c), node);
+            count += self.remove(Slot::False(c), node);
+            if self.zombie(c) {
+                return count + self.unlink(slot, c);
+            }
+            match self.node(c).lvl_nxt {
+                Some(next) if count == 0 => c = next,
+                _ => return count,
+            }
+        }
+    }
+
+    fn unlink(&mut self, slot: Slot, c: NodeId) -> u32 {
+        let (p, q) = (self.node(c).lvl_prv, self.node(c).lvl_nxt);
+        if self.slot(slot) == Some(c) {
+            self.set(slot, p.or(q));
+        }
+        if let Some(p) = p {
+            self.n(p).lvl_nxt = q;
+        }
+        if let Some(q) = q {
+            self.n(q).lvl_prv = p;
+        }
+        self.n(c).lvl_prv = None;
+        self.n(c).lvl_nxt = None;
+        self.put(Some(c)).0
+    }
+}
