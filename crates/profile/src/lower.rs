@@ -511,7 +511,7 @@ impl Lowering<'_> {
             rules
                 .entry(arch)
                 .or_default()
-                .insert(nr, db.into_rules(arch.width())?);
+                .insert(nr, db.into_rules(arch.width(), self.warnings)?);
         }
         let has = |a: Arch| self.arches.contains(&a);
         let mut out = Vec::new();

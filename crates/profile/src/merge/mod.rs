@@ -28,6 +28,8 @@
 //! miscompilation is not reproduced: sysfence enforces what the tree says.
 
 mod paths;
+#[cfg(test)]
+mod tests;
 mod tree;
 
 use crate::diag::{Diagnostic, ProfileError};
@@ -310,9 +312,22 @@ impl SysDb {
     }
 
     /// The surviving rules in first-match order.
-    pub fn into_rules(self, width: ArgWidth) -> Result<Vec<Rule>, ProfileError> {
+    pub fn into_rules(
+        self,
+        width: ArgWidth,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<Vec<Rule>, ProfileError> {
         if let Some(u) = self.uncond {
             return Ok(vec![self.added[u].clone()]);
+        }
+        for (before, after) in self.tree.stale_reads() {
+            let (b, a) = (&self.added[before.rule], &self.added[after.rule]);
+            let msg = format!(
+                "{}: libseccomp's generated filter can test a stale argument word here: when the conditions of the rule at {} do not all hold, this rule's next comparison may read the word loaded for them (a code-generation defect, depending on its block layout); sysfence enforces the rules as merged",
+                self.what,
+                loc(&b.origin)
+            );
+            warnings.push(Diagnostic::note(&a.origin, msg).with_related(&b.origin));
         }
         paths::rules(&self.tree, &self.added, width).map_err(|paths::Beyond| {
             let at = self.added.first().map(|r| r.origin.clone()).unwrap_or_default();

@@ -260,6 +260,58 @@ impl Tree {
         self.put_tree(Some(chain));
     }
 
+    /// Where libseccomp's code generator compares a stale accumulator:
+    /// a node that tests the same word as its previous sibling emits no
+    /// load, but when that sibling's subtree matches nothing, control
+    /// arrives with the subtree's last word loaded instead
+    /// (libseccomp-layout.md §8). Returns, per such node, an action of the
+    /// sibling's subtree and one the node leads to.
+    pub fn stale_reads(&self) -> Vec<(Leaf, Leaf)> {
+        let mut out = Vec::new();
+        let mut seen = vec![false; self.nodes.len()];
+        let mut heads: Vec<NodeId> = self.root.into_iter().collect();
+        while let Some(h) = heads.pop() {
+            let h = self.head(h);
+            if std::mem::replace(&mut seen[h.at()], true) {
+                continue;
+            }
+            let mut prev: Option<NodeId> = None;
+            let mut cur = Some(h);
+            let mut steps = 0;
+            while let Some(id) = cur {
+                steps += 1;
+                if steps > self.nodes.len() {
+                    break;
+                }
+                let n = self.node(id);
+                heads.extend(n.nxt_t.into_iter().chain(n.nxt_f));
+                if let Some(p) = prev.map(|p| self.node(p))
+                    && (p.nxt_t.is_some() || p.nxt_f.is_some())
+                    && arg_rank(p) == arg_rank(n)
+                    && n.mask & p.mask == n.mask
+                    && let (Some(a), Some(b)) = (
+                        self.first_leaf(p.nxt_t.or(p.nxt_f)),
+                        self.first_leaf(Some(id)),
+                    )
+                {
+                    out.push((a, b));
+                }
+                prev = Some(id);
+                cur = n.lvl_nxt;
+            }
+        }
+        out
+    }
+
+    /// The first action reachable from a node's level, depth first.
+    fn first_leaf(&self, id: Option<NodeId>) -> Option<Leaf> {
+        let n = self.node(id?);
+        n.act_t
+            .or(n.act_f)
+            .or_else(|| self.first_leaf(n.nxt_t))
+            .or_else(|| self.first_leaf(n.nxt_f))
+    }
+
     /// Every action leaf reachable from the root.
     pub fn leaves(&self) -> Vec<Leaf> {
         let mut out = Vec::new();
