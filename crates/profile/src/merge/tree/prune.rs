@@ -9,6 +9,12 @@ use super::{
 };
 use crate::ir::Action;
 
+/// What the level walk does after a node that differs from the new one.
+enum After {
+    Stop,
+    NextNode,
+}
+
 impl Tree {
     /// Prunes the tree against the chain at `new`. Returns the number of
     /// nodes removed and the walk's flags (see [`super::REDUNDANT`]).
@@ -120,46 +126,14 @@ impl Tree {
                         {
                             break 'done;
                         }
-                    } else if super::less(self.node(x), self.node(n)) {
-                        if state.flags & N_PREFIX != 0 {
-                            break 'done;
-                        }
-                        for edge in [true, false] {
-                            let Some(below) = self.next_of(x, edge) else {
-                                continue;
-                            };
-                            let mut walk = *state;
-                            walk.flags = (walk.flags & !MATCH) | X_PREFIX;
-                            let (c, nx, hit) =
-                                self.descend(x, Some(below), Some(n), walk, &mut out);
-                            count += c;
-                            if hit {
-                                break 'done;
-                            }
-                            match nx {
-                                Some(v) => x = v,
-                                None => break 'node,
-                            }
-                        }
                     } else {
-                        if state.flags & X_PREFIX != 0 {
-                            break 'done;
-                        }
-                        for edge in [true, false] {
-                            let Some(sub) = self.next_of(n, edge) else {
-                                continue;
-                            };
-                            let mut walk = *state;
-                            walk.flags = (walk.flags & !MATCH) | N_PREFIX;
-                            let (c, nx, hit) = self.descend(x, Some(x), Some(sub), walk, &mut out);
-                            count += c;
-                            if hit {
+                        let existing_side = super::less(self.node(x), self.node(n));
+                        match self.descend_one_side(x, n, state, &mut out, existing_side) {
+                            (c, After::Stop) => {
+                                count += c;
                                 break 'done;
                             }
-                            match nx {
-                                Some(v) => x = v,
-                                None => break 'node,
-                            }
+                            (c, After::NextNode) => count += c,
                         }
                     }
                 }
@@ -173,6 +147,52 @@ impl Tree {
             state.flags &= !MATCH;
         }
         count
+    }
+
+    /// The nodes differ: walk on down one side only — the existing
+    /// tree's subtrees when `x` sorts after the new node, else the new
+    /// chain's — unless the walk is already a prefix walk of the other
+    /// side. Returns the nodes removed and whether the level walk stops.
+    fn descend_one_side(
+        &mut self,
+        mut x: NodeId,
+        n: NodeId,
+        state: &Walk,
+        out: &mut Walk,
+        existing_side: bool,
+    ) -> (u32, After) {
+        let (bail, mark) = if existing_side {
+            (N_PREFIX, X_PREFIX)
+        } else {
+            (X_PREFIX, N_PREFIX)
+        };
+        if state.flags & bail != 0 {
+            return (0, After::Stop);
+        }
+        let mut count = 0;
+        for edge in [true, false] {
+            let side = if existing_side { x } else { n };
+            let Some(next) = self.next_of(side, edge) else {
+                continue;
+            };
+            let mut walk = *state;
+            walk.flags = (walk.flags & !MATCH) | mark;
+            let (existing, new) = if existing_side {
+                (Some(next), Some(n))
+            } else {
+                (Some(x), Some(next))
+            };
+            let (c, nx, hit) = self.descend(x, existing, new, walk, out);
+            count += c;
+            if hit {
+                return (count, After::Stop);
+            }
+            match nx {
+                Some(v) => x = v,
+                None => break,
+            }
+        }
+        (count, After::NextNode)
     }
 
     /// Removes `node` (and what hangs below it) from the tree `slot`
