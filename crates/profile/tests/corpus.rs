@@ -24,7 +24,11 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
-            files(&p, out);
+            // crosvm's folders hold minijail policies and their constants
+            // tables, read by the minijail tests, not JSON profiles.
+            if !p.ends_with("crosvm") {
+                files(&p, out);
+            }
         } else if matches!(
             p.extension().and_then(|x| x.to_str()),
             Some("json" | "yaml" | "yml")
