@@ -49,6 +49,12 @@ pub fn require(rel: &str) -> Option<PathBuf> {
     None
 }
 
+/// The shared directory itself, when it holds `corpus/`, as [`require`]
+/// decides.
+pub fn dir() -> Option<PathBuf> {
+    require("corpus").map(|_| expected_dir())
+}
+
 /// Reports a missing shared input: a panic under CI, a printed skip
 /// elsewhere. For tests that find out late that a file they need is absent.
 pub fn missing(what: &str) {
