@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 
 use crate::arch::Arch;
+use crate::libseccomp::Libseccomp;
 
 /// A profile dialect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -145,10 +146,14 @@ pub struct HostContext {
     pub enosys_stub: bool,
     /// Unknown syscall names are errors rather than warnings.
     pub strict: bool,
+    /// The libseccomp release runc or crun links: which names resolve, to
+    /// which numbers, and which of its defects the filter carries.
+    pub libseccomp: Libseccomp,
 }
 
 impl Default for HostContext {
-    /// amd64, kernel 6.1, Docker's default capabilities, runc with its stub.
+    /// amd64, kernel 6.1, Docker's default capabilities, runc with its stub,
+    /// libseccomp 2.6.1.
     fn default() -> HostContext {
         HostContext {
             host_arch: Arch::X86_64,
@@ -157,6 +162,7 @@ impl Default for HostContext {
             runtime: Runtime::Runc,
             enosys_stub: true,
             strict: false,
+            libseccomp: Libseccomp::default(),
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod eval;
 mod gadget;
 pub mod ir;
 pub mod json;
+pub mod libseccomp;
 mod lower;
 mod merge;
 mod model;
@@ -35,6 +36,7 @@ use std::path::Path;
 pub use arch::Arch;
 pub use context::{DOCKER_DEFAULT_CAPS, Format, HostContext, LoadOptions, Runtime, parse_kernel};
 pub use diag::{Diagnostic, ProfileError, Severity, excerpt};
+pub use libseccomp::Libseccomp;
 
 use decode::Dec;
 use ir::Origin;

@@ -3,7 +3,7 @@
 //! [`ContextArgs`] into their own arguments).
 //!
 //! In: `--format`, `--host-arch`, `--kernel X.Y`, `--caps`, `--runtime`,
-//! `--no-enosys-stub`, `--strict`, `--filter NAME`. Out: a loaded profile
+//! `--no-enosys-stub`, `--strict`, `--libseccomp VERSION`, `--filter NAME`. Out: a loaded profile
 //! ([`ContextArgs::load`]); unset flags come from the running host
 //! ([`HostContext::detect`]) and Docker's defaults. Errors are exit status
 //! 2 with the source excerpt.
@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use sysfence_profile::{
-    Arch, DOCKER_DEFAULT_CAPS, Format, HostContext, LoadOptions, Loaded, Runtime, load,
+    Arch, DOCKER_DEFAULT_CAPS, Format, HostContext, Libseccomp, LoadOptions, Loaded, Runtime, load,
     parse_kernel,
 };
 
@@ -46,6 +46,11 @@ pub struct ContextArgs {
     /// Make unknown syscall names errors.
     #[arg(long)]
     pub strict: bool,
+    /// The libseccomp release runc or crun links (2.5.4, 2.5.5, 2.5.6,
+    /// 2.6.0, 2.6.1; default 2.6.1): which names resolve, and which of its
+    /// defects the filter carries.
+    #[arg(long, value_name = "VERSION")]
+    pub libseccomp: Option<String>,
     /// seccompiler thread category, SPO resource name or gadget container.
     #[arg(long, value_name = "NAME")]
     pub filter: Option<String>,
@@ -70,6 +75,15 @@ impl ContextArgs {
             ctx.runtime = Runtime::from_name(r).ok_or_else(|| {
                 Failure::input(format!(
                     "--runtime: unknown runtime \"{r}\" (runc, crun, containerd)"
+                ))
+            })?;
+        }
+        if let Some(v) = &self.libseccomp {
+            ctx.libseccomp = Libseccomp::from_name(v).ok_or_else(|| {
+                let known: Vec<&str> = Libseccomp::ALL.iter().map(|r| r.name()).collect();
+                Failure::input(format!(
+                    "--libseccomp: unknown release \"{v}\" ({})",
+                    known.join(", ")
                 ))
             })?;
         }
