@@ -505,6 +505,7 @@ impl Lowering<'_> {
         let label = Label {
             syscall: name,
             arch: arch.name(),
+            release: self.ctx.libseccomp,
         };
         self.dbs
             .entry((arch, nr))

@@ -34,7 +34,8 @@ mod tree;
 
 use crate::diag::{Diagnostic, ProfileError};
 use crate::ir::{ArgWidth, CmpOp, Cond, Origin, Rule};
-use tree::{Exists, Leaf, REDUNDANT, Tree};
+use crate::libseccomp::Libseccomp;
+use tree::{Exists, Leaf, REDUNDANT, Tree, WORK_LIMIT};
 
 /// The rules one syscall has received so far on one arch.
 #[derive(Debug, Default)]
@@ -52,6 +53,8 @@ pub(crate) struct SysDb {
 pub(crate) struct Label<'a> {
     pub syscall: &'a str,
     pub arch: &'a str,
+    /// The libseccomp release whose merge is modelled.
+    pub release: Libseccomp,
 }
 
 fn loc(o: &Origin) -> String {
@@ -92,7 +95,34 @@ pub(crate) fn normalize(conds: &mut Vec<Cond>, width: ArgWidth) {
 
 impl SysDb {
     /// Adds one rule (conditions normalized), as `seccomp_rule_add` would.
+    /// Refuses the rule when libseccomp's merge would never end on it, and
+    /// when the merge takes more than [`WORK_LIMIT`] steps.
     pub fn add(
+        &mut self,
+        new: Rule,
+        width: ArgWidth,
+        label: &Label<'_>,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<(), ProfileError> {
+        self.tree.refuel();
+        let origin = new.origin.clone();
+        let result = self.merge(new, width, label, warnings);
+        if self.tree.cyclic() {
+            return Err(ProfileError::new(
+                &origin,
+                format!(
+                    "{}: libseccomp {} never finishes adding this rule: it links a comparison into a level twice and the level closes on itself, so seccomp_rule_add (or the next step) loops forever and the container never starts (every release from 2.5.4 to 2.6.1 does this)",
+                    self.what, label.release
+                ),
+            ));
+        }
+        if self.tree.exhausted() {
+            return Err(work_error(&origin, &self.what));
+        }
+        result
+    }
+
+    fn merge(
         &mut self,
         new: Rule,
         width: ArgWidth,
@@ -145,6 +175,9 @@ impl SysDb {
             };
             let before = self.live();
             let (removed, flags) = self.tree.prune(chain, leaf.action);
+            if self.tree.exhausted() || self.tree.cyclic() {
+                return Ok(());
+            }
             if removed > 0 {
                 pruned = true;
                 self.report_pruned(&before, idx, warnings);
@@ -320,6 +353,7 @@ impl SysDb {
         if let Some(u) = self.uncond {
             return Ok(vec![self.added[u].clone()]);
         }
+        self.tree.refuel();
         for (before, after) in self.tree.stale_reads() {
             let (b, a) = (&self.added[before.rule], &self.added[after.rule]);
             let msg = format!(
@@ -329,8 +363,12 @@ impl SysDb {
             );
             warnings.push(Diagnostic::note(&a.origin, msg).with_related(&b.origin));
         }
-        paths::rules(&self.tree, &self.added, width).map_err(|paths::Beyond| {
-            let at = self.added.first().map(|r| r.origin.clone()).unwrap_or_default();
+        let at = self.added.first().map(|r| r.origin.clone()).unwrap_or_default();
+        let rules = paths::rules(&self.tree, &self.added, width);
+        if self.tree.exhausted() {
+            return Err(work_error(&at, &self.what));
+        }
+        rules.map_err(|paths::Beyond| {
             ProfileError::new(
                 &at,
                 format!(
@@ -340,6 +378,16 @@ impl SysDb {
             )
         })
     }
+}
+
+/// The merge took more steps than sysfence allows for one rule.
+fn work_error(at: &Origin, what: &str) -> ProfileError {
+    ProfileError::new(
+        at,
+        format!(
+            "{what}: merging this rule as libseccomp does takes more than {WORK_LIMIT} steps; sysfence stops there and refuses the profile"
+        ),
+    )
 }
 
 fn conflict(what: &str, new: &Rule, old: &Rule, how: &str) -> ProfileError {

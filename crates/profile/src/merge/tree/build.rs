@@ -164,6 +164,9 @@ impl Tree {
             return Ok(());
         };
         loop {
+            if !self.tick() {
+                return Ok(());
+            }
             if same(self.node(x), self.node(new)) {
                 return self.merge_node(x, new);
             }
