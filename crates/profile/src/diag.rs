@@ -40,6 +40,9 @@ pub struct Diagnostic {
     pub origin: Origin,
     /// A second place the message speaks of (the rule that won, ...).
     pub related: Option<Origin>,
+    /// A stable name for the kind of diagnostic, when it has one
+    /// (`libseccomp-ghsa-4q85`, ...).
+    pub code: Option<&'static str>,
 }
 
 impl Diagnostic {
@@ -49,6 +52,7 @@ impl Diagnostic {
             message: message.into(),
             origin: origin.clone(),
             related: None,
+            code: None,
         }
     }
 
@@ -58,7 +62,13 @@ impl Diagnostic {
             message: message.into(),
             origin: origin.clone(),
             related: None,
+            code: None,
         }
+    }
+
+    pub(crate) fn with_code(mut self, code: &'static str) -> Diagnostic {
+        self.code = Some(code);
+        self
     }
 
     pub(crate) fn with_related(mut self, related: &Origin) -> Diagnostic {
@@ -69,7 +79,10 @@ impl Diagnostic {
     /// The diagnostic with source excerpts of its origin (and of the related
     /// place) taken from `source`, the text the profile was read from.
     pub fn render(&self, source: &str) -> String {
-        let mut out = format!("{}: {}\n", self.severity, self);
+        let mut out = match self.code {
+            Some(code) => format!("{}[{code}]: {}\n", self.severity, self),
+            None => format!("{}: {}\n", self.severity, self),
+        };
         out.push_str(&excerpt(source, &self.origin));
         if let Some(r) = &self.related {
             out.push_str(&format!("  related: {}\n", location(r)));

@@ -106,9 +106,10 @@ impl Libseccomp {
     }
 
     /// Whether the release's code generator can compare a stale
-    /// accumulator after a shared node (2.5.x).
+    /// accumulator after a shared node: every release here (2.5.4, 2.6.0
+    /// and 2.6.1 build the recorded stale-accumulator sets identically).
     pub fn stale_accumulator(self) -> bool {
-        self < Libseccomp::V2_6_0
+        Libseccomp::ALL.contains(&self)
     }
 }
 

@@ -88,6 +88,10 @@ pub(super) struct Tree {
     pub absorbed: Vec<Leaf>,
     /// Steps taken since the last [`Tree::refuel`] (see [`WORK_LIMIT`]).
     work: Cell<u32>,
+    /// Merge as libseccomp before 2.6.1 does (GHSA-4q85-33p6-j5g6).
+    pub ghsa: bool,
+    /// Whether a merge took the branch where those releases differ.
+    pub ghsa_site: bool,
 }
 
 /// Flags of the prune walk (whether the new chain matched, finished, or
