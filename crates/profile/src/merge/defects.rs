@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 
 use crate::eval::boundary_values;
-use crate::ir::{Action, ArgWidth, Rule};
+use crate::ir::{ArgWidth, Rule};
 
 /// The most calls the witness search tries.
 const MAX_CALLS: usize = 50_000;
@@ -40,7 +40,13 @@ fn candidates(rules: &[&[Rule]], width: ArgWidth) -> [Vec<u64>; 6] {
             sets[c.arg.get()].extend(boundary_values(c, width));
         }
     }
-    sets.map(|s| if s.is_empty() { vec![0] } else { s.into_iter().collect() })
+    sets.map(|s| {
+        if s.is_empty() {
+            vec![0]
+        } else {
+            s.into_iter().collect()
+        }
+    })
 }
 
 /// The first call (in odometer order over the candidates) that `a` and
@@ -71,24 +77,13 @@ pub(super) fn witness<'a>(
     None
 }
 
-/// `a0=0x5 a2=0x100000000`: the arguments that are not 0.
+/// `args (0x5, 0x0, 0x0, 0x0, 0x0, 0x0)`.
 pub(super) fn show_args(args: &[u64; 6]) -> String {
-    let set: Vec<String> = (0..6)
-        .filter(|&i| args[i] != 0)
-        .map(|i| format!("a{i}={:#x}", args[i]))
-        .collect();
-    if set.is_empty() {
-        "all arguments 0".into()
-    } else {
-        set.join(" ")
-    }
+    let all: Vec<String> = args.iter().map(|a| format!("{a:#x}")).collect();
+    format!("args ({})", all.join(", "))
 }
 
 /// An outcome in words.
 pub(super) fn outcome(rule: Option<&Rule>) -> String {
-    rule.map_or_else(|| "the default action".into(), |r| action(r.action))
-}
-
-fn action(a: Action) -> String {
-    a.to_string()
+    rule.map_or_else(|| "the default action".into(), |r| r.action.to_string())
 }

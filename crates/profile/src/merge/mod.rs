@@ -380,7 +380,11 @@ impl SysDb {
 
     /// The tree's meaning as rules, within the work bound.
     fn read_back(&self, width: ArgWidth) -> Result<Vec<Rule>, ProfileError> {
-        let at = self.added.first().map(|r| r.origin.clone()).unwrap_or_default();
+        let at = self
+            .added
+            .first()
+            .map(|r| r.origin.clone())
+            .unwrap_or_default();
         self.tree.refuel();
         let rules = paths::rules(&self.tree, &self.added, width);
         if self.tree.exhausted() {
@@ -421,7 +425,11 @@ impl SysDb {
         let Some(w) = defects::witness(rules, &old_rules, width) else {
             return Ok(());
         };
-        let at = w.runtime.or(w.profile).map(|r| r.origin.clone()).unwrap_or_default();
+        let at = w
+            .runtime
+            .or(w.profile)
+            .map(|r| r.origin.clone())
+            .unwrap_or_default();
         let msg = format!(
             "{}: libseccomp {} merges these rules wrongly (GHSA-4q85-33p6-j5g6, fixed in 2.6.1): for {} its filter gives {} where the profile gives {}",
             self.what,

@@ -79,7 +79,11 @@ impl Tree {
             }
             out.push(i);
             let n = self.node(i);
-            stack.extend([n.nxt_t, n.nxt_f, n.lvl_prv, n.lvl_nxt].into_iter().flatten());
+            stack.extend(
+                [n.nxt_t, n.nxt_f, n.lvl_prv, n.lvl_nxt]
+                    .into_iter()
+                    .flatten(),
+            );
         }
         out
     }
