@@ -68,9 +68,7 @@ pub(super) fn witness<'a>(
                 runtime: r,
             });
         }
-        let Some(i) = (0..6).find(|&i| pos[i] + 1 < values[i].len()) else {
-            return None;
-        };
+        let i = (0..6).find(|&i| pos[i] + 1 < values[i].len())?;
         pos[i] += 1;
         pos[..i].fill(0);
     }
