@@ -13,36 +13,17 @@
 //! `BLESS=1 cargo test -p sysfence-profile --test libseccomp_tables`
 //! rewrites the file; without `BLESS` the test fails when it differs. When
 //! the corpus is absent the test fails under `CI=true` and is skipped
-//! (with a message) elsewhere.
+//! (with a message) elsewhere (`sysfence_testkit::shared`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sysfence_profile::Arch;
 use sysfence_profile::libseccomp::csv_column;
 
 /// The releases, in the order of `Libseccomp`'s variants.
 const VERSIONS: [&str; 5] = ["2.5.4", "2.5.5", "2.5.6", "2.6.0", "2.6.1"];
-
-fn shared_dir() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir =
-        std::env::var_os("SYSFENCE_SHARED").map_or_else(|| root.join("../shared"), PathBuf::from);
-    if dir.join("corpus").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but the shared corpus is missing at {}",
-        dir.display()
-    );
-    println!(
-        "skipped: no shared corpus at {} (set SYSFENCE_SHARED)",
-        dir.display()
-    );
-    None
-}
 
 /// The offset libseccomp adds to a column's raw numbers.
 fn offset(column: &str, raw: u32) -> u32 {
@@ -121,7 +102,7 @@ fn column_arches() -> BTreeMap<&'static str, Arch> {
     out
 }
 
-fn render(shared: &Path) -> String {
+fn render(dir: &Path) -> String {
     let arches = column_arches();
     let mut out = String::new();
     out.push_str("//! The syscall tables of libseccomp releases, as differences against the\n");
@@ -136,9 +117,7 @@ fn render(shared: &Path) -> String {
         "\n/// Indexed by `Libseccomp as usize`.\npub(super) static RELEASES: &[Release] = &[\n",
     );
     for version in VERSIONS {
-        let path = shared.join(format!(
-            "corpus/third-party/libseccomp/syscalls-v{version}.csv"
-        ));
+        let path = dir.join(format!("syscalls-v{version}.csv"));
         let csv = read_csv(&path);
         let _ = writeln!(out, "    Release {{\n        version: {version:?},");
         let _ = writeln!(
@@ -176,9 +155,11 @@ fn render(shared: &Path) -> String {
 
 #[test]
 fn libseccomp_tables_are_up_to_date() {
-    let Some(shared) = shared_dir() else { return };
+    let Some(dir) = sysfence_testkit::shared::require("corpus/third-party/libseccomp") else {
+        return;
+    };
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/libseccomp/tables.rs");
-    let text = render(&shared);
+    let text = render(&dir);
     let current = std::fs::read_to_string(&path).unwrap_or_default();
     if current == text {
         return;
