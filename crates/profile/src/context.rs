@@ -29,11 +29,13 @@ pub enum Format {
     Spo,
     /// Inspektor Gadget `advise_seccomp` output (`// name` then JSON).
     Gadget,
+    /// A minijail `.policy` file (crosvm, ChromeOS, Android).
+    Minijail,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Docker,
         Format::Oci,
         Format::Containers,
@@ -41,6 +43,7 @@ impl Format {
         Format::Seccompiler,
         Format::Spo,
         Format::Gadget,
+        Format::Minijail,
     ];
 
     /// The format's name as `--format` takes it.
@@ -53,6 +56,7 @@ impl Format {
             Format::Seccompiler => "seccompiler",
             Format::Spo => "spo",
             Format::Gadget => "gadget",
+            Format::Minijail => "minijail",
         }
     }
 
@@ -68,6 +72,7 @@ impl Format {
             "seccompiler" | "firecracker" => Format::Seccompiler,
             "spo" | "yaml" | "seccompprofile" => Format::Spo,
             "gadget" | "ig" | "inspektor-gadget" => Format::Gadget,
+            "minijail" | "policy" => Format::Minijail,
             _ => return None,
         })
     }
@@ -204,8 +209,15 @@ pub struct LoadOptions {
     pub filter: Option<String>,
     /// The file name to put in messages.
     pub file_name: String,
-    /// Where to look for SPO base profiles (`baseProfileName`).
+    /// Where to look for SPO base profiles (`baseProfileName`); the folder
+    /// of a minijail policy.
     pub base_dir: Option<PathBuf>,
+    /// Where a minijail policy's absolute `@include` paths are looked up
+    /// by file name (default: `base_dir`).
+    pub include_dir: Option<PathBuf>,
+    /// A minijail policy's arch table (default: `constants.json` in
+    /// `base_dir`).
+    pub constants: Option<PathBuf>,
 }
 
 /// Docker's native arch string for the daemon's GOARCH (§3); empty when

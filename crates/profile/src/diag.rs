@@ -40,6 +40,9 @@ pub struct Diagnostic {
     pub origin: Origin,
     /// A second place the message speaks of (the rule that won, ...).
     pub related: Option<Origin>,
+    /// The text of the file the origin is in, when it is not the profile
+    /// itself (a minijail `@include`d file).
+    source: Option<String>,
 }
 
 impl Diagnostic {
@@ -49,6 +52,7 @@ impl Diagnostic {
             message: message.into(),
             origin: origin.clone(),
             related: None,
+            source: None,
         }
     }
 
@@ -58,7 +62,15 @@ impl Diagnostic {
             message: message.into(),
             origin: origin.clone(),
             related: None,
+            source: None,
         }
+    }
+
+    /// The diagnostic, excerpted from `text` (the file its origin is in)
+    /// rather than from the text given to [`Diagnostic::render`].
+    pub(crate) fn with_source(mut self, text: Option<String>) -> Diagnostic {
+        self.source = text;
+        self
     }
 
     pub(crate) fn with_related(mut self, related: &Origin) -> Diagnostic {
@@ -70,6 +82,7 @@ impl Diagnostic {
     /// place) taken from `source`, the text the profile was read from.
     pub fn render(&self, source: &str) -> String {
         let mut out = format!("{}: {}\n", self.severity, self);
+        let source = self.source.as_deref().unwrap_or(source);
         out.push_str(&excerpt(source, &self.origin));
         if let Some(r) = &self.related {
             out.push_str(&format!("  related: {}\n", location(r)));
@@ -124,6 +137,7 @@ pub fn excerpt(source: &str, o: &Origin) -> String {
 pub struct ProfileError {
     origin: Origin,
     message: String,
+    source: Option<String>,
 }
 
 impl ProfileError {
@@ -131,7 +145,15 @@ impl ProfileError {
         ProfileError {
             origin: origin.clone(),
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// The error, excerpted from `text` (the file its origin is in) rather
+    /// than from the text given to [`ProfileError::render`].
+    pub(crate) fn with_source(mut self, text: Option<String>) -> ProfileError {
+        self.source = text;
+        self
     }
 
     /// Where the problem is.
@@ -146,6 +168,7 @@ impl ProfileError {
 
     /// The error with a source excerpt.
     pub fn render(&self, source: &str) -> String {
+        let source = self.source.as_deref().unwrap_or(source);
         format!("error: {self}\n{}", excerpt(source, &self.origin))
     }
 }
