@@ -3,7 +3,8 @@
 //! [`ContextArgs`] into their own arguments).
 //!
 //! In: `--format`, `--host-arch`, `--kernel X.Y`, `--caps`, `--runtime`,
-//! `--no-enosys-stub`, `--strict`, `--filter NAME`. Out: a loaded profile
+//! `--no-enosys-stub`, `--strict`, `--filter NAME`, and for minijail
+//! policies `--include-dir DIR` and `--constants FILE`. Out: a loaded profile
 //! ([`ContextArgs::load`]); unset flags come from the running host
 //! ([`HostContext::detect`]) and Docker's defaults. Errors are exit status
 //! 2 with the source excerpt.
@@ -22,7 +23,7 @@ use crate::io::{display_name, read_input};
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ContextArgs {
     /// Profile format: docker, oci, podman, containerd, seccompiler, spo,
-    /// gadget (default: detected from the text).
+    /// gadget, minijail (default: detected; `.policy` files are minijail).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
     /// Host architecture, in Docker's or any other spelling (amd64, arm64,
@@ -49,6 +50,13 @@ pub struct ContextArgs {
     /// seccompiler thread category, SPO resource name or gadget container.
     #[arg(long, value_name = "NAME")]
     pub filter: Option<String>,
+    /// minijail: where absolute `@include` paths are looked up by file name
+    /// (default: the policy's folder).
+    #[arg(long, value_name = "DIR")]
+    pub include_dir: Option<PathBuf>,
+    /// minijail: the arch's `constants.json` (default: beside the policy).
+    #[arg(long, value_name = "FILE")]
+    pub constants: Option<PathBuf>,
 }
 
 impl ContextArgs {
@@ -96,6 +104,8 @@ impl ContextArgs {
             filter: self.filter.clone(),
             file_name: display_name(Some(path)),
             base_dir: path.parent().map(PathBuf::from),
+            include_dir: self.include_dir.clone(),
+            constants: self.constants.clone(),
         })
     }
 
