@@ -39,6 +39,7 @@ struct Open {
 pub struct Reader<'a> {
     table: &'a ArchTable,
     include_dir: Option<PathBuf>,
+    shown_include_dir: Option<PathBuf>,
     stack: Vec<Open>,
     /// Filter statements in reading order.
     pub statements: Vec<FilterStatement>,
@@ -53,11 +54,14 @@ pub struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    /// A reader for one arch, resolving absolute paths in `include_dir`.
-    pub fn new(table: &'a ArchTable, include_dir: Option<PathBuf>) -> Reader<'a> {
+    /// A reader for one arch, resolving absolute paths in `include_dir`;
+    /// messages name included files under `shown_include_dir` (the
+    /// policy's folder as the user named it, when that is the include folder).
+    pub fn new(table: &'a ArchTable, include_dir: Option<PathBuf>, shown_include_dir: Option<PathBuf>) -> Reader<'a> {
         Reader {
             table,
             include_dir,
+            shown_include_dir,
             stack: Vec::new(),
             statements: Vec::new(),
             frequency: BTreeMap::new(),
@@ -145,7 +149,21 @@ impl<'a> Reader<'a> {
         Ok(self.current().dir.as_ref().map(|d| normalize(&d.join(p))))
     }
 
-    fn path_token(&self, c: &mut Cursor, what: &str) -> PResult<PathBuf> {
+    /// The name messages give a file a path token names: the path as the
+    /// user would write it, relative to the names already shown.
+    fn shown(&self, token: &str) -> String {
+        let p = Path::new(token);
+        let shown = if p.is_absolute() {
+            let file = p.file_name().map(PathBuf::from).unwrap_or_default();
+            self.shown_include_dir.as_ref().map_or(file.clone(), |d| d.join(&file))
+        } else {
+            let dir = Path::new(&self.current().name).parent().unwrap_or(Path::new(""));
+            normalize(&dir.join(p))
+        };
+        shown.display().to_string()
+    }
+
+    fn path_token(&self, c: &mut Cursor, what: &str) -> PResult<(PathBuf, String)> {
         c.next(what)?;
         if c.is_empty() {
             return Err(c.error_here(format!("empty {what} path")));
@@ -163,22 +181,21 @@ impl<'a> Reader<'a> {
         let resolved = self.resolve(c, what)?;
         c.next("path")?;
         match resolved.filter(|p| p.is_file()) {
-            Some(p) => Ok(p),
+            Some(p) => Ok((p, self.shown(&t.text))),
             None => Err(c.error(&t, format!("could not open {what} file {}", t.text))),
         }
     }
 
     fn include(&mut self, c: &mut Cursor) -> PResult<()> {
         let at = c.front().map(|t| c.origin(t)).expect("an @include token");
-        let path = self.path_token(c, "include")?;
+        let (path, name) = self.path_token(c, "include")?;
         let key = path.canonicalize().ok();
         if key.is_some() && self.stack.iter().any(|f| f.key == key) {
             let chain: Vec<&str> = self.stack.iter().map(|f| f.name.as_str()).collect();
-            let msg = format!("include loop: {} includes {} again (via {})", at.file, path.display(), chain.join(" → "));
+            let msg = format!("include loop: {name} is already being read ({})", chain.join(" → "));
             return Err((msg, at));
         }
         let text = read_text(&path).map_err(|m| (m, at.clone()))?;
-        let name = path.display().to_string();
         self.sources.insert(name.clone(), text.clone());
         let dir = path.parent().map(Path::to_path_buf);
         self.read_file(Open { name, dir, key }, &text)
@@ -186,9 +203,8 @@ impl<'a> Reader<'a> {
 
     fn frequency_statement(&mut self, c: &mut Cursor) -> PResult<()> {
         let at = c.front().map(|t| c.origin(t)).expect("an @frequency token");
-        let path = self.path_token(c, "frequency")?;
+        let (path, name) = self.path_token(c, "frequency")?;
         let text = read_text(&path).map_err(|m| (m, at))?;
-        let name = path.display().to_string();
         self.sources.insert(name.clone(), text.clone());
         let tokens = tokenize(&text).map_err(|e| {
             (format!("invalid token \"{}\"", e.text), origin(&name, e.line, e.column))

@@ -37,7 +37,11 @@ pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
         .map_err(|e| ProfileError::new(&at(1, 1), format!("the policy is not UTF-8 ({e})")))?;
     let table = read_table(opts, &at(1, 1))?;
     let include_dir = opts.include_dir.clone().or_else(|| opts.base_dir.clone());
-    let mut reader = files::Reader::new(&table, include_dir);
+    let shown_dir = match &opts.include_dir {
+        Some(d) => Some(d.clone()),
+        None => Path::new(file).parent().map(Path::to_path_buf),
+    };
+    let mut reader = files::Reader::new(&table, include_dir, shown_dir);
     let read = reader.read(file, opts.base_dir.clone(), text);
     let sources = std::mem::take(&mut reader.sources);
     let located = |(msg, o): (String, Origin)| {
