@@ -3,8 +3,8 @@
 //!
 //! In: text, either the output of `strace -c` (two header lines, one row per
 //! syscall whose fourth column is `calls` and whose last column is the name,
-//! a dashed line and a `total` row) or plain `name count` lines (`#` starts a
-//! comment). Out: [`Weights`], a list of `(name, count)` in file order,
+//! a dashed line and a `total` row), plain `name count` lines, or minijail
+//! frequency lines `name: count` (`#` starts a comment). Out: [`Weights`], a list of `(name, count)` in file order,
 //! resolved to numbers per arch with [`Weights::for_arch`].
 //!
 //! Names the arch does not know are ignored when resolving (a mix recorded on
@@ -64,9 +64,12 @@ impl Weights {
             if skip_line(line) {
                 continue;
             }
-            let cells: Vec<&str> = line.split_whitespace().collect();
+            let cells: Vec<&str> = match line.split_once(':') {
+                Some((name, count)) => vec![name.trim(), count.trim()],
+                None => line.split_whitespace().collect(),
+            };
             let parsed = match cells.as_slice() {
-                [name, count] => count.parse().ok().map(|c| (name.to_string(), c)),
+                [name, count] if !name.is_empty() => count.parse().ok().map(|c| (name.to_string(), c)),
                 [_, _, _, calls, .., name] if cells.len() <= 6 => {
                     calls.parse().ok().map(|c| (name.to_string(), c))
                 }
@@ -144,6 +147,9 @@ mod tests {
             &[("newfstatat".to_string(), 17194), ("access".to_string(), 1)]
         );
         let p = Weights::parse("read 10\n# comment\nwrite 5 # trailing\n").unwrap();
+        let m = Weights::parse("ioctl: 754417\nwrite:5\n").unwrap();
+        assert_eq!(m.entries()[0], ("ioctl".to_string(), 754417));
+        assert_eq!(m.total(), 754422);
         assert_eq!(p.total(), 15);
         assert_eq!(p.for_arch(0xc000_003e).get(&1), Some(&5));
     }

@@ -47,8 +47,9 @@ pub struct Selection {
     /// Dispatch layout: linear, tree or weighted.
     #[arg(long, default_value = "tree", value_name = "LAYOUT")]
     layout: String,
-    /// A syscall mix (`strace -c` output or `name count` lines) for the
-    /// weighted layout.
+    /// A syscall mix (`strace -c` output, `name count` or minijail's
+    /// `name: count` lines) for the weighted layout (default: the profile's
+    /// own `@frequency` counts, if any).
     #[arg(long, value_name = "FILE")]
     weights: Option<PathBuf>,
     /// The action for foreign arches (ALLOW, ERRNO(1), KILL_THREAD, ...).
@@ -76,6 +77,24 @@ impl Selection {
             config = config.bad_arch(parse_action(a)?);
         }
         Ok(config)
+    }
+}
+
+/// The profile's own call counts (minijail's `@frequency`) as a mix, used
+/// by the weighted layout when `--weights` is not given.
+pub fn profile_weights(loaded: &sysfence_profile::Loaded) -> Option<Weights> {
+    (!loaded.frequency.is_empty()).then(|| Weights::from_pairs(loaded.frequency.clone()))
+}
+
+impl Selection {
+    /// [`Selection::config`], weighted by the profile's own counts when
+    /// `--weights` is not given.
+    pub fn config_for(&self, loaded: &sysfence_profile::Loaded) -> Result<Config, Failure> {
+        let config = self.config()?;
+        Ok(match (&self.weights, profile_weights(loaded)) {
+            (None, Some(w)) => config.weights(w),
+            _ => config,
+        })
     }
 }
 
@@ -124,7 +143,7 @@ pub fn failure(e: CompileError) -> Failure {
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
     let loaded = args.context.load(&args.profile)?;
-    let config = args.select.config()?;
+    let config = args.select.config_for(&loaded)?;
     let compiled = compile(&loaded.policy, &config).map_err(failure)?;
     let bytes = render(&compiled, &args.emit)?;
     write_output(args.output.as_ref(), &bytes)?;

@@ -15,7 +15,7 @@ use sysfence_compile::cost::{ProgramCost, measure};
 use sysfence_compile::select::select;
 use sysfence_compile::{Config, Layout, Weights, compile};
 
-use crate::cmd::compile::{failure, parse_arches, read_weights};
+use crate::cmd::compile::{failure, parse_arches, profile_weights, read_weights};
 use crate::cmd::context::ContextArgs;
 use crate::failure::{Failure, Outcome};
 
@@ -43,11 +43,14 @@ pub struct Args {
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
     let loaded = args.context.load(&args.profile)?;
-    let mixes: Vec<(String, Weights)> = args
+    let mut mixes: Vec<(String, Weights)> = args
         .weights
         .iter()
         .map(|p| Ok((mix_name(p), read_weights(p)?)))
         .collect::<Result<_, Failure>>()?;
+    if let (true, Some(w)) = (mixes.is_empty(), profile_weights(&loaded)) {
+        mixes.push(("@frequency".to_string(), w));
+    }
     let layouts = layouts(&args.layout)?;
     let mut base = Config::new();
     let policy = if args.arches.is_empty() {
