@@ -62,7 +62,9 @@ pub fn run(shared: &Path) -> Result<Vec<Row>, String> {
         .map_err(|e| e.to_string())?
         .flatten()
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".policy") && (n.contains("_device") || n == "common_device.policy"))
+        .filter(|n| {
+            n.ends_with(".policy") && (n.contains("_device") || n == "common_device.policy")
+        })
         .collect();
     names.sort();
     let rows = names.iter().map(|n| row(&peer, &src, &staged, n)).collect();
@@ -74,27 +76,63 @@ fn row(peer: &Minijail, src: &Path, staged: &Path, name: &str) -> Result<Row, St
     let loaded = load_file(&src.join(name), &LoadOptions::default()).map_err(|e| e.to_string())?;
     let ap = loaded.policy.arches()[0].clone();
     let (mix, weights) = if loaded.frequency.is_empty() {
-        let names = ap.rules.keys().filter_map(|nr| sysfence_profile::Arch::X86_64.syscall_name(*nr));
+        let names = ap
+            .rules
+            .keys()
+            .filter_map(|nr| sysfence_profile::Arch::X86_64.syscall_name(*nr));
         ("uniform", Weights::from_pairs(names.map(|n| (n, 1u64))))
     } else {
         ("@frequency", Weights::from_pairs(loaded.frequency.clone()))
     };
     let counts = weights.for_arch(ap.audit_arch);
     let start = Instant::now();
-    let config = Config::new().layout(Layout::Weighted).weights(weights.clone());
-    let ours = compile(&loaded.policy, &config).map_err(|e| e.to_string())?.into_program();
-    let mut programs = vec![figures("sysfence weighted", &ours, &ap, &counts, start.elapsed())];
+    let config = Config::new()
+        .layout(Layout::Weighted)
+        .weights(weights.clone());
+    let ours = compile(&loaded.policy, &config)
+        .map_err(|e| e.to_string())?
+        .into_program();
+    let mut programs = vec![figures(
+        "sysfence weighted",
+        &ours,
+        &ap,
+        &counts,
+        start.elapsed(),
+    )];
     for strategy in ["bst", "linear"] {
         let (bytes, took) = peer.compile(staged, name, strategy)?;
         let theirs = Program::from_raw(&bytes, Endian::Little).map_err(|e| e.to_string())?;
-        programs.push(figures(&format!("minijail {strategy}"), &theirs, &ap, &counts, took));
+        programs.push(figures(
+            &format!("minijail {strategy}"),
+            &theirs,
+            &ap,
+            &counts,
+            took,
+        ));
     }
-    Ok(Row { policy: name.to_string(), mix: mix.to_string(), programs })
+    Ok(Row {
+        policy: name.to_string(),
+        mix: mix.to_string(),
+        programs,
+    })
 }
 
-fn figures(who: &str, p: &Program, ap: &ArchPolicy, counts: &BTreeMap<u32, u64>, took: Duration) -> Figures {
+fn figures(
+    who: &str,
+    p: &Program,
+    ap: &ArchPolicy,
+    counts: &BTreeMap<u32, u64>,
+    took: Duration,
+) -> Figures {
     let cost = |nr: u32, args: [u64; 6]| {
-        interp::run(p, &SeccompData { args, ..SeccompData::new(ap.audit_arch, nr) }).insns
+        interp::run(
+            p,
+            &SeccompData {
+                args,
+                ..SeccompData::new(ap.audit_arch, nr)
+            },
+        )
+        .insns
     };
     let mean_of = |nr: u32| {
         let alts = allowed_alternatives(ap, nr);
@@ -104,14 +142,31 @@ fn figures(who: &str, p: &Program, ap: &ArchPolicy, counts: &BTreeMap<u32, u64>,
         alts.iter().map(|a| f64::from(cost(nr, *a))).sum::<f64>() / alts.len() as f64
     };
     let total: u64 = counts.values().sum();
-    let mean = counts.iter().map(|(nr, c)| mean_of(*nr) * *c as f64).sum::<f64>() / total.max(1) as f64;
+    let mean = counts
+        .iter()
+        .map(|(nr, c)| mean_of(*nr) * *c as f64)
+        .sum::<f64>()
+        / total.max(1) as f64;
     let worst = (0..=ap.table_max)
-        .flat_map(|nr| allowed_alternatives(ap, nr).into_iter().map(move |a| (nr, a)))
+        .flat_map(|nr| {
+            allowed_alternatives(ap, nr)
+                .into_iter()
+                .map(move |a| (nr, a))
+        })
         .map(|(nr, a)| cost(nr, a))
         .max()
         .unwrap_or(0);
-    let cached = (0..=ap.table_max).filter(|nr| cache::is_const_allow(p, ap.audit_arch, *nr)).count();
-    Figures { compiler: who.to_string(), mean, worst, length: p.len(), cached, compile: took }
+    let cached = (0..=ap.table_max)
+        .filter(|nr| cache::is_const_allow(p, ap.audit_arch, *nr))
+        .count();
+    Figures {
+        compiler: who.to_string(),
+        mean,
+        worst,
+        length: p.len(),
+        cached,
+        compile: took,
+    }
 }
 
 /// The rows as a Markdown table.

@@ -37,7 +37,11 @@ pub fn allowed_args(policy: &ArchPolicy, nr: u32) -> Option<[u64; 6]> {
 /// Every distinct argument vector, one per ALLOW rule that can decide, under
 /// which the policy allows `nr` (all zeros when no rule looks at arguments).
 pub fn allowed_alternatives(policy: &ArchPolicy, nr: u32) -> Vec<[u64; 6]> {
-    let Some(rules) = policy.rules.get(&nr).filter(|r| r.iter().any(|r| !r.conds.is_empty())) else {
+    let Some(rules) = policy
+        .rules
+        .get(&nr)
+        .filter(|r| r.iter().any(|r| !r.conds.is_empty()))
+    else {
         return allowed_args(policy, nr).into_iter().collect();
     };
     let mut out: Vec<[u64; 6]> = Vec::new();

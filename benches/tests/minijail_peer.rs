@@ -53,13 +53,22 @@ fn every_crosvm_policy_agrees_with_minijail() {
             .collect();
         let outputs = peer.compile_many(&staged, &jobs).expect("the peer runs");
         for ((name, strategy), out) in jobs.iter().zip(outputs) {
-            let theirs = out.unwrap_or_else(|e| panic!("{arch}/{name} {strategy}: minijail refused: {e}"));
-            let theirs = Program::from_raw(&theirs, Endian::Little).expect("minijail's program validates");
+            let theirs =
+                out.unwrap_or_else(|e| panic!("{arch}/{name} {strategy}: minijail refused: {e}"));
+            let theirs =
+                Program::from_raw(&theirs, Endian::Little).expect("minijail's program validates");
             let policy = load_file(&src.join(name), &LoadOptions::default())
                 .unwrap_or_else(|e| panic!("{arch}/{name}: {e}"))
                 .policy;
-            let ours = compile(&policy, &Config::new()).expect("sysfence compiles").into_program();
-            compared += agree(&policy, &ours, &theirs, &format!("{arch}/{name} ({strategy})"));
+            let ours = compile(&policy, &Config::new())
+                .expect("sysfence compiles")
+                .into_program();
+            compared += agree(
+                &policy,
+                &ours,
+                &theirs,
+                &format!("{arch}/{name} ({strategy})"),
+            );
         }
         let _ = std::fs::remove_dir_all(&staged);
     }
@@ -84,8 +93,14 @@ fn agree(policy: &Policy, ours: &Program, theirs: &Program, what: &str) -> usize
     for nr in (0..=ap.table_max + 16).chain((0..=ap.table_max + 1).map(|n| n | 0x4000_0000)) {
         calls.push(SeccompData::new(ap.audit_arch, nr));
     }
-    calls.extend([u32::MAX, 0x8000_0000, 0x7fff_ffff].map(|nr| SeccompData::new(ap.audit_arch, nr)));
-    calls.extend(FOREIGN.iter().filter(|a| **a != ap.audit_arch).map(|a| SeccompData::new(*a, 0)));
+    calls
+        .extend([u32::MAX, 0x8000_0000, 0x7fff_ffff].map(|nr| SeccompData::new(ap.audit_arch, nr)));
+    calls.extend(
+        FOREIGN
+            .iter()
+            .filter(|a| **a != ap.audit_arch)
+            .map(|a| SeccompData::new(*a, 0)),
+    );
     for mut i in interesting_values(policy) {
         add_peer_values(&mut i, theirs);
         calls.extend(i.calls(3000).iter().map(|c| SeccompData {
@@ -95,7 +110,11 @@ fn agree(policy: &Policy, ours: &Program, theirs: &Program, what: &str) -> usize
     }
     for d in &calls {
         let (a, b) = (interp::run(ours, d), interp::run(theirs, d));
-        assert_eq!(a.raw, b.raw, "{what}: nr {} arch {:#x} args {:x?}", d.nr, d.arch, d.args);
+        assert_eq!(
+            a.raw, b.raw,
+            "{what}: nr {} arch {:#x} args {:x?}",
+            d.nr, d.arch, d.args
+        );
     }
     calls.len()
 }
@@ -105,7 +124,10 @@ fn agree(policy: &Policy, ours: &Program, theirs: &Program, what: &str) -> usize
 fn add_peer_values(i: &mut Interesting, theirs: &Program) {
     let mut seen: [BTreeSet<u64>; 6] = Default::default();
     for c in i.calls(64) {
-        let d = SeccompData { args: c.args, ..SeccompData::new(c.arch, c.nr) };
+        let d = SeccompData {
+            args: c.args,
+            ..SeccompData::new(c.arch, c.nr)
+        };
         let mut loaded: Option<(usize, bool)> = None;
         let mut tracer = |_pc: usize, insn: &Insn, _a: u32, _x: u32| {
             if insn.code == 0x20 && (16..64).contains(&insn.k) {
@@ -114,7 +136,11 @@ fn add_peer_values(i: &mut Interesting, theirs: &Program) {
                 if let Some((arg, high)) = loaded {
                     for k in [insn.k, insn.k.wrapping_sub(1), insn.k.wrapping_add(1)] {
                         let k = u64::from(k);
-                        seen[arg].extend(if high { vec![k << 32, k << 32 | 0xffff_ffff] } else { vec![k, k | 0xffff_ffff_0000_0000] });
+                        seen[arg].extend(if high {
+                            vec![k << 32, k << 32 | 0xffff_ffff]
+                        } else {
+                            vec![k, k | 0xffff_ffff_0000_0000]
+                        });
                     }
                 }
             } else if insn.code == 0x20 {

@@ -41,9 +41,15 @@ impl Minijail {
     pub fn find(shared: &Path) -> Result<Minijail, String> {
         let tools = shared.join("peers/minijail/tools");
         if !tools.join("compile_seccomp_policy.py").is_file() {
-            return Err(format!("{} has no compile_seccomp_policy.py", tools.display()));
+            return Err(format!(
+                "{} has no compile_seccomp_policy.py",
+                tools.display()
+            ));
         }
-        let ok = Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
+        let ok = Command::new("python3")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
         if !ok {
             return Err("python3 is not installed".into());
         }
@@ -52,12 +58,23 @@ impl Minijail {
 
     /// Compiles `policy` (a file name in the staged `dir`) in one Python
     /// process; returns the program bytes and the wall time of the process.
-    pub fn compile(&self, dir: &Path, policy: &str, strategy: &str) -> Result<(Vec<u8>, Duration), String> {
+    pub fn compile(
+        &self,
+        dir: &Path,
+        policy: &str,
+        strategy: &str,
+    ) -> Result<(Vec<u8>, Duration), String> {
         let out = dir.join(format!("{policy}.{strategy}.bpf"));
         let start = Instant::now();
         let run = Command::new("python3")
             .arg(self.tools.join("compile_seccomp_policy.py"))
-            .args(["--arch-json", "constants.json", "--optimization-strategy", strategy, policy])
+            .args([
+                "--arch-json",
+                "constants.json",
+                "--optimization-strategy",
+                strategy,
+                policy,
+            ])
             .arg(&out)
             .current_dir(dir)
             .output()
@@ -71,7 +88,11 @@ impl Minijail {
     }
 
     /// Compiles many `(policy, strategy)` pairs in one Python process.
-    pub fn compile_many(&self, dir: &Path, jobs: &[(String, String)]) -> Result<Vec<Result<Vec<u8>, String>>, String> {
+    pub fn compile_many(
+        &self,
+        dir: &Path,
+        jobs: &[(String, String)],
+    ) -> Result<Vec<Result<Vec<u8>, String>>, String> {
         let mut child = Command::new("python3")
             .args(["-c", DRIVER])
             .arg(&self.tools)
@@ -85,12 +106,21 @@ impl Minijail {
         for (p, s) in jobs {
             input.push_str(&format!("{p} {s} {p}.{s}.bpf\n"));
         }
-        child.stdin.take().expect("piped").write_all(input.as_bytes()).map_err(|e| e.to_string())?;
+        child
+            .stdin
+            .take()
+            .expect("piped")
+            .write_all(input.as_bytes())
+            .map_err(|e| e.to_string())?;
         let out = child.wait_with_output().map_err(|e| e.to_string())?;
         let text = String::from_utf8_lossy(&out.stdout);
         let lines: Vec<&str> = text.lines().collect();
         if lines.len() != jobs.len() {
-            return Err(format!("the peer answered {} of {} jobs", lines.len(), jobs.len()));
+            return Err(format!(
+                "the peer answered {} of {} jobs",
+                lines.len(),
+                jobs.len()
+            ));
         }
         Ok(jobs
             .iter()
@@ -110,10 +140,15 @@ pub fn stage(src: &Path, tag: &str) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(&dir)?;
     for entry in std::fs::read_dir(src)? {
         let path = entry?.path();
-        let Some(name) = path.file_name() else { continue };
+        let Some(name) = path.file_name() else {
+            continue;
+        };
         if path.extension().is_some_and(|e| e == "policy") {
             let text = std::fs::read_to_string(&path)?;
-            std::fs::write(dir.join(name), text.replace("/usr/share/policy/crosvm/", "./"))?;
+            std::fs::write(
+                dir.join(name),
+                text.replace("/usr/share/policy/crosvm/", "./"),
+            )?;
         } else if path.is_file() {
             std::fs::copy(&path, dir.join(name))?;
         }

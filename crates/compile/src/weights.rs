@@ -69,7 +69,9 @@ impl Weights {
                 None => line.split_whitespace().collect(),
             };
             let parsed = match cells.as_slice() {
-                [name, count] if !name.is_empty() => count.parse().ok().map(|c| (name.to_string(), c)),
+                [name, count] if !name.is_empty() => {
+                    count.parse().ok().map(|c| (name.to_string(), c))
+                }
                 [_, _, _, calls, .., name] if cells.len() <= 6 => {
                     calls.parse().ok().map(|c| (name.to_string(), c))
                 }

@@ -29,7 +29,11 @@ pub struct Args {
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
     let loaded = args.context.load(&args.profile)?;
-    let compiled = compile(&loaded.policy, &args.select.config_for(&loaded)?.check(true)).map_err(failure)?;
+    let compiled = compile(
+        &loaded.policy,
+        &args.select.config_for(&loaded)?.check(true),
+    )
+    .map_err(failure)?;
     let Some(report) = compiled.check_report() else {
         return Ok(0);
     };

@@ -179,7 +179,10 @@ mod tests {
 
     #[test]
     fn refuses_missing_fields_and_bad_bits() {
-        let e = parse(br#"{"arch_nr": 1, "arch_name": "a", "bits": 48, "syscalls": {}, "constants": {}}"#, "c.json");
+        let e = parse(
+            br#"{"arch_nr": 1, "arch_name": "a", "bits": 48, "syscalls": {}, "constants": {}}"#,
+            "c.json",
+        );
         assert!(e.unwrap_err().to_string().contains("bits"));
         let e = parse(br#"{"arch_nr": 1}"#, "c.json").unwrap_err();
         assert!(e.to_string().contains("missing"));

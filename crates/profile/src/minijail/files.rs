@@ -17,7 +17,9 @@ use std::path::{Component, Path, PathBuf};
 
 use super::constants::ArchTable;
 use super::lexer::{Kind, Statement, tokenize};
-use super::parser::{Cursor, FilterStatement, PResult, default_action, descriptor, filter_statement};
+use super::parser::{
+    Cursor, FilterStatement, PResult, default_action, descriptor, filter_statement,
+};
 use crate::diag::Diagnostic;
 use crate::ir::{Action, Origin};
 use crate::json::MAX_INPUT;
@@ -57,7 +59,11 @@ impl<'a> Reader<'a> {
     /// A reader for one arch, resolving absolute paths in `include_dir`;
     /// messages name included files under `shown_include_dir` (the
     /// policy's folder as the user named it, when that is the include folder).
-    pub fn new(table: &'a ArchTable, include_dir: Option<PathBuf>, shown_include_dir: Option<PathBuf>) -> Reader<'a> {
+    pub fn new(
+        table: &'a ArchTable,
+        include_dir: Option<PathBuf>,
+        shown_include_dir: Option<PathBuf>,
+    ) -> Reader<'a> {
         Reader {
             table,
             include_dir,
@@ -77,7 +83,14 @@ impl<'a> Reader<'a> {
             .as_ref()
             .and_then(|d| Path::new(name).file_name().map(|f| d.join(f)))
             .and_then(|p| p.canonicalize().ok());
-        self.read_file(Open { name: name.to_string(), dir, key }, text)
+        self.read_file(
+            Open {
+                name: name.to_string(),
+                dir,
+                key,
+            },
+            text,
+        )
     }
 
     fn read_file(&mut self, file: Open, text: &str) -> PResult<()> {
@@ -87,21 +100,30 @@ impl<'a> Reader<'a> {
         })?;
         if let Some(line) = tokens.dangling {
             let o = origin(&file.name, line, 1);
-            self.warn(&o, "the file ends inside a continued statement (`\\`); minijail drops that statement");
+            self.warn(
+                &o,
+                "the file ends inside a continued statement (`\\`); minijail drops that statement",
+            );
         }
         self.stack.push(file);
-        let result = tokens.statements.iter().try_for_each(|st| self.statement(st));
+        let result = tokens
+            .statements
+            .iter()
+            .try_for_each(|st| self.statement(st));
         self.stack.pop();
         result
     }
 
     fn current(&self) -> &Open {
-        self.stack.last().expect("a file is open while statements are read")
+        self.stack
+            .last()
+            .expect("a file is open while statements are read")
     }
 
     fn warn(&mut self, o: &Origin, msg: &str) {
         let source = self.sources.get(&o.file).cloned();
-        self.warnings.push(Diagnostic::warning(o, msg).with_source(source));
+        self.warnings
+            .push(Diagnostic::warning(o, msg).with_source(source));
     }
 
     fn statement(&mut self, st: &Statement) -> PResult<()> {
@@ -142,7 +164,10 @@ impl<'a> Reader<'a> {
         let p = Path::new(&t.text);
         if p.is_absolute() {
             let dir = self.include_dir.as_ref().ok_or_else(|| {
-                c.error(t, format!("{kind} {}: no include folder (give --include-dir)", t.text))
+                c.error(
+                    t,
+                    format!("{kind} {}: no include folder (give --include-dir)", t.text),
+                )
             })?;
             return Ok(p.file_name().map(|f| dir.join(f)));
         }
@@ -155,9 +180,13 @@ impl<'a> Reader<'a> {
         let p = Path::new(token);
         let shown = if p.is_absolute() {
             let file = p.file_name().map(PathBuf::from).unwrap_or_default();
-            self.shown_include_dir.as_ref().map_or(file.clone(), |d| d.join(&file))
+            self.shown_include_dir
+                .as_ref()
+                .map_or(file.clone(), |d| d.join(&file))
         } else {
-            let dir = Path::new(&self.current().name).parent().unwrap_or(Path::new(""));
+            let dir = Path::new(&self.current().name)
+                .parent()
+                .unwrap_or(Path::new(""));
             normalize(&dir.join(p))
         };
         shown.display().to_string()
@@ -192,7 +221,10 @@ impl<'a> Reader<'a> {
         let key = path.canonicalize().ok();
         if key.is_some() && self.stack.iter().any(|f| f.key == key) {
             let chain: Vec<&str> = self.stack.iter().map(|f| f.name.as_str()).collect();
-            let msg = format!("include loop: {name} is already being read ({})", chain.join(" → "));
+            let msg = format!(
+                "include loop: {name} is already being read ({})",
+                chain.join(" → ")
+            );
             return Err((msg, at));
         }
         let text = read_text(&path).map_err(|m| (m, at.clone()))?;
@@ -207,7 +239,10 @@ impl<'a> Reader<'a> {
         let text = read_text(&path).map_err(|m| (m, at))?;
         self.sources.insert(name.clone(), text.clone());
         let tokens = tokenize(&text).map_err(|e| {
-            (format!("invalid token \"{}\"", e.text), origin(&name, e.line, e.column))
+            (
+                format!("invalid token \"{}\"", e.text),
+                origin(&name, e.line, e.column),
+            )
         })?;
         for st in &tokens.statements {
             let mut fc = Cursor::new(st, &name);
@@ -257,16 +292,26 @@ fn python_int(s: &str) -> Option<u64> {
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
-    let len = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?.len();
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
     if len > MAX_INPUT as u64 {
-        return Err(format!("{}: {len} bytes; the limit is {MAX_INPUT} bytes", path.display()));
+        return Err(format!(
+            "{}: {len} bytes; the limit is {MAX_INPUT} bytes",
+            path.display()
+        ));
     }
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     String::from_utf8(bytes).map_err(|e| format!("{}: not UTF-8 ({e})", path.display()))
 }
 
 fn origin(file: &str, line: u32, column: u32) -> Origin {
-    Origin { file: file.to_string(), line, column, path: String::new() }
+    Origin {
+        file: file.to_string(),
+        line,
+        column,
+        path: String::new(),
+    }
 }
 
 /// `os.path.normpath`: `.` dropped, `..` folded, without touching the disk.
@@ -275,7 +320,9 @@ fn normalize(p: &Path) -> PathBuf {
     for c in p.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
                 out.pop();
             }
             other => out.push(other.as_os_str()),

@@ -277,7 +277,10 @@ fn path(chars: &[char], p: usize) -> Option<(Option<Kind>, usize)> {
     if chars.get(slash) != Some(&'/') {
         return None;
     }
-    let n = chars[slash + 1..].iter().take_while(|c| !space(**c)).count();
+    let n = chars[slash + 1..]
+        .iter()
+        .take_while(|c| !space(**c))
+        .count();
     (n > 0).then_some((Some(Kind::Path), slash + 1 + n - p))
 }
 
@@ -285,7 +288,11 @@ fn path(chars: &[char], p: usize) -> Option<(Option<Kind>, usize)> {
 pub fn number(chars: &[char], p: usize) -> Option<usize> {
     let sign = usize::from(chars[p] == '-');
     let q = p + sign;
-    let run = |from: usize, f: fn(&char) -> bool| chars.get(from..).map_or(0, |s| s.iter().take_while(|c| f(c)).count());
+    let run = |from: usize, f: fn(&char) -> bool| {
+        chars
+            .get(from..)
+            .map_or(0, |s| s.iter().take_while(|c| f(c)).count())
+    };
     if chars.get(q) == Some(&'0') && matches!(chars.get(q + 1), Some('x' | 'X')) {
         let n = run(q + 2, char::is_ascii_hexdigit);
         if n > 0 {
@@ -326,7 +333,10 @@ fn symbol(chars: &[char], p: usize) -> Option<(Option<Kind>, usize)> {
 fn wordlike(chars: &[char], p: usize) -> Option<(Option<Kind>, usize)> {
     let bounded = p == 0 || !word(chars[p - 1]);
     if bounded && starts(chars, p, "arg") {
-        let digits = chars[p + 3..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let digits = chars[p + 3..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
         if digits > 0 && chars.get(p + 3 + digits).is_none_or(|c| !word(*c)) {
             return Some((Some(Kind::Argument), 3 + digits));
         }
@@ -369,9 +379,8 @@ mod tests {
         assert_eq!(
             classes,
             [
-                Identifier, Colon, Argument, Op, Number, And, Argument, Op, Complement,
-                Identifier, BitOr, Number, Or, Argument, Op, Number, Semicolon, Return,
-                Identifier
+                Identifier, Colon, Argument, Op, Number, And, Argument, Op, Complement, Identifier,
+                BitOr, Number, Or, Argument, Op, Number, Semicolon, Return, Identifier
             ]
         );
         assert_eq!(kinds("kill-process")[0].0, Action);

@@ -33,8 +33,8 @@ struct Entry {
     filters: Vec<(Filter, Origin)>,
 }
 
-/// A located error: message, where, and the earlier place it speaks of.
-pub type LowerError = (String, Origin, Option<Origin>);
+/// A located error: message and where.
+pub type LowerError = (String, Origin);
 
 /// Lowers the statements of one arch.
 pub fn lower(
@@ -45,7 +45,11 @@ pub fn lower(
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<ArchPolicy, LowerError> {
     let entries = collect(statements)?;
-    let width = if table.bits == 64 { ArgWidth::Bits64 } else { ArgWidth::Bits32 };
+    let width = if table.bits == 64 {
+        ArgWidth::Bits64
+    } else {
+        ArgWidth::Bits32
+    };
     let mut rules = BTreeMap::new();
     for (nr, e) in &entries {
         let list = entry_rules(e, default, width, warnings)?;
@@ -69,12 +73,19 @@ fn collect(statements: &[FilterStatement]) -> Result<BTreeMap<u32, Entry>, Lower
     let mut out: BTreeMap<u32, Entry> = BTreeMap::new();
     for st in statements {
         for (name, nr) in &st.syscalls {
-            let e = out.entry(*nr).or_insert_with(|| Entry { name: name.clone(), filters: vec![] });
+            let e = out.entry(*nr).or_insert_with(|| Entry {
+                name: name.clone(),
+                filters: vec![],
+            });
             if &e.name != name {
-                let msg = format!("\"{name}\" and \"{}\" are one number ({nr}) in constants.json", e.name);
-                return Err((msg, st.colon.clone(), None));
+                let msg = format!(
+                    "\"{name}\" and \"{}\" are one number ({nr}) in constants.json",
+                    e.name
+                );
+                return Err((msg, st.colon.clone()));
             }
-            e.filters.extend(st.filters.iter().map(|f| (f.clone(), st.colon.clone())));
+            e.filters
+                .extend(st.filters.iter().map(|f| (f.clone(), st.colon.clone())));
         }
     }
     Ok(out)
@@ -89,8 +100,12 @@ fn entry_rules(
 ) -> Result<Vec<Rule>, LowerError> {
     let first_plain = e.filters.iter().position(|(f, _)| f.expr.is_none());
     if let Some(i) = first_plain.filter(|i| i + 1 < e.filters.len()) {
-        let msg = format!("syscall {} already had an unconditional action applied", e.name);
-        return Err((msg, e.filters[i + 1].1.clone(), Some(e.filters[i].1.clone())));
+        let before = &e.filters[i].1;
+        let msg = format!(
+            "syscall {} already had an unconditional action applied (previous definition at {}:{}:{})",
+            e.name, before.file, before.line, before.column
+        );
+        return Err((msg, e.filters[i + 1].1.clone()));
     }
     let last = first_plain.map_or(default, |i| e.filters[i].0.action);
     let conditional = &e.filters[..first_plain.unwrap_or(e.filters.len())];
@@ -111,8 +126,11 @@ fn entry_rules(
                 rules.push(rule(conds, f.action, at));
             }
             if rules.len() > MAX_RULES {
-                let msg = format!("{}'s argument expressions expand to more than {MAX_RULES} comparisons chains", e.name);
-                return Err((msg, at.clone(), None));
+                let msg = format!(
+                    "{}'s argument expressions expand to more than {MAX_RULES} comparisons chains",
+                    e.name
+                );
+                return Err((msg, at.clone()));
             }
         }
     }
@@ -124,7 +142,11 @@ fn entry_rules(
 }
 
 fn rule(conds: Vec<Cond>, action: Action, at: &Origin) -> Rule {
-    Rule { conds, action, origin: at.clone() }
+    Rule {
+        conds,
+        action,
+        origin: at.clone(),
+    }
 }
 
 /// A clause (atoms joined by `&&`) as conjunctions of IR conditions joined
@@ -151,8 +173,17 @@ fn expand(clause: &[Atom], width: ArgWidth) -> Vec<Vec<Cond>> {
 /// The conditions any one of which makes an atom hold (none: it never does).
 fn atom_conds(a: &Atom, width: ArgWidth) -> Vec<Cond> {
     let arg = ArgIndex::new(a.arg).expect("the parser refuses arg6 and above");
-    let word = if width == ArgWidth::Bits64 { u64::MAX } else { 0xffff_ffff };
-    let cond = |op, value, value_two| Cond { arg, op, value, value_two };
+    let word = if width == ArgWidth::Bits64 {
+        u64::MAX
+    } else {
+        0xffff_ffff
+    };
+    let cond = |op, value, value_two| Cond {
+        arg,
+        op,
+        value,
+        value_two,
+    };
     let op = match a.op {
         Op::Eq => CmpOp::Eq,
         Op::Ne => CmpOp::Ne,

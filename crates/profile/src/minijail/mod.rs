@@ -32,7 +32,12 @@ pub use files::INCLUDE_DEPTH_LIMIT;
 /// Reads a minijail policy.
 pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
     let file = opts.file_name.as_str();
-    let at = |line, column| Origin { file: file.to_string(), line, column, path: String::new() };
+    let at = |line, column| Origin {
+        file: file.to_string(),
+        line,
+        column,
+        path: String::new(),
+    };
     let text = std::str::from_utf8(text)
         .map_err(|e| ProfileError::new(&at(1, 1), format!("the policy is not UTF-8 ({e})")))?;
     let table = read_table(opts, &at(1, 1))?;
@@ -49,23 +54,25 @@ pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
         ProfileError::new(&o, msg).with_source(source)
     };
     read.map_err(located)?;
-    let arch = Arch::all().iter().copied().find(|a| a.audit_arch() == table.arch_nr);
+    let arch = Arch::all()
+        .iter()
+        .copied()
+        .find(|a| a.audit_arch() == table.arch_nr);
     let name = arch.map_or_else(|| table.arch_name.clone(), |a| a.name().to_string());
     let default = reader.default.unwrap_or(parser::KILL);
     let mut warnings = std::mem::take(&mut reader.warnings);
-    let mut ap = lower::lower(&reader.statements, default, &table, &name, &mut warnings)
-        .map_err(|(msg, o, related)| {
-            let msg = match related {
-                Some(r) => format!("{msg} (previous definition at {}:{}:{})", r.file, r.line, r.column),
-                None => msg,
-            };
-            located((msg, o))
-        })?;
+    let mut ap =
+        lower::lower(&reader.statements, default, &table, &name, &mut warnings).map_err(located)?;
     if let Some(a) = arch {
         ap.table_max = ap.table_max.max(a.max_nr());
     }
-    let policy = Policy::new(vec![ap], parser::KILL).map_err(|e| ProfileError::new(&at(1, 1), e.to_string()))?;
-    let frequency = reader.frequency.iter().map(|((n, _), c)| (n.clone(), *c)).collect();
+    let policy = Policy::new(vec![ap], parser::KILL)
+        .map_err(|e| ProfileError::new(&at(1, 1), e.to_string()))?;
+    let frequency = reader
+        .frequency
+        .iter()
+        .map(|((n, _), c)| (n.clone(), *c))
+        .collect();
     Ok(Loaded {
         policy,
         warnings,
@@ -82,7 +89,10 @@ fn read_table(opts: &LoadOptions, at: &Origin) -> Result<constants::ArchTable, P
         (Some(p), _) => p.clone(),
         (None, Some(d)) => d.join("constants.json"),
         (None, None) => {
-            return Err(ProfileError::new(at, "a minijail policy needs its arch's constants.json (give --constants)"));
+            return Err(ProfileError::new(
+                at,
+                "a minijail policy needs its arch's constants.json (give --constants)",
+            ));
         }
     };
     let bytes = read_limited(&path).map_err(|m| ProfileError::new(at, m))?;
@@ -95,7 +105,9 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("constants table {shown}: {e} (give --constants)"))?
         .len();
     if len > crate::json::MAX_INPUT as u64 {
-        return Err(format!("constants table {shown}: {len} bytes is over the limit"));
+        return Err(format!(
+            "constants table {shown}: {len} bytes is over the limit"
+        ));
     }
     std::fs::read(path).map_err(|e| format!("constants table {shown}: {e}"))
 }

@@ -163,7 +163,10 @@ pub fn single_constant(c: &Cursor, t: &Token, table: &ArchTable) -> PResult<u64>
         Kind::Identifier => *table.constants.get(&t.text).ok_or_else(|| {
             c.error(
                 t,
-                format!("invalid constant: \"{}\" is not in constants.json for {}", t.text, table.arch_name),
+                format!(
+                    "invalid constant: \"{}\" is not in constants.json for {}",
+                    t.text, table.arch_name
+                ),
             )
         })?,
         Kind::Number => c_number(&t.text).ok_or_else(|| c.error(t, "unsigned overflow"))?,
@@ -181,9 +184,15 @@ pub fn single_constant(c: &Cursor, t: &Token, table: &ArchTable) -> PResult<u64>
 /// A number token as C's `strtol(_, _, 0)` reads it (`None` past i128).
 fn c_number(s: &str) -> Option<i128> {
     let (neg, digits) = s.strip_prefix('-').map_or((false, s), |d| (true, d));
-    let (radix, body) = if let Some(h) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let (radix, body) = if let Some(h) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         (16, h)
-    } else if digits.len() > 1 && digits.starts_with('0') && digits[1..].bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+    } else if digits.len() > 1
+        && digits.starts_with('0')
+        && digits[1..].bytes().all(|b| (b'0'..=b'7').contains(&b))
+    {
         (8, &digits[1..])
     } else {
         (10, digits)
@@ -209,7 +218,10 @@ fn constant(c: &mut Cursor, table: &ArchTable) -> PResult<u64> {
     let v = if first.kind == Kind::LParen {
         c.parens += 1;
         if c.parens > MAX_PARENS {
-            return Err(c.error(&first, format!("parentheses nested deeper than {MAX_PARENS}")));
+            return Err(c.error(
+                &first,
+                format!("parentheses nested deeper than {MAX_PARENS}"),
+            ));
         }
         let v = value(c, table)?;
         c.parens -= 1;
@@ -221,7 +233,11 @@ fn constant(c: &mut Cursor, table: &ArchTable) -> PResult<u64> {
     } else {
         single_constant(c, &first, table)?
     };
-    Ok(if negate { !v & table.max_unsigned() as u64 } else { v })
+    Ok(if negate {
+        !v & table.max_unsigned() as u64
+    } else {
+        v
+    })
 }
 
 /// `value = constant { '|' constant }`.
@@ -271,7 +287,11 @@ fn atom(c: &mut Cursor, table: &ArchTable) -> PResult<Atom> {
         "&" => Op::AnyBit,
         _ => Op::In,
     };
-    Ok(Atom { arg: index as u8, op, value })
+    Ok(Atom {
+        arg: index as u8,
+        op,
+        value,
+    })
 }
 
 /// `argument-expression = clause { '||' clause }`, `clause = atom { '&&' atom }`.
@@ -341,7 +361,10 @@ fn single_filter(c: &mut Cursor, table: &ArchTable) -> PResult<Filter> {
         return Err(c.error_here("missing filter"));
     }
     if !c.at(Kind::Argument) {
-        return Ok(Filter { expr: None, action: action(c, table)? });
+        return Ok(Filter {
+            expr: None,
+            action: action(c, table)?,
+        });
     }
     let expr = expression(c, table)?;
     let action = if c.at(Kind::Semicolon) {
@@ -350,7 +373,10 @@ fn single_filter(c: &mut Cursor, table: &ArchTable) -> PResult<Filter> {
     } else {
         Action::Allow
     };
-    Ok(Filter { expr: Some(expr), action })
+    Ok(Filter {
+        expr: Some(expr),
+        action,
+    })
 }
 
 /// `filter = '{' single-filter { ',' single-filter } '}' | single-filter`.
@@ -433,20 +459,26 @@ pub fn descriptor(c: &mut Cursor, table: &ArchTable) -> PResult<Vec<(String, u32
     if t.kind != Kind::Identifier && t.text != "kill" {
         return Err(c.error(&t, "invalid syscall descriptor"));
     }
-    if c.at(Kind::LBracket) {
-        if let Some(arches) = metadata(c)? {
-            if !arches.contains(&table.arch_name) {
-                return Ok(vec![]);
-            }
-        }
+    if c.at(Kind::LBracket)
+        && let Some(arches) = metadata(c)?
+        && !arches.contains(&table.arch_name)
+    {
+        return Ok(vec![]);
     }
     let lookup = |name: &str| {
-        table.syscalls.get(name).map(|nr| (name.to_string(), *nr)).ok_or_else(|| {
-            c.error(
-                &t,
-                format!("nonexistent syscall \"{name}\" (not in constants.json for {})", table.arch_name),
-            )
-        })
+        table
+            .syscalls
+            .get(name)
+            .map(|nr| (name.to_string(), *nr))
+            .ok_or_else(|| {
+                c.error(
+                    &t,
+                    format!(
+                        "nonexistent syscall \"{name}\" (not in constants.json for {})",
+                        table.arch_name
+                    ),
+                )
+            })
     };
     let Some((group, namespace)) = t.text.split_once('@') else {
         return Ok(vec![lookup(&t.text)?]);
@@ -488,7 +520,11 @@ pub fn filter_statement(c: &mut Cursor, table: &ArchTable) -> PResult<FilterStat
         return Err(c.error(&colon, "invalid colon"));
     }
     let filters = filter(c, table)?;
-    Ok(FilterStatement { syscalls, filters, colon: c.origin(&colon) })
+    Ok(FilterStatement {
+        syscalls,
+        filters,
+        colon: c.origin(&colon),
+    })
 }
 
 #[cfg(test)]
@@ -497,7 +533,12 @@ mod tests {
     use crate::minijail::lexer::tokenize;
 
     fn table() -> ArchTable {
-        let mut t = ArchTable { arch_nr: 0xc000_003e, arch_name: "x86_64".into(), bits: 64, ..Default::default() };
+        let mut t = ArchTable {
+            arch_nr: 0xc000_003e,
+            arch_name: "x86_64".into(),
+            bits: 64,
+            ..Default::default()
+        };
         t.syscalls.insert("read".into(), 0);
         t.syscalls.insert("kill".into(), 62);
         t.constants.insert("O_RDONLY".into(), 0);
@@ -516,7 +557,8 @@ mod tests {
 
     #[test]
     fn values_are_words() {
-        let f = parse("read: arg0 == ~A|1 || arg1 in (A|NEG) && arg2 != -2; return 0x10005").unwrap();
+        let f =
+            parse("read: arg0 == ~A|1 || arg1 in (A|NEG) && arg2 != -2; return 0x10005").unwrap();
         let e = f.filters[0].expr.as_ref().unwrap();
         assert_eq!(e[0][0].value, !4u64 | 1);
         assert_eq!(e[1][0].value, u64::MAX);
@@ -535,7 +577,10 @@ mod tests {
         assert!(e.0.contains("arg6"));
         let e = parse("read: arg0 ==").unwrap_err();
         assert_eq!((e.0.as_str(), e.1.column), ("empty constant", 14));
-        assert_eq!(parse("read: 0x10000000000000000").unwrap_err().0, "unsigned overflow");
+        assert_eq!(
+            parse("read: 0x10000000000000000").unwrap_err().0,
+            "unsigned overflow"
+        );
         assert_eq!(parse("read: 2").unwrap_err().0, "invalid action");
         assert!(parse("kill: kill").is_ok());
         assert!(parse("{read, kill[arch=arm64]}: 1").is_ok_and(|f| f.syscalls.len() == 1));
