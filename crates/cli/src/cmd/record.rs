@@ -18,6 +18,10 @@
 //! * `seccompiler`: one `main` filter for the native arch (`mismatch_action`
 //!   `{"errno": 1}`, `match_action` `allow`); calls of other arches are left
 //!   out with a warning, since a seccompiler filter serves one arch.
+//! * `minijail`: `name: 1` lines for the native arch (other calls get
+//!   minijail's default, KILL_THREAD, since `@default` cannot be an errno),
+//!   and with `-o DIR/NAME.policy` the counts as `DIR/NAME.frequency`
+//!   (`name: count`), named by the policy's `@frequency` line.
 //!
 //! Two syscalls are always allowed, recorded or not, on every arch seen:
 //! `restart_syscall`, which the kernel makes a task issue when a signal or
@@ -60,6 +64,8 @@ pub enum Format {
     Oci,
     /// seccompiler / Firecracker JSON with one `main` filter.
     Seccompiler,
+    /// A minijail `.policy` (and, beside `-o FILE`, `FILE`'s stem `.frequency`).
+    Minijail,
 }
 
 /// Arguments.
@@ -189,6 +195,7 @@ pub fn run(args: Args) -> Outcome {
     let profile = match args.format {
         Format::Docker | Format::Oci => docker_json(&seen),
         Format::Seccompiler => seccompiler_json(&seen),
+        Format::Minijail => minijail_policy(&seen, args.output.as_deref())?,
     };
     write_output(args.output.as_ref(), profile.as_bytes())?;
     if let Some(path) = &args.weights {
@@ -397,12 +404,13 @@ fn docker_json(seen: &Seen) -> String {
     out
 }
 
-/// The seccompiler allow-list for the native arch.
-fn seccompiler_json(seen: &Seen) -> String {
+/// The names seen on the native arch plus the always-allowed ones, sorted;
+/// calls of other arches are left out with a warning (`what` serves one arch).
+fn native_names<'s>(seen: &'s Seen, what: &str) -> Vec<&'s str> {
     let native = Arch::native().unwrap_or(Arch::X86_64);
     for arch in seen.arches().into_iter().filter(|&a| a != native) {
         eprintln!(
-            "sysfence: warning: calls on {} left out: a seccompiler filter serves one arch ({})",
+            "sysfence: warning: calls on {} left out: {what} serves one arch ({})",
             arch.name(),
             native.name()
         );
@@ -415,6 +423,41 @@ fn seccompiler_json(seen: &Seen) -> String {
     names.extend(ALWAYS_ALLOWED);
     names.sort_unstable();
     names.dedup();
+    names
+}
+
+/// The minijail allow-list for the native arch (`name: 1` lines; unlisted
+/// calls get minijail's default, KILL_THREAD). With `-o DIR/NAME.policy`,
+/// the counts go to `DIR/NAME.frequency`, named by `@frequency`.
+fn minijail_policy(seen: &Seen, output: Option<&std::path::Path>) -> Result<String, Failure> {
+    let names = native_names(seen, "a minijail policy");
+    let mut out = String::from("# allow-list recorded by sysfence\n");
+    match output {
+        Some(path) => {
+            let freq = path.with_extension("frequency");
+            let native = Arch::native().unwrap_or(Arch::X86_64);
+            let mut text = String::from("# call counts recorded by sysfence\n");
+            for (name, count) in seen.named.get(&native).into_iter().flatten() {
+                let _ = writeln!(text, "{name}: {count}");
+            }
+            write_output(Some(&freq), text.as_bytes())?;
+            let file = freq
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let _ = writeln!(out, "@frequency ./{file}");
+        }
+        None => eprintln!("sysfence: warning: no -o FILE, so no .frequency file is written"),
+    }
+    for n in names {
+        let _ = writeln!(out, "{n}: 1");
+    }
+    Ok(out)
+}
+
+/// The seccompiler allow-list for the native arch.
+fn seccompiler_json(seen: &Seen) -> String {
+    let names = native_names(seen, "a seccompiler filter");
     let rules: Vec<String> = names
         .iter()
         .map(|n| format!("        {{ \"syscall\": {} }}", json_string(n)))
