@@ -121,12 +121,10 @@ pub(crate) fn lower(
     ctx: &HostContext,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Lowered, ProfileError> {
-    let Some(da) = p
-        .default_action
-        .as_ref()
-        .filter(|d| !d.v.is_empty() || !p.syscalls.is_empty())
-    else {
-        return unconfined(p, ctx, warnings);
+    let da = match &p.default_action {
+        Some(d) if !d.v.is_empty() => d,
+        _ if p.syscalls.is_empty() => return unconfined(p, ctx, warnings),
+        _ => return Err(missing_default(p, ctx.runtime)),
     };
     let default_kind = kind(da)?;
     if default_kind == Kind::Notify {
@@ -142,6 +140,7 @@ pub(crate) fn lower(
         ctx.runtime,
         warnings,
     )?;
+    check_errno(default, da, p.default_errno_ret.as_ref())?;
     check_flags(p, ctx.runtime)?;
     let arches = filter_arches(p, ctx)?;
     let mut l = Lowering {
@@ -166,6 +165,26 @@ pub(crate) fn lower(
         arches,
         flags: load_flags(p, ctx.runtime),
     })
+}
+
+/// A default action that is absent or empty while rules are present: runc
+/// converts `""` like any action string and refuses it, crun refuses a
+/// missing default action outright. Either way the container does not start.
+fn missing_default(p: &OciProfile, runtime: Runtime) -> ProfileError {
+    let rules = p.syscalls.len();
+    let (at, why) = match &p.default_action {
+        Some(d) => (&d.o, "is empty"),
+        None => (&p.origin, "is missing"),
+    };
+    let refusal = match runtime {
+        Runtime::Crun => "crun refuses it: seccomp misses the default action".to_string(),
+        _ => "runc refuses it: string  is not a valid action for seccomp".to_string(),
+    };
+    let s = if rules == 1 { "" } else { "s" };
+    ProfileError::new(
+        at,
+        format!("defaultAction {why} but the profile has {rules} rule{s}: {refusal}"),
+    )
 }
 
 /// runc: no default action and no rules means no filter. crun refuses.
@@ -213,17 +232,7 @@ fn action(
         cut
     };
     Ok(match k {
-        Kind::Errno => {
-            let d = data(errno, warnings);
-            if u64::from(d) >= MAX_ERRNO {
-                let o = errno.map_or(&at.o, |e| &e.o);
-                return Err(ProfileError::new(
-                    o,
-                    format!("errno {d} is out of range: libseccomp accepts ERRNO data below 4095"),
-                ));
-            }
-            Action::Errno(d)
-        }
+        Kind::Errno => Action::Errno(data(errno, warnings)),
         Kind::Trace => Action::Trace(data(errno, warnings)),
         other => {
             if let Some(e) = errno {
@@ -248,6 +257,19 @@ fn action(
             }
         }
     })
+}
+
+/// libseccomp refuses ERRNO data of 4095 and above, when the filter is
+/// created (default action) or when the rule is added (after runc has
+/// skipped rules equal to the default and unknown names).
+fn check_errno(a: Action, at: &Sp<String>, errno: Option<&Sp<u64>>) -> Result<(), ProfileError> {
+    match a {
+        Action::Errno(d) if u64::from(d) >= MAX_ERRNO => Err(ProfileError::new(
+            errno.map_or(&at.o, |e| &e.o),
+            format!("errno {d} is out of range: libseccomp accepts ERRNO data below 4095"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn check_flags(p: &OciProfile, runtime: Runtime) -> Result<(), ProfileError> {
@@ -319,12 +341,8 @@ fn runc_arch_error(name: &str) -> crate::arch::ArchError {
 
 impl Lowering<'_> {
     fn syscall(&mut self, s: &OciSyscall, p: &OciProfile) -> Result<(), ProfileError> {
-        let act_s = s.action.clone().unwrap_or_else(|| Sp {
-            v: String::new(),
-            o: s.origin.clone(),
-        });
+        let act_s = rule_action(s);
         let k = kind(&act_s)?;
-        let ops: Vec<CmpOp> = s.args.iter().map(|a| op(&a.op)).collect::<Result<_, _>>()?;
         if k == Kind::Notify && p.listener_path.as_ref().is_none_or(|l| l.v.is_empty()) {
             return Err(ProfileError::new(
                 &act_s.o,
@@ -338,18 +356,26 @@ impl Lowering<'_> {
             self.ctx.runtime,
             self.warnings,
         )?;
+        if s.names.is_empty() {
+            return Ok(());
+        }
+        let ops: Vec<CmpOp> = s.args.iter().map(|a| op(&a.op)).collect::<Result<_, _>>()?;
         for name in &s.names {
-            self.name(s, name, action, &ops)?;
+            self.name(s, name, action, &ops, p)?;
         }
         Ok(())
     }
 
+    /// One name of a rule, in runc's order (`matchCall`): empty name, NOTIFY
+    /// on `write`, action equal to the default (skipped), unknown name
+    /// (skipped), then what libseccomp refuses when the rule is added.
     fn name(
         &mut self,
         s: &OciSyscall,
         name: &Sp<String>,
         action: Action,
         ops: &[CmpOp],
+        p: &OciProfile,
     ) -> Result<(), ProfileError> {
         if name.v.is_empty() {
             return Err(ProfileError::new(
@@ -364,6 +390,7 @@ impl Lowering<'_> {
             ));
         }
         if action == self.default {
+            self.skipped_as_default(s, name, p);
             return Ok(());
         }
         if !known(&name.v) {
@@ -379,6 +406,7 @@ impl Lowering<'_> {
             ));
             return Ok(());
         }
+        check_errno(action, &rule_action(s), s.errno_ret.as_ref())?;
         for conds in self.cond_sets(s, ops)? {
             let rule = Rule {
                 conds,
@@ -390,6 +418,37 @@ impl Lowering<'_> {
             }
         }
         Ok(())
+    }
+
+    /// runc skips a rule whose action equals the default (`callAct ==
+    /// defAct`) without a word. When another rule names the same syscall
+    /// with another action, that rule decides instead: say so.
+    fn skipped_as_default(&mut self, s: &OciSyscall, name: &Sp<String>, p: &OciProfile) {
+        let other = p.syscalls.iter().find_map(|r| {
+            let n = r.names.iter().find(|n| n.v == name.v)?;
+            let a = quiet_action(r, self.ctx.runtime)?;
+            (a != self.default && !std::ptr::eq(r, s)).then_some((n, a))
+        });
+        let Some((n, a)) = other else {
+            self.warnings.push(Diagnostic::note(
+                &name.o,
+                format!(
+                    "{}: runc and crun skip this rule, its action {} is the default action; nothing changes",
+                    name.v, self.default
+                ),
+            ));
+            return;
+        };
+        self.warnings.push(
+            Diagnostic::warning(
+                &name.o,
+                format!(
+                    "{}: runc and crun skip this rule because its action {} equals the default action; the rule at {} ({}) decides {} instead",
+                    name.v, self.default, n.o.path, a, name.v
+                ),
+            )
+            .with_related(&n.o),
+        );
     }
 
     /// The rule's conditions: one set (AND) or, when an index repeats, one
@@ -579,6 +638,27 @@ impl Lowering<'_> {
         Policy::new(out, Action::KillThread)
             .map_err(|e| ProfileError::new(&Origin::default(), e.to_string()))
     }
+}
+
+/// A rule's action string; a missing one reads as `""`, as in Go.
+fn rule_action(s: &OciSyscall) -> Sp<String> {
+    s.action.clone().unwrap_or_else(|| Sp {
+        v: String::new(),
+        o: s.origin.clone(),
+    })
+}
+
+/// A rule's action when it has a valid one (for messages about other rules).
+fn quiet_action(s: &OciSyscall, runtime: Runtime) -> Option<Action> {
+    let a = rule_action(s);
+    action(
+        kind(&a).ok()?,
+        &a,
+        s.errno_ret.as_ref(),
+        runtime,
+        &mut Vec::new(),
+    )
+    .ok()
 }
 
 /// Argument 0, where multiplexers take the call number.
