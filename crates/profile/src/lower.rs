@@ -28,13 +28,11 @@ use crate::context::{HostContext, Runtime};
 use crate::decode::Sp;
 use crate::diag::{Diagnostic, ProfileError};
 use crate::ir::{
-    Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
+    AbiPolicy, Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
 };
 use crate::merge::{Label, SysDb, normalize};
 use crate::resolve::{OciProfile, OciSyscall};
-
-/// The x32 syscall bit.
-const X32_BIT: u32 = 0x4000_0000;
+use crate::x86;
 
 /// runc's guard value for skipping the stub (0x00050026 compared with an errno).
 const RUNC_STUB_GUARD: u64 = 0x0005_0026;
@@ -573,71 +571,102 @@ impl Lowering<'_> {
                 .insert(nr, db.into_rules(arch.width(), self.warnings)?);
         }
         let has = |a: Arch| self.arches.contains(&a);
+        let cut = |a: Arch| if stub { maxima.get(&a).copied() } else { None };
         let mut out = Vec::new();
+        let mut abis = Vec::new();
+        let shared = has(Arch::X86_64) && has(Arch::X32);
         for &arch in &self.arches {
-            if arch == Arch::X32 && has(Arch::X86_64) {
+            if arch == Arch::X32 && shared {
                 continue;
             }
-            let mut r = rules.remove(&arch).unwrap_or_default();
-            let mut name = arch.name().to_string();
-            let mut ranges = Vec::new();
-            match arch {
-                Arch::X86_64 if has(Arch::X32) => {
-                    name = "x86_64+x32".into();
-                    let x32 = rules.remove(&Arch::X32).unwrap_or_default();
-                    for (nr, list) in x32 {
-                        r.insert(nr, widen_x32(list)?);
-                    }
-                    if stub {
-                        push_stub(&mut ranges, maxima.get(&Arch::X86_64), X32_BIT - 1);
-                        push_stub(&mut ranges, maxima.get(&Arch::X32), u32::MAX);
-                    }
-                }
-                Arch::X86_64 => {
-                    if stub {
-                        push_stub(&mut ranges, maxima.get(&arch), X32_BIT - 1);
-                    }
-                    ranges.push(NrRange {
-                        lo: X32_BIT,
-                        hi: u32::MAX - 1,
-                        action: Action::KillThread,
-                    });
-                }
-                Arch::X32 => {
-                    ranges.push(NrRange {
-                        lo: 0,
-                        hi: X32_BIT - 1,
-                        action: Action::KillThread,
-                    });
-                    if stub {
-                        push_stub(&mut ranges, maxima.get(&arch), u32::MAX);
-                    }
-                }
-                Arch::S390 | Arch::S390x if stub && maxima.contains_key(&arch) => {
-                    ranges.push(NrRange {
-                        lo: 0,
-                        hi: 0,
-                        action: Action::Errno(38),
-                    });
-                    push_stub(&mut ranges, maxima.get(&arch), u32::MAX);
-                }
-                _ if stub => push_stub(&mut ranges, maxima.get(&arch), u32::MAX),
-                _ => {}
+            if !matches!(arch, Arch::X86_64 | Arch::X32) {
+                let r = rules.remove(&arch).unwrap_or_default();
+                let ranges = other_ranges(arch, stub, maxima);
+                out.push(entry(
+                    arch,
+                    arch.name(),
+                    self.default,
+                    r,
+                    ranges,
+                    self.warnings,
+                ));
+                continue;
             }
-            drop_shadowed(&mut r, &ranges, &name, self.warnings);
-            out.push(ArchPolicy {
-                audit_arch: arch.audit_arch(),
-                name,
-                width: arch.width(),
-                default: self.default,
-                rules: r,
-                ranges,
-                table_max: arch.max_nr(),
-            });
+            let x64 = rules.remove(&Arch::X86_64).unwrap_or_default();
+            let mut x32 = BTreeMap::new();
+            for (nr, list) in rules.remove(&Arch::X32).unwrap_or_default() {
+                x32.insert(nr, widen_x32(list)?);
+            }
+            let abi = |a: Arch| {
+                if has(a) {
+                    x86::Abi::In(cut(a))
+                } else {
+                    x86::Abi::Absent
+                }
+            };
+            let bad = Action::KillThread;
+            if shared {
+                for (a, r, (p, q)) in [
+                    (
+                        Arch::X86_64,
+                        x64.clone(),
+                        (abi(Arch::X86_64), x86::Abi::Absent),
+                    ),
+                    (Arch::X32, x32.clone(), (x86::Abi::Absent, abi(Arch::X32))),
+                ] {
+                    let ranges = x86::ranges(p, q, bad);
+                    let alone = entry(a, a.name(), self.default, r, ranges, &mut Vec::new());
+                    abis.push(AbiPolicy { abi: a, alone });
+                }
+            }
+            let mut r = x64;
+            r.extend(x32);
+            let ranges = x86::ranges(abi(Arch::X86_64), abi(Arch::X32), bad);
+            let name = if shared { "x86_64+x32" } else { arch.name() };
+            out.push(entry(arch, name, self.default, r, ranges, self.warnings));
         }
         Policy::new(out, Action::KillThread)
+            .and_then(|p| p.with_abis(abis))
             .map_err(|e| ProfileError::new(&Origin::default(), e.to_string()))
     }
+}
+
+/// One entry; rules inside a fixed range are dropped, and said so.
+fn entry(
+    arch: Arch,
+    name: &str,
+    default: Action,
+    mut rules: BTreeMap<u32, Vec<Rule>>,
+    ranges: Vec<NrRange>,
+    warnings: &mut Vec<Diagnostic>,
+) -> ArchPolicy {
+    drop_shadowed(&mut rules, &ranges, name, warnings);
+    ArchPolicy {
+        audit_arch: arch.audit_arch(),
+        name: name.to_string(),
+        width: arch.width(),
+        default,
+        rules,
+        ranges,
+        table_max: arch.max_nr(),
+    }
+}
+
+/// The stub's ranges on an arch that shares its AUDIT_ARCH with no other.
+fn other_ranges(arch: Arch, stub: bool, maxima: &BTreeMap<Arch, u32>) -> Vec<NrRange> {
+    let mut ranges = Vec::new();
+    if !stub || !maxima.contains_key(&arch) {
+        return ranges;
+    }
+    if matches!(arch, Arch::S390 | Arch::S390x) {
+        ranges.push(NrRange {
+            lo: 0,
+            hi: 0,
+            action: Action::Errno(38),
+        });
+    }
+    push_stub(&mut ranges, maxima.get(&arch), u32::MAX);
+    ranges
 }
 
 /// A rule's action string; a missing one reads as `""`, as in Go.
