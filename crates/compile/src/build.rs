@@ -199,6 +199,7 @@ fn nr_test(cmp: Cmp, k: u32) -> Test {
 mod tests {
     use super::*;
     use sysfence_cbpf::SeccompData;
+    use sysfence_profile::arch::Arch;
     use sysfence_profile::ir::{Action, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Rule};
 
     pub(crate) const X86_64: u32 = 0xc000_003e;

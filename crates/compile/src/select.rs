@@ -73,7 +73,7 @@ pub fn select<'p>(
         });
     };
     let mut order: Vec<u32> = Vec::new();
-    let mut entries: Vec<Cow<'p, ArchPolicy>> = Vec::new();
+    let mut entries: Vec<&'p ArchPolicy> = Vec::new();
     for &a in wanted {
         if order.contains(&a.audit_arch()) {
             continue;
@@ -81,13 +81,18 @@ pub fn select<'p>(
         order.push(a.audit_arch());
         entries.push(entry(policy, a, wanted)?);
     }
-    if entries.iter().all(|e| matches!(e, Cow::Borrowed(_))) {
+    let own = |e: &&ArchPolicy| {
+        policy
+            .arch(e.audit_arch)
+            .is_some_and(|o| std::ptr::eq(o, *e))
+    };
+    if entries.iter().all(|e| own(e)) {
         return Ok(Selection {
             policy: Cow::Borrowed(policy),
             order,
         });
     }
-    let arches = entries.into_iter().map(Cow::into_owned).collect();
+    let arches = entries.into_iter().cloned().collect();
     let narrowed = Policy::new(arches, policy.bad_arch())
         .map_err(|e| CompileError::internal(format!("narrowing: {e}")))?;
     Ok(Selection {
@@ -97,11 +102,7 @@ pub fn select<'p>(
 }
 
 /// The entry for `a` in a filter holding `wanted`.
-fn entry<'p>(
-    policy: &'p Policy,
-    a: Arch,
-    wanted: &[Arch],
-) -> Result<Cow<'p, ArchPolicy>, CompileError> {
+fn entry<'p>(policy: &'p Policy, a: Arch, wanted: &[Arch]) -> Result<&'p ArchPolicy, CompileError> {
     let ap = policy
         .arch(a.audit_arch())
         .ok_or_else(|| CompileError::unknown_arch(a.audit_arch()))?;
@@ -109,14 +110,14 @@ fn entry<'p>(
     if shared.is_empty() {
         return match Arch::from_name(&ap.name) {
             Some(only) if only != a => Err(CompileError::unknown_abi(a.name(), &ap.name)),
-            _ => Ok(Cow::Borrowed(ap)),
+            _ => Ok(ap),
         };
     }
     let asked: Vec<_> = shared.iter().filter(|s| wanted.contains(&s.abi)).collect();
     match asked.as_slice() {
         [] => Err(CompileError::unknown_abi(a.name(), &ap.name)),
-        [one] if asked.len() < shared.len() => Ok(Cow::Borrowed(&one.alone)),
-        _ => Ok(Cow::Borrowed(ap)),
+        [one] if asked.len() < shared.len() => Ok(&one.alone),
+        _ => Ok(ap),
     }
 }
 
