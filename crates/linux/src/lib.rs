@@ -13,6 +13,8 @@
 //!   raw program at all ([`oracle::load_accepts`]), without ever letting the
 //!   filter act on the calling process. It is how the interpreter and the
 //!   validator of `sysfence-cbpf` are proved kernel-exact.
+//! * [`exec`]: install a filter and `execve` a command with nothing in
+//!   between that the filter could deny.
 //! * [`threads`], [`status`], [`dump`], [`record`], [`kernel_time`]: per-thread
 //!   installation, `/proc/<pid>/status`, `PTRACE_SECCOMP_GET_FILTER`,
 //!   syscall recording and real-kernel timing (each module says more).
@@ -25,6 +27,7 @@
 
 pub mod dump;
 mod error;
+pub mod exec;
 pub mod install;
 pub mod kernel_time;
 pub mod oracle;

@@ -26,7 +26,7 @@ pub struct Args {
 
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
-    let (loaded, source) = args.context.load_with_source(&args.profile)?;
+    let (loaded, source) = args.context.load_silently(&args.profile)?;
     let mut out = String::new();
     let (mut warnings, mut notes) = (0, 0);
     for d in &loaded.warnings {
