@@ -12,6 +12,7 @@ mod cmd;
 mod failure;
 mod io;
 mod progfile;
+mod progress;
 mod warnings;
 
 use clap::{Parser, Subcommand};

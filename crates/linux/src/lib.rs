@@ -15,6 +15,8 @@
 //!   validator of `sysfence-cbpf` are proved kernel-exact.
 //! * [`exec`]: install a filter and `execve` a command with nothing in
 //!   between that the filter could deny.
+//! * [`probe`]: what the filters confining this process do with every
+//!   syscall number, asked from the inside without running any call.
 //! * [`threads`], [`status`], [`dump`], [`record`], [`kernel_time`]: per-thread
 //!   installation, `/proc/<pid>/status`, `PTRACE_SECCOMP_GET_FILTER`,
 //!   syscall recording and real-kernel timing (each module says more).
@@ -31,6 +33,7 @@ pub mod exec;
 pub mod install;
 pub mod kernel_time;
 pub mod oracle;
+pub mod probe;
 pub mod record;
 pub mod status;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
