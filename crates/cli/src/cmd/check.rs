@@ -24,6 +24,11 @@ pub struct Args {
     select: Selection,
     #[command(flatten)]
     context: ContextArgs,
+    /// Print one JSON object: `inputs`, `instructions` and `arches` (each
+    /// with `name`, `audit_arch`, `allowed`, `errno`, `killed`, `other`,
+    /// `arg_checked`, `cached`).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs the verb.
@@ -33,6 +38,26 @@ pub fn run(args: Args) -> Outcome {
     let Some(report) = compiled.check_report() else {
         return Ok(0);
     };
+    if args.json {
+        let arches: Vec<serde_json::Value> = report
+            .arches()
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "name": s.name, "audit_arch": s.audit_arch, "allowed": s.allowed,
+                    "errno": s.errno, "killed": s.killed, "other": s.other,
+                    "arg_checked": s.arg_checked, "cached": s.cached,
+                })
+            })
+            .collect();
+        let value = serde_json::json!({
+            "inputs": report.inputs(),
+            "instructions": compiled.program().len(),
+            "arches": arches,
+        });
+        println!("{value:#}");
+        return Ok(0);
+    }
     for s in report.arches() {
         println!(
             "{}: {} allowed, {} errno, {} killed, {} other; {} argument-checked; {} served by the kernel cache",
