@@ -134,6 +134,7 @@ impl Weights {
 fn skip_line(line: &str) -> bool {
     line.is_empty()
         || line.starts_with('%')
+        || line.starts_with("System call usage summary for")
         || line.starts_with('-')
         || line.ends_with(" total")
         || line.split_whitespace().last() == Some("total")

@@ -41,6 +41,7 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io;
 use std::os::unix::process::CommandExt;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 /// The AUDIT_ARCH of the native syscall ABI of this build.
 #[cfg(target_arch = "x86_64")]
@@ -232,25 +233,56 @@ pub fn record(program: &OsStr, args: &[OsString]) -> Result<Recording, RecordErr
     Tracer::new(pid).run()
 }
 
-/// Ignores SIGINT and SIGQUIT in the recorder while it lives.
+/// While the recorder lives: SIGINT and SIGQUIT (which a terminal sends to
+/// the whole foreground group, the command included) are ignored; SIGTERM
+/// and SIGHUP (which `kill` and a closing terminal send to the recorder
+/// alone) are caught and forwarded to the command by [`Tracer::run`], so
+/// the command ends and what was recorded is still returned.
 struct IgnoreInterrupts {
-    previous: [libc::sighandler_t; 2],
+    previous: [libc::sighandler_t; 4],
+}
+
+/// The last SIGTERM or SIGHUP the recorder caught, 0 for none.
+static FORWARD: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn remember(signal: libc::c_int) {
+    FORWARD.store(signal, Ordering::Relaxed);
 }
 
 impl IgnoreInterrupts {
-    const SIGNALS: [libc::c_int; 2] = [libc::SIGINT, libc::SIGQUIT];
+    const SIGNALS: [libc::c_int; 4] = [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP];
 
     fn new() -> IgnoreInterrupts {
-        // SAFETY: SIG_IGN is a valid disposition for both signals.
-        let previous = Self::SIGNALS.map(|s| unsafe { libc::signal(s, libc::SIG_IGN) });
+        let previous = Self::SIGNALS.map(|s| {
+            let handler = if s == libc::SIGTERM || s == libc::SIGHUP {
+                remember as extern "C" fn(libc::c_int) as libc::sighandler_t
+            } else {
+                libc::SIG_IGN
+            };
+            // SAFETY: `sigaction` without SA_RESTART, so a blocked waitpid
+            // returns EINTR; the handler only stores to an atomic, which
+            // is async-signal-safe. `old` is a valid out-pointer.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = handler;
+                let mut old: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(s, &action, &mut old);
+                old.sa_sigaction
+            }
+        });
         IgnoreInterrupts { previous }
+    }
+
+    /// The SIGTERM or SIGHUP caught since the last call, if any.
+    fn take() -> Option<i32> {
+        Some(FORWARD.swap(0, Ordering::Relaxed)).filter(|&s| s != 0)
     }
 }
 
 impl Drop for IgnoreInterrupts {
     fn drop(&mut self) {
         for (s, h) in Self::SIGNALS.into_iter().zip(self.previous) {
-            // SAFETY: restores the disposition `signal` returned earlier.
+            // SAFETY: restores the disposition `sigaction` returned earlier.
             unsafe { libc::signal(s, h) };
         }
     }
@@ -283,7 +315,13 @@ impl Tracer {
             let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
             if tid < 0 {
                 match io::Error::last_os_error().raw_os_error() {
-                    Some(libc::EINTR) => continue,
+                    Some(libc::EINTR) => {
+                        if let Some(signal) = IgnoreInterrupts::take() {
+                            // SAFETY: kill takes integers; `pid` is our child.
+                            unsafe { libc::kill(self.pid, signal) };
+                        }
+                        continue;
+                    }
                     Some(libc::ECHILD) => break,
                     _ => return Err(RecordError::trace("waitpid")),
                 }

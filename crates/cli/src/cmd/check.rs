@@ -55,7 +55,7 @@ pub fn run(args: Args) -> Outcome {
             "instructions": compiled.program().len(),
             "arches": arches,
         });
-        println!("{value:#}");
+        crate::io::write_output(None, format!("{value:#}\n").as_bytes())?;
         return Ok(0);
     }
     for s in report.arches() {

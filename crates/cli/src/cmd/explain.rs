@@ -67,7 +67,7 @@ pub fn run(args: Args) -> Outcome {
         .collect();
     if args.json {
         let value = json_answer(&loaded, arch, &call, &name, &action.to_string(), &by);
-        println!("{value:#}");
+        crate::io::write_output(None, format!("{value:#}\n").as_bytes())?;
         return Ok(0);
     }
     let mut out = format!("{arch}: {name}({}) -> {action}\n", shown.join(", "));

@@ -36,16 +36,24 @@
 //! them. strace names that the arch's table does not know are treated the
 //! same way.
 //!
+//! `--json` prints one object on standard output: `arches`, `calls` (arch →
+//! name → count), `unnamed`, `exit` (`{"code": n}`, `{"signal": n}`, or
+//! null for a log) and `profile` (the profile object, or null with `-o`).
+//!
 //! Exit status: the recorded command's (128 + signal when a signal killed
-//! it), after the profile is written; 2 for a command that is not found or
-//! an unreadable log.
+//! it), after the profile is written, as `env` and `docker run` report
+//! it: 127 for a command that is not found, 126 for one that cannot be
+//! started, 125 for sysfence's own failure (an unreadable log, ptrace
+//! refused). SIGTERM and SIGHUP sent to `record` are passed on to the
+//! command, and what was recorded until it ends is still written.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use sysfence_linux::record::{Exit, Trace, parse_audit_log, record};
+use sysfence_compile::Weights;
+use sysfence_linux::record::{Exit, RecordErrorKind, Trace, parse_audit_log, record};
 use sysfence_profile::arch::Arch;
 
 use crate::failure::{Failure, Outcome};
@@ -80,6 +88,10 @@ pub struct Args {
     /// Read kernel `type=SECCOMP` audit records instead of running a command.
     #[arg(long, conflicts_with = "command")]
     from_audit_log: Option<PathBuf>,
+    /// Print a JSON summary on standard output (with the profile in it
+    /// unless `-o` is given); see the module docs.
+    #[arg(long)]
+    json: bool,
     /// The command to run and record (after `--`).
     #[arg(last = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -190,7 +202,13 @@ pub fn run(args: Args) -> Outcome {
         Format::Docker | Format::Oci => docker_json(&seen),
         Format::Seccompiler => seccompiler_json(&seen),
     };
-    write_output(args.output.as_ref(), profile.as_bytes())?;
+    if args.json {
+        let value = json(&seen, &profile, exit, args.output.is_none());
+        crate::io::write_output(None, format!("{value:#}\n").as_bytes())?;
+    }
+    if args.output.is_some() || !args.json {
+        write_output(args.output.as_ref(), profile.as_bytes())?;
+    }
     if let Some(path) = &args.weights {
         write_output(Some(path), weights_text(&seen).as_bytes())?;
     }
@@ -219,6 +237,36 @@ pub fn run(args: Args) -> Outcome {
     })
 }
 
+/// The `--json` object: `arches`, `calls` (arch → name → count),
+/// `unnamed` (notes on numbers without a name), `exit` (`{"code": n}`,
+/// `{"signal": n}` or null for a log) and `profile` (the profile itself,
+/// null when it went to `-o`).
+fn json(seen: &Seen, profile: &str, exit: Option<Exit>, with_profile: bool) -> serde_json::Value {
+    let calls: serde_json::Map<String, serde_json::Value> = seen
+        .named
+        .iter()
+        .map(|(arch, m)| (arch.name().to_string(), serde_json::json!(m)))
+        .collect();
+    let exit = match exit {
+        Some(Exit::Code(c)) => serde_json::json!({ "code": c }),
+        Some(Exit::Signal(s)) => serde_json::json!({ "signal": s }),
+        None => serde_json::Value::Null,
+    };
+    let profile = if with_profile {
+        serde_json::from_str(profile).unwrap_or(serde_json::Value::Null)
+    } else {
+        serde_json::Value::Null
+    };
+    let arches: Vec<&str> = seen.arches().iter().map(|a| a.name()).collect();
+    serde_json::json!({
+        "arches": arches,
+        "calls": calls,
+        "unnamed": seen.unnamed_notes(),
+        "exit": exit,
+        "profile": profile,
+    })
+}
+
 fn arch_list(seen: &Seen) -> String {
     seen.arches()
         .iter()
@@ -231,7 +279,9 @@ fn arch_list(seen: &Seen) -> String {
 fn gather(args: &Args) -> Result<(Seen, Option<Exit>), Failure> {
     if let Some(path) = &args.from_strace {
         let text = read_text(path)?;
-        return Ok((parse_strace(&text), None));
+        let seen =
+            parse_strace(&text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+        return Ok((seen, None));
     }
     if let Some(path) = &args.from_audit_log {
         let text = read_text(path)?;
@@ -248,7 +298,13 @@ fn gather(args: &Args) -> Result<(Seen, Option<Exit>), Failure> {
             "nothing to record: give `-- CMD [ARGS...]`, --from-strace FILE or --from-audit-log FILE",
         ));
     };
-    let recording = record(program, rest).map_err(Failure::input)?;
+    let progress = crate::progress::Progress::start("recording");
+    let recording = record(program, rest).map_err(|e| match e.kind() {
+        RecordErrorKind::NotFound(_) => Failure::status(127, &e),
+        RecordErrorKind::Spawn(..) => Failure::status(126, &e),
+        RecordErrorKind::Trace(..) => Failure::input(&e),
+    })?;
+    progress.finish();
     Ok((Seen::from_trace(&recording.trace), Some(recording.exit)))
 }
 
@@ -258,33 +314,60 @@ fn read_text(path: &std::path::Path) -> Result<String, Failure> {
 }
 
 /// Reads `strace -f` lines or an `strace -c` table.
-pub fn parse_strace(text: &str) -> Seen {
+pub fn parse_strace(text: &str) -> Result<Seen, String> {
+    if text.lines().any(|l| l.trim_start().starts_with("% time")) {
+        parse_summary(text)
+    } else {
+        Ok(parse_lines(text))
+    }
+}
+
+/// Reads an `strace -c` table, one section per ABI (`System call usage
+/// summary for 32 bit mode:` starts the i386 one); each section is read
+/// by [`Weights::parse`].
+fn parse_summary(text: &str) -> Result<Seen, String> {
+    let native = Arch::native().unwrap_or(Arch::X86_64);
+    let mut seen = Seen::default();
+    let mut arch = native;
+    let mut section = String::new();
+    let mut first_line = 0;
+    let mut flush = |arch: Arch, section: &str, first_line: usize| -> Result<(), String> {
+        let weights = Weights::parse(section)
+            .map_err(|e| format!("line {}: not an `strace -c` row", first_line + e.line()))?;
+        for (name, count) in weights.entries() {
+            seen.add_name(arch, name, *count);
+        }
+        Ok(())
+    };
+    for (i, line) in text.lines().enumerate() {
+        if let Some(mode) = line.trim().strip_prefix("System call usage summary for") {
+            flush(arch, &section, first_line)?;
+            arch = if mode.contains("x32") {
+                Arch::X32
+            } else if mode.contains("32 bit") {
+                compat_arch(native)
+            } else {
+                native
+            };
+            section.clear();
+            first_line = i + 1;
+            continue;
+        }
+        section.push_str(line);
+        section.push('\n');
+    }
+    flush(arch, &section, first_line)?;
+    Ok(seen)
+}
+
+/// Reads `strace -f` lines.
+fn parse_lines(text: &str) -> Seen {
     let native = Arch::native().unwrap_or(Arch::X86_64);
     let compat = compat_arch(native);
     let mut seen = Seen::default();
-    let mut summary_arch = None;
     let mut mode32: Vec<String> = Vec::new();
     for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with("System call usage summary for") {
-            summary_arch = Some(if trimmed.contains("32 bit") {
-                compat
-            } else {
-                native
-            });
-            continue;
-        }
-        if trimmed.starts_with("% time") {
-            summary_arch = Some(summary_arch.unwrap_or(native));
-            continue;
-        }
-        if let Some(arch) = summary_arch {
-            if let Some((name, calls)) = summary_row(trimmed) {
-                seen.add_name(arch, name, calls);
-            }
-            continue;
-        }
-        let (pid, rest) = strip_prefix(trimmed);
+        let (pid, rest) = strip_prefix(line.trim());
         if rest.starts_with("[ Process PID=") {
             // "[ Process PID=123 runs in 32 bit mode. ]"
             let who = rest
@@ -318,20 +401,6 @@ fn compat_arch(native: Arch) -> Arch {
         Arch::Aarch64 => Arch::Arm,
         other => other,
     }
-}
-
-/// `(name, calls)` of an `strace -c` row; `None` for dashes, headers and `total`.
-fn summary_row(line: &str) -> Option<(&str, u64)> {
-    let cols: Vec<&str> = line.split_whitespace().collect();
-    if cols.len() < 5 {
-        return None;
-    }
-    let name = *cols.last()?;
-    let calls = cols[3].parse().ok()?;
-    if name == "total" || !is_ident(name) {
-        return None;
-    }
-    Some((name, calls))
 }
 
 /// Splits off `[pid  123] ` or `123  ` and a time stamp; returns the pid ("" if none).
@@ -479,7 +548,7 @@ brk(NULL)                               = 0x55d0c1a5e000
 4244  getpid()                          = 4244
 4244  frobnicate(1)                     = -1 ENOSYS
 "#;
-        let seen = parse_strace(log);
+        let seen = parse_strace(log).unwrap();
         let x86_64 = &seen.named[&Arch::X86_64];
         assert_eq!(
             x86_64
@@ -501,7 +570,7 @@ brk(NULL)                               = 0x55d0c1a5e000
 ------ ----------- ----------- --------- --------- ----------------
 100.00    0.000070                    17         2 total
 ";
-        let seen = parse_strace(table);
+        let seen = parse_strace(table).unwrap();
         let m = &seen.named[&Arch::X86_64];
         assert_eq!(m.get("mmap"), Some(&10));
         assert_eq!(m.get("openat"), Some(&7));

@@ -69,7 +69,7 @@ pub fn run(args: Args) -> Outcome {
     let probed = args.probe.then(|| probe_all(&args));
     if args.json {
         let value = json(target, &status, arch, &stack, probed.as_deref());
-        println!("{value:#}");
+        crate::io::write_output(None, format!("{value:#}\n").as_bytes())?;
         return Ok(0);
     }
     let mut out = header(target, &status);
