@@ -55,7 +55,9 @@ pub fn read_program(
     match format {
         Format::Raw => read_raw(name, bytes),
         Format::Asm => read_asm(name, bytes, arch),
-        Format::Auto if looks_like_text(bytes) => read_asm(name, bytes, arch),
+        // No raw program lacks a NUL byte: anything without one is text
+        // (and non-UTF-8 "text" is an error that says so).
+        Format::Auto if !bytes.contains(&0) => read_asm(name, bytes, arch),
         Format::Auto => read_raw(name, bytes),
     }
 }

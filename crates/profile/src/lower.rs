@@ -217,9 +217,17 @@ fn action(
             let d = data(errno, warnings);
             if u64::from(d) >= MAX_ERRNO {
                 let o = errno.map_or(&at.o, |e| &e.o);
+                let given = errno.map_or(u64::from(d), |e| e.v);
+                let cut = if given == u64::from(d) {
+                    String::new()
+                } else {
+                    format!(" ({d} once cut to 16 bits)")
+                };
                 return Err(ProfileError::new(
                     o,
-                    format!("errno {d} is out of range: libseccomp accepts ERRNO data below 4095"),
+                    format!(
+                        "errno {given}{cut} is out of range: libseccomp accepts ERRNO data below 4095"
+                    ),
                 ));
             }
             Action::Errno(d)

@@ -33,7 +33,7 @@ pub struct Args {
 
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
-    let loaded = args.context.load(&args.profile)?;
+    let loaded = crate::cmd::compile::load(&args.context, &args.select.arches, &args.profile)?;
     let compiled = compile(&loaded.policy, &args.select.config()?.check(true)).map_err(failure)?;
     let Some(report) = compiled.check_report() else {
         return Ok(0);

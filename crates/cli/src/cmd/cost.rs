@@ -42,7 +42,7 @@ pub struct Args {
 
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
-    let loaded = args.context.load(&args.profile)?;
+    let loaded = crate::cmd::compile::load(&args.context, &args.arches, &args.profile)?;
     let mixes: Vec<(String, Weights)> = args
         .weights
         .iter()
