@@ -111,7 +111,7 @@ fn run_no_chmod_denies_chmod_and_lets_ls_work() {
 fn run_reports_a_missing_command_and_a_bad_flag() {
     live!();
     let out = sysfence(&["run", s(&no_chmod()), "--", "sysfence-no-such-command"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(127), "as env and docker run");
     assert_eq!(
         text(&out.stderr),
         "sysfence: sysfence-no-such-command: command not found\n"
@@ -124,7 +124,7 @@ fn run_reports_a_missing_command_and_a_bad_flag() {
         "--",
         "true",
     ]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(125), "sysfence's own failure");
     assert!(
         text(&out.stderr).contains("unknown flag `bogus`"),
         "{}",
@@ -367,7 +367,7 @@ fn record_then_run_python() {
 fn record_reports_a_missing_command() {
     live!();
     let out = sysfence(&["record", "--", "sysfence-no-such-command"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(127), "as env and docker run");
     assert_eq!(
         text(&out.stderr),
         "sysfence: sysfence-no-such-command: command not found\n"

@@ -210,7 +210,11 @@ fn batch_line(line: &str, arches: &mut ArchCache) -> Result<SeccompData, String>
         None => arch
             .syscalls
             .and_then(|t| t.0.syscall_nr(nr_text))
-            .ok_or_else(|| format!("`{nr_text}` is neither a number nor a syscall of this arch"))?,
+            .ok_or_else(|| {
+                format!(
+                    "bad syscall number `{nr_text}`: neither a number nor a syscall of this arch"
+                )
+            })?,
     };
     let mut data = SeccompData::new(arch.audit, nr);
     for slot in &mut data.args {
