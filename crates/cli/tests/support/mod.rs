@@ -95,3 +95,12 @@ pub fn is_root() -> bool {
             == Some("0")
     })
 }
+
+/// Whether this test process is itself under seccomp.
+pub fn is_filtered() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("Seccomp:"))
+            .is_some_and(|v| v.trim() != "0")
+    })
+}
