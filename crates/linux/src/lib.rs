@@ -27,6 +27,7 @@
 //! validates a program itself; the kernel is the judge.
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod dump;
 mod error;
 pub mod exec;

@@ -440,28 +440,12 @@ fn is_group_stop(tid: i32) -> bool {
     rc != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL)
 }
 
-/// Reads kernel audit records of seccomp events (`type=SECCOMP` or
-/// `type=1326`, as `SCMP_ACT_LOG` and killed calls produce them, from
-/// `/var/log/audit/audit.log`, `dmesg` or `journalctl -k`) into a trace: one
-/// count per record, keyed by its `arch=` (hex AUDIT_ARCH) and `syscall=`
-/// (decimal) fields. Also returns how many seccomp records lacked one of the
-/// two fields.
+/// Reads kernel audit records of seccomp events into a trace (see
+/// [`crate::audit::read`], which also selects records and reports loss);
+/// also returns how many records lacked `arch=` or `syscall=`.
 pub fn parse_audit_log(text: &str) -> (Trace, usize) {
-    let mut trace = Trace::new();
-    let mut skipped = 0;
-    for line in text
-        .lines()
-        .filter(|l| l.contains("type=SECCOMP") || l.contains("type=1326"))
-    {
-        let field = |key: &str| line.split_whitespace().find_map(|w| w.strip_prefix(key));
-        let arch = field("arch=").and_then(|v| u32::from_str_radix(v, 16).ok());
-        let nr = field("syscall=").and_then(|v| v.parse::<i64>().ok());
-        match (arch, nr) {
-            (Some(arch), Some(nr)) => trace.add(arch, nr as u32, 1),
-            _ => skipped += 1,
-        }
-    }
-    (trace, skipped)
+    let log = crate::audit::read(text, &crate::audit::Select::default());
+    (log.trace, log.malformed)
 }
 
 #[cfg(test)]

@@ -4,7 +4,11 @@
 //! child followed, see `sysfence_linux::record`), or a log made elsewhere:
 //! `--from-strace FILE` (`strace -f` output, with or without pid prefixes
 //! and timestamps, or an `strace -c` table) or `--from-audit-log FILE`
-//! (kernel `type=SECCOMP` records, as an `SCMP_ACT_LOG` profile produces).
+//! (kernel `type=SECCOMP` records, as an `SCMP_ACT_LOG` profile produces;
+//! `--pid` and `--comm` select records; sysfence's own are left out but
+//! for the `execve` that starts the target; the kernel's word that it
+//! dropped messages, and jumps in the serial numbers, are warnings; with
+//! no record kept, where this machine keeps them is printed).
 //!
 //! Out: a profile (stdout or `-o`) that allows exactly the syscalls seen and
 //! answers every other one with `EPERM`:
@@ -53,7 +57,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use sysfence_compile::Weights;
-use sysfence_linux::record::{Exit, RecordErrorKind, Trace, parse_audit_log, record};
+use sysfence_linux::audit;
+use sysfence_linux::record::{Exit, RecordErrorKind, Trace, record};
 use sysfence_profile::arch::Arch;
 
 use crate::failure::{Failure, Outcome};
@@ -88,6 +93,12 @@ pub struct Args {
     /// Read kernel `type=SECCOMP` audit records instead of running a command.
     #[arg(long, conflicts_with = "command")]
     from_audit_log: Option<PathBuf>,
+    /// With --from-audit-log: only the records of this process id.
+    #[arg(long, requires = "from_audit_log")]
+    pid: Option<u32>,
+    /// With --from-audit-log: only the records of this command name (`comm=`).
+    #[arg(long, requires = "from_audit_log")]
+    comm: Option<String>,
     /// Print a JSON summary on standard output (with the profile in it
     /// unless `-o` is given); see the module docs.
     #[arg(long)]
@@ -172,6 +183,30 @@ impl Seen {
         arches
     }
 
+    /// For each arch, the names seen only on other arches: one name list
+    /// serves every arch of a Docker or OCI profile (no rule can name an
+    /// arch), so those names are allowed there too. One note per arch.
+    pub fn widened_names(&self) -> Vec<String> {
+        self.named
+            .iter()
+            .filter_map(|(&arch, names)| {
+                let extra: Vec<&str> = self
+                    .names()
+                    .into_iter()
+                    .filter(|n| !names.contains_key(*n) && !ALWAYS_ALLOWED.contains(n))
+                    .filter(|n| arch.syscall_nr(n).is_some())
+                    .collect();
+                (!extra.is_empty()).then(|| {
+                    format!(
+                        "{} name(s) never called on {arch} are allowed there too, since one name list serves every arch of the profile: {}",
+                        extra.len(),
+                        extra.join(" ")
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// `arch: nr (count), ...` for every unnamed entry, one string per arch.
     fn unnamed_notes(&self) -> Vec<String> {
         self.unnamed
@@ -199,7 +234,12 @@ pub fn run(args: Args) -> Outcome {
         return Err(Failure::negative("no syscalls were recorded"));
     }
     let profile = match args.format {
-        Format::Docker | Format::Oci => docker_json(&seen),
+        Format::Docker | Format::Oci => {
+            for note in seen.widened_names() {
+                eprintln!("sysfence: warning: {note}");
+            }
+            docker_json(&seen)
+        }
         Format::Seccompiler => seccompiler_json(&seen),
     };
     if args.json {
@@ -275,6 +315,50 @@ fn arch_list(seen: &Seen) -> String {
         .join(", ")
 }
 
+/// What an audit log says about its own completeness.
+fn audit_notes(log: &audit::AuditLog) -> Vec<String> {
+    let mut notes = Vec::new();
+    if log.malformed > 0 {
+        notes.push(format!(
+            "{} seccomp record(s) without arch= or syscall= were skipped",
+            log.malformed
+        ));
+    }
+    if let Some(n) = log.suppressed {
+        let count = if n > 0 {
+            format!("{n} ")
+        } else {
+            String::new()
+        };
+        notes.push(format!(
+            "the kernel dropped {count}audit messages (rate limit): the profile may be incomplete; run auditd, or raise the limit (`auditctl -r 0`), and record again"
+        ));
+    }
+    if log.serial_gaps > 0 {
+        notes.push(format!(
+            "the audit serial numbers jump {} time(s): other audit events, or lost records",
+            log.serial_gaps
+        ));
+    }
+    notes
+}
+
+/// Where this machine's kernel audit records can be read.
+fn audit_sources() -> String {
+    let mut places = Vec::new();
+    if std::path::Path::new("/var/log/audit/audit.log").exists() {
+        places.push("/var/log/audit/audit.log (auditd runs here)");
+    }
+    if std::path::Path::new("/run/systemd/journal").exists() {
+        places.push("`journalctl -k`");
+    }
+    places.push("`dmesg` (rate-limited when no audit daemon runs)");
+    format!(
+        "no seccomp records kept; on this machine they can be read from {}",
+        places.join(", ")
+    )
+}
+
 /// Records the command or reads the log.
 fn gather(args: &Args) -> Result<(Seen, Option<Exit>), Failure> {
     if let Some(path) = &args.from_strace {
@@ -285,13 +369,18 @@ fn gather(args: &Args) -> Result<(Seen, Option<Exit>), Failure> {
     }
     if let Some(path) = &args.from_audit_log {
         let text = read_text(path)?;
-        let (trace, skipped) = parse_audit_log(&text);
-        if skipped > 0 {
-            eprintln!(
-                "sysfence: warning: {skipped} seccomp record(s) without arch= or syscall= were skipped"
-            );
+        let select = audit::Select {
+            pid: args.pid,
+            comm: args.comm.clone(),
+        };
+        let log = audit::read(&text, &select);
+        for note in audit_notes(&log) {
+            eprintln!("sysfence: warning: {note}");
         }
-        return Ok((Seen::from_trace(&trace), None));
+        if log.trace.is_empty() {
+            eprintln!("sysfence: {}", audit_sources());
+        }
+        return Ok((Seen::from_trace(&log.trace), None));
     }
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Failure::input(
@@ -559,6 +648,20 @@ brk(NULL)                               = 0x55d0c1a5e000
         );
         assert_eq!(seen.named[&Arch::X86].get("getpid"), Some(&1));
         assert_eq!(seen.unnamed_notes(), ["x86: frobnicate (1 calls)"]);
+    }
+
+    #[test]
+    fn names_of_one_abi_widened_to_another_are_named() {
+        let log =
+            "execve(\"/bin/x\") = 0\n[ Process PID=5 runs in 32 bit mode. ]\n5  getpid() = 5\n";
+        let seen = parse_strace(log).unwrap();
+        assert_eq!(
+            seen.widened_names(),
+            [
+                "1 name(s) never called on x86_64 are allowed there too, since one name list serves every arch of the profile: getpid",
+                "1 name(s) never called on x86 are allowed there too, since one name list serves every arch of the profile: execve",
+            ]
+        );
     }
 
     #[test]
