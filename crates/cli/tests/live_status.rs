@@ -122,3 +122,50 @@ fn disasm_names_syscalls_of_the_arch_the_program_checks() {
     let d = sysfence(&["dump", &raw]);
     assert!(d.stdout.contains("instructions (x86_64)"), "{}", d.stdout);
 }
+
+#[test]
+fn record_stops_when_the_command_exits_unless_following_children() {
+    if !is_root() {
+        eprintln!("skipped: record needs ptrace");
+        return;
+    }
+    let start = std::time::Instant::now();
+    let r = sysfence(&[
+        "record",
+        "-o",
+        "/dev/null",
+        "--",
+        "sh",
+        "-c",
+        "sleep 5 & exit 0",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        start.elapsed().as_secs() < 4,
+        "waited for the background sleep"
+    );
+    assert!(
+        r.stderr
+            .contains("left 1 task(s) running in the background")
+            && r.stderr.contains("--follow-children"),
+        "{}",
+        r.stderr
+    );
+    let r = sysfence(&[
+        "record",
+        "--json",
+        "-o",
+        "/dev/null",
+        "--follow-children",
+        "--",
+        "sh",
+        "-c",
+        "sleep 0.2 & exit 0",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("\"nanosleep\"") || r.stdout.contains("\"clock_nanosleep\""),
+        "{}",
+        r.stdout
+    );
+}

@@ -135,6 +135,9 @@ pub struct Recording {
     pub exit: Exit,
     /// How many tasks (threads and processes, the command included) were traced.
     pub tasks: u32,
+    /// Tasks still running when the command exited and recording stopped
+    /// (see [`record_with`]); they were killed with the recorder's exit.
+    pub left_running: u32,
 }
 
 /// Why a recording could not be made.
@@ -208,6 +211,19 @@ struct SyscallInfo {
 /// Runs `program` with `args` to completion under ptrace and counts every
 /// syscall of every thread and child.
 pub fn record(program: &OsStr, args: &[OsString]) -> Result<Recording, RecordError> {
+    record_with(program, args, true)
+}
+
+/// Like [`record`]; with `follow_children` false, recording stops when the
+/// command itself exits: tasks it left running in the background are not
+/// waited for, and are killed when the recorder exits
+/// (`PTRACE_O_EXITKILL`), as a container's processes end with its first
+/// one. [`Recording::left_running`] counts them.
+pub fn record_with(
+    program: &OsStr,
+    args: &[OsString],
+    follow_children: bool,
+) -> Result<Recording, RecordError> {
     let mut command = std::process::Command::new(program);
     command.args(args);
     // SAFETY: the closure runs in the forked child before execve and makes
@@ -230,7 +246,9 @@ pub fn record(program: &OsStr, args: &[OsString]) -> Result<Recording, RecordErr
     })?;
     let pid = child.id() as i32;
     let _quiet = IgnoreInterrupts::new();
-    Tracer::new(pid).run()
+    let mut tracer = Tracer::new(pid);
+    tracer.follow_children = follow_children;
+    tracer.run()
 }
 
 /// While the recorder lives: SIGINT and SIGQUIT (which a terminal sends to
@@ -294,7 +312,11 @@ struct Tracer {
     trace: Trace,
     /// Tasks whose first stop has been seen.
     started: HashSet<i32>,
+    /// Tasks seen and not yet ended.
+    alive: HashSet<i32>,
     exit: Option<Exit>,
+    /// Whether to wait for every task rather than the command alone.
+    follow_children: bool,
 }
 
 impl Tracer {
@@ -303,7 +325,9 @@ impl Tracer {
             pid,
             trace: Trace::new(),
             started: HashSet::new(),
+            alive: HashSet::new(),
             exit: None,
+            follow_children: true,
         }
     }
 
@@ -327,12 +351,16 @@ impl Tracer {
                 }
             }
             self.on_status(tid, status);
+            if self.exit.is_some() && !self.follow_children {
+                break;
+            }
         }
         let exit = self.exit.unwrap_or(Exit::Signal(libc::SIGKILL));
         Ok(Recording {
             trace: self.trace,
             exit,
             tasks: self.started.len() as u32,
+            left_running: self.alive.len() as u32,
         })
     }
 
@@ -360,6 +388,7 @@ impl Tracer {
             return Err(RecordError::trace("ptrace(PTRACE_SETOPTIONS)"));
         }
         self.started.insert(self.pid);
+        self.alive.insert(self.pid);
         self.trace.add(NATIVE_ARCH, libc::SYS_execve as u32, 1);
         resume(self.pid, 0);
         Ok(())
@@ -368,6 +397,7 @@ impl Tracer {
     /// Handles one `waitpid` report.
     fn on_status(&mut self, tid: i32, status: i32) {
         if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+            self.alive.remove(&tid);
             if tid == self.pid {
                 self.exit = Some(if libc::WIFEXITED(status) {
                     Exit::Code(libc::WEXITSTATUS(status))
@@ -389,6 +419,7 @@ impl Tracer {
             0
         } else if self.started.insert(tid) {
             // The first stop of a new task is the SIGSTOP ptrace gives it.
+            self.alive.insert(tid);
             0
         } else if is_group_stop(tid) {
             0

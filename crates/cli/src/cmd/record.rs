@@ -1,7 +1,9 @@
 //! `sysfence record`: write an allow-list profile from what a program really calls.
 //!
 //! In: a command to run under ptrace (`-- CMD ARGS...`, every thread and
-//! child followed, see `sysfence_linux::record`), or a log made elsewhere:
+//! child followed, see `sysfence_linux::record`; recording stops when the
+//! command exits, and background processes it left are ended with a note,
+//! unless `--follow-children` waits for them), or a log made elsewhere:
 //! `--from-strace FILE` (`strace -f` output, with or without pid prefixes
 //! and timestamps, or an `strace -c` table) or `--from-audit-log FILE`
 //! (kernel `type=SECCOMP` records, as an `SCMP_ACT_LOG` profile produces;
@@ -58,7 +60,7 @@ use std::path::PathBuf;
 
 use sysfence_compile::Weights;
 use sysfence_linux::audit;
-use sysfence_linux::record::{Exit, RecordErrorKind, Trace, record};
+use sysfence_linux::record::{Exit, RecordErrorKind, Trace, record_with};
 use sysfence_profile::arch::Arch;
 
 use crate::failure::{Failure, Outcome};
@@ -93,6 +95,10 @@ pub struct Args {
     /// Read kernel `type=SECCOMP` audit records instead of running a command.
     #[arg(long, conflicts_with = "command")]
     from_audit_log: Option<PathBuf>,
+    /// Keep recording until every process the command started has ended,
+    /// not only the command itself.
+    #[arg(long, conflicts_with_all = ["from_strace", "from_audit_log"])]
+    follow_children: bool,
     /// With --from-audit-log: only the records of this process id.
     #[arg(long, requires = "from_audit_log")]
     pid: Option<u32>,
@@ -388,12 +394,19 @@ fn gather(args: &Args) -> Result<(Seen, Option<Exit>), Failure> {
         ));
     };
     let progress = crate::progress::Progress::start("recording");
-    let recording = record(program, rest).map_err(|e| match e.kind() {
-        RecordErrorKind::NotFound(_) => Failure::status(127, &e),
-        RecordErrorKind::Spawn(..) => Failure::status(126, &e),
-        RecordErrorKind::Trace(..) => Failure::input(&e),
-    })?;
+    let recording =
+        record_with(program, rest, args.follow_children).map_err(|e| match e.kind() {
+            RecordErrorKind::NotFound(_) => Failure::status(127, &e),
+            RecordErrorKind::Spawn(..) => Failure::status(126, &e),
+            RecordErrorKind::Trace(..) => Failure::input(&e),
+        })?;
     progress.finish();
+    if recording.left_running > 0 {
+        eprintln!(
+            "sysfence: the command exited and left {} task(s) running in the background: recording stopped with the command, and they end with it (--follow-children waits for them)",
+            recording.left_running
+        );
+    }
     Ok((Seen::from_trace(&recording.trace), Some(recording.exit)))
 }
 
