@@ -188,6 +188,7 @@ fn status_json() {
             "filters",
             "filters_error",
             "probe",
+            "threads",
         ],
     );
     assert_eq!(v["probe"], Value::Null);
@@ -204,6 +205,7 @@ fn status_json() {
                 "filters",
                 "filters_error",
                 "probe",
+                "threads",
             ],
         );
         let p = &v["probe"][0];

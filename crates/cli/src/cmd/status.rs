@@ -51,6 +51,12 @@ pub struct Args {
     #[arg(long, conflicts_with = "pid")]
     probe: bool,
     /// Print one JSON object (see `docs/guide.md` for the fields).
+    ///
+    /// Fields: `pid`, `name`, `seccomp`, `filter_count`, `no_new_privs`,
+    /// `arch`, `filters` (`allowed`, `errno` {errno: names}, `kill`,
+    /// `other` {action: names}; `[]` with no filter), `filters_error`,
+    /// `threads` (null, or per group of threads with one stack: `tids`,
+    /// `filters`, `filters_error`) and `probe` (null without `--probe`).
     #[arg(long)]
     json: bool,
 }
@@ -67,26 +73,101 @@ pub fn run(args: Args) -> Outcome {
     };
     let stack = filters(target, &status);
     let probed = args.probe.then(|| probe_all(&args));
+    let groups = thread_groups(target);
     if args.json {
-        let value = json(target, &status, arch, &stack, probed.as_deref());
+        let mut value = json(target, &status, arch, &stack, probed.as_deref());
+        value["threads"] = threads_json(&groups, arch);
         crate::io::write_output(None, format!("{value:#}\n").as_bytes())?;
         return Ok(0);
     }
     let mut out = header(target, &status);
-    match &stack {
-        Ok(None) => {
-            let _ = writeln!(out, "no filter: every {} syscall is allowed", arch.name());
+    if groups.len() > 1 {
+        let _ = writeln!(out, "the threads' filter stacks differ:");
+        for (tids, stack) in &groups {
+            let list: Vec<String> = tids.iter().map(i32::to_string).collect();
+            let _ = writeln!(out, "threads {}:", list.join(", "));
+            out.push_str(&stack_text(stack, arch, args.all));
         }
-        Ok(Some(programs)) => out.push_str(&report(programs, arch, args.all)),
-        Err(why) => {
-            let _ = writeln!(out, "filters: cannot be read: {why}");
-        }
+    } else {
+        out.push_str(&stack_text(&stack, arch, args.all));
     }
     for p in probed.iter().flatten() {
         out.push_str(&p.text(args.all));
     }
     print!("{out}");
     Ok(0)
+}
+
+/// `null` when every thread shares one stack, else one object per group:
+/// `tids`, `filters` and `filters_error` as at the top level.
+fn threads_json(groups: &[(Vec<i32>, Stack)], arch: Arch) -> serde_json::Value {
+    if groups.len() < 2 {
+        return serde_json::Value::Null;
+    }
+    groups
+        .iter()
+        .map(|(tids, stack)| {
+            let (filters, error) = stack_json(stack, arch);
+            serde_json::json!({"tids": tids, "filters": filters, "filters_error": error})
+        })
+        .collect()
+}
+
+/// `filters` and `filters_error` of one stack.
+fn stack_json(stack: &Stack, arch: Arch) -> (serde_json::Value, Option<String>) {
+    match stack {
+        Ok(None) => (serde_json::json!([]), None),
+        Ok(Some(programs)) => (classify(programs, arch).json(), None),
+        Err(why) => (serde_json::Value::Null, Some(why.clone())),
+    }
+}
+
+/// A stack's report, or why it has none.
+fn stack_text(stack: &Result<Option<Vec<Program>>, String>, arch: Arch, all: bool) -> String {
+    match stack {
+        Ok(None) => format!("no filter: every {} syscall is allowed\n", arch.name()),
+        Ok(Some(programs)) => report(programs, arch, all),
+        Err(why) => format!("filters: cannot be read: {why}\n"),
+    }
+}
+
+/// A process's threads grouped by filter stack (`/proc/PID/task`); one
+/// group when they all share a stack (or for sysfence itself).
+type Stack = Result<Option<Vec<Program>>, String>;
+fn thread_groups(target: Target) -> Vec<(Vec<i32>, Stack)> {
+    let Target::Pid(pid) = target else {
+        return Vec::new();
+    };
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut tids: Vec<i32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    tids.sort_unstable();
+    let mut groups: Vec<(Vec<i32>, Stack)> = Vec::new();
+    for tid in tids {
+        let thread = Target::Pid(tid);
+        let stack = read_status(thread)
+            .map_err(|e| e.to_string())
+            .and_then(|s| filters(thread, &s));
+        match groups.iter_mut().find(|(_, g)| same_stack(g, &stack)) {
+            Some((members, _)) => members.push(tid),
+            None => groups.push((vec![tid], stack)),
+        }
+    }
+    groups
+}
+
+fn same_stack(a: &Stack, b: &Stack) -> bool {
+    match (a, b) {
+        (Ok(Some(x)), Ok(Some(y))) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.insns() == q.insns())
+        }
+        (Ok(None), Ok(None)) => true,
+        (Err(x), Err(y)) => x == y,
+        _ => false,
+    }
 }
 
 /// What `--probe` found for one arch.
@@ -194,11 +275,7 @@ fn json(
         Target::SelfProcess => std::process::id() as i32,
         Target::Pid(p) => p,
     };
-    let (filters, error) = match stack {
-        Ok(None) => (serde_json::json!([]), None),
-        Ok(Some(programs)) => (classify(programs, arch).json(), None),
-        Err(why) => (serde_json::Value::Null, Some(why.clone())),
-    };
+    let (filters, error) = stack_json(stack, arch);
     serde_json::json!({
         "pid": pid,
         "name": s.name,
