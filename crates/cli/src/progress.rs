@@ -10,8 +10,14 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// How long work runs before the line appears.
-const DELAY: Duration = Duration::from_secs(1);
+/// How long work runs before the line appears (one second;
+/// `SYSFENCE_PROGRESS_AFTER_MS` overrides it, for tests).
+fn delay() -> Duration {
+    std::env::var("SYSFENCE_PROGRESS_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(Duration::from_secs(1), Duration::from_millis)
+}
 
 /// A running indicator; [`Progress::finish`] (or dropping it) removes it.
 #[derive(Debug)]
@@ -31,14 +37,18 @@ impl Progress {
         }
         let (tx, rx) = mpsc::channel::<()>();
         let what = what.to_string();
+        let first = delay();
+        let mut shown = first.is_zero();
+        if shown {
+            eprint!("\r\x1b[Ksysfence: {what}");
+        }
         let thread = std::thread::spawn(move || {
-            let mut shown = false;
             let mut dots = 0usize;
             loop {
                 let wait = if shown {
                     Duration::from_millis(500)
                 } else {
-                    DELAY
+                    first
                 };
                 match rx.recv_timeout(wait) {
                     Err(RecvTimeoutError::Timeout) => {

@@ -165,3 +165,28 @@ fn a_seccompiler_file_takes_its_target_from_arch() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("for aarch64"), "{}", r.stderr);
 }
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let p = repo("corpus/profiles/allow-list.json");
+    let piped = std::process::Command::new(support::BIN)
+        .args(["check", &p])
+        .env("SYSFENCE_PROGRESS_AFTER_MS", "0")
+        .output()
+        .expect("runs");
+    assert!(
+        !String::from_utf8_lossy(&piped.stderr).contains("compiling and checking"),
+        "no progress line when standard error is not a terminal"
+    );
+    // `script` gives the command a terminal, where the line appears.
+    let Ok(tty) = std::process::Command::new("script")
+        .args(["-qec", &format!("{} check {p}", support::BIN), "/dev/null"])
+        .env("SYSFENCE_PROGRESS_AFTER_MS", "0")
+        .output()
+    else {
+        eprintln!("skipped the terminal half: no `script`");
+        return;
+    };
+    let text = String::from_utf8_lossy(&tty.stdout);
+    assert!(text.contains("sysfence: compiling and checking"), "{text}");
+}

@@ -34,7 +34,9 @@ pub struct Args {
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
     let loaded = crate::cmd::compile::load(&args.context, &args.select.arches, &args.profile)?;
+    let progress = crate::progress::Progress::start("compiling and checking");
     let compiled = compile(&loaded.policy, &args.select.config()?.check(true)).map_err(failure)?;
+    progress.finish();
     let Some(report) = compiled.check_report() else {
         return Ok(0);
     };

@@ -151,7 +151,9 @@ pub fn load(
 pub fn run(args: Args) -> Outcome {
     let loaded = load(&args.context, &args.select.arches, &args.profile)?;
     let config = args.select.config()?;
+    let progress = crate::progress::Progress::start("compiling and checking");
     let compiled = compile(&loaded.policy, &config).map_err(failure)?;
+    progress.finish();
     let bytes = render(&compiled, &args.emit)?;
     write_output(args.output.as_ref(), &bytes)?;
     let arches: Vec<&str> = compiled

@@ -57,6 +57,7 @@ pub fn run(args: Args) -> Outcome {
         base = base.arches(wanted.clone());
         select(&loaded.policy, &wanted).map_err(failure)?.0
     };
+    let _progress = crate::progress::Progress::start("compiling every layout");
     for layout in layouts {
         let weightings: Vec<Option<&(String, Weights)>> =
             if layout == Layout::Weighted && !mixes.is_empty() {
