@@ -244,3 +244,27 @@ fn record_json() {
         assert_eq!(v["profile"], Value::Null, "the profile went to -o");
     }
 }
+
+#[test]
+fn cost_json() {
+    let r = sysfence(&["cost", "--json", &repo("corpus/profiles/no-chmod.json")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for line in r.stdout.lines() {
+        let v: Value = serde_json::from_str(line).expect("one object per line");
+        assert_keys(
+            &v,
+            &[
+                "layout",
+                "length",
+                "arch",
+                "intervals",
+                "allowed",
+                "denied",
+                "arg_checked",
+                "cached_share",
+                "mixes",
+            ],
+        );
+        assert_keys(&v["allowed"], &["count", "worst", "mean"]);
+    }
+}
