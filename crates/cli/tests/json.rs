@@ -174,40 +174,26 @@ fn dump_json() {
     );
 }
 
+/// The top-level fields of `status --json`.
+const STATUS_KEYS: &[&str] = &[
+    "pid",
+    "name",
+    "seccomp",
+    "filter_count",
+    "no_new_privs",
+    "arch",
+    "filters",
+    "filters_error",
+    "probe",
+    "threads",
+];
+
 #[test]
 fn status_json() {
-    let v = object(
-        &["status", "--json"],
-        &[
-            "pid",
-            "name",
-            "seccomp",
-            "filter_count",
-            "no_new_privs",
-            "arch",
-            "filters",
-            "filters_error",
-            "probe",
-            "threads",
-        ],
-    );
+    let v = object(&["status", "--json"], STATUS_KEYS);
     assert_eq!(v["probe"], Value::Null);
     if has_seccomp() {
-        let v = object(
-            &["status", "--json", "--probe"],
-            &[
-                "pid",
-                "name",
-                "seccomp",
-                "filter_count",
-                "no_new_privs",
-                "arch",
-                "filters",
-                "filters_error",
-                "probe",
-                "threads",
-            ],
-        );
+        let v = object(&["status", "--json", "--probe"], STATUS_KEYS);
         let p = &v["probe"][0];
         if p.get("error").is_none() {
             assert_keys(

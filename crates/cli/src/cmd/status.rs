@@ -468,17 +468,14 @@ fn errno_name(e: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sysfence_cbpf::Insn;
+    use sysfence_cbpf::asm::{AsmOptions, assemble};
 
-    /// `ld [0]; jeq #nr, 0, 1; ret #hit; ret #ALLOW`.
+    /// A filter that answers `hit` for `nr` and allows the rest.
     fn only(nr: u32, hit: u32) -> Program {
-        Program::new(&[
-            Insn::new(0x20, 0, 0, 0),
-            Insn::new(0x15, 0, 1, nr),
-            Insn::new(0x06, 0, 0, hit),
-            Insn::new(0x06, 0, 0, 0x7fff_0000),
-        ])
-        .expect("valid")
+        let text =
+            format!("ld [0]\njeq #{nr}, hit, pass\nhit: ret #{hit}\npass: ret #0x7fff0000\n");
+        let insns = assemble(&text, &AsmOptions::new()).expect("assembles");
+        Program::new(&insns).expect("valid")
     }
 
     #[test]
