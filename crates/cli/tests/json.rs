@@ -84,6 +84,19 @@ fn check_json() {
     assert!(v["inputs"].as_u64() > Some(0));
 }
 
+/// The fields of `explain --json`.
+const EXPLAIN_KEYS: &[&str] = &[
+    "arch",
+    "audit_arch",
+    "syscall",
+    "nr",
+    "args",
+    "action",
+    "decided_by",
+    "rule",
+    "origin",
+];
+
 #[test]
 fn explain_json() {
     let v = object(
@@ -95,17 +108,7 @@ fn explain_json() {
             "x86_64",
             "chmod",
         ],
-        &[
-            "arch",
-            "audit_arch",
-            "syscall",
-            "nr",
-            "args",
-            "action",
-            "decided_by",
-            "rule",
-            "origin",
-        ],
+        EXPLAIN_KEYS,
     );
     assert_eq!(v["action"], "ERRNO(1)");
     assert_eq!(v["decided_by"], "default");
@@ -119,17 +122,7 @@ fn explain_json() {
             "x86_64",
             "read",
         ],
-        &[
-            "arch",
-            "audit_arch",
-            "syscall",
-            "nr",
-            "args",
-            "action",
-            "decided_by",
-            "rule",
-            "origin",
-        ],
+        EXPLAIN_KEYS,
     );
     assert_eq!(v["decided_by"], "rule");
     assert_keys(&v["origin"], &["file", "line", "column", "path"]);
