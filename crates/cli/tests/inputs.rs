@@ -153,6 +153,9 @@ fn every_profile_verb_prints_warnings_as_a_compiler_does() {
             names.join(",")
         ),
     );
+    let r = sysfence(&["lint", "--quiet", &many]);
+    assert!(!r.stdout.contains("warning: "), "{}", r.stdout);
+    assert!(r.stdout.contains("12 warning(s)"), "{}", r.stdout);
     let r = sysfence(&["check", &many]);
     assert_eq!(r.stderr.matches("warning: ").count(), 10, "{}", r.stderr);
     assert!(r.stderr.contains("12 warnings, 10 shown"), "{}", r.stderr);

@@ -2,7 +2,7 @@
 //! `--notes`, every note) about a profile, with source excerpts, then a
 //! one-line summary of what the runtime would enforce.
 //!
-//! `--json` prints one object instead: `file`, `format`, `loader`,
+//! `--quiet` prints the summary line alone. `--json` prints one object instead: `file`, `format`, `loader`,
 //! `host_arch`, `arches`, `unconfined`, `syscall_numbers_with_rules`,
 //! `warnings`, `notes` and `diagnostics` (each with `severity`, `message`,
 //! `origin` {`file`, `line`, `column`, `path`} and `related`).
@@ -70,7 +70,8 @@ pub fn run(args: Args) -> Outcome {
     } else {
         let mut out = String::new();
         for d in &loaded.warnings {
-            if d.severity == Severity::Warning || args.notes {
+            let shown = d.severity == Severity::Warning || args.notes;
+            if shown && !args.context.warn.quiet {
                 out.push_str(&d.render(&source));
             }
         }
