@@ -74,7 +74,7 @@ fn runs_a_command() -> bool {
 
 fn main() -> std::process::ExitCode {
     let own = |code: u8| {
-        if runs_a_command() && code <= 2 {
+        if runs_a_command() && (1..=2).contains(&code) {
             OWN_FAILURE
         } else {
             code
@@ -108,7 +108,7 @@ fn main() -> std::process::ExitCode {
         Ok(code) => std::process::ExitCode::from(code),
         Err(f) => {
             eprintln!("sysfence: {f}");
-            std::process::ExitCode::from(if f.code() == 0 { 0 } else { own(f.code()) })
+            std::process::ExitCode::from(own(f.code()))
         }
     }
 }
