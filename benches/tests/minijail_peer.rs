@@ -13,7 +13,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use sysfence_benches::peers::minijail::{Minijail, stage};
-use sysfence_benches::set::shared_dir;
 use sysfence_cbpf::interp::{self, Config as RunConfig};
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::{Endian, Insn, SeccompData};
@@ -26,14 +25,12 @@ const ARCHES: [&str; 3] = ["x86_64", "aarch64", "riscv64"];
 const FOREIGN: [u32; 4] = [0x4000_0003, 0xc000_003e, 0xc000_00b7, 0xc000_00f3];
 
 fn peer() -> Option<(std::path::PathBuf, Minijail)> {
-    let found = shared_dir()
-        .ok_or_else(|| "no shared corpus".to_string())
-        .and_then(|s| Minijail::find(&s).map(|m| (s, m)));
-    match found {
-        Ok(p) => Some(p),
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => panic!("minijail peer: {e}"),
+    let tools = sysfence_testkit::shared::require("peers/minijail/tools")?;
+    let shared = tools.ancestors().nth(3)?.to_path_buf();
+    match Minijail::find(&shared) {
+        Ok(m) => Some((shared, m)),
         Err(e) => {
-            eprintln!("skipped: {e}");
+            sysfence_testkit::shared::missing(&format!("the minijail peer ({e})"));
             None
         }
     }
