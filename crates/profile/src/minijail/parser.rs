@@ -387,10 +387,18 @@ fn filter(c: &mut Cursor, table: &ArchTable) -> PResult<Vec<Filter>> {
     if !c.at(Kind::LBrace) {
         return Ok(vec![single_filter(c, table)?]);
     }
+    braced(c, |c| Ok(vec![single_filter(c, table)?]))
+}
+
+/// `'{' item { ',' item } '}'`, the items' results joined.
+fn braced<T>(
+    c: &mut Cursor,
+    mut item: impl FnMut(&mut Cursor) -> PResult<Vec<T>>,
+) -> PResult<Vec<T>> {
     let open = c.next("`{`")?;
-    let mut filters = Vec::new();
+    let mut out = Vec::new();
     while !c.is_empty() {
-        filters.push(single_filter(c, table)?);
+        out.extend(item(c)?);
         if !c.at(Kind::Comma) {
             break;
         }
@@ -400,7 +408,7 @@ fn filter(c: &mut Cursor, table: &ArchTable) -> PResult<Vec<Filter>> {
         return Err(c.error(&open, "unclosed brace"));
     }
     c.next("`}`")?;
-    Ok(filters)
+    Ok(out)
 }
 
 /// `metadata = '[' key '=' names { ';' key '=' names } ']'`: returns the
@@ -498,23 +506,11 @@ pub fn descriptor(c: &mut Cursor, table: &ArchTable) -> PResult<Vec<(String, u32
 
 /// `filter-statement = ( '{' descriptor { ',' descriptor } '}' | descriptor ) ':' filter`.
 pub fn filter_statement(c: &mut Cursor, table: &ArchTable) -> PResult<FilterStatement> {
-    let mut syscalls = Vec::new();
-    if c.at(Kind::LBrace) {
-        let open = c.next("`{`")?;
-        while !c.is_empty() {
-            syscalls.extend(descriptor(c, table)?);
-            if !c.at(Kind::Comma) {
-                break;
-            }
-            c.next("`,`")?;
-        }
-        if !c.at(Kind::RBrace) {
-            return Err(c.error(&open, "unclosed brace"));
-        }
-        c.next("`}`")?;
+    let syscalls = if c.at(Kind::LBrace) {
+        braced(c, |c| descriptor(c, table))?
     } else {
-        syscalls.extend(descriptor(c, table)?);
-    }
+        descriptor(c, table)?
+    };
     let colon = c.next("colon")?;
     if colon.kind != Kind::Colon {
         return Err(c.error(&colon, "invalid colon"));
