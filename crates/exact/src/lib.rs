@@ -22,5 +22,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod compare;
+pub mod policy;
+pub mod program;
 pub mod store;
+pub mod subject;
+pub mod witness;
 pub mod word;
