@@ -9,9 +9,16 @@ use sysfence_profile::{LoadOptions, load};
 /// A file of the shared corpus; `None` (with a printed reason) when it is
 /// absent, a panic when `CI=true`.
 pub fn shared(rel: &str) -> Option<PathBuf> {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let root = std::env::var_os("SYSFENCE_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+        .or_else(|| {
+            ["../../../shared", "../../../../shared"]
+                .iter()
+                .map(|r| here.join(r))
+                .find(|p| p.exists())
+        })
+        .unwrap_or_else(|| here.join("../../../shared"));
     let p = root.join(rel);
     if p.exists() {
         return Some(p);
