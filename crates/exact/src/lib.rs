@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod compare;
+pub mod diff;
 pub mod policy;
 pub mod program;
 pub mod store;

@@ -1,0 +1,60 @@
+//! `sysfence equiv A B`: do two filters return the same value on every
+//! input (all arches, numbers, arguments and instruction pointers)?
+//!
+//! Operands: profiles (with the context flags), raw or assembly programs,
+//! `pid:N`. Both are turned into decision diagrams (`sysfence_exact`).
+//! Exit status: 0 equal, 1 different (one witness, replayed through the
+//! interpreter or evaluator), 2 bad input or undecided within the budget.
+
+use sysfence_exact::compare::{DEFAULT_BUDGET, Verdict, equiv};
+use sysfence_exact::witness::Named;
+
+use crate::cmd::context::ContextArgs;
+use crate::failure::{Failure, Outcome};
+use crate::operand;
+
+/// Arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// First filter: profile, program file or `pid:N`.
+    a: String,
+    /// Second filter.
+    b: String,
+    /// Node budget of the decision diagrams.
+    #[arg(long, default_value_t = DEFAULT_BUDGET)]
+    budget: usize,
+    #[command(flatten)]
+    context: ContextArgs,
+}
+
+/// Runs the verb.
+pub fn run(args: Args) -> Outcome {
+    let a = operand::read(&args.a, &args.context)?;
+    let b = operand::read(&args.b, &args.context)?;
+    let verdict = equiv(&a, &b, args.budget).map_err(Failure::input)?;
+    report(verdict, "equal", "differ")
+}
+
+/// Prints a verdict; shared wording for `equiv` and `refines`.
+pub fn report(verdict: Verdict, yes: &str, no: &str) -> Outcome {
+    match verdict {
+        Verdict::Yes => {
+            println!("{yes} on every input");
+            Ok(0)
+        }
+        Verdict::No(w) => {
+            println!("{no}: {}", Named(&w.data));
+            println!("  A returns {:#010x} ({})", w.a, action(w.a));
+            println!("  B returns {:#010x} ({})", w.b, action(w.b));
+            Ok(1)
+        }
+        Verdict::Undecided { budget, sampled } => Err(Failure::input(format!(
+            "undecided within budget {budget} nodes; no counter-example in {sampled} random inputs"
+        ))),
+    }
+}
+
+/// The action name of a raw return value.
+pub fn action(raw: u32) -> sysfence_cbpf::Action {
+    sysfence_cbpf::Action::from_raw(raw)
+}
