@@ -30,6 +30,10 @@ pub struct Args {
 pub fn run(args: Args) -> Outcome {
     let loaded = args.context.load(&args.profile)?;
     let compiled = compile(&loaded.policy, &args.select.config()?.check(true)).map_err(failure)?;
+    let proof = crate::cmd::equiv::prove_compiled(&loaded.policy, &args.select.config()?, &compiled)?;
+    if proof != 0 {
+        return Ok(proof);
+    }
     let Some(report) = compiled.check_report() else {
         return Ok(0);
     };

@@ -58,3 +58,29 @@ pub fn report(verdict: Verdict, yes: &str, no: &str) -> Outcome {
 pub fn action(raw: u32) -> sysfence_cbpf::Action {
     sysfence_cbpf::Action::from_raw(raw)
 }
+
+/// `check`'s proof: the compiled program's diagram equals the diagram of
+/// the policy it was compiled from (narrowed to the selected arches, with
+/// the chosen bad-arch action). Prints the verdict; 0 when proven.
+pub fn prove_compiled(
+    policy: &sysfence_profile::ir::Policy,
+    config: &sysfence_compile::Config,
+    compiled: &sysfence_compile::Compiled,
+) -> Outcome {
+    let mut policy = policy.clone();
+    if let Some(a) = config.get_bad_arch() {
+        policy = policy.with_bad_arch(a);
+    }
+    if let Some(wanted) = config.get_arches() {
+        policy = sysfence_compile::select::select(&policy, wanted)
+            .map_err(|e| Failure::input(e.to_string()))?
+            .0;
+    }
+    let program = sysfence_exact::subject::Subject::Program(
+        compiled.program().clone(),
+        sysfence_cbpf::interp::ShiftMode::Mask31,
+    );
+    let policy = sysfence_exact::subject::Subject::Policy(policy);
+    let verdict = equiv(&program, &policy, DEFAULT_BUDGET).map_err(Failure::input)?;
+    report(verdict, "proof: the program equals the policy", "the program differs from the policy")
+}
