@@ -117,9 +117,7 @@ pub fn refines(
     match built {
         Ok((_, _, crate::store::FALSE)) => Ok(Verdict::Yes),
         Ok((x, y, d)) => witness_of(&s, a, b, (x, y), d).map(Verdict::No),
-        Err(OverBudget(n)) => Ok(sample(a, b, n, |va, vb| {
-            at_least_as_strict(va, vb, order)
-        })),
+        Err(OverBudget(n)) => Ok(sample(a, b, n, |va, vb| at_least_as_strict(va, vb, order))),
     }
 }
 

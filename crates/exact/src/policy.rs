@@ -183,4 +183,3 @@ fn split(
     let hi = split(s, slot, here, base + half, width - 1)?;
     s.mk(var(slot, width - 1), lo, hi)
 }
-

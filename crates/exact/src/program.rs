@@ -69,7 +69,14 @@ pub fn diagram(s: &mut Store, prog: &Program, mode: ShiftMode) -> Res<Node> {
     let mut words = Words::default();
     let zero = words.id(Word::constant(0));
     let mut slots: Vec<Slot> = vec![Slot::default(); insns.len()];
-    add_state(&mut slots[0], State { a: zero, x: zero, mem: [zero; 16] });
+    add_state(
+        &mut slots[0],
+        State {
+            a: zero,
+            x: zero,
+            mem: [zero; 16],
+        },
+    );
     let mut total = 1usize;
     for pc in 0..insns.len() {
         for i in 0..slots[pc].states.len() {
@@ -125,7 +132,11 @@ fn successors(
         Opcode::Ja => vec![(next + insn.k as usize, st)],
         _ if op.operand().is_conditional() => {
             let (t, f) = (next + insn.jt as usize, next + insn.jf as usize);
-            if t == f { vec![(t, st)] } else { vec![(t, st), (f, st)] }
+            if t == f {
+                vec![(t, st)]
+            } else {
+                vec![(t, st), (f, st)]
+            }
         }
         _ => vec![(next, step(s, words, &insn, op, st, mode)?)],
     };

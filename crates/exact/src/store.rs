@@ -33,9 +33,8 @@ pub const VARS: u16 = (WORDS * 32) as u16;
 /// The byte offsets of `seccomp_data` words in variable order: arch, nr,
 /// each argument's two words (the one at the higher offset first, which is
 /// the high word on little-endian arches), then the instruction pointer.
-pub const SLOT_OFFSETS: [u32; WORDS] = [
-    4, 0, 20, 16, 28, 24, 36, 32, 44, 40, 52, 48, 60, 56, 12, 8,
-];
+pub const SLOT_OFFSETS: [u32; WORDS] =
+    [4, 0, 20, 16, 28, 24, 36, 32, 44, 40, 52, 48, 60, 56, 12, 8];
 
 /// The variable slot of the word at byte offset `offset` (4-aligned, < 64).
 pub fn slot_of_offset(offset: u32) -> usize {
@@ -135,8 +134,16 @@ impl Store {
             apply_cache: FastMap::default(),
             budget: budget.max(2),
         };
-        s.insert(Entry { var: LEAF, lo: 0, hi: 0 });
-        s.insert(Entry { var: LEAF, lo: 1, hi: 0 });
+        s.insert(Entry {
+            var: LEAF,
+            lo: 0,
+            hi: 0,
+        });
+        s.insert(Entry {
+            var: LEAF,
+            lo: 1,
+            hi: 0,
+        });
         s
     }
 

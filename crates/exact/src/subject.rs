@@ -41,9 +41,9 @@ impl Subject {
     pub fn run(&self, data: &SeccompData) -> u32 {
         match self {
             Subject::Program(p, mode) => run_program(p, *mode, data),
-            Subject::Stack(progs, mode) => sysfence_cbpf::action::combine(
-                progs.iter().map(|p| run_program(p, *mode, data)),
-            ),
+            Subject::Stack(progs, mode) => {
+                sysfence_cbpf::action::combine(progs.iter().map(|p| run_program(p, *mode, data)))
+            }
             Subject::Policy(p) => eval(p, &call_of(data)).0.to_raw(),
         }
     }

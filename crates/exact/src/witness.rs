@@ -38,7 +38,11 @@ pub fn data_of(words: &[u32; WORDS]) -> SeccompData {
     let le = arch & AUDIT_ARCH_LE != 0;
     let field = |off: u32| {
         let (first, second) = (u64::from(at(off)), u64::from(at(off + 4)));
-        if le { second << 32 | first } else { first << 32 | second }
+        if le {
+            second << 32 | first
+        } else {
+            first << 32 | second
+        }
     };
     let mut args = [0u64; 6];
     for (i, a) in args.iter_mut().enumerate() {

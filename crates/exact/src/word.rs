@@ -72,9 +72,11 @@ impl Word {
         let v = s.top(self.bits[0]);
         let slot = v as usize / 32;
         (slot < crate::store::WORDS
-            && self.bits.iter().enumerate().all(|(i, &b)| {
-                s.top(b) == var(slot, i as u32) && s.children(b) == (FALSE, TRUE)
-            }))
+            && self
+                .bits
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| s.top(b) == var(slot, i as u32) && s.children(b) == (FALSE, TRUE)))
         .then_some(slot)
     }
 }

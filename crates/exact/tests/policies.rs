@@ -26,7 +26,9 @@ fn docker_default_program_equals_its_policy() {
     let prog = compile(&policy, &Config::new()).unwrap().into_program();
     let start = Instant::now();
     let mut s = Store::new(DEFAULT_BUDGET);
-    let p = Subject::Program(prog.clone(), ShiftMode::Mask31).diagram(&mut s).unwrap();
+    let p = Subject::Program(prog.clone(), ShiftMode::Mask31)
+        .diagram(&mut s)
+        .unwrap();
     let q = Subject::Policy(policy.clone()).diagram(&mut s).unwrap();
     eprintln!(
         "docker default: {} insns, program {} nodes, policy {} nodes, store {}, {:?}",
@@ -50,7 +52,9 @@ fn mutate(rng: &mut Rng, prog: &Program) -> Option<Program> {
         2 => std::mem::swap(&mut i.jt, &mut i.jf),
         _ => i.k = generate::interesting_u32(rng),
     }
-    Program::new(&insns).ok().filter(|p| p.insns() != prog.insns())
+    Program::new(&insns)
+        .ok()
+        .filter(|p| p.insns() != prog.insns())
 }
 
 #[test]
@@ -64,7 +68,9 @@ fn mutants_are_proven_or_refuted_with_confirmed_witnesses() {
     let mut rng = Rng::new(7);
     let (mut equal, mut differ, mut kernel) = (0, 0, 0);
     while equal + differ < 40 {
-        let Some(m) = mutate(&mut rng, &prog) else { continue };
+        let Some(m) = mutate(&mut rng, &prog) else {
+            continue;
+        };
         let mutant = Subject::Program(m.clone(), ShiftMode::Mask31);
         match compare::equiv(&original, &mutant, DEFAULT_BUDGET).unwrap() {
             Verdict::Yes => {
@@ -73,7 +79,10 @@ fn mutants_are_proven_or_refuted_with_confirmed_witnesses() {
             }
             Verdict::No(w) => {
                 differ += 1;
-                assert_ne!(interp::run(&prog, &w.data).raw, interp::run(&m, &w.data).raw);
+                assert_ne!(
+                    interp::run(&prog, &w.data).raw,
+                    interp::run(&m, &w.data).raw
+                );
                 if let Some(o) = &oracle {
                     kernel += usize::from(kernel_confirms(o, &prog, &m));
                 }
@@ -85,7 +94,12 @@ fn mutants_are_proven_or_refuted_with_confirmed_witnesses() {
 }
 
 /// Proven equal: random and boundary inputs must not disagree.
-fn no_contradiction(policy: &sysfence_profile::ir::Policy, a: &Program, b: &Program, rng: &mut Rng) {
+fn no_contradiction(
+    policy: &sysfence_profile::ir::Policy,
+    a: &Program,
+    b: &Program,
+    rng: &mut Rng,
+) {
     for i in 0..100_000u32 {
         let arch = [0xc000_003e, 0x4000_0003, 0][i as usize % 3];
         let d = generate::seccomp_data_for(rng, a.insns(), arch, 0);
@@ -109,11 +123,19 @@ fn no_contradiction(policy: &sysfence_profile::ir::Policy, a: &Program, b: &Prog
 /// checked by the live kernel; `false` when no such witness exists.
 fn kernel_confirms(o: &sysfence_linux::oracle::Oracle, a: &Program, b: &Program) -> bool {
     let mut s = Store::new(DEFAULT_BUDGET);
-    let x = Subject::Program(a.clone(), ShiftMode::Mask31).diagram(&mut s).unwrap();
-    let y = Subject::Program(b.clone(), ShiftMode::Mask31).diagram(&mut s).unwrap();
+    let x = Subject::Program(a.clone(), ShiftMode::Mask31)
+        .diagram(&mut s)
+        .unwrap();
+    let y = Subject::Program(b.clone(), ShiftMode::Mask31)
+        .diagram(&mut s)
+        .unwrap();
     let ip = o.instruction_pointer();
     let slot = |off: u32| SLOT_OFFSETS.iter().position(|&v| v == off).unwrap();
-    let fixed = [(0, 0xc000_003e), (slot(8), ip as u32), (slot(12), (ip >> 32) as u32)];
+    let fixed = [
+        (0, 0xc000_003e),
+        (slot(8), ip as u32),
+        (slot(12), (ip >> 32) as u32),
+    ];
     let Some(words) = compare::difference_where(&mut s, x, y, &fixed).unwrap() else {
         return false;
     };

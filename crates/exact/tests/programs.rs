@@ -38,7 +38,11 @@ fn random_programs_agree_with_the_interpreter() {
         }
     }
     eprintln!("{built} built, {over} over budget ({over_ret_a} of them with `ret a`)");
-    assert!(over * 3 <= built + over, "{over} of {} undecided", built + over);
+    assert!(
+        over * 3 <= built + over,
+        "{over} of {} undecided",
+        built + over
+    );
 }
 
 #[test]
@@ -64,8 +68,12 @@ fn a_program_equals_its_reassembled_disassembly() {
         let insns = generate::valid_program(&mut rng, 60);
         let prog = Program::new(&insns).unwrap();
         let a = Subject::Program(prog.clone(), ShiftMode::Mask31);
-        let text = sysfence_cbpf::asm::disassemble(prog.insns(), &sysfence_cbpf::asm::DisasmOptions::new());
-        let back = sysfence_cbpf::asm::assemble(&text, &sysfence_cbpf::asm::AsmOptions::new()).unwrap();
+        let text = sysfence_cbpf::asm::disassemble(
+            prog.insns(),
+            &sysfence_cbpf::asm::DisasmOptions::new(),
+        );
+        let back =
+            sysfence_cbpf::asm::assemble(&text, &sysfence_cbpf::asm::AsmOptions::new()).unwrap();
         let b = Subject::Program(Program::new(&back).unwrap(), ShiftMode::Mask31);
         let v = compare::equiv(&a, &b, DEFAULT_BUDGET).unwrap();
         assert!(

@@ -30,7 +30,8 @@ pub struct Args {
 pub fn run(args: Args) -> Outcome {
     let loaded = args.context.load(&args.profile)?;
     let compiled = compile(&loaded.policy, &args.select.config()?.check(true)).map_err(failure)?;
-    let proof = crate::cmd::equiv::prove_compiled(&loaded.policy, &args.select.config()?, &compiled)?;
+    let proof =
+        crate::cmd::equiv::prove_compiled(&loaded.policy, &args.select.config()?, &compiled)?;
     if proof != 0 {
         return Ok(proof);
     }

@@ -82,5 +82,9 @@ pub fn prove_compiled(
     );
     let policy = sysfence_exact::subject::Subject::Policy(policy);
     let verdict = equiv(&program, &policy, DEFAULT_BUDGET).map_err(Failure::input)?;
-    report(verdict, "proof: the program equals the policy", "the program differs from the policy")
+    report(
+        verdict,
+        "proof: the program equals the policy",
+        "the program differs from the policy",
+    )
 }

@@ -49,5 +49,9 @@ pub fn run(args: Args) -> Outcome {
         Data::Exact => DataOrder::Exact,
     };
     let verdict = refines(&a, &b, order, args.budget).map_err(Failure::input)?;
-    report(verdict, "A is at least as strict as B", "A is more permissive")
+    report(
+        verdict,
+        "A is at least as strict as B",
+        "A is more permissive",
+    )
 }
