@@ -19,7 +19,7 @@ const ARCHES: [u32; 4] = [0xc000_003e, 0x4000_0003, 0x8000_0016, 0x1234_5678];
 fn random_programs_agree_with_the_interpreter() {
     let mut rng = Rng::new(12);
     let (mut built, mut over, mut over_ret_a) = (0, 0, 0);
-    for _ in 0..300 {
+    for _ in 0..150 {
         let insns = generate::valid_program(&mut rng, 80);
         let prog = Program::new(&insns).expect("generator makes valid programs");
         let mut s = Store::new(300_000);

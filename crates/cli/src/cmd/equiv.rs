@@ -65,17 +65,12 @@ pub fn action(raw: u32) -> sysfence_cbpf::Action {
 pub fn prove_compiled(
     policy: &sysfence_profile::ir::Policy,
     config: &sysfence_compile::Config,
-    compiled: &sysfence_compile::Compiled,
+    compiled: &sysfence_compile::Compiled<'_>,
 ) -> Outcome {
-    let mut policy = policy.clone();
-    if let Some(a) = config.get_bad_arch() {
-        policy = policy.with_bad_arch(a);
-    }
-    if let Some(wanted) = config.get_arches() {
-        policy = sysfence_compile::select::select(&policy, wanted)
-            .map_err(|e| Failure::input(e.to_string()))?
-            .0;
-    }
+    let selection = sysfence_compile::select::select(policy, config.get_arches())
+        .map_err(|e| Failure::input(e.to_string()))?;
+    let bad = config.get_bad_arch().unwrap_or(policy.bad_arch());
+    let policy = selection.into_policy().with_bad_arch(bad);
     let program = sysfence_exact::subject::Subject::Program(
         compiled.program().clone(),
         sysfence_cbpf::interp::ShiftMode::Mask31,
