@@ -34,7 +34,9 @@ mod yaml;
 use std::path::Path;
 
 pub use arch::Arch;
-pub use context::{DOCKER_DEFAULT_CAPS, Format, HostContext, LoadOptions, Runtime, parse_kernel};
+pub use context::{
+    DOCKER_DEFAULT_CAPS, Format, HostContext, LINUX_CAPS, LoadOptions, Runtime, parse_kernel,
+};
 pub use diag::{Diagnostic, ProfileError, Severity, excerpt};
 
 use decode::Dec;

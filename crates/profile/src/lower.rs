@@ -262,10 +262,20 @@ fn action(
 /// skipped rules equal to the default and unknown names).
 fn check_errno(a: Action, at: &Sp<String>, errno: Option<&Sp<u64>>) -> Result<(), ProfileError> {
     match a {
-        Action::Errno(d) if u64::from(d) >= MAX_ERRNO => Err(ProfileError::new(
-            errno.map_or(&at.o, |e| &e.o),
-            format!("errno {d} is out of range: libseccomp accepts ERRNO data below 4095"),
-        )),
+        Action::Errno(d) if u64::from(d) >= MAX_ERRNO => {
+            let given = errno.map_or(u64::from(d), |e| e.v);
+            let cut = if given == u64::from(d) {
+                String::new()
+            } else {
+                format!(" ({d} once cut to 16 bits)")
+            };
+            Err(ProfileError::new(
+                errno.map_or(&at.o, |e| &e.o),
+                format!(
+                    "errno {given}{cut} is out of range: libseccomp accepts ERRNO data below 4095"
+                ),
+            ))
+        }
         _ => Ok(()),
     }
 }

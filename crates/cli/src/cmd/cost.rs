@@ -41,7 +41,7 @@ pub struct Args {
 
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
-    let loaded = args.context.load(&args.profile)?;
+    let loaded = crate::cmd::compile::load(&args.context, &args.arches, &args.profile)?;
     let mixes: Vec<(String, Weights)> = args
         .weights
         .iter()
@@ -53,6 +53,7 @@ pub fn run(args: Args) -> Outcome {
         base = base.arches(parse_arches(&args.arches)?);
     }
     let policy = &loaded.policy;
+    let _progress = crate::progress::Progress::start("compiling every layout");
     for layout in layouts {
         let weightings: Vec<Option<&(String, Weights)>> =
             if layout == Layout::Weighted && !mixes.is_empty() {

@@ -61,11 +61,13 @@ pub fn action(raw: u32) -> sysfence_cbpf::Action {
 
 /// `check`'s proof: the compiled program's diagram equals the diagram of
 /// the policy it was compiled from (narrowed to the selected arches, with
-/// the chosen bad-arch action). Prints the verdict; 0 when proven.
+/// the chosen bad-arch action). Prints the verdict (only a failure when
+/// `quiet`); 0 when proven.
 pub fn prove_compiled(
     policy: &sysfence_profile::ir::Policy,
     config: &sysfence_compile::Config,
     compiled: &sysfence_compile::Compiled<'_>,
+    quiet: bool,
 ) -> Outcome {
     let selection = sysfence_compile::select::select(policy, config.get_arches())
         .map_err(|e| Failure::input(e.to_string()))?;
@@ -77,6 +79,9 @@ pub fn prove_compiled(
     );
     let policy = sysfence_exact::subject::Subject::Policy(policy);
     let verdict = equiv(&program, &policy, DEFAULT_BUDGET).map_err(Failure::input)?;
+    if quiet && verdict == Verdict::Yes {
+        return Ok(0);
+    }
     report(
         verdict,
         "proof: the program equals the policy",
