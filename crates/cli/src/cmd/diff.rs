@@ -13,36 +13,26 @@ use sysfence_exact::diff::{Bits, Region, regions};
 use sysfence_exact::store::{SLOT_OFFSETS, Store};
 use sysfence_exact::witness::{Named, data_of, replay};
 
-use crate::cmd::context::ContextArgs;
-use crate::cmd::equiv::action;
+use crate::cmd::equiv::{Pair, action};
 use crate::failure::{Failure, Outcome};
-use crate::operand;
 
 /// Arguments.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// First filter: profile, program file or `pid:N`.
-    a: String,
-    /// Second filter.
-    b: String,
+    #[command(flatten)]
+    pair: Pair,
     /// Print JSON.
     #[arg(long)]
     json: bool,
     /// At most this many regions.
     #[arg(long, default_value_t = 1000)]
     limit: usize,
-    /// Node budget of the decision diagrams.
-    #[arg(long, default_value_t = sysfence_exact::compare::DEFAULT_BUDGET)]
-    budget: usize,
-    #[command(flatten)]
-    context: ContextArgs,
 }
 
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
-    let a = operand::read(&args.a, &args.context)?;
-    let b = operand::read(&args.b, &args.context)?;
-    let mut s = Store::new(args.budget);
+    let (a, b) = args.pair.read()?;
+    let mut s = Store::new(args.pair.budget);
     let (x, y) = sysfence_exact::compare::diagrams(&mut s, &a, &b).map_err(Failure::input)?;
     let (list, cut) = regions(&s, x, y, args.limit);
     let mut out = String::new();

@@ -7,31 +7,48 @@
 //! interpreter or evaluator), 2 bad input or undecided within the budget.
 
 use sysfence_exact::compare::{DEFAULT_BUDGET, Verdict, equiv};
+use sysfence_exact::subject::Subject;
 use sysfence_exact::witness::Named;
 
 use crate::cmd::context::ContextArgs;
 use crate::failure::{Failure, Outcome};
 use crate::operand;
 
+/// The two operands and what every comparing verb takes with them.
+#[derive(clap::Args, Debug)]
+pub struct Pair {
+    /// First filter: profile, program file or `pid:N`.
+    pub a: String,
+    /// Second filter.
+    pub b: String,
+    /// Node budget of the decision diagrams.
+    #[arg(long, default_value_t = DEFAULT_BUDGET)]
+    pub budget: usize,
+    #[command(flatten)]
+    pub context: ContextArgs,
+}
+
+impl Pair {
+    /// Reads both operands.
+    pub fn read(&self) -> Result<(Subject, Subject), Failure> {
+        Ok((
+            operand::read(&self.a, &self.context)?,
+            operand::read(&self.b, &self.context)?,
+        ))
+    }
+}
+
 /// Arguments.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// First filter: profile, program file or `pid:N`.
-    a: String,
-    /// Second filter.
-    b: String,
-    /// Node budget of the decision diagrams.
-    #[arg(long, default_value_t = DEFAULT_BUDGET)]
-    budget: usize,
     #[command(flatten)]
-    context: ContextArgs,
+    pair: Pair,
 }
 
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
-    let a = operand::read(&args.a, &args.context)?;
-    let b = operand::read(&args.b, &args.context)?;
-    let verdict = equiv(&a, &b, args.budget).map_err(Failure::input)?;
+    let (a, b) = args.pair.read()?;
+    let verdict = equiv(&a, &b, args.pair.budget).map_err(Failure::input)?;
     report(verdict, "equal", "differ")
 }
 

@@ -7,12 +7,10 @@
 //! are equally strict. Exit status: 0 yes, 1 no (with an input where A is
 //! more permissive), 2 bad input or undecided.
 
-use sysfence_exact::compare::{DEFAULT_BUDGET, DataOrder, refines};
+use sysfence_exact::compare::{DataOrder, refines};
 
-use crate::cmd::context::ContextArgs;
-use crate::cmd::equiv::report;
+use crate::cmd::equiv::{Pair, report};
 use crate::failure::{Failure, Outcome};
-use crate::operand;
 
 /// How action data compares.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,29 +24,22 @@ pub enum Data {
 /// Arguments.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The filter that should be at least as strict.
-    a: String,
-    /// The reference filter.
-    b: String,
+    /// A (the filter that should be at least as strict), then B.
+    #[command(flatten)]
+    pair: Pair,
     /// How ERRNO/TRAP/TRACE data compares.
     #[arg(long, value_enum, default_value = "ignore")]
     data: Data,
-    /// Node budget of the decision diagrams.
-    #[arg(long, default_value_t = DEFAULT_BUDGET)]
-    budget: usize,
-    #[command(flatten)]
-    context: ContextArgs,
 }
 
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
-    let a = operand::read(&args.a, &args.context)?;
-    let b = operand::read(&args.b, &args.context)?;
+    let (a, b) = args.pair.read()?;
     let order = match args.data {
         Data::Ignore => DataOrder::Ignore,
         Data::Exact => DataOrder::Exact,
     };
-    let verdict = refines(&a, &b, order, args.budget).map_err(Failure::input)?;
+    let verdict = refines(&a, &b, order, args.pair.budget).map_err(Failure::input)?;
     report(
         verdict,
         "A is at least as strict as B",
