@@ -11,6 +11,7 @@ mod builtin_syscalls;
 mod cmd;
 mod failure;
 mod io;
+mod operand;
 mod progfile;
 mod progress;
 mod warnings;
@@ -55,6 +56,12 @@ enum Command {
     Check(cmd::check::Args),
     /// Instructions per syscall for each layout and syscall mix.
     Cost(cmd::cost::Args),
+    /// Prove two filters equal on every input, or show an input where they differ.
+    Equiv(cmd::equiv::Args),
+    /// Every region of the input space where two filters differ.
+    Diff(cmd::diff::Args),
+    /// Prove A at least as strict as B, or show where A is more permissive.
+    Refines(cmd::refines::Args),
 }
 
 /// Exit status of `run` and `record` for sysfence's own failures, as
@@ -103,6 +110,9 @@ fn main() -> std::process::ExitCode {
         Command::Compile(a) => cmd::compile::run(a),
         Command::Check(a) => cmd::check::run(a),
         Command::Cost(a) => cmd::cost::run(a),
+        Command::Equiv(a) => cmd::equiv::run(a),
+        Command::Diff(a) => cmd::diff::run(a),
+        Command::Refines(a) => cmd::refines::run(a),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

@@ -41,6 +41,15 @@ pub fn run(args: Args) -> Outcome {
     )
     .map_err(failure)?;
     progress.finish();
+    let proof = crate::cmd::equiv::prove_compiled(
+        &loaded.policy,
+        &args.select.config()?,
+        &compiled,
+        args.json,
+    )?;
+    if proof != 0 {
+        return Ok(proof);
+    }
     let Some(report) = compiled.check_report() else {
         return Ok(0);
     };
