@@ -1,5 +1,6 @@
 //! `sysfence-bench [--json] [--svg DIR] [--kernel] [--compile-runs N]`: the
-//! side-by-side tables of filter evaluation cost.
+//! side-by-side tables of filter evaluation cost. `--crosvm` prints instead
+//! the table of crosvm's minijail policies against minijail's compiler.
 //!
 //! Reads the shared corpus (`../shared` next to the repository, or
 //! `$SYSFENCE_SHARED`) and `corpus/profiles/`, compiles every profile with
@@ -27,6 +28,7 @@ struct Args {
     svg: Option<PathBuf>,
     kernel: bool,
     compile_runs: u32,
+    crosvm: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -35,12 +37,14 @@ fn parse_args() -> Result<Args, String> {
         svg: None,
         kernel: false,
         compile_runs: 15,
+        crosvm: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--json" => args.json = true,
             "--kernel" => args.kernel = true,
+            "--crosvm" => args.crosvm = true,
             "--svg" => args.svg = Some(it.next().ok_or("--svg needs a directory")?.into()),
             "--compile-runs" => {
                 let n = it.next().ok_or("--compile-runs needs a number")?;
@@ -50,7 +54,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "-h" | "--help" => {
                 return Err(
-                    "usage: sysfence-bench [--json] [--svg DIR] [--kernel] [--compile-runs N]"
+                    "usage: sysfence-bench [--json] [--svg DIR] [--kernel] [--compile-runs N] [--crosvm]"
                         .into(),
                 );
             }
@@ -74,6 +78,14 @@ fn run() -> Result<(), String> {
     let args = parse_args()?;
     let shared =
         shared_dir().ok_or("no shared corpus: set SYSFENCE_SHARED or place it at ../shared")?;
+    if args.crosvm {
+        // minijail is an optional peer: without python3 the table is skipped.
+        match sysfence_benches::crosvm::run(&shared) {
+            Ok(rows) => print!("{}", sysfence_benches::crosvm::markdown(&rows)),
+            Err(e) => println!("crosvm table skipped: {e}"),
+        }
+        return Ok(());
+    }
     let cases = all(&shared).map_err(|e| e.to_string())?;
     let mut mixes = load_dir(&shared.join("corpus/workloads")).map_err(|e| e.to_string())?;
     mixes.push(Mix::uniform(Arch::X86_64));

@@ -43,6 +43,9 @@ pub struct Diagnostic {
     /// A stable name for the kind of diagnostic, when it has one
     /// (`libseccomp-ghsa-4q85`, ...).
     pub code: Option<&'static str>,
+    /// The text of the file the origin is in, when it is not the profile
+    /// itself (a minijail `@include`d file).
+    source: Option<String>,
 }
 
 impl Diagnostic {
@@ -53,6 +56,7 @@ impl Diagnostic {
             origin: origin.clone(),
             related: None,
             code: None,
+            source: None,
         }
     }
 
@@ -63,11 +67,19 @@ impl Diagnostic {
             origin: origin.clone(),
             related: None,
             code: None,
+            source: None,
         }
     }
 
     pub(crate) fn with_code(mut self, code: &'static str) -> Diagnostic {
         self.code = Some(code);
+        self
+    }
+
+    /// The diagnostic, excerpted from `text` (the file its origin is in)
+    /// rather than from the text given to [`Diagnostic::render`].
+    pub(crate) fn with_source(mut self, text: Option<String>) -> Diagnostic {
+        self.source = text;
         self
     }
 
@@ -83,6 +95,7 @@ impl Diagnostic {
             Some(code) => format!("{}[{code}]: {}\n", self.severity, self),
             None => format!("{}: {}\n", self.severity, self),
         };
+        let source = self.source.as_deref().unwrap_or(source);
         out.push_str(&excerpt(source, &self.origin));
         if let Some(r) = &self.related {
             out.push_str(&format!("  related: {}\n", location(r)));
@@ -137,6 +150,7 @@ pub fn excerpt(source: &str, o: &Origin) -> String {
 pub struct ProfileError {
     origin: Origin,
     message: String,
+    source: Option<String>,
 }
 
 impl ProfileError {
@@ -144,7 +158,15 @@ impl ProfileError {
         ProfileError {
             origin: origin.clone(),
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// The error, excerpted from `text` (the file its origin is in) rather
+    /// than from the text given to [`ProfileError::render`].
+    pub(crate) fn with_source(mut self, text: Option<String>) -> ProfileError {
+        self.source = text;
+        self
     }
 
     /// Where the problem is.
@@ -159,6 +181,7 @@ impl ProfileError {
 
     /// The error with a source excerpt.
     pub fn render(&self, source: &str) -> String {
+        let source = self.source.as_deref().unwrap_or(source);
         format!("error: {self}\n{}", excerpt(source, &self.origin))
     }
 }

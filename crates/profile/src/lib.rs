@@ -25,16 +25,20 @@ pub mod json;
 pub mod libseccomp;
 mod lower;
 mod merge;
+pub mod minijail;
 mod model;
 mod resolve;
 mod seccompiler;
 mod spo;
+mod x86;
 mod yaml;
 
 use std::path::Path;
 
 pub use arch::Arch;
-pub use context::{DOCKER_DEFAULT_CAPS, Format, HostContext, LoadOptions, Runtime, parse_kernel};
+pub use context::{
+    DOCKER_DEFAULT_CAPS, Format, HostContext, LINUX_CAPS, LoadOptions, Runtime, parse_kernel,
+};
 pub use diag::{Diagnostic, ProfileError, Severity, excerpt};
 pub use libseccomp::Libseccomp;
 
@@ -57,6 +61,9 @@ pub struct Loaded {
     /// The `seccomp(2)` filter flags the runtime would pass
     /// (`SECCOMP_FILTER_FLAG_*`; SPEC_ALLOW when the profile lists none).
     pub flags: Vec<String>,
+    /// Observed call counts the profile carries (minijail's `@frequency`),
+    /// by syscall name; empty for other formats.
+    pub frequency: Vec<(String, u64)>,
 }
 
 /// Reads a profile.
@@ -77,6 +84,11 @@ pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
                 json::MAX_INPUT
             ),
         ));
+    }
+    let minijail = opts.format == Some(Format::Minijail)
+        || (opts.format.is_none() && file.ends_with(".policy"));
+    if minijail {
+        return minijail::load(text, opts);
     }
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err(ProfileError::new(&top, "empty profile"));
@@ -241,6 +253,7 @@ pub(crate) fn load_node(
             format,
             native_arches: vec![],
             flags: vec![],
+            frequency: vec![],
         });
     };
     let mut runtime_ctx = ctx.clone();
@@ -257,6 +270,7 @@ pub(crate) fn load_node(
         format,
         native_arches: lowered.arches,
         flags: lowered.flags,
+        frequency: vec![],
     })
 }
 
