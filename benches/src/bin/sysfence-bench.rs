@@ -1,5 +1,6 @@
 //! `sysfence-bench [--json] [--svg DIR] [--kernel] [--compile-runs N]`: the
-//! side-by-side tables of filter evaluation cost.
+//! side-by-side tables of filter evaluation cost. `--crosvm` prints instead
+//! the table of crosvm's minijail policies against minijail's compiler.
 //!
 //! Reads the shared corpus (`../shared` next to the repository, or
 //! `$SYSFENCE_SHARED`) and `corpus/profiles/`, compiles every profile with
@@ -31,6 +32,7 @@ struct Args {
     svg: Option<PathBuf>,
     kernel: bool,
     compile_runs: u32,
+    crosvm: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -39,12 +41,14 @@ fn parse_args() -> Result<Args, String> {
         svg: None,
         kernel: false,
         compile_runs: 15,
+        crosvm: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--json" => args.json = true,
             "--kernel" => args.kernel = true,
+            "--crosvm" => args.crosvm = true,
             "--svg" => args.svg = Some(it.next().ok_or("--svg needs a directory")?.into()),
             "--compile-runs" => {
                 let n = it.next().ok_or("--compile-runs needs a number")?;
@@ -54,7 +58,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "-h" | "--help" => {
                 return Err(
-                    "usage: sysfence-bench [--json] [--svg DIR] [--kernel] [--compile-runs N]"
+                    "usage: sysfence-bench [--json] [--svg DIR] [--kernel] [--compile-runs N] [--crosvm]"
                         .into(),
                 );
             }
@@ -76,6 +80,17 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let args = parse_args()?;
+    if args.crosvm {
+        let shared = shared_dir().ok_or(
+            "--crosvm needs the shared corpus: set SYSFENCE_SHARED or place it at ../shared",
+        )?;
+        // minijail is an optional peer: without python3 the table is skipped.
+        match sysfence_benches::crosvm::run(&shared) {
+            Ok(rows) => print!("{}", sysfence_benches::crosvm::markdown(&rows)),
+            Err(e) => println!("crosvm table skipped: {e}"),
+        }
+        return Ok(());
+    }
     let (cases, mut mixes) = inputs()?;
     mixes.push(Mix::uniform(Arch::X86_64));
     let options = Options {

@@ -134,3 +134,70 @@ fn explain_an_unconfined_profile() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn minijail_errors_point_into_the_file_that_has_them() {
+    let p = repo("corpus/bad/mj-frequency-negative.policy");
+    let (code, _, err) = SYSFENCE.status(&["lint", &p]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("mj-negative.frequency:1:7: invalid number"),
+        "{err}"
+    );
+    assert!(
+        err.contains("read: -5"),
+        "the excerpt is the frequency file's: {err}"
+    );
+}
+
+#[test]
+fn minijail_record_check_and_weights() {
+    let dir = std::env::temp_dir().join(format!("sysfence-mj-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("ls.policy");
+    let trace = repo("corpus/traces/ls-strace-f.txt");
+    let (code, _, err) = SYSFENCE.status(&[
+        "record",
+        "--format",
+        "minijail",
+        "--from-strace",
+        &trace,
+        "-o",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let policy = std::fs::read_to_string(&out).unwrap();
+    assert!(policy.contains("@frequency ./ls.frequency\n") && policy.contains("\nbrk: 1\n"));
+    let freq = std::fs::read_to_string(dir.join("ls.frequency")).unwrap();
+    assert!(freq.lines().any(|l| l.starts_with("mmap: ")), "{freq}");
+    // A policy of the tiny table beside the bad inputs, with counts.
+    let p = dir.join("rw.policy");
+    std::fs::write(
+        &p,
+        "@frequency ./rw.frequency\nread: 1\nwrite: arg0 == 1 || arg0 == 2\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("rw.frequency"), "write: 10\nread: 3\n").unwrap();
+    let constants = repo("corpus/bad/constants.json");
+    let p = p.display().to_string();
+    let (code, _, err) = SYSFENCE.status(&[
+        "check",
+        &p,
+        "--constants",
+        &constants,
+        "--layout",
+        "weighted",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = SYSFENCE.status(&[
+        "cost",
+        &p,
+        "--constants",
+        &constants,
+        "--layout",
+        "weighted",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("@frequency"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -99,7 +99,7 @@ fn run_no_chmod_denies_chmod_and_lets_ls_work() {
 fn run_reports_a_missing_command_and_a_bad_flag() {
     live!();
     let out = SYSFENCE.run(&["run", s(&no_chmod()), "--", "sysfence-no-such-command"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(127), "as env and docker run");
     assert_eq!(
         text(&out.stderr),
         "sysfence: sysfence-no-such-command: command not found\n"
@@ -112,7 +112,7 @@ fn run_reports_a_missing_command_and_a_bad_flag() {
         "--",
         "true",
     ]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(125), "sysfence's own failure");
     assert!(
         text(&out.stderr).contains("unknown flag `bogus`"),
         "{}",
@@ -355,7 +355,7 @@ fn record_then_run_python() {
 fn record_reports_a_missing_command() {
     live!();
     let out = SYSFENCE.run(&["record", "--", "sysfence-no-such-command"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(127), "as env and docker run");
     assert_eq!(
         text(&out.stderr),
         "sysfence: sysfence-no-such-command: command not found\n"

@@ -77,9 +77,9 @@ fn x32_and_arm_numbers() {
 }
 
 #[test]
-fn missing_syscall_is_a_no() {
+fn missing_syscall_is_bad_input() {
     let o = SYSFENCE.run(&["syscalls", "--arch", "aarch64", "getpid", "open"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert_eq!(stdout(&o), "172 getpid\n");
     assert_eq!(stderr(&o), "sysfence: aarch64: no syscall `open`\n");
 }

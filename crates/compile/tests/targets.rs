@@ -44,8 +44,7 @@ fn cost(
         config = config.weights(w.clone());
     }
     let c = compile(p, &config).unwrap();
-    let (narrowed, order) = select(p, &[Arch::X86_64]).unwrap();
-    measure(&narrowed, c.program(), &order, mixes)
+    measure(c.policy(), c.program(), c.order(), mixes)
 }
 
 #[test]
@@ -109,7 +108,7 @@ fn docker_default_meets_the_targets() {
         "docker x86_64 tree compile + check: {:?} per compile (this build)",
         start.elapsed() / rounds
     );
-    let (narrowed, _) = select(&p, &[Arch::X86_64]).unwrap();
+    let narrowed = select(&p, Some(&[Arch::X86_64])).unwrap().into_policy();
     let t = Instant::now();
     let tree = sysfence_compile::build_tree(&narrowed, &Config::new()).unwrap();
     let t1 = t.elapsed();

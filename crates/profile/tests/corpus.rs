@@ -25,6 +25,7 @@ fn load_path(p: &Path, filter: Option<&str>) -> Loaded {
         filter: filter.map(str::to_string),
         context: HostContext::default(),
         format: None,
+        ..LoadOptions::default()
     };
     load(&text, &opts).unwrap_or_else(|e| panic!("{e}"))
 }

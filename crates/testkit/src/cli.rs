@@ -96,3 +96,48 @@ pub fn stdout(out: &Output) -> String {
 pub fn stderr(out: &Output) -> String {
     text(&out.stderr)
 }
+
+/// What a run printed and how it ended, decoded once.
+#[derive(Debug)]
+pub struct Run {
+    /// The exit status; -1 when a signal ended it.
+    pub code: i32,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
+    /// Standard output, lossily decoded.
+    pub stdout: String,
+    /// Standard error, lossily decoded.
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        use std::os::unix::process::ExitStatusExt;
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            signal: out.status.signal(),
+            stdout: text(&out.stdout),
+            stderr: text(&out.stderr),
+        }
+    }
+}
+
+impl Cli {
+    /// Runs `sysfence ARGS` with `stdin` as input, in `dir` if given.
+    pub fn run_in(&self, args: &[&str], stdin: &[u8], dir: Option<&Path>) -> Run {
+        let mut cmd = Command::new(self.path());
+        cmd.args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(d) = dir {
+            cmd.current_dir(d);
+        }
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{}: {e}", self.bin));
+        if let Some(mut input) = child.stdin.take() {
+            // A program that exits before reading all of it closes the pipe.
+            let _ = input.write_all(stdin);
+        }
+        Run::from(child.wait_with_output().expect("sysfence finishes"))
+    }
+}

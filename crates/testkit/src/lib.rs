@@ -4,6 +4,7 @@
 //!   beside the checkout, or `$SYSFENCE_SHARED`), and that decides whether a
 //!   test without it skips (printing why) or fails (under `CI=true`).
 //! * [`cli`]: runs the real `sysfence` binary.
+//! * [`host`]: what this machine allows live tests, and scratch directories.
 //! * [`insn`]: short constructors for hand-written cBPF programs.
 //! * [`fixtures`]: hand-built policies.
 //!
@@ -13,6 +14,7 @@
 
 pub mod cli;
 pub mod fixtures;
+pub mod host;
 pub mod insn;
 pub mod shared;
 
