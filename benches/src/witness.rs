@@ -121,6 +121,7 @@ mod tests {
             op,
             value,
             value_two,
+            width: ArgWidth::Bits64,
         }
     }
 

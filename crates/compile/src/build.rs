@@ -235,6 +235,7 @@ mod tests {
             op: CmpOp::Eq,
             value: 40,
             value_two: 0,
+            width: ArgWidth::Bits64,
         };
         rules.insert(
             41,

@@ -58,6 +58,7 @@ fn cond() -> impl Strategy<Value = Cond> {
         op,
         value,
         value_two: if op == CmpOp::MaskedEq { two } else { 0 },
+        width: ArgWidth::Bits64,
     })
 }
 
@@ -79,6 +80,7 @@ fn value_set() -> impl Strategy<Value = Vec<Rule>> {
                     op: CmpOp::Eq,
                     value: v * 7,
                     value_two: 0,
+                    width: ArgWidth::Bits64,
                 }],
                 action,
                 origin: Origin::default(),
@@ -206,6 +208,7 @@ fn hand_built_policy_has_the_expected_shape() {
             op: CmpOp::Eq,
             value: v,
             value_two: 0,
+            width: ArgWidth::Bits64,
         }],
         action: Action::Allow,
         origin: Origin::default(),
