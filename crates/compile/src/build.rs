@@ -109,7 +109,17 @@ fn arch_dispatch(
         Layout::Weighted => {
             let plain = ArgLayout::new(ap.audit_arch, ap.width, false);
             let reference = self::spans(b, ap, &plain, weights);
-            weighted(b, &spans, balanced_height(spans.len()) + 2, &reference)
+            let hot: Vec<(u32, u64)> = weights
+                .iter()
+                .map(|(&nr, &calls)| (nr, calls * WEIGHT_SCALE))
+                .collect();
+            weighted(
+                b,
+                &spans,
+                balanced_height(spans.len()) + 2,
+                &reference,
+                &hot,
+            )
         }
     };
     ArchInfo {
