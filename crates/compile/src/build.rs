@@ -109,17 +109,7 @@ fn arch_dispatch(
         Layout::Weighted => {
             let plain = ArgLayout::new(ap.audit_arch, ap.width, false);
             let reference = self::spans(b, ap, &plain, weights);
-            let hot: Vec<(u32, u64)> = weights
-                .iter()
-                .map(|(&nr, &calls)| (nr, calls * WEIGHT_SCALE))
-                .collect();
-            weighted(
-                b,
-                &spans,
-                balanced_height(spans.len()) + 2,
-                &reference,
-                &hot,
-            )
+            weighted(b, &spans, balanced_height(spans.len()) + 2, &reference)
         }
     };
     ArchInfo {

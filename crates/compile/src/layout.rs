@@ -81,7 +81,6 @@ pub(crate) fn weighted(
     spans: &[Span],
     limit: u32,
     reference: &[Span],
-    numbers: &[(u32, u64)],
 ) -> NodeId {
     if spans.len() > EXACT_MAX {
         return bisect(b, spans, limit);
@@ -90,7 +89,7 @@ pub(crate) fn weighted(
     if Plan::new(spans, limit, &paths).total() == u128::MAX {
         paths = Paths::new(b, spans, limit);
     }
-    let plan = best_peels(spans, numbers, limit, &paths);
+    let plan = best_peels(spans, limit, &paths);
     let rest = plan.rest;
     let left = limit - plan.peeled.len() as u32;
     let mut node = plan.tree.build(b, &rest, left);
@@ -210,33 +209,9 @@ struct PeelPlan {
     tree: Plan,
 }
 
-/// The hot numbers as one-number spans (each with its own weight and the
-/// target of the interval it lies in), hottest first.
-fn hot_numbers(spans: &[Span], numbers: &[(u32, u64)]) -> Vec<Span> {
-    let mut hot: Vec<Span> = numbers
-        .iter()
-        .filter_map(|&(nr, weight)| {
-            let s = spans[spans.partition_point(|s| s.hi < nr)];
-            Some(Span {
-                lo: nr,
-                hi: nr,
-                target: s.target,
-                weight: if s.lo == s.hi {
-                    s.weight
-                } else {
-                    weight.min(s.weight)
-                },
-            })
-            .filter(|h| h.weight > 0)
-        })
-        .collect();
+fn best_peels(spans: &[Span], limit: u32, paths: &Paths) -> PeelPlan {
+    let mut hot: Vec<Span> = spans.iter().copied().filter(|s| s.lo == s.hi).collect();
     hot.sort_by(|a, b| b.weight.cmp(&a.weight).then(a.lo.cmp(&b.lo)));
-    hot.truncate(PEEL_MAX);
-    hot
-}
-
-fn best_peels(spans: &[Span], numbers: &[(u32, u64)], limit: u32, paths: &Paths) -> PeelPlan {
-    let hot = hot_numbers(spans, numbers);
     let tree = Plan::new(spans, limit, paths);
     let mut best_cost = tree.total();
     let mut best = PeelPlan {
@@ -246,8 +221,8 @@ fn best_peels(spans: &[Span], numbers: &[(u32, u64)], limit: u32, paths: &Paths)
     };
     let mut rest = spans.to_vec();
     let mut prefix_cost: u128 = 0;
-    for (k, s) in hot.iter().enumerate() {
-        rest = without(&rest, s);
+    for (k, s) in hot.iter().take(PEEL_MAX).enumerate() {
+        rest = without(&rest, s.lo);
         let depth = k as u32 + 1;
         if rest.is_empty() || balanced_height(rest.len()) + depth > limit || !paths.fits(s, depth) {
             break;
@@ -271,17 +246,11 @@ fn best_peels(spans: &[Span], numbers: &[(u32, u64)], limit: u32, paths: &Paths)
     best
 }
 
-/// The intervals once number `peeled.lo` is decided elsewhere: a
-/// one-number interval goes (its neighbours merge when they share a target,
-/// otherwise the left one takes the number over); a longer one stays, with
-/// the number's weight taken off.
-fn without(spans: &[Span], peeled: &Span) -> Vec<Span> {
-    let nr = peeled.lo;
+/// The intervals once number `nr` is decided elsewhere: its neighbours merge
+/// when they share a target, otherwise the left one takes the number over.
+fn without(spans: &[Span], nr: u32) -> Vec<Span> {
     let mut out = spans.to_vec();
     let Some(i) = out.iter().position(|s| s.lo == nr && s.hi == nr) else {
-        if let Some(s) = out.iter_mut().find(|s| s.lo <= nr && nr <= s.hi) {
-            s.weight = s.weight.saturating_sub(peeled.weight).max(1);
-        }
         return out;
     };
     out.remove(i);
@@ -537,14 +506,6 @@ mod tests {
         out
     }
 
-    /// The one-number intervals as hot-number candidates.
-    fn singles(s: &[Span]) -> Vec<(u32, u64)> {
-        s.iter()
-            .filter(|x| x.lo == x.hi)
-            .map(|x| (x.lo, x.weight))
-            .collect()
-    }
-
     fn depth_of(b: TreeBuilder, root: NodeId, nr: u32) -> (u32, usize) {
         b.finish(root, Vec::new()).eval(&SeccompData::new(0, nr))
     }
@@ -584,7 +545,7 @@ mod tests {
             .map(|i| (i * 2, if i == 13 { 1_000_000 } else { 1 }))
             .collect();
         let s = spans(&mut b, &cuts);
-        let root = weighted(&mut b, &s, 6, &s, &singles(&s));
+        let root = weighted(&mut b, &s, 6, &s);
         let tree = b.finish(root, Vec::new());
         // An interval inside the range needs two bounds: depth 2 is optimal.
         assert_eq!(tree.eval(&SeccompData::new(0, 26)), (13, 2));
@@ -617,10 +578,10 @@ mod tests {
                 weight: 1,
             },
         ];
-        let root = weighted(&mut b, &s, 4, &s, &singles(&s));
+        let root = weighted(&mut b, &s, 4, &s);
         assert_eq!(depth_of(b, root, 16), (2, 1));
         assert_eq!(
-            without(&s, &s[1]),
+            without(&s, 16),
             vec![Span {
                 lo: 0,
                 hi: u32::MAX,
@@ -638,7 +599,7 @@ mod tests {
             .collect();
         let s = spans(&mut b, &cuts);
         let limit = balanced_height(s.len()) + 2;
-        let root = weighted(&mut b, &s, limit, &s, &singles(&s));
+        let root = weighted(&mut b, &s, limit, &s);
         let tree = b.finish(root, Vec::new());
         for (i, sp) in s.iter().enumerate() {
             let (raw, depth) = tree.eval(&SeccompData::new(0, sp.lo));
@@ -682,7 +643,7 @@ mod tests {
             .max()
             .unwrap();
         let limit = balanced_height(s.len()) + 2;
-        let root = weighted(&mut b, &s, limit, &s, &singles(&s));
+        let root = weighted(&mut b, &s, limit, &s);
         let tree = b.finish(root, Vec::new());
         for sp in &s {
             let (_, depth) = tree.eval(&SeccompData::new(0, sp.lo));
