@@ -27,6 +27,7 @@ pub struct Weights {
 pub struct WeightsError {
     line: usize,
     text: String,
+    overflow: bool,
 }
 
 impl WeightsError {
@@ -38,6 +39,13 @@ impl WeightsError {
 
 impl fmt::Display for WeightsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.overflow {
+            return write!(
+                f,
+                "line {}: the counts add up to more than 2^64-1 calls ({:?})",
+                self.line, self.text
+            );
+        }
         write!(
             f,
             "line {}: expected `name count` or a `strace -c` row, found {:?}",
@@ -56,9 +64,11 @@ impl Weights {
         }
     }
 
-    /// Reads `strace -c` output or `name count` lines.
+    /// Reads `strace -c` output or `name count` lines. Counts whose sum
+    /// does not fit in 64 bits are an error (every mean is taken over it).
     pub fn parse(text: &str) -> Result<Weights, WeightsError> {
         let mut entries = Vec::new();
+        let mut total = 0u64;
         for (i, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or("").trim();
             if skip_line(line) {
@@ -72,13 +82,18 @@ impl Weights {
                 }
                 _ => None,
             };
+            let error = |overflow| WeightsError {
+                line: i + 1,
+                text: raw.to_string(),
+                overflow,
+            };
             match parsed {
-                Some(entry) => entries.push(entry),
+                Some(entry) => {
+                    total = total.checked_add(entry.1).ok_or_else(|| error(true))?;
+                    entries.push(entry);
+                }
                 None => {
-                    return Err(WeightsError {
-                        line: i + 1,
-                        text: raw.to_string(),
-                    });
+                    return Err(error(false));
                 }
             }
         }
@@ -119,6 +134,7 @@ impl Weights {
 fn skip_line(line: &str) -> bool {
     line.is_empty()
         || line.starts_with('%')
+        || line.starts_with("System call usage summary for")
         || line.starts_with('-')
         || line.ends_with(" total")
         || line.split_whitespace().last() == Some("total")
@@ -146,6 +162,13 @@ mod tests {
         let p = Weights::parse("read 10\n# comment\nwrite 5 # trailing\n").unwrap();
         assert_eq!(p.total(), 15);
         assert_eq!(p.for_arch(0xc000_003e).get(&1), Some(&5));
+    }
+
+    #[test]
+    fn rejects_counts_that_overflow() {
+        let err = Weights::parse("read 18446744073709551615\nwrite 1\n").unwrap_err();
+        assert_eq!(err.line(), 2);
+        assert!(err.to_string().contains("more than 2^64-1"), "{err}");
     }
 
     #[test]

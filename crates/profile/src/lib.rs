@@ -28,12 +28,15 @@ mod model;
 mod resolve;
 mod seccompiler;
 mod spo;
+mod x86;
 mod yaml;
 
 use std::path::Path;
 
 pub use arch::Arch;
-pub use context::{DOCKER_DEFAULT_CAPS, Format, HostContext, LoadOptions, Runtime, parse_kernel};
+pub use context::{
+    DOCKER_DEFAULT_CAPS, Format, HostContext, LINUX_CAPS, LoadOptions, Runtime, parse_kernel,
+};
 pub use diag::{Diagnostic, ProfileError, Severity, excerpt};
 
 use decode::Dec;
