@@ -144,6 +144,7 @@ mod tests {
             op,
             value,
             value_two,
+            width: ArgWidth::Bits64,
         }
     }
 

@@ -6,9 +6,10 @@
 //! `seccomp_export_bpf` into an anonymous file and validated by sysfence.
 //!
 //! Rules are added by number with `seccomp_rule_add` in the policy's order;
-//! libseccomp merges them its own way (it has no first-match order). Rules
-//! whose action equals the default are skipped (libseccomp refuses them),
-//! and so are ranges whose action is the default. Numbers with bit 30 (x32)
+//! libseccomp merges them its own way (it has no first-match order); a
+//! low-word condition on a 64-bit arch is given as masked alternatives
+//! ([`super::low_word`]). Rules whose action equals the default are skipped
+//! (libseccomp refuses them), and so are ranges whose action is the default. Numbers with bit 30 (x32)
 //! are left out: on an x86_64 filter libseccomp's own prologue sends them to
 //! the bad-arch action, so only numbers below 2³⁰ are compared.
 
@@ -26,7 +27,7 @@ use sysfence_cbpf::limits::X32_SYSCALL_BIT;
 use sysfence_profile::arch::Arch;
 use sysfence_profile::ir::{Action, ArchPolicy, CmpOp, Cond};
 
-use super::{Built, Compiler, PeerError, validated};
+use super::{Built, Compiler, PeerError, low_word, validated};
 
 /// libseccomp's two layouts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,9 +102,13 @@ pub fn context(
     }
     for (&nr, rules) in policy.rules.iter().filter(|(nr, _)| native(nr)) {
         for rule in rules.iter().filter(|r| r.action != policy.default) {
-            let cmps: Vec<ScmpArgCompare> = rule.conds.iter().map(compare).collect();
-            ctx.add_rule_conditional(action(rule.action), ScmpSyscall::from(nr as i32), &cmps)
-                .map_err(|e| err(&format!("nr {nr}: {e}")))?;
+            let alts = low_word::expand(&rule.conds, policy.width)
+                .ok_or_else(|| err(&format!("nr {nr}: too many low-word alternatives")))?;
+            for conds in alts {
+                let cmps: Vec<ScmpArgCompare> = conds.iter().map(compare).collect();
+                ctx.add_rule_conditional(action(rule.action), ScmpSyscall::from(nr as i32), &cmps)
+                    .map_err(|e| err(&format!("nr {nr}: {e}")))?;
+            }
         }
     }
     Ok(ctx)
@@ -179,6 +184,7 @@ mod tests {
             op: CmpOp::Eq,
             value: v,
             value_two: 0,
+            width: ArgWidth::Bits64,
         };
         let mut rules = BTreeMap::new();
         for nr in [0, 1, 3, 15] {

@@ -149,7 +149,7 @@ fn syscall_rules(
 }
 
 fn condition(c: &Cond, width: ArgWidth) -> Result<SeccompCondition, PeerError> {
-    let len = match width {
+    let len = match c.width_on(width) {
         ArgWidth::Bits64 => SeccompCmpArgLen::Qword,
         ArgWidth::Bits32 => SeccompCmpArgLen::Dword,
     };
@@ -212,6 +212,7 @@ mod tests {
             op: CmpOp::Eq,
             value: v,
             value_two: 0,
+            width: ArgWidth::Bits64,
         };
         let mut rules = BTreeMap::new();
         rules.insert(0, vec![rule(vec![], Action::Allow)]);

@@ -9,7 +9,9 @@
 //! mask drops the `and`, a masked compare against 0 (or a single bit) is one
 //! `jset`, `>=` with a zero low word is one test on the high word, and a high
 //! word of 0 needs no equality test after `jgt 0` failed. On [`ArgWidth::Bits32`]
-//! arches only the low words exist.
+//! arches, and for low-word conditions ([`Cond`]`::width`) anywhere, only the
+//! low word is tested: one `jeq`/`jgt`/`jge`/`jset` per condition, whatever
+//! the other conditions of the rule test.
 //!
 //! A run of consecutive rules that each test one argument for equality with a
 //! different value (ioctl commands, futex operations, personality values)
@@ -113,7 +115,7 @@ pub(crate) fn cond_node(
     lay: &ArgLayout,
 ) -> NodeId {
     let (lo, hi) = (lay.lo(c.arg), lay.hi(c.arg));
-    let wide = lay.width == ArgWidth::Bits64;
+    let wide = c.width_on(lay.width) == ArgWidth::Bits64;
     let (vh, vl) = ((c.value >> 32) as u32, c.value as u32);
     match (c.op, wide) {
         (CmpOp::Ne, _) => cond_node(
@@ -235,7 +237,7 @@ fn eq_shape(rule: &Rule, lay: &ArgLayout) -> Option<EqShape> {
     let [c] = rule.conds.as_slice() else {
         return None;
     };
-    let wide = lay.width == ArgWidth::Bits64;
+    let wide = c.width_on(lay.width) == ArgWidth::Bits64;
     let (mask, datum) = match c.op {
         CmpOp::Eq => (u64::MAX, c.value),
         CmpOp::MaskedEq => (c.value, c.value_two),
@@ -356,6 +358,7 @@ mod tests {
             op,
             value,
             value_two,
+            width: ArgWidth::Bits64,
         }
     }
 

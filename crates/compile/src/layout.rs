@@ -86,19 +86,13 @@ pub(crate) fn weighted(
         return bisect(b, spans, limit);
     }
     let mut paths = Paths::new(b, reference, limit);
-    if Table::new(spans, limit, &paths).total == u128::MAX {
+    if Plan::new(spans, limit, &paths).total() == u128::MAX {
         paths = Paths::new(b, spans, limit);
     }
     let plan = best_peels(spans, limit, &paths);
     let rest = plan.rest;
-    let table = Table::new(&rest, limit - plan.peeled.len() as u32, &paths);
-    let mut node = table.build(
-        b,
-        &rest,
-        limit - plan.peeled.len() as u32,
-        0,
-        rest.len() - 1,
-    );
+    let left = limit - plan.peeled.len() as u32;
+    let mut node = plan.tree.build(b, &rest, left);
     for s in plan.peeled.iter().rev() {
         node = b.branch(
             Test {
@@ -152,6 +146,7 @@ fn bisect(b: &mut TreeBuilder, spans: &[Span], limit: u32) -> NodeId {
 /// tests behind the target and `budget` is the balanced tree's worst whole
 /// path plus 2. The balanced tree itself meets the bound, so the programme
 /// always has a solution.
+#[derive(Clone)]
 struct Paths {
     /// Most tests from each node of the builder to a `ret`.
     heights: Vec<u32>,
@@ -211,16 +206,19 @@ fn balanced_depths(n: usize, depth: u32, out: &mut Vec<u32>) {
 struct PeelPlan {
     peeled: Vec<Span>,
     rest: Vec<Span>,
+    tree: Plan,
 }
 
 fn best_peels(spans: &[Span], limit: u32, paths: &Paths) -> PeelPlan {
     let mut hot: Vec<Span> = spans.iter().copied().filter(|s| s.lo == s.hi).collect();
     hot.sort_by(|a, b| b.weight.cmp(&a.weight).then(a.lo.cmp(&b.lo)));
+    let tree = Plan::new(spans, limit, paths);
+    let mut best_cost = tree.total();
     let mut best = PeelPlan {
         peeled: Vec::new(),
         rest: spans.to_vec(),
+        tree,
     };
-    let mut best_cost = Table::new(spans, limit, paths).total;
     let mut rest = spans.to_vec();
     let mut prefix_cost: u128 = 0;
     for (k, s) in hot.iter().take(PEEL_MAX).enumerate() {
@@ -231,16 +229,17 @@ fn best_peels(spans: &[Span], limit: u32, paths: &Paths) -> PeelPlan {
         }
         prefix_cost += u128::from(s.weight) * u128::from(depth);
         let rest_weight: u128 = rest.iter().map(|r| u128::from(r.weight)).sum();
-        let tree = Table::new(&rest, limit - depth, paths).total;
-        if tree == u128::MAX {
+        let tree = Plan::new(&rest, limit - depth, paths);
+        if tree.total() == u128::MAX {
             break;
         }
-        let cost = prefix_cost + rest_weight * u128::from(depth) + tree;
+        let cost = prefix_cost + rest_weight * u128::from(depth) + tree.total();
         if cost < best_cost {
             best_cost = cost;
             best = PeelPlan {
                 peeled: hot[..=k].to_vec(),
                 rest: rest.clone(),
+                tree,
             };
         }
     }
@@ -270,39 +269,115 @@ fn without(spans: &[Span], nr: u32) -> Vec<Span> {
 /// The optimal expected cost (in weighted comparisons) of any alphabetic
 /// tree over `weights`, without a height limit (Knuth's O(n²) programme).
 pub(crate) fn optimal_cost(weights: &[u64]) -> u128 {
-    let n = weights.len();
-    if n <= 1 {
-        return 0;
-    }
-    let prefix: Vec<u128> = std::iter::once(0)
-        .chain(weights.iter().scan(0u128, |acc, &w| {
-            *acc += u128::from(w);
-            Some(*acc)
-        }))
-        .collect();
-    // cost[i][j] over weights[i..=j]; root[i][j] = first index of the right half.
-    let mut cost = vec![vec![0u128; n]; n];
-    let mut root = vec![vec![0usize; n]; n];
-    for i in 0..n.saturating_sub(1) {
-        cost[i][i + 1] = prefix[i + 2] - prefix[i];
-        root[i][i + 1] = i + 1;
-    }
-    for len in 3..=n {
-        for i in 0..=n - len {
-            let j = i + len - 1;
-            let (from, to) = (root[i][j - 1].max(i + 1), root[i + 1][j].min(j));
-            let mut best = (u128::MAX, from);
-            for r in from..=to {
-                let c = cost[i][r - 1] + cost[r][j];
-                if c < best.0 {
-                    best = (c, r);
+    Knuth::new(weights).total
+}
+
+/// Knuth's O(n²) optimal alphabetic tree without a height limit: the best
+/// root of `i..=j` lies between those of `i..j` and `i+1..=j`.
+struct Knuth {
+    n: usize,
+    /// `root[i * n + j]`: first index of the right half of `i..=j`.
+    root: Vec<u32>,
+    total: u128,
+}
+
+impl Knuth {
+    fn new(weights: &[u64]) -> Knuth {
+        let n = weights.len();
+        let mut prefix = vec![0u128; n + 1];
+        for (i, &w) in weights.iter().enumerate() {
+            prefix[i + 1] = prefix[i] + u128::from(w);
+        }
+        let mut cost = vec![0u128; n * n];
+        let mut root = vec![0u32; n * n];
+        for i in 0..n.saturating_sub(1) {
+            cost[i * n + i + 1] = prefix[i + 2] - prefix[i];
+            root[i * n + i + 1] = (i + 1) as u32;
+        }
+        for len in 3..=n {
+            for i in 0..=n - len {
+                let j = i + len - 1;
+                let from = (root[i * n + j - 1] as usize).max(i + 1);
+                let to = (root[(i + 1) * n + j] as usize).min(j);
+                let mut best = (u128::MAX, from);
+                for r in from..=to {
+                    let c = cost[i * n + r - 1] + cost[r * n + j];
+                    if c < best.0 {
+                        best = (c, r);
+                    }
                 }
+                cost[i * n + j] = best.0 + prefix[j + 1] - prefix[i];
+                root[i * n + j] = best.1 as u32;
             }
-            cost[i][j] = best.0 + prefix[j + 1] - prefix[i];
-            root[i][j] = best.1;
+        }
+        let total = if n == 0 { 0 } else { cost[n - 1] };
+        Knuth { n, root, total }
+    }
+
+    /// Each leaf's depth in the tree.
+    fn depths(&self) -> Vec<u32> {
+        let mut out = vec![0; self.n];
+        let mut stack = vec![(0usize, self.n.saturating_sub(1), 0u32)];
+        while let Some((i, j, d)) = stack.pop() {
+            if i >= j {
+                out[i] = d;
+                continue;
+            }
+            let r = self.root[i * self.n + j] as usize;
+            stack.push((i, r - 1, d + 1));
+            stack.push((r, j, d + 1));
+        }
+        out
+    }
+
+    fn build(&self, b: &mut TreeBuilder, spans: &[Span], i: usize, j: usize) -> NodeId {
+        if i == j {
+            return spans[i].target;
+        }
+        let r = self.root[i * self.n + j] as usize;
+        let right = self.build(b, spans, r, j);
+        let left = self.build(b, spans, i, r - 1);
+        split(b, spans[r].lo, right, left)
+    }
+}
+
+/// The least-cost tree under the limits: Knuth's unlimited optimum when it
+/// already meets them (then nothing better exists), else the exact
+/// height-limited programme.
+enum Plan {
+    Free(Knuth),
+    Limited(Table),
+}
+
+impl Plan {
+    fn new(spans: &[Span], limit: u32, paths: &Paths) -> Plan {
+        let weights: Vec<u64> = spans.iter().map(|s| s.weight).collect();
+        let free = Knuth::new(&weights);
+        let fits = free
+            .depths()
+            .iter()
+            .zip(spans)
+            .all(|(&d, s)| d <= limit && d + paths.extra(s) <= paths.budget);
+        if fits {
+            Plan::Free(free)
+        } else {
+            Plan::Limited(Table::new(spans, limit, paths))
         }
     }
-    cost[0][n - 1]
+
+    fn total(&self) -> u128 {
+        match self {
+            Plan::Free(k) => k.total,
+            Plan::Limited(t) => t.total,
+        }
+    }
+
+    fn build(&self, b: &mut TreeBuilder, spans: &[Span], limit: u32) -> NodeId {
+        match self {
+            Plan::Free(k) => k.build(b, spans, 0, spans.len() - 1),
+            Plan::Limited(t) => t.build(b, spans, limit, 0, spans.len() - 1),
+        }
+    }
 }
 
 /// Height-limited optimal alphabetic trees: `root[h][i][j]` is the root of
@@ -313,6 +388,39 @@ struct Table {
     n: usize,
     root: Vec<Vec<u32>>,
     total: u128,
+}
+
+thread_local! {
+    /// Tests turn the root windows off to compare with the full scan.
+    static FULL_SCAN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The roots to try for `i..=j` at one level: between the roots of
+/// `i..j` and `i+1..=j` when those are feasible and roots are monotone,
+/// else every split.
+fn window(
+    level: &[u32],
+    cur: &[u128],
+    n: usize,
+    i: usize,
+    j: usize,
+    monotone: bool,
+) -> (usize, usize) {
+    let feasible = |a: usize, b: usize| a == b || cur[a * n + b] != u128::MAX;
+    if !monotone || !feasible(i, j - 1) || !feasible(i + 1, j) {
+        return (i + 1, j);
+    }
+    let from = if j - 1 > i {
+        level[i * n + j - 1] as usize
+    } else {
+        i + 1
+    };
+    let to = if j > i + 1 {
+        level[(i + 1) * n + j] as usize
+    } else {
+        j
+    };
+    (from.max(i + 1), to.min(j).max(from.max(i + 1)))
 }
 
 impl Table {
@@ -330,6 +438,9 @@ impl Table {
                 prev[i * n + i] = 0;
             }
         }
+        // Without per-leaf bounds the height-limited optimum has monotone
+        // roots per level (Wessner; Itai): O(L·n²) instead of O(L·n³).
+        let monotone = min_level.iter().all(|&m| m == 0) && !FULL_SCAN.with(|f| f.get());
         let mut root = vec![Vec::new(); levels];
         for (h, level) in root.iter_mut().enumerate().skip(1) {
             let mut cur = prev.clone();
@@ -342,8 +453,9 @@ impl Table {
             for len in 2..=n {
                 for i in 0..=n - len {
                     let j = i + len - 1;
+                    let (from, to) = window(level, &cur, n, i, j, monotone);
                     let mut best = (u128::MAX, 0u32);
-                    for r in i + 1..=j {
+                    for r in from..=to {
                         let (l, rr) = (prev[i * n + r - 1], prev[r * n + j]);
                         if l != u128::MAX && rr != u128::MAX && l + rr < best.0 {
                             best = (l + rr, r as u32);
@@ -543,6 +655,42 @@ mod tests {
             );
         }
         assert_eq!(tree.eval(&SeccompData::new(0, s[9].lo)).0, 9);
+    }
+
+    #[test]
+    fn root_windows_keep_the_height_limited_optimum() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..60 {
+            let n = 2 + (next() % 40) as usize;
+            let mut b = TreeBuilder::new();
+            let cuts: Vec<(u32, u64)> = (0..n as u32)
+                .map(|i| (i * 2, 1 + (next() % 1000) * (next() % 4) * (next() % 40)))
+                .collect();
+            let s = spans(&mut b, &cuts);
+            let free = Paths {
+                heights: b.heights(),
+                limit: 0,
+                budget: u32::MAX,
+            };
+            for extra in 0..3 {
+                let limit = balanced_height(n) + extra;
+                let paths = Paths {
+                    limit,
+                    ..free.clone()
+                };
+                let fast = Table::new(&s, limit, &paths).total;
+                FULL_SCAN.with(|f| f.set(true));
+                let full = Table::new(&s, limit, &paths).total;
+                FULL_SCAN.with(|f| f.set(false));
+                assert_eq!(fast, full, "round {round}, n {n}, limit {limit}");
+            }
+        }
     }
 
     #[test]

@@ -56,6 +56,7 @@ fn cond() -> impl Strategy<Value = Cond> {
         op,
         value,
         value_two: if op == CmpOp::MaskedEq { two } else { 0 },
+        width: ArgWidth::Bits64,
     })
 }
 
@@ -77,6 +78,7 @@ fn value_set() -> impl Strategy<Value = Vec<Rule>> {
                     op: CmpOp::Eq,
                     value: v * 7,
                     value_two: 0,
+                    width: ArgWidth::Bits64,
                 }],
                 action,
                 origin: Origin::default(),

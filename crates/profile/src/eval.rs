@@ -119,7 +119,7 @@ pub fn boundary_values(cond: &Cond, width: ArgWidth) -> BTreeSet<u64> {
             out.insert(hi << 32 | lo);
         }
     }
-    if width == ArgWidth::Bits32 {
+    if cond.width_on(width) == ArgWidth::Bits32 {
         out.insert(datum & 0xffff_ffff);
     }
     out
@@ -278,6 +278,7 @@ mod tests {
             op,
             value,
             value_two,
+            width: ArgWidth::Bits64,
         };
         Rule {
             conds: vec![c],
@@ -329,6 +330,7 @@ mod tests {
             op: CmpOp::Lt,
             value: 0x1_0000_0200,
             value_two: 0,
+            width: ArgWidth::Bits64,
         };
         let b = boundary_values(&c, ArgWidth::Bits64);
         for v in [

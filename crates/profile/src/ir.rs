@@ -118,8 +118,10 @@ pub enum CmpOp {
     MaskedEq,
 }
 
-/// Whether an arch's arguments are compared on 64 bits or, as libseccomp does
-/// for 32-bit ABIs (x86, arm, x32, mips o32/n32, ppc, s390), on the low word only.
+/// Whether arguments are compared on 64 bits or on the low word only: per
+/// arch, as libseccomp does for 32-bit ABIs (x86, arm, x32, mips o32/n32,
+/// ppc, s390), and per condition, as seccompiler's `dword` does (and as
+/// libseccomp's long-asked 32-bit argument comparison would).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ArgWidth {
     /// Full 64-bit comparisons.
@@ -139,12 +141,35 @@ pub struct Cond {
     pub value: u64,
     /// The expected datum for [`CmpOp::MaskedEq`]; 0 otherwise.
     pub value_two: u64,
+    /// [`ArgWidth::Bits32`]: argument, value and datum are cut to their low
+    /// words whatever the arch; [`ArgWidth::Bits64`]: compared as wide as
+    /// the arch compares ([`ArchPolicy::width`]).
+    pub width: ArgWidth,
 }
 
 impl Cond {
-    /// Whether the comparison holds for an argument value at a given width.
+    /// The width the comparison really has on an arch of width `arch`: the
+    /// low word when either says so.
+    pub fn width_on(&self, arch: ArgWidth) -> ArgWidth {
+        if self.width == ArgWidth::Bits32 || arch == ArgWidth::Bits32 {
+            ArgWidth::Bits32
+        } else {
+            ArgWidth::Bits64
+        }
+    }
+
+    /// The same comparison on the low words only.
+    pub fn low_word(self) -> Cond {
+        Cond {
+            width: ArgWidth::Bits32,
+            ..self
+        }
+    }
+
+    /// Whether the comparison holds for an argument value on an arch of
+    /// width `width`.
     pub fn holds(&self, arg: u64, width: ArgWidth) -> bool {
-        let cut = |v: u64| match width {
+        let cut = |v: u64| match self.width_on(width) {
             ArgWidth::Bits64 => v,
             ArgWidth::Bits32 => v & 0xffff_ffff,
         };
@@ -375,7 +400,17 @@ mod tests {
             op,
             value,
             value_two,
+            width: ArgWidth::Bits64,
         }
+    }
+
+    #[test]
+    fn low_word_conditions_ignore_high_words_on_any_arch() {
+        let c = cond(CmpOp::Gt, 0x7_0000_0005, 0).low_word();
+        assert!(c.holds(6, ArgWidth::Bits64));
+        assert!(c.holds(0x1_0000_0006, ArgWidth::Bits64));
+        assert!(!c.holds(0x9_0000_0005, ArgWidth::Bits64));
+        assert_eq!(c.width_on(ArgWidth::Bits64), ArgWidth::Bits32);
     }
 
     #[test]

@@ -495,6 +495,7 @@ impl Lowering<'_> {
                 op,
                 value: a.value.v,
                 value_two: a.value_two.v,
+                width: ArgWidth::Bits64,
             });
         }
         let mut seen = [false; 6];
@@ -532,6 +533,7 @@ impl Lowering<'_> {
                 op: CmpOp::Eq,
                 value: u64::from(m.call),
                 value_two: 0,
+                width: ArgWidth::Bits64,
             });
             let via = Rule {
                 conds,
@@ -613,7 +615,7 @@ impl Lowering<'_> {
             let x64 = rules.remove(&Arch::X86_64).unwrap_or_default();
             let mut x32 = BTreeMap::new();
             for (nr, list) in rules.remove(&Arch::X32).unwrap_or_default() {
-                x32.insert(nr, widen_x32(list)?);
+                x32.insert(nr, low_words(list));
             }
             let abi = |a: Arch| {
                 if has(a) {
@@ -782,123 +784,11 @@ fn last_syscalls(p: &OciProfile, arches: &[Arch], release: Libseccomp) -> BTreeM
     out
 }
 
-/// x32 rules compare the low word only; in the shared x86_64 body each is
-/// rewritten into 64-bit masked comparisons with exactly that meaning: one
-/// rule per alternative, in place, with the same action.
-fn widen_x32(list: Vec<Rule>) -> Result<Vec<Rule>, ProfileError> {
-    const LIMIT: usize = 4096;
-    let mut out = Vec::new();
-    for rule in list {
-        let mut alts: Vec<Vec<Cond>> = vec![vec![]];
-        for c in &rule.conds {
-            let options = low_word(c);
-            let mut next = Vec::new();
-            for a in &alts {
-                for o in &options {
-                    let mut v = a.clone();
-                    v.extend(o.iter().copied());
-                    next.push(v);
-                }
-            }
-            if next.len() > LIMIT {
-                return Err(ProfileError::new(
-                    &rule.origin,
-                    "this x32 rule needs more than 4096 exact 64-bit rules",
-                ));
-            }
-            alts = next;
-        }
-        out.extend(alts.into_iter().map(|conds| Rule {
-            conds,
-            ..rule.clone()
-        }));
+/// x32 rules compare the low word only; in the shared x86_64 body each
+/// condition says so itself.
+fn low_words(mut list: Vec<Rule>) -> Vec<Rule> {
+    for c in list.iter_mut().flat_map(|r| &mut r.conds) {
+        *c = c.low_word();
     }
-    Ok(out)
-}
-
-/// The alternatives (each zero or one masked comparison) whose union is a
-/// low-word comparison.
-pub(crate) fn low_word(c: &Cond) -> Vec<Vec<Cond>> {
-    const LOW: u64 = 0xffff_ffff;
-    let m = |mask: u64, v: u64| {
-        vec![Cond {
-            arg: c.arg,
-            op: CmpOp::MaskedEq,
-            value: mask,
-            value_two: v & mask,
-        }]
-    };
-    let v = c.value & LOW;
-    let prefix = |i: u32| (LOW << i) & LOW;
-    let below = |v: u64| {
-        (0..32)
-            .filter(|i| v >> i & 1 == 1)
-            .map(|i| m(prefix(i), v & !(1 << i)))
-            .collect::<Vec<_>>()
-    };
-    let above = |v: u64| {
-        (0..32)
-            .filter(|i| v >> i & 1 == 0)
-            .map(|i| m(prefix(i), v | (1 << i)))
-            .collect::<Vec<_>>()
-    };
-    match c.op {
-        CmpOp::Eq => vec![m(LOW, v)],
-        CmpOp::MaskedEq if v == 0 => vec![vec![]],
-        CmpOp::MaskedEq => vec![m(v, c.value_two)],
-        CmpOp::Ne => (0..32).map(|i| m(1 << i, !v & (1 << i))).collect(),
-        CmpOp::Lt => below(v),
-        CmpOp::Le => [below(v), vec![m(LOW, v)]].concat(),
-        CmpOp::Gt => above(v),
-        CmpOp::Ge => [above(v), vec![m(LOW, v)]].concat(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn low_word_alternatives_are_exact() {
-        let samples = [
-            0u64,
-            1,
-            37,
-            38,
-            39,
-            40,
-            41,
-            0xffff_fffe,
-            0xffff_ffff,
-            0x1_0000_0026,
-            0xdead_0000_0028,
-            u64::MAX,
-        ];
-        for op in [
-            CmpOp::Eq,
-            CmpOp::Ne,
-            CmpOp::Lt,
-            CmpOp::Le,
-            CmpOp::Gt,
-            CmpOp::Ge,
-            CmpOp::MaskedEq,
-        ] {
-            for value in [0u64, 38, 40, 0xffff_ffff, 0x1_0000_0005] {
-                let c = Cond {
-                    arg: ArgIndex::new(1).unwrap(),
-                    op,
-                    value,
-                    value_two: 0x28,
-                };
-                let alts = low_word(&c);
-                for &a in &samples {
-                    let want = c.holds(a, ArgWidth::Bits32);
-                    let got = alts
-                        .iter()
-                        .any(|alt| alt.iter().all(|k| k.holds(a, ArgWidth::Bits64)));
-                    assert_eq!(got, want, "{op:?} {value:#x} on {a:#x}");
-                }
-            }
-        }
-    }
+    list
 }

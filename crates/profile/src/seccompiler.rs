@@ -25,9 +25,8 @@ use crate::arch::Arch;
 use crate::context::{Format, LoadOptions};
 use crate::decode::{Dec, Sp};
 use crate::diag::{Diagnostic, ProfileError};
-use crate::ir::{Action, ArchPolicy, ArgIndex, CmpOp, Cond, Origin, Policy, Rule};
+use crate::ir::{Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, Origin, Policy, Rule};
 use crate::json::{Member, Node, Value};
-use crate::lower::low_word;
 use crate::{Loaded, parse_json};
 
 pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
@@ -387,6 +386,7 @@ fn condition(
                 op: CmpOp::MaskedEq,
                 value: m,
                 value_two: value & m,
+                width: ArgWidth::Bits64,
             }
         }
         None => Cond {
@@ -394,12 +394,10 @@ fn condition(
             op,
             value,
             value_two: 0,
+            width: ArgWidth::Bits64,
         },
     };
-    if dword {
-        let alts = low_word(&cond);
-        return Ok((!alts.is_empty()).then_some(alts));
-    }
+    let cond = if dword { cond.low_word() } else { cond };
     Ok(Some(vec![vec![cond]]))
 }
 

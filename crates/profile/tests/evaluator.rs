@@ -42,6 +42,7 @@ fn policy(width: ArgWidth, op: CmpOp, value: u64, two: u64) -> Policy {
         op,
         value,
         value_two: two,
+        width: ArgWidth::Bits64,
     };
     let rule = Rule {
         conds: vec![cond],
@@ -105,6 +106,7 @@ fn every_operator_at_word_boundaries() {
                             op,
                             value: v,
                             value_two: two,
+                            width: ArgWidth::Bits64,
                         };
                         for probe in boundary_values(&c, width).into_iter().chain([a]) {
                             assert_eq!(

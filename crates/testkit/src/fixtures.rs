@@ -31,6 +31,7 @@ pub fn eq(arg: u8, value: u64) -> Cond {
         op: CmpOp::Eq,
         value,
         value_two: 0,
+        width: ArgWidth::Bits64,
     }
 }
 

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use sysfence_profile::eval::{Call, DecidedBy, eval};
-use sysfence_profile::ir::{CmpOp, Cond, NrRange};
+use sysfence_profile::ir::{ArgWidth, CmpOp, Cond, NrRange};
 use sysfence_profile::{Arch, excerpt};
 
 use crate::cmd::context::ContextArgs;
@@ -159,7 +159,10 @@ fn parse_value(s: &str) -> Option<u64> {
 }
 
 fn describe(c: &Cond) -> String {
-    let a = format!("arg{}", c.arg.get());
+    let a = match c.width {
+        ArgWidth::Bits32 => format!("(u32)arg{}", c.arg.get()),
+        ArgWidth::Bits64 => format!("arg{}", c.arg.get()),
+    };
     match c.op {
         CmpOp::MaskedEq => format!("({a} & {:#x}) == {:#x}", c.value, c.value_two & c.value),
         op => {

@@ -4,8 +4,9 @@
 //! In: labelled [`Code`] straight from the decision tree. Out: the same
 //! program, decided the same way, with fewer or cheaper instructions. Each
 //! pass is a `fn(&mut Code) -> bool` that says whether it changed anything;
-//! [`optimize`] runs the list from the top, restarts from the top after any
-//! change, and stops when a whole round changes nothing. Every pass keeps the
+//! [`optimize`] runs the whole list in rounds and stops when a round
+//! changes nothing (restarting from the top after every change cost up to
+//! one round per change). Every pass keeps the
 //! invariants written in [`crate::emit::code`].
 //!
 //! Order of [`PASSES`] and why:
@@ -49,14 +50,14 @@ const MAX_ROUNDS: usize = 10_000;
 /// Runs `passes` to a fixpoint; returns how many passes reported a change.
 pub fn optimize(code: &mut Code, passes: &[(&str, Pass)]) -> usize {
     let mut changes = 0;
-    'round: for _ in 0..MAX_ROUNDS {
+    for _ in 0..MAX_ROUNDS {
+        let before = changes;
         for (_, pass) in passes {
-            if pass(code) {
-                changes += 1;
-                continue 'round;
-            }
+            changes += usize::from(pass(code));
         }
-        break;
+        if changes == before {
+            break;
+        }
     }
     changes
 }

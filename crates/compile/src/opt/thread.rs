@@ -1,7 +1,7 @@
 //! Jump threading: skip blocks that only pass control on, or whose test is
 //! already decided on the edge that reaches them.
 
-use std::collections::HashMap;
+use std::ops::Index;
 
 use crate::emit::code::{Acc, Block, Code, Exit, Label, Op};
 use crate::tree::Cmp;
@@ -77,6 +77,29 @@ impl Fact {
     }
 }
 
+/// Block index by label, as a dense table: labels are small numbers, and
+/// threading looks one up per edge and per skipped block.
+struct Positions(Vec<usize>);
+
+impl Positions {
+    fn of(code: &Code) -> Positions {
+        let len = code.blocks.iter().map(|b| b.label.0 as usize + 1).max();
+        let mut at = vec![usize::MAX; len.unwrap_or(0)];
+        for (i, b) in code.blocks.iter().enumerate() {
+            at[b.label.0 as usize] = i;
+        }
+        Positions(at)
+    }
+}
+
+impl Index<&Label> for Positions {
+    type Output = usize;
+
+    fn index(&self, l: &Label) -> &usize {
+        &self.0[l.0 as usize]
+    }
+}
+
 /// Facts about words of `seccomp_data` that hold on every path to a point:
 /// `(offset, fact)`, at most one per offset.
 type Facts = Vec<(u32, Fact)>;
@@ -92,7 +115,7 @@ type Facts = Vec<(u32, Fact)>;
 /// accumulator the edge does not carry: its entry assumption, if any, must be
 /// the edge's accumulator.
 pub fn thread_jumps(code: &mut Code) -> bool {
-    let pos = code.positions();
+    let pos = Positions::of(code);
     let states = code.exit_states();
     let facts = entry_facts(code, &pos, &states);
     let mut changed = false;
@@ -131,7 +154,7 @@ pub fn thread_jumps(code: &mut Code) -> bool {
 
 /// The facts at the start of every block (edges go forward, so one pass in
 /// layout order sees every predecessor first).
-fn entry_facts(code: &Code, pos: &HashMap<Label, usize>, states: &[Option<Acc>]) -> Vec<Facts> {
+fn entry_facts(code: &Code, pos: &Positions, states: &[Option<Acc>]) -> Vec<Facts> {
     let mut facts: Vec<Option<Facts>> = vec![None; code.blocks.len()];
     facts[0] = Some(Vec::new());
     for (i, b) in code.blocks.iter().enumerate() {
@@ -188,13 +211,7 @@ fn meet(a: &Facts, b: &Facts) -> Facts {
 }
 
 /// Where an edge carrying accumulator `acc` with `facts` really leads.
-fn skip(
-    code: &Code,
-    pos: &HashMap<Label, usize>,
-    mut at: Label,
-    acc: Option<Acc>,
-    facts: &Facts,
-) -> Label {
+fn skip(code: &Code, pos: &Positions, mut at: Label, acc: Option<Acc>, facts: &Facts) -> Label {
     loop {
         let b = &code.blocks[pos[&at]];
         let next = match b.exit {
@@ -221,7 +238,7 @@ fn skip(
 /// Whether block `at` (and any empty `goto` chain from it) is correct when
 /// entered with accumulator `acc`: it loads first, returns, or its entry
 /// assumption is exactly `acc`.
-fn accepts(code: &Code, pos: &HashMap<Label, usize>, at: Label, acc: Option<Acc>) -> bool {
+fn accepts(code: &Code, pos: &Positions, at: Label, acc: Option<Acc>) -> bool {
     let b = &code.blocks[pos[&at]];
     match (b.body.first(), b.entry, b.exit) {
         (Some(Op::Load(_)), _, _) => true,

@@ -233,6 +233,7 @@ impl ArgSet {
             op,
             value,
             value_two: 0,
+            width: ArgWidth::Bits64,
         };
         let bounds = |a: u64, b: u64| -> Vec<Cond> {
             if a == b {
@@ -263,6 +264,7 @@ impl ArgSet {
                     op: CmpOp::MaskedEq,
                     value: self.mask,
                     value_two: self.datum,
+                    width: ArgWidth::Bits64,
                 });
             }
         }

@@ -120,6 +120,7 @@ fn build(set: &[Drawn], width: ArgWidth) -> Option<SysDb> {
                 op,
                 value,
                 value_two,
+                width: ArgWidth::Bits64,
             });
         }
         normalize(&mut cs, width);
