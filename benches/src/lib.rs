@@ -15,6 +15,7 @@
 pub mod bounds;
 pub mod charts;
 pub mod count;
+pub mod crosvm;
 pub mod kernel;
 pub mod mixes;
 pub mod peers;

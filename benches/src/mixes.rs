@@ -82,7 +82,8 @@ impl Mix {
     }
 }
 
-/// Reads every `*.strace-c.txt` in `dir`, sorted by name.
+/// Reads every mix in `dir`, sorted by name: `*strace-c.txt` (`strace -c`
+/// output) and `*.weights` (`sysfence record --weights`).
 pub fn load_dir(dir: &Path) -> Result<Vec<Mix>, MixError> {
     let io = |source| MixError::Io {
         path: dir.to_path_buf(),
@@ -91,7 +92,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Mix>, MixError> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_str().is_some_and(|s| s.ends_with(".strace-c.txt")))
+        .filter(|p| p.to_str().is_some_and(is_mix_file))
         .collect();
     paths.sort();
     paths.iter().map(|p| load_file(p)).collect()
@@ -110,5 +111,21 @@ fn load_file(path: &Path) -> Result<Mix, MixError> {
         .file_name()
         .and_then(|f| f.to_str())
         .unwrap_or_default();
-    Ok(Mix::new(file.trim_end_matches(".strace-c.txt"), weights))
+    Ok(Mix::new(mix_name(file), weights))
+}
+
+const MIX_SUFFIXES: [&str; 2] = ["strace-c.txt", ".weights"];
+
+fn is_mix_file(path: &str) -> bool {
+    MIX_SUFFIXES.iter().any(|s| path.ends_with(s))
+}
+
+/// `nginx.strace-c.txt` → `nginx`, `ls-strace-c.txt` → `ls`,
+/// `make.weights` → `make`.
+fn mix_name(file: &str) -> &str {
+    MIX_SUFFIXES
+        .iter()
+        .find_map(|s| file.strip_suffix(s))
+        .unwrap_or(file)
+        .trim_end_matches(['.', '-'])
 }

@@ -73,9 +73,7 @@ pub fn repo_dir() -> PathBuf {
 /// The shared corpus directory, if present: `$SYSFENCE_SHARED`, else
 /// `../shared` next to the repository.
 pub fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("SYSFENCE_SHARED")
-        .map_or_else(|| repo_dir().join("../shared"), PathBuf::from);
-    dir.join("corpus").is_dir().then_some(dir)
+    sysfence_testkit::shared::locate()
 }
 
 /// The host context every profile is read with.
@@ -108,10 +106,7 @@ pub fn docker(shared: &Path) -> Result<Case, SetError> {
 /// One of Firecracker's x86_64 filters (`vmm`, `api`, `vcpu`).
 pub fn firecracker(shared: &Path, filter: &'static str) -> Result<Case, SetError> {
     let path = shared.join("corpus/third-party/firecracker/x86_64-unknown-linux-musl.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| SetError {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
+    let text = read(&path)?;
     let (name, probes) = match filter {
         "vcpu" => ("firecracker-vcpu", vec![kvm_run(), futex_wake(), denied()]),
         "api" => ("firecracker-api", vec![futex_wake(), denied()]),
@@ -144,6 +139,58 @@ pub fn vmm_args() -> Result<Case, SetError> {
         policy: load(&path, None)?,
         seccompiler_json: None,
         probes: vec![kvm_run(), futex_wake(), denied()],
+    })
+}
+
+/// The profiles of this repository's `corpus/profiles/` that the set uses
+/// when the shared corpus is absent: file, case name, seccompiler filter.
+const REPO_PROFILES: [(&str, &str, Option<&str>); 5] = [
+    ("allow-list.json", "allow-list", None),
+    ("deny-list.json", "deny-list", None),
+    ("no-chmod.json", "no-chmod", None),
+    ("no-debugging.json", "no-debugging", None),
+    ("worker.seccompiler.json", "worker", Some("worker")),
+];
+
+/// What the repository alone has: `vmm-args` and the other profiles of
+/// `corpus/profiles/`. Returns the cases and, for each profile that could
+/// not be used, why.
+pub fn repo_only() -> (Vec<Case>, Vec<String>) {
+    let (mut cases, mut left_out) = (Vec::new(), Vec::new());
+    let loaded = std::iter::once(vmm_args()).chain(
+        REPO_PROFILES
+            .iter()
+            .map(|&(file, name, filter)| repo_case(file, name, filter)),
+    );
+    for case in loaded {
+        match case {
+            Ok(c) => cases.push(c),
+            Err(e) => left_out.push(e.to_string()),
+        }
+    }
+    (cases, left_out)
+}
+
+fn repo_case(file: &str, name: &'static str, filter: Option<&str>) -> Result<Case, SetError> {
+    let path = repo_dir().join("corpus/profiles").join(file);
+    let seccompiler_json = match filter {
+        Some(f) => Some((read(&path)?, f.to_string())),
+        None => None,
+    };
+    Ok(Case {
+        name,
+        source: format!("corpus/profiles/{file}"),
+        arch: Arch::X86_64,
+        policy: load(&path, filter)?,
+        seccompiler_json,
+        probes: vec![futex_wake(), denied()],
+    })
+}
+
+fn read(path: &Path) -> Result<String, SetError> {
+    std::fs::read_to_string(path).map_err(|e| SetError {
+        path: path.to_path_buf(),
+        message: e.to_string(),
     })
 }
 

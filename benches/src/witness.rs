@@ -34,6 +34,29 @@ pub fn allowed_args(policy: &ArchPolicy, nr: u32) -> Option<[u64; 6]> {
         .find(|args| verdict(policy, rules, args) == Action::Allow)
 }
 
+/// Every distinct argument vector, one per ALLOW rule that can decide, under
+/// which the policy allows `nr` (all zeros when no rule looks at arguments).
+pub fn allowed_alternatives(policy: &ArchPolicy, nr: u32) -> Vec<[u64; 6]> {
+    let Some(rules) = policy
+        .rules
+        .get(&nr)
+        .filter(|r| r.iter().any(|r| !r.conds.is_empty()))
+    else {
+        return allowed_args(policy, nr).into_iter().collect();
+    };
+    let mut out: Vec<[u64; 6]> = Vec::new();
+    for args in rules
+        .iter()
+        .filter(|r| r.action == Action::Allow)
+        .filter_map(|r| satisfying(r, policy.width))
+    {
+        if verdict(policy, rules, &args) == Action::Allow && !out.contains(&args) {
+            out.push(args);
+        }
+    }
+    out
+}
+
 /// The policy's action for `nr` with these arguments: the first rule whose
 /// conditions all hold, else the default (ranges are the caller's).
 pub fn verdict(policy: &ArchPolicy, rules: &[Rule], args: &[u64; 6]) -> Action {

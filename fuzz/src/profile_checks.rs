@@ -5,16 +5,24 @@
 //! would be a sandbox escape). A program over 4096 instructions is a clear
 //! error, not a bug.
 
+use std::time::{Duration, Instant};
 use sysfence_compile::{Config, compile};
-use sysfence_profile::{Format, LoadOptions, load};
+
+use sysfence_profile::{Format, HostContext, Libseccomp, LoadOptions, load};
 
 /// Reads `bytes` with format detection and with each format forced, and
 /// compiles every policy that loads.
 pub fn profile_compile(bytes: &[u8]) {
     let forced = Format::ALL.iter().copied().map(Some);
     for format in std::iter::once(None).chain(forced) {
-        let options = LoadOptions { format, file_name: "fuzz.json".into(), ..Default::default() };
-        let Ok(loaded) = load(bytes, &options) else { continue };
+        let options = LoadOptions {
+            format,
+            file_name: "fuzz.json".into(),
+            ..Default::default()
+        };
+        let Ok(loaded) = load(bytes, &options) else {
+            continue;
+        };
         if let Err(e) = compile(&loaded.policy, &Config::new()) {
             assert!(
                 e.too_large_len().is_some() || e.is_profile_error(),
@@ -22,4 +30,63 @@ pub fn profile_compile(bytes: &[u8]) {
             );
         }
     }
+}
+
+/// One drawn condition: argument (mod 6), operator (mod 7), value.
+pub type DrawnCond = (u8, u8, u64);
+
+/// What the `profile_merge` fuzz target checks: any set of conditional
+/// rules on one syscall, read for any libseccomp release, loads or is
+/// refused within 2 seconds (the merge's work bound), without a panic.
+pub fn merge_terminates(rules: &[(Vec<DrawnCond>, u8)], release: u8, x32: bool) {
+    let release = Libseccomp::ALL[usize::from(release) % Libseccomp::ALL.len()];
+    let text = merge_profile(rules, x32);
+    let context = HostContext {
+        libseccomp: release,
+        ..HostContext::default()
+    };
+    let options = LoadOptions {
+        context,
+        file_name: "fuzz.json".into(),
+        ..Default::default()
+    };
+    let start = Instant::now();
+    let _ = load(text.as_bytes(), &options);
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(2), "{took:?} for {text}");
+}
+
+/// An OCI profile with the drawn rules, all on `read`.
+pub fn merge_profile(rules: &[(Vec<DrawnCond>, u8)], x32: bool) -> String {
+    const OPS: [&str; 7] = ["NE", "LT", "LE", "EQ", "GE", "GT", "MASKED_EQ"];
+    const ACTIONS: [&str; 3] = ["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRAP"];
+    let rules: Vec<String> = rules
+        .iter()
+        .map(|(conds, act)| {
+            let args: Vec<String> = conds
+                .iter()
+                .map(|&(a, op, v)| {
+                    let op = OPS[usize::from(op) % OPS.len()];
+                    format!(
+                        r#"{{"index":{},"op":"SCMP_CMP_{op}","value":{v},"valueTwo":{v}}}"#,
+                        a % 6
+                    )
+                })
+                .collect();
+            let action = ACTIONS[usize::from(*act) % ACTIONS.len()];
+            format!(
+                r#"{{"names":["read"],"action":"{action}","args":[{}]}}"#,
+                args.join(",")
+            )
+        })
+        .collect();
+    let arches = if x32 {
+        r#""SCMP_ARCH_X86_64","SCMP_ARCH_X32""#
+    } else {
+        ""
+    };
+    format!(
+        r#"{{"defaultAction":"SCMP_ACT_ERRNO","architectures":[{arches}],"syscalls":[{}]}}"#,
+        rules.join(",")
+    )
 }

@@ -1,12 +1,17 @@
 //! `sysfence-bench [--json] [--svg DIR] [--kernel] [--compile-runs N]`: the
-//! side-by-side tables of filter evaluation cost.
+//! side-by-side tables of filter evaluation cost. `--crosvm` prints instead
+//! the table of crosvm's minijail policies against minijail's compiler.
 //!
 //! Reads the shared corpus (`../shared` next to the repository, or
 //! `$SYSFENCE_SHARED`) and `corpus/profiles/`, compiles every profile with
 //! every compiler this build has (`--features libseccomp` adds libseccomp),
 //! and prints Markdown tables (or, with `--json`, one JSON document). `--svg
 //! DIR` writes the charts; `--kernel` also times real syscalls under each
-//! filter (Linux). Exit status 2 on bad arguments or a missing corpus.
+//! filter (Linux). Without the shared corpus it runs on what the repository
+//! has — the profiles of `corpus/profiles/` and the mixes of
+//! `corpus/traces/` (`*strace-c.txt`, and `*.weights` files written by
+//! `sysfence record --weights`) — and says on standard error what it left
+//! out. Exit status 2 on bad arguments or an unreadable input.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +19,7 @@ use std::process::ExitCode;
 use sysfence_benches::charts::{per_nr_lines, weighted_bars};
 use sysfence_benches::mixes::{Mix, load_dir};
 use sysfence_benches::report::{Options, Results, run_all};
-use sysfence_benches::set::{all, shared_dir};
+use sysfence_benches::set::{Case, all, repo_dir, repo_only, shared_dir};
 use sysfence_benches::targets;
 use sysfence_linux::kernel_time::Config as KernelConfig;
 use sysfence_profile::Arch;
@@ -27,6 +32,7 @@ struct Args {
     svg: Option<PathBuf>,
     kernel: bool,
     compile_runs: u32,
+    crosvm: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -35,12 +41,14 @@ fn parse_args() -> Result<Args, String> {
         svg: None,
         kernel: false,
         compile_runs: 15,
+        crosvm: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--json" => args.json = true,
             "--kernel" => args.kernel = true,
+            "--crosvm" => args.crosvm = true,
             "--svg" => args.svg = Some(it.next().ok_or("--svg needs a directory")?.into()),
             "--compile-runs" => {
                 let n = it.next().ok_or("--compile-runs needs a number")?;
@@ -50,7 +58,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "-h" | "--help" => {
                 return Err(
-                    "usage: sysfence-bench [--json] [--svg DIR] [--kernel] [--compile-runs N]"
+                    "usage: sysfence-bench [--json] [--svg DIR] [--kernel] [--compile-runs N] [--crosvm]"
                         .into(),
                 );
             }
@@ -72,10 +80,18 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let args = parse_args()?;
-    let shared =
-        shared_dir().ok_or("no shared corpus: set SYSFENCE_SHARED or place it at ../shared")?;
-    let cases = all(&shared).map_err(|e| e.to_string())?;
-    let mut mixes = load_dir(&shared.join("corpus/workloads")).map_err(|e| e.to_string())?;
+    if args.crosvm {
+        let shared = shared_dir().ok_or(
+            "--crosvm needs the shared corpus: set SYSFENCE_SHARED or place it at ../shared",
+        )?;
+        // minijail is an optional peer: without python3 the table is skipped.
+        match sysfence_benches::crosvm::run(&shared) {
+            Ok(rows) => print!("{}", sysfence_benches::crosvm::markdown(&rows)),
+            Err(e) => println!("crosvm table skipped: {e}"),
+        }
+        return Ok(());
+    }
+    let (cases, mut mixes) = inputs()?;
     mixes.push(Mix::uniform(Arch::X86_64));
     let options = Options {
         kernel: args.kernel.then(KernelConfig::default),
@@ -100,6 +116,30 @@ fn run() -> Result<(), String> {
         write_charts(&results, dir)?;
     }
     Ok(())
+}
+
+/// The cases and mixes: the shared corpus's when it is there, else the
+/// repository's own, with what was left out on standard error.
+fn inputs() -> Result<(Vec<Case>, Vec<Mix>), String> {
+    if let Some(shared) = shared_dir() {
+        let cases = all(&shared).map_err(|e| e.to_string())?;
+        let mixes = load_dir(&shared.join("corpus/workloads")).map_err(|e| e.to_string())?;
+        return Ok((cases, mixes));
+    }
+    let (cases, left_out) = repo_only();
+    let mixes = load_dir(&repo_dir().join("corpus/traces")).map_err(|e| e.to_string())?;
+    eprintln!(
+        "sysfence-bench: no shared corpus (set SYSFENCE_SHARED or place it at ../shared): \
+         left out Docker's default profile, Firecracker's vmm/api/vcpu filters and the \
+         workload mixes of corpus/workloads; measuring {} profiles of corpus/profiles and \
+         {} mixes of corpus/traces",
+        cases.len(),
+        mixes.len()
+    );
+    for why in left_out {
+        eprintln!("sysfence-bench: left out {why}");
+    }
+    Ok((cases, mixes))
 }
 
 fn write_charts(results: &Results, dir: &std::path::Path) -> Result<(), String> {

@@ -21,6 +21,7 @@ use sysfence_cbpf::program::Program;
 
 #[cfg(feature = "libseccomp")]
 pub mod libseccomp;
+pub mod minijail;
 pub mod seccompiler;
 pub mod sysfence;
 

@@ -26,6 +26,14 @@ impl Failure {
         }
     }
 
+    /// Any other exit status (`run`'s 126 and 127).
+    pub fn status(code: u8, message: impl fmt::Display) -> Failure {
+        Failure {
+            code,
+            message: message.to_string(),
+        }
+    }
+
     /// The exit status.
     pub fn code(&self) -> u8 {
         self.code

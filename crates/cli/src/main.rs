@@ -3,13 +3,18 @@
 //! The binary is thin: each verb lives in `cmd/<verb>.rs`, parses its own
 //! arguments with clap, calls the library crates and prints. Exit status:
 //! 0 for success, 1 when the answer is "no" (a program the kernel would
-//! reject, a check that found a difference), 2 for bad input or usage.
+//! reject, a check that found a difference), 2 for bad input or usage;
+//! `run` and `record` follow `env` and `docker run` instead (125 for
+//! sysfence's own failure, 126, 127, else the command's status).
 
 mod builtin_syscalls;
 mod cmd;
 mod failure;
 mod io;
+mod operand;
 mod progfile;
+mod progress;
+mod warnings;
 
 use clap::{Parser, Subcommand};
 
@@ -51,13 +56,41 @@ enum Command {
     Check(cmd::check::Args),
     /// Instructions per syscall for each layout and syscall mix.
     Cost(cmd::cost::Args),
+    /// Prove two filters equal on every input, or show an input where they differ.
+    Equiv(cmd::equiv::Args),
+    /// Every region of the input space where two filters differ.
+    Diff(cmd::diff::Args),
+    /// Prove A at least as strict as B, or show where A is more permissive.
+    Refines(cmd::refines::Args),
+}
+
+/// Exit status of `run` and `record` for sysfence's own failures, as
+/// `env` and `docker run` use it (126 and 127 stay theirs).
+const OWN_FAILURE: u8 = 125;
+
+/// Whether the verb on the command line runs a command (`run`, `record`).
+fn runs_a_command() -> bool {
+    matches!(
+        std::env::args_os()
+            .nth(1)
+            .as_deref()
+            .and_then(|a| a.to_str()),
+        Some("run" | "record")
+    )
 }
 
 fn main() -> std::process::ExitCode {
+    let own = |code: u8| {
+        if runs_a_command() && (1..=2).contains(&code) {
+            OWN_FAILURE
+        } else {
+            code
+        }
+    };
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+            let code = if e.use_stderr() { own(2) } else { 0 };
             let _ = e.print();
             return std::process::ExitCode::from(code);
         }
@@ -77,12 +110,15 @@ fn main() -> std::process::ExitCode {
         Command::Compile(a) => cmd::compile::run(a),
         Command::Check(a) => cmd::check::run(a),
         Command::Cost(a) => cmd::cost::run(a),
+        Command::Equiv(a) => cmd::equiv::run(a),
+        Command::Diff(a) => cmd::diff::run(a),
+        Command::Refines(a) => cmd::refines::run(a),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),
         Err(f) => {
             eprintln!("sysfence: {f}");
-            std::process::ExitCode::from(f.code())
+            std::process::ExitCode::from(own(f.code()))
         }
     }
 }

@@ -55,7 +55,9 @@ pub fn read_program(
     match format {
         Format::Raw => read_raw(name, bytes),
         Format::Asm => read_asm(name, bytes, arch),
-        Format::Auto if looks_like_text(bytes) => read_asm(name, bytes, arch),
+        // No raw program lacks a NUL byte: anything without one is text
+        // (and non-UTF-8 "text" is an error that says so).
+        Format::Auto if !bytes.contains(&0) => read_asm(name, bytes, arch),
         Format::Auto => read_raw(name, bytes),
     }
 }
@@ -81,5 +83,20 @@ fn read_asm(name: &str, bytes: &[u8], arch: &ArchChoice) -> Result<Vec<Insn>, Fa
             e.column(),
             e.message()
         ))
+    })
+}
+
+/// The arch a program checks for itself: the constant of the first
+/// `jeq`/`jset`-free comparison (`jeq #K`) right after `ld [4]` (the
+/// `seccomp_data.arch` load) that names an arch with a syscall table.
+/// `None` for a program that checks no known arch.
+pub fn checked_arch(insns: &[Insn]) -> Option<u32> {
+    const LD_W_ABS: u16 = 0x20;
+    const JEQ_K: u16 = 0x15;
+    insns.windows(2).find_map(|pair| {
+        let (ld, jeq) = (pair[0], pair[1]);
+        let is_arch_check =
+            ld.code == LD_W_ABS && ld.k == sysfence_cbpf::data::OFFSET_ARCH && jeq.code == JEQ_K;
+        (is_arch_check && sysfence_profile::Arch::from_audit(jeq.k, 0).is_some()).then_some(jeq.k)
     })
 }

@@ -200,51 +200,17 @@ mod tests {
     use super::*;
     use sysfence_cbpf::SeccompData;
     use sysfence_profile::arch::Arch;
-    use sysfence_profile::ir::{Action, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Rule};
+    use sysfence_profile::ir::Action;
+    use sysfence_testkit::fixtures::{allow_if_eq, x86_64_allow_list};
 
     pub(crate) const X86_64: u32 = 0xc000_003e;
 
     fn policy() -> Policy {
-        let allow = |nr| {
-            (
-                nr,
-                vec![Rule {
-                    conds: vec![],
-                    action: Action::Allow,
-                    origin: Origin::default(),
-                }],
-            )
-        };
-        let mut rules: BTreeMap<u32, Vec<Rule>> =
-            [0, 1, 2, 3, 60, 231].into_iter().map(allow).collect();
-        let c = Cond {
-            arg: ArgIndex::new(0).unwrap(),
-            op: CmpOp::Eq,
-            value: 40,
-            value_two: 0,
-        };
-        rules.insert(
-            41,
-            vec![Rule {
-                conds: vec![c],
-                action: Action::Allow,
-                origin: Origin::default(),
-            }],
-        );
-        let ap = ArchPolicy {
-            audit_arch: X86_64,
-            name: "x86_64".into(),
-            width: ArgWidth::Bits64,
-            default: Action::Errno(1),
-            rules,
-            ranges: vec![NrRange {
-                lo: 0x4000_0000,
-                hi: 0xffff_fffe,
-                action: Action::KillThread,
-            }],
-            table_max: 466,
-        };
-        Policy::new(vec![ap], Action::KillProcess).unwrap()
+        x86_64_allow_list(
+            [0, 1, 2, 3, 60, 231],
+            vec![(41, vec![allow_if_eq(0, 40)])],
+            Action::KillProcess,
+        )
     }
 
     #[test]

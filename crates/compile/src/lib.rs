@@ -362,6 +362,15 @@ impl CompileError {
         matches!(*self.kind, ErrorKind::Profile(_))
     }
 
+    /// Whether the request was bad input: the profile was refused, or an
+    /// arch was asked for that the policy does not have.
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            *self.kind,
+            ErrorKind::Profile(_) | ErrorKind::UnknownArch(_)
+        )
+    }
+
     /// The witness, when the check found a difference.
     pub fn witness(&self) -> Option<&Mismatch> {
         match &*self.kind {

@@ -86,7 +86,7 @@ pub fn select<'p>(
             .arch(e.audit_arch)
             .is_some_and(|o| std::ptr::eq(o, *e))
     };
-    if entries.iter().all(|e| own(e)) {
+    if entries.iter().all(own) {
         return Ok(Selection {
             policy: Cow::Borrowed(policy),
             order,

@@ -3,8 +3,8 @@
 //!
 //! In: text, either the output of `strace -c` (two header lines, one row per
 //! syscall whose fourth column is `calls` and whose last column is the name,
-//! a dashed line and a `total` row) or plain `name count` lines (`#` starts a
-//! comment). Out: [`Weights`], a list of `(name, count)` in file order,
+//! a dashed line and a `total` row), plain `name count` lines, or minijail
+//! frequency lines `name: count` (`#` starts a comment). Out: [`Weights`], a list of `(name, count)` in file order,
 //! resolved to numbers per arch with [`Weights::for_arch`].
 //!
 //! Names the arch does not know are ignored when resolving (a mix recorded on
@@ -27,6 +27,7 @@ pub struct Weights {
 pub struct WeightsError {
     line: usize,
     text: String,
+    overflow: bool,
 }
 
 impl WeightsError {
@@ -38,6 +39,13 @@ impl WeightsError {
 
 impl fmt::Display for WeightsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.overflow {
+            return write!(
+                f,
+                "line {}: the counts add up to more than 2^64-1 calls ({:?})",
+                self.line, self.text
+            );
+        }
         write!(
             f,
             "line {}: expected `name count` or a `strace -c` row, found {:?}",
@@ -56,29 +64,41 @@ impl Weights {
         }
     }
 
-    /// Reads `strace -c` output or `name count` lines.
+    /// Reads `strace -c` output or `name count` lines. Counts whose sum
+    /// does not fit in 64 bits are an error (every mean is taken over it).
     pub fn parse(text: &str) -> Result<Weights, WeightsError> {
         let mut entries = Vec::new();
+        let mut total = 0u64;
         for (i, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or("").trim();
             if skip_line(line) {
                 continue;
             }
-            let cells: Vec<&str> = line.split_whitespace().collect();
+            let cells: Vec<&str> = match line.split_once(':') {
+                Some((name, count)) => vec![name.trim(), count.trim()],
+                None => line.split_whitespace().collect(),
+            };
             let parsed = match cells.as_slice() {
-                [name, count] => count.parse().ok().map(|c| (name.to_string(), c)),
+                [name, count] if !name.is_empty() => {
+                    count.parse().ok().map(|c| (name.to_string(), c))
+                }
                 [_, _, _, calls, .., name] if cells.len() <= 6 => {
                     calls.parse().ok().map(|c| (name.to_string(), c))
                 }
                 _ => None,
             };
+            let error = |overflow| WeightsError {
+                line: i + 1,
+                text: raw.to_string(),
+                overflow,
+            };
             match parsed {
-                Some(entry) => entries.push(entry),
+                Some(entry) => {
+                    total = total.checked_add(entry.1).ok_or_else(|| error(true))?;
+                    entries.push(entry);
+                }
                 None => {
-                    return Err(WeightsError {
-                        line: i + 1,
-                        text: raw.to_string(),
-                    });
+                    return Err(error(false));
                 }
             }
         }
@@ -119,6 +139,7 @@ impl Weights {
 fn skip_line(line: &str) -> bool {
     line.is_empty()
         || line.starts_with('%')
+        || line.starts_with("System call usage summary for")
         || line.starts_with('-')
         || line.ends_with(" total")
         || line.split_whitespace().last() == Some("total")
@@ -144,8 +165,18 @@ mod tests {
             &[("newfstatat".to_string(), 17194), ("access".to_string(), 1)]
         );
         let p = Weights::parse("read 10\n# comment\nwrite 5 # trailing\n").unwrap();
+        let m = Weights::parse("ioctl: 754417\nwrite:5\n").unwrap();
+        assert_eq!(m.entries()[0], ("ioctl".to_string(), 754417));
+        assert_eq!(m.total(), 754422);
         assert_eq!(p.total(), 15);
         assert_eq!(p.for_arch(0xc000_003e).get(&1), Some(&5));
+    }
+
+    #[test]
+    fn rejects_counts_that_overflow() {
+        let err = Weights::parse("read 18446744073709551615\nwrite 1\n").unwrap_err();
+        assert_eq!(err.line(), 2);
+        assert!(err.to_string().contains("more than 2^64-1"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The size and speed targets on real profiles, measured with the cost
 //! model. Figures are printed (`--nocapture`) and written to docs/compiler.md.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use sysfence_cbpf::{SeccompData, interp};
@@ -15,10 +15,7 @@ use sysfence_profile::{LoadOptions, load};
 const X86_64: u32 = 0xc000_003e;
 
 fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus")
-        .join(rel);
-    p.exists().then_some(p)
+    sysfence_testkit::shared::require(&format!("corpus/{rel}"))
 }
 
 fn policy(rel: &str, filter: Option<&str>) -> Option<Policy> {

@@ -13,6 +13,10 @@
 //!   raw program at all ([`oracle::load_accepts`]), without ever letting the
 //!   filter act on the calling process. It is how the interpreter and the
 //!   validator of `sysfence-cbpf` are proved kernel-exact.
+//! * [`exec`]: install a filter and `execve` a command with nothing in
+//!   between that the filter could deny.
+//! * [`probe`]: what the filters confining this process do with every
+//!   syscall number, asked from the inside without running any call.
 //! * [`threads`], [`status`], [`dump`], [`record`], [`kernel_time`]: per-thread
 //!   installation, `/proc/<pid>/status`, `PTRACE_SECCOMP_GET_FILTER`,
 //!   syscall recording and real-kernel timing (each module says more).
@@ -23,11 +27,14 @@
 //! validates a program itself; the kernel is the judge.
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod dump;
 mod error;
+pub mod exec;
 pub mod install;
 pub mod kernel_time;
 pub mod oracle;
+pub mod probe;
 pub mod record;
 pub mod status;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

@@ -5,8 +5,7 @@
 //!
 //! [`Oracle::run`] takes a raw program the kernel accepts and a list of
 //! [`SeccompData`] inputs, and returns the raw 32-bit value the filter
-//! returned for each input. It follows the recipe of the reference notes
-//! (`kernel-cbpf.md` §7):
+//! returned for each input, in three steps:
 //!
 //! 1. **Rewrite** the program so it can neither kill nor allow anything:
 //!    every `ret #k` becomes `ret #(ERRNO | code)`, where `code` indexes a

@@ -41,6 +41,7 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io;
 use std::os::unix::process::CommandExt;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 /// The AUDIT_ARCH of the native syscall ABI of this build.
 #[cfg(target_arch = "x86_64")]
@@ -134,6 +135,9 @@ pub struct Recording {
     pub exit: Exit,
     /// How many tasks (threads and processes, the command included) were traced.
     pub tasks: u32,
+    /// Tasks still running when the command exited and recording stopped
+    /// (see [`record_with`]); they were killed with the recorder's exit.
+    pub left_running: u32,
 }
 
 /// Why a recording could not be made.
@@ -207,6 +211,19 @@ struct SyscallInfo {
 /// Runs `program` with `args` to completion under ptrace and counts every
 /// syscall of every thread and child.
 pub fn record(program: &OsStr, args: &[OsString]) -> Result<Recording, RecordError> {
+    record_with(program, args, true)
+}
+
+/// Like [`record`]; with `follow_children` false, recording stops when the
+/// command itself exits: tasks it left running in the background are not
+/// waited for, and are killed when the recorder exits
+/// (`PTRACE_O_EXITKILL`), as a container's processes end with its first
+/// one. [`Recording::left_running`] counts them.
+pub fn record_with(
+    program: &OsStr,
+    args: &[OsString],
+    follow_children: bool,
+) -> Result<Recording, RecordError> {
     let mut command = std::process::Command::new(program);
     command.args(args);
     // SAFETY: the closure runs in the forked child before execve and makes
@@ -229,28 +246,61 @@ pub fn record(program: &OsStr, args: &[OsString]) -> Result<Recording, RecordErr
     })?;
     let pid = child.id() as i32;
     let _quiet = IgnoreInterrupts::new();
-    Tracer::new(pid).run()
+    let mut tracer = Tracer::new(pid);
+    tracer.follow_children = follow_children;
+    tracer.run()
 }
 
-/// Ignores SIGINT and SIGQUIT in the recorder while it lives.
+/// While the recorder lives: SIGINT and SIGQUIT (which a terminal sends to
+/// the whole foreground group, the command included) are ignored; SIGTERM
+/// and SIGHUP (which `kill` and a closing terminal send to the recorder
+/// alone) are caught and forwarded to the command by [`Tracer::run`], so
+/// the command ends and what was recorded is still returned.
 struct IgnoreInterrupts {
-    previous: [libc::sighandler_t; 2],
+    previous: [libc::sighandler_t; 4],
+}
+
+/// The last SIGTERM or SIGHUP the recorder caught, 0 for none.
+static FORWARD: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn remember(signal: libc::c_int) {
+    FORWARD.store(signal, Ordering::Relaxed);
 }
 
 impl IgnoreInterrupts {
-    const SIGNALS: [libc::c_int; 2] = [libc::SIGINT, libc::SIGQUIT];
+    const SIGNALS: [libc::c_int; 4] = [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP];
 
     fn new() -> IgnoreInterrupts {
-        // SAFETY: SIG_IGN is a valid disposition for both signals.
-        let previous = Self::SIGNALS.map(|s| unsafe { libc::signal(s, libc::SIG_IGN) });
+        let previous = Self::SIGNALS.map(|s| {
+            let handler = if s == libc::SIGTERM || s == libc::SIGHUP {
+                remember as extern "C" fn(libc::c_int) as libc::sighandler_t
+            } else {
+                libc::SIG_IGN
+            };
+            // SAFETY: `sigaction` without SA_RESTART, so a blocked waitpid
+            // returns EINTR; the handler only stores to an atomic, which
+            // is async-signal-safe. `old` is a valid out-pointer.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = handler;
+                let mut old: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(s, &action, &mut old);
+                old.sa_sigaction
+            }
+        });
         IgnoreInterrupts { previous }
+    }
+
+    /// The SIGTERM or SIGHUP caught since the last call, if any.
+    fn take() -> Option<i32> {
+        Some(FORWARD.swap(0, Ordering::Relaxed)).filter(|&s| s != 0)
     }
 }
 
 impl Drop for IgnoreInterrupts {
     fn drop(&mut self) {
         for (s, h) in Self::SIGNALS.into_iter().zip(self.previous) {
-            // SAFETY: restores the disposition `signal` returned earlier.
+            // SAFETY: restores the disposition `sigaction` returned earlier.
             unsafe { libc::signal(s, h) };
         }
     }
@@ -262,7 +312,11 @@ struct Tracer {
     trace: Trace,
     /// Tasks whose first stop has been seen.
     started: HashSet<i32>,
+    /// Tasks seen and not yet ended.
+    alive: HashSet<i32>,
     exit: Option<Exit>,
+    /// Whether to wait for every task rather than the command alone.
+    follow_children: bool,
 }
 
 impl Tracer {
@@ -271,7 +325,9 @@ impl Tracer {
             pid,
             trace: Trace::new(),
             started: HashSet::new(),
+            alive: HashSet::new(),
             exit: None,
+            follow_children: true,
         }
     }
 
@@ -283,18 +339,28 @@ impl Tracer {
             let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
             if tid < 0 {
                 match io::Error::last_os_error().raw_os_error() {
-                    Some(libc::EINTR) => continue,
+                    Some(libc::EINTR) => {
+                        if let Some(signal) = IgnoreInterrupts::take() {
+                            // SAFETY: kill takes integers; `pid` is our child.
+                            unsafe { libc::kill(self.pid, signal) };
+                        }
+                        continue;
+                    }
                     Some(libc::ECHILD) => break,
                     _ => return Err(RecordError::trace("waitpid")),
                 }
             }
             self.on_status(tid, status);
+            if self.exit.is_some() && !self.follow_children {
+                break;
+            }
         }
         let exit = self.exit.unwrap_or(Exit::Signal(libc::SIGKILL));
         Ok(Recording {
             trace: self.trace,
             exit,
             tasks: self.started.len() as u32,
+            left_running: self.alive.len() as u32,
         })
     }
 
@@ -322,6 +388,7 @@ impl Tracer {
             return Err(RecordError::trace("ptrace(PTRACE_SETOPTIONS)"));
         }
         self.started.insert(self.pid);
+        self.alive.insert(self.pid);
         self.trace.add(NATIVE_ARCH, libc::SYS_execve as u32, 1);
         resume(self.pid, 0);
         Ok(())
@@ -330,6 +397,7 @@ impl Tracer {
     /// Handles one `waitpid` report.
     fn on_status(&mut self, tid: i32, status: i32) {
         if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+            self.alive.remove(&tid);
             if tid == self.pid {
                 self.exit = Some(if libc::WIFEXITED(status) {
                     Exit::Code(libc::WEXITSTATUS(status))
@@ -351,6 +419,7 @@ impl Tracer {
             0
         } else if self.started.insert(tid) {
             // The first stop of a new task is the SIGSTOP ptrace gives it.
+            self.alive.insert(tid);
             0
         } else if is_group_stop(tid) {
             0
@@ -402,28 +471,12 @@ fn is_group_stop(tid: i32) -> bool {
     rc != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL)
 }
 
-/// Reads kernel audit records of seccomp events (`type=SECCOMP` or
-/// `type=1326`, as `SCMP_ACT_LOG` and killed calls produce them, from
-/// `/var/log/audit/audit.log`, `dmesg` or `journalctl -k`) into a trace: one
-/// count per record, keyed by its `arch=` (hex AUDIT_ARCH) and `syscall=`
-/// (decimal) fields. Also returns how many seccomp records lacked one of the
-/// two fields.
+/// Reads kernel audit records of seccomp events into a trace (see
+/// [`crate::audit::read`], which also selects records and reports loss);
+/// also returns how many records lacked `arch=` or `syscall=`.
 pub fn parse_audit_log(text: &str) -> (Trace, usize) {
-    let mut trace = Trace::new();
-    let mut skipped = 0;
-    for line in text
-        .lines()
-        .filter(|l| l.contains("type=SECCOMP") || l.contains("type=1326"))
-    {
-        let field = |key: &str| line.split_whitespace().find_map(|w| w.strip_prefix(key));
-        let arch = field("arch=").and_then(|v| u32::from_str_radix(v, 16).ok());
-        let nr = field("syscall=").and_then(|v| v.parse::<i64>().ok());
-        match (arch, nr) {
-            (Some(arch), Some(nr)) => trace.add(arch, nr as u32, 1),
-            _ => skipped += 1,
-        }
-    }
-    (trace, skipped)
+    let log = crate::audit::read(text, &crate::audit::Select::default());
+    (log.trace, log.malformed)
 }
 
 #[cfg(test)]

@@ -142,7 +142,8 @@ unsafe fn raw_int80(nr: u64, args: [u64; 6]) -> u64 {
 /// # Safety
 ///
 /// As for [`raw_syscall`]; probe children call it only under a filter that
-/// answers every system call with `SECCOMP_RET_ERRNO`, so no call runs.
+/// answers every system call with `SECCOMP_RET_ERRNO` (the oracle) or
+/// `SECCOMP_RET_TRACE` with no tracer (`probe`), so no call runs.
 #[inline(never)]
 unsafe fn probe_syscall(regs: &Regs) -> u64 {
     // SAFETY: forwarded to the caller's contract.

@@ -323,32 +323,6 @@ pub fn install(insns: &[Insn], flags: Flags) -> Result<(), InstallError> {
     }
 }
 
-/// Replaces the calling process by `command` with a filter installed:
-/// sets `no_new_privs`, installs `insns` with `flags` as the very last step
-/// before `execve` (after the standard library's own preparation, so the
-/// filter sees no call of this process but `execve`), then executes.
-///
-/// Returns only on failure: the install error or the `execve` error. The
-/// command's path is not searched here beyond what
-/// [`std::process::Command`] does; resolve it first for a clear message.
-pub fn exec_confined(
-    mut command: std::process::Command,
-    insns: Vec<Insn>,
-    flags: Flags,
-) -> io::Error {
-    use std::os::unix::process::CommandExt;
-    let confine = move || -> io::Result<()> {
-        set_no_new_privs().map_err(io::Error::other)?;
-        install(&insns, flags).map_err(io::Error::other)
-    };
-    // SAFETY: `exec` does not fork: the closure runs in this same process
-    // right before execve, where any code may run.
-    unsafe {
-        command.pre_exec(confine);
-    }
-    command.exec()
-}
-
 /// What the running kernel says about seccomp filter mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Support {

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 
 use crate::arch::Arch;
+use crate::libseccomp::Libseccomp;
 
 /// A profile dialect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -29,11 +30,13 @@ pub enum Format {
     Spo,
     /// Inspektor Gadget `advise_seccomp` output (`// name` then JSON).
     Gadget,
+    /// A minijail `.policy` file (crosvm, ChromeOS, Android).
+    Minijail,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Docker,
         Format::Oci,
         Format::Containers,
@@ -41,6 +44,7 @@ impl Format {
         Format::Seccompiler,
         Format::Spo,
         Format::Gadget,
+        Format::Minijail,
     ];
 
     /// The format's name as `--format` takes it.
@@ -53,6 +57,7 @@ impl Format {
             Format::Seccompiler => "seccompiler",
             Format::Spo => "spo",
             Format::Gadget => "gadget",
+            Format::Minijail => "minijail",
         }
     }
 
@@ -68,6 +73,7 @@ impl Format {
             "seccompiler" | "firecracker" => Format::Seccompiler,
             "spo" | "yaml" | "seccompprofile" => Format::Spo,
             "gadget" | "ig" | "inspektor-gadget" => Format::Gadget,
+            "minijail" | "policy" => Format::Minijail,
             _ => return None,
         })
     }
@@ -130,6 +136,52 @@ pub const DOCKER_DEFAULT_CAPS: [&str; 14] = [
     "CAP_AUDIT_WRITE",
 ];
 
+/// Every Linux capability, by number (`include/uapi/linux/capability.h`,
+/// `CAP_CHOWN` = 0 to `CAP_CHECKPOINT_RESTORE` = 40).
+pub const LINUX_CAPS: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
 /// The host and container facts a profile is resolved against.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HostContext {
@@ -145,10 +197,14 @@ pub struct HostContext {
     pub enosys_stub: bool,
     /// Unknown syscall names are errors rather than warnings.
     pub strict: bool,
+    /// The libseccomp release runc or crun links: which names resolve, to
+    /// which numbers, and which of its defects the filter carries.
+    pub libseccomp: Libseccomp,
 }
 
 impl Default for HostContext {
-    /// amd64, kernel 6.1, Docker's default capabilities, runc with its stub.
+    /// amd64, kernel 6.1, Docker's default capabilities, runc with its stub,
+    /// libseccomp 2.6.1.
     fn default() -> HostContext {
         HostContext {
             host_arch: Arch::X86_64,
@@ -157,6 +213,7 @@ impl Default for HostContext {
             runtime: Runtime::Runc,
             enosys_stub: true,
             strict: false,
+            libseccomp: Libseccomp::default(),
         }
     }
 }
@@ -204,8 +261,15 @@ pub struct LoadOptions {
     pub filter: Option<String>,
     /// The file name to put in messages.
     pub file_name: String,
-    /// Where to look for SPO base profiles (`baseProfileName`).
+    /// Where to look for SPO base profiles (`baseProfileName`); the folder
+    /// of a minijail policy.
     pub base_dir: Option<PathBuf>,
+    /// Where a minijail policy's absolute `@include` paths are looked up
+    /// by file name (default: `base_dir`).
+    pub include_dir: Option<PathBuf>,
+    /// A minijail policy's arch table (default: `constants.json` in
+    /// `base_dir`).
+    pub constants: Option<PathBuf>,
 }
 
 /// Docker's native arch string for the daemon's GOARCH (§3); empty when

@@ -40,6 +40,12 @@ pub struct Diagnostic {
     pub origin: Origin,
     /// A second place the message speaks of (the rule that won, ...).
     pub related: Option<Origin>,
+    /// A stable name for the kind of diagnostic, when it has one
+    /// (`libseccomp-ghsa-4q85`, ...).
+    pub code: Option<&'static str>,
+    /// The text of the file the origin is in, when it is not the profile
+    /// itself (a minijail `@include`d file).
+    source: Option<String>,
 }
 
 impl Diagnostic {
@@ -49,6 +55,8 @@ impl Diagnostic {
             message: message.into(),
             origin: origin.clone(),
             related: None,
+            code: None,
+            source: None,
         }
     }
 
@@ -58,7 +66,21 @@ impl Diagnostic {
             message: message.into(),
             origin: origin.clone(),
             related: None,
+            code: None,
+            source: None,
         }
+    }
+
+    pub(crate) fn with_code(mut self, code: &'static str) -> Diagnostic {
+        self.code = Some(code);
+        self
+    }
+
+    /// The diagnostic, excerpted from `text` (the file its origin is in)
+    /// rather than from the text given to [`Diagnostic::render`].
+    pub(crate) fn with_source(mut self, text: Option<String>) -> Diagnostic {
+        self.source = text;
+        self
     }
 
     pub(crate) fn with_related(mut self, related: &Origin) -> Diagnostic {
@@ -69,7 +91,11 @@ impl Diagnostic {
     /// The diagnostic with source excerpts of its origin (and of the related
     /// place) taken from `source`, the text the profile was read from.
     pub fn render(&self, source: &str) -> String {
-        let mut out = format!("{}: {}\n", self.severity, self);
+        let mut out = match self.code {
+            Some(code) => format!("{}[{code}]: {}\n", self.severity, self),
+            None => format!("{}: {}\n", self.severity, self),
+        };
+        let source = self.source.as_deref().unwrap_or(source);
         out.push_str(&excerpt(source, &self.origin));
         if let Some(r) = &self.related {
             out.push_str(&format!("  related: {}\n", location(r)));
@@ -124,6 +150,7 @@ pub fn excerpt(source: &str, o: &Origin) -> String {
 pub struct ProfileError {
     origin: Origin,
     message: String,
+    source: Option<String>,
 }
 
 impl ProfileError {
@@ -131,7 +158,15 @@ impl ProfileError {
         ProfileError {
             origin: origin.clone(),
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// The error, excerpted from `text` (the file its origin is in) rather
+    /// than from the text given to [`ProfileError::render`].
+    pub(crate) fn with_source(mut self, text: Option<String>) -> ProfileError {
+        self.source = text;
+        self
     }
 
     /// Where the problem is.
@@ -146,6 +181,7 @@ impl ProfileError {
 
     /// The error with a source excerpt.
     pub fn render(&self, source: &str) -> String {
+        let source = self.source.as_deref().unwrap_or(source);
         format!("error: {self}\n{}", excerpt(source, &self.origin))
     }
 }

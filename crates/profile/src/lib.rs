@@ -22,8 +22,10 @@ pub mod eval;
 mod gadget;
 pub mod ir;
 pub mod json;
+pub mod libseccomp;
 mod lower;
 mod merge;
+pub mod minijail;
 mod model;
 mod resolve;
 mod seccompiler;
@@ -34,8 +36,11 @@ mod yaml;
 use std::path::Path;
 
 pub use arch::Arch;
-pub use context::{DOCKER_DEFAULT_CAPS, Format, HostContext, LoadOptions, Runtime, parse_kernel};
+pub use context::{
+    DOCKER_DEFAULT_CAPS, Format, HostContext, LINUX_CAPS, LoadOptions, Runtime, parse_kernel,
+};
 pub use diag::{Diagnostic, ProfileError, Severity, excerpt};
+pub use libseccomp::Libseccomp;
 
 use decode::Dec;
 use ir::Origin;
@@ -56,6 +61,9 @@ pub struct Loaded {
     /// The `seccomp(2)` filter flags the runtime would pass
     /// (`SECCOMP_FILTER_FLAG_*`; SPEC_ALLOW when the profile lists none).
     pub flags: Vec<String>,
+    /// Observed call counts the profile carries (minijail's `@frequency`),
+    /// by syscall name; empty for other formats.
+    pub frequency: Vec<(String, u64)>,
 }
 
 /// Reads a profile.
@@ -76,6 +84,11 @@ pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
                 json::MAX_INPUT
             ),
         ));
+    }
+    let minijail = opts.format == Some(Format::Minijail)
+        || (opts.format.is_none() && file.ends_with(".policy"));
+    if minijail {
+        return minijail::load(text, opts);
     }
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err(ProfileError::new(&top, "empty profile"));
@@ -240,6 +253,7 @@ pub(crate) fn load_node(
             format,
             native_arches: vec![],
             flags: vec![],
+            frequency: vec![],
         });
     };
     let mut runtime_ctx = ctx.clone();
@@ -256,6 +270,7 @@ pub(crate) fn load_node(
         format,
         native_arches: lowered.arches,
         flags: lowered.flags,
+        frequency: vec![],
     })
 }
 

@@ -30,6 +30,7 @@ use crate::diag::{Diagnostic, ProfileError};
 use crate::ir::{
     AbiPolicy, Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
 };
+use crate::libseccomp::Libseccomp;
 use crate::merge::{Label, SysDb, normalize};
 use crate::resolve::{OciProfile, OciSyscall};
 use crate::x86;
@@ -153,7 +154,7 @@ pub(crate) fn lower(
     }
     let stub = stub_applies(p, default_kind, ctx);
     let maxima = if stub {
-        last_syscalls(p, &arches)
+        last_syscalls(p, &arches, ctx.libseccomp)
     } else {
         BTreeMap::new()
     };
@@ -262,10 +263,20 @@ fn action(
 /// skipped rules equal to the default and unknown names).
 fn check_errno(a: Action, at: &Sp<String>, errno: Option<&Sp<u64>>) -> Result<(), ProfileError> {
     match a {
-        Action::Errno(d) if u64::from(d) >= MAX_ERRNO => Err(ProfileError::new(
-            errno.map_or(&at.o, |e| &e.o),
-            format!("errno {d} is out of range: libseccomp accepts ERRNO data below 4095"),
-        )),
+        Action::Errno(d) if u64::from(d) >= MAX_ERRNO => {
+            let given = errno.map_or(u64::from(d), |e| e.v);
+            let cut = if given == u64::from(d) {
+                String::new()
+            } else {
+                format!(" ({d} once cut to 16 bits)")
+            };
+            Err(ProfileError::new(
+                errno.map_or(&at.o, |e| &e.o),
+                format!(
+                    "errno {given}{cut} is out of range: libseccomp accepts ERRNO data below 4095"
+                ),
+            ))
+        }
         _ => Ok(()),
     }
 }
@@ -311,6 +322,12 @@ fn filter_arches(p: &OciProfile, ctx: &HostContext) -> Result<Vec<Arch>, Profile
             _ => Arch::from_scmp(&a.v).ok_or_else(|| runc_arch_error(&a.v)),
         }
         .map_err(|e| ProfileError::new(&a.o, e.to_string()))?;
+        if !ctx.libseccomp.supports(arch) {
+            return Err(ProfileError::new(
+                &a.o,
+                format!("libseccomp {} does not know arch {}", ctx.libseccomp, a.v),
+            ));
+        }
         if arch.little_endian() != ctx.host_arch.little_endian() {
             return Err(ProfileError::new(
                 &a.o,
@@ -395,7 +412,7 @@ impl Lowering<'_> {
             self.skipped_as_default(s, name, p);
             return Ok(());
         }
-        if !known(&name.v) {
+        if !self.ctx.libseccomp.knows(&name.v) {
             if self.ctx.strict {
                 return Err(ProfileError::new(
                     &name.o,
@@ -526,7 +543,7 @@ impl Lowering<'_> {
             };
             self.add_nr(arch, m.via_nr, via_name, via)?;
         }
-        if let Some(nr) = arch.syscall_nr(name) {
+        if let Some(nr) = self.ctx.libseccomp.syscall_nr(arch, name) {
             self.add_nr(arch, nr, name, rule)?;
         }
         Ok(())
@@ -559,6 +576,7 @@ impl Lowering<'_> {
         let label = Label {
             syscall: name,
             arch: arch.name(),
+            release: self.ctx.libseccomp,
         };
         self.dbs
             .entry((arch, nr))
@@ -733,13 +751,6 @@ fn drop_shadowed(
     }
 }
 
-/// Whether any table knows a name (libseccomp's table spans every arch).
-fn known(name: &str) -> bool {
-    Arch::all()
-        .iter()
-        .any(|a| a.syscall_nr(name).is_some() || a.multiplexed(name).is_some())
-}
-
 /// runc's stub: unless the default is allow-like, or the errno equals its
 /// guard value, and only for runc.
 fn stub_applies(p: &OciProfile, default_kind: Kind, ctx: &HostContext) -> bool {
@@ -755,9 +766,10 @@ fn stub_applies(p: &OciProfile, default_kind: Kind, ctx: &HostContext) -> bool {
     !matches!(default_kind, Kind::Allow | Kind::Log | Kind::Trace)
 }
 
-/// runc's `findLastSyscalls`: per arch, the largest number among every
-/// rule's names; multiplexed names resolve to pseudo numbers and are ignored.
-fn last_syscalls(p: &OciProfile, arches: &[Arch]) -> BTreeMap<Arch, u32> {
+/// runc's `findLastSyscalls`: per arch, the largest number the linked
+/// libseccomp resolves among every rule's names; multiplexed names resolve
+/// to pseudo numbers and are ignored.
+fn last_syscalls(p: &OciProfile, arches: &[Arch], release: Libseccomp) -> BTreeMap<Arch, u32> {
     let mut out = BTreeMap::new();
     for &arch in arches {
         let max = p
@@ -765,7 +777,7 @@ fn last_syscalls(p: &OciProfile, arches: &[Arch]) -> BTreeMap<Arch, u32> {
             .iter()
             .flat_map(|s| &s.names)
             .filter(|n| arch.multiplexed(&n.v).is_none())
-            .filter_map(|n| arch.syscall_nr(&n.v))
+            .filter_map(|n| release.syscall_nr(arch, &n.v))
             .max();
         if let Some(m) = max {
             out.insert(arch, m);

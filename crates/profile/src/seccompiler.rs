@@ -93,6 +93,7 @@ pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileErr
         format: Format::Seccompiler,
         native_arches: vec![arch],
         flags: vec![],
+        frequency: vec![],
     })
 }
 

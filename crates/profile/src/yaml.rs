@@ -26,7 +26,13 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<Vec<Node>, ProfileError> {
             path: "$".into(),
         };
         let msg = e.without_snippet().to_string();
-        let first = msg.lines().next().unwrap_or("invalid YAML").to_string();
+        let first = msg.lines().next().unwrap_or("invalid YAML");
+        // The parser's advice to its own caller is not for the user.
+        let first = first
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(first)
+            .to_string();
         ProfileError::new(&o, format!("invalid YAML: {first}"))
     })?;
     Ok(docs.into_iter().map(|d| d.0).collect())

@@ -411,7 +411,11 @@ impl fmt::Display for ErrorKind {
                 given,
                 accepted,
             } => {
-                write!(f, "`{mnemonic}` does not take {given}; it takes {accepted}")
+                if *given == "no operand" {
+                    write!(f, "`{mnemonic}` needs an operand: it takes {accepted}")
+                } else {
+                    write!(f, "`{mnemonic}` does not take {given}; it takes {accepted}")
+                }
             }
             OneLabelOnly(m) => write!(f, "`{m}` takes exactly one label"),
             UnknownName(n) => write!(f, "unknown name `{n}`"),

@@ -24,15 +24,55 @@ pub struct Args {
     select: Selection,
     #[command(flatten)]
     context: ContextArgs,
+    /// Print one JSON object: `inputs`, `instructions` and `arches` (each
+    /// with `name`, `audit_arch`, `allowed`, `errno`, `killed`, `other`,
+    /// `arg_checked`, `cached`).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
-    let loaded = args.context.load(&args.profile)?;
-    let compiled = compile(&loaded.policy, &args.select.config()?.check(true)).map_err(failure)?;
+    let loaded = crate::cmd::compile::load(&args.context, &args.select.arches, &args.profile)?;
+    let progress = crate::progress::Progress::start("compiling and checking");
+    let compiled = compile(
+        &loaded.policy,
+        &args.select.config_for(&loaded)?.check(true),
+    )
+    .map_err(failure)?;
+    progress.finish();
+    let proof = crate::cmd::equiv::prove_compiled(
+        &loaded.policy,
+        &args.select.config()?,
+        &compiled,
+        args.json,
+    )?;
+    if proof != 0 {
+        return Ok(proof);
+    }
     let Some(report) = compiled.check_report() else {
         return Ok(0);
     };
+    if args.json {
+        let arches: Vec<serde_json::Value> = report
+            .arches()
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "name": s.name, "audit_arch": s.audit_arch, "allowed": s.allowed,
+                    "errno": s.errno, "killed": s.killed, "other": s.other,
+                    "arg_checked": s.arg_checked, "cached": s.cached,
+                })
+            })
+            .collect();
+        let value = serde_json::json!({
+            "inputs": report.inputs(),
+            "instructions": compiled.program().len(),
+            "arches": arches,
+        });
+        crate::io::write_output(None, format!("{value:#}\n").as_bytes())?;
+        return Ok(0);
+    }
     for s in report.arches() {
         println!(
             "{}: {} allowed, {} errno, {} killed, {} other; {} argument-checked; {} served by the kernel cache",

@@ -43,12 +43,13 @@ pub struct Selection {
     /// An arch to put in the program (repeat; default: every arch of the
     /// policy, the host's first). x86_64 alone leaves x32 out.
     #[arg(long = "arch", value_name = "ARCH")]
-    arches: Vec<String>,
+    pub arches: Vec<String>,
     /// Dispatch layout: linear, tree or weighted.
     #[arg(long, default_value = "tree", value_name = "LAYOUT")]
     layout: String,
-    /// A syscall mix (`strace -c` output or `name count` lines) for the
-    /// weighted layout.
+    /// A syscall mix (`strace -c` output, `name count` or minijail's
+    /// `name: count` lines) for the weighted layout (default: the profile's
+    /// own `@frequency` counts, if any).
     #[arg(long, value_name = "FILE")]
     weights: Option<PathBuf>,
     /// The action for foreign arches (ALLOW, ERRNO(1), KILL_THREAD, ...).
@@ -76,6 +77,24 @@ impl Selection {
             config = config.bad_arch(parse_action(a)?);
         }
         Ok(config)
+    }
+}
+
+/// The profile's own call counts (minijail's `@frequency`) as a mix, used
+/// by the weighted layout when `--weights` is not given.
+pub fn profile_weights(loaded: &sysfence_profile::Loaded) -> Option<Weights> {
+    (!loaded.frequency.is_empty()).then(|| Weights::from_pairs(loaded.frequency.clone()))
+}
+
+impl Selection {
+    /// [`Selection::config`], weighted by the profile's own counts when
+    /// `--weights` is not given.
+    pub fn config_for(&self, loaded: &sysfence_profile::Loaded) -> Result<Config, Failure> {
+        let config = self.config()?;
+        Ok(match (&self.weights, profile_weights(loaded)) {
+            (None, Some(w)) => config.weights(w),
+            _ => config,
+        })
     }
 }
 
@@ -114,18 +133,46 @@ fn parse_action(text: &str) -> Result<Action, Failure> {
 
 /// Turns a compile error into the exit status it deserves.
 pub fn failure(e: CompileError) -> Failure {
-    if e.is_profile_error() {
+    if e.is_input_error() {
         Failure::input(e)
     } else {
         Failure::negative(e)
     }
 }
 
+/// Loads a profile for the compiler's verbs. A seccompiler file is built
+/// for one target: when `--arch` names one and `--host-arch` is not given,
+/// that arch is the target (no `--host-arch` needed).
+pub fn load(
+    context: &ContextArgs,
+    arches: &[String],
+    profile: &std::path::Path,
+) -> Result<sysfence_profile::Loaded, Failure> {
+    let (loaded, source) = context.load_silently(profile)?;
+    let target = match arches {
+        [one] if context.host_arch.is_none() => Some(one.clone()),
+        _ => None,
+    };
+    let (loaded, source) = match target {
+        Some(arch) if loaded.format == sysfence_profile::Format::Seccompiler => {
+            let mut retargeted = context.clone();
+            retargeted.host_arch = Some(arch);
+            retargeted.load_silently(profile)?
+        }
+        _ => (loaded, source),
+    };
+    let name = crate::io::display_name(Some(profile));
+    crate::warnings::report(&loaded.warnings, &source, &name, context.warn)?;
+    Ok(loaded)
+}
+
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
-    let loaded = args.context.load(&args.profile)?;
-    let config = args.select.config()?;
+    let loaded = load(&args.context, &args.select.arches, &args.profile)?;
+    let config = args.select.config_for(&loaded)?;
+    let progress = crate::progress::Progress::start("compiling and checking");
     let compiled = compile(&loaded.policy, &config).map_err(failure)?;
+    progress.finish();
     let bytes = render(&compiled, &args.emit)?;
     write_output(args.output.as_ref(), &bytes)?;
     let arches: Vec<&str> = compiled

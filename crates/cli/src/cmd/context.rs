@@ -3,7 +3,10 @@
 //! [`ContextArgs`] into their own arguments).
 //!
 //! In: `--format`, `--host-arch`, `--kernel X.Y`, `--caps`, `--runtime`,
-//! `--no-enosys-stub`, `--strict`, `--filter NAME`. Out: a loaded profile
+//! `--no-enosys-stub`, `--strict`, `--libseccomp VERSION`, `--filter NAME`, for minijail policies
+//! `--include-dir DIR` and `--constants FILE`, and the warning flags
+//! `--quiet` and `--deny-warnings` (see [`crate::warnings`]). Out: a loaded
+//! profile, its warnings printed on standard error
 //! ([`ContextArgs::load`]); unset flags come from the running host
 //! ([`HostContext::detect`]) and Docker's defaults. Errors are exit status
 //! 2 with the source excerpt.
@@ -11,18 +14,19 @@
 use std::path::{Path, PathBuf};
 
 use sysfence_profile::{
-    Arch, DOCKER_DEFAULT_CAPS, Format, HostContext, LoadOptions, Loaded, Runtime, load,
-    parse_kernel,
+    Arch, DOCKER_DEFAULT_CAPS, Format, HostContext, LINUX_CAPS, Libseccomp, LoadOptions, Loaded,
+    Runtime, load, parse_kernel,
 };
 
 use crate::failure::Failure;
 use crate::io::{display_name, read_input};
+use crate::warnings::{WarnArgs, report};
 
 /// How to read a profile.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ContextArgs {
     /// Profile format: docker, oci, podman, containerd, seccompiler, spo,
-    /// gadget (default: detected from the text).
+    /// gadget, minijail (default: detected; `.policy` files are minijail).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
     /// Host architecture, in Docker's or any other spelling (amd64, arm64,
@@ -33,7 +37,8 @@ pub struct ContextArgs {
     #[arg(long, value_name = "X.Y")]
     pub kernel: Option<String>,
     /// The container's capabilities, comma-separated (`CAP_SYS_ADMIN,...`;
-    /// the prefix may be left out); `none` for none. Default: Docker's 14.
+    /// the prefix may be left out); `none` for none, `all` for all 41 Linux
+    /// capabilities, `default` for Docker's 14 (the default).
     #[arg(long, value_name = "CAPS")]
     pub caps: Option<String>,
     /// The runtime that loads the profile: runc, crun or containerd
@@ -46,9 +51,23 @@ pub struct ContextArgs {
     /// Make unknown syscall names errors.
     #[arg(long)]
     pub strict: bool,
+    /// The libseccomp release runc or crun links (2.5.4, 2.5.5, 2.5.6,
+    /// 2.6.0, 2.6.1; default 2.6.1): which names resolve, and which of its
+    /// defects the filter carries.
+    #[arg(long, value_name = "VERSION")]
+    pub libseccomp: Option<String>,
     /// seccompiler thread category, SPO resource name or gadget container.
     #[arg(long, value_name = "NAME")]
     pub filter: Option<String>,
+    /// minijail: where absolute `@include` paths are looked up by file name
+    /// (default: the policy's folder).
+    #[arg(long, value_name = "DIR")]
+    pub include_dir: Option<PathBuf>,
+    /// minijail: the arch's `constants.json` (default: beside the policy).
+    #[arg(long, value_name = "FILE")]
+    pub constants: Option<PathBuf>,
+    #[command(flatten)]
+    pub warn: WarnArgs,
 }
 
 impl ContextArgs {
@@ -64,12 +83,21 @@ impl ContextArgs {
                 .ok_or_else(|| Failure::input(format!("--kernel: \"{k}\" is not X.Y")))?;
         }
         if let Some(c) = &self.caps {
-            ctx.caps = parse_caps(c);
+            ctx.caps = parse_caps(c).map_err(|e| Failure::input(format!("--caps: {e}")))?;
         }
         if let Some(r) = &self.runtime {
             ctx.runtime = Runtime::from_name(r).ok_or_else(|| {
                 Failure::input(format!(
                     "--runtime: unknown runtime \"{r}\" (runc, crun, containerd)"
+                ))
+            })?;
+        }
+        if let Some(v) = &self.libseccomp {
+            ctx.libseccomp = Libseccomp::from_name(v).ok_or_else(|| {
+                let known: Vec<&str> = Libseccomp::ALL.iter().map(|r| r.name()).collect();
+                Failure::input(format!(
+                    "--libseccomp: unknown release \"{v}\" ({})",
+                    known.join(", ")
                 ))
             })?;
         }
@@ -96,17 +124,32 @@ impl ContextArgs {
             filter: self.filter.clone(),
             file_name: display_name(Some(path)),
             base_dir: path.parent().map(PathBuf::from),
+            include_dir: self.include_dir.clone(),
+            constants: self.constants.clone(),
         })
     }
 
-    /// Reads and loads a profile; errors are rendered with their excerpt.
-    #[allow(dead_code, reason = "the compiler's verbs load profiles through it")]
+    /// Reads and loads a profile and prints its warnings (an error under
+    /// `--deny-warnings`); errors are rendered with their excerpt.
     pub fn load(&self, path: &Path) -> Result<Loaded, Failure> {
         self.load_with_source(path).map(|(l, _)| l)
     }
 
     /// Like [`ContextArgs::load`], also returning the source text.
     pub fn load_with_source(&self, path: &Path) -> Result<(Loaded, String), Failure> {
+        let (loaded, source) = self.load_silently(path)?;
+        report(
+            &loaded.warnings,
+            &source,
+            &display_name(Some(path)),
+            self.warn,
+        )?;
+        Ok((loaded, source))
+    }
+
+    /// Like [`ContextArgs::load_with_source`], printing no warnings (for
+    /// `lint`, which prints them itself).
+    pub fn load_silently(&self, path: &Path) -> Result<(Loaded, String), Failure> {
         let text = read_input(Some(path))?;
         let opts = self.options(path)?;
         let source = String::from_utf8_lossy(&text).into_owned();
@@ -117,22 +160,36 @@ impl ContextArgs {
     }
 }
 
-/// `CAP_A,B` → `["CAP_A", "CAP_B"]`; `none` → none; `default` → Docker's.
-fn parse_caps(s: &str) -> Vec<String> {
+/// `CAP_A,B` → `["CAP_A", "CAP_B"]`; `none` → none; `default` → Docker's;
+/// `all` → every Linux capability. A name Linux does not have is an error.
+pub fn parse_caps(s: &str) -> Result<Vec<String>, String> {
+    let owned = |caps: &[&str]| caps.iter().map(|c| c.to_string()).collect();
     match s.trim() {
-        "none" | "" => vec![],
-        "default" => DOCKER_DEFAULT_CAPS.iter().map(|c| c.to_string()).collect(),
+        "none" | "" => Ok(vec![]),
+        "default" => Ok(owned(&DOCKER_DEFAULT_CAPS)),
+        "all" => Ok(owned(&LINUX_CAPS)),
         list => list
             .split(',')
-            .map(|c| c.trim().to_ascii_uppercase())
+            .map(str::trim)
             .filter(|c| !c.is_empty())
-            .map(|c| {
-                if c.starts_with("CAP_") {
-                    c
-                } else {
-                    format!("CAP_{c}")
-                }
-            })
+            .map(cap_name)
             .collect(),
+    }
+}
+
+/// One capability name, `CAP_` prefix optional, any case.
+fn cap_name(text: &str) -> Result<String, String> {
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("CAP_") {
+        upper
+    } else {
+        format!("CAP_{upper}")
+    };
+    if LINUX_CAPS.contains(&name.as_str()) {
+        Ok(name)
+    } else {
+        Err(format!(
+            "unknown capability \"{text}\" (a Linux capability such as CAP_SYS_ADMIN, or none, default, all)"
+        ))
     }
 }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use sysfence_compile::cost::{ProgramCost, measure};
 use sysfence_compile::{Config, Layout, Weights, compile};
 
-use crate::cmd::compile::{failure, parse_arches, read_weights};
+use crate::cmd::compile::{failure, parse_arches, profile_weights, read_weights};
 use crate::cmd::context::ContextArgs;
 use crate::failure::{Failure, Outcome};
 
@@ -41,18 +41,22 @@ pub struct Args {
 
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
-    let loaded = args.context.load(&args.profile)?;
-    let mixes: Vec<(String, Weights)> = args
+    let loaded = crate::cmd::compile::load(&args.context, &args.arches, &args.profile)?;
+    let mut mixes: Vec<(String, Weights)> = args
         .weights
         .iter()
         .map(|p| Ok((mix_name(p), read_weights(p)?)))
         .collect::<Result<_, Failure>>()?;
+    if let (true, Some(w)) = (mixes.is_empty(), profile_weights(&loaded)) {
+        mixes.push(("@frequency".to_string(), w));
+    }
     let layouts = layouts(&args.layout)?;
     let mut base = Config::new();
     if !args.arches.is_empty() {
         base = base.arches(parse_arches(&args.arches)?);
     }
     let policy = &loaded.policy;
+    let _progress = crate::progress::Progress::start("compiling every layout");
     for layout in layouts {
         let weightings: Vec<Option<&(String, Weights)>> =
             if layout == Layout::Weighted && !mixes.is_empty() {

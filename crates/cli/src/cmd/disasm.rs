@@ -3,7 +3,8 @@
 //! In: raw `struct sock_filter` bytes in native byte order (a file or `-`
 //! for standard input); the length must be a non-zero multiple of 8.
 //! `--arch` names the arch the program is read for: it picks the word order
-//! of `args[i].lo` / `.hi` and the syscall names in comments.
+//! of `args[i].lo` / `.hi` and the syscall names in comments; without it,
+//! the arch the program's own arch check names (`ld [4]; jeq #AUDIT_ARCH`).
 //! Out: `bpf_asm` text that `sysfence asm` turns back into the same bytes
 //! (`--style asm`, the default), or numbered C-like pseudo-code
 //! (`--style c`). Any bytes disassemble; nothing is validated.
@@ -46,7 +47,13 @@ pub fn run(args: Args) -> Outcome {
     let bytes = read_input(args.input.as_deref())?;
     let insns =
         decode(&bytes, Endian::NATIVE).map_err(|e| Failure::input(format!("{name}: {e}")))?;
-    let arch = args.arch.as_deref().map(parse_arch).transpose()?;
+    let inferred = crate::progfile::checked_arch(&insns).map(|a| format!("{a:#x}"));
+    let arch = args
+        .arch
+        .as_deref()
+        .or(inferred.as_deref())
+        .map(parse_arch)
+        .transpose()?;
     let style = match args.style {
         StyleArg::Asm => Style::Asm,
         StyleArg::C => Style::C,

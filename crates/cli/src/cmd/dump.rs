@@ -40,8 +40,9 @@ pub enum Format {
 /// Arguments.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The process (or thread) id.
-    pid: i32,
+    /// The process (or thread) id, or a file holding a raw program (as
+    /// `seccomp-tools dump` writes one) to disassemble the same way.
+    target: String,
     /// Only the filter at this index (0 = the oldest).
     #[arg(long)]
     index: Option<u32>,
@@ -51,6 +52,14 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "asm")]
     format: Format,
+    /// Print one JSON object: `pid` (null for a file), `arch`, and
+    /// `filters`, each with `index`, `length` and `insns` (`[code, jt, jf, k]`).
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
+    /// With a file: the arch whose syscall names annotate it (default: the
+    /// one the program's own arch check names, else this machine's).
+    #[arg(long)]
+    arch: Option<String>,
 }
 
 /// Names syscalls of one arch for the disassembler's comments.
@@ -69,10 +78,24 @@ impl SyscallResolver for ArchResolver {
 
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
-    let filters = read(args.pid, args.index)?;
-    let bytes = match args.format {
-        Format::Raw => raw(&filters)?,
-        Format::Asm | Format::C => text(args.pid, args.index, &filters, args.format).into_bytes(),
+    let Ok(pid) = args.target.parse::<i32>() else {
+        return file(&args);
+    };
+    let filters = read(pid, args.index)?;
+    let audit = process_arch(Target::Pid(pid)).ok().flatten();
+    let bytes = if args.json {
+        json(Some(pid), audit, args.index, &filters).into_bytes()
+    } else {
+        match args.format {
+            Format::Raw => raw(&filters)?,
+            Format::Asm | Format::C => {
+                let head = |i: u32, total: &str, len: usize| {
+                    let age = if i == 0 { ", the oldest" } else { "" };
+                    format!("; process {pid}, filter {i} of {total}{age}: {len} instructions")
+                };
+                text(audit, args.index, &filters, args.format, head).into_bytes()
+            }
+        }
     };
     write_output(args.output.as_ref(), &bytes)?;
     Ok(0)
@@ -107,9 +130,67 @@ fn raw(filters: &[Vec<Insn>]) -> Result<Vec<u8>, Failure> {
     }
 }
 
-/// The disassembly of every filter, each under a `;` header line.
-fn text(pid: i32, index: Option<u32>, filters: &[Vec<Insn>], format: Format) -> String {
-    let audit = process_arch(Target::Pid(pid)).ok().flatten();
+/// `dump FILE`: a raw program read from a file, shown like a process's.
+fn file(args: &Args) -> Outcome {
+    let path = std::path::Path::new(&args.target);
+    let bytes = crate::io::read_input(Some(path))?;
+    let insns = sysfence_cbpf::insn::decode(&bytes, Endian::NATIVE)
+        .map_err(|e| Failure::input(format!("{}: {e}", args.target)))?;
+    let audit = match &args.arch {
+        Some(a) => Some(crate::builtin_syscalls::parse_arch(a)?.audit),
+        None => {
+            crate::progfile::checked_arch(&insns).or_else(|| Arch::native().map(Arch::audit_arch))
+        }
+    };
+    let filters = vec![insns];
+    let bytes = if args.json {
+        json(None, audit, None, &filters).into_bytes()
+    } else {
+        match args.format {
+            Format::Raw => raw(&filters)?,
+            _ => {
+                let name = args.target.clone();
+                let head =
+                    move |_: u32, _: &str, len: usize| format!("; {name}: {len} instructions");
+                text(audit, Some(0), &filters, args.format, head).into_bytes()
+            }
+        }
+    };
+    write_output(args.output.as_ref(), &bytes)?;
+    Ok(0)
+}
+
+/// The filters as one JSON object (fields on `--json`).
+fn json(pid: Option<i32>, audit: Option<u32>, index: Option<u32>, filters: &[Vec<Insn>]) -> String {
+    let arch = audit.and_then(|a| Arch::from_audit(a, 0)).map(Arch::name);
+    let list: Vec<serde_json::Value> = filters
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let insns: Vec<[u32; 4]> = f
+                .iter()
+                .map(|n| [u32::from(n.code), u32::from(n.jt), u32::from(n.jf), n.k])
+                .collect();
+            serde_json::json!({
+                "index": index.unwrap_or(i as u32),
+                "length": f.len(),
+                "insns": insns,
+            })
+        })
+        .collect();
+    let value = serde_json::json!({"pid": pid, "arch": arch, "filters": list});
+    format!("{value:#}\n")
+}
+
+/// The disassembly of every filter, each under a `;` header line that
+/// `head(index, total, length)` writes (the arch is appended).
+fn text(
+    audit: Option<u32>,
+    index: Option<u32>,
+    filters: &[Vec<Insn>],
+    format: Format,
+    head: impl Fn(u32, &str, usize) -> String,
+) -> String {
     let arch = audit.and_then(|a| Arch::from_audit(a, 0));
     let resolver = arch.map(ArchResolver);
     let style = if format == Format::C {
@@ -125,16 +206,12 @@ fn text(pid: i32, index: Option<u32>, filters: &[Vec<Insn>], format: Format) -> 
     let mut out = String::new();
     for (i, f) in filters.iter().enumerate() {
         let at = index.unwrap_or(i as u32);
-        let age = if at == 0 { ", the oldest" } else { "" };
-        out.push_str(&format!(
-            "; process {pid}, filter {at} of {}{age}: {} instructions ({arch_name})\n",
-            if index.is_some() {
-                "the stack".to_string()
-            } else {
-                filters.len().to_string()
-            },
-            f.len()
-        ));
+        let total = if index.is_some() {
+            "the stack".to_string()
+        } else {
+            filters.len().to_string()
+        };
+        out.push_str(&format!("{} ({arch_name})\n", head(at, &total, f.len())));
         out.push_str(&disassemble(f, &opts));
         if !out.ends_with('\n') {
             out.push('\n');

@@ -45,6 +45,9 @@ pub struct Args {
     /// Read `ARCH NR [A0..A5]` lines from FILE (or `-`, standard input).
     #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
     batch: Option<PathBuf>,
+    /// One JSON object per call (`action`, `raw`, `insns`), one per line.
+    #[arg(long)]
+    json: bool,
     /// How to read PROG when it is a profile.
     #[command(flatten)]
     context: ContextArgs,
@@ -62,10 +65,17 @@ pub fn run(args: Args) -> VerbOutcome {
         if !args.call.is_empty() {
             return Err(Failure::input("--batch takes no SYSCALL or arguments"));
         }
-        return run_batch(&program, batch);
+        return run_batch(&program, batch, args.json);
+    }
+    if args.call.is_empty() {
+        return Err(Failure::input(
+            "missing SYSCALL (a name or a number), or --batch FILE",
+        ));
     }
     if args.arch.is_none() {
-        return Err(Failure::input("--arch is required for a single syscall"));
+        return Err(Failure::input(
+            "--arch is required for a single syscall (--arch x86_64 SYSCALL ...)",
+        ));
     }
     let data = single_call(&args, &arch)?;
     let mut out = String::new();
@@ -75,7 +85,7 @@ pub fn run(args: Args) -> VerbOutcome {
     } else {
         interp::run(&program, &data)
     };
-    push_outcome(&mut out, &outcome);
+    push_outcome(&mut out, &outcome, args.json);
     print!("{out}");
     Ok(0)
 }
@@ -144,18 +154,27 @@ fn traced(program: &Program, data: &SeccompData, arch: &ArchChoice, out: &mut St
     outcome
 }
 
-/// Appends `ACTION RAW INSNS`.
-fn push_outcome(out: &mut String, outcome: &Outcome) {
+/// Appends `ACTION RAW INSNS`, or its JSON object.
+fn push_outcome(out: &mut String, outcome: &Outcome, json: bool) {
     let action = match outcome.action {
         // The kernel kills the process for any action value it does not know.
         Action::Unknown(_) => Action::KillProcess,
         known => known,
     };
-    let _ = writeln!(out, "{action} {:#010x} {}", outcome.raw, outcome.insns);
+    if json {
+        let value = serde_json::json!({
+            "action": action.to_string(),
+            "raw": outcome.raw,
+            "insns": outcome.insns,
+        });
+        let _ = writeln!(out, "{value}");
+    } else {
+        let _ = writeln!(out, "{action} {:#010x} {}", outcome.raw, outcome.insns);
+    }
 }
 
 /// Runs every line of a batch file.
-fn run_batch(program: &Program, path: &Path) -> VerbOutcome {
+fn run_batch(program: &Program, path: &Path, json: bool) -> VerbOutcome {
     let name = crate::io::display_name(Some(path));
     let bytes = read_input(Some(path))?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
@@ -172,7 +191,7 @@ fn run_batch(program: &Program, path: &Path) -> VerbOutcome {
         let data = batch_line(line, &mut arches)
             .map_err(|e| Failure::input(format!("{name}:{}: {e}", i + 1)))?;
         line_buf.clear();
-        push_outcome(&mut line_buf, &interp::run(program, &data));
+        push_outcome(&mut line_buf, &interp::run(program, &data), json);
         out.write_all(line_buf.as_bytes())
             .map_err(|e| Failure::input(format!("<stdout>: {e}")))?;
     }
@@ -186,8 +205,18 @@ fn batch_line(line: &str, arches: &mut ArchCache) -> Result<SeccompData, String>
     let mut fields = line.split_ascii_whitespace();
     let arch = arches.get(fields.next().unwrap_or_default())?;
     let nr_text = fields.next().ok_or("missing NR after ARCH")?;
-    let nr = parse_nr(nr_text).ok_or_else(|| format!("bad syscall number `{nr_text}`"))?;
-    let mut data = SeccompData::new(arch, nr);
+    let nr = match parse_nr(nr_text) {
+        Some(nr) => nr,
+        None => arch
+            .syscalls
+            .and_then(|t| t.0.syscall_nr(nr_text))
+            .ok_or_else(|| {
+                format!(
+                    "bad syscall number `{nr_text}`: neither a number nor a syscall of this arch"
+                )
+            })?,
+    };
+    let mut data = SeccompData::new(arch.audit, nr);
     for slot in &mut data.args {
         match fields.next() {
             Some(text) => *slot = parse_u64(text)?,
@@ -200,20 +229,20 @@ fn batch_line(line: &str, arches: &mut ArchCache) -> Result<SeccompData, String>
     Ok(data)
 }
 
-/// Remembers the AUDIT_ARCH value of each arch spelling seen in a batch.
+/// Remembers the arch of each arch spelling seen in a batch.
 #[derive(Debug, Default)]
 struct ArchCache {
-    seen: Vec<(String, u32)>,
+    seen: Vec<(String, ArchChoice)>,
 }
 
 impl ArchCache {
-    fn get(&mut self, text: &str) -> Result<u32, String> {
-        if let Some((_, audit)) = self.seen.iter().find(|(t, _)| t == text) {
-            return Ok(*audit);
+    fn get(&mut self, text: &str) -> Result<ArchChoice, String> {
+        if let Some((_, arch)) = self.seen.iter().find(|(t, _)| t == text) {
+            return Ok(*arch);
         }
-        let audit = parse_arch(text).map_err(|e| e.to_string())?.audit;
-        self.seen.push((text.to_string(), audit));
-        Ok(audit)
+        let arch = parse_arch(text).map_err(|e| e.to_string())?;
+        self.seen.push((text.to_string(), arch));
+        Ok(arch)
     }
 }
 
@@ -270,6 +299,9 @@ mod tests {
         );
         let d = batch_line("0x40000003 -1", &mut cache).unwrap();
         assert_eq!((d.arch, d.nr), (0x4000_0003, 0xffff_ffff));
+        let d = batch_line("x86_64 getpid", &mut cache).unwrap();
+        assert_eq!(d.nr, 39);
+        assert!(batch_line("x86_64 nosuch", &mut cache).is_err());
         assert!(batch_line("vax 1", &mut cache).is_err());
         assert!(batch_line("x86_64", &mut cache).is_err());
         assert!(batch_line("x86_64 1 1 2 3 4 5 6 7", &mut cache).is_err());

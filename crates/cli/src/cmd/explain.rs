@@ -31,6 +31,11 @@ pub struct Args {
     args: Vec<String>,
     #[command(flatten)]
     context: ContextArgs,
+    /// Print one JSON object: `arch`, `syscall`, `nr`, `args`, `action`,
+    /// `audit_arch`, `decided_by` (`rule`, `range`, `default`, `bad_arch` or
+    /// `unconfined`), `rule` (1-based) and `origin` when a rule decides.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs the verb.
@@ -60,6 +65,11 @@ pub fn run(args: Args) -> Outcome {
         .iter()
         .map(|v| format!("{v:#x}"))
         .collect();
+    if args.json {
+        let value = json_answer(&loaded, arch, &call, &name, &action.to_string(), &by);
+        crate::io::write_output(None, format!("{value:#}\n").as_bytes())?;
+        return Ok(0);
+    }
     let mut out = format!("{arch}: {name}({}) -> {action}\n", shown.join(", "));
     out.push_str(&match by {
         DecidedBy::Rule { nr, index, rule } => {
@@ -92,6 +102,35 @@ pub fn run(args: Args) -> Outcome {
     });
     crate::io::write_output(None, out.as_bytes())?;
     Ok(0)
+}
+
+/// The answer as JSON (field names documented on `--json`).
+fn json_answer(
+    loaded: &sysfence_profile::Loaded,
+    arch: Arch,
+    call: &Call,
+    name: &str,
+    action: &str,
+    by: &DecidedBy,
+) -> serde_json::Value {
+    let (kind, rule, origin) = match by {
+        DecidedBy::Rule { index, rule, .. } => (
+            "rule",
+            Some(index + 1),
+            Some(serde_json::json!({
+                "file": rule.origin.file, "line": rule.origin.line,
+                "column": rule.origin.column, "path": rule.origin.path,
+            })),
+        ),
+        DecidedBy::Range(_) => ("range", None, None),
+        DecidedBy::Default => ("default", None, None),
+        DecidedBy::BadArch if loaded.policy.arches().is_empty() => ("unconfined", None, None),
+        DecidedBy::BadArch => ("bad_arch", None, None),
+    };
+    serde_json::json!({
+        "arch": arch.name(), "audit_arch": call.arch, "syscall": name, "nr": call.nr, "args": call.args,
+        "action": action, "decided_by": kind, "rule": rule, "origin": origin,
+    })
 }
 
 fn syscall_number(arch: Arch, s: &str) -> Result<u32, Failure> {

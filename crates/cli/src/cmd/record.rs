@@ -1,10 +1,16 @@
 //! `sysfence record`: write an allow-list profile from what a program really calls.
 //!
 //! In: a command to run under ptrace (`-- CMD ARGS...`, every thread and
-//! child followed, see `sysfence_linux::record`), or a log made elsewhere:
+//! child followed, see `sysfence_linux::record`; recording stops when the
+//! command exits, and background processes it left are ended with a note,
+//! unless `--follow-children` waits for them), or a log made elsewhere:
 //! `--from-strace FILE` (`strace -f` output, with or without pid prefixes
 //! and timestamps, or an `strace -c` table) or `--from-audit-log FILE`
-//! (kernel `type=SECCOMP` records, as an `SCMP_ACT_LOG` profile produces).
+//! (kernel `type=SECCOMP` records, as an `SCMP_ACT_LOG` profile produces;
+//! `--pid` and `--comm` select records; sysfence's own are left out but
+//! for the `execve` that starts the target; the kernel's word that it
+//! dropped messages, and jumps in the serial numbers, are warnings; with
+//! no record kept, where this machine keeps them is printed).
 //!
 //! Out: a profile (stdout or `-o`) that allows exactly the syscalls seen and
 //! answers every other one with `EPERM`:
@@ -18,6 +24,10 @@
 //! * `seccompiler`: one `main` filter for the native arch (`mismatch_action`
 //!   `{"errno": 1}`, `match_action` `allow`); calls of other arches are left
 //!   out with a warning, since a seccompiler filter serves one arch.
+//! * `minijail`: `name: 1` lines for the native arch (other calls get
+//!   minijail's default, KILL_THREAD, since `@default` cannot be an errno),
+//!   and with `-o DIR/NAME.policy` the counts as `DIR/NAME.frequency`
+//!   (`name: count`), named by the policy's `@frequency` line.
 //!
 //! Two syscalls are always allowed, recorded or not, on every arch seen:
 //! `restart_syscall`, which the kernel makes a task issue when a signal or
@@ -36,16 +46,25 @@
 //! them. strace names that the arch's table does not know are treated the
 //! same way.
 //!
+//! `--json` prints one object on standard output: `arches`, `calls` (arch →
+//! name → count), `unnamed`, `exit` (`{"code": n}`, `{"signal": n}`, or
+//! null for a log) and `profile` (the profile object, or null with `-o`).
+//!
 //! Exit status: the recorded command's (128 + signal when a signal killed
-//! it), after the profile is written; 2 for a command that is not found or
-//! an unreadable log.
+//! it), after the profile is written, as `env` and `docker run` report
+//! it: 127 for a command that is not found, 126 for one that cannot be
+//! started, 125 for sysfence's own failure (an unreadable log, ptrace
+//! refused). SIGTERM and SIGHUP sent to `record` are passed on to the
+//! command, and what was recorded until it ends is still written.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use sysfence_linux::record::{Exit, Trace, parse_audit_log, record};
+use sysfence_compile::Weights;
+use sysfence_linux::audit;
+use sysfence_linux::record::{Exit, RecordErrorKind, Trace, record_with};
 use sysfence_profile::arch::Arch;
 
 use crate::failure::{Failure, Outcome};
@@ -60,6 +79,8 @@ pub enum Format {
     Oci,
     /// seccompiler / Firecracker JSON with one `main` filter.
     Seccompiler,
+    /// A minijail `.policy` (and, beside `-o FILE`, `FILE`'s stem `.frequency`).
+    Minijail,
 }
 
 /// Arguments.
@@ -80,6 +101,20 @@ pub struct Args {
     /// Read kernel `type=SECCOMP` audit records instead of running a command.
     #[arg(long, conflicts_with = "command")]
     from_audit_log: Option<PathBuf>,
+    /// Keep recording until every process the command started has ended,
+    /// not only the command itself.
+    #[arg(long, conflicts_with_all = ["from_strace", "from_audit_log"])]
+    follow_children: bool,
+    /// With --from-audit-log: only the records of this process id.
+    #[arg(long, requires = "from_audit_log")]
+    pid: Option<u32>,
+    /// With --from-audit-log: only the records of this command name (`comm=`).
+    #[arg(long, requires = "from_audit_log")]
+    comm: Option<String>,
+    /// Print a JSON summary on standard output (with the profile in it
+    /// unless `-o` is given); see the module docs.
+    #[arg(long)]
+    json: bool,
     /// The command to run and record (after `--`).
     #[arg(last = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -160,6 +195,30 @@ impl Seen {
         arches
     }
 
+    /// For each arch, the names seen only on other arches: one name list
+    /// serves every arch of a Docker or OCI profile (no rule can name an
+    /// arch), so those names are allowed there too. One note per arch.
+    pub fn widened_names(&self) -> Vec<String> {
+        self.named
+            .iter()
+            .filter_map(|(&arch, names)| {
+                let extra: Vec<&str> = self
+                    .names()
+                    .into_iter()
+                    .filter(|n| !names.contains_key(*n) && !ALWAYS_ALLOWED.contains(n))
+                    .filter(|n| arch.syscall_nr(n).is_some())
+                    .collect();
+                (!extra.is_empty()).then(|| {
+                    format!(
+                        "{} name(s) never called on {arch} are allowed there too, since one name list serves every arch of the profile: {}",
+                        extra.len(),
+                        extra.join(" ")
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// `arch: nr (count), ...` for every unnamed entry, one string per arch.
     fn unnamed_notes(&self) -> Vec<String> {
         self.unnamed
@@ -187,10 +246,22 @@ pub fn run(args: Args) -> Outcome {
         return Err(Failure::negative("no syscalls were recorded"));
     }
     let profile = match args.format {
-        Format::Docker | Format::Oci => docker_json(&seen),
+        Format::Docker | Format::Oci => {
+            for note in seen.widened_names() {
+                eprintln!("sysfence: warning: {note}");
+            }
+            docker_json(&seen)
+        }
         Format::Seccompiler => seccompiler_json(&seen),
+        Format::Minijail => minijail_policy(&seen, args.output.as_deref())?,
     };
-    write_output(args.output.as_ref(), profile.as_bytes())?;
+    if args.json {
+        let value = json(&seen, &profile, exit, args.output.is_none());
+        crate::io::write_output(None, format!("{value:#}\n").as_bytes())?;
+    }
+    if args.output.is_some() || !args.json {
+        write_output(args.output.as_ref(), profile.as_bytes())?;
+    }
     if let Some(path) = &args.weights {
         write_output(Some(path), weights_text(&seen).as_bytes())?;
     }
@@ -219,6 +290,36 @@ pub fn run(args: Args) -> Outcome {
     })
 }
 
+/// The `--json` object: `arches`, `calls` (arch → name → count),
+/// `unnamed` (notes on numbers without a name), `exit` (`{"code": n}`,
+/// `{"signal": n}` or null for a log) and `profile` (the profile itself,
+/// null when it went to `-o`).
+fn json(seen: &Seen, profile: &str, exit: Option<Exit>, with_profile: bool) -> serde_json::Value {
+    let calls: serde_json::Map<String, serde_json::Value> = seen
+        .named
+        .iter()
+        .map(|(arch, m)| (arch.name().to_string(), serde_json::json!(m)))
+        .collect();
+    let exit = match exit {
+        Some(Exit::Code(c)) => serde_json::json!({ "code": c }),
+        Some(Exit::Signal(s)) => serde_json::json!({ "signal": s }),
+        None => serde_json::Value::Null,
+    };
+    let profile = if with_profile {
+        serde_json::from_str(profile).unwrap_or(serde_json::Value::Null)
+    } else {
+        serde_json::Value::Null
+    };
+    let arches: Vec<&str> = seen.arches().iter().map(|a| a.name()).collect();
+    serde_json::json!({
+        "arches": arches,
+        "calls": calls,
+        "unnamed": seen.unnamed_notes(),
+        "exit": exit,
+        "profile": profile,
+    })
+}
+
 fn arch_list(seen: &Seen) -> String {
     seen.arches()
         .iter()
@@ -227,28 +328,92 @@ fn arch_list(seen: &Seen) -> String {
         .join(", ")
 }
 
+/// What an audit log says about its own completeness.
+fn audit_notes(log: &audit::AuditLog) -> Vec<String> {
+    let mut notes = Vec::new();
+    if log.malformed > 0 {
+        notes.push(format!(
+            "{} seccomp record(s) without arch= or syscall= were skipped",
+            log.malformed
+        ));
+    }
+    if let Some(n) = log.suppressed {
+        let count = if n > 0 {
+            format!("{n} ")
+        } else {
+            String::new()
+        };
+        notes.push(format!(
+            "the kernel dropped {count}audit messages (rate limit): the profile may be incomplete; run auditd, or raise the limit (`auditctl -r 0`), and record again"
+        ));
+    }
+    if log.serial_gaps > 0 {
+        notes.push(format!(
+            "the audit serial numbers jump {} time(s): other audit events, or lost records",
+            log.serial_gaps
+        ));
+    }
+    notes
+}
+
+/// Where this machine's kernel audit records can be read.
+fn audit_sources() -> String {
+    let mut places = Vec::new();
+    if std::path::Path::new("/var/log/audit/audit.log").exists() {
+        places.push("/var/log/audit/audit.log (auditd runs here)");
+    }
+    if std::path::Path::new("/run/systemd/journal").exists() {
+        places.push("`journalctl -k`");
+    }
+    places.push("`dmesg` (rate-limited when no audit daemon runs)");
+    format!(
+        "no seccomp records kept; on this machine they can be read from {}",
+        places.join(", ")
+    )
+}
+
 /// Records the command or reads the log.
 fn gather(args: &Args) -> Result<(Seen, Option<Exit>), Failure> {
     if let Some(path) = &args.from_strace {
         let text = read_text(path)?;
-        return Ok((parse_strace(&text), None));
+        let seen =
+            parse_strace(&text).map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+        return Ok((seen, None));
     }
     if let Some(path) = &args.from_audit_log {
         let text = read_text(path)?;
-        let (trace, skipped) = parse_audit_log(&text);
-        if skipped > 0 {
-            eprintln!(
-                "sysfence: warning: {skipped} seccomp record(s) without arch= or syscall= were skipped"
-            );
+        let select = audit::Select {
+            pid: args.pid,
+            comm: args.comm.clone(),
+        };
+        let log = audit::read(&text, &select);
+        for note in audit_notes(&log) {
+            eprintln!("sysfence: warning: {note}");
         }
-        return Ok((Seen::from_trace(&trace), None));
+        if log.trace.is_empty() {
+            eprintln!("sysfence: {}", audit_sources());
+        }
+        return Ok((Seen::from_trace(&log.trace), None));
     }
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Failure::input(
             "nothing to record: give `-- CMD [ARGS...]`, --from-strace FILE or --from-audit-log FILE",
         ));
     };
-    let recording = record(program, rest).map_err(Failure::input)?;
+    let progress = crate::progress::Progress::start("recording");
+    let recording =
+        record_with(program, rest, args.follow_children).map_err(|e| match e.kind() {
+            RecordErrorKind::NotFound(_) => Failure::status(127, &e),
+            RecordErrorKind::Spawn(..) => Failure::status(126, &e),
+            RecordErrorKind::Trace(..) => Failure::input(&e),
+        })?;
+    progress.finish();
+    if recording.left_running > 0 {
+        eprintln!(
+            "sysfence: the command exited and left {} task(s) running in the background: recording stopped with the command, and they end with it (--follow-children waits for them)",
+            recording.left_running
+        );
+    }
     Ok((Seen::from_trace(&recording.trace), Some(recording.exit)))
 }
 
@@ -258,33 +423,60 @@ fn read_text(path: &std::path::Path) -> Result<String, Failure> {
 }
 
 /// Reads `strace -f` lines or an `strace -c` table.
-pub fn parse_strace(text: &str) -> Seen {
+pub fn parse_strace(text: &str) -> Result<Seen, String> {
+    if text.lines().any(|l| l.trim_start().starts_with("% time")) {
+        parse_summary(text)
+    } else {
+        Ok(parse_lines(text))
+    }
+}
+
+/// Reads an `strace -c` table, one section per ABI (`System call usage
+/// summary for 32 bit mode:` starts the i386 one); each section is read
+/// by [`Weights::parse`].
+fn parse_summary(text: &str) -> Result<Seen, String> {
+    let native = Arch::native().unwrap_or(Arch::X86_64);
+    let mut seen = Seen::default();
+    let mut arch = native;
+    let mut section = String::new();
+    let mut first_line = 0;
+    let mut flush = |arch: Arch, section: &str, first_line: usize| -> Result<(), String> {
+        let weights = Weights::parse(section)
+            .map_err(|e| format!("line {}: not an `strace -c` row", first_line + e.line()))?;
+        for (name, count) in weights.entries() {
+            seen.add_name(arch, name, *count);
+        }
+        Ok(())
+    };
+    for (i, line) in text.lines().enumerate() {
+        if let Some(mode) = line.trim().strip_prefix("System call usage summary for") {
+            flush(arch, &section, first_line)?;
+            arch = if mode.contains("x32") {
+                Arch::X32
+            } else if mode.contains("32 bit") {
+                compat_arch(native)
+            } else {
+                native
+            };
+            section.clear();
+            first_line = i + 1;
+            continue;
+        }
+        section.push_str(line);
+        section.push('\n');
+    }
+    flush(arch, &section, first_line)?;
+    Ok(seen)
+}
+
+/// Reads `strace -f` lines.
+fn parse_lines(text: &str) -> Seen {
     let native = Arch::native().unwrap_or(Arch::X86_64);
     let compat = compat_arch(native);
     let mut seen = Seen::default();
-    let mut summary_arch = None;
     let mut mode32: Vec<String> = Vec::new();
     for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with("System call usage summary for") {
-            summary_arch = Some(if trimmed.contains("32 bit") {
-                compat
-            } else {
-                native
-            });
-            continue;
-        }
-        if trimmed.starts_with("% time") {
-            summary_arch = Some(summary_arch.unwrap_or(native));
-            continue;
-        }
-        if let Some(arch) = summary_arch {
-            if let Some((name, calls)) = summary_row(trimmed) {
-                seen.add_name(arch, name, calls);
-            }
-            continue;
-        }
-        let (pid, rest) = strip_prefix(trimmed);
+        let (pid, rest) = strip_prefix(line.trim());
         if rest.starts_with("[ Process PID=") {
             // "[ Process PID=123 runs in 32 bit mode. ]"
             let who = rest
@@ -318,20 +510,6 @@ fn compat_arch(native: Arch) -> Arch {
         Arch::Aarch64 => Arch::Arm,
         other => other,
     }
-}
-
-/// `(name, calls)` of an `strace -c` row; `None` for dashes, headers and `total`.
-fn summary_row(line: &str) -> Option<(&str, u64)> {
-    let cols: Vec<&str> = line.split_whitespace().collect();
-    if cols.len() < 5 {
-        return None;
-    }
-    let name = *cols.last()?;
-    let calls = cols[3].parse().ok()?;
-    if name == "total" || !is_ident(name) {
-        return None;
-    }
-    Some((name, calls))
 }
 
 /// Splits off `[pid  123] ` or `123  ` and a time stamp; returns the pid ("" if none).
@@ -397,12 +575,13 @@ fn docker_json(seen: &Seen) -> String {
     out
 }
 
-/// The seccompiler allow-list for the native arch.
-fn seccompiler_json(seen: &Seen) -> String {
+/// The names seen on the native arch plus the always-allowed ones, sorted;
+/// calls of other arches are left out with a warning (`what` serves one arch).
+fn native_names<'s>(seen: &'s Seen, what: &str) -> Vec<&'s str> {
     let native = Arch::native().unwrap_or(Arch::X86_64);
     for arch in seen.arches().into_iter().filter(|&a| a != native) {
         eprintln!(
-            "sysfence: warning: calls on {} left out: a seccompiler filter serves one arch ({})",
+            "sysfence: warning: calls on {} left out: {what} serves one arch ({})",
             arch.name(),
             native.name()
         );
@@ -415,6 +594,41 @@ fn seccompiler_json(seen: &Seen) -> String {
     names.extend(ALWAYS_ALLOWED);
     names.sort_unstable();
     names.dedup();
+    names
+}
+
+/// The minijail allow-list for the native arch (`name: 1` lines; unlisted
+/// calls get minijail's default, KILL_THREAD). With `-o DIR/NAME.policy`,
+/// the counts go to `DIR/NAME.frequency`, named by `@frequency`.
+fn minijail_policy(seen: &Seen, output: Option<&std::path::Path>) -> Result<String, Failure> {
+    let names = native_names(seen, "a minijail policy");
+    let mut out = String::from("# allow-list recorded by sysfence\n");
+    match output {
+        Some(path) => {
+            let freq = path.with_extension("frequency");
+            let native = Arch::native().unwrap_or(Arch::X86_64);
+            let mut text = String::from("# call counts recorded by sysfence\n");
+            for (name, count) in seen.named.get(&native).into_iter().flatten() {
+                let _ = writeln!(text, "{name}: {count}");
+            }
+            write_output(Some(&freq), text.as_bytes())?;
+            let file = freq
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let _ = writeln!(out, "@frequency ./{file}");
+        }
+        None => eprintln!("sysfence: warning: no -o FILE, so no .frequency file is written"),
+    }
+    for n in names {
+        let _ = writeln!(out, "{n}: 1");
+    }
+    Ok(out)
+}
+
+/// The seccompiler allow-list for the native arch.
+fn seccompiler_json(seen: &Seen) -> String {
+    let names = native_names(seen, "a seccompiler filter");
     let rules: Vec<String> = names
         .iter()
         .map(|n| format!("        {{ \"syscall\": {} }}", json_string(n)))
@@ -479,7 +693,7 @@ brk(NULL)                               = 0x55d0c1a5e000
 4244  getpid()                          = 4244
 4244  frobnicate(1)                     = -1 ENOSYS
 "#;
-        let seen = parse_strace(log);
+        let seen = parse_strace(log).unwrap();
         let x86_64 = &seen.named[&Arch::X86_64];
         assert_eq!(
             x86_64
@@ -493,6 +707,20 @@ brk(NULL)                               = 0x55d0c1a5e000
     }
 
     #[test]
+    fn names_of_one_abi_widened_to_another_are_named() {
+        let log =
+            "execve(\"/bin/x\") = 0\n[ Process PID=5 runs in 32 bit mode. ]\n5  getpid() = 5\n";
+        let seen = parse_strace(log).unwrap();
+        assert_eq!(
+            seen.widened_names(),
+            [
+                "1 name(s) never called on x86_64 are allowed there too, since one name list serves every arch of the profile: getpid",
+                "1 name(s) never called on x86 are allowed there too, since one name list serves every arch of the profile: execve",
+            ]
+        );
+    }
+
+    #[test]
     fn strace_c_table() {
         let table = "% time     seconds  usecs/call     calls    errors syscall
 ------ ----------- ----------- --------- --------- ----------------
@@ -501,7 +729,7 @@ brk(NULL)                               = 0x55d0c1a5e000
 ------ ----------- ----------- --------- --------- ----------------
 100.00    0.000070                    17         2 total
 ";
-        let seen = parse_strace(table);
+        let seen = parse_strace(table).unwrap();
         let m = &seen.named[&Arch::X86_64];
         assert_eq!(m.get("mmap"), Some(&10));
         assert_eq!(m.get("openat"), Some(&7));

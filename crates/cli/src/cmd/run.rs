@@ -1,35 +1,41 @@
 //! `sysfence run`: run a command under a profile.
 //!
 //! In: a profile (any format the profile reader knows; see `docs/profiles.md`),
-//! the profile-reading flags every profile verb takes (`--format`,
-//! `--kernel`, `--caps`, `--runtime`, `--filter NAME` for a seccompiler
-//! thread category, ...), optional `--flags tsync,log,spec_allow`, and
-//! `-- CMD ARGS...`. Steps:
-//! load and compile the profile (the compiler checks the program against
-//! the profile before handing it out), find CMD on `PATH`, set
-//! `no_new_privs`, install the filter with `seccomp(2)` and the flags, and
-//! `execve` CMD in place of sysfence, so CMD keeps sysfence's process id,
-//! stdio and environment.
+//! the profile-reading flags every profile verb takes, optional `--flags
+//! tsync,log,spec_allow`, `--force`, and `-- CMD ARGS...`.
 //!
-//! Flags the running kernel does not know (checked without installing
-//! anything, see `sysfence_linux::threads::unsupported_flags`) are dropped
-//! with a warning: LOG and SPEC_ALLOW only tune logging and mitigations,
-//! and TSYNC changes nothing for a single-threaded process about to exec.
+//! Before anything is installed, the compiled program is asked what it does
+//! with the calls the command needs to start, and the run is refused (exit
+//! 125, with the reason a container engine would give) when:
+//! * the profile installs no filter at all (unconfined);
+//! * the program has no branch for this machine's arch (every call would
+//!   get the bad-arch action);
+//! * `execve` is not allowed (the command cannot start).
 //!
-//! After the filter is installed, sysfence makes no call but `execve`, so a
-//! profile recorded with `sysfence record` (which counts the `execve` that
-//! starts the command) is enough to start the command.
+//! `--force` installs anyway; the kernel then decides (a profile that also
+//! denies `exit_group` ends in a signal). Profile warnings are printed as on
+//! every verb; `--quiet` shortens them to one line, never to nothing.
 //!
-//! Exit status: CMD's own (sysfence is replaced by it); 2 when the profile
-//! cannot be read or compiled, CMD is not found, or the kernel refuses the
-//! filter; 126 when CMD exists but cannot be executed.
+//! After the filter is installed sysfence makes no call but `execve` (and
+//! `exit_group` when it fails), see `sysfence_linux::exec`.
+//!
+//! Exit status, as `env` and `docker run`: CMD's own (signal n → 128+n,
+//! reported by the shell); 125 when sysfence fails (bad profile, refused
+//! profile, the kernel refuses the filter); 126 when CMD exists but cannot
+//! be executed (or `execve` is denied under `--force`); 127 when CMD is not
+//! found.
 
-use std::ffi::OsString;
-use std::os::unix::process::CommandExt;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
+use sysfence_cbpf::action::Action;
+use sysfence_cbpf::data::SeccompData;
+use sysfence_cbpf::interp;
+use sysfence_cbpf::program::Program;
 use sysfence_compile::Config;
-use sysfence_linux::threads::{Flags, Support, exec_confined, support, unsupported_flags};
+use sysfence_linux::exec::{EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, Exec, exec_confined};
+use sysfence_linux::threads::{Flags, Support, support, unsupported_flags};
+use sysfence_profile::Arch;
 
 use crate::cmd::context::ContextArgs;
 use crate::failure::{Failure, Outcome};
@@ -45,6 +51,10 @@ pub struct Args {
     /// seccomp(2) flags: a comma-separated list of tsync, log, spec_allow.
     #[arg(long, default_value = "")]
     flags: String,
+    /// Install even a profile that stops the command from starting, has no
+    /// filter for this machine's arch, or installs no filter.
+    #[arg(long)]
+    force: bool,
     /// The command and its arguments (after `--`).
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -57,36 +67,83 @@ pub fn run(args: Args) -> Outcome {
             "unknown flag `{bad}` (known: tsync, log, spec_allow)"
         ))
     })?;
-    let insns = compile(&args.context, &args.profile)?;
-    let (program, rest) = args
+    let program = compile(&args.context, &args.profile, args.force)?;
+    let (cmd, rest) = args
         .command
         .split_first()
         .ok_or_else(|| Failure::input("no command given after `--`"))?;
-    let path = find_command(program)?;
+    let path = find_command(cmd)?;
     if support() == Support::Missing {
         return Err(Failure::input(
             "this kernel has no seccomp filter support (CONFIG_SECCOMP_FILTER)",
         ));
     }
-    let flags = usable_flags(flags);
-    let mut command = std::process::Command::new(&path);
-    command.arg0(program).args(rest);
-    let err = exec_confined(command, insns, flags);
-    let code = if err.kind() == std::io::ErrorKind::PermissionDenied {
-        126
-    } else {
-        2
-    };
-    eprintln!("sysfence: {}: {err}", path.display());
-    Ok(code)
+    let exec = Exec::new(&path, cmd, rest).map_err(Failure::input)?;
+    let err = exec_confined(&exec, program.insns(), usable_flags(flags));
+    Err(Failure::input(format!(
+        "{}: the filter was not installed: {err}",
+        args.profile.display()
+    )))
 }
 
-/// Loads and compiles the profile into raw instructions.
-fn compile(context: &ContextArgs, profile: &Path) -> Result<Vec<sysfence_cbpf::Insn>, Failure> {
-    let loaded = context.load(profile)?;
-    let compiled = sysfence_compile::compile(&loaded.policy, &Config::new())
-        .map_err(|e| Failure::input(format!("{}: {e}", profile.display())))?;
-    Ok(compiled.program().insns().to_vec())
+/// Loads, compiles and vets the profile.
+fn compile(context: &ContextArgs, profile: &Path, force: bool) -> Result<Program, Failure> {
+    let (loaded, source) = context.load_silently(profile)?;
+    let name = profile.display().to_string();
+    let count = crate::warnings::count(&loaded.warnings);
+    if context.warn.quiet && count > 0 {
+        eprintln!("sysfence: {name}: {count} warning(s) not shown (--quiet)");
+    }
+    crate::warnings::report(&loaded.warnings, &source, &name, context.warn)?;
+    let policy = &loaded.policy;
+    if policy.arches().is_empty() {
+        refuse(
+            force,
+            &format!("{name}: the profile installs no filter (the runtime runs it unconfined)"),
+        )?;
+    }
+    if let Some(native) = Arch::native()
+        && !policy.arches().is_empty()
+        && policy.arch(native.audit_arch()).is_none()
+    {
+        refuse(
+            force,
+            &format!(
+                "{name}: the profile has no filter for this machine's arch ({native}): every call would get the bad-arch action"
+            ),
+        )?;
+    }
+    let compiled = sysfence_compile::compile(policy, &Config::new())
+        .map_err(|e| Failure::input(format!("{name}: {e}")))?;
+    if let Some(native) = Arch::native() {
+        refuse_unstartable(compiled.program(), native, force)
+            .map_err(|f| Failure::input(format!("{name}: {f}")))?;
+    }
+    Ok(compiled.program().clone())
+}
+
+/// Refuses a program that denies `execve`, the call that starts the command.
+fn refuse_unstartable(program: &Program, native: Arch, force: bool) -> Result<(), Failure> {
+    let nr = native.syscall_nr("execve").unwrap_or(u32::MAX);
+    let raw = interp::run(program, &SeccompData::new(native.audit_arch(), nr)).raw;
+    match Action::from_raw(raw) {
+        Action::Allow | Action::Log => Ok(()),
+        action => refuse(
+            force,
+            &format!("the profile denies execve ({action}): the command cannot start"),
+        ),
+    }
+}
+
+fn refuse(force: bool, why: &str) -> Result<(), Failure> {
+    if force {
+        eprintln!("sysfence: warning: {why}; installing anyway (--force)");
+        Ok(())
+    } else {
+        Err(Failure::input(format!(
+            "{why} (--force installs it anyway)"
+        )))
+    }
 }
 
 /// Drops, with a warning, the flags this kernel does not know.
@@ -101,24 +158,32 @@ fn usable_flags(flags: Flags) -> Flags {
 }
 
 /// Finds a command as a shell would: a name with a slash is a path, any
-/// other name is looked up on `PATH`.
-fn find_command(program: &std::ffi::OsStr) -> Result<PathBuf, Failure> {
+/// other name is looked up on `PATH`. Missing: exit 127; not executable: 126.
+fn find_command(program: &OsStr) -> Result<PathBuf, Failure> {
     let as_path = Path::new(program);
-    if program.as_encoded_bytes().contains(&b'/') {
-        return if as_path.exists() {
-            Ok(as_path.to_path_buf())
-        } else {
-            Err(Failure::input(format!(
-                "{}: no such file",
-                as_path.display()
-            )))
-        };
+    let not_found = |what: &str| {
+        Failure::status(
+            EXIT_NOT_FOUND as u8,
+            format!("{}: {what}", as_path.display()),
+        )
+    };
+    let found = if program.as_encoded_bytes().contains(&b'/') {
+        Some(as_path.to_path_buf()).filter(|p| p.exists())
+    } else {
+        let path =
+            std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    };
+    let path = found.ok_or_else(|| not_found("command not found"))?;
+    if !is_executable(&path) {
+        return Err(Failure::status(
+            EXIT_CANNOT_EXECUTE as u8,
+            format!("{}: not an executable file", path.display()),
+        ));
     }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| is_executable(candidate))
-        .ok_or_else(|| Failure::input(format!("{}: command not found", as_path.display())))
+    Ok(path)
 }
 
 fn is_executable(path: &Path) -> bool {

@@ -9,9 +9,9 @@
 //! also reachable through `socketcall` / `ipc` carries a note, and the calls
 //! reachable only that way follow as `#` lines.
 //!
-//! Exit status: 0; 1 when a looked-up name or number is not in the table;
-//! 2 for an unknown arch (the message lists the known ones) or one without a
-//! table.
+//! Exit status: 0; 2 when a looked-up name or number is not in the table
+//! (the others are still printed), for an unknown arch (the message lists
+//! the known ones) or one without a table.
 
 use std::io::Write;
 
@@ -122,7 +122,8 @@ fn write_table(out: &mut Vec<u8>, arch: Arch) {
     }
 }
 
-/// One `NR NAME` line per found query; returns 1 if any was not found.
+/// One `NR NAME` line per found query; returns 2 if any was not found (a
+/// name or number that is not a syscall is bad input, as on every verb).
 fn write_lookups(out: &mut Vec<u8>, arch: Arch, queries: &[String]) -> u8 {
     let mut status = 0;
     for query in queries {
@@ -139,7 +140,7 @@ fn write_lookups(out: &mut Vec<u8>, arch: Arch, queries: &[String]) -> u8 {
                 }
                 None => {
                     eprintln!("sysfence: {}: no syscall `{query}`", arch.name());
-                    status = 1;
+                    status = 2;
                 }
             },
         }

@@ -27,6 +27,7 @@
 //! additionally compare a stale accumulator after a shared node; that
 //! miscompilation is not reproduced: sysfence enforces what the tree says.
 
+mod defects;
 mod paths;
 #[cfg(test)]
 mod tests;
@@ -34,7 +35,8 @@ mod tree;
 
 use crate::diag::{Diagnostic, ProfileError};
 use crate::ir::{ArgWidth, CmpOp, Cond, Origin, Rule};
-use tree::{Exists, Leaf, REDUNDANT, Tree};
+use crate::libseccomp::Libseccomp;
+use tree::{Exists, Leaf, REDUNDANT, Tree, WORK_LIMIT};
 
 /// The rules one syscall has received so far on one arch.
 #[derive(Debug, Default)]
@@ -46,12 +48,15 @@ pub(crate) struct SysDb {
     tree: Tree,
     started: bool,
     what: String,
+    release: Libseccomp,
 }
 
 /// What the messages call the syscall: `clone on x86_64`.
 pub(crate) struct Label<'a> {
     pub syscall: &'a str,
     pub arch: &'a str,
+    /// The libseccomp release whose merge is modelled.
+    pub release: Libseccomp,
 }
 
 fn loc(o: &Origin) -> String {
@@ -92,7 +97,34 @@ pub(crate) fn normalize(conds: &mut Vec<Cond>, width: ArgWidth) {
 
 impl SysDb {
     /// Adds one rule (conditions normalized), as `seccomp_rule_add` would.
+    /// Refuses the rule when libseccomp's merge would never end on it, and
+    /// when the merge takes more than [`WORK_LIMIT`] steps.
     pub fn add(
+        &mut self,
+        new: Rule,
+        width: ArgWidth,
+        label: &Label<'_>,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<(), ProfileError> {
+        self.tree.refuel();
+        let origin = new.origin.clone();
+        let result = self.merge(new, width, label, warnings);
+        if self.tree.cyclic() {
+            return Err(ProfileError::new(
+                &origin,
+                format!(
+                    "{}: libseccomp {} never finishes adding this rule: it links a comparison into a level twice and the level closes on itself, so seccomp_rule_add (or the next step) loops forever and the container never starts (every release from 2.5.4 to 2.6.1 does this)",
+                    self.what, label.release
+                ),
+            ));
+        }
+        if self.tree.exhausted() {
+            return Err(work_error(&origin, &self.what));
+        }
+        result
+    }
+
+    fn merge(
         &mut self,
         new: Rule,
         width: ArgWidth,
@@ -101,6 +133,7 @@ impl SysDb {
     ) -> Result<(), ProfileError> {
         if !self.started {
             self.what = format!("{} on {}", label.syscall, label.arch);
+            self.release = label.release;
         }
         let idx = self.added.len();
         let leaf = Leaf {
@@ -145,6 +178,9 @@ impl SysDb {
             };
             let before = self.live();
             let (removed, flags) = self.tree.prune(chain, leaf.action);
+            if self.tree.exhausted() || self.tree.cyclic() {
+                return Ok(());
+            }
             if removed > 0 {
                 pruned = true;
                 self.report_pruned(&before, idx, warnings);
@@ -320,6 +356,7 @@ impl SysDb {
         if let Some(u) = self.uncond {
             return Ok(vec![self.added[u].clone()]);
         }
+        self.tree.refuel();
         for (before, after) in self.tree.stale_reads() {
             let (b, a) = (&self.added[before.rule], &self.added[after.rule]);
             let msg = format!(
@@ -327,10 +364,33 @@ impl SysDb {
                 self.what,
                 loc(&b.origin)
             );
-            warnings.push(Diagnostic::note(&a.origin, msg).with_related(&b.origin));
+            let d = if self.release.stale_accumulator() {
+                Diagnostic::warning(&a.origin, msg).with_code(STALE_CODE)
+            } else {
+                Diagnostic::note(&a.origin, msg)
+            };
+            warnings.push(d.with_related(&b.origin));
         }
-        paths::rules(&self.tree, &self.added, width).map_err(|paths::Beyond| {
-            let at = self.added.first().map(|r| r.origin.clone()).unwrap_or_default();
+        let rules = self.read_back(width)?;
+        if self.release.ghsa_4q85() && self.tree.ghsa_site {
+            self.check_ghsa(&rules, width, warnings)?;
+        }
+        Ok(rules)
+    }
+
+    /// The tree's meaning as rules, within the work bound.
+    fn read_back(&self, width: ArgWidth) -> Result<Vec<Rule>, ProfileError> {
+        let at = self
+            .added
+            .first()
+            .map(|r| r.origin.clone())
+            .unwrap_or_default();
+        self.tree.refuel();
+        let rules = paths::rules(&self.tree, &self.added, width);
+        if self.tree.exhausted() {
+            return Err(work_error(&at, &self.what));
+        }
+        rules.map_err(|paths::Beyond| {
             ProfileError::new(
                 &at,
                 format!(
@@ -340,6 +400,66 @@ impl SysDb {
             )
         })
     }
+
+    /// Merges the rules again as releases before 2.6.1 do and warns, with
+    /// a call, where that filter decides otherwise (GHSA-4q85-33p6-j5g6).
+    fn check_ghsa(
+        &self,
+        rules: &[Rule],
+        width: ArgWidth,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<(), ProfileError> {
+        let mut old = SysDb::default();
+        old.tree.ghsa = true;
+        let label = Label {
+            syscall: "",
+            arch: "",
+            release: Libseccomp::V2_6_1,
+        };
+        let mut scratch = Vec::new();
+        for r in &self.added {
+            old.add(r.clone(), width, &label, &mut scratch)?;
+        }
+        old.what.clone_from(&self.what);
+        let old_rules = old.read_back(width)?;
+        let Some(w) = defects::witness(rules, &old_rules, width) else {
+            return Ok(());
+        };
+        let at = w
+            .runtime
+            .or(w.profile)
+            .map(|r| r.origin.clone())
+            .unwrap_or_default();
+        let msg = format!(
+            "{}: libseccomp {} merges these rules wrongly (GHSA-4q85-33p6-j5g6, fixed in 2.6.1): for {} its filter gives {} where the profile gives {}",
+            self.what,
+            self.release,
+            defects::show_args(&w.args),
+            defects::outcome(w.runtime),
+            defects::outcome(w.profile),
+        );
+        let mut d = Diagnostic::warning(&at, msg).with_code(GHSA_CODE);
+        if let Some(p) = w.profile.filter(|p| p.origin != at) {
+            d = d.with_related(&p.origin);
+        }
+        warnings.push(d);
+        Ok(())
+    }
+}
+
+/// The code of the GHSA-4q85-33p6-j5g6 warning.
+pub(crate) const GHSA_CODE: &str = "libseccomp-ghsa-4q85";
+/// The code of the stale-accumulator warning.
+pub(crate) const STALE_CODE: &str = "libseccomp-stale-accumulator";
+
+/// The merge took more steps than sysfence allows for one rule.
+fn work_error(at: &Origin, what: &str) -> ProfileError {
+    ProfileError::new(
+        at,
+        format!(
+            "{what}: merging this rule as libseccomp does takes more than {WORK_LIMIT} steps; sysfence stops there and refuses the profile"
+        ),
+    )
 }
 
 fn conflict(what: &str, new: &Rule, old: &Rule, how: &str) -> ProfileError {

@@ -105,6 +105,7 @@ fn build(set: &[Drawn], width: ArgWidth) -> Option<SysDb> {
     let label = Label {
         syscall: "read",
         arch: "test",
+        release: crate::libseccomp::Libseccomp::default(),
     };
     let mut warnings = Vec::new();
     for (i, (conds, act)) in set.iter().enumerate() {

@@ -15,6 +15,8 @@
 //! GHSA-4q85-33p6-j5g6 fix: a shared `<`/`<=` high-word node's false
 //! action comes from the smaller 64-bit datum).
 
+use std::cell::Cell;
+
 use crate::ir::{Action, CmpOp};
 
 /// A node's place in the arena.
@@ -84,6 +86,12 @@ pub(super) struct Tree {
     /// Existing actions where the last chain added was cut short: its
     /// remaining comparisons were dropped there.
     pub absorbed: Vec<Leaf>,
+    /// Steps taken since the last [`Tree::refuel`] (see [`WORK_LIMIT`]).
+    work: Cell<u32>,
+    /// Merge as libseccomp before 2.6.1 does (GHSA-4q85-33p6-j5g6).
+    pub ghsa: bool,
+    /// Whether a merge took the branch where those releases differ.
+    pub ghsa_site: bool,
 }
 
 /// Flags of the prune walk (whether the new chain matched, finished, or
@@ -143,7 +151,7 @@ impl Tree {
         while let Some(p) = self.node(id).lvl_prv {
             id = p;
             steps += 1;
-            if steps > self.nodes.len() {
+            if steps > self.nodes.len() || !self.tick() {
                 break;
             }
         }
@@ -171,6 +179,9 @@ impl Tree {
     /// nodes freed and where the caller's pointer now points.
     fn put(&mut self, id: Option<NodeId>) -> (u32, Option<NodeId>) {
         let Some(i) = id else { return (0, None) };
+        if !self.tick() {
+            return (0, None);
+        }
         self.n(i).refs = self.node(i).refs.saturating_sub(1);
         if self.node(i).refs > 0 {
             return (0, id);
@@ -221,6 +232,9 @@ impl Tree {
         let start = self.head(id);
         let mut n = Some(start);
         while let Some(i) = n {
+            if !self.tick() {
+                return 0;
+            }
             let node = self.node(i);
             let links = u32::from(node.lvl_prv.is_some()) + u32::from(node.lvl_nxt.is_some());
             if node.refs > links {
@@ -229,7 +243,7 @@ impl Tree {
             n = node.lvl_nxt;
         }
         let (mut count, mut n) = (0, Some(start));
-        while n.is_some() {
+        while n.is_some() && self.tick() {
             let (c, next) = self.put(n);
             count += c;
             n = next;
@@ -241,6 +255,9 @@ impl Tree {
     fn other_action(&self, id: Option<NodeId>, action: Action) -> Option<Leaf> {
         let mut n = Some(self.head(id?));
         while let Some(c) = n {
+            if !self.tick() {
+                return None;
+            }
             let node = self.node(c);
             let other = |l: Option<Leaf>| l.filter(|l| l.action != action);
             let found = other(node.act_t)
@@ -306,6 +323,9 @@ impl Tree {
     /// The first action reachable from a node's level, depth first.
     fn first_leaf(&self, id: Option<NodeId>) -> Option<Leaf> {
         let n = self.node(id?);
+        if !self.tick() {
+            return None;
+        }
         n.act_t
             .or(n.act_f)
             .or_else(|| self.first_leaf(n.nxt_t))
@@ -370,3 +390,6 @@ fn same(a: &Node, b: &Node) -> bool {
 
 mod build;
 mod prune;
+mod work;
+
+pub(super) use work::WORK_LIMIT;

@@ -164,6 +164,9 @@ impl Tree {
             return Ok(());
         };
         loop {
+            if !self.tick() {
+                return Ok(());
+            }
             if same(self.node(x), self.node(new)) {
                 return self.merge_node(x, new);
             }
@@ -223,7 +226,16 @@ impl Tree {
                             nn.datum_full < xn.datum_full
                         };
                     let below = self.edge(x, edge).1;
-                    if wins {
+                    if wins && !edge {
+                        // Before 2.6.1 the false action lands on the true
+                        // edge (GHSA-4q85-33p6-j5g6).
+                        self.ghsa_site = true;
+                        if self.ghsa {
+                            self.n(x).act_t = Some(new_leaf);
+                        } else {
+                            self.set_edge(x, edge, Some(new_leaf), below);
+                        }
+                    } else if wins {
                         self.set_edge(x, edge, Some(new_leaf), below);
                     }
                     if self.leaf(x) || self.leaf(n) {

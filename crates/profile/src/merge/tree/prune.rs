@@ -72,6 +72,9 @@ impl Tree {
             }
             let mut cur = Some(self.head(first));
             while let Some(start) = cur {
+                if !self.tick() {
+                    break 'done;
+                }
                 let after = self.node(start).lvl_nxt;
                 let mut x = start;
                 'node: {
@@ -204,6 +207,9 @@ impl Tree {
         let mut c = self.head(start);
         let mut count = 0;
         loop {
+            if !self.tick() {
+                return count;
+            }
             if c == node {
                 return count + self.unlink(slot, c);
             }

@@ -1,0 +1,193 @@
+//! crosvm's minijail policies: sysfence against minijail's own compiler.
+//!
+//! In: the shared corpus's `crosvm/x86_64` folder. Every `*_device*.policy`
+//! is compiled by sysfence (`weighted`, weighted by the policy's own
+//! `@frequency` counts when it has them, else by a uniform mix over the
+//! syscalls it lists) and by minijail (`bst` and `linear`, one Python
+//! process each). Each program runs in sysfence's interpreter; each call of
+//! the mix gets the arguments the policy allows, the cost of a call being
+//! the mean over its allowed alternatives (one per ALLOW rule), so neither
+//! compiler's test order picks the alternative. Out: per program the
+//! weighted mean, the worst allowed path, the length, the numbers the
+//! kernel's action cache serves, and the compile time (one run).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sysfence_cbpf::interp::{self, cache};
+use sysfence_cbpf::program::Program;
+use sysfence_cbpf::{Endian, SeccompData};
+use sysfence_compile::{Config, Layout, Weights, compile};
+use sysfence_profile::ir::ArchPolicy;
+use sysfence_profile::{LoadOptions, load_file};
+
+use crate::peers::minijail::{Minijail, stage};
+use crate::witness::allowed_alternatives;
+
+/// One program's figures.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Figures {
+    /// Who compiled it.
+    pub compiler: String,
+    /// Instructions per call, weighted by the mix.
+    pub mean: f64,
+    /// The longest path of an allowed call.
+    pub worst: u32,
+    /// Program length.
+    pub length: usize,
+    /// Syscall numbers the kernel's action cache serves.
+    pub cached: usize,
+    /// Compile time of one run.
+    pub compile: Duration,
+}
+
+/// One policy's row.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Row {
+    /// The policy's file name.
+    pub policy: String,
+    /// `@frequency` or `uniform`.
+    pub mix: String,
+    /// sysfence weighted, minijail bst, minijail linear.
+    pub programs: Vec<Figures>,
+}
+
+/// Measures every x86_64 device policy (and `common_device.policy`).
+pub fn run(shared: &Path) -> Result<Vec<Row>, String> {
+    let peer = Minijail::find(shared)?;
+    let src = shared.join("corpus/third-party/crosvm/x86_64");
+    let staged = stage(&src, "bench").map_err(|e| e.to_string())?;
+    let mut names: Vec<String> = std::fs::read_dir(&src)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| {
+            n.ends_with(".policy") && (n.contains("_device") || n == "common_device.policy")
+        })
+        .collect();
+    names.sort();
+    let rows = names.iter().map(|n| row(&peer, &src, &staged, n)).collect();
+    let _ = std::fs::remove_dir_all(&staged);
+    rows
+}
+
+fn row(peer: &Minijail, src: &Path, staged: &Path, name: &str) -> Result<Row, String> {
+    let loaded = load_file(&src.join(name), &LoadOptions::default()).map_err(|e| e.to_string())?;
+    let ap = loaded.policy.arches()[0].clone();
+    let (mix, weights) = if loaded.frequency.is_empty() {
+        let names = ap
+            .rules
+            .keys()
+            .filter_map(|nr| sysfence_profile::Arch::X86_64.syscall_name(*nr));
+        ("uniform", Weights::from_pairs(names.map(|n| (n, 1u64))))
+    } else {
+        ("@frequency", Weights::from_pairs(loaded.frequency.clone()))
+    };
+    let counts = weights.for_arch(ap.audit_arch);
+    let start = Instant::now();
+    let config = Config::new()
+        .layout(Layout::Weighted)
+        .weights(weights.clone());
+    let ours = compile(&loaded.policy, &config)
+        .map_err(|e| e.to_string())?
+        .into_program();
+    let mut programs = vec![figures(
+        "sysfence weighted",
+        &ours,
+        &ap,
+        &counts,
+        start.elapsed(),
+    )];
+    for strategy in ["bst", "linear"] {
+        let (bytes, took) = peer.compile(staged, name, strategy)?;
+        let theirs = Program::from_raw(&bytes, Endian::Little).map_err(|e| e.to_string())?;
+        programs.push(figures(
+            &format!("minijail {strategy}"),
+            &theirs,
+            &ap,
+            &counts,
+            took,
+        ));
+    }
+    Ok(Row {
+        policy: name.to_string(),
+        mix: mix.to_string(),
+        programs,
+    })
+}
+
+fn figures(
+    who: &str,
+    p: &Program,
+    ap: &ArchPolicy,
+    counts: &BTreeMap<u32, u64>,
+    took: Duration,
+) -> Figures {
+    let cost = |nr: u32, args: [u64; 6]| {
+        interp::run(
+            p,
+            &SeccompData {
+                args,
+                ..SeccompData::new(ap.audit_arch, nr)
+            },
+        )
+        .insns
+    };
+    let mean_of = |nr: u32| {
+        let alts = allowed_alternatives(ap, nr);
+        if alts.is_empty() {
+            return f64::from(cost(nr, [0; 6]));
+        }
+        alts.iter().map(|a| f64::from(cost(nr, *a))).sum::<f64>() / alts.len() as f64
+    };
+    let total: u64 = counts.values().sum();
+    let mean = counts
+        .iter()
+        .map(|(nr, c)| mean_of(*nr) * *c as f64)
+        .sum::<f64>()
+        / total.max(1) as f64;
+    let worst = (0..=ap.table_max)
+        .flat_map(|nr| {
+            allowed_alternatives(ap, nr)
+                .into_iter()
+                .map(move |a| (nr, a))
+        })
+        .map(|(nr, a)| cost(nr, a))
+        .max()
+        .unwrap_or(0);
+    let cached = (0..=ap.table_max)
+        .filter(|nr| cache::is_const_allow(p, ap.audit_arch, *nr))
+        .count();
+    Figures {
+        compiler: who.to_string(),
+        mean,
+        worst,
+        length: p.len(),
+        cached,
+        compile: took,
+    }
+}
+
+/// The rows as a Markdown table.
+pub fn markdown(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| policy | mix | compiler | mean | worst allowed | length | cached numbers | compile |\n|---|---|---|---:|---:|---:|---:|---:|\n",
+    );
+    for r in rows {
+        for f in &r.programs {
+            out.push_str(&format!(
+                "| {} | {} | {} | {:.2} | {} | {} | {} | {:.1} ms |\n",
+                r.policy,
+                r.mix,
+                f.compiler,
+                f.mean,
+                f.worst,
+                f.length,
+                f.cached,
+                f.compile.as_secs_f64() * 1e3
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,123 @@
+//! `sysfence diff A B [--json]`: every region of the input space where two
+//! filters return different values.
+//!
+//! A region fixes some bits of some words (arch, nr, argument words,
+//! instruction pointer); a word whose fixed bits are a prefix prints as a
+//! range, otherwise as `value/mask`. Each region comes with both values and
+//! one input, replayed through the interpreter or evaluator. Exit status: 0
+//! no difference, 1 differences, 2 bad input or over the budget.
+
+use std::fmt::Write;
+
+use sysfence_exact::diff::{Bits, Region, regions};
+use sysfence_exact::store::{SLOT_OFFSETS, Store};
+use sysfence_exact::witness::{Named, data_of, replay};
+
+use crate::cmd::equiv::{Pair, action};
+use crate::failure::{Failure, Outcome};
+
+/// Arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pair: Pair,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// At most this many regions.
+    #[arg(long, default_value_t = 1000)]
+    limit: usize,
+}
+
+/// Runs the verb.
+pub fn run(args: Args) -> Outcome {
+    let (a, b) = args.pair.read()?;
+    let mut s = Store::new(args.pair.budget);
+    let (x, y) = sysfence_exact::compare::diagrams(&mut s, &a, &b).map_err(Failure::input)?;
+    let (list, cut) = regions(&s, x, y, args.limit);
+    let mut out = String::new();
+    let mut json = Vec::new();
+    for r in &list {
+        let w = replay(&a, &b, data_of(&r.sample()), (r.a, r.b)).map_err(Failure::input)?;
+        if args.json {
+            json.push(region_json(r, &Named(&w.data).to_string()));
+        } else {
+            let _ = writeln!(
+                out,
+                "{}: A {} / B {}\n  e.g. {}",
+                describe(r),
+                action(r.a),
+                action(r.b),
+                Named(&w.data)
+            );
+        }
+    }
+    if args.json {
+        out = format!("{{\"regions\":[{}],\"truncated\":{cut}}}\n", json.join(","));
+    } else if cut {
+        out.push_str("(truncated; raise --limit)\n");
+    } else if list.is_empty() {
+        out.push_str("no difference\n");
+    }
+    print!("{out}");
+    Ok(u8::from(!list.is_empty()))
+}
+
+/// The word names by slot.
+fn word_name(slot: usize) -> String {
+    match SLOT_OFFSETS[slot] {
+        0 => "nr".into(),
+        4 => "arch".into(),
+        8 | 12 => format!("ip@{}", SLOT_OFFSETS[slot]),
+        off => format!("args[{}]@{}", (off - 16) / 8, off),
+    }
+}
+
+fn bits_text(b: &Bits) -> String {
+    match b.range() {
+        Some((lo, hi)) if lo == hi => format!("{lo:#x}"),
+        Some((lo, hi)) => format!("{lo:#x}..={hi:#x}"),
+        None => format!("{:#x}/{:#x}", b.value, b.mask),
+    }
+}
+
+fn describe(r: &Region) -> String {
+    let parts: Vec<String> = r
+        .words
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.mask != 0)
+        .map(|(slot, b)| format!("{}={}", word_name(slot), bits_text(b)))
+        .collect();
+    if parts.is_empty() {
+        "everywhere".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
+fn region_json(r: &Region, example: &str) -> String {
+    let words: Vec<String> = r
+        .words
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.mask != 0)
+        .map(|(slot, b)| {
+            format!(
+                "{{\"word\":\"{}\",\"value\":{},\"mask\":{}}}",
+                word_name(slot),
+                b.value,
+                b.mask
+            )
+        })
+        .collect();
+    format!(
+        "{{\"where\":[{}],\"a\":{},\"b\":{},\"a_action\":\"{}\",\"b_action\":\"{}\",\"example\":\"{}\"}}",
+        words.join(","),
+        r.a,
+        r.b,
+        action(r.a),
+        action(r.b),
+        example
+    )
+}

@@ -1,0 +1,107 @@
+//! `sysfence equiv A B`: do two filters return the same value on every
+//! input (all arches, numbers, arguments and instruction pointers)?
+//!
+//! Operands: profiles (with the context flags), raw or assembly programs,
+//! `pid:N`. Both are turned into decision diagrams (`sysfence_exact`).
+//! Exit status: 0 equal, 1 different (one witness, replayed through the
+//! interpreter or evaluator), 2 bad input or undecided within the budget.
+
+use sysfence_exact::compare::{DEFAULT_BUDGET, Verdict, equiv};
+use sysfence_exact::subject::Subject;
+use sysfence_exact::witness::Named;
+
+use crate::cmd::context::ContextArgs;
+use crate::failure::{Failure, Outcome};
+use crate::operand;
+
+/// The two operands and what every comparing verb takes with them.
+#[derive(clap::Args, Debug)]
+pub struct Pair {
+    /// First filter: profile, program file or `pid:N`.
+    pub a: String,
+    /// Second filter.
+    pub b: String,
+    /// Node budget of the decision diagrams.
+    #[arg(long, default_value_t = DEFAULT_BUDGET)]
+    pub budget: usize,
+    #[command(flatten)]
+    pub context: ContextArgs,
+}
+
+impl Pair {
+    /// Reads both operands.
+    pub fn read(&self) -> Result<(Subject, Subject), Failure> {
+        Ok((
+            operand::read(&self.a, &self.context)?,
+            operand::read(&self.b, &self.context)?,
+        ))
+    }
+}
+
+/// Arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pair: Pair,
+}
+
+/// Runs the verb.
+pub fn run(args: Args) -> Outcome {
+    let (a, b) = args.pair.read()?;
+    let verdict = equiv(&a, &b, args.pair.budget).map_err(Failure::input)?;
+    report(verdict, "equal", "differ")
+}
+
+/// Prints a verdict; shared wording for `equiv` and `refines`.
+pub fn report(verdict: Verdict, yes: &str, no: &str) -> Outcome {
+    match verdict {
+        Verdict::Yes => {
+            println!("{yes} on every input");
+            Ok(0)
+        }
+        Verdict::No(w) => {
+            println!("{no}: {}", Named(&w.data));
+            println!("  A returns {:#010x} ({})", w.a, action(w.a));
+            println!("  B returns {:#010x} ({})", w.b, action(w.b));
+            Ok(1)
+        }
+        Verdict::Undecided { budget, sampled } => Err(Failure::input(format!(
+            "undecided within budget {budget} nodes; no counter-example in {sampled} random inputs"
+        ))),
+    }
+}
+
+/// The action name of a raw return value.
+pub fn action(raw: u32) -> sysfence_cbpf::Action {
+    sysfence_cbpf::Action::from_raw(raw)
+}
+
+/// `check`'s proof: the compiled program's diagram equals the diagram of
+/// the policy it was compiled from (narrowed to the selected arches, with
+/// the chosen bad-arch action). Prints the verdict (only a failure when
+/// `quiet`); 0 when proven.
+pub fn prove_compiled(
+    policy: &sysfence_profile::ir::Policy,
+    config: &sysfence_compile::Config,
+    compiled: &sysfence_compile::Compiled<'_>,
+    quiet: bool,
+) -> Outcome {
+    let selection = sysfence_compile::select::select(policy, config.get_arches())
+        .map_err(|e| Failure::input(e.to_string()))?;
+    let bad = config.get_bad_arch().unwrap_or(policy.bad_arch());
+    let policy = selection.into_policy().with_bad_arch(bad);
+    let program = sysfence_exact::subject::Subject::Program(
+        compiled.program().clone(),
+        sysfence_cbpf::interp::ShiftMode::Mask31,
+    );
+    let policy = sysfence_exact::subject::Subject::Policy(policy);
+    let verdict = equiv(&program, &policy, DEFAULT_BUDGET).map_err(Failure::input)?;
+    if quiet && verdict == Verdict::Yes {
+        return Ok(0);
+    }
+    report(
+        verdict,
+        "proof: the program equals the policy",
+        "the program differs from the policy",
+    )
+}

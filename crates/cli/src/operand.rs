@@ -1,0 +1,51 @@
+//! The operands of `equiv`, `diff` and `refines`: a profile in any format
+//! (read with the shared context flags), a raw or assembly program, or
+//! `pid:N` for the filter stack of a live process.
+//!
+//! In: the operand text and the context flags. Out: a
+//! [`sysfence_exact::subject::Subject`]. A profile is told from a program as
+//! `validate` and `emu` do it ([`crate::progfile::looks_like_profile`]).
+
+use std::path::Path;
+
+use sysfence_cbpf::interp::ShiftMode;
+use sysfence_cbpf::program::Program;
+use sysfence_exact::subject::Subject;
+use sysfence_linux::dump::dump_all;
+
+use crate::builtin_syscalls::parse_arch;
+use crate::cmd::context::ContextArgs;
+use crate::failure::Failure;
+use crate::progfile::{Format, looks_like_profile, read_program};
+
+/// Reads one operand.
+pub fn read(text: &str, context: &ContextArgs) -> Result<Subject, Failure> {
+    if let Some(pid) = text.strip_prefix("pid:") {
+        return live(pid);
+    }
+    let path = Path::new(text);
+    let bytes = std::fs::read(path).map_err(|e| Failure::input(format!("{text}: {e}")))?;
+    if looks_like_profile(&bytes) {
+        let loaded = context.load(path)?;
+        return Ok(Subject::Policy(loaded.policy));
+    }
+    let arch = parse_arch("x86_64")?;
+    let insns = read_program(text, &bytes, Format::Auto, &arch)?;
+    let prog = Program::new(&insns).map_err(|e| Failure::input(format!("{text}: {e}")))?;
+    Ok(Subject::Program(prog, ShiftMode::Mask31))
+}
+
+/// The filter stack of a live process, newest first.
+fn live(pid: &str) -> Result<Subject, Failure> {
+    let pid: i32 = pid
+        .parse()
+        .map_err(|_| Failure::input(format!("pid:{pid}: not a process id")))?;
+    let filters = dump_all(pid).map_err(|e| Failure::input(format!("pid:{pid}: {e}")))?;
+    let mut progs = Vec::new();
+    for (i, insns) in filters.iter().enumerate().rev() {
+        let p = Program::new(insns)
+            .map_err(|e| Failure::input(format!("pid:{pid}: filter {i}: {e}")))?;
+        progs.push(p);
+    }
+    Ok(Subject::Stack(progs, ShiftMode::Mask31))
+}

@@ -1,0 +1,55 @@
+//! `sysfence equiv`, `refines` and `diff` end to end on assembly programs:
+//! the exit statuses, the witness and the regions.
+
+use std::path::PathBuf;
+use sysfence_testkit::Cli;
+
+const SYSFENCE: Cli = Cli::new(env!("CARGO_BIN_EXE_sysfence"));
+
+fn scratch(name: &str, text: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("sysfence-exact-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).expect("write scratch file");
+    path
+}
+
+const ALLOW_GETPID: &str = "ld [0]\njeq #39, ok, deny\nok: ret #0x7fff0000\ndeny: ret #0x50001\n";
+const ALLOW_GETPID_GT: &str =
+    "ld [0]\njgt #39, deny, ge\nge: jge #39, ok, deny\nok: ret #0x7fff0000\ndeny: ret #0x50001\n";
+const DENY_ALL: &str = "ret #0x50026\n";
+
+#[test]
+fn equal_programs_are_proven_and_different_ones_get_a_witness() {
+    let a = scratch("a.asm", ALLOW_GETPID);
+    let b = scratch("b.asm", ALLOW_GETPID_GT);
+    let c = scratch("c.asm", DENY_ALL);
+    let (code, out, _) = SYSFENCE.status(&["equiv", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = SYSFENCE.status(&["equiv", a.to_str().unwrap(), c.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("A returns") && out.contains("ERRNO(38)"),
+        "{out}"
+    );
+    let (code, out, _) = SYSFENCE.status(&["refines", c.to_str().unwrap(), a.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = SYSFENCE.status(&["refines", a.to_str().unwrap(), c.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("nr=0x27"), "{out}");
+    let (code, out, _) = SYSFENCE.status(&[
+        "refines",
+        "--data",
+        "exact",
+        a.to_str().unwrap(),
+        c.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let (code, out, _) =
+        SYSFENCE.status(&["diff", "--json", a.to_str().unwrap(), c.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with("{\"regions\":[") && out.contains("\"truncated\":false"),
+        "{out}"
+    );
+    let (code, _, err) = SYSFENCE.status(&["equiv", "/nonexistent", a.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+}

@@ -1,0 +1,195 @@
+//! Bad inputs of the command line: capped reads, FIFOs and directories,
+//! flag values, messages, and profile warnings on every profile verb.
+
+mod support;
+
+use support::{repo, sysfence, sysfence_in, temp_dir, write};
+
+#[test]
+fn endless_and_huge_inputs_are_refused_at_the_cap() {
+    for verb in ["compile", "asm", "validate", "lint", "disasm"] {
+        let r = sysfence(&[verb, "/dev/zero"]);
+        assert_eq!(r.code, 2, "{verb}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("/dev/zero: larger than 67108864 bytes"),
+            "{verb}: {}",
+            r.stderr
+        );
+    }
+    let big = vec![b' '; (64 << 20) + 1];
+    let r = sysfence_in(&["lint", "-"], &big, None);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("<stdin>: larger than"), "{}", r.stderr);
+}
+
+#[test]
+fn directories_and_fifos_get_a_clear_error() {
+    let dir = temp_dir("inputs-kind");
+    let d = dir.display().to_string();
+    let r = sysfence(&["compile", &d]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("is a directory, not a file"),
+        "{}",
+        r.stderr
+    );
+    let fifo = dir.join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        // Would block forever if it were opened.
+        let r = sysfence(&["asm", &fifo.display().to_string()]);
+        assert_eq!(r.code, 2);
+        assert!(r.stderr.contains("is a FIFO (named pipe)"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn caps_and_weights_are_checked() {
+    let p = repo("corpus/profiles/allow-list.json");
+    let r = sysfence(&["lint", &p, "--caps", "CAP_SYS_ADMIN,bogus"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("--caps: unknown capability \"bogus\""),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sysfence(&["lint", &p, "--caps", "all"]).code, 0);
+    assert_eq!(
+        sysfence(&["lint", &p, "--caps", "sys_admin,net_raw"]).code,
+        0
+    );
+    let dir = temp_dir("inputs-weights");
+    let w = write(
+        &dir,
+        "w",
+        "read 18446744073709551615\nwrite 18446744073709551615\n",
+    );
+    let r = sysfence(&["cost", &p, "--weights", &w]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("more than 2^64-1"), "{}", r.stderr);
+}
+
+#[test]
+fn messages_say_what_is_wrong() {
+    let dir = temp_dir("inputs-msg");
+    let r = sysfence_in(&["asm"], b"ret\n", None);
+    assert!(
+        r.stderr
+            .contains("`ret` needs an operand: it takes `#k` or `a`"),
+        "{}",
+        r.stderr
+    );
+    let e = write(
+        &dir,
+        "e.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":70000}"#,
+    );
+    let r = sysfence(&["lint", &e]);
+    assert!(
+        r.stderr
+            .contains("errno 70000 (4464 once cut to 16 bits) is out of range"),
+        "{}",
+        r.stderr
+    );
+    let y = write(
+        &dir,
+        "d.yaml",
+        "kind: SeccompProfile\nkind: SeccompProfile\n",
+    );
+    let r = sysfence(&["lint", &y]);
+    assert!(r.stderr.contains("duplicate mapping key"), "{}", r.stderr);
+    assert!(!r.stderr.contains("DuplicateKeyPolicy"), "{}", r.stderr);
+    let prog = repo("corpus/programs/x86_64-allow-list.bpf");
+    let r = sysfence(&["emu", &prog]);
+    assert!(r.stderr.contains("missing SYSCALL"), "{}", r.stderr);
+    let r = sysfence(&["emu", &prog, "getpid"]);
+    assert!(
+        r.stderr.contains("--arch is required for a single syscall"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn every_profile_verb_prints_warnings_as_a_compiler_does() {
+    let dir = temp_dir("inputs-warn");
+    let typo = write(
+        &dir,
+        "typo.json",
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscals":[]}"#,
+    );
+    let verbs: [&[&str]; 5] = [
+        &["compile", &typo, "-o", "/dev/null"],
+        &["check", &typo],
+        &["cost", &typo],
+        &["explain", &typo, "--arch", "x86_64", "read"],
+        &["emu", &typo, "--arch", "x86_64", "read"],
+    ];
+    for args in verbs {
+        let r = sysfence(args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("warning: ") && r.stderr.contains("unknown key \"syscals\""),
+            "{args:?}: {}",
+            r.stderr
+        );
+        let mut quiet = args.to_vec();
+        quiet.push("--quiet");
+        assert!(!sysfence(&quiet).stderr.contains("warning"), "{args:?}");
+        let mut deny = args.to_vec();
+        deny.push("--deny-warnings");
+        assert_eq!(sysfence(&deny).code, 1, "{args:?}");
+    }
+    // Past ten warnings, a summary line with the count.
+    let names: Vec<String> = (0..12).map(|i| format!("\"nosuch{i}\"")).collect();
+    let many = write(
+        &dir,
+        "many.json",
+        &format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{{"names":[{}],"action":"SCMP_ACT_ERRNO"}}]}}"#,
+            names.join(",")
+        ),
+    );
+    let r = sysfence(&["lint", "--quiet", &many]);
+    assert!(!r.stdout.contains("warning: "), "{}", r.stdout);
+    assert!(r.stdout.contains("12 warning(s)"), "{}", r.stdout);
+    let r = sysfence(&["check", &many]);
+    assert_eq!(r.stderr.matches("warning: ").count(), 10, "{}", r.stderr);
+    assert!(r.stderr.contains("12 warnings, 10 shown"), "{}", r.stderr);
+}
+
+#[test]
+fn a_seccompiler_file_takes_its_target_from_arch() {
+    let p = repo("corpus/profiles/worker.seccompiler.json");
+    let r = sysfence(&["compile", &p, "--arch", "aarch64", "-o", "/dev/null"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("for aarch64"), "{}", r.stderr);
+}
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let p = repo("corpus/profiles/allow-list.json");
+    let piped = std::process::Command::new(support::BIN)
+        .args(["check", &p])
+        .env("SYSFENCE_PROGRESS_AFTER_MS", "0")
+        .output()
+        .expect("runs");
+    assert!(
+        !String::from_utf8_lossy(&piped.stderr).contains("compiling and checking"),
+        "no progress line when standard error is not a terminal"
+    );
+    // `script` gives the command a terminal, where the line appears.
+    let Ok(tty) = std::process::Command::new("script")
+        .args(["-qec", &format!("{} check {p}", support::BIN), "/dev/null"])
+        .env("SYSFENCE_PROGRESS_AFTER_MS", "0")
+        .output()
+    else {
+        eprintln!("skipped the terminal half: no `script`");
+        return;
+    };
+    let text = String::from_utf8_lossy(&tty.stdout);
+    assert!(text.contains("sysfence: compiling and checking"), "{text}");
+}

@@ -1,0 +1,249 @@
+//! `--json` outputs: one schema test per verb (the field names and types
+//! documented in `docs/guide.md` stay stable).
+
+mod support;
+
+use serde_json::Value;
+use support::{has_seccomp, is_root, repo, sysfence, temp_dir};
+
+/// Parses stdout as JSON and checks the object's keys are exactly `keys`.
+fn object(args: &[&str], keys: &[&str]) -> Value {
+    let r = sysfence(args);
+    assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stdout));
+    assert_keys(&v, keys);
+    v
+}
+
+fn assert_keys(v: &Value, keys: &[&str]) {
+    let mut got: Vec<&str> = v
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    got.sort_unstable();
+    let mut want = keys.to_vec();
+    want.sort_unstable();
+    assert_eq!(got, want, "{v:#}");
+}
+
+#[test]
+fn lint_json() {
+    let v = object(
+        &[
+            "lint",
+            "--json",
+            &repo("corpus/profiles/allow-list.json"),
+            "--host-arch",
+            "amd64",
+        ],
+        &[
+            "file",
+            "format",
+            "loader",
+            "host_arch",
+            "arches",
+            "unconfined",
+            "syscall_numbers_with_rules",
+            "warnings",
+            "notes",
+            "diagnostics",
+        ],
+    );
+    assert_eq!(v["format"], "docker");
+    assert_eq!(v["loader"], "runc");
+    assert_eq!(v["unconfined"], false);
+    let d = &v["diagnostics"][0];
+    assert_keys(d, &["severity", "message", "origin", "related"]);
+    assert_keys(&d["origin"], &["file", "line", "column", "path"]);
+    assert!(d["origin"]["line"].is_u64());
+}
+
+#[test]
+fn check_json() {
+    let v = object(
+        &["check", "--json", &repo("corpus/profiles/no-chmod.json")],
+        &["inputs", "instructions", "arches"],
+    );
+    let a = &v["arches"][0];
+    assert_keys(
+        a,
+        &[
+            "name",
+            "audit_arch",
+            "allowed",
+            "errno",
+            "killed",
+            "other",
+            "arg_checked",
+            "cached",
+        ],
+    );
+    assert_eq!(a["name"], "x86_64");
+    assert!(v["inputs"].as_u64() > Some(0));
+}
+
+/// The fields of `explain --json`.
+const EXPLAIN_KEYS: &[&str] = &[
+    "arch",
+    "audit_arch",
+    "syscall",
+    "nr",
+    "args",
+    "action",
+    "decided_by",
+    "rule",
+    "origin",
+];
+
+#[test]
+fn explain_json() {
+    let v = object(
+        &[
+            "explain",
+            "--json",
+            &repo("corpus/profiles/no-chmod.json"),
+            "--arch",
+            "x86_64",
+            "chmod",
+        ],
+        EXPLAIN_KEYS,
+    );
+    assert_eq!(v["action"], "ERRNO(1)");
+    assert_eq!(v["decided_by"], "default");
+    assert_eq!(v["nr"], 90);
+    let v = object(
+        &[
+            "explain",
+            "--json",
+            &repo("corpus/profiles/no-chmod.json"),
+            "--arch",
+            "x86_64",
+            "read",
+        ],
+        EXPLAIN_KEYS,
+    );
+    assert_eq!(v["decided_by"], "rule");
+    assert_keys(&v["origin"], &["file", "line", "column", "path"]);
+}
+
+#[test]
+fn emu_json() {
+    let prog = repo("corpus/programs/x86_64-allow-list.bpf");
+    let v = object(
+        &["emu", "--json", &prog, "--arch", "x86_64", "getpid"],
+        &["action", "raw", "insns"],
+    );
+    assert!(v["raw"].is_u64() && v["insns"].is_u64());
+    let r = support::sysfence_in(
+        &["emu", "--json", &prog, "--batch"],
+        b"x86_64 getpid\nx86_64 0 1 2\n",
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one object per line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_keys(&lines[1], &["action", "raw", "insns"]);
+}
+
+#[test]
+fn dump_json() {
+    let dir = temp_dir("json-dump");
+    let raw = dir.join("p.bpf").display().to_string();
+    let asm = repo("corpus/programs/x86_64-allow-list.bpf");
+    assert_eq!(sysfence(&["asm", &asm, "-o", &raw]).code, 0);
+    let v = object(&["dump", "--json", &raw], &["pid", "arch", "filters"]);
+    assert_eq!(v["pid"], Value::Null);
+    assert_eq!(v["arch"], "x86_64", "taken from the program's arch check");
+    assert_keys(&v["filters"][0], &["index", "length", "insns"]);
+    assert_eq!(
+        v["filters"][0]["insns"][0].as_array().map(Vec::len),
+        Some(4)
+    );
+}
+
+/// The top-level fields of `status --json`.
+const STATUS_KEYS: &[&str] = &[
+    "pid",
+    "name",
+    "seccomp",
+    "filter_count",
+    "no_new_privs",
+    "arch",
+    "filters",
+    "filters_error",
+    "probe",
+    "threads",
+];
+
+#[test]
+fn status_json() {
+    let v = object(&["status", "--json"], STATUS_KEYS);
+    assert_eq!(v["probe"], Value::Null);
+    if has_seccomp() {
+        let v = object(&["status", "--json", "--probe"], STATUS_KEYS);
+        let p = &v["probe"][0];
+        if p.get("error").is_none() {
+            assert_keys(
+                p,
+                &[
+                    "arch",
+                    "numbers",
+                    "allowed_or_enosys",
+                    "errno",
+                    "killed_or_trapped",
+                    "cannot_tell",
+                ],
+            );
+        }
+    }
+}
+
+#[test]
+fn record_json() {
+    let log = repo("corpus/traces/ls-strace-f.txt");
+    let v = object(
+        &["record", "--json", "--from-strace", &log],
+        &["arches", "calls", "unnamed", "exit", "profile"],
+    );
+    assert_eq!(v["exit"], Value::Null);
+    assert_eq!(v["profile"]["defaultAction"], "SCMP_ACT_ERRNO");
+    assert!(v["calls"]["x86_64"]["execve"].as_u64() >= Some(1));
+    if is_root() {
+        let v = object(
+            &["record", "--json", "-o", "/dev/null", "--", "true"],
+            &["arches", "calls", "unnamed", "exit", "profile"],
+        );
+        assert_eq!(v["exit"]["code"], 0);
+        assert_eq!(v["profile"], Value::Null, "the profile went to -o");
+    }
+}
+
+#[test]
+fn cost_json() {
+    let r = sysfence(&["cost", "--json", &repo("corpus/profiles/no-chmod.json")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for line in r.stdout.lines() {
+        let v: Value = serde_json::from_str(line).expect("one object per line");
+        assert_keys(
+            &v,
+            &[
+                "layout",
+                "length",
+                "arch",
+                "intervals",
+                "allowed",
+                "denied",
+                "arg_checked",
+                "cached_share",
+                "mixes",
+            ],
+        );
+        assert_keys(&v["allowed"], &["count", "worst", "mean"]);
+    }
+}

@@ -1,0 +1,111 @@
+//! `sysfence run` refuses what would stop the command from starting (and
+//! what would run it unconfined or under another arch's filter) unless
+//! `--force`, and warnings never pass unseen into it.
+
+mod support;
+
+use support::{has_seccomp, repo, sysfence, temp_dir, write};
+
+/// Kubernetes' own `violation.json` example.
+const VIOLATION: &str = r#"{"defaultAction":"SCMP_ACT_ERRNO"}"#;
+
+#[test]
+fn a_profile_that_denies_execve_is_refused() {
+    let dir = temp_dir("run-execve");
+    let p = write(&dir, "violation.json", VIOLATION);
+    let r = sysfence(&["run", &p, "--", "ls"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the profile denies execve (ERRNO(1)): the command cannot start"),
+        "{}",
+        r.stderr
+    );
+    let only_execve = write(
+        &dir,
+        "execve.json",
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execve"],"action":"SCMP_ACT_KILL"}]}"#,
+    );
+    let r = sysfence(&["run", &only_execve, "--", "true"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("denies execve (KILL_THREAD)"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn force_installs_and_the_exit_status_reports_the_failed_exec() {
+    if !has_seccomp() {
+        eprintln!("skipped: no seccomp in this kernel");
+        return;
+    }
+    let dir = temp_dir("run-force");
+    // execve denied, everything else (exit_group included) allowed: the
+    // failed exec is reported by the exit status alone.
+    let p = write(
+        &dir,
+        "p.json",
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execve","write"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    );
+    let r = sysfence(&["run", "--force", &p, "--", "true"]);
+    assert_eq!(r.code, 126, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("installing anyway (--force)"),
+        "{}",
+        r.stderr
+    );
+    // Everything denied, exit_group too: the kernel's answer is a signal.
+    let all = write(&dir, "v.json", VIOLATION);
+    let r = sysfence(&["run", "--force", &all, "--", "true"]);
+    assert!(r.signal.is_some(), "code {} {}", r.code, r.stderr);
+}
+
+#[test]
+fn another_arch_and_unconfined_are_refused() {
+    let p = repo("corpus/profiles/allow-list.json");
+    if std::env::consts::ARCH == "x86_64" {
+        let r = sysfence(&["run", "--quiet", "--host-arch", "arm64", &p, "--", "true"]);
+        assert_eq!(r.code, 125, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("the profile has no filter for this machine's arch (x86_64)"),
+            "{}",
+            r.stderr
+        );
+    }
+    let dir = temp_dir("run-unconfined");
+    let empty = write(&dir, "e.json", "{}");
+    let r = sysfence(&["run", &empty, "--", "true"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("unconfined"), "{}", r.stderr);
+    if has_seccomp() {
+        assert_eq!(sysfence(&["run", "--force", &empty, "--", "true"]).code, 0);
+    }
+}
+
+#[test]
+fn warnings_reach_run_even_with_quiet() {
+    let dir = temp_dir("run-warn");
+    let typo = write(
+        &dir,
+        "typo.json",
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscals":[{"names":["chmod"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    );
+    let r = sysfence(&["run", &typo, "--", "true"]);
+    assert!(
+        r.stderr.contains("unknown key \"syscals\" ignored"),
+        "{}",
+        r.stderr
+    );
+    let r = sysfence(&["run", "--quiet", &typo, "--", "true"]);
+    assert!(
+        r.stderr.contains("1 warning(s) not shown (--quiet)"),
+        "{}",
+        r.stderr
+    );
+    let r = sysfence(&["run", "--deny-warnings", &typo, "--", "true"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("--deny-warnings"), "{}", r.stderr);
+}

@@ -1,0 +1,185 @@
+//! A policy IR → its diagram, straight from the rules.
+//!
+//! In: a [`Policy`]. Out: the diagram of the raw return value the policy
+//! gives every `seccomp_data`, exactly as [`sysfence_profile::eval`] states
+//! it: a foreign arch gets the bad-arch action; a number in a fixed range
+//! that range's action; else the first rule whose conditions all hold; else
+//! the arch's default. The arch and number dispatch is a case split on one
+//! word ([`case`]); a rule list is folded from the last rule up with `ite`.
+//!
+//! This construction shares nothing with the compiler's tree building: it
+//! reads the IR and the kernel's `seccomp_data` layout only (the argument
+//! words swap places on big-endian arches).
+
+use sysfence_cbpf::data::{AUDIT_ARCH_LE, OFFSET_ARGS};
+use sysfence_profile::ir::{ArchPolicy, ArgWidth, CmpOp, Cond, Policy, Rule};
+
+use crate::store::{Node, Res, Store, TRUE, slot_of_offset, var};
+use crate::word::{greater_input, masked_eq_input};
+
+/// The variable slot of word 0 (arch) and word 1 (nr).
+pub const ARCH_SLOT: usize = 0;
+/// The variable slot of the syscall number.
+pub const NR_SLOT: usize = 1;
+
+/// Builds the diagram of `policy`.
+pub fn diagram(s: &mut Store, policy: &Policy) -> Res<Node> {
+    let bad = s.leaf(policy.bad_arch().to_raw())?;
+    let mut cases = Vec::new();
+    for ap in policy.arches() {
+        let n = arch_diagram(s, ap)?;
+        cases.push((ap.audit_arch, ap.audit_arch, n));
+    }
+    case(s, ARCH_SLOT, &cases, bad)
+}
+
+/// The diagram of one arch's policy (the arch word already fixed).
+pub fn arch_diagram(s: &mut Store, ap: &ArchPolicy) -> Res<Node> {
+    let default = s.leaf(ap.default.to_raw())?;
+    let mut cases = Vec::new();
+    for r in &ap.ranges {
+        let n = s.leaf(r.action.to_raw())?;
+        cases.push((r.lo, r.hi, n));
+    }
+    for (&nr, rules) in &ap.rules {
+        let n = rule_chain(s, ap, rules, default)?;
+        cases.push((nr, nr, n));
+    }
+    cases.sort_by_key(|c| c.0);
+    case(s, NR_SLOT, &cases, default)
+}
+
+fn rule_chain(s: &mut Store, ap: &ArchPolicy, rules: &[Rule], default: Node) -> Res<Node> {
+    let mut acc = default;
+    for rule in rules.iter().rev() {
+        let mut all = TRUE;
+        for c in &rule.conds {
+            let holds = cond(s, ap, c)?;
+            all = s.and(all, holds)?;
+        }
+        let then = s.leaf(rule.action.to_raw())?;
+        acc = s.ite(all, then, acc)?;
+    }
+    Ok(acc)
+}
+
+/// The (high, low) word slots of argument `i` under `arch`'s byte order.
+pub fn arg_slots(arch: u32, i: usize) -> (usize, usize) {
+    let first = OFFSET_ARGS + 8 * i as u32;
+    let (lo, hi) = if arch & AUDIT_ARCH_LE != 0 {
+        (first, first + 4)
+    } else {
+        (first + 4, first)
+    };
+    (slot_of_offset(hi), slot_of_offset(lo))
+}
+
+/// The boolean diagram of one condition.
+pub fn cond(s: &mut Store, ap: &ArchPolicy, c: &Cond) -> Res<Node> {
+    let Cond {
+        arg,
+        op,
+        value,
+        value_two,
+    } = *c;
+    let (hi, lo) = arg_slots(ap.audit_arch, arg.get());
+    let (vh, vl) = ((value >> 32) as u32, value as u32);
+    let wide = ap.width == ArgWidth::Bits64;
+    match op {
+        CmpOp::Eq => eq64(s, wide, hi, lo, value),
+        CmpOp::Ne => {
+            let e = eq64(s, wide, hi, lo, value)?;
+            s.not(e)
+        }
+        CmpOp::Gt => gt64(s, wide, (hi, lo), (vh, vl), true),
+        CmpOp::Ge => gt64(s, wide, (hi, lo), (vh, vl), false),
+        CmpOp::Lt => {
+            let g = gt64(s, wide, (hi, lo), (vh, vl), false)?;
+            s.not(g)
+        }
+        CmpOp::Le => {
+            let g = gt64(s, wide, (hi, lo), (vh, vl), true)?;
+            s.not(g)
+        }
+        CmpOp::MaskedEq => {
+            let datum = value_two & value;
+            let low = masked_eq_input(s, lo, value as u32, datum as u32)?;
+            if !wide {
+                return Ok(low);
+            }
+            let high = masked_eq_input(s, hi, (value >> 32) as u32, (datum >> 32) as u32)?;
+            s.and(high, low)
+        }
+    }
+}
+
+fn eq64(s: &mut Store, wide: bool, hi: usize, lo: usize, value: u64) -> Res<Node> {
+    let low = masked_eq_input(s, lo, u32::MAX, value as u32)?;
+    if !wide {
+        return Ok(low);
+    }
+    let high = masked_eq_input(s, hi, u32::MAX, (value >> 32) as u32)?;
+    s.and(high, low)
+}
+
+/// `arg > v` (strict) or `arg >= v` on 64 bits (or the low word only).
+fn gt64(
+    s: &mut Store,
+    wide: bool,
+    (hi, lo): (usize, usize),
+    (vh, vl): (u32, u32),
+    strict: bool,
+) -> Res<Node> {
+    let low = greater_input(s, lo, vl, strict)?;
+    if !wide {
+        return Ok(low);
+    }
+    let above = greater_input(s, hi, vh, true)?;
+    let same = masked_eq_input(s, hi, u32::MAX, vh)?;
+    let tie = s.and(same, low)?;
+    s.or(above, tie)
+}
+
+/// A case split on the word in `slot`: `cases` are sorted, disjoint
+/// inclusive ranges with their diagrams; every other value gets `default`.
+/// Builds at most 32 nodes per case boundary.
+pub fn case(s: &mut Store, slot: usize, cases: &[(u32, u32, Node)], default: Node) -> Res<Node> {
+    let mut full: Vec<(u32, u32, Node)> = Vec::with_capacity(cases.len() * 2 + 1);
+    let mut next: u64 = 0;
+    for &(lo, hi, n) in cases {
+        if u64::from(lo) > next {
+            full.push((next as u32, lo - 1, default));
+        }
+        full.push((lo, hi, n));
+        next = u64::from(hi) + 1;
+    }
+    if next <= u64::from(u32::MAX) {
+        full.push((next as u32, u32::MAX, default));
+    }
+    split(s, slot, &full, 0, 32)
+}
+
+/// The diagram for values `base .. base + 2^width` of the word, `parts`
+/// being the (sorted, covering) pieces that meet that block.
+fn split(
+    s: &mut Store,
+    slot: usize,
+    parts: &[(u32, u32, Node)],
+    base: u64,
+    width: u32,
+) -> Res<Node> {
+    let end = base + (1u64 << width) - 1;
+    let first = parts.partition_point(|p| u64::from(p.1) < base);
+    let last = parts.partition_point(|p| u64::from(p.0) <= end);
+    let here = &parts[first..last];
+    if here.len() == 1 {
+        return Ok(here[0].2);
+    }
+    if here.iter().all(|p| p.2 == here[0].2) {
+        return Ok(here[0].2);
+    }
+    let half = 1u64 << (width - 1);
+    let lo = split(s, slot, here, base, width - 1)?;
+    let hi = split(s, slot, here, base + half, width - 1)?;
+    s.mk(var(slot, width - 1), lo, hi)
+}

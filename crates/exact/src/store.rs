@@ -1,0 +1,412 @@
+//! The node store: a hash-consed multi-terminal binary decision diagram over
+//! the 512 bits of `seccomp_data`.
+//!
+//! In: leaf values (32-bit filter return values) and variables (see
+//! [`var`]). Out: [`Node`] handles, canonical within one [`Store`]: two
+//! handles are equal iff the functions they denote are equal. Boolean
+//! diagrams are the ones whose leaves are 0 and 1 ([`FALSE`], [`TRUE`]).
+//!
+//! Every node creation counts against the store's budget; past it every
+//! operation returns [`OverBudget`], so a caller can answer "undecided
+//! within budget N" instead of a guess. Nothing here knows about cBPF or
+//! policies.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A node handle (index into the store).
+pub type Node = u32;
+
+/// The leaf 0 (also boolean false and `SECCOMP_RET_KILL_THREAD`).
+pub const FALSE: Node = 0;
+/// The leaf 1 (also boolean true).
+pub const TRUE: Node = 1;
+
+/// The variable marker of a leaf.
+const LEAF: u16 = u16::MAX;
+
+/// Number of 32-bit words of `seccomp_data`.
+pub const WORDS: usize = 16;
+/// Number of variables (bits of `seccomp_data`).
+pub const VARS: u16 = (WORDS * 32) as u16;
+
+/// The byte offsets of `seccomp_data` words in variable order: arch, nr,
+/// each argument's two words (the one at the higher offset first, which is
+/// the high word on little-endian arches), then the instruction pointer.
+pub const SLOT_OFFSETS: [u32; WORDS] =
+    [4, 0, 20, 16, 28, 24, 36, 32, 44, 40, 52, 48, 60, 56, 12, 8];
+
+/// The variable slot of the word at byte offset `offset` (4-aligned, < 64).
+pub fn slot_of_offset(offset: u32) -> usize {
+    SLOT_OFFSETS
+        .iter()
+        .position(|&o| o == offset)
+        .unwrap_or(WORDS - 1)
+}
+
+/// The variable for bit `bit` (0 = least significant) of word slot `slot`.
+/// Within a word the most significant bit comes first.
+pub const fn var(slot: usize, bit: u32) -> u16 {
+    (slot as u32 * 32 + (31 - bit)) as u16
+}
+
+/// The (slot, bit) of a variable.
+pub const fn var_bit(v: u16) -> (usize, u32) {
+    ((v / 32) as usize, 31 - (v % 32) as u32)
+}
+
+/// The node budget was exceeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("undecided within budget {0} nodes")]
+pub struct OverBudget(pub usize);
+
+/// Result of a store operation.
+pub type Res<T> = Result<T, OverBudget>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Entry {
+    var: u16,
+    lo: u32,
+    hi: u32,
+}
+
+/// A small multiplicative hasher for the store's integer keys.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+/// A `HashMap` with [`FastHasher`].
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// Binary operations on leaves that [`Store::apply`] caches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LeafOp {
+    /// Stacked filters: the kernel's `seccomp_run_filters` rule, newer first.
+    Stack,
+    /// Boolean: the leaves differ.
+    Differ,
+    /// Boolean: a caller-numbered predicate (see [`Store::apply_with`]).
+    Custom(u8),
+}
+
+/// The node store. Use one store for every diagram that is compared.
+#[derive(Debug)]
+pub struct Store {
+    nodes: Vec<Entry>,
+    unique: FastMap<Entry, Node>,
+    ite_cache: FastMap<(Node, Node, Node), Node>,
+    apply_cache: FastMap<(LeafOp, Node, Node), Node>,
+    budget: usize,
+}
+
+impl Store {
+    /// A store that refuses to grow past `budget` nodes.
+    pub fn new(budget: usize) -> Store {
+        let mut s = Store {
+            nodes: Vec::new(),
+            unique: FastMap::default(),
+            ite_cache: FastMap::default(),
+            apply_cache: FastMap::default(),
+            budget: budget.max(2),
+        };
+        s.insert(Entry {
+            var: LEAF,
+            lo: 0,
+            hi: 0,
+        });
+        s.insert(Entry {
+            var: LEAF,
+            lo: 1,
+            hi: 0,
+        });
+        s
+    }
+
+    /// The budget in nodes.
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+
+    /// Nodes created so far (leaves included).
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether only the two boolean leaves exist.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.len() <= 2
+    }
+
+    fn insert(&mut self, e: Entry) -> Node {
+        let id = self.nodes.len() as Node;
+        self.nodes.push(e);
+        self.unique.insert(e, id);
+        id
+    }
+
+    fn intern(&mut self, e: Entry) -> Res<Node> {
+        if let Some(&id) = self.unique.get(&e) {
+            return Ok(id);
+        }
+        if self.nodes.len() >= self.budget {
+            return Err(OverBudget(self.budget));
+        }
+        Ok(self.insert(e))
+    }
+
+    /// The leaf with value `value`.
+    pub fn leaf(&mut self, value: u32) -> Res<Node> {
+        self.intern(Entry {
+            var: LEAF,
+            lo: value,
+            hi: 0,
+        })
+    }
+
+    /// The node testing `var`: `lo` when the bit is 0, `hi` when it is 1.
+    pub fn mk(&mut self, var: u16, lo: Node, hi: Node) -> Res<Node> {
+        if lo == hi {
+            return Ok(lo);
+        }
+        self.intern(Entry { var, lo, hi })
+    }
+
+    /// The boolean diagram of one variable.
+    pub fn literal(&mut self, var: u16) -> Res<Node> {
+        self.mk(var, FALSE, TRUE)
+    }
+
+    /// The leaf value of `n`, if it is a leaf.
+    pub fn value(&self, n: Node) -> Option<u32> {
+        let e = self.nodes[n as usize];
+        (e.var == LEAF).then_some(e.lo)
+    }
+
+    /// The variable `n` tests (`VARS` or more for a leaf).
+    pub fn top(&self, n: Node) -> u16 {
+        self.nodes[n as usize].var
+    }
+
+    /// The two children of an inner node (a leaf is its own children).
+    pub fn children(&self, n: Node) -> (Node, Node) {
+        let e = self.nodes[n as usize];
+        if e.var == LEAF { (n, n) } else { (e.lo, e.hi) }
+    }
+
+    /// The cofactors of `n` for `var` (which must not be below `n`'s top).
+    pub fn cofactors(&self, n: Node, var: u16) -> (Node, Node) {
+        if self.top(n) == var {
+            self.children(n)
+        } else {
+            (n, n)
+        }
+    }
+
+    /// `if c then f else g`, where `c` is boolean.
+    pub fn ite(&mut self, c: Node, f: Node, g: Node) -> Res<Node> {
+        match c {
+            TRUE => return Ok(f),
+            FALSE => return Ok(g),
+            _ if f == g => return Ok(f),
+            _ if f == TRUE && g == FALSE => return Ok(c),
+            _ => {}
+        }
+        if let Some(&r) = self.ite_cache.get(&(c, f, g)) {
+            return Ok(r);
+        }
+        let v = self.top(c).min(self.top(f)).min(self.top(g));
+        let (c0, c1) = self.cofactors(c, v);
+        let (f0, f1) = self.cofactors(f, v);
+        let (g0, g1) = self.cofactors(g, v);
+        let lo = self.ite(c0, f0, g0)?;
+        let hi = self.ite(c1, f1, g1)?;
+        let r = self.mk(v, lo, hi)?;
+        self.ite_cache.insert((c, f, g), r);
+        Ok(r)
+    }
+
+    /// Boolean negation.
+    pub fn not(&mut self, a: Node) -> Res<Node> {
+        self.ite(a, FALSE, TRUE)
+    }
+
+    /// Boolean conjunction.
+    pub fn and(&mut self, a: Node, b: Node) -> Res<Node> {
+        self.ite(a, b, FALSE)
+    }
+
+    /// Boolean disjunction.
+    pub fn or(&mut self, a: Node, b: Node) -> Res<Node> {
+        self.ite(a, TRUE, b)
+    }
+
+    /// Boolean exclusive or.
+    pub fn xor(&mut self, a: Node, b: Node) -> Res<Node> {
+        let nb = self.not(b)?;
+        self.ite(a, nb, b)
+    }
+
+    /// Combines two diagrams leaf by leaf with a built-in operation.
+    pub fn apply(&mut self, op: LeafOp, f: Node, g: Node) -> Res<Node> {
+        let func = match op {
+            LeafOp::Stack => stack_leaf,
+            LeafOp::Differ => |a: u32, b: u32| u32::from(a != b),
+            LeafOp::Custom(_) => return Ok(FALSE),
+        };
+        self.apply_with(op, f, g, &func)
+    }
+
+    /// Combines two diagrams leaf by leaf with `func`; `op` names `func` in
+    /// the cache, so one `op` must always mean one `func` within a store.
+    pub fn apply_with(
+        &mut self,
+        op: LeafOp,
+        f: Node,
+        g: Node,
+        func: &dyn Fn(u32, u32) -> u32,
+    ) -> Res<Node> {
+        if let (Some(a), Some(b)) = (self.value(f), self.value(g)) {
+            return self.leaf(func(a, b));
+        }
+        if let Some(&r) = self.apply_cache.get(&(op, f, g)) {
+            return Ok(r);
+        }
+        let v = self.top(f).min(self.top(g));
+        let (f0, f1) = self.cofactors(f, v);
+        let (g0, g1) = self.cofactors(g, v);
+        let lo = self.apply_with(op, f0, g0, func)?;
+        let hi = self.apply_with(op, f1, g1, func)?;
+        let r = self.mk(v, lo, hi)?;
+        self.apply_cache.insert((op, f, g), r);
+        Ok(r)
+    }
+
+    /// The diagram with word slot `slot` fixed to `value`.
+    pub fn restrict_word(&mut self, n: Node, slot: usize, value: u32) -> Res<Node> {
+        let mut memo = FastMap::default();
+        self.restrict_rec(n, slot, value, &mut memo)
+    }
+
+    fn restrict_rec(
+        &mut self,
+        n: Node,
+        slot: usize,
+        value: u32,
+        memo: &mut FastMap<Node, Node>,
+    ) -> Res<Node> {
+        let v = self.top(n);
+        if v == LEAF || (v as usize / 32) > slot {
+            return Ok(n);
+        }
+        if let Some(&r) = memo.get(&n) {
+            return Ok(r);
+        }
+        let (lo, hi) = self.children(n);
+        let r = if v as usize / 32 == slot {
+            let (_, bit) = var_bit(v);
+            let next = if value >> bit & 1 == 1 { hi } else { lo };
+            self.restrict_rec(next, slot, value, memo)?
+        } else {
+            let l = self.restrict_rec(lo, slot, value, memo)?;
+            let h = self.restrict_rec(hi, slot, value, memo)?;
+            self.mk(v, l, h)?
+        };
+        memo.insert(n, r);
+        Ok(r)
+    }
+
+    /// The number of distinct nodes reachable from `n` (leaves included).
+    pub fn size(&self, n: Node) -> usize {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![n];
+        while let Some(x) = stack.pop() {
+            if seen.insert(x) && self.value(x).is_none() {
+                let (lo, hi) = self.children(x);
+                stack.push(lo);
+                stack.push(hi);
+            }
+        }
+        seen.len()
+    }
+
+    /// The leaf reached by the input whose words (by slot) are `words`.
+    pub fn eval(&self, mut n: Node, words: &[u32; WORDS]) -> u32 {
+        loop {
+            if let Some(v) = self.value(n) {
+                return v;
+            }
+            let (slot, bit) = var_bit(self.top(n));
+            let (lo, hi) = self.children(n);
+            n = if words[slot] >> bit & 1 == 1 { hi } else { lo };
+        }
+    }
+}
+
+/// `seccomp_run_filters` for two results: `newer` is the running result of
+/// the newer filters, `older` the next filter's; the strictly lower action
+/// (signed comparison of the action part) replaces it.
+pub fn stack_leaf(newer: u32, older: u32) -> u32 {
+    sysfence_cbpf::action::combine([newer, older])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_consing_makes_equal_functions_one_node() {
+        let mut s = Store::new(1000);
+        let a = s.literal(var(0, 3)).unwrap();
+        let b = s.literal(var(1, 0)).unwrap();
+        let ab = s.and(a, b).unwrap();
+        let ba = s.and(b, a).unwrap();
+        assert_eq!(ab, ba);
+        let na = s.not(a).unwrap();
+        let nna = s.not(na).unwrap();
+        assert_eq!(nna, a);
+        let x = s.xor(a, a).unwrap();
+        assert_eq!(x, FALSE);
+    }
+
+    #[test]
+    fn budget_is_enforced() {
+        let mut s = Store::new(4);
+        let a = s.literal(var(0, 0)).unwrap();
+        assert_eq!(s.len(), 3);
+        assert!(s.literal(var(0, 1)).is_ok());
+        assert_eq!(s.literal(var(0, 2)), Err(OverBudget(4)));
+        assert_eq!(s.literal(var(0, 0)), Ok(a));
+    }
+
+    #[test]
+    fn stack_keeps_the_stricter_and_the_newer_on_ties() {
+        assert_eq!(stack_leaf(0x7fff_0000, 0x0005_0001), 0x0005_0001);
+        assert_eq!(stack_leaf(0x0005_0002, 0x0005_0001), 0x0005_0002);
+        assert_eq!(stack_leaf(0x8000_0000, 0), 0x8000_0000);
+    }
+}

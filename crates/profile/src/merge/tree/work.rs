@@ -1,0 +1,90 @@
+//! The bound on the merge's work, and the shape on which libseccomp's own
+//! merge never ends.
+//!
+//! libseccomp walks a level by following `lvl_nxt` (or `lvl_prv`) until
+//! it ends. A chain node reached by two edges is linked into a level
+//! twice, and the second link can close a level on itself (`a0 != 1 &&
+//! a1 == 2` then `a0 != 1 && a2 == 3`); from then on every walk of that
+//! level — the next rule's prune or add, freeing the chain, exporting the
+//! filter — goes round forever. [`Tree::cyclic`] finds such a level.
+//!
+//! Every walk here also takes one unit of work per node visited; past
+//! [`WORK_LIMIT`] units since the last [`Tree::refuel`] the walks stop
+//! early and [`Tree::exhausted`] says so, so the caller refuses the
+//! profile instead of trusting a half-done merge.
+
+use super::{NodeId, Tree};
+
+/// The most node visits one rule's merge (or one read-back) may take.
+pub(in crate::merge) const WORK_LIMIT: u32 = 1 << 22;
+
+impl Tree {
+    /// Takes one unit of work; false once the limit is passed.
+    pub(super) fn tick(&self) -> bool {
+        let w = self.work.get().saturating_add(1);
+        self.work.set(w);
+        w <= WORK_LIMIT
+    }
+
+    /// Starts a new unit of work (one rule's merge, or the read-back).
+    pub(in crate::merge) fn refuel(&self) {
+        self.work.set(0);
+    }
+
+    /// Whether a walk stopped early since the last [`Tree::refuel`].
+    pub(in crate::merge) fn exhausted(&self) -> bool {
+        self.work.get() > WORK_LIMIT
+    }
+
+    /// Whether a level reachable from the root closes on itself, in either
+    /// direction.
+    pub(in crate::merge) fn cyclic(&self) -> bool {
+        let reach = self.reachable();
+        [true, false].into_iter().any(|forward| {
+            let step = |id: NodeId| {
+                let n = self.node(id);
+                if forward { n.lvl_nxt } else { n.lvl_prv }
+            };
+            // 0: not seen; walk number + 1 while on that walk, u32::MAX once cleared.
+            let mut mark = vec![0u32; self.nodes.len()];
+            for (k, &start) in reach.iter().enumerate() {
+                let this = u32::try_from(k).unwrap_or(u32::MAX - 1) + 1;
+                let mut cur = Some(start);
+                while let Some(id) = cur {
+                    match mark[id.at()] {
+                        0 => mark[id.at()] = this,
+                        m if m == this => return true,
+                        _ => break,
+                    }
+                    cur = step(id);
+                }
+                let mut cur = Some(start);
+                while let Some(id) = cur.filter(|id| mark[id.at()] == this) {
+                    mark[id.at()] = u32::MAX;
+                    cur = step(id);
+                }
+            }
+            false
+        })
+    }
+
+    /// Every node reachable from the root by any link.
+    fn reachable(&self) -> Vec<NodeId> {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut out = Vec::new();
+        let mut stack: Vec<NodeId> = self.root.into_iter().collect();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut seen[i.at()], true) {
+                continue;
+            }
+            out.push(i);
+            let n = self.node(i);
+            stack.extend(
+                [n.nxt_t, n.nxt_f, n.lvl_prv, n.lvl_nxt]
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+        out
+    }
+}

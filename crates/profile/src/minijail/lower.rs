@@ -1,0 +1,225 @@
+//! minijail's meaning of the statements read, as a policy IR.
+//!
+//! In: filter statements in reading order, the `@default` action, the arch
+//! table. Out: one [`ArchPolicy`] for `constants.json`'s `arch_nr`, with
+//! minijail's own choices: every other arch gets the kill action
+//! (KILL_THREAD, minijail's arch check), numbers past the table (x32 on
+//! x86_64 included) get the default, which is KILL_THREAD unless
+//! `@default` says otherwise.
+//!
+//! Per syscall, the filters of all its lines are joined in reading order;
+//! the first whose expression holds decides; a line after an unconditional
+//! action is refused (minijail: "already had an unconditional action");
+//! when the last filter is conditional the default is appended. When the
+//! last action is `allow`, minijail's compiler allows the syscall outright
+//! and drops the conditional filters before it; sysfence does the same and
+//! warns. `&` (any bit of a mask) becomes one masked comparison per bit,
+//! `in` a masked comparison with the complement.
+
+use std::collections::BTreeMap;
+
+use super::constants::ArchTable;
+use super::parser::{Atom, Filter, FilterStatement, Op};
+use crate::diag::Diagnostic;
+use crate::ir::{Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, Origin, Rule};
+
+/// Rules one syscall may expand to (an `&` of n bits makes n rules).
+pub const MAX_RULES: usize = 4096;
+
+/// One syscall's filters, each with the colon of its line.
+#[derive(Debug, Default)]
+struct Entry {
+    name: String,
+    filters: Vec<(Filter, Origin)>,
+}
+
+/// A located error: message and where.
+pub type LowerError = (String, Origin);
+
+/// Lowers the statements of one arch.
+pub fn lower(
+    statements: &[FilterStatement],
+    default: Action,
+    table: &ArchTable,
+    display_name: &str,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<ArchPolicy, LowerError> {
+    let entries = collect(statements)?;
+    let width = if table.bits == 64 {
+        ArgWidth::Bits64
+    } else {
+        ArgWidth::Bits32
+    };
+    let mut rules = BTreeMap::new();
+    for (nr, e) in &entries {
+        let list = entry_rules(e, default, width, warnings)?;
+        if !list.is_empty() {
+            rules.insert(*nr, list);
+        }
+    }
+    Ok(ArchPolicy {
+        audit_arch: table.arch_nr,
+        name: display_name.to_string(),
+        width,
+        default,
+        rules,
+        ranges: vec![],
+        table_max: table.max_nr(),
+    })
+}
+
+/// Joins the filters of every line per syscall number.
+fn collect(statements: &[FilterStatement]) -> Result<BTreeMap<u32, Entry>, LowerError> {
+    let mut out: BTreeMap<u32, Entry> = BTreeMap::new();
+    for st in statements {
+        for (name, nr) in &st.syscalls {
+            let e = out.entry(*nr).or_insert_with(|| Entry {
+                name: name.clone(),
+                filters: vec![],
+            });
+            if &e.name != name {
+                let msg = format!(
+                    "\"{name}\" and \"{}\" are one number ({nr}) in constants.json",
+                    e.name
+                );
+                return Err((msg, st.colon.clone()));
+            }
+            e.filters
+                .extend(st.filters.iter().map(|f| (f.clone(), st.colon.clone())));
+        }
+    }
+    Ok(out)
+}
+
+/// The rules of one syscall, first match wins.
+fn entry_rules(
+    e: &Entry,
+    default: Action,
+    width: ArgWidth,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Vec<Rule>, LowerError> {
+    let first_plain = e.filters.iter().position(|(f, _)| f.expr.is_none());
+    if let Some(i) = first_plain.filter(|i| i + 1 < e.filters.len()) {
+        let before = &e.filters[i].1;
+        let msg = format!(
+            "syscall {} already had an unconditional action applied (previous definition at {}:{}:{})",
+            e.name, before.file, before.line, before.column
+        );
+        return Err((msg, e.filters[i + 1].1.clone()));
+    }
+    let last = first_plain.map_or(default, |i| e.filters[i].0.action);
+    let conditional = &e.filters[..first_plain.unwrap_or(e.filters.len())];
+    if last == Action::Allow {
+        if let Some((_, at)) = conditional.first() {
+            let msg = format!(
+                "{}'s last action is allow, so minijail's compiler allows every call and drops the conditional filters before it",
+                e.name
+            );
+            warnings.push(Diagnostic::warning(at, msg));
+        }
+        return Ok(vec![rule(vec![], Action::Allow, &e.filters[0].1)]);
+    }
+    let mut rules = Vec::new();
+    for (f, at) in conditional {
+        for clause in f.expr.iter().flatten() {
+            for conds in expand(clause, width) {
+                rules.push(rule(conds, f.action, at));
+            }
+            if rules.len() > MAX_RULES {
+                let msg = format!(
+                    "{}'s argument expressions expand to more than {MAX_RULES} comparisons chains",
+                    e.name
+                );
+                return Err((msg, at.clone()));
+            }
+        }
+    }
+    if last != default {
+        let at = &e.filters.last().expect("an entry has a filter").1;
+        rules.push(rule(vec![], last, at));
+    }
+    Ok(rules)
+}
+
+fn rule(conds: Vec<Cond>, action: Action, at: &Origin) -> Rule {
+    Rule {
+        conds,
+        action,
+        origin: at.clone(),
+    }
+}
+
+/// A clause (atoms joined by `&&`) as conjunctions of IR conditions joined
+/// by "or": one per combination of the bits of its `&` atoms.
+fn expand(clause: &[Atom], width: ArgWidth) -> Vec<Vec<Cond>> {
+    let mut out: Vec<Vec<Cond>> = vec![vec![]];
+    for a in clause {
+        let alternatives = atom_conds(a, width);
+        out = out
+            .iter()
+            .flat_map(|prefix| {
+                alternatives.iter().map(move |c| {
+                    let mut v = prefix.clone();
+                    v.push(*c);
+                    v
+                })
+            })
+            .take(MAX_RULES + 1)
+            .collect();
+    }
+    out
+}
+
+/// The conditions any one of which makes an atom hold (none: it never does).
+fn atom_conds(a: &Atom, width: ArgWidth) -> Vec<Cond> {
+    let arg = ArgIndex::new(a.arg).expect("the parser refuses arg6 and above");
+    let word = if width == ArgWidth::Bits64 {
+        u64::MAX
+    } else {
+        0xffff_ffff
+    };
+    let cond = |op, value, value_two| Cond {
+        arg,
+        op,
+        value,
+        value_two,
+    };
+    let op = match a.op {
+        Op::Eq => CmpOp::Eq,
+        Op::Ne => CmpOp::Ne,
+        Op::Lt => CmpOp::Lt,
+        Op::Le => CmpOp::Le,
+        Op::Gt => CmpOp::Gt,
+        Op::Ge => CmpOp::Ge,
+        Op::In => return vec![cond(CmpOp::MaskedEq, !a.value & word, 0)],
+        Op::AnyBit => {
+            let mask = a.value & word;
+            return (0..64)
+                .map(|b| 1u64 << b)
+                .filter(|bit| mask & bit != 0)
+                .map(|bit| cond(CmpOp::MaskedEq, bit, bit))
+                .collect();
+        }
+    };
+    vec![cond(op, a.value & word, 0)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn atom(op: Op, value: u64) -> Atom {
+        Atom { arg: 1, op, value }
+    }
+
+    #[test]
+    fn any_bit_is_one_rule_per_bit_and_in_is_the_complement() {
+        let w = ArgWidth::Bits64;
+        let e = expand(&[atom(Op::AnyBit, 0x6400), atom(Op::Eq, 3)], w);
+        assert_eq!(e.len(), 3);
+        assert!(e.iter().all(|c| c.len() == 2));
+        assert!(expand(&[atom(Op::AnyBit, 0)], w).is_empty());
+        let c = atom_conds(&atom(Op::In, 0b101), w)[0];
+        assert!(c.holds(0b100, w) && !c.holds(0b10, w));
+    }
+}

@@ -1,0 +1,113 @@
+//! minijail seccomp policies (crosvm, ChromeOS, Android), read with the
+//! meaning minijail's policy compiler (`compile_seccomp_policy.py`) gives
+//! them.
+//!
+//! In: the policy text, its folder (`LoadOptions::base_dir`), the include
+//! folder (`LoadOptions::include_dir`, default the policy's folder) and the
+//! arch table (`LoadOptions::constants`, default `constants.json` beside the
+//! policy). Out: a [`Loaded`] with one arch, the table's `arch_nr`, and the
+//! `@frequency` counts as [`Loaded::frequency`].
+//!
+//! Stages: [`lexer`] (tokens, continuations) → [`parser`] (one statement)
+//! → [`files`] (`@include`, `@frequency`, `@default`) → [`lower`] (the
+//! IR). The arch check sends every other arch to KILL_THREAD, as
+//! minijail's program does; there is no x32 check, so x32 numbers on x86_64
+//! get the default action, as in minijail's program. Not supported (refused
+//! with a located error): `@denylist` policies, `arg6`.
+
+pub mod constants;
+mod files;
+mod lexer;
+mod lower;
+pub mod parser;
+
+use std::path::{Path, PathBuf};
+
+use crate::arch::Arch;
+use crate::ir::{Origin, Policy};
+use crate::{Format, LoadOptions, Loaded, ProfileError};
+
+pub use files::INCLUDE_DEPTH_LIMIT;
+
+/// Reads a minijail policy.
+pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
+    let file = opts.file_name.as_str();
+    let at = |line, column| Origin {
+        file: file.to_string(),
+        line,
+        column,
+        path: String::new(),
+    };
+    let text = std::str::from_utf8(text)
+        .map_err(|e| ProfileError::new(&at(1, 1), format!("the policy is not UTF-8 ({e})")))?;
+    let table = read_table(opts, &at(1, 1))?;
+    let include_dir = opts.include_dir.clone().or_else(|| opts.base_dir.clone());
+    let shown_dir = match &opts.include_dir {
+        Some(d) => Some(d.clone()),
+        None => Path::new(file).parent().map(Path::to_path_buf),
+    };
+    let mut reader = files::Reader::new(&table, include_dir, shown_dir);
+    let read = reader.read(file, opts.base_dir.clone(), text);
+    let sources = std::mem::take(&mut reader.sources);
+    let located = |(msg, o): (String, Origin)| {
+        let source = sources.get(&o.file).cloned();
+        ProfileError::new(&o, msg).with_source(source)
+    };
+    read.map_err(located)?;
+    let arch = Arch::all()
+        .iter()
+        .copied()
+        .find(|a| a.audit_arch() == table.arch_nr);
+    let name = arch.map_or_else(|| table.arch_name.clone(), |a| a.name().to_string());
+    let default = reader.default.unwrap_or(parser::KILL);
+    let mut warnings = std::mem::take(&mut reader.warnings);
+    let mut ap =
+        lower::lower(&reader.statements, default, &table, &name, &mut warnings).map_err(located)?;
+    if let Some(a) = arch {
+        ap.table_max = ap.table_max.max(a.max_nr());
+    }
+    let policy = Policy::new(vec![ap], parser::KILL)
+        .map_err(|e| ProfileError::new(&at(1, 1), e.to_string()))?;
+    let frequency = reader
+        .frequency
+        .iter()
+        .map(|((n, _), c)| (n.clone(), *c))
+        .collect();
+    Ok(Loaded {
+        policy,
+        warnings,
+        format: Format::Minijail,
+        native_arches: arch.into_iter().collect(),
+        flags: vec![],
+        frequency,
+    })
+}
+
+/// The arch table: `--constants`, else `constants.json` beside the policy.
+fn read_table(opts: &LoadOptions, at: &Origin) -> Result<constants::ArchTable, ProfileError> {
+    let path: PathBuf = match (&opts.constants, &opts.base_dir) {
+        (Some(p), _) => p.clone(),
+        (None, Some(d)) => d.join("constants.json"),
+        (None, None) => {
+            return Err(ProfileError::new(
+                at,
+                "a minijail policy needs its arch's constants.json (give --constants)",
+            ));
+        }
+    };
+    let bytes = read_limited(&path).map_err(|m| ProfileError::new(at, m))?;
+    constants::parse(&bytes, &path.display().to_string())
+}
+
+fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
+    let shown = path.display();
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("constants table {shown}: {e} (give --constants)"))?
+        .len();
+    if len > crate::json::MAX_INPUT as u64 {
+        return Err(format!(
+            "constants table {shown}: {len} bytes is over the limit"
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("constants table {shown}: {e}"))
+}

@@ -1,0 +1,90 @@
+//! Every rule set on one syscall loads or is refused within a time budget,
+//! for every libseccomp release: the merge never loops (a level that closes
+//! on itself is refused as libseccomp's own never-ending merge, and every
+//! walk is bounded by the merge's work limit).
+//!
+//! The budget (2 s per profile, measured per case) is far above what a
+//! case takes (a few milliseconds); it catches loops, not slowness. Each
+//! case runs on its own thread so that a loop fails the case.
+
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use sysfence_profile::{HostContext, Libseccomp, LoadOptions, load};
+
+const BUDGET: Duration = Duration::from_secs(2);
+const OPS: [&str; 7] = ["NE", "LT", "LE", "EQ", "GE", "GT", "MASKED_EQ"];
+const ACTIONS: [&str; 3] = ["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRAP"];
+const POOL: [u64; 10] = [
+    0,
+    1,
+    2,
+    5,
+    8,
+    0x7fff_ffff,
+    0xffff_ffff,
+    0x1_0000_0000,
+    0x1_0000_0001,
+    0xffff_ffff_0000_0005,
+];
+
+fn cond() -> impl Strategy<Value = String> {
+    (0u8..4, 0..OPS.len(), 0..POOL.len(), 0..POOL.len()).prop_map(|(a, op, v, w)| {
+        format!(
+            r#"{{"index":{a},"op":"SCMP_CMP_{}","value":{},"valueTwo":{}}}"#,
+            OPS[op], POOL[v], POOL[w]
+        )
+    })
+}
+
+fn rule() -> impl Strategy<Value = String> {
+    (prop::collection::vec(cond(), 0..4), 0..ACTIONS.len()).prop_map(|(args, act)| {
+        format!(
+            r#"{{"names":["read"],"action":"{}","args":[{}]}}"#,
+            ACTIONS[act],
+            args.join(",")
+        )
+    })
+}
+
+fn profile() -> impl Strategy<Value = String> {
+    (prop::collection::vec(rule(), 1..9), any::<bool>()).prop_map(|(rules, x32)| {
+        let arches = if x32 {
+            r#""SCMP_ARCH_X86_64","SCMP_ARCH_X32""#
+        } else {
+            ""
+        };
+        format!(
+            r#"{{"defaultAction":"SCMP_ACT_ERRNO","architectures":[{arches}],"syscalls":[{}]}}"#,
+            rules.join(",")
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, max_shrink_iters: 16, ..ProptestConfig::default() })]
+    #[test]
+    fn every_rule_set_loads_or_is_refused_within_the_budget(
+        text in profile(),
+        release in 0..Libseccomp::ALL.len(),
+    ) {
+        let opts = LoadOptions {
+            file_name: "p.json".into(),
+            context: HostContext {
+                libseccomp: Libseccomp::ALL[release],
+                ..HostContext::default()
+            },
+            ..LoadOptions::default()
+        };
+        // On a thread, so that a loop fails the case instead of hanging it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let input = text.clone();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let _ = load(input.as_bytes(), &opts);
+            let _ = tx.send(start.elapsed());
+        });
+        let took = rx.recv_timeout(BUDGET);
+        prop_assert!(took.is_ok_and(|t| t < BUDGET), "{took:?} for {text}");
+    }
+}

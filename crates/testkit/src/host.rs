@@ -1,0 +1,50 @@
+//! What the machine running a test allows: live tests ask here whether they
+//! can install filters, ptrace, or are already confined, and scratch files
+//! live in per-test temporary directories.
+//!
+//! In: `/proc/self/status` and the system's temporary directory. Out:
+//! booleans and paths. Not checked: whether the kernel really enforces
+//! filters; the live tests themselves show that.
+
+use std::path::{Path, PathBuf};
+
+fn status_field(key: &str) -> Option<String> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .map(|v| v.trim().to_string())
+}
+
+/// Whether live tests can install filters here (Linux with seccomp).
+pub fn has_seccomp() -> bool {
+    status_field("Seccomp:").is_some()
+}
+
+/// Whether this process may ptrace (root; needed by record, dump, status PID).
+pub fn is_root() -> bool {
+    status_field("Uid:").is_some_and(|v| v.split_whitespace().nth(1) == Some("0"))
+}
+
+/// Whether this test process is itself under seccomp.
+pub fn is_filtered() -> bool {
+    status_field("Seccomp:").is_some_and(|v| v != "0")
+}
+
+/// A fresh empty directory under the system's temporary directory.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "sysfence-{tag}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Writes `text` to `name` in `dir` and returns the path as a string.
+pub fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path.display().to_string()
+}
