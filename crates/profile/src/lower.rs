@@ -372,6 +372,10 @@ impl Lowering<'_> {
             self.warnings,
         )?;
         if s.names.is_empty() {
+            self.warnings.push(Diagnostic::warning(
+                &s.origin,
+                "this rule names no syscall: runc and crun add nothing for it",
+            ));
             return Ok(());
         }
         let ops: Vec<CmpOp> = s.args.iter().map(|a| op(&a.op)).collect::<Result<_, _>>()?;

@@ -160,13 +160,17 @@ fn resolve_spec(
         _ => vec![],
     };
     match own.iter_mut().rev().find(|m| m.key == "syscalls") {
-        Some(m) => {
-            if let Value::Array(items) = &mut m.value.value {
+        Some(m) => match &mut m.value.value {
+            Value::Array(items) => {
                 let mut all = base_rules;
                 all.append(items);
                 *items = all;
             }
-        }
+            // `syscalls: null` is an absent list: the base rules still apply.
+            Value::Null => m.value.value = Value::Array(base_rules),
+            // Anything else is refused when the spec is decoded.
+            _ => {}
+        },
         None => own.push(Member {
             key: "syscalls".into(),
             key_pos: spec.pos,
