@@ -1,5 +1,5 @@
 //! The action-cache model against the cases measured on Linux 6.18
-//! (`kernel-cbpf.md` §4): which (arch, nr) the kernel treats as constant ALLOW.
+//! (Linux `kernel/seccomp.c`, `seccomp_cache_prepare`): which (arch, nr) the kernel treats as constant ALLOW.
 
 use sysfence_cbpf::action::{RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS, RET_LOG};
 use sysfence_cbpf::insn::Insn;

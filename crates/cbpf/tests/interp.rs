@@ -1,5 +1,5 @@
 //! Run-time semantics of the interpreter, each case as the live kernel
-//! answered it (`kernel-cbpf.md` §2).
+//! answered it (Linux `net/core/filter.c`, `kernel/seccomp.c`).
 
 use sysfence_cbpf::action::{Action, RET_ALLOW, RET_ERRNO};
 use sysfence_cbpf::data::SeccompData;

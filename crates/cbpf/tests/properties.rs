@@ -144,7 +144,7 @@ proptest! {
     }
 }
 
-/// A deliberately naive reading of kernel-cbpf.md §2, by raw code: the
+/// A deliberately naive reading of the kernel's `net/core/filter.c`, by raw code: the
 /// oracle the optimised interpreter is checked against. Returns the raw
 /// value, the executed count and the pcs in order.
 fn reference(insns: &[Insn], d: &SeccompData, mode: ShiftMode) -> (u32, u32, Vec<usize>) {

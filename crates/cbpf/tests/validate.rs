@@ -1,7 +1,7 @@
 //! Every load-time rule of the kernel at its exact boundary.
 //!
 //! Each case states what `seccomp(SECCOMP_SET_MODE_FILTER)` does with the
-//! program (see `kernel-cbpf.md` §1 and §8): accepted, or `EINVAL` with the
+//! program (Linux `bpf_check_classic`, `seccomp_check_filter`): accepted, or `EINVAL` with the
 //! rule and pc the validator must name.
 
 use sysfence_cbpf::insn::{Endian, Insn};
@@ -642,7 +642,7 @@ fn error_exposes_insn_and_kernel_function() {
     );
 }
 
-// ---- eBPF length and the stacked budget (§1.5) ----
+// ---- eBPF length and the stacked budget ----
 
 #[test]
 fn ebpf_len_of_ret_k_programs_and_how_many_stack() {

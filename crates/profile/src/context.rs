@@ -3,8 +3,8 @@
 //!
 //! Docker and Podman resolve `archMap`, `includes` and `excludes` against
 //! the host arch, the host kernel and the capability bounding set
-//! (profile-formats.md §3); runc and crun then differ in validation and in
-//! runc's ENOSYS stub (§8, §9). Everything here is an explicit input so
+//! (docs/profiles.md); runc and crun then differ in validation and in
+//! runc's ENOSYS stub. Everything here is an explicit input so
 //! results are reproducible; [`HostContext::detect`] is the one place that
 //! looks at the running machine.
 
@@ -272,7 +272,7 @@ pub struct LoadOptions {
     pub constants: Option<PathBuf>,
 }
 
-/// Docker's native arch string for the daemon's GOARCH (§3); empty when
+/// Docker's native arch string for the daemon's GOARCH; empty when
 /// Docker has none.
 pub(crate) fn docker_native(a: Arch) -> &'static str {
     match a {

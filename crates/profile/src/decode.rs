@@ -2,7 +2,7 @@
 //!
 //! In: a node, its JSON path, the field names a Go struct declares. Out:
 //! the members that set each field, plus warnings for keys Go would ignore.
-//! Go's rules (profile-formats.md §2): keys match field tags exactly or else
+//! Go's rules (docs/profiles.md): keys match field tags exactly or else
 //! case-insensitively; when several keys set one field the last one wins;
 //! `null` leaves a field unset; unsigned fields take only plain non-negative
 //! integers up to 2^64-1; a value of the wrong type aborts the whole load.

@@ -1,5 +1,5 @@
 //! Inspektor Gadget `advise_seccomp` output: one `// <container>` line
-//! before each profile's JSON (profile-formats.md §12).
+//! before each profile's JSON (docs/profiles.md).
 //!
 //! In: the gadget's text, possibly with several containers. Out: the
 //! profile of the container picked with `--filter NAME` (the first one by

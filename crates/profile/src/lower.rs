@@ -2,7 +2,7 @@
 //! object, as a [`Policy`].
 //!
 //! In: an [`OciProfile`] and the [`HostContext`]. Out: the policy and the
-//! arches in the filter, plus warnings. Steps (profile-formats.md §8, §9):
+//! arches in the filter, plus warnings. Steps (docs/profiles.md):
 //!
 //! 1. no default action and no rules → no filter at all (runc; crun refuses);
 //! 2. actions, operators, arches and flags are checked against the

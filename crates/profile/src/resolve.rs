@@ -5,14 +5,14 @@
 //! Out: an [`OciProfile`], the `linux.seccomp` object the runtime would see,
 //! each rule still pointing back at its source.
 //!
-//! * Docker (moby/profiles `setupSeccomp`, profile-formats.md §4.3):
+//! * Docker (moby/profiles `setupSeccomp`):
 //!   `architectures` + `archMap` is an error; `archMap` is expanded for the
 //!   host; `name` + `names` is an error for every rule; `excludes` then
 //!   `includes` drop rules by arch, capabilities and `minKernel`.
-//! * Containers (§5): the same with errno names, no `minKernel`, libseccomp's
+//! * Containers: the same with errno names, no `minKernel`, libseccomp's
 //!   native arch names, `archMap` only on some hosts, the `name` conflict
 //!   checked only for kept rules, `SCMP_ARCH_NATIVE` read as the host's arch.
-//! * OCI / containerd (§6, §7): nothing to resolve; extensions were already
+//! * OCI / containerd: nothing to resolve; extensions were already
 //!   left out by the decoder.
 //!
 //! Names, actions, operators and arches are not checked here: the front

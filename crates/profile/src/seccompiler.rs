@@ -1,5 +1,5 @@
 //! seccompiler JSON (rust-vmm/seccompiler 0.5, Firecracker's files), with
-//! seccompiler's own meaning (profile-formats.md §13, rust-ecosystem.md §1).
+//! seccompiler's own meaning (seccompiler 0.5's `backend` module; docs/profiles.md).
 //!
 //! In: the JSON map of thread categories; `--filter NAME` picks one (the
 //! first by default). Out: a single-arch policy for the host arch, which

@@ -5,7 +5,7 @@
 //! = `metadata.name`, else the first), with `baseProfileName` resolved —
 //! recursively, at most 15 deep — from the same file or from
 //! `<base_dir>/<name>.yaml|.yml|.json`, its rules placed before the
-//! profile's own (profile-formats.md §11). `oci://` bases are not fetched.
+//! profile's own (docs/profiles.md). `oci://` bases are not fetched.
 //! The result is read as plain OCI, as runtimes read the written JSON.
 
 use std::path::Path;

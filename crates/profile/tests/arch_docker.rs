@@ -1,5 +1,5 @@
 //! The syscall tables against the names of moby's `default.json`, with the
-//! facts written down in `profile-formats.md` §8.3 and §14: every name is
+//! facts written down in docs/profiles.md: every name is
 //! known somewhere, and the largest number per arch (runc's ENOSYS cut-off)
 //! is 466 (`removexattrat`) on the 64-bit generic arches, 547 | bit 30
 //! (`pwritev2`) on x32 and 0xf0005 (`set_tls`) on arm.

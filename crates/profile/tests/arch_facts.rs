@@ -168,7 +168,7 @@ fn powerpc() {
     }
 }
 
-/// `include/uapi/linux/audit.h`, as listed in kernel-cbpf.md §3.5.
+/// `include/uapi/linux/audit.h`, as the kernel defines them.
 #[test]
 fn audit_arch_values() {
     let expected = [

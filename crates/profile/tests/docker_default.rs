@@ -1,6 +1,6 @@
 //! Docker's default profile (moby/profiles v0.2.3 `default.json`) as Docker
-//! and runc load it. Expected facts are taken from profile-formats.md §14
-//! and §8.3, not from this crate's output.
+//! and runc load it. Expected facts are taken from moby's `default.json`
+//! and docs/profiles.md, not from this crate's output.
 
 use sysfence_profile::eval::{Call, DecidedBy, eval};
 use sysfence_profile::ir::{Action, NrRange};
@@ -73,7 +73,7 @@ fn x86_64_unconditional_allows_and_argument_rules() {
         .iter()
         .filter(|(_, r)| r.len() == 1 && r[0].conds.is_empty() && r[0].action == Action::Allow)
         .count();
-    // §14: 306 argument-free allows with an x86_64 number (libseccomp HEAD
+    // moby default.json: 306 argument-free allows with an x86_64 number (libseccomp HEAD
     // tables), plus socket, personality, clone (with arguments) and clone3.
     let table_has_all_new = ["getxattrat", "listmount", "mseal", "statmount", "uretprobe"]
         .iter()
@@ -322,7 +322,7 @@ fn arm64_host_with_arm_sub_arch() {
     const AARCH64: u32 = 0xc000_00b7;
     const ARM: u32 = 0x4000_0028;
     let arm = l.policy.arch(ARM).expect("arm");
-    // §8.3: set_tls (0xf0005, ARM-private) is the largest number on arm.
+    // set_tls (0xf0005, ARM-private) is the largest number on arm.
     assert_eq!(
         arm.ranges,
         vec![NrRange {

@@ -1,5 +1,5 @@
 //! libseccomp's merge of overlapping rules, as runc loads them
-//! (libseccomp-layout.md §5.1–§5.3), read from small OCI profiles.
+//! (libseccomp's `src/db.c`; docs/profiles.md), read from small OCI profiles.
 
 use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::ir::Action;

@@ -16,7 +16,7 @@
 //! call through `socketcall(2)` / `ipc(2)` on the arches that have them.
 //! It is data only: whether a rule also goes to the direct number, and what
 //! happens to argument conditions, is the lowering's business
-//! (`libseccomp-layout.md` §6.3).
+//! (libseccomp's `src/arch-*.c`).
 //!
 //! Where the tables differ from libseccomp's own (`src/syscalls.csv`), on
 //! purpose: they follow the kernel's tables of Linux 6.18, so the ARM-private

@@ -4,7 +4,7 @@
 //! order: an outcome that leads to a subtree enters it, one that leads to
 //! an action returns it, and anything else — including a subtree that
 //! matched nothing — moves on to the next node, then to the parent's next
-//! node, then to the default action (libseccomp-layout.md §1.2). That is
+//! node, then to the default action (libseccomp's `src/gen_bpf.c`). That is
 //! a first match over the tree's root-to-action paths in depth-first
 //! order, each path the conjunction of the outcomes on it.
 //!

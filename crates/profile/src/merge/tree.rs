@@ -1,8 +1,8 @@
 //! libseccomp's per-syscall rule database at the level of 32-bit words.
 //!
 //! Each rule becomes a small graph of word comparisons (a "chain"), which
-//! is merged into the syscall's tree node by node (libseccomp-layout.md
-//! §1.2, §2, §5). The merge is reproduced here operation for operation on
+//! is merged into the syscall's tree node by node (libseccomp's `src/db.c`;
+//! `_db_tree_add`). The merge is reproduced here operation for operation on
 //! an arena — levels as doubly linked sibling lists, reference counts,
 //! subtree pruning — because its outcome depends on those details: a
 //! chain node reached by two edges (the next argument after `!=`, `<`,
@@ -281,7 +281,7 @@ impl Tree {
     /// a node that tests the same word as its previous sibling emits no
     /// load, but when that sibling's subtree matches nothing, control
     /// arrives with the subtree's last word loaded instead
-    /// (libseccomp-layout.md §8). Returns, per such node, an action of the
+    /// (libseccomp's `src/gen_bpf.c`). Returns, per such node, an action of the
     /// sibling's subtree and one the node leads to.
     pub fn stale_reads(&self) -> Vec<(Leaf, Leaf)> {
         let mut out = Vec::new();

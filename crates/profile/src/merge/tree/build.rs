@@ -1,5 +1,5 @@
 //! Turning one rule into a chain of word comparisons, and adding a chain
-//! to the tree (libseccomp-layout.md §2, §3, §5).
+//! to the tree (libseccomp's `src/db.c`).
 
 use super::{Exists, Leaf, Node, NodeId, Slot, Tree, WordOp, less, same};
 use crate::ir::{ArgWidth, CmpOp, Cond};

@@ -1,7 +1,7 @@
 //! Before a chain is added, libseccomp walks the existing tree against it:
 //! existing branches that the new, shorter chain covers with the same
 //! action are removed, and a new chain that an existing shorter branch
-//! already covers is flagged as redundant (libseccomp-layout.md §5.1).
+//! already covers is flagged as redundant (libseccomp's `src/db.c`; docs/profiles.md).
 
 use super::{
     MATCH, MATCH_ONCE, MATCH_SET, N_FINISHED, N_PREFIX, NodeId, Slot, Tree, Walk, X_FINISHED,
