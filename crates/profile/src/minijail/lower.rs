@@ -178,11 +178,13 @@ fn atom_conds(a: &Atom, width: ArgWidth) -> Vec<Cond> {
     } else {
         0xffff_ffff
     };
+    // Full width: the arch's own width decides, as minijail's compiler does.
     let cond = |op, value, value_two| Cond {
         arg,
         op,
         value,
         value_two,
+        width: ArgWidth::Bits64,
     };
     let op = match a.op {
         Op::Eq => CmpOp::Eq,
