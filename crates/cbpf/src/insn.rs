@@ -25,55 +25,20 @@ pub struct Insn {
     pub k: u32,
 }
 
-/// Byte order of a raw program or of a `seccomp_data` layout.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Endian {
-    /// Least significant byte first (x86, arm, riscv, ppc64le, mipsel, loongarch).
-    Little,
-    /// Most significant byte first (s390x, ppc64, ppc, mips).
-    Big,
-}
+pub use sysfence_abi::Endian;
 
-impl Endian {
-    /// The byte order of the machine this code runs on.
-    pub const NATIVE: Endian = if cfg!(target_endian = "big") {
-        Endian::Big
-    } else {
-        Endian::Little
-    };
-
-    /// Reads a u16 in this byte order.
-    pub fn u16(self, b: [u8; 2]) -> u16 {
-        match self {
-            Endian::Little => u16::from_le_bytes(b),
-            Endian::Big => u16::from_be_bytes(b),
-        }
-    }
-
-    /// Reads a u32 in this byte order.
-    pub fn u32(self, b: [u8; 4]) -> u32 {
-        match self {
-            Endian::Little => u32::from_le_bytes(b),
-            Endian::Big => u32::from_be_bytes(b),
-        }
-    }
-
-    /// Writes a u16 in this byte order.
-    pub fn u16_bytes(self, v: u16) -> [u8; 2] {
-        match self {
-            Endian::Little => v.to_le_bytes(),
-            Endian::Big => v.to_be_bytes(),
-        }
-    }
-
-    /// Writes a u32 in this byte order.
-    pub fn u32_bytes(self, v: u32) -> [u8; 4] {
-        match self {
-            Endian::Little => v.to_le_bytes(),
-            Endian::Big => v.to_be_bytes(),
-        }
-    }
-}
+// `sysfence-linux` hands `&[Insn]` to the kernel as `struct sock_filter`
+// arrays and reads dumped filters back into `Insn` buffers: pin the layout.
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    use sysfence_abi::filter as f;
+    assert!(size_of::<Insn>() == f::SOCK_FILTER_SIZE);
+    assert!(align_of::<Insn>() == f::SOCK_FILTER_ALIGN);
+    assert!(offset_of!(Insn, code) == f::OFFSET_CODE);
+    assert!(offset_of!(Insn, jt) == f::OFFSET_JT);
+    assert!(offset_of!(Insn, jf) == f::OFFSET_JF);
+    assert!(offset_of!(Insn, k) == f::OFFSET_K);
+};
 
 impl Insn {
     /// Builds an instruction from its four fields.

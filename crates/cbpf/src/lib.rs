@@ -9,8 +9,9 @@
 //! * [`validate`]: the kernel's load-time checks, in the kernel's order,
 //!   producing a [`program::Program`], the only thing the interpreter runs.
 //! * [`interp`]: the kernel-exact interpreter and the action-cache model.
-//! * [`action`]: return values, actions and stacking.
-//! * [`data`]: `struct seccomp_data` and AUDIT_ARCH values.
+//! * [`action`]: return values, actions and stacking (re-exported from
+//!   [`sysfence_abi`], which owns every kernel fact; also as [`abi`]).
+//! * [`data`]: `struct seccomp_data` and AUDIT_ARCH values (from [`sysfence_abi`]).
 //! * [`asm`]: the `bpf_asm` assembler and the disassembler.
 //!
 //! Data flows `text --asm--> [Insn] --validate--> Program --interp(SeccompData)--> Outcome`,
@@ -28,6 +29,8 @@ pub mod limits;
 pub mod opcode;
 pub mod program;
 pub mod validate;
+
+pub use sysfence_abi as abi;
 
 pub use action::Action;
 pub use data::SeccompData;

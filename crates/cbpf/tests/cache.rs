@@ -7,8 +7,8 @@ use sysfence_cbpf::interp::cache::{is_const_allow, kernel_bypass};
 use sysfence_cbpf::opcode::Opcode;
 use sysfence_cbpf::program::Program;
 
-const X86_64: u32 = 0xc000_003e;
-const I386: u32 = 0x4000_0003;
+use sysfence_cbpf::abi::arch::AUDIT_ARCH_I386 as I386;
+use sysfence_cbpf::abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 const GETPPID: u32 = 110;
 
 fn i(op: Opcode, k: u32) -> Insn {

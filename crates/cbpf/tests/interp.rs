@@ -10,8 +10,8 @@ use sysfence_cbpf::interp::{
 use sysfence_cbpf::opcode::Opcode;
 use sysfence_cbpf::program::Program;
 
-const X86_64: u32 = 0xc000_003e;
-const S390X: u32 = 0x8000_0016;
+use sysfence_cbpf::abi::arch::AUDIT_ARCH_S390X as S390X;
+use sysfence_cbpf::abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
 fn i(op: Opcode, k: u32) -> Insn {
     Insn::op(op, 0, 0, k)

@@ -32,9 +32,7 @@ use crate::layout::{Span, balanced, balanced_height, weighted};
 use crate::tree::{ArchInfo, Cmp, DecisionTree, NodeId, Test, TreeBuilder};
 use crate::{CompileError, Config, Layout};
 
-/// Byte offsets in `seccomp_data`.
-const NR: u32 = 0;
-const ARCH: u32 = 4;
+use sysfence_abi::data::{OFFSET_ARCH as ARCH, OFFSET_NR as NR};
 
 /// Weight units per call; every interval also gets one unit so that unused
 /// intervals still prefer shallow places.
@@ -215,7 +213,7 @@ mod tests {
     use sysfence_cbpf::SeccompData;
     use sysfence_profile::ir::{Action, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Rule};
 
-    pub(crate) const X86_64: u32 = 0xc000_003e;
+    pub(crate) use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
     fn policy() -> Policy {
         let allow = |nr| {

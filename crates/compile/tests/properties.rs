@@ -11,9 +11,9 @@ use sysfence_profile::ir::{
     Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
 };
 
-const X86_64: u32 = 0xc000_003e;
-const I386: u32 = 0x4000_0003;
-const S390X: u32 = 0x8000_0016;
+use sysfence_abi::arch::AUDIT_ARCH_I386 as I386;
+use sysfence_abi::arch::AUDIT_ARCH_S390X as S390X;
+use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![

@@ -33,8 +33,7 @@ use crate::ir::{
 use crate::merge::{Label, SysDb, normalize};
 use crate::resolve::{OciProfile, OciSyscall};
 
-/// The x32 syscall bit.
-const X32_BIT: u32 = 0x4000_0000;
+use sysfence_abi::arch::X32_SYSCALL_BIT as X32_BIT;
 
 /// runc's guard value for skipping the stub (0x00050026 compared with an errno).
 const RUNC_STUB_GUARD: u64 = 0x0005_0026;
