@@ -25,12 +25,12 @@ use crate::diag::{Diagnostic, ProfileError};
 use crate::ir::{Action, ArchPolicy, ArgIndex, CmpOp, Cond, Origin, Policy, Rule};
 use crate::json::{Member, Node, Value};
 use crate::lower::low_word;
-use crate::{Loaded, parse_json};
+use crate::Loaded;
 
-pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
-    let file = &opts.file_name;
-    let node = parse_json(text, file)?;
-    let mut dec = Dec::new(file);
+/// Reads a seccompiler document (already parsed: format detection or the
+/// caller parsed the text once).
+pub(crate) fn load_node(node: &Node, opts: &LoadOptions) -> Result<Loaded, ProfileError> {
+    let mut dec = Dec::new(&opts.file_name);
     let Value::Object(cats) = &node.value else {
         return Err(dec.error(
             &node,
