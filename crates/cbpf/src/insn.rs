@@ -9,7 +9,7 @@
 use core::fmt;
 
 use crate::limits::SOCK_FILTER_SIZE;
-use crate::opcode::{OpInfo, Opcode};
+use crate::opcode::{Class, OpInfo, Opcode, Operand};
 
 /// One classic BPF instruction, `struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -59,6 +59,25 @@ impl Insn {
     /// The opcode, if `code` is one of the 49 Linux accepts.
     pub fn opcode(&self) -> Option<Opcode> {
         Opcode::from_code(self.code)
+    }
+
+    /// Where control may go after this instruction at `pc`, read from the
+    /// opcode table: nowhere after a `ret`, `pc + 1 + k` after `ja`,
+    /// `pc + 1 + jt` then `pc + 1 + jf` after a conditional jump, else
+    /// `pc + 1` (also for a code that is no opcode). Nothing here checks that
+    /// a successor lies inside the program (the validator does).
+    pub fn successors(&self, pc: usize) -> impl Iterator<Item = usize> {
+        let next = pc.saturating_add(1);
+        let pair = match self.info().map(|i| (i.class, i.operand)) {
+            Some((Class::Ret, _)) => [None, None],
+            Some((_, Operand::Jump)) => [Some(next.saturating_add(self.k as usize)), None],
+            Some((_, op)) if op.is_conditional() => [
+                Some(next + usize::from(self.jt)),
+                Some(next + usize::from(self.jf)),
+            ],
+            _ => [Some(next), None],
+        };
+        pair.into_iter().flatten()
     }
 
     /// The table row, if `code` is one of the 49 Linux accepts.
@@ -154,6 +173,16 @@ pub fn encode(insns: &[Insn], endian: Endian) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn successors_follow_the_opcode_table() {
+        let succ = |i: Insn, pc| i.successors(pc).collect::<Vec<_>>();
+        assert_eq!(succ(Insn::op(Opcode::RetK, 0, 0, 0), 3), []);
+        assert_eq!(succ(Insn::op(Opcode::Ja, 9, 9, 5), 3), [9]);
+        assert_eq!(succ(Insn::op(Opcode::JeqX, 1, 2, 0), 3), [5, 6]);
+        assert_eq!(succ(Insn::op(Opcode::LdAbsW, 7, 7, 4), 3), [4]);
+        assert_eq!(succ(Insn::new(0xffff, 7, 7, 4), 3), [4]);
+    }
 
     #[test]
     fn raw_round_trip_keeps_junk_fields() {

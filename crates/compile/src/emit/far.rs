@@ -198,7 +198,7 @@ fn check_exits(code: &Code, start: &[usize], insns: &[Insn]) -> Result<(), Compi
         let end = start.get(i + 1).copied().unwrap_or(insns.len());
         let allowed: Vec<usize> = b.exit.targets().map(|l| start[pos[&l]]).collect();
         for (pc, &insn) in insns.iter().enumerate().take(end).skip(start[i]) {
-            for succ in successors(insn, pc) {
+            for succ in insn.successors(pc) {
                 let inside = succ > pc && succ < end;
                 if !inside && !allowed.contains(&succ) {
                     return Err(CompileError::internal(format!(
@@ -210,18 +210,6 @@ fn check_exits(code: &Code, start: &[usize], insns: &[Insn]) -> Result<(), Compi
         }
     }
     Ok(())
-}
-
-/// Where control may go after the instruction at `pc`.
-fn successors(insn: Insn, pc: usize) -> Vec<usize> {
-    match insn.opcode() {
-        Some(Opcode::RetK) => vec![],
-        Some(Opcode::Ja) => vec![pc + 1 + insn.k as usize],
-        Some(Opcode::JeqK | Opcode::JgtK | Opcode::JgeK | Opcode::JsetK) => {
-            vec![pc + 1 + usize::from(insn.jt), pc + 1 + usize::from(insn.jf)]
-        }
-        _ => vec![pc + 1],
-    }
 }
 
 #[cfg(test)]
