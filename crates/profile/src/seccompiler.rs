@@ -18,6 +18,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::Loaded;
 use crate::arch::Arch;
 use crate::context::{Format, LoadOptions};
 use crate::decode::{Dec, Sp};
@@ -25,7 +26,6 @@ use crate::diag::{Diagnostic, ProfileError};
 use crate::ir::{Action, ArchPolicy, ArgIndex, CmpOp, Cond, Origin, Policy, Rule};
 use crate::json::{Member, Node, Value};
 use crate::lower::low_word;
-use crate::Loaded;
 
 /// Reads a seccompiler document (already parsed: format detection or the
 /// caller parsed the text once).

@@ -44,18 +44,18 @@ pub fn place(code: &mut Code) -> usize {
                 insert_veneer(code, block, target)
             }
         };
-        set_edge(&mut code.blocks[block].exit, edge, veneer);
+        set_edge(&mut code.block_mut(block).exit, edge, veneer);
     }
     added
 }
 
 /// Instruction index where each block starts, plus the total length.
 fn starts(code: &Code) -> (Vec<usize>, usize) {
-    let mut out = Vec::with_capacity(code.blocks.len());
+    let mut out = Vec::with_capacity(code.blocks().len());
     let mut pc = 0;
-    for (i, b) in code.blocks.iter().enumerate() {
+    for (i, b) in code.blocks().iter().enumerate() {
         out.push(pc);
-        pc += size(b, code.blocks.get(i + 1).map(|n| n.label));
+        pc += size(b, code.blocks().get(i + 1).map(|n| n.label));
     }
     (out, pc)
 }
@@ -74,7 +74,7 @@ fn size(b: &Block, next: Option<Label>) -> usize {
 fn first_far_edge(code: &Code) -> Option<(usize, bool, Label)> {
     let (start, _) = starts(code);
     let pos = code.positions();
-    code.blocks.iter().enumerate().find_map(|(i, b)| {
+    code.blocks().iter().enumerate().find_map(|(i, b)| {
         let Exit::Branch { then, other, .. } = b.exit else {
             return None;
         };
@@ -103,7 +103,7 @@ fn set_edge(exit: &mut Exit, edge: bool, to: Label) {
 /// What a veneer to `target` contains: the `ret` itself, or a `ja`.
 fn veneer_exit(code: &Code, target: Label) -> Exit {
     let pos = code.positions();
-    let b = &code.blocks[pos[&target]];
+    let b = &code.blocks()[pos[&target]];
     match (b.body.is_empty(), b.exit) {
         (true, Exit::Ret(raw)) => Exit::Ret(raw),
         _ => Exit::Goto(target),
@@ -114,8 +114,8 @@ fn veneer_exit(code: &Code, target: Label) -> Exit {
 fn reusable_veneer(code: &Code, block: usize, target: Label) -> Option<Label> {
     let want = veneer_exit(code, target);
     let (start, _) = starts(code);
-    let pc = start[block] + code.blocks[block].body.len();
-    code.blocks
+    let pc = start[block] + code.blocks()[block].body.len();
+    code.blocks()
         .iter()
         .enumerate()
         .skip(block + 1)
@@ -134,7 +134,7 @@ fn insert_veneer(code: &mut Code, block: usize, target: Label) -> Label {
         exit,
         veneer: true,
     };
-    code.blocks.insert(block + 1, v);
+    code.insert_block(block + 1, v);
     label
 }
 
@@ -147,7 +147,7 @@ pub fn encode(code: &Code) -> Result<Vec<Insn>, CompileError> {
     let pos = code.positions();
     let at = |l: Label| start[pos[&l]];
     let mut out = Vec::with_capacity(len);
-    for (i, b) in code.blocks.iter().enumerate() {
+    for (i, b) in code.blocks().iter().enumerate() {
         for op in &b.body {
             out.push(match *op {
                 Op::Load(off) => Insn::op(Opcode::LdAbsW, 0, 0, off),
@@ -155,7 +155,7 @@ pub fn encode(code: &Code) -> Result<Vec<Insn>, CompileError> {
             });
         }
         let pc = start[i] + b.body.len();
-        let next = code.blocks.get(i + 1).map(|n| n.label);
+        let next = code.blocks().get(i + 1).map(|n| n.label);
         match b.exit {
             Exit::Ret(raw) => out.push(Insn::op(Opcode::RetK, 0, 0, raw)),
             Exit::Goto(t) if Some(t) == next => {}
@@ -194,7 +194,7 @@ fn jump_opcode(cmp: Cmp) -> Opcode {
 /// bottom (to the next block, which must be its target).
 fn check_exits(code: &Code, start: &[usize], insns: &[Insn]) -> Result<(), CompileError> {
     let pos: HashMap<Label, usize> = code.positions();
-    for (i, b) in code.blocks.iter().enumerate() {
+    for (i, b) in code.blocks().iter().enumerate() {
         let end = start.get(i + 1).copied().unwrap_or(insns.len());
         let allowed: Vec<usize> = b.exit.targets().map(|l| start[pos[&l]]).collect();
         for (pc, &insn) in insns.iter().enumerate().take(end).skip(start[i]) {

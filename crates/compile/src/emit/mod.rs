@@ -39,7 +39,7 @@ pub struct EmitStats {
 /// Emits, optimizes, places and validates the program for `tree`.
 pub fn emit_from_tree(tree: &DecisionTree) -> Result<(Program, EmitStats), CompileError> {
     let mut code = code::Code::from_tree(tree);
-    let blocks = code.blocks.len();
+    let blocks = code.blocks().len();
     let opt_changes = optimize(&mut code, PASSES);
     let veneers = far::place(&mut code);
     let insns = far::encode(&code)?;

@@ -6,7 +6,9 @@
 //! pass is a `fn(&mut Code) -> bool` that says whether it changed anything;
 //! [`optimize`] runs the list from the top, restarts from the top after any
 //! change, and stops when a whole round changes nothing. Every pass keeps the
-//! invariants written in [`crate::emit::code`].
+//! invariants written in [`crate::emit::code`]; in debug builds
+//! [`optimize`] checks them ([`Code::check`]) after every pass that changed
+//! something.
 //!
 //! Order of [`PASSES`] and why:
 //!
@@ -50,8 +52,12 @@ const MAX_ROUNDS: usize = 10_000;
 pub fn optimize(code: &mut Code, passes: &[(&str, Pass)]) -> usize {
     let mut changes = 0;
     'round: for _ in 0..MAX_ROUNDS {
-        for (_, pass) in passes {
+        for (name, pass) in passes {
             if pass(code) {
+                #[cfg(debug_assertions)]
+                if let Err(e) = code.check() {
+                    panic!("optimizer pass {name} broke the code invariants: {e}");
+                }
                 changes += 1;
                 continue 'round;
             }
