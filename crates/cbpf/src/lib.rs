@@ -12,6 +12,8 @@
 //! * [`action`]: return values, actions and stacking (re-exported from
 //!   [`sysfence_abi`], which owns every kernel fact; also as [`abi`]).
 //! * [`data`]: `struct seccomp_data` and AUDIT_ARCH values (from [`sysfence_abi`]).
+//! * [`buffer`]: labels, deadlines and far-jump veneers, shared by the
+//!   assembler and the compiler's emitter.
 //! * [`asm`]: the `bpf_asm` assembler and the disassembler.
 //!
 //! Data flows `text --asm--> [Insn] --validate--> Program --interp(SeccompData)--> Outcome`,
@@ -21,6 +23,7 @@
 
 pub mod action;
 pub mod asm;
+pub mod buffer;
 pub mod data;
 pub mod generate;
 pub mod insn;
