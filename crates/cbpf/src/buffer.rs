@@ -13,7 +13,8 @@
 //! instructions ([`MAX_SHORT`]) past its jump. While some edge misses its
 //! deadline, the first such edge in program order (`jt` before `jf`) gets a
 //! veneer placed right after its jump, behind any veneers that jump already
-//! has (so two veneers of one jump come `jt` first): a `ja` to the edge's
+//! has (so two veneers of one jump come `jt` first) or, under
+//! [`VeneerPolicy::newest_first`], ahead of them: a `ja` to the edge's
 //! label (32-bit offset, always reaches), or under [`VeneerPolicy::share`]
 //! a copy of the `ret` the label names when it names a bare `ret`, and
 //! before inserting, a veneer with the same contents that the edge already
@@ -54,6 +55,10 @@ pub struct VeneerPolicy {
     /// edges that reach them (the compiler's choice; the assembler keeps one
     /// `ja` per edge so that its output follows the source).
     pub share: bool,
+    /// Whether a new veneer goes directly after its jump, ahead of the
+    /// veneers already there (the compiler's layout), rather than behind
+    /// them (the assembler's documented `jt`-first layout).
+    pub newest_first: bool,
 }
 
 /// Why a buffer could not be placed.
@@ -277,7 +282,7 @@ impl Buffer {
         }
         let label = self.label();
         let mut at = u + 1;
-        while matches!(self.units.get(at), Some(Unit::Veneer { .. })) {
+        while !policy.newest_first && matches!(self.units.get(at), Some(Unit::Veneer { .. })) {
             at += 1;
         }
         let made_for = target;
@@ -365,6 +370,7 @@ mod tests {
     const ON: VeneerPolicy = VeneerPolicy {
         enabled: true,
         share: false,
+        newest_first: false,
     };
 
     /// `jeq` to two labels behind `gap_t` / `gap_f` filler loads.
@@ -400,6 +406,13 @@ mod tests {
         assert_eq!(p.insns[2], Insn::op(Opcode::Ja, 0, 0, 256 + 1 + 10));
         assert_eq!(p.veneers().len(), 2);
         assert_eq!(p.addr(Label(0)), Some(259));
+        let newest = VeneerPolicy {
+            newest_first: true,
+            ..ON
+        };
+        let p = far(256, 10, newest).unwrap();
+        assert_eq!(p.insns[0], Insn::op(Opcode::JeqK, 1, 0, 1));
+        assert_eq!(p.insns[1], Insn::op(Opcode::Ja, 0, 0, 256 + 1 + 10 + 1));
     }
 
     #[test]

@@ -280,8 +280,7 @@ proptest! {
         for pass in PASSES.iter().map(|p| vec![*p]).chain([PASSES.to_vec()]) {
             let mut code = Code::from_tree(&tree);
             optimize(&mut code, &pass);
-            far::place(&mut code);
-            let program = sysfence_cbpf::program::Program::new(&far::encode(&code).unwrap()).unwrap();
+            let program = sysfence_cbpf::program::Program::new(&far::encode(&code).unwrap().0).unwrap();
             for &(nr, args, arch) in &inputs {
                 let arch = [X86_64, I386, S390X, 0x1234][arch];
                 let d = SeccompData { args, ..SeccompData::new(arch, nr) };

@@ -49,6 +49,7 @@ pub(super) fn link(source: &Source, opts: &AsmOptions) -> Result<Vec<Insn>, AsmE
     let policy = VeneerPolicy {
         enabled: opts.veneers,
         share: false,
+        newest_first: false,
     };
     let placed = buf.finish(policy).map_err(|e| buffer_error(source, e))?;
     check_literal_jumps(source, &placed, &at)?;
@@ -57,7 +58,10 @@ pub(super) fn link(source: &Source, opts: &AsmOptions) -> Result<Vec<Insn>, AsmE
 
 fn buffer_error(source: &Source, e: BufferError) -> AsmError {
     // Only a program with jumps can fail here, so it has a first statement.
-    let first = source.stmts.first().map_or(Pos { line: 1, column: 1 }, |s| s.pos);
+    let first = source
+        .stmts
+        .first()
+        .map_or(Pos { line: 1, column: 1 }, |s| s.pos);
     match e {
         BufferError::Far {
             origin,
@@ -65,7 +69,9 @@ fn buffer_error(source: &Source, e: BufferError) -> AsmError {
             distance,
         } => too_far(&source.stmts[origin], side, distance),
         BufferError::TooLong(len) => AsmError::new(first, ErrorKind::TooLong(len)),
-        BufferError::Unbound(l) => AsmError::new(first, ErrorKind::UndefinedLabel(format!("{l:?}"))),
+        BufferError::Unbound(l) => {
+            AsmError::new(first, ErrorKind::UndefinedLabel(format!("{l:?}")))
+        }
     }
 }
 

@@ -13,7 +13,8 @@
 //!    when it starts; every block that reaches it ends with exactly that
 //!    accumulator (see [`Code::exit_states`]).
 //!
-//! Nothing here limits jump distances; [`crate::emit::far`] does that.
+//! Nothing here limits jump distances; [`crate::emit::far`] does that in
+//! the shared label buffer, so veneers never appear as blocks.
 
 use std::collections::HashMap;
 
@@ -96,15 +97,12 @@ pub struct Block {
     pub body: Vec<Op>,
     /// How it ends.
     pub exit: Exit,
-    /// Inserted for jump distance only (see [`crate::emit::far`]).
-    pub veneer: bool,
 }
 
 /// The whole program as blocks in layout order.
 ///
 /// The block list is private: passes read it as a slice and change blocks in
-/// place, drop blocks ([`Code::retain_blocks`]) or insert veneers
-/// ([`Code::insert_block`]); [`Code::check`] says whether the invariants in
+/// place or drop blocks ([`Code::retain_blocks`]); [`Code::check`] says whether the invariants in
 /// the module documentation hold, and the optimizer runs it after every pass
 /// in debug builds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,11 +146,6 @@ impl Code {
     /// Keeps the blocks for which `keep` says yes, in order.
     pub fn retain_blocks(&mut self, keep: impl FnMut(&Block) -> bool) {
         self.blocks.retain(keep);
-    }
-
-    /// Inserts a block before block `at`.
-    pub fn insert_block(&mut self, at: usize, block: Block) {
-        self.blocks.insert(at, block);
     }
 
     /// Checks the invariants of the module documentation: labels unique,
@@ -283,7 +276,6 @@ fn block_for(tree: &DecisionTree, id: NodeId) -> Block {
         entry: None,
         body,
         exit,
-        veneer: false,
     }
 }
 
