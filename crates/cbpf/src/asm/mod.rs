@@ -119,10 +119,10 @@
 //! veneer. If both edges are far, two veneers follow, the `jt` one first.
 //!
 //! Inserting a veneer moves everything after it, which can push another
-//! edge out of range, so layout runs to a fixpoint: compute addresses from
-//! the current veneer set, mark every edge whose distance exceeds 255 as
-//! far, repeat until nothing changes. Veneers are only ever added, and each
-//! conditional gets at most two, so the loop ends. Invariant on return: every
+//! edge out of range, so layout (in the shared label buffer,
+//! [`crate::buffer`]) re-measures after every insertion until no edge is
+//! out of range. Veneers are only ever added, and each conditional gets at
+//! most two, so the loop ends. Invariant on return: every
 //! near edge's distance is at most 255, every far edge lands on its own
 //! veneer, and every veneer jumps to its edge's label. A `.insn` jump's
 //! literal offsets cannot follow a moved target, so inserting a veneer
