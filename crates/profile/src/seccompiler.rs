@@ -33,7 +33,7 @@ pub(crate) fn load_node(node: &Node, opts: &LoadOptions) -> Result<Loaded, Profi
     let mut dec = Dec::new(&opts.file_name);
     let Value::Object(cats) = &node.value else {
         return Err(dec.error(
-            &node,
+            node,
             "$",
             format!(
                 "expected a map of thread categories, found {}",
@@ -54,14 +54,14 @@ pub(crate) fn load_node(node: &Node, opts: &LoadOptions) -> Result<Loaded, Profi
         Some(name) => cats.iter().find(|c| c.key == *name).ok_or_else(|| {
             let known: Vec<&str> = cats.iter().map(|c| c.key.as_str()).collect();
             dec.error(
-                &node,
+                node,
                 "$",
                 format!("no filter \"{name}\" (found: {})", known.join(", ")),
             )
         })?,
         None => cats
             .first()
-            .ok_or_else(|| dec.error(&node, "$", "no filters in the file"))?,
+            .ok_or_else(|| dec.error(node, "$", "no filters in the file"))?,
     };
     if cats.len() > 1 && opts.filter.is_none() {
         let o = dec.origin(cat.key_pos, &format!("$.{}", cat.key));

@@ -121,7 +121,8 @@ fn check_exits(code: &Code, placed: &Placed, marks: &Marks) -> Result<(), Compil
         };
         for (pc, insn) in placed.insns.iter().enumerate().take(end).skip(start) {
             for succ in insn.successors(pc) {
-                if !(succ > pc && succ < end) && !names(succ) {
+                let inside = succ > pc && succ < end;
+                if !inside && !names(succ) {
                     return Err(CompileError::internal(format!(
                         "block {i} ({:?}) leaves at pc {pc} to {succ}, which its exit does not name",
                         b.label
