@@ -12,7 +12,7 @@ use sysfence_cbpf::validate::{
     self, Rule, can_attach, check_classic, ebpf_len, max_copies, path_len, validate,
 };
 
-const ALLOW: u32 = 0x7fff_0000;
+use sysfence_cbpf::action::RET_ALLOW as ALLOW;
 
 fn i(op: Opcode, k: u32) -> Insn {
     Insn::op(op, 0, 0, k)
