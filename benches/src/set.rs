@@ -171,9 +171,9 @@ fn load(path: &Path, filter: Option<&str>) -> Result<Policy, SetError> {
     let loaded = load_file(path, &opts).map_err(|e| err(e.to_string()))?;
     // x86_64 alone, as libseccomp builds a filter with only that ABI: x32
     // numbers (bit 30) get the bad-arch action.
-    let (policy, _) = sysfence_compile::select::select(&loaded.policy, &[Arch::X86_64])
+    let selection = sysfence_compile::select::select(&loaded.policy, Some(&[Arch::X86_64]))
         .map_err(|e| err(e.to_string()))?;
-    Ok(policy)
+    Ok(selection.into_policy())
 }
 
 fn probe(name: &str, nr: i64, first: [u64; 3]) -> Probe {

@@ -13,8 +13,14 @@ use sysfence_profile::{Format, LoadOptions, load};
 pub fn profile_compile(bytes: &[u8]) {
     let forced = Format::ALL.iter().copied().map(Some);
     for format in std::iter::once(None).chain(forced) {
-        let options = LoadOptions { format, file_name: "fuzz.json".into(), ..Default::default() };
-        let Ok(loaded) = load(bytes, &options) else { continue };
+        let options = LoadOptions {
+            format,
+            file_name: "fuzz.json".into(),
+            ..Default::default()
+        };
+        let Ok(loaded) = load(bytes, &options) else {
+            continue;
+        };
         if let Err(e) = compile(&loaded.policy, &Config::new()) {
             assert!(
                 e.too_large_len().is_some() || e.is_profile_error(),

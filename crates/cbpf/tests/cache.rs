@@ -6,22 +6,11 @@ use sysfence_cbpf::insn::Insn;
 use sysfence_cbpf::interp::cache::{is_const_allow, kernel_bypass};
 use sysfence_cbpf::opcode::Opcode;
 use sysfence_cbpf::program::Program;
+use sysfence_testkit::insn::{i, jmp, prog};
 
 use sysfence_cbpf::abi::arch::AUDIT_ARCH_I386 as I386;
 use sysfence_cbpf::abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 const GETPPID: u32 = 110;
-
-fn i(op: Opcode, k: u32) -> Insn {
-    Insn::op(op, 0, 0, k)
-}
-
-fn jmp(op: Opcode, jt: u8, jf: u8, k: u32) -> Insn {
-    Insn::op(op, jt, jf, k)
-}
-
-fn prog(insns: &[Insn]) -> Program {
-    Program::new(insns).unwrap_or_else(|e| panic!("test program rejected: {e}"))
-}
 
 /// x86_64 check, then `nr == GETPPID` decided by `test` (2 insns, true to
 /// pc+2 = allow), then ERRNO; foreign arch killed.

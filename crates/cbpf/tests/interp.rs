@@ -8,22 +8,10 @@ use sysfence_cbpf::interp::{
     Config, Coverage, NoTrace, Outcome, ShiftMode, Step, Steps, run, run_with,
 };
 use sysfence_cbpf::opcode::Opcode;
-use sysfence_cbpf::program::Program;
+use sysfence_testkit::insn::{i, jmp, prog};
 
 use sysfence_cbpf::abi::arch::AUDIT_ARCH_S390X as S390X;
 use sysfence_cbpf::abi::arch::AUDIT_ARCH_X86_64 as X86_64;
-
-fn i(op: Opcode, k: u32) -> Insn {
-    Insn::op(op, 0, 0, k)
-}
-
-fn jmp(op: Opcode, jt: u8, jf: u8, k: u32) -> Insn {
-    Insn::op(op, jt, jf, k)
-}
-
-fn prog(insns: &[Insn]) -> Program {
-    Program::new(insns).unwrap_or_else(|e| panic!("test program rejected: {e}"))
-}
 
 /// Runs `body; ret a` on an x86_64 call with no arguments; returns A.
 fn eval_a(body: &[Insn]) -> u32 {

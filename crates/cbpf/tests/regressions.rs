@@ -4,12 +4,16 @@
 //!
 //! Layout: one file per input, named after what it found; `raw_run/` and
 //! `asm_input/` hold the fuzzer's bytes as they are, `disasm_roundtrip/`
-//! little-endian `struct sock_filter` bytes. A missing directory is reported
-//! and skipped, so a partial checkout still passes.
+//! little-endian `struct sock_filter` bytes, `profile_compile/` profile
+//! text in any dialect (`fuzz/src/profile_checks.rs`). A missing or empty
+//! directory fails the test: a replay that replays nothing proves nothing.
 
 #[path = "../../../fuzz/src/checks.rs"]
 #[allow(dead_code)]
 mod checks;
+
+#[path = "../../../fuzz/src/profile_checks.rs"]
+mod profile_checks;
 
 use std::path::{Path, PathBuf};
 
@@ -17,10 +21,8 @@ fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../corpus/regressions")
         .join(target);
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("{target}: skipped: no directory {}", dir.display());
-        return Vec::new();
-    };
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{target}: no regression directory {}: {e}", dir.display()));
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file())
@@ -39,6 +41,7 @@ fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 
 fn replay(target: &str, check: impl Fn(&[u8])) {
     let all = inputs(target);
+    assert!(!all.is_empty(), "{target}: no regression inputs");
     for (path, bytes) in &all {
         eprintln!("{target}: {}", path.display());
         check(bytes);
@@ -66,4 +69,9 @@ fn disasm_roundtrip_regressions() {
 #[test]
 fn valid_run_regressions() {
     replay("valid_run", checks::valid_run);
+}
+
+#[test]
+fn profile_compile_regressions() {
+    replay("profile_compile", profile_checks::profile_compile);
 }

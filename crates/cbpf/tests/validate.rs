@@ -11,16 +11,9 @@ use sysfence_cbpf::program::{Program, ProgramError};
 use sysfence_cbpf::validate::{
     self, Rule, can_attach, check_classic, ebpf_len, max_copies, path_len, validate,
 };
+use sysfence_testkit::insn::{i, jmp};
 
 use sysfence_cbpf::action::RET_ALLOW as ALLOW;
-
-fn i(op: Opcode, k: u32) -> Insn {
-    Insn::op(op, 0, 0, k)
-}
-
-fn jmp(op: Opcode, jt: u8, jf: u8, k: u32) -> Insn {
-    Insn::op(op, jt, jf, k)
-}
 
 fn ret() -> Insn {
     i(Opcode::RetK, ALLOW)

@@ -2,29 +2,13 @@
 //! through files and pipes, the output formats, and the exit status and
 //! `FILE:LINE:COLUMN` of errors.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use sysfence_testkit::Cli;
 
-fn sysfence(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sysfence"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sysfence runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write stdin");
-    child.wait_with_output().expect("sysfence finishes")
-}
+const SYSFENCE: Cli = Cli::new(env!("CARGO_BIN_EXE_sysfence"));
 
 fn ok(args: &[&str], stdin: &[u8]) -> Vec<u8> {
-    let out = sysfence(args, stdin);
+    let out = SYSFENCE.run_with_stdin(args, stdin);
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -154,7 +138,7 @@ fn syscall_names_resolve_for_the_chosen_arch() {
 
 #[test]
 fn a_bad_mnemonic_exits_2_with_file_line_and_column() {
-    let out = sysfence(&["asm", "-"], b"ld [0]\n\n   lda #1\n");
+    let out = SYSFENCE.run_with_stdin(&["asm", "-"], b"ld [0]\n\n   lda #1\n");
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -189,13 +173,13 @@ fn bad_inputs_exit_2_with_one_line() {
         ),
     ];
     for (args, stdin, want) in cases {
-        let out = sysfence(args, stdin);
+        let out = SYSFENCE.run_with_stdin(args, stdin);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.starts_with(want), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
     }
-    let out = sysfence(&["disasm", "-"], b"");
+    let out = SYSFENCE.run_with_stdin(&["disasm", "-"], b"");
     assert_eq!(out.status.code(), Some(2));
 }
 

@@ -1,52 +1,42 @@
 //! `sysfence emu` end to end: single calls, traces, batches and bad input.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use sysfence_testkit::Cli;
+use sysfence_testkit::cli::stdout;
+
+const SYSFENCE: Cli = Cli::new(env!("CARGO_BIN_EXE_sysfence"));
 
 const ALLOW_LIST: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../corpus/programs/x86_64-allow-list.bpf"
 );
 
-fn sysfence(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sysfence"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sysfence");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 #[test]
 fn single_calls_by_name_and_number() {
-    let o = sysfence(&["emu", ALLOW_LIST, "--arch", "x86_64", "getpid"], "");
+    let o = SYSFENCE.run_with_stdin(
+        &["emu", ALLOW_LIST, "--arch", "x86_64", "getpid"],
+        "".as_bytes(),
+    );
     assert_eq!(
         (o.status.code(), stdout(&o).as_str()),
         (Some(0), "ALLOW 0x7fff0000 6\n")
     );
-    let o = sysfence(&["emu", ALLOW_LIST, "--arch", "x86_64", "0"], "");
+    let o = SYSFENCE.run_with_stdin(&["emu", ALLOW_LIST, "--arch", "x86_64", "0"], "".as_bytes());
     assert_eq!(stdout(&o), "ERRNO(1) 0x00050001 7\n");
-    let o = sysfence(&["emu", ALLOW_LIST, "--arch", "x86_64", "-1"], "");
+    let o = SYSFENCE.run_with_stdin(
+        &["emu", ALLOW_LIST, "--arch", "x86_64", "-1"],
+        "".as_bytes(),
+    );
     assert_eq!(stdout(&o), "KILL_PROCESS 0x80000000 5\n");
-    let o = sysfence(&["emu", ALLOW_LIST, "--arch", "i386", "getpid"], "");
+    let o = SYSFENCE.run_with_stdin(
+        &["emu", ALLOW_LIST, "--arch", "i386", "getpid"],
+        "".as_bytes(),
+    );
     assert_eq!(stdout(&o), "KILL_PROCESS 0x80000000 3\n");
 }
 
 #[test]
 fn trace_lists_each_step_with_registers() {
-    let o = sysfence(
+    let o = SYSFENCE.run_with_stdin(
         &[
             "emu",
             ALLOW_LIST,
@@ -55,7 +45,7 @@ fn trace_lists_each_step_with_registers() {
             "0x40000027",
             "--trace",
         ],
-        "",
+        "".as_bytes(),
     );
     let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
@@ -72,7 +62,7 @@ fn trace_lists_each_step_with_registers() {
 #[test]
 fn batch_answers_every_line_in_order() {
     let input = "x86_64 39\n# a comment\n\ni386 1\n0xc000003e 231 1 2 3 4 5 6\nx86_64 0\n";
-    let o = sysfence(&["emu", ALLOW_LIST, "--batch"], input);
+    let o = SYSFENCE.run_with_stdin(&["emu", ALLOW_LIST, "--batch"], input.as_bytes());
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(
         stdout(&o),
@@ -109,7 +99,7 @@ fn bad_input_is_one_line_and_exit_2() {
             "/nonexistent/prog",
         ),
     ] {
-        let o = sysfence(&args, stdin);
+        let o = SYSFENCE.run_with_stdin(&args, stdin.as_bytes());
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
@@ -123,9 +113,9 @@ fn truncated_raw_program_is_rejected() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("short.bin");
     std::fs::write(&path, [0x06, 0, 0, 0, 0, 0, 0xff, 0x7f, 0x06]).unwrap();
-    let o = sysfence(
+    let o = SYSFENCE.run_with_stdin(
         &["emu", path.to_str().unwrap(), "--arch", "x86_64", "1"],
-        "",
+        "".as_bytes(),
     );
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");

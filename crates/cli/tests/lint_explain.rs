@@ -1,32 +1,17 @@
 //! `sysfence lint` and `sysfence explain` on the example and bad profiles.
 
-use std::path::PathBuf;
-use std::process::Command;
+use sysfence_testkit::Cli;
+
+const SYSFENCE: Cli = Cli::new(env!("CARGO_BIN_EXE_sysfence"));
 
 fn repo(path: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-        .display()
-        .to_string()
-}
-
-fn sysfence(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sysfence"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    sysfence_testkit::repo(path).display().to_string()
 }
 
 #[test]
 fn lint_reports_warnings_with_excerpts() {
     let p = repo("corpus/profiles/allow-list.json");
-    let (code, out, _) = sysfence(&[
+    let (code, out, _) = SYSFENCE.status(&[
         "lint",
         &p,
         "--host-arch",
@@ -55,7 +40,7 @@ fn lint_reports_warnings_with_excerpts() {
 #[test]
 fn lint_fails_with_status_2_and_the_place() {
     let p = repo("corpus/bad/unknown-action.json");
-    let (code, _, err) = sysfence(&["lint", &p]);
+    let (code, _, err) = SYSFENCE.status(&["lint", &p]);
     assert_eq!(code, 2);
     assert!(
         err.contains(
@@ -72,7 +57,7 @@ fn lint_fails_with_status_2_and_the_place() {
 #[test]
 fn explain_names_the_deciding_rule() {
     let p = repo("corpus/profiles/allow-list.json");
-    let (code, out, _) = sysfence(&[
+    let (code, out, _) = SYSFENCE.status(&[
         "explain",
         &p,
         "--host-arch",
@@ -89,7 +74,7 @@ fn explain_names_the_deciding_rule() {
         ),
         "{out}"
     );
-    let (_, out, _) = sysfence(&[
+    let (_, out, _) = SYSFENCE.status(&[
         "explain",
         &p,
         "--host-arch",
@@ -102,7 +87,7 @@ fn explain_names_the_deciding_rule() {
         out,
         "x86_64: execve() -> ERRNO(1)\ndecided by the default action (no rule matched)\n"
     );
-    let (_, out, _) = sysfence(&[
+    let (_, out, _) = SYSFENCE.status(&[
         "explain",
         &p,
         "--host-arch",
@@ -112,7 +97,7 @@ fn explain_names_the_deciding_rule() {
         "0x4000",
     ]);
     assert!(out.contains("decided by the fixed range"), "{out}");
-    let (_, out, _) = sysfence(&[
+    let (_, out, _) = SYSFENCE.status(&[
         "explain",
         &p,
         "--host-arch",
@@ -125,7 +110,7 @@ fn explain_names_the_deciding_rule() {
         out.contains("-> KILL_THREAD\ndecided by the bad-arch action"),
         "{out}"
     );
-    let (code, _, err) = sysfence(&["explain", &p, "--arch", "x86_64", "no_such_call"]);
+    let (code, _, err) = SYSFENCE.status(&["explain", &p, "--arch", "x86_64", "no_such_call"]);
     assert_eq!(code, 2, "{err}");
 }
 
@@ -135,7 +120,7 @@ fn explain_an_unconfined_profile() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let p = dir.join("empty.json");
     std::fs::write(&p, "{}").expect("write");
-    let (code, out, _) = sysfence(&[
+    let (code, out, _) = SYSFENCE.status(&[
         "explain",
         &p.display().to_string(),
         "--arch",

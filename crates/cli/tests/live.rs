@@ -6,15 +6,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use sysfence_testkit::Cli;
+use sysfence_testkit::cli::text;
+
+const SYSFENCE: Cli = Cli::new(BIN);
 
 const BIN: &str = env!("CARGO_BIN_EXE_sysfence");
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn no_chmod() -> PathBuf {
-    repo().join("corpus/profiles/no-chmod.json")
+    sysfence_testkit::repo("corpus/profiles/no-chmod.json")
 }
 
 /// Why these tests cannot run here, if they cannot.
@@ -52,18 +52,6 @@ macro_rules! live {
     };
 }
 
-fn sysfence(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run sysfence")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sysfence-live-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -83,7 +71,7 @@ fn run_no_chmod_denies_chmod_and_lets_ls_work() {
     let file = dir.join("FILE");
     std::fs::write(&file, "x").expect("write");
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    let out = sysfence(&["run", s(&no_chmod()), "--", "chmod", "600", s(&file)]);
+    let out = SYSFENCE.run(&["run", s(&no_chmod()), "--", "chmod", "600", s(&file)]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("Operation not permitted"),
@@ -92,10 +80,10 @@ fn run_no_chmod_denies_chmod_and_lets_ls_work() {
     );
     let mode = std::fs::metadata(&file).expect("stat").permissions().mode() & 0o777;
     assert_eq!(mode, 0o644);
-    let out = sysfence(&["run", s(&no_chmod()), "--", "ls", s(&dir)]);
+    let out = SYSFENCE.run(&["run", s(&no_chmod()), "--", "ls", s(&dir)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "FILE\n");
-    let out = sysfence(&[
+    let out = SYSFENCE.run(&[
         "run",
         "--flags",
         "log,spec_allow",
@@ -110,13 +98,13 @@ fn run_no_chmod_denies_chmod_and_lets_ls_work() {
 #[test]
 fn run_reports_a_missing_command_and_a_bad_flag() {
     live!();
-    let out = sysfence(&["run", s(&no_chmod()), "--", "sysfence-no-such-command"]);
+    let out = SYSFENCE.run(&["run", s(&no_chmod()), "--", "sysfence-no-such-command"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr),
         "sysfence: sysfence-no-such-command: command not found\n"
     );
-    let out = sysfence(&[
+    let out = SYSFENCE.run(&[
         "run",
         "--flags",
         "tsync,bogus",
@@ -162,10 +150,10 @@ fn status_and_dump_of_a_process_under_no_chmod() {
     let pid = child.id();
     wait_filters(pid, 1, "sleep");
     let p = pid.to_string();
-    let status = sysfence(&["status", &p, "--all"]);
-    let dump = sysfence(&["dump", &p]);
-    let raw = sysfence(&["dump", &p, "--index", "0", "--format", "raw"]);
-    let past = sysfence(&["dump", &p, "--index", "1"]);
+    let status = SYSFENCE.run(&["status", &p, "--all"]);
+    let dump = SYSFENCE.run(&["dump", &p]);
+    let raw = SYSFENCE.run(&["dump", &p, "--index", "0", "--format", "raw"]);
+    let past = SYSFENCE.run(&["dump", &p, "--index", "1"]);
     let alive = child.try_wait().expect("try_wait").is_none();
     let _ = child.kill();
     let _ = child.wait();
@@ -238,18 +226,18 @@ fn status_and_dump_of_a_process_under_no_chmod() {
 #[test]
 fn dump_and_status_of_missing_or_unfiltered_processes() {
     live!();
-    let out = sysfence(&["dump", "2147483646"]);
+    let out = SYSFENCE.run(&["dump", "2147483646"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr),
         "sysfence: no process with id 2147483646\n"
     );
-    let out = sysfence(&["status", "2147483646"]);
+    let out = SYSFENCE.run(&["status", "2147483646"]);
     assert_eq!(out.status.code(), Some(2));
     let mut child = Command::new("sleep").arg("30").spawn().expect("sleep");
     let p = child.id().to_string();
-    let dump = sysfence(&["dump", &p]);
-    let status = sysfence(&["status", &p]);
+    let dump = SYSFENCE.run(&["dump", &p]);
+    let status = SYSFENCE.run(&["status", &p]);
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(dump.status.code(), Some(1));
@@ -298,7 +286,7 @@ fn round_trip(tag: &str, cmd: &[&str], needed: &str) -> (Output, Output, Output)
     let weights = dir.join("weights.txt");
     let mut args = vec!["record", "-o", s(&profile), "--weights", s(&weights), "--"];
     args.extend(cmd);
-    let recorded = sysfence(&args);
+    let recorded = SYSFENCE.run(&args);
     assert!(
         recorded.status.success(),
         "record: {}",
@@ -320,11 +308,11 @@ fn round_trip(tag: &str, cmd: &[&str], needed: &str) -> (Output, Output, Output)
     );
     let mut run_args = vec!["run", s(&profile), "--"];
     run_args.extend(cmd);
-    let under = sysfence(&run_args);
+    let under = SYSFENCE.run(&run_args);
     let reduced = dir.join("reduced.json");
     without(&profile, needed, &reduced);
     run_args[1] = s(&reduced);
-    let broken = sysfence(&run_args);
+    let broken = SYSFENCE.run(&run_args);
     (recorded, under, broken)
 }
 
@@ -366,7 +354,7 @@ fn record_then_run_python() {
 #[test]
 fn record_reports_a_missing_command() {
     live!();
-    let out = sysfence(&["record", "--", "sysfence-no-such-command"]);
+    let out = SYSFENCE.run(&["record", "--", "sysfence-no-such-command"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr),
@@ -377,8 +365,8 @@ fn record_reports_a_missing_command() {
 #[test]
 fn record_from_strace_and_audit_logs() {
     // Plain text parsing: no root needed.
-    let traces = repo().join("corpus/traces");
-    let out = sysfence(&[
+    let traces = sysfence_testkit::repo_dir().join("corpus/traces");
+    let out = SYSFENCE.run(&[
         "record",
         "--from-strace",
         s(&traces.join("ls-strace-f.txt")),
@@ -398,7 +386,7 @@ fn record_from_strace_and_audit_logs() {
         profile.contains("\"architectures\": [\"SCMP_ARCH_X86_64\"]"),
         "{profile}"
     );
-    let out = sysfence(&[
+    let out = SYSFENCE.run(&[
         "record",
         "--from-strace",
         s(&traces.join("ls-strace-c.txt")),
@@ -411,7 +399,7 @@ fn record_from_strace_and_audit_logs() {
         "{}",
         text(&out.stdout)
     );
-    let out = sysfence(&[
+    let out = SYSFENCE.run(&[
         "record",
         "--from-audit-log",
         s(&traces.join("audit-seccomp.log")),
@@ -437,7 +425,7 @@ fn record_from_strace_and_audit_logs() {
 #[test]
 fn stacked_profiles_are_dumped_oldest_first_and_combined() {
     live!();
-    let outer = repo().join("corpus/profiles/no-debugging.json");
+    let outer = sysfence_testkit::repo_dir().join("corpus/profiles/no-debugging.json");
     // sysfence under no-debugging starts sleep under no-chmod: two filters.
     let mut child = Command::new(BIN)
         .args([
@@ -457,11 +445,11 @@ fn stacked_profiles_are_dumped_oldest_first_and_combined() {
     let pid = child.id();
     wait_filters(pid, 2, "sleep");
     let p = pid.to_string();
-    let status = sysfence(&["status", &p]);
-    let dump = sysfence(&["dump", &p]);
-    let oldest = sysfence(&["dump", &p, "--index", "0", "--format", "raw"]);
-    let newest = sysfence(&["dump", &p, "--index", "1", "--format", "raw"]);
-    let all_raw = sysfence(&["dump", &p, "--format", "raw"]);
+    let status = SYSFENCE.run(&["status", &p]);
+    let dump = SYSFENCE.run(&["dump", &p]);
+    let oldest = SYSFENCE.run(&["dump", &p, "--index", "0", "--format", "raw"]);
+    let newest = SYSFENCE.run(&["dump", &p, "--index", "1", "--format", "raw"]);
+    let all_raw = SYSFENCE.run(&["dump", &p, "--format", "raw"]);
     let _ = child.kill();
     let _ = child.wait();
 
@@ -484,8 +472,8 @@ fn stacked_profiles_are_dumped_oldest_first_and_combined() {
         "{asm}"
     );
     // The kernel hands back exactly what `run` installed, which is what `compile` writes.
-    let compiled_outer = sysfence(&["compile", s(&outer)]);
-    let compiled_inner = sysfence(&["compile", s(&no_chmod())]);
+    let compiled_outer = SYSFENCE.run(&["compile", s(&outer)]);
+    let compiled_inner = SYSFENCE.run(&["compile", s(&no_chmod())]);
     assert!(
         compiled_outer.status.success(),
         "{}",
@@ -515,7 +503,7 @@ fn record_in_each_format_round_trips_and_keeps_the_exit_status() {
     std::fs::write(listed.join("x"), "").expect("write");
     for format in ["docker", "oci", "seccompiler"] {
         let profile = dir.join(format!("{format}.json"));
-        let out = sysfence(&[
+        let out = SYSFENCE.run(&[
             "record",
             "--format",
             format,
@@ -526,7 +514,7 @@ fn record_in_each_format_round_trips_and_keeps_the_exit_status() {
             s(&listed),
         ]);
         assert!(out.status.success(), "{format}: {}", text(&out.stderr));
-        let under = sysfence(&["run", s(&profile), "--", "ls", s(&listed)]);
+        let under = SYSFENCE.run(&["run", s(&profile), "--", "ls", s(&listed)]);
         assert!(under.status.success(), "{format}: {}", text(&under.stderr));
         assert_eq!(text(&under.stdout), "x\n", "{format}");
     }
@@ -536,7 +524,7 @@ fn record_in_each_format_round_trips_and_keeps_the_exit_status() {
         "{seccompiler}"
     );
     let profile = dir.join("exit.json");
-    let out = sysfence(&["record", "-o", s(&profile), "--", "sh", "-c", "exit 3"]);
+    let out = SYSFENCE.run(&["record", "-o", s(&profile), "--", "sh", "-c", "exit 3"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(
         text(&out.stderr).contains("the command exited with status 3"),
@@ -559,7 +547,7 @@ fn a_syscall_number_without_a_name_is_kept_as_a_number() {
     let dir = scratch("unnamed");
     let (profile, weights) = (dir.join("p.json"), dir.join("w.txt"));
     let script = "import ctypes; ctypes.CDLL(None).syscall(1000)";
-    let out = sysfence(&[
+    let out = SYSFENCE.run(&[
         "record",
         "-o",
         s(&profile),

@@ -1,26 +1,13 @@
 //! `sysfence syscalls`: the table printout, lookups and arch errors.
 
-use std::process::{Command, Output};
+use sysfence_testkit::Cli;
+use sysfence_testkit::cli::{stderr, stdout};
 
-fn sysfence(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sysfence"))
-        .arg("syscalls")
-        .args(args)
-        .output()
-        .expect("run sysfence")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
-}
+const SYSFENCE: Cli = Cli::new(env!("CARGO_BIN_EXE_sysfence"));
 
 #[test]
 fn x86_64_table() {
-    let o = sysfence(&["--arch", "x86_64"]);
+    let o = SYSFENCE.run(&["syscalls", "--arch", "x86_64"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
     let mut lines = text.lines();
@@ -46,7 +33,7 @@ fn x86_64_table() {
 
 #[test]
 fn docker_names_and_multiplexed_notes() {
-    let o = sysfence(&["--arch", "386"]);
+    let o = SYSFENCE.run(&["syscalls", "--arch", "386"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.starts_with("# x86 (SCMP_ARCH_X86) audit 0x40000003 little-endian 32-bit"));
@@ -61,7 +48,8 @@ fn docker_names_and_multiplexed_notes() {
 
 #[test]
 fn x32_and_arm_numbers() {
-    let o = sysfence(&[
+    let o = SYSFENCE.run(&[
+        "syscalls",
         "--arch",
         "SCMP_ARCH_X32",
         "read",
@@ -73,7 +61,14 @@ fn x32_and_arm_numbers() {
         stdout(&o),
         "1073741824 read\n1073742336 rt_sigaction\n1073741863 getpid\n"
     );
-    let o = sysfence(&["--arch", "arm", "set_tls", "sync_file_range2", "983041"]);
+    let o = SYSFENCE.run(&[
+        "syscalls",
+        "--arch",
+        "arm",
+        "set_tls",
+        "sync_file_range2",
+        "983041",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
@@ -83,7 +78,7 @@ fn x32_and_arm_numbers() {
 
 #[test]
 fn missing_syscall_is_a_no() {
-    let o = sysfence(&["--arch", "aarch64", "getpid", "open"]);
+    let o = SYSFENCE.run(&["syscalls", "--arch", "aarch64", "getpid", "open"]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stdout(&o), "172 getpid\n");
     assert_eq!(stderr(&o), "sysfence: aarch64: no syscall `open`\n");
@@ -91,7 +86,7 @@ fn missing_syscall_is_a_no() {
 
 #[test]
 fn unknown_arch_lists_the_known_ones() {
-    let o = sysfence(&["--arch", "vax"]);
+    let o = SYSFENCE.run(&["syscalls", "--arch", "vax"]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(stdout(&o), "");
     let err = stderr(&o);
@@ -107,7 +102,7 @@ fn unknown_arch_lists_the_known_ones() {
 
 #[test]
 fn arch_without_table() {
-    let o = sysfence(&["--arch", "SCMP_ARCH_PARISC"]);
+    let o = SYSFENCE.run(&["syscalls", "--arch", "SCMP_ARCH_PARISC"]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         stderr(&o),
@@ -137,7 +132,7 @@ fn every_arch_prints() {
         "mipsel64n32",
         "loongarch64",
     ] {
-        let o = sysfence(&["--arch", arch]);
+        let o = SYSFENCE.run(&["syscalls", "--arch", arch]);
         assert_eq!(o.status.code(), Some(0), "{arch}: {}", stderr(&o));
         let text = stdout(&o);
         assert!(text.starts_with(&format!("# {arch} (SCMP_ARCH_")), "{arch}");

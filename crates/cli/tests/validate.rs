@@ -1,9 +1,10 @@
 //! `sysfence validate` end to end: raw and assembly input, the three exit
 //! statuses and their one-line messages.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use sysfence_testkit::Cli;
+
+const SYSFENCE: Cli = Cli::new(env!("CARGO_BIN_EXE_sysfence"));
 
 /// A scratch file under the system temp dir, removed on drop.
 struct Scratch(PathBuf);
@@ -23,26 +24,11 @@ impl Drop for Scratch {
     }
 }
 
-fn sysfence(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sysfence"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run sysfence");
-    let mut pipe = child.stdin.take().expect("stdin");
-    pipe.write_all(stdin.unwrap_or_default())
-        .expect("write stdin");
-    drop(pipe);
-    child.wait_with_output().expect("wait for sysfence")
-}
-
 fn validate_file(name: &str, bytes: &[u8]) -> (i32, String, String) {
     let file = Scratch::new(name, bytes);
-    let out = sysfence(
+    let out = SYSFENCE.run_with_stdin(
         &["validate", file.0.to_str().expect("utf-8 temp path")],
-        None,
+        b"",
     );
     (
         out.status.code().expect("exit status"),
@@ -167,10 +153,10 @@ fn assembly_syntax_error_is_bad_input() {
 
 #[test]
 fn reads_standard_input() {
-    let out = sysfence(&["validate", "-"], Some(ALLOW_LIST.as_bytes()));
+    let out = SYSFENCE.run_with_stdin(&["validate", "-"], ALLOW_LIST.as_bytes());
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ok: 9 instructions\n");
-    let out = sysfence(&["validate"], Some(&raw(&[(0x16, 0, 0, 0)])));
+    let out = SYSFENCE.run_with_stdin(&["validate"], &raw(&[(0x16, 0, 0, 0)]));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ok: 1 instructions\n");
 }
 
@@ -180,14 +166,14 @@ fn format_flag_overrides_detection() {
     let (code, _, stderr) = validate_file("eight.bin", b"ret a   ");
     assert_eq!((code, stderr.as_str()), (0, ""));
     let file = Scratch::new("eight-raw.bin", b"ret a   ");
-    let out = sysfence(
+    let out = SYSFENCE.run_with_stdin(
         &[
             "validate",
             "--format",
             "raw",
             file.0.to_str().expect("utf-8"),
         ],
-        None,
+        b"",
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("(opcode)"));

@@ -24,11 +24,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sysfence_profile::arch::Arch;
-use sysfence_profile::ir::{ArchPolicy, Policy};
+use sysfence_profile::ir::{Action, ArchPolicy, Policy};
 
 use crate::args::{ArgLayout, rules_node};
 use crate::layout::{Span, balanced, balanced_height, weighted};
+use crate::select::{Selection, select};
 use crate::tree::{ArchInfo, Cmp, DecisionTree, NodeId, Test, TreeBuilder};
 use crate::{CompileError, Config, Layout};
 
@@ -38,21 +38,30 @@ use sysfence_abi::data::{OFFSET_ARCH as ARCH, OFFSET_NR as NR};
 /// intervals still prefer shallow places.
 const WEIGHT_SCALE: u64 = 1024;
 
-/// Builds the decision DAG of the program `config` asks for. The policy is
-/// taken as given: narrowing `x86_64+x32` to one ABI is [`crate::select`]'s
-/// job, which [`crate::compile`] runs first.
+/// Builds the decision DAG of the program `config` asks for: selects the
+/// arches ([`crate::select`]), then [`build_selected`].
 pub fn build_tree(policy: &Policy, config: &Config) -> Result<DecisionTree, CompileError> {
-    let selected = select_arches(policy, config)?;
+    let selection = select(policy, config.get_arches())?;
+    let bad = config.get_bad_arch().unwrap_or(policy.bad_arch());
+    build_selected(&selection, bad, config)
+}
+
+/// Builds the decision DAG of a selection; foreign arches get `bad`.
+pub fn build_selected(
+    selection: &Selection<'_>,
+    bad: Action,
+    config: &Config,
+) -> Result<DecisionTree, CompileError> {
     let mut b = TreeBuilder::new();
-    let mut infos = Vec::with_capacity(selected.len());
-    for ap in &selected {
+    let mut infos = Vec::with_capacity(selection.order().len());
+    for ap in selection.entries() {
         let weights = config
             .get_weights()
             .map(|w| w.for_arch(ap.audit_arch))
             .unwrap_or_default();
         infos.push(arch_dispatch(&mut b, ap, config.get_layout(), &weights));
     }
-    let bad = b.ret(config.get_bad_arch().unwrap_or(policy.bad_arch()).to_raw());
+    let bad = b.ret(bad.to_raw());
     let root = infos.iter().rev().fold(bad, |next, info| {
         let load_nr = info.dispatch;
         b.branch(
@@ -67,29 +76,6 @@ pub fn build_tree(policy: &Policy, config: &Config) -> Result<DecisionTree, Comp
         )
     });
     Ok(b.finish(root, infos))
-}
-
-/// The arches to emit, in dispatch order.
-fn select_arches<'p>(
-    policy: &'p Policy,
-    config: &Config,
-) -> Result<Vec<&'p ArchPolicy>, CompileError> {
-    if let Some(wanted) = config.get_arches() {
-        let mut out: Vec<&ArchPolicy> = Vec::new();
-        for a in wanted {
-            let ap = policy
-                .arch(a.audit_arch())
-                .ok_or_else(|| CompileError::unknown_arch(a.audit_arch()))?;
-            if !out.iter().any(|o| o.audit_arch == ap.audit_arch) {
-                out.push(ap);
-            }
-        }
-        return Ok(out);
-    }
-    let native = Arch::native().map(|a| a.audit_arch());
-    let mut all: Vec<&ArchPolicy> = policy.arches().iter().collect();
-    all.sort_by_key(|a| Some(a.audit_arch) != native);
-    Ok(all)
 }
 
 /// The number dispatch of one arch.
@@ -211,51 +197,18 @@ fn nr_test(cmp: Cmp, k: u32) -> Test {
 mod tests {
     use super::*;
     use sysfence_cbpf::SeccompData;
-    use sysfence_profile::ir::{Action, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Rule};
+    use sysfence_profile::arch::Arch;
+    use sysfence_profile::ir::Action;
+    use sysfence_testkit::fixtures::{allow_if_eq, x86_64_allow_list};
 
     pub(crate) use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
     fn policy() -> Policy {
-        let allow = |nr| {
-            (
-                nr,
-                vec![Rule {
-                    conds: vec![],
-                    action: Action::Allow,
-                    origin: Origin::default(),
-                }],
-            )
-        };
-        let mut rules: BTreeMap<u32, Vec<Rule>> =
-            [0, 1, 2, 3, 60, 231].into_iter().map(allow).collect();
-        let c = Cond {
-            arg: ArgIndex::new(0).unwrap(),
-            op: CmpOp::Eq,
-            value: 40,
-            value_two: 0,
-        };
-        rules.insert(
-            41,
-            vec![Rule {
-                conds: vec![c],
-                action: Action::Allow,
-                origin: Origin::default(),
-            }],
-        );
-        let ap = ArchPolicy {
-            audit_arch: X86_64,
-            name: "x86_64".into(),
-            width: ArgWidth::Bits64,
-            default: Action::Errno(1),
-            rules,
-            ranges: vec![NrRange {
-                lo: 0x4000_0000,
-                hi: 0xffff_fffe,
-                action: Action::KillThread,
-            }],
-            table_max: 466,
-        };
-        Policy::new(vec![ap], Action::KillProcess).unwrap()
+        x86_64_allow_list(
+            [0, 1, 2, 3, 60, 231],
+            vec![(41, vec![allow_if_eq(0, 40)])],
+            Action::KillProcess,
+        )
     }
 
     #[test]

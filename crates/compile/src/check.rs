@@ -151,6 +151,16 @@ pub fn check_arches(
     program: &Program,
     arches: &[u32],
 ) -> Result<CheckReport, Mismatch> {
+    check_selected(policy, program, arches, policy.bad_arch())
+}
+
+/// [`check_arches`] with the action every other arch value must get.
+pub fn check_selected(
+    policy: &Policy,
+    program: &Program,
+    arches: &[u32],
+    bad_arch: sysfence_profile::ir::Action,
+) -> Result<CheckReport, Mismatch> {
     let mut inputs = 0;
     let mut summaries = Vec::with_capacity(arches.len());
     for ap in arches.iter().filter_map(|&a| policy.arch(a)) {
@@ -158,7 +168,7 @@ pub fn check_arches(
         check_cache(ap, program)?;
         summaries.push(summary(policy, ap, program));
     }
-    let bad = policy.bad_arch().to_raw();
+    let bad = bad_arch.to_raw();
     for arch in foreign_arches(policy, arches) {
         inputs += 1;
         let data = SeccompData::new(arch, 0);

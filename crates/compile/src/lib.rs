@@ -203,14 +203,25 @@ impl Config {
 
 /// A compiled, validated (and unless turned off, checked) program.
 #[derive(Clone, Debug)]
-pub struct Compiled {
+pub struct Compiled<'p> {
     program: Program,
     tree: DecisionTree,
     emit: EmitStats,
     check: Option<CheckReport>,
+    selection: select::Selection<'p>,
 }
 
-impl Compiled {
+impl Compiled<'_> {
+    /// The policy the program implements (narrowed by `--arch`).
+    pub fn policy(&self) -> &Policy {
+        self.selection.policy()
+    }
+
+    /// The AUDIT_ARCH values the program dispatches, in order.
+    pub fn order(&self) -> &[u32] {
+        self.selection.order()
+    }
+
     /// The program.
     pub fn program(&self) -> &Program {
         &self.program
@@ -237,21 +248,16 @@ impl Compiled {
     }
 }
 
-/// Compiles a policy: [`build_tree`], [`emit_from_tree`], then [`check::check`].
-pub fn compile(policy: &Policy, config: &Config) -> Result<Compiled, CompileError> {
-    let policy = match config.get_bad_arch() {
-        Some(a) => &policy.clone().with_bad_arch(a),
-        None => policy,
-    };
-    let policy = match config.get_arches() {
-        Some(wanted) => &select::select(policy, wanted)?.0,
-        None => policy,
-    };
-    let tree = build_tree(policy, config)?;
+/// Compiles a policy: [`select::select`] once, then the tree, emission and
+/// [`check::check`] on the selected policy.
+pub fn compile<'p>(policy: &'p Policy, config: &Config) -> Result<Compiled<'p>, CompileError> {
+    let selection = select::select(policy, config.get_arches())?;
+    let bad = config.get_bad_arch().unwrap_or(policy.bad_arch());
+    let tree = build::build_selected(&selection, bad, config)?;
     let (program, emit) = emit_from_tree(&tree)?;
     let check = if config.get_check() {
-        let arches: Vec<u32> = tree.arches().iter().map(|a| a.audit_arch).collect();
-        Some(check::check_arches(policy, &program, &arches).map_err(CompileError::mismatch)?)
+        let report = check::check_selected(selection.policy(), &program, selection.order(), bad);
+        Some(report.map_err(CompileError::mismatch)?)
     } else {
         None
     };
@@ -260,6 +266,7 @@ pub fn compile(policy: &Policy, config: &Config) -> Result<Compiled, CompileErro
         tree,
         emit,
         check,
+        selection,
     })
 }
 
@@ -268,9 +275,18 @@ pub fn compile_profile(
     text: &[u8],
     options: &sysfence_profile::LoadOptions,
     config: &Config,
-) -> Result<Compiled, CompileError> {
+) -> Result<Compiled<'static>, CompileError> {
     let loaded = sysfence_profile::load(text, options).map_err(CompileError::profile)?;
-    compile(&loaded.policy, config)
+    let c = compile(&loaded.policy, config)?;
+    let order = c.order().to_vec();
+    let policy = c.selection.into_policy();
+    Ok(Compiled {
+        program: c.program,
+        tree: c.tree,
+        emit: c.emit,
+        check: c.check,
+        selection: select::Selection::owned(policy, order),
+    })
 }
 
 /// Why a compile failed.
@@ -282,6 +298,7 @@ pub struct CompileError {
 #[derive(Debug)]
 enum ErrorKind {
     UnknownArch(u32),
+    UnknownAbi(String, String),
     TooLarge(usize),
     Mismatch(Mismatch),
     Profile(sysfence_profile::ProfileError),
@@ -293,6 +310,13 @@ impl CompileError {
     pub(crate) fn unknown_arch(audit_arch: u32) -> CompileError {
         CompileError {
             kind: Box::new(ErrorKind::UnknownArch(audit_arch)),
+        }
+    }
+
+    #[cold]
+    pub(crate) fn unknown_abi(abi: &str, entry: &str) -> CompileError {
+        CompileError {
+            kind: Box::new(ErrorKind::UnknownAbi(abi.to_string(), entry.to_string())),
         }
     }
 
@@ -351,6 +375,10 @@ impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.kind {
             ErrorKind::UnknownArch(a) => write!(f, "arch {a:#010x} is not in the policy"),
+            ErrorKind::UnknownAbi(abi, entry) => write!(
+                f,
+                "arch {abi} is not in the policy (its AUDIT_ARCH entry holds {entry} only)"
+            ),
             ErrorKind::TooLarge(n) => {
                 write!(
                     f,

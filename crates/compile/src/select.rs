@@ -1,143 +1,151 @@
-//! Arch selection: which ABIs of a policy go into the program.
+//! Arch selection: which ABIs of a policy go into the program, in which order.
 //!
-//! In: a [`Policy`] and the [`Arch`]es asked for (`--arch`). Out: the policy
-//! the program must implement, and the AUDIT_ARCH values in dispatch order.
+//! In: a [`Policy`] and the [`Arch`]es asked for (`--arch`), or none for
+//! every arch of the policy (the host's first). Out: a [`Selection`] — the
+//! policy the program must implement (borrowed when nothing changes) and
+//! the AUDIT_ARCH values in dispatch order. Run once per compile.
 //!
-//! x86_64 and x32 share one AUDIT_ARCH value, so the front end merges them
-//! into one `x86_64+x32` entry whose x32 numbers carry bit 30. Asking for one
-//! of the two alone narrows that entry the way libseccomp builds a filter
-//! with only that ABI: the other ABI's numbers (bit 30 set for x32, clear for
-//! x86_64; −1 excepted) get the bad-arch action, whatever the profile said for
-//! them. Other arches are taken as they are. Nothing else is changed.
+//! Narrowing means "the filter the runtime would build with only these
+//! arches". Every entry stands alone except where two ABIs share one
+//! AUDIT_ARCH value (x86_64 and x32): asking for one of them takes the
+//! entry the profile front end built for that ABI alone
+//! ([`Policy::abis`]: runc's stub and libseccomp's guard for that ABI).
+//! An entry that holds one ABI (a seccompiler filter, a profile without
+//! x32) is taken as it is; asking for another ABI of its AUDIT_ARCH value
+//! is an error, as is asking for an arch the policy lacks.
 
-use sysfence_cbpf::limits::X32_SYSCALL_BIT;
+use std::borrow::Cow;
+
 use sysfence_profile::arch::Arch;
-use sysfence_profile::ir::{ArchPolicy, NrRange, Policy};
+use sysfence_profile::ir::{ArchPolicy, Policy};
 
 use crate::CompileError;
 
-/// The policy narrowed to `wanted`, and their AUDIT_ARCH values in order.
-pub fn select(policy: &Policy, wanted: &[Arch]) -> Result<(Policy, Vec<u32>), CompileError> {
-    let mut order: Vec<u32> = Vec::new();
-    for a in wanted {
-        if policy.arch(a.audit_arch()).is_none() {
-            return Err(CompileError::unknown_arch(a.audit_arch()));
-        }
-        if !order.contains(&a.audit_arch()) {
-            order.push(a.audit_arch());
-        }
-    }
-    let has = |a: Arch| wanted.contains(&a);
-    let bad = policy.bad_arch();
-    let arches = policy
-        .arches()
-        .iter()
-        .filter(|ap| order.contains(&ap.audit_arch))
-        .map(|ap| {
-            match (
-                ap.audit_arch == Arch::X86_64.audit_arch(),
-                has(Arch::X86_64),
-                has(Arch::X32),
-            ) {
-                (true, true, false) => keep(ap, Arch::X86_64, 0, X32_SYSCALL_BIT - 1, bad),
-                (true, false, true) => keep(ap, Arch::X32, X32_SYSCALL_BIT, u32::MAX - 1, bad),
-                _ => ap.clone(),
-            }
-        })
-        .collect();
-    let narrowed =
-        Policy::new(arches, bad).map_err(|e| CompileError::internal(format!("narrowing: {e}")))?;
-    Ok((narrowed, order))
+/// The policy a program implements and its arches in dispatch order.
+#[derive(Clone, Debug)]
+pub struct Selection<'p> {
+    policy: Cow<'p, Policy>,
+    order: Vec<u32>,
 }
 
-/// Keeps numbers `lo..=hi` (and −1); the rest of `0..=0xfffffffe` gets `bad`.
-fn keep(
-    ap: &ArchPolicy,
-    abi: Arch,
-    lo: u32,
-    hi: u32,
-    bad: sysfence_profile::ir::Action,
-) -> ArchPolicy {
-    let inside = |nr: u32| (lo..=hi).contains(&nr) || nr == u32::MAX;
-    let mut out = ap.clone();
-    out.name = abi.name().to_string();
-    out.rules.retain(|&nr, _| inside(nr));
-    let mut ranges: Vec<NrRange> = ap
-        .ranges
-        .iter()
-        .filter_map(|r| {
-            let (l, h) = (r.lo.max(lo), r.hi.min(hi));
-            (l <= h).then_some(NrRange { lo: l, hi: h, ..*r })
-        })
-        .collect();
-    if let Some(r) = ap.range_for(u32::MAX) {
-        ranges.push(NrRange {
-            lo: u32::MAX,
-            hi: u32::MAX,
-            action: r.action,
+impl<'p> Selection<'p> {
+    /// The effective policy (narrowed where `--arch` asked for one ABI).
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// AUDIT_ARCH values in dispatch order.
+    pub fn order(&self) -> &[u32] {
+        &self.order
+    }
+
+    /// The entries in dispatch order.
+    pub fn entries(&self) -> impl Iterator<Item = &ArchPolicy> {
+        self.order.iter().filter_map(|&a| self.policy.arch(a))
+    }
+
+    /// A selection of an owned policy.
+    pub fn owned(policy: Policy, order: Vec<u32>) -> Selection<'static> {
+        Selection {
+            policy: Cow::Owned(policy),
+            order,
+        }
+    }
+
+    /// The effective policy, owned.
+    pub fn into_policy(self) -> Policy {
+        self.policy.into_owned()
+    }
+}
+
+/// Selects `wanted` (every arch when `None`) from `policy`.
+pub fn select<'p>(
+    policy: &'p Policy,
+    wanted: Option<&[Arch]>,
+) -> Result<Selection<'p>, CompileError> {
+    let Some(wanted) = wanted else {
+        let native = Arch::native().map(|a| a.audit_arch());
+        let mut order: Vec<u32> = policy.arches().iter().map(|a| a.audit_arch).collect();
+        order.sort_by_key(|&a| Some(a) != native);
+        return Ok(Selection {
+            policy: Cow::Borrowed(policy),
+            order,
+        });
+    };
+    let mut order: Vec<u32> = Vec::new();
+    let mut entries: Vec<&'p ArchPolicy> = Vec::new();
+    for &a in wanted {
+        if order.contains(&a.audit_arch()) {
+            continue;
+        }
+        order.push(a.audit_arch());
+        entries.push(entry(policy, a, wanted)?);
+    }
+    let own = |e: &&ArchPolicy| {
+        policy
+            .arch(e.audit_arch)
+            .is_some_and(|o| std::ptr::eq(o, *e))
+    };
+    if entries.iter().all(|e| own(e)) {
+        return Ok(Selection {
+            policy: Cow::Borrowed(policy),
+            order,
         });
     }
-    if lo > 0 {
-        ranges.push(NrRange {
-            lo: 0,
-            hi: lo - 1,
-            action: bad,
-        });
+    let arches = entries.into_iter().cloned().collect();
+    let narrowed = Policy::new(arches, policy.bad_arch())
+        .map_err(|e| CompileError::internal(format!("narrowing: {e}")))?;
+    Ok(Selection {
+        policy: Cow::Owned(narrowed),
+        order,
+    })
+}
+
+/// The entry for `a` in a filter holding `wanted`.
+fn entry<'p>(policy: &'p Policy, a: Arch, wanted: &[Arch]) -> Result<&'p ArchPolicy, CompileError> {
+    let ap = policy
+        .arch(a.audit_arch())
+        .ok_or_else(|| CompileError::unknown_arch(a.audit_arch()))?;
+    let shared: Vec<_> = policy.abis(a.audit_arch()).collect();
+    if shared.is_empty() {
+        return match Arch::from_name(&ap.name) {
+            Some(only) if only != a => Err(CompileError::unknown_abi(a.name(), &ap.name)),
+            _ => Ok(ap),
+        };
     }
-    if hi < u32::MAX - 1 {
-        ranges.push(NrRange {
-            lo: hi + 1,
-            hi: u32::MAX - 1,
-            action: bad,
-        });
+    let asked: Vec<_> = shared.iter().filter(|s| wanted.contains(&s.abi)).collect();
+    match asked.as_slice() {
+        [] => Err(CompileError::unknown_abi(a.name(), &ap.name)),
+        [one] if asked.len() < shared.len() => Ok(&one.alone),
+        _ => Ok(ap),
     }
-    ranges.sort_by_key(|r| r.lo);
-    out.ranges = ranges;
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
-    use sysfence_profile::ir::{Action, ArgWidth, Origin, Rule};
+    use sysfence_profile::{LoadOptions, load};
 
     #[test]
-    fn x86_64_alone_drops_the_x32_half() {
-        let allow = vec![Rule {
-            conds: vec![],
-            action: Action::Allow,
-            origin: Origin::default(),
-        }];
-        let rules: BTreeMap<u32, Vec<Rule>> = [(0, allow.clone()), (X32_SYSCALL_BIT, allow)].into();
-        let ap = ArchPolicy {
-            audit_arch: 0xc000_003e,
-            name: "x86_64+x32".into(),
-            width: ArgWidth::Bits64,
-            default: Action::Errno(1),
-            rules,
-            ranges: vec![NrRange {
-                lo: 0x4000_0300,
-                hi: u32::MAX,
-                action: Action::Errno(38),
-            }],
-            table_max: 466,
-        };
-        let p = Policy::new(vec![ap], Action::KillThread).unwrap();
-        let (n, order) = select(&p, &[Arch::X86_64]).unwrap();
-        assert_eq!(order, [0xc000_003e]);
-        let x = &n.arches()[0];
-        assert_eq!(x.rules.keys().copied().collect::<Vec<_>>(), [0]);
-        assert_eq!(
-            x.range_for(X32_SYSCALL_BIT).map(|r| r.action),
-            Some(Action::KillThread)
-        );
-        assert_eq!(
-            x.range_for(u32::MAX).map(|r| r.action),
-            Some(Action::Errno(38))
-        );
-        let (both, _) = select(&p, &[Arch::X86_64, Arch::X32]).unwrap();
-        assert_eq!(both, p);
-        assert!(select(&p, &[Arch::Aarch64]).is_err());
+    fn x86_64_alone_is_the_front_ends_entry() {
+        let text = br#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X32"],
+            "syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}"#;
+        let p = load(text, &LoadOptions::default()).unwrap().policy;
+        let all = select(&p, Some(&[Arch::X86_64, Arch::X32])).unwrap();
+        assert!(matches!(all.policy, Cow::Borrowed(_)));
+        let one = select(&p, Some(&[Arch::X86_64])).unwrap();
+        assert_eq!(one.order(), [0xc000_003e]);
+        assert_eq!(one.policy().arches()[0].name, "x86_64");
+        assert!(select(&p, Some(&[Arch::Aarch64])).is_err());
+    }
+
+    #[test]
+    fn a_single_abi_entry_is_kept_and_the_other_abi_refused() {
+        let text = br#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}"#;
+        let p = load(text, &LoadOptions::default()).unwrap().policy;
+        let one = select(&p, Some(&[Arch::X86_64])).unwrap();
+        assert!(matches!(one.policy, Cow::Borrowed(_)));
+        let err = select(&p, Some(&[Arch::X32])).unwrap_err();
+        assert!(err.to_string().contains("x32"), "{err}");
     }
 }

@@ -1,32 +1,10 @@
 //! Every profile of the shared corpus compiles under every layout and passes
 //! the check (which runs inside `compile`), for every arch it names.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sysfence_compile::{Config, Layout, compile};
 use sysfence_profile::{LoadOptions, load};
-
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/third-party");
-    dir.is_dir().then_some(dir)
-}
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            files(&p, out);
-        } else if matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("json" | "yaml" | "yml")
-        ) {
-            out.push(p);
-        }
-    }
-}
 
 /// Filters to load from one file: seccompiler files hold one per thread.
 fn filters(text: &str) -> Vec<Option<String>> {
@@ -44,13 +22,10 @@ fn filters(text: &str) -> Vec<Option<String>> {
 
 #[test]
 fn every_corpus_profile_compiles_and_checks() {
-    let Some(dir) = corpus() else {
-        eprintln!("skipped: ../shared/corpus/third-party is absent");
+    let Some(dir) = sysfence_testkit::shared::require("corpus/third-party") else {
         return;
     };
-    let mut paths = Vec::new();
-    files(&dir, &mut paths);
-    paths.sort();
+    let paths = sysfence_testkit::shared::files(&dir, &["json", "yaml", "yml"], &[]);
     let mut compiled = 0;
     for path in &paths {
         let text = std::fs::read(path).unwrap();

@@ -4,8 +4,6 @@
 //! Skipped, with the reason printed, where the oracle cannot run (not Linux,
 //! not x86_64, seccomp unavailable) or the corpus is absent.
 
-use std::path::Path;
-
 use sysfence_cbpf::interp;
 use sysfence_compile::{Config, compile};
 use sysfence_linux::oracle::Oracle;
@@ -33,10 +31,7 @@ impl Rng {
 
 #[test]
 fn docker_profile_agrees_with_the_kernel() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/third-party/moby/default.json");
-    let Ok(text) = std::fs::read(&path) else {
-        eprintln!("skipped: {} is absent", path.display());
+    let Some(text) = sysfence_testkit::shared::read("corpus/third-party/moby/default.json") else {
         return;
     };
     let oracle = match Oracle::new() {

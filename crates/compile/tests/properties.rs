@@ -1,8 +1,6 @@
 //! Random policies compile under every layout, pass the check, and agree
 //! with the policy's meaning on random inputs.
 
-use std::collections::BTreeMap;
-
 use proptest::prelude::*;
 use sysfence_cbpf::SeccompData;
 use sysfence_cbpf::interp;
@@ -189,45 +187,16 @@ proptest! {
 
 #[test]
 fn hand_built_policy_has_the_expected_shape() {
-    let allow = |nr| {
-        (
-            nr,
-            vec![Rule {
-                conds: vec![],
-                action: Action::Allow,
-                origin: Origin::default(),
-            }],
-        )
-    };
-    let mut rules: BTreeMap<u32, Vec<Rule>> = (0..20).map(allow).collect();
-    let personality = |v| Rule {
-        conds: vec![Cond {
-            arg: ArgIndex::new(0).unwrap(),
-            op: CmpOp::Eq,
-            value: v,
-            value_two: 0,
-        }],
-        action: Action::Allow,
-        origin: Origin::default(),
-    };
-    rules.insert(
-        135,
-        vec![personality(0), personality(8), personality(0x20000)],
+    use sysfence_testkit::fixtures::{allow_if_eq, x86_64_allow_list};
+    let personality = |v| allow_if_eq(0, v);
+    let p = x86_64_allow_list(
+        0..20,
+        vec![(
+            135,
+            vec![personality(0), personality(8), personality(0x20000)],
+        )],
+        Action::KillThread,
     );
-    let ap = ArchPolicy {
-        audit_arch: X86_64,
-        name: "x86_64".into(),
-        width: ArgWidth::Bits64,
-        default: Action::Errno(1),
-        rules,
-        ranges: vec![NrRange {
-            lo: 0x4000_0000,
-            hi: 0xffff_fffe,
-            action: Action::KillThread,
-        }],
-        table_max: 466,
-    };
-    let p = Policy::new(vec![ap], Action::KillThread).unwrap();
     let compiled = compile(&p, &Config::new()).unwrap();
     let report = compiled.check_report().unwrap();
     let s = &report.arches()[0];

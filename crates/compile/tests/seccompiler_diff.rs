@@ -10,8 +10,6 @@
 //! for these numbers. Every difference must be such a number, and the test
 //! prints how many there were.
 
-use std::path::Path;
-
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::{Insn, SeccompData, interp};
 use sysfence_compile::{Config, compile};
@@ -44,10 +42,9 @@ fn seccompiler_programs(text: &[u8]) -> Vec<(String, Program)> {
 
 #[test]
 fn firecracker_filters_agree_with_seccompiler_except_x32() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/third-party/firecracker/x86_64-unknown-linux-musl.json");
-    let Ok(text) = std::fs::read(&path) else {
-        eprintln!("skipped: {} is absent", path.display());
+    let Some(text) = sysfence_testkit::shared::read(
+        "corpus/third-party/firecracker/x86_64-unknown-linux-musl.json",
+    ) else {
         return;
     };
     let max = Arch::X86_64.max_nr() + 64;

@@ -1,7 +1,7 @@
 //! The size and speed targets on real profiles, measured with the cost
 //! model. Figures are printed (`--nocapture`) and written to docs/compiler.md.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use sysfence_cbpf::{SeccompData, interp};
@@ -15,10 +15,7 @@ use sysfence_profile::{LoadOptions, load};
 use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
 fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus")
-        .join(rel);
-    p.exists().then_some(p)
+    sysfence_testkit::shared::require(&format!("corpus/{rel}"))
 }
 
 fn policy(rel: &str, filter: Option<&str>) -> Option<Policy> {
@@ -47,8 +44,7 @@ fn cost(
         config = config.weights(w.clone());
     }
     let c = compile(p, &config).unwrap();
-    let (narrowed, order) = select(p, &[Arch::X86_64]).unwrap();
-    measure(&narrowed, c.program(), &order, mixes)
+    measure(c.policy(), c.program(), c.order(), mixes)
 }
 
 #[test]
@@ -112,7 +108,7 @@ fn docker_default_meets_the_targets() {
         "docker x86_64 tree compile + check: {:?} per compile (this build)",
         start.elapsed() / rounds
     );
-    let (narrowed, _) = select(&p, &[Arch::X86_64]).unwrap();
+    let narrowed = select(&p, Some(&[Arch::X86_64])).unwrap().into_policy();
     let t = Instant::now();
     let tree = sysfence_compile::build_tree(&narrowed, &Config::new()).unwrap();
     let t1 = t.elapsed();

@@ -22,6 +22,7 @@ use sysfence_cbpf::{Insn, Opcode, interp};
 use sysfence_linux::oracle::{
     AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, Oracle, load_accepts, load_accepts_all,
 };
+use sysfence_testkit::insn::{i as op, jmp};
 
 /// Evaluations the interpreter test must reach.
 const EVALUATIONS: usize = 200_000;
@@ -43,14 +44,6 @@ fn oracle_or_skip(test: &str) -> Option<Oracle> {
         }
         Err(e) => panic!("{test}: the oracle failed to start: {e}"),
     }
-}
-
-fn op(op: Opcode, k: u32) -> Insn {
-    Insn::op(op, 0, 0, k)
-}
-
-fn jmp(op: Opcode, k: u32, jt: u8, jf: u8) -> Insn {
-    Insn::op(op, jt, jf, k)
 }
 
 /// What one worker of `interpreter_matches_kernel` saw.
@@ -241,12 +234,12 @@ fn kernel_boundaries_of_load_time_checks() {
         ("ja past end", vec![op(Opcode::Ja, 1), ret], false),
         (
             "jeq jt to last",
-            vec![jmp(Opcode::JeqK, 0, 1, 0), ret, ret],
+            vec![jmp(Opcode::JeqK, 1, 0, 0), ret, ret],
             true,
         ),
         (
             "jeq jf past end",
-            vec![jmp(Opcode::JeqK, 0, 0, 2), ret, ret],
+            vec![jmp(Opcode::JeqK, 0, 2, 0), ret, ret],
             false,
         ),
         (
@@ -325,9 +318,9 @@ fn kernel_run_time_cases() {
     // Every ret #k value comes back exactly, including ERRNO data above 4095.
     let many = [
         op(Opcode::LdAbsW, 0),
-        jmp(Opcode::JeqK, 1, 0, 1),
+        jmp(Opcode::JeqK, 0, 1, 1),
         op(Opcode::RetK, 0x0005_ffff),
-        jmp(Opcode::JeqK, 2, 0, 1),
+        jmp(Opcode::JeqK, 0, 1, 2),
         op(Opcode::RetK, 0x8000_0000),
         op(Opcode::RetK, 0),
     ];

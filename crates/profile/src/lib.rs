@@ -28,6 +28,7 @@ mod model;
 mod resolve;
 mod seccompiler;
 mod spo;
+mod x86;
 mod yaml;
 
 use std::path::Path;

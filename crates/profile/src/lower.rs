@@ -28,12 +28,11 @@ use crate::context::{HostContext, Runtime};
 use crate::decode::Sp;
 use crate::diag::{Diagnostic, ProfileError};
 use crate::ir::{
-    Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
+    AbiPolicy, Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
 };
 use crate::merge::{Label, SysDb, normalize};
 use crate::resolve::{OciProfile, OciSyscall};
-
-use sysfence_abi::arch::X32_SYSCALL_BIT as X32_BIT;
+use crate::x86;
 
 /// runc's guard value for skipping the stub (0x00050026 compared with an errno).
 const RUNC_STUB_GUARD: u64 = 0x0005_0026;
@@ -120,12 +119,10 @@ pub(crate) fn lower(
     ctx: &HostContext,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Lowered, ProfileError> {
-    let Some(da) = p
-        .default_action
-        .as_ref()
-        .filter(|d| !d.v.is_empty() || !p.syscalls.is_empty())
-    else {
-        return unconfined(p, ctx, warnings);
+    let da = match &p.default_action {
+        Some(d) if !d.v.is_empty() => d,
+        _ if p.syscalls.is_empty() => return unconfined(p, ctx, warnings),
+        _ => return Err(missing_default(p, ctx.runtime)),
     };
     let default_kind = kind(da)?;
     if default_kind == Kind::Notify {
@@ -141,6 +138,7 @@ pub(crate) fn lower(
         ctx.runtime,
         warnings,
     )?;
+    check_errno(default, da, p.default_errno_ret.as_ref())?;
     check_flags(p, ctx.runtime)?;
     let arches = filter_arches(p, ctx)?;
     let mut l = Lowering {
@@ -165,6 +163,26 @@ pub(crate) fn lower(
         arches,
         flags: load_flags(p, ctx.runtime),
     })
+}
+
+/// A default action that is absent or empty while rules are present: runc
+/// converts `""` like any action string and refuses it, crun refuses a
+/// missing default action outright. Either way the container does not start.
+fn missing_default(p: &OciProfile, runtime: Runtime) -> ProfileError {
+    let rules = p.syscalls.len();
+    let (at, why) = match &p.default_action {
+        Some(d) => (&d.o, "is empty"),
+        None => (&p.origin, "is missing"),
+    };
+    let refusal = match runtime {
+        Runtime::Crun => "crun refuses it: seccomp misses the default action".to_string(),
+        _ => "runc refuses it: string  is not a valid action for seccomp".to_string(),
+    };
+    let s = if rules == 1 { "" } else { "s" };
+    ProfileError::new(
+        at,
+        format!("defaultAction {why} but the profile has {rules} rule{s}: {refusal}"),
+    )
 }
 
 /// runc: no default action and no rules means no filter. crun refuses.
@@ -212,17 +230,7 @@ fn action(
         cut
     };
     Ok(match k {
-        Kind::Errno => {
-            let d = data(errno, warnings);
-            if u64::from(d) >= MAX_ERRNO {
-                let o = errno.map_or(&at.o, |e| &e.o);
-                return Err(ProfileError::new(
-                    o,
-                    format!("errno {d} is out of range: libseccomp accepts ERRNO data below 4095"),
-                ));
-            }
-            Action::Errno(d)
-        }
+        Kind::Errno => Action::Errno(data(errno, warnings)),
         Kind::Trace => Action::Trace(data(errno, warnings)),
         other => {
             if let Some(e) = errno {
@@ -247,6 +255,19 @@ fn action(
             }
         }
     })
+}
+
+/// libseccomp refuses ERRNO data of 4095 and above, when the filter is
+/// created (default action) or when the rule is added (after runc has
+/// skipped rules equal to the default and unknown names).
+fn check_errno(a: Action, at: &Sp<String>, errno: Option<&Sp<u64>>) -> Result<(), ProfileError> {
+    match a {
+        Action::Errno(d) if u64::from(d) >= MAX_ERRNO => Err(ProfileError::new(
+            errno.map_or(&at.o, |e| &e.o),
+            format!("errno {d} is out of range: libseccomp accepts ERRNO data below 4095"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn check_flags(p: &OciProfile, runtime: Runtime) -> Result<(), ProfileError> {
@@ -318,12 +339,8 @@ fn runc_arch_error(name: &str) -> crate::arch::ArchError {
 
 impl Lowering<'_> {
     fn syscall(&mut self, s: &OciSyscall, p: &OciProfile) -> Result<(), ProfileError> {
-        let act_s = s.action.clone().unwrap_or_else(|| Sp {
-            v: String::new(),
-            o: s.origin.clone(),
-        });
+        let act_s = rule_action(s);
         let k = kind(&act_s)?;
-        let ops: Vec<CmpOp> = s.args.iter().map(|a| op(&a.op)).collect::<Result<_, _>>()?;
         if k == Kind::Notify && p.listener_path.as_ref().is_none_or(|l| l.v.is_empty()) {
             return Err(ProfileError::new(
                 &act_s.o,
@@ -337,18 +354,26 @@ impl Lowering<'_> {
             self.ctx.runtime,
             self.warnings,
         )?;
+        if s.names.is_empty() {
+            return Ok(());
+        }
+        let ops: Vec<CmpOp> = s.args.iter().map(|a| op(&a.op)).collect::<Result<_, _>>()?;
         for name in &s.names {
-            self.name(s, name, action, &ops)?;
+            self.name(s, name, action, &ops, p)?;
         }
         Ok(())
     }
 
+    /// One name of a rule, in runc's order (`matchCall`): empty name, NOTIFY
+    /// on `write`, action equal to the default (skipped), unknown name
+    /// (skipped), then what libseccomp refuses when the rule is added.
     fn name(
         &mut self,
         s: &OciSyscall,
         name: &Sp<String>,
         action: Action,
         ops: &[CmpOp],
+        p: &OciProfile,
     ) -> Result<(), ProfileError> {
         if name.v.is_empty() {
             return Err(ProfileError::new(
@@ -363,6 +388,7 @@ impl Lowering<'_> {
             ));
         }
         if action == self.default {
+            self.skipped_as_default(s, name, p);
             return Ok(());
         }
         if !known(&name.v) {
@@ -378,6 +404,7 @@ impl Lowering<'_> {
             ));
             return Ok(());
         }
+        check_errno(action, &rule_action(s), s.errno_ret.as_ref())?;
         for conds in self.cond_sets(s, ops)? {
             let rule = Rule {
                 conds,
@@ -389,6 +416,37 @@ impl Lowering<'_> {
             }
         }
         Ok(())
+    }
+
+    /// runc skips a rule whose action equals the default (`callAct ==
+    /// defAct`) without a word. When another rule names the same syscall
+    /// with another action, that rule decides instead: say so.
+    fn skipped_as_default(&mut self, s: &OciSyscall, name: &Sp<String>, p: &OciProfile) {
+        let other = p.syscalls.iter().find_map(|r| {
+            let n = r.names.iter().find(|n| n.v == name.v)?;
+            let a = quiet_action(r, self.ctx.runtime)?;
+            (a != self.default && !std::ptr::eq(r, s)).then_some((n, a))
+        });
+        let Some((n, a)) = other else {
+            self.warnings.push(Diagnostic::note(
+                &name.o,
+                format!(
+                    "{}: runc and crun skip this rule, its action {} is the default action; nothing changes",
+                    name.v, self.default
+                ),
+            ));
+            return;
+        };
+        self.warnings.push(
+            Diagnostic::warning(
+                &name.o,
+                format!(
+                    "{}: runc and crun skip this rule because its action {} equals the default action; the rule at {} ({}) decides {} instead",
+                    name.v, self.default, n.o.path, a, name.v
+                ),
+            )
+            .with_related(&n.o),
+        );
     }
 
     /// The rule's conditions: one set (AND) or, when an index repeats, one
@@ -513,71 +571,123 @@ impl Lowering<'_> {
                 .insert(nr, db.into_rules(arch.width(), self.warnings)?);
         }
         let has = |a: Arch| self.arches.contains(&a);
+        let cut = |a: Arch| if stub { maxima.get(&a).copied() } else { None };
         let mut out = Vec::new();
+        let mut abis = Vec::new();
+        let shared = has(Arch::X86_64) && has(Arch::X32);
         for &arch in &self.arches {
-            if arch == Arch::X32 && has(Arch::X86_64) {
+            if arch == Arch::X32 && shared {
                 continue;
             }
-            let mut r = rules.remove(&arch).unwrap_or_default();
-            let mut name = arch.name().to_string();
-            let mut ranges = Vec::new();
-            match arch {
-                Arch::X86_64 if has(Arch::X32) => {
-                    name = "x86_64+x32".into();
-                    let x32 = rules.remove(&Arch::X32).unwrap_or_default();
-                    for (nr, list) in x32 {
-                        r.insert(nr, widen_x32(list)?);
-                    }
-                    if stub {
-                        push_stub(&mut ranges, maxima.get(&Arch::X86_64), X32_BIT - 1);
-                        push_stub(&mut ranges, maxima.get(&Arch::X32), u32::MAX);
-                    }
-                }
-                Arch::X86_64 => {
-                    if stub {
-                        push_stub(&mut ranges, maxima.get(&arch), X32_BIT - 1);
-                    }
-                    ranges.push(NrRange {
-                        lo: X32_BIT,
-                        hi: u32::MAX - 1,
-                        action: Action::KillThread,
-                    });
-                }
-                Arch::X32 => {
-                    ranges.push(NrRange {
-                        lo: 0,
-                        hi: X32_BIT - 1,
-                        action: Action::KillThread,
-                    });
-                    if stub {
-                        push_stub(&mut ranges, maxima.get(&arch), u32::MAX);
-                    }
-                }
-                Arch::S390 | Arch::S390x if stub && maxima.contains_key(&arch) => {
-                    ranges.push(NrRange {
-                        lo: 0,
-                        hi: 0,
-                        action: Action::Errno(38),
-                    });
-                    push_stub(&mut ranges, maxima.get(&arch), u32::MAX);
-                }
-                _ if stub => push_stub(&mut ranges, maxima.get(&arch), u32::MAX),
-                _ => {}
+            if !matches!(arch, Arch::X86_64 | Arch::X32) {
+                let r = rules.remove(&arch).unwrap_or_default();
+                let ranges = other_ranges(arch, stub, maxima);
+                out.push(entry(
+                    arch,
+                    arch.name(),
+                    self.default,
+                    r,
+                    ranges,
+                    self.warnings,
+                ));
+                continue;
             }
-            drop_shadowed(&mut r, &ranges, &name, self.warnings);
-            out.push(ArchPolicy {
-                audit_arch: arch.audit_arch(),
-                name,
-                width: arch.width(),
-                default: self.default,
-                rules: r,
-                ranges,
-                table_max: arch.max_nr(),
-            });
+            let x64 = rules.remove(&Arch::X86_64).unwrap_or_default();
+            let mut x32 = BTreeMap::new();
+            for (nr, list) in rules.remove(&Arch::X32).unwrap_or_default() {
+                x32.insert(nr, widen_x32(list)?);
+            }
+            let abi = |a: Arch| {
+                if has(a) {
+                    x86::Abi::In(cut(a))
+                } else {
+                    x86::Abi::Absent
+                }
+            };
+            let bad = Action::KillThread;
+            if shared {
+                for (a, r, (p, q)) in [
+                    (
+                        Arch::X86_64,
+                        x64.clone(),
+                        (abi(Arch::X86_64), x86::Abi::Absent),
+                    ),
+                    (Arch::X32, x32.clone(), (x86::Abi::Absent, abi(Arch::X32))),
+                ] {
+                    let ranges = x86::ranges(p, q, bad);
+                    let alone = entry(a, a.name(), self.default, r, ranges, &mut Vec::new());
+                    abis.push(AbiPolicy { abi: a, alone });
+                }
+            }
+            let mut r = x64;
+            r.extend(x32);
+            let ranges = x86::ranges(abi(Arch::X86_64), abi(Arch::X32), bad);
+            let name = if shared { "x86_64+x32" } else { arch.name() };
+            out.push(entry(arch, name, self.default, r, ranges, self.warnings));
         }
         Policy::new(out, Action::KillThread)
+            .and_then(|p| p.with_abis(abis))
             .map_err(|e| ProfileError::new(&Origin::default(), e.to_string()))
     }
+}
+
+/// One entry; rules inside a fixed range are dropped, and said so.
+fn entry(
+    arch: Arch,
+    name: &str,
+    default: Action,
+    mut rules: BTreeMap<u32, Vec<Rule>>,
+    ranges: Vec<NrRange>,
+    warnings: &mut Vec<Diagnostic>,
+) -> ArchPolicy {
+    drop_shadowed(&mut rules, &ranges, name, warnings);
+    ArchPolicy {
+        audit_arch: arch.audit_arch(),
+        name: name.to_string(),
+        width: arch.width(),
+        default,
+        rules,
+        ranges,
+        table_max: arch.max_nr(),
+    }
+}
+
+/// The stub's ranges on an arch that shares its AUDIT_ARCH with no other.
+fn other_ranges(arch: Arch, stub: bool, maxima: &BTreeMap<Arch, u32>) -> Vec<NrRange> {
+    let mut ranges = Vec::new();
+    if !stub || !maxima.contains_key(&arch) {
+        return ranges;
+    }
+    if matches!(arch, Arch::S390 | Arch::S390x) {
+        ranges.push(NrRange {
+            lo: 0,
+            hi: 0,
+            action: Action::Errno(38),
+        });
+    }
+    push_stub(&mut ranges, maxima.get(&arch), u32::MAX);
+    ranges
+}
+
+/// A rule's action string; a missing one reads as `""`, as in Go.
+fn rule_action(s: &OciSyscall) -> Sp<String> {
+    s.action.clone().unwrap_or_else(|| Sp {
+        v: String::new(),
+        o: s.origin.clone(),
+    })
+}
+
+/// A rule's action when it has a valid one (for messages about other rules).
+fn quiet_action(s: &OciSyscall, runtime: Runtime) -> Option<Action> {
+    let a = rule_action(s);
+    action(
+        kind(&a).ok()?,
+        &a,
+        s.errno_ret.as_ref(),
+        runtime,
+        &mut Vec::new(),
+    )
+    .ok()
 }
 
 /// Argument 0, where multiplexers take the call number.

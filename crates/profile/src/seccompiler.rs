@@ -10,8 +10,11 @@
 //! * every rule gets the filter's one match action; entries naming the same
 //!   syscall are ORed, and an entry without `args` only adds the syscall —
 //!   so next to conditional entries it is lost (reported);
+//! * `args: []` is refused (`EmptyRule`), `args: null` is an entry without
+//!   args; an entry whose conditions can never hold matches nothing;
 //! * `dword` compares the low 32 bits (the value's high word is discarded);
-//!   `masked_eq` tests `(arg & mask) == val` without masking `val`;
+//!   `masked_eq` tests `(arg & mask) == (val & mask)`: seccompiler masks
+//!   `val` before comparing;
 //! * errno and trace data are cut to 16 bits;
 //! * a foreign arch gets KILL_PROCESS; there is no x32 guard, so x32
 //!   numbers on x86_64 reach the mismatch action like any unknown number.
@@ -174,18 +177,22 @@ fn filter(dec: &mut Dec, cat: &Member, arch: Arch) -> Result<Policy, ProfileErro
             "mismatch_action and match_action are identical",
         ));
     }
-    let mut by_nr: BTreeMap<u32, (Vec<Rule>, Vec<Origin>)> = BTreeMap::new();
+    let mut by_nr: BTreeMap<u32, Entries> = BTreeMap::new();
     for (item, ip) in dec.array(rn, &rp)? {
         let (nr, origin, rules) = rule(dec, item, &ip, arch, matched.v)?;
         let entry = by_nr.entry(nr).or_default();
         match rules {
-            Some(r) => entry.0.extend(r),
-            None => entry.1.push(origin),
+            Some(r) => {
+                entry.conditional.extend(r);
+                entry.has_conditional = true;
+            }
+            None => entry.bare.push(origin),
         }
     }
     let mut rules = BTreeMap::new();
-    for (nr, (conditional, bare)) in by_nr {
-        if conditional.is_empty() {
+    for (nr, e) in by_nr {
+        let (conditional, bare) = (e.conditional, e.bare);
+        if !e.has_conditional {
             let origin = bare.first().cloned().unwrap_or_default();
             rules.insert(
                 nr,
@@ -199,15 +206,20 @@ fn filter(dec: &mut Dec, cat: &Member, arch: Arch) -> Result<Policy, ProfileErro
         }
         for o in &bare {
             let name = arch.syscall_name(nr).unwrap_or("?");
-            dec.warnings.push(
-                Diagnostic::warning(
-                    o,
-                    format!("{name}: this entry without args is lost: seccompiler keeps only the conditional entries for the syscall"),
-                )
-                .with_related(&conditional[0].origin),
+            let w = Diagnostic::warning(
+                o,
+                format!(
+                    "{name}: this entry without args is lost: seccompiler keeps only the conditional entries for the syscall"
+                ),
             );
+            dec.warnings.push(match conditional.first() {
+                Some(c) => w.with_related(&c.origin),
+                None => w,
+            });
         }
-        rules.insert(nr, conditional);
+        if !conditional.is_empty() {
+            rules.insert(nr, conditional);
+        }
     }
     let ap = ArchPolicy {
         audit_arch: arch.audit_arch(),
@@ -222,7 +234,17 @@ fn filter(dec: &mut Dec, cat: &Member, arch: Arch) -> Result<Policy, ProfileErro
         .map_err(|e| ProfileError::new(&matched.o, e.to_string()))
 }
 
-/// One entry: its number, origin, and its rules (`None` without `args`).
+/// The entries of one syscall: conditional rules (possibly none that can
+/// match), and the origins of entries without `args`.
+#[derive(Default)]
+struct Entries {
+    conditional: Vec<Rule>,
+    has_conditional: bool,
+    bare: Vec<Origin>,
+}
+
+/// One entry: its number, origin, and its rules (`None` without `args`;
+/// `Some(vec![])` when its conditions can never hold).
 fn rule(
     dec: &mut Dec,
     node: &Node,
@@ -240,23 +262,33 @@ fn rule(
         Some((n, p)) => dec.string(n, p)?,
         None => return Err(dec.error(node, path, "missing field `syscall`")),
     };
-    if let Some((n, p)) = f.get("comment") {
-        dec.string(n, p)?;
-    }
+    comment(dec, &f)?;
     let nr = arch.syscall_nr(&name.v).ok_or_else(|| {
         ProfileError::new(
             &name.o,
             format!("invalid syscall name: {} for given arch: {arch}", name.v),
         )
     })?;
-    let Some((an, ap)) = f.get("args") else {
+    let Some((an, ap)) = f.get("args").filter(|(n, _)| n.value != Value::Null) else {
         return Ok((nr, name.o, None));
     };
+    let conds = dec.array(an, ap)?;
+    if conds.is_empty() {
+        return Err(dec.error(
+            an,
+            ap,
+            "The condition vector of a rule cannot be empty: seccompiler refuses `args: []` (omit `args` to match the syscall alone)",
+        ));
+    }
+    let mut parsed = Vec::with_capacity(conds.len());
+    for (cn, cp) in conds {
+        parsed.push(condition(dec, cn, &cp)?);
+    }
+    let Some(parsed) = parsed.into_iter().collect::<Option<Vec<_>>>() else {
+        return Ok((nr, name.o, Some(vec![])));
+    };
     let mut alts: Vec<Vec<Cond>> = vec![vec![]];
-    for (cn, cp) in dec.array(an, ap)? {
-        let Some(options) = condition(dec, cn, &cp)? else {
-            return Ok((nr, name.o, Some(vec![])));
-        };
+    for options in parsed {
         alts = alts
             .iter()
             .flat_map(|a| options.iter().map(move |o| [a.clone(), o.clone()].concat()))
@@ -324,9 +356,7 @@ fn condition(
     let val = dec.uint(n, p)?;
     let (on, op_path) = field("op")?;
     let (op, mask) = operator(dec, on, op_path)?;
-    if let Some((n, p)) = f.get("comment") {
-        dec.string(n, p)?;
-    }
+    comment(dec, &f)?;
     let mut value = val.v;
     let mut mask = mask;
     if dword && (value >> 32 != 0 || mask.is_some_and(|m| m >> 32 != 0)) {
@@ -343,19 +373,19 @@ fn condition(
     let cond = match mask {
         Some(m) => {
             if value & !m != 0 {
-                dec.warnings.push(Diagnostic::warning(
+                dec.warnings.push(Diagnostic::note(
                     &val.o,
                     format!(
-                        "val {value:#x} has bits outside mask {m:#x}: this condition never holds"
+                        "val {value:#x} has bits outside mask {m:#x}: seccompiler masks it, so the test is (arg & {m:#x}) == {:#x}",
+                        value & m
                     ),
                 ));
-                return Ok(None);
             }
             Cond {
                 arg,
                 op: CmpOp::MaskedEq,
                 value: m,
-                value_two: value,
+                value_two: value & m,
             }
         }
         None => Cond {
@@ -370,6 +400,14 @@ fn condition(
         return Ok((!alts.is_empty()).then_some(alts));
     }
     Ok(Some(vec![vec![cond]]))
+}
+
+/// serde's `Option<JsonComment>`: absent or `null`, else a string.
+fn comment(dec: &Dec, f: &BTreeMap<&'static str, (&Node, String)>) -> Result<(), ProfileError> {
+    match f.get("comment") {
+        Some((n, p)) if n.value != Value::Null => dec.string(n, p).map(drop),
+        _ => Ok(()),
+    }
 }
 
 fn operator(dec: &Dec, node: &Node, path: &str) -> Result<(CmpOp, Option<u64>), ProfileError> {

@@ -8,7 +8,6 @@
 //! message when the shared corpus is absent.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use sysfence_profile::arch::Arch;
 
@@ -29,15 +28,7 @@ fn profile_names(json: &str) -> BTreeSet<String> {
 }
 
 fn corpus() -> Option<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/third-party/moby/default.json");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(text),
-        Err(e) => {
-            eprintln!("skipping: {} not readable ({e})", path.display());
-            None
-        }
-    }
+    sysfence_testkit::shared::read_string("corpus/third-party/moby/default.json")
 }
 
 fn max_nr(arch: Arch, names: &BTreeSet<String>) -> Option<(u32, &str)> {

@@ -8,34 +8,13 @@ use sysfence_profile::ir::Action;
 use sysfence_profile::{Arch, Format, HostContext, LoadOptions, Loaded, load};
 
 fn corpus() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/third-party");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        println!("skipping: {} is absent", p.display());
-        None
-    }
+    sysfence_testkit::shared::require("corpus/third-party")
 }
 
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            // crosvm's folders hold minijail policies and their constants
-            // tables, read by the minijail tests, not JSON profiles.
-            if !p.ends_with("crosvm") {
-                files(&p, out);
-            }
-        } else if matches!(
-            p.extension().and_then(|x| x.to_str()),
-            Some("json" | "yaml" | "yml")
-        ) {
-            out.push(p);
-        }
-    }
+fn files(dir: &Path) -> Vec<PathBuf> {
+    // crosvm's folders hold minijail policies and their constants tables,
+    // read by the minijail tests, not JSON profiles.
+    sysfence_testkit::shared::files(dir, &["json", "yaml", "yml"], &["crosvm"])
 }
 
 fn load_path(p: &Path, filter: Option<&str>) -> Loaded {
@@ -53,8 +32,7 @@ fn load_path(p: &Path, filter: Option<&str>) -> Loaded {
 #[test]
 fn every_file_loads() {
     let Some(dir) = corpus() else { return };
-    let mut all = Vec::new();
-    files(&dir, &mut all);
+    let all = files(&dir);
     assert!(all.len() >= 20, "{} files", all.len());
     for p in &all {
         if p.ends_with("moby-profiles/fixtures-example.json") {

@@ -2,8 +2,6 @@
 //! and runc load it. Expected facts are taken from profile-formats.md §14
 //! and §8.3, not from this crate's output.
 
-use std::path::PathBuf;
-
 use sysfence_profile::eval::{Call, DecidedBy, eval};
 use sysfence_profile::ir::{Action, NrRange};
 use sysfence_profile::{Arch, Format, HostContext, LoadOptions, Loaded, Runtime, load};
@@ -16,15 +14,7 @@ const EPERM: Action = Action::Errno(1);
 const ENOSYS: Action = Action::Errno(38);
 
 fn default_json() -> Option<Vec<u8>> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/third-party/moby/default.json");
-    match std::fs::read(&p) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            println!("skipping: {} not readable ({e})", p.display());
-            None
-        }
-    }
+    sysfence_testkit::shared::read("corpus/third-party/moby/default.json")
 }
 
 fn load_with(ctx: HostContext, format: Option<Format>) -> Option<Loaded> {

@@ -12,7 +12,6 @@
 use std::path::PathBuf;
 
 use sysfence_compile::cost::{ProgramCost, measure};
-use sysfence_compile::select::select;
 use sysfence_compile::{Config, Layout, Weights, compile};
 
 use crate::cmd::compile::{failure, parse_arches, read_weights};
@@ -50,13 +49,10 @@ pub fn run(args: Args) -> Outcome {
         .collect::<Result<_, Failure>>()?;
     let layouts = layouts(&args.layout)?;
     let mut base = Config::new();
-    let policy = if args.arches.is_empty() {
-        loaded.policy.clone()
-    } else {
-        let wanted = parse_arches(&args.arches)?;
-        base = base.arches(wanted.clone());
-        select(&loaded.policy, &wanted).map_err(failure)?.0
-    };
+    if !args.arches.is_empty() {
+        base = base.arches(parse_arches(&args.arches)?);
+    }
+    let policy = &loaded.policy;
     for layout in layouts {
         let weightings: Vec<Option<&(String, Weights)>> =
             if layout == Layout::Weighted && !mixes.is_empty() {
@@ -69,14 +65,13 @@ pub fn run(args: Args) -> Outcome {
             if let Some((_, weights)) = w {
                 config = config.weights(weights.clone());
             }
-            let compiled = compile(&policy, &config).map_err(failure)?;
-            let arches: Vec<u32> = compiled
-                .tree()
-                .arches()
-                .iter()
-                .map(|a| a.audit_arch)
-                .collect();
-            let cost = measure(&policy, compiled.program(), &arches, &mixes);
+            let compiled = compile(policy, &config).map_err(failure)?;
+            let cost = measure(
+                compiled.policy(),
+                compiled.program(),
+                compiled.order(),
+                &mixes,
+            );
             let label = match w {
                 Some((name, _)) => format!("{}:{name}", layout.name()),
                 None => layout.name().to_string(),

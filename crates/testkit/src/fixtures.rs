@@ -1,0 +1,68 @@
+//! Hand-built policies for the compiler's tests.
+//!
+//! In: syscall numbers and argument rules. Out: an x86_64 [`Policy`] as the
+//! front end would produce for an allow-list with Docker's x32 handling:
+//! default ERRNO(1), the x32 numbers (`0x40000000..=0xfffffffe`) a range
+//! with `x32_action`, table maximum 466. Not checked: that the rules are
+//! ones any dialect could express.
+
+use std::collections::BTreeMap;
+
+use sysfence_profile::ir::{
+    Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
+};
+
+/// `AUDIT_ARCH_X86_64`.
+pub use sysfence_cbpf::abi::arch::AUDIT_ARCH_X86_64 as X86_64;
+
+/// A rule with these conditions and action, from nowhere.
+pub fn rule(conds: Vec<Cond>, action: Action) -> Rule {
+    Rule {
+        conds,
+        action,
+        origin: Origin::default(),
+    }
+}
+
+/// `args[arg] == value`.
+pub fn eq(arg: u8, value: u64) -> Cond {
+    Cond {
+        arg: ArgIndex::new(arg).expect("argument index below 6"),
+        op: CmpOp::Eq,
+        value,
+        value_two: 0,
+    }
+}
+
+/// ALLOW when `args[arg] == value`.
+pub fn allow_if_eq(arg: u8, value: u64) -> Rule {
+    rule(vec![eq(arg, value)], Action::Allow)
+}
+
+/// x86_64: `allowed` numbers always allowed, `checked` numbers decided by
+/// their rules, everything else ERRNO(1); foreign arches `bad_arch`.
+pub fn x86_64_allow_list(
+    allowed: impl IntoIterator<Item = u32>,
+    checked: Vec<(u32, Vec<Rule>)>,
+    bad_arch: Action,
+) -> Policy {
+    let mut rules: BTreeMap<u32, Vec<Rule>> = allowed
+        .into_iter()
+        .map(|nr| (nr, vec![rule(vec![], Action::Allow)]))
+        .collect();
+    rules.extend(checked);
+    let ap = ArchPolicy {
+        audit_arch: X86_64,
+        name: "x86_64".into(),
+        width: ArgWidth::Bits64,
+        default: Action::Errno(1),
+        rules,
+        ranges: vec![NrRange {
+            lo: 0x4000_0000,
+            hi: 0xffff_fffe,
+            action: Action::KillThread,
+        }],
+        table_max: 466,
+    };
+    Policy::new(vec![ap], bad_arch).expect("a valid hand-built policy")
+}
