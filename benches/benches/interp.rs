@@ -29,7 +29,7 @@ use sysfence_cbpf::interp::run;
 use sysfence_cbpf::opcode::Opcode;
 use sysfence_cbpf::program::Program;
 
-const X86_64: u32 = 0xc000_003e;
+use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
 /// 4,095 ALU instructions and `ret a`.
 fn alu_chain() -> Program {

@@ -20,7 +20,7 @@ use sysfence_profile::ir::{ArchPolicy, Policy};
 use sysfence_profile::{Arch, HostContext, LoadOptions, load_file};
 
 /// `AUDIT_ARCH_X86_64`.
-pub const X86_64: u32 = 0xc000_003e;
+pub use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
 /// One arch of one profile.
 #[derive(Clone, Debug)]

@@ -141,6 +141,8 @@ fn action(a: Action) -> ScmpAction {
         Action::Trace(n) => ScmpAction::Trace(n),
         Action::Log => ScmpAction::Log,
         Action::Allow => ScmpAction::Allow,
+        // The kernel kills the process for an action value it does not know.
+        Action::Unknown(_) => ScmpAction::KillProcess,
     }
 }
 

@@ -180,6 +180,12 @@ fn action(a: Action) -> Result<SeccompAction, PeerError> {
                 "USER_NOTIF does not exist in seccompiler 0.5",
             ));
         }
+        Action::Unknown(raw) => {
+            return Err(PeerError::new(
+                ME,
+                format!("seccompiler 0.5 has no action value {raw:#010x}"),
+            ));
+        }
     })
 }
 

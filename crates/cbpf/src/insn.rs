@@ -9,7 +9,7 @@
 use core::fmt;
 
 use crate::limits::SOCK_FILTER_SIZE;
-use crate::opcode::{OpInfo, Opcode};
+use crate::opcode::{Class, OpInfo, Opcode, Operand};
 
 /// One classic BPF instruction, `struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -25,55 +25,20 @@ pub struct Insn {
     pub k: u32,
 }
 
-/// Byte order of a raw program or of a `seccomp_data` layout.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Endian {
-    /// Least significant byte first (x86, arm, riscv, ppc64le, mipsel, loongarch).
-    Little,
-    /// Most significant byte first (s390x, ppc64, ppc, mips).
-    Big,
-}
+pub use sysfence_abi::Endian;
 
-impl Endian {
-    /// The byte order of the machine this code runs on.
-    pub const NATIVE: Endian = if cfg!(target_endian = "big") {
-        Endian::Big
-    } else {
-        Endian::Little
-    };
-
-    /// Reads a u16 in this byte order.
-    pub fn u16(self, b: [u8; 2]) -> u16 {
-        match self {
-            Endian::Little => u16::from_le_bytes(b),
-            Endian::Big => u16::from_be_bytes(b),
-        }
-    }
-
-    /// Reads a u32 in this byte order.
-    pub fn u32(self, b: [u8; 4]) -> u32 {
-        match self {
-            Endian::Little => u32::from_le_bytes(b),
-            Endian::Big => u32::from_be_bytes(b),
-        }
-    }
-
-    /// Writes a u16 in this byte order.
-    pub fn u16_bytes(self, v: u16) -> [u8; 2] {
-        match self {
-            Endian::Little => v.to_le_bytes(),
-            Endian::Big => v.to_be_bytes(),
-        }
-    }
-
-    /// Writes a u32 in this byte order.
-    pub fn u32_bytes(self, v: u32) -> [u8; 4] {
-        match self {
-            Endian::Little => v.to_le_bytes(),
-            Endian::Big => v.to_be_bytes(),
-        }
-    }
-}
+// `sysfence-linux` hands `&[Insn]` to the kernel as `struct sock_filter`
+// arrays and reads dumped filters back into `Insn` buffers: pin the layout.
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    use sysfence_abi::filter as f;
+    assert!(size_of::<Insn>() == f::SOCK_FILTER_SIZE);
+    assert!(align_of::<Insn>() == f::SOCK_FILTER_ALIGN);
+    assert!(offset_of!(Insn, code) == f::OFFSET_CODE);
+    assert!(offset_of!(Insn, jt) == f::OFFSET_JT);
+    assert!(offset_of!(Insn, jf) == f::OFFSET_JF);
+    assert!(offset_of!(Insn, k) == f::OFFSET_K);
+};
 
 impl Insn {
     /// Builds an instruction from its four fields.
@@ -94,6 +59,25 @@ impl Insn {
     /// The opcode, if `code` is one of the 49 Linux accepts.
     pub fn opcode(&self) -> Option<Opcode> {
         Opcode::from_code(self.code)
+    }
+
+    /// Where control may go after this instruction at `pc`, read from the
+    /// opcode table: nowhere after a `ret`, `pc + 1 + k` after `ja`,
+    /// `pc + 1 + jt` then `pc + 1 + jf` after a conditional jump, else
+    /// `pc + 1` (also for a code that is no opcode). Nothing here checks that
+    /// a successor lies inside the program (the validator does).
+    pub fn successors(&self, pc: usize) -> impl Iterator<Item = usize> {
+        let next = pc.saturating_add(1);
+        let pair = match self.info().map(|i| (i.class, i.operand)) {
+            Some((Class::Ret, _)) => [None, None],
+            Some((_, Operand::Jump)) => [Some(next.saturating_add(self.k as usize)), None],
+            Some((_, op)) if op.is_conditional() => [
+                Some(next + usize::from(self.jt)),
+                Some(next + usize::from(self.jf)),
+            ],
+            _ => [Some(next), None],
+        };
+        pair.into_iter().flatten()
     }
 
     /// The table row, if `code` is one of the 49 Linux accepts.
@@ -189,6 +173,16 @@ pub fn encode(insns: &[Insn], endian: Endian) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn successors_follow_the_opcode_table() {
+        let succ = |i: Insn, pc| i.successors(pc).collect::<Vec<_>>();
+        assert_eq!(succ(Insn::op(Opcode::RetK, 0, 0, 0), 3), []);
+        assert_eq!(succ(Insn::op(Opcode::Ja, 9, 9, 5), 3), [9]);
+        assert_eq!(succ(Insn::op(Opcode::JeqX, 1, 2, 0), 3), [5, 6]);
+        assert_eq!(succ(Insn::op(Opcode::LdAbsW, 7, 7, 4), 3), [4]);
+        assert_eq!(succ(Insn::new(0xffff, 7, 7, 4), 3), [4]);
+    }
 
     #[test]
     fn raw_round_trip_keeps_junk_fields() {

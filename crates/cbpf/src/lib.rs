@@ -9,8 +9,11 @@
 //! * [`validate`]: the kernel's load-time checks, in the kernel's order,
 //!   producing a [`program::Program`], the only thing the interpreter runs.
 //! * [`interp`]: the kernel-exact interpreter and the action-cache model.
-//! * [`action`]: return values, actions and stacking.
-//! * [`data`]: `struct seccomp_data` and AUDIT_ARCH values.
+//! * [`action`]: return values, actions and stacking (re-exported from
+//!   [`sysfence_abi`], which owns every kernel fact; also as [`abi`]).
+//! * [`data`]: `struct seccomp_data` and AUDIT_ARCH values (from [`sysfence_abi`]).
+//! * [`buffer`]: labels, deadlines and far-jump veneers, shared by the
+//!   assembler and the compiler's emitter.
 //! * [`asm`]: the `bpf_asm` assembler and the disassembler.
 //!
 //! Data flows `text --asm--> [Insn] --validate--> Program --interp(SeccompData)--> Outcome`,
@@ -20,6 +23,7 @@
 
 pub mod action;
 pub mod asm;
+pub mod buffer;
 pub mod data;
 pub mod generate;
 pub mod insn;
@@ -28,6 +32,8 @@ pub mod limits;
 pub mod opcode;
 pub mod program;
 pub mod validate;
+
+pub use sysfence_abi as abi;
 
 pub use action::Action;
 pub use data::SeccompData;

@@ -9,8 +9,7 @@ pub const BPF_MAXINSNS: usize = 4096;
 /// Scratch memory words `M[0]` .. `M[15]` (`BPF_MEMWORDS`).
 pub const BPF_MEMWORDS: u32 = 16;
 
-/// Size in bytes of `struct seccomp_data`; also what `ld len` loads under seccomp.
-pub const SECCOMP_DATA_SIZE: u32 = 64;
+pub use sysfence_abi::data::SECCOMP_DATA_SIZE;
 
 /// Stacked-filter budget in eBPF instructions (`MAX_INSNS_PER_PATH`,
 /// `(1 << 18) / sizeof(struct sock_filter)`).
@@ -19,8 +18,7 @@ pub const MAX_INSNS_PER_PATH: usize = 32_768;
 /// Per already-attached filter penalty added to the stacked budget.
 pub const FILTER_PENALTY: usize = 4;
 
-/// Size of one `struct sock_filter` in bytes.
-pub const SOCK_FILTER_SIZE: usize = 8;
+pub use sysfence_abi::filter::SOCK_FILTER_SIZE;
 
 /// Start of the ancillary-data offsets (`SKF_AD_OFF`, as a u32: -0x1000).
 pub const SKF_AD_OFF: u32 = 0xffff_f000;
@@ -38,5 +36,4 @@ pub const SKF_AD_MAX: u32 = 64;
 /// The ancillary indexes (`SKF_AD_*`) that `bpf_anc_helper` accepts.
 pub const SKF_AD_KNOWN: [u32; 16] = [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60];
 
-/// Bit 30 of the syscall number: the x32 ABI marker (`__X32_SYSCALL_BIT`).
-pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+pub use sysfence_abi::arch::X32_SYSCALL_BIT;

@@ -8,7 +8,7 @@ use asm_common::{TinyX86_64, X86_64};
 use sysfence_cbpf::asm::{AsmOptions, DisasmOptions, Style, assemble, disassemble};
 use sysfence_cbpf::insn::Insn;
 
-const S390X: u32 = 0x8000_0016;
+use sysfence_cbpf::abi::arch::AUDIT_ARCH_S390X as S390X;
 
 fn asm(text: &str) -> Vec<Insn> {
     assemble(text, &AsmOptions::new()).unwrap_or_else(|e| panic!("{e}\n{text}"))

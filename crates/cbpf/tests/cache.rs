@@ -8,8 +8,8 @@ use sysfence_cbpf::opcode::Opcode;
 use sysfence_cbpf::program::Program;
 use sysfence_testkit::insn::{i, jmp, prog};
 
-const X86_64: u32 = 0xc000_003e;
-const I386: u32 = 0x4000_0003;
+use sysfence_cbpf::abi::arch::AUDIT_ARCH_I386 as I386;
+use sysfence_cbpf::abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 const GETPPID: u32 = 110;
 
 /// x86_64 check, then `nr == GETPPID` decided by `test` (2 insns, true to

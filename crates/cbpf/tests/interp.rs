@@ -10,8 +10,8 @@ use sysfence_cbpf::interp::{
 use sysfence_cbpf::opcode::Opcode;
 use sysfence_testkit::insn::{i, jmp, prog};
 
-const X86_64: u32 = 0xc000_003e;
-const S390X: u32 = 0x8000_0016;
+use sysfence_cbpf::abi::arch::AUDIT_ARCH_S390X as S390X;
+use sysfence_cbpf::abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
 /// Runs `body; ret a` on an x86_64 call with no arguments; returns A.
 fn eval_a(body: &[Insn]) -> u32 {

@@ -13,6 +13,10 @@
 mod checks;
 
 #[path = "../../../fuzz/src/profile_checks.rs"]
+#[allow(
+    dead_code,
+    reason = "the merge target's checks are replayed by the profile crate's termination test"
+)]
 mod profile_checks;
 
 use std::path::{Path, PathBuf};

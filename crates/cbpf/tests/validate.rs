@@ -13,7 +13,7 @@ use sysfence_cbpf::validate::{
 };
 use sysfence_testkit::insn::{i, jmp};
 
-const ALLOW: u32 = 0x7fff_0000;
+use sysfence_cbpf::action::RET_ALLOW as ALLOW;
 
 fn ret() -> Insn {
     i(Opcode::RetK, ALLOW)

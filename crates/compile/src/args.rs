@@ -23,8 +23,9 @@
 //! Nothing here checks the rules against the evaluator; that is
 //! [`crate::check`]'s job.
 
-use sysfence_cbpf::Endian;
-use sysfence_cbpf::data::arch_endian;
+use sysfence_abi::Endian;
+use sysfence_abi::arch::arch_endian;
+use sysfence_abi::data::{Half, arg_word_offset};
 use sysfence_profile::ir::{ArgIndex, ArgWidth, CmpOp, Cond, Rule};
 
 use crate::tree::{Cmp, NodeId, Test, TreeBuilder};
@@ -53,21 +54,11 @@ impl ArgLayout {
     }
 
     fn lo(&self, arg: ArgIndex) -> u32 {
-        let base = 16 + 8 * arg.get() as u32;
-        if self.endian == Endian::Big {
-            base + 4
-        } else {
-            base
-        }
+        arg_word_offset(arg.get(), Half::Lo, self.endian)
     }
 
     fn hi(&self, arg: ArgIndex) -> u32 {
-        let base = 16 + 8 * arg.get() as u32;
-        if self.endian == Endian::Big {
-            base
-        } else {
-            base + 4
-        }
+        arg_word_offset(arg.get(), Half::Hi, self.endian)
     }
 }
 
@@ -342,7 +333,7 @@ mod tests {
     use sysfence_cbpf::SeccompData;
     use sysfence_profile::ir::{Action, Origin};
 
-    const X86_64: u32 = 0xc000_003e;
+    use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
     fn rule(conds: Vec<Cond>, action: Action) -> Rule {
         Rule {

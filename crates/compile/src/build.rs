@@ -32,9 +32,7 @@ use crate::select::{Selection, select};
 use crate::tree::{ArchInfo, Cmp, DecisionTree, NodeId, Test, TreeBuilder};
 use crate::{CompileError, Config, Layout};
 
-/// Byte offsets in `seccomp_data`.
-const NR: u32 = 0;
-const ARCH: u32 = 4;
+use sysfence_abi::data::{OFFSET_ARCH as ARCH, OFFSET_NR as NR};
 
 /// Weight units per call; every interval also gets one unit so that unused
 /// intervals still prefer shallow places.
@@ -203,7 +201,7 @@ mod tests {
     use sysfence_profile::ir::Action;
     use sysfence_testkit::fixtures::{allow_if_eq, x86_64_allow_list};
 
-    pub(crate) const X86_64: u32 = 0xc000_003e;
+    pub(crate) use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
     fn policy() -> Policy {
         x86_64_allow_list(

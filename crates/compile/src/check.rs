@@ -31,16 +31,16 @@
 
 use std::fmt;
 
+use sysfence_abi::arch::X32_SYSCALL_BIT;
 use sysfence_cbpf::data::AUDIT_ARCHES;
 use sysfence_cbpf::interp::{self, cache};
-use sysfence_cbpf::limits::X32_SYSCALL_BIT;
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::{Action as RawAction, SeccompData};
-use sysfence_profile::eval::{Call, boundary_values, eval};
+use sysfence_profile::eval::{boundary_values, eval};
 use sysfence_profile::ir::{Action, ArchPolicy, Cond, Policy, Rule};
 
-/// AUDIT_ARCH_X86_64: the only arch whose numbers carry the x32 bit.
-const X86_64: u32 = 0xc000_003e;
+// AUDIT_ARCH_X86_64: the only arch whose numbers carry the x32 bit.
+use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
 /// Numbers past the end of the table that are checked.
 const PAST_END: u32 = 64;
@@ -187,13 +187,7 @@ pub fn check_selected(
 
 /// The reference evaluator's action, raw.
 fn expected(policy: &Policy, data: &SeccompData) -> u32 {
-    let call = Call {
-        arch: data.arch,
-        nr: data.nr,
-        args: data.args,
-        instruction_pointer: data.instruction_pointer,
-    };
-    eval(policy, &call).0.to_raw()
+    eval(policy, data).0.to_raw()
 }
 
 fn compare(policy: &Policy, program: &Program, data: &SeccompData) -> Result<(), Mismatch> {

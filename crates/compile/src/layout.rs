@@ -25,8 +25,7 @@ use crate::tree::{Cmp, NodeId, Test, TreeBuilder};
 /// At most this many hot numbers are tested before the weighted tree.
 pub(crate) const PEEL_MAX: usize = 3;
 
-/// Byte offset of `nr` in `seccomp_data`.
-const NR: u32 = 0;
+use sysfence_abi::data::OFFSET_NR as NR;
 
 /// A maximal run of numbers `lo..=hi` decided by `target`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -490,7 +489,7 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sysfence_cbpf::SeccompData;
+    use sysfence_abi::{Endian, Half, SeccompData};
 
     fn spans(b: &mut TreeBuilder, cuts: &[(u32, u64)]) -> Vec<Span> {
         let mut out = Vec::new();
@@ -624,7 +623,7 @@ mod tests {
         let mut checked = b.ret(9);
         for k in 0..5 {
             let test = Test {
-                offset: 16 + 8 * k,
+                offset: sysfence_abi::data::arg_word_offset(k as usize, Half::Lo, Endian::Little),
                 mask: None,
                 cmp: Cmp::Eq,
                 k: 0,

@@ -9,9 +9,9 @@ use sysfence_profile::ir::{
     Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
 };
 
-const X86_64: u32 = 0xc000_003e;
-const I386: u32 = 0x4000_0003;
-const S390X: u32 = 0x8000_0016;
+use sysfence_abi::arch::AUDIT_ARCH_I386 as I386;
+use sysfence_abi::arch::AUDIT_ARCH_S390X as S390X;
+use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
@@ -251,8 +251,7 @@ proptest! {
         for pass in PASSES.iter().map(|p| vec![*p]).chain([PASSES.to_vec()]) {
             let mut code = Code::from_tree(&tree);
             optimize(&mut code, &pass);
-            far::place(&mut code);
-            let program = sysfence_cbpf::program::Program::new(&far::encode(&code).unwrap()).unwrap();
+            let program = sysfence_cbpf::program::Program::new(&far::encode(&code).unwrap().0).unwrap();
             for &(nr, args, arch) in &inputs {
                 let arch = [X86_64, I386, S390X, 0x1234][arch];
                 let d = SeccompData { args, ..SeccompData::new(arch, nr) };

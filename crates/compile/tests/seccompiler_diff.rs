@@ -17,8 +17,8 @@ use sysfence_profile::arch::Arch;
 use sysfence_profile::eval::boundary_values;
 use sysfence_profile::{LoadOptions, load};
 
-const X86_64: u32 = 0xc000_003e;
-const X32_BIT: u32 = 0x4000_0000;
+use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
+use sysfence_abi::arch::X32_SYSCALL_BIT as X32_BIT;
 
 fn seccompiler_programs(text: &[u8]) -> Vec<(String, Program)> {
     let map = seccompiler::compile_from_json(text, seccompiler::TargetArch::x86_64)

@@ -12,7 +12,7 @@ use sysfence_profile::arch::Arch;
 use sysfence_profile::ir::Policy;
 use sysfence_profile::{LoadOptions, load};
 
-const X86_64: u32 = 0xc000_003e;
+use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
 fn shared(rel: &str) -> Option<PathBuf> {
     sysfence_testkit::shared::require(&format!("corpus/{rel}"))

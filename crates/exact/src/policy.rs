@@ -81,10 +81,12 @@ pub fn cond(s: &mut Store, ap: &ArchPolicy, c: &Cond) -> Res<Node> {
         op,
         value,
         value_two,
+        width: _,
     } = *c;
     let (hi, lo) = arg_slots(ap.audit_arch, arg.get());
     let (vh, vl) = ((value >> 32) as u32, value as u32);
-    let wide = ap.width == ArgWidth::Bits64;
+    // A low-word condition (or a 32-bit arch) compares the low word only.
+    let wide = c.width_on(ap.width) == ArgWidth::Bits64;
     match op {
         CmpOp::Eq => eq64(s, wide, hi, lo, value),
         CmpOp::Ne => {

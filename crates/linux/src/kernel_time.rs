@@ -596,7 +596,7 @@ fn environment(spec_allow: bool) -> Environment {
 mod tests {
     use super::*;
 
-    const RET_ALLOW: Insn = Insn::op(Opcode::RetK, 0, 0, 0x7fff_0000);
+    const RET_ALLOW: Insn = Insn::op(Opcode::RetK, 0, 0, sysfence_cbpf::action::RET_ALLOW);
 
     #[test]
     fn for_timing_rewrites_only_stopping_returns() {

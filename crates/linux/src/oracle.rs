@@ -78,11 +78,9 @@ use sysfence_cbpf::{Insn, Opcode, SeccompData};
 
 use crate::error::Error;
 
-/// `AUDIT_ARCH_X86_64`, the only arch the oracle's `syscall` path produces.
-pub const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-
-/// `AUDIT_ARCH_I386`, what `int 0x80` produces.
-pub const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+/// `AUDIT_ARCH_X86_64` (what the oracle's `syscall` path produces) and
+/// `AUDIT_ARCH_I386` (what `int 0x80` produces).
+pub use sysfence_cbpf::abi::arch::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
 
 /// Syscall numbers the kernel allows before any filter runs (x86_64
 /// `uretprobe` and `uprobe`, Linux 6.14 and 6.18).

@@ -45,16 +45,16 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 /// The AUDIT_ARCH of the native syscall ABI of this build.
 #[cfg(target_arch = "x86_64")]
-pub const NATIVE_ARCH: u32 = 0xc000_003e;
+pub const NATIVE_ARCH: u32 = sysfence_cbpf::abi::arch::AUDIT_ARCH_X86_64;
 /// The AUDIT_ARCH of the native syscall ABI of this build.
 #[cfg(target_arch = "aarch64")]
-pub const NATIVE_ARCH: u32 = 0xc000_00b7;
+pub const NATIVE_ARCH: u32 = sysfence_cbpf::abi::arch::AUDIT_ARCH_AARCH64;
 /// The AUDIT_ARCH of the native syscall ABI of this build.
 #[cfg(target_arch = "riscv64")]
-pub const NATIVE_ARCH: u32 = 0xc000_00f3;
+pub const NATIVE_ARCH: u32 = sysfence_cbpf::abi::arch::AUDIT_ARCH_RISCV64;
 /// The AUDIT_ARCH of the native syscall ABI of this build.
 #[cfg(target_arch = "s390x")]
-pub const NATIVE_ARCH: u32 = 0x8000_0016;
+pub const NATIVE_ARCH: u32 = sysfence_cbpf::abi::arch::AUDIT_ARCH_S390X;
 
 /// How many times each syscall was made, per AUDIT_ARCH value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 use live_common::{role, skip_reason};
 use sysfence_linux::record::{Exit, NATIVE_ARCH, RecordErrorKind, record};
 
-const I386: u32 = 0x4000_0003;
+use sysfence_cbpf::abi::arch::AUDIT_ARCH_I386 as I386;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 

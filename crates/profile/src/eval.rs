@@ -14,18 +14,10 @@ use std::collections::BTreeSet;
 
 use crate::ir::{Action, ArchPolicy, ArgWidth, CmpOp, Cond, NrRange, Policy, Rule};
 
-/// One syscall as the filter sees it (`struct seccomp_data`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub struct Call {
-    /// `AUDIT_ARCH_*` value.
-    pub arch: u32,
-    /// Syscall number.
-    pub nr: u32,
-    /// The six arguments.
-    pub args: [u64; 6],
-    /// The instruction pointer (no policy reads it).
-    pub instruction_pointer: u64,
-}
+/// One syscall as the filter sees it: the kernel's `struct seccomp_data`,
+/// the same type the cBPF interpreter runs on (no policy reads the
+/// instruction pointer).
+pub type Call = sysfence_abi::SeccompData;
 
 /// What decided an evaluation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -237,7 +229,7 @@ fn interesting_numbers(ap: &ArchPolicy) -> BTreeSet<u32> {
         ap.table_max,
         ap.table_max.wrapping_add(1),
         0x3fff_ffff,
-        0x4000_0000,
+        sysfence_abi::arch::X32_SYSCALL_BIT,
         u32::MAX - 1,
         u32::MAX,
     ]);

@@ -21,59 +21,12 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// What the kernel should do with a syscall. Mirrors the kernel's action
-/// values; the profile crate does not depend on the cBPF crate, so the
-/// compiler maps this one-to-one onto `sysfence_cbpf::Action`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Action {
-    /// `SCMP_ACT_KILL_PROCESS`.
-    KillProcess,
-    /// `SCMP_ACT_KILL_THREAD` (and `SCMP_ACT_KILL`).
-    KillThread,
-    /// `SCMP_ACT_TRAP`, with `si_errno` data.
-    Trap(u16),
-    /// `SCMP_ACT_ERRNO(n)`.
-    Errno(u16),
-    /// `SCMP_ACT_NOTIFY`.
-    UserNotif,
-    /// `SCMP_ACT_TRACE(n)`.
-    Trace(u16),
-    /// `SCMP_ACT_LOG`.
-    Log,
-    /// `SCMP_ACT_ALLOW`.
-    Allow,
-}
-
-impl Action {
-    /// The 32-bit value a filter returns for this action.
-    pub const fn to_raw(self) -> u32 {
-        match self {
-            Action::KillProcess => 0x8000_0000,
-            Action::KillThread => 0,
-            Action::Trap(d) => 0x0003_0000 | d as u32,
-            Action::Errno(d) => 0x0005_0000 | d as u32,
-            Action::UserNotif => 0x7fc0_0000,
-            Action::Trace(d) => 0x7ff0_0000 | d as u32,
-            Action::Log => 0x7ffc_0000,
-            Action::Allow => 0x7fff_0000,
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Action::KillProcess => f.write_str("KILL_PROCESS"),
-            Action::KillThread => f.write_str("KILL_THREAD"),
-            Action::Trap(d) => write!(f, "TRAP({d})"),
-            Action::Errno(d) => write!(f, "ERRNO({d})"),
-            Action::UserNotif => f.write_str("USER_NOTIF"),
-            Action::Trace(d) => write!(f, "TRACE({d})"),
-            Action::Log => f.write_str("LOG"),
-            Action::Allow => f.write_str("ALLOW"),
-        }
-    }
-}
+/// What the kernel should do with a syscall: the kernel's own action type
+/// ([`sysfence_abi::Action`]), shared with the cBPF side so that the policy
+/// and the program speak of the same values. Lowering only ever produces the
+/// eight named actions; [`Action::Unknown`] (which the kernel treats as a
+/// kill) comes only from a caller that builds one by hand.
+pub use sysfence_abi::Action;
 
 /// A syscall argument index, 0..=5.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -93,18 +93,20 @@ pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err(ProfileError::new(&top, "empty profile"));
     }
-    let format = match opts.format {
-        Some(f) => f,
-        None => detect(text),
+    let (format, parsed) = match opts.format {
+        Some(f) => (f, None),
+        None => sniff(text),
+    };
+    // The JSON text is parsed at most once: detection hands its tree on.
+    let node = || match parsed {
+        Some(result) => result.map_err(|e| syntax_error(e, file)),
+        None => parse_json(text, file),
     };
     match format {
-        Format::Seccompiler => seccompiler::load(text, opts),
+        Format::Seccompiler => seccompiler::load_node(&node()?, opts),
         Format::Spo => spo::load(text, opts),
         Format::Gadget => gadget::load(text, opts),
-        _ => {
-            let node = parse_json(text, file)?;
-            load_node(&node, "$", format, opts, Dec::new(file))
-        }
+        _ => load_node(&node()?, "$", format, opts, Dec::new(file)),
     }
 }
 
@@ -139,19 +141,29 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Loaded, ProfileError
 }
 
 pub(crate) fn parse_json(text: &[u8], file: &str) -> Result<Node, ProfileError> {
-    json::parse(text).map_err(|e| {
-        let o = Origin {
-            file: file.to_string(),
-            line: e.pos.line,
-            column: e.pos.column,
-            path: e.path,
-        };
-        ProfileError::new(&o, e.message)
-    })
+    json::parse(text).map_err(|e| syntax_error(e, file))
+}
+
+fn syntax_error(e: json::SyntaxError, file: &str) -> ProfileError {
+    let o = Origin {
+        file: file.to_string(),
+        line: e.pos.line,
+        column: e.pos.column,
+        path: e.path,
+    };
+    ProfileError::new(&o, e.message)
 }
 
 /// Guesses the format from the text (`--format` overrides).
 pub fn detect(text: &[u8]) -> Format {
+    sniff(text).0
+}
+
+/// A JSON parse that detection already made, or `None` when it made none.
+type Parsed = Option<Result<Node, json::SyntaxError>>;
+
+/// The format, and the JSON tree when telling the format needed one.
+fn sniff(text: &[u8]) -> (Format, Parsed) {
     let start = text
         .iter()
         .position(|b| !b.is_ascii_whitespace())
@@ -160,15 +172,15 @@ pub fn detect(text: &[u8]) -> Format {
         .strip_prefix(b"\xef\xbb\xbf")
         .unwrap_or(&text[start..]);
     if rest.starts_with(b"//") {
-        return Format::Gadget;
+        return (Format::Gadget, None);
     }
     if !rest.starts_with(b"{") && !rest.starts_with(b"[") {
-        return Format::Spo;
+        return (Format::Spo, None);
     }
-    let Ok(node) = json::parse(text) else {
-        return Format::Docker;
-    };
-    detect_json(&node)
+    match json::parse(text) {
+        Ok(node) => (detect_json(&node), Some(Ok(node))),
+        Err(e) => (Format::Docker, Some(Err(e))),
+    }
 }
 
 fn detect_json(node: &Node) -> Format {

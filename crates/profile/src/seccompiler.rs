@@ -21,21 +21,21 @@
 
 use std::collections::BTreeMap;
 
+use crate::Loaded;
 use crate::arch::Arch;
 use crate::context::{Format, LoadOptions};
 use crate::decode::{Dec, Sp};
 use crate::diag::{Diagnostic, ProfileError};
 use crate::ir::{Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, Origin, Policy, Rule};
 use crate::json::{Member, Node, Value};
-use crate::{Loaded, parse_json};
 
-pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
-    let file = &opts.file_name;
-    let node = parse_json(text, file)?;
-    let mut dec = Dec::new(file);
+/// Reads a seccompiler document (already parsed: format detection or the
+/// caller parsed the text once).
+pub(crate) fn load_node(node: &Node, opts: &LoadOptions) -> Result<Loaded, ProfileError> {
+    let mut dec = Dec::new(&opts.file_name);
     let Value::Object(cats) = &node.value else {
         return Err(dec.error(
-            &node,
+            node,
             "$",
             format!(
                 "expected a map of thread categories, found {}",
@@ -56,14 +56,14 @@ pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileErr
         Some(name) => cats.iter().find(|c| c.key == *name).ok_or_else(|| {
             let known: Vec<&str> = cats.iter().map(|c| c.key.as_str()).collect();
             dec.error(
-                &node,
+                node,
                 "$",
                 format!("no filter \"{name}\" (found: {})", known.join(", ")),
             )
         })?,
         None => cats
             .first()
-            .ok_or_else(|| dec.error(&node, "$", "no filters in the file"))?,
+            .ok_or_else(|| dec.error(node, "$", "no filters in the file"))?,
     };
     if cats.len() > 1 && opts.filter.is_none() {
         let o = dec.origin(cat.key_pos, &format!("$.{}", cat.key));

@@ -19,8 +19,7 @@
 
 use crate::ir::{Action, NrRange};
 
-/// The x32 syscall bit.
-pub(crate) const X32_BIT: u32 = 0x4000_0000;
+pub(crate) use sysfence_abi::arch::X32_SYSCALL_BIT as X32_BIT;
 
 /// One of the two ABIs: in the filter or not, and its stub cut-off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

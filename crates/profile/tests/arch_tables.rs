@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The x32 ABI marks its numbers with this bit (`__X32_SYSCALL_BIT`).
-const X32_BIT: u32 = 0x4000_0000;
+use sysfence_abi::arch::X32_SYSCALL_BIT as X32_BIT;
 /// MIPS ABI bases.
 const MIPS_N64_BASE: u32 = 5000;
 const MIPS_N32_BASE: u32 = 6000;

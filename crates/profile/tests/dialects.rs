@@ -4,7 +4,7 @@ use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::ir::Action;
 use sysfence_profile::{Arch, Format, HostContext, LoadOptions, Loaded, Runtime, load};
 
-const X86_64: u32 = 0xc000_003e;
+use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
 fn load_as(text: &str, format: Option<Format>, ctx: HostContext) -> Loaded {
     let opts = LoadOptions {

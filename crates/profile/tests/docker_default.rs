@@ -6,10 +6,10 @@ use sysfence_profile::eval::{Call, DecidedBy, eval};
 use sysfence_profile::ir::{Action, NrRange};
 use sysfence_profile::{Arch, Format, HostContext, LoadOptions, Loaded, Runtime, load};
 
-const X86_64: u32 = 0xc000_003e;
-const I386: u32 = 0x4000_0003;
-const S390X: u32 = 0x8000_0016;
-const X32_BIT: u32 = 0x4000_0000;
+use sysfence_abi::arch::AUDIT_ARCH_I386 as I386;
+use sysfence_abi::arch::AUDIT_ARCH_S390X as S390X;
+use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
+use sysfence_abi::arch::X32_SYSCALL_BIT as X32_BIT;
 const EPERM: Action = Action::Errno(1);
 const ENOSYS: Action = Action::Errno(38);
 
@@ -319,8 +319,8 @@ fn arm64_host_with_arm_sub_arch() {
         return;
     };
     assert_eq!(l.native_arches, vec![Arch::Aarch64, Arch::Arm]);
-    const AARCH64: u32 = 0xc000_00b7;
-    const ARM: u32 = 0x4000_0028;
+    use sysfence_abi::arch::AUDIT_ARCH_AARCH64 as AARCH64;
+    use sysfence_abi::arch::AUDIT_ARCH_ARM as ARM;
     let arm = l.policy.arch(ARM).expect("arm");
     // set_tls (0xf0005, ARM-private) is the largest number on arm.
     assert_eq!(

@@ -7,7 +7,7 @@ use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::ir::Action;
 use sysfence_profile::{Arch, Format, LoadOptions, Loaded, load};
 
-const X86_64: u32 = 0xc000_003e;
+use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
 fn example(name: &str, filter: Option<&str>) -> Loaded {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../corpus/profiles");

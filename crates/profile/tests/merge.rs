@@ -5,7 +5,7 @@ use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::ir::Action;
 use sysfence_profile::{Arch, HostContext, LoadOptions, Loaded, Severity, load};
 
-const X86_64: u32 = 0xc000_003e;
+use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
 fn profile(default: &str, rules: &str) -> Loaded {
     let text = format!("{{\"defaultAction\": \"{default}\", \"syscalls\": [{rules}]}}");

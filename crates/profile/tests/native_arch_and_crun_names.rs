@@ -7,7 +7,7 @@ use sysfence_profile::{
     Arch, Format, HostContext, LoadOptions, Loaded, ProfileError, Runtime, Severity, load,
 };
 
-const X86_64: u32 = 0xc000_003e;
+use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
 fn try_load(
     text: &str,

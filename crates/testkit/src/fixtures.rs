@@ -13,7 +13,7 @@ use sysfence_profile::ir::{
 };
 
 /// `AUDIT_ARCH_X86_64`.
-pub const X86_64: u32 = 0xc000_003e;
+pub use sysfence_cbpf::abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
 /// A rule with these conditions and action, from nowhere.
 pub fn rule(conds: Vec<Cond>, action: Action) -> Rule {

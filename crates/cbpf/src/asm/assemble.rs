@@ -1,5 +1,6 @@
-//! Resolves labels and lays out far-jump veneers (the strategy is written in
-//! the [module docs](super)).
+//! Resolves labels and hands the jumps to the shared label buffer
+//! ([`crate::buffer`]), which lays out far-jump veneers (the strategy is
+//! written in the [module docs](super)).
 //!
 //! Input: the parser's statements, whose jump fields are still 0, and the
 //! label definitions. Output: the final instructions. Checked here:
@@ -9,14 +10,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::buffer::{Buffer, BufferError, Label, Placed, VeneerPolicy};
 use crate::insn::Insn;
-use crate::opcode::{Opcode, Operand};
+use crate::opcode::Operand;
 
 use super::parser::{LabelRef, Source, Stmt, Targets};
-use super::{AsmError, AsmOptions, ErrorKind};
-
-/// The farthest a conditional edge reaches (`jt` / `jf` are u8).
-const MAX_SHORT: usize = u8::MAX as usize;
+use super::{AsmError, AsmOptions, ErrorKind, Pos};
 
 /// The true and false edge of a statement, as statement indexes.
 #[derive(Clone, Copy, Debug)]
@@ -35,14 +34,45 @@ pub(super) fn link(source: &Source, opts: &AsmOptions) -> Result<Vec<Insn>, AsmE
         .enumerate()
         .map(|(i, s)| resolve(i, s, &labels))
         .collect::<Result<Vec<_>, _>>()?;
-    let far = layout(source, &edges, opts)?;
-    let addr = addresses(&far);
-    check_literal_jumps(source, &far)?;
-    let mut out = Vec::with_capacity(addr[addr.len() - 1]);
-    for (i, stmt) in source.stmts.iter().enumerate() {
-        emit(i, stmt, edges[i], far[i], &addr, &mut out)?;
+    let mut buf = Buffer::new();
+    // One buffer label per statement, and one for the end of the program.
+    let at: Vec<Label> = (0..=edges.len()).map(|_| buf.label()).collect();
+    for (i, (stmt, e)) in source.stmts.iter().zip(&edges).enumerate() {
+        buf.bind(at[i]);
+        match *e {
+            Edges::None => buf.push(stmt.insn),
+            Edges::Always(to) => buf.jump(stmt.insn, at[to]),
+            Edges::Cond([t, f]) => buf.branch(stmt.insn, at[t], at[f], i),
+        }
     }
-    Ok(out)
+    buf.bind(at[edges.len()]);
+    let policy = VeneerPolicy {
+        enabled: opts.veneers,
+        share: false,
+        newest_first: false,
+    };
+    let placed = buf.finish(policy).map_err(|e| buffer_error(source, e))?;
+    check_literal_jumps(source, &placed, &at)?;
+    Ok(placed.insns)
+}
+
+fn buffer_error(source: &Source, e: BufferError) -> AsmError {
+    // Only a program with jumps can fail here, so it has a first statement.
+    let first = source
+        .stmts
+        .first()
+        .map_or(Pos { line: 1, column: 1 }, |s| s.pos);
+    match e {
+        BufferError::Far {
+            origin,
+            side,
+            distance,
+        } => too_far(&source.stmts[origin], side, distance),
+        BufferError::TooLong(len) => AsmError::new(first, ErrorKind::TooLong(len)),
+        BufferError::Unbound(l) => {
+            AsmError::new(first, ErrorKind::UndefinedLabel(format!("{l:?}")))
+        }
+    }
 }
 
 /// Label name → (statement index, line of definition); duplicates are errors.
@@ -95,48 +125,6 @@ fn resolve(
     })
 }
 
-/// `addr[i]` is the address of statement `i`; `addr[n]` the program length.
-/// Each statement takes one slot plus one per far edge (its veneers).
-fn addresses(far: &[[bool; 2]]) -> Vec<usize> {
-    let mut addr = Vec::with_capacity(far.len() + 1);
-    let mut next = 0;
-    addr.push(0);
-    for f in far {
-        next += 1 + usize::from(f[0]) + usize::from(f[1]);
-        addr.push(next);
-    }
-    addr
-}
-
-/// Runs the veneer fixpoint and returns, per statement, which edges are far.
-///
-/// Post-invariant: under `addresses(&far)`, every edge not marked far spans
-/// at most [`MAX_SHORT`] instructions.
-fn layout(source: &Source, edges: &[Edges], opts: &AsmOptions) -> Result<Vec<[bool; 2]>, AsmError> {
-    let mut far = vec![[false; 2]; edges.len()];
-    loop {
-        let addr = addresses(&far);
-        let mut changed = false;
-        for (i, e) in edges.iter().enumerate() {
-            let Edges::Cond(to) = e else { continue };
-            for side in 0..2 {
-                let distance = addr[to[side]] - addr[i] - 1;
-                if far[i][side] || distance <= MAX_SHORT {
-                    continue;
-                }
-                if !opts.veneers {
-                    return Err(too_far(&source.stmts[i], side, distance));
-                }
-                far[i][side] = true;
-                changed = true;
-            }
-        }
-        if !changed {
-            return Ok(far);
-        }
-    }
-}
-
 fn too_far(stmt: &Stmt, side: usize, distance: usize) -> AsmError {
     let Targets::Cond { jt, jf } = &stmt.targets else {
         return AsmError::new(stmt.pos, ErrorKind::TooLong(distance));
@@ -162,16 +150,13 @@ fn too_far(stmt: &Stmt, side: usize, distance: usize) -> AsmError {
 
 /// A `.insn` jump keeps its literal offsets, so no veneer may appear
 /// between it and where those offsets land.
-fn check_literal_jumps(source: &Source, far: &[[bool; 2]]) -> Result<(), AsmError> {
-    let n = far.len();
-    // veneers_before[m]: veneers placed after statements 0..m.
-    let mut veneers_before = vec![0usize; n + 1];
-    for (m, f) in far.iter().enumerate() {
-        veneers_before[m + 1] = veneers_before[m] + usize::from(f[0]) + usize::from(f[1]);
-    }
-    if veneers_before[n] == 0 {
+fn check_literal_jumps(source: &Source, placed: &Placed, at: &[Label]) -> Result<(), AsmError> {
+    let n = at.len() - 1;
+    if placed.veneers().is_empty() {
         return Ok(());
     }
+    // Veneers placed before statement m.
+    let veneers_before = |m: usize| placed.addr(at[m]).map_or(0, |a| a - m);
     for (i, stmt) in source.stmts.iter().enumerate() {
         let offsets = match (&stmt.targets, stmt.insn.info().map(|info| info.operand)) {
             (Targets::None, Some(Operand::Jump)) => [stmt.insn.k as usize, 0],
@@ -182,52 +167,8 @@ fn check_literal_jumps(source: &Source, far: &[[bool; 2]]) -> Result<(), AsmErro
         };
         for off in offsets {
             let to = (i + 1).saturating_add(off).min(n);
-            if veneers_before[to] != veneers_before[i + 1] {
+            if veneers_before(to) != veneers_before(i + 1) {
                 return Err(AsmError::new(stmt.pos, ErrorKind::LiteralJumpSpansVeneer));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Writes statement `i` and its veneers.
-fn emit(
-    i: usize,
-    stmt: &Stmt,
-    edges: Edges,
-    far: [bool; 2],
-    addr: &[usize],
-    out: &mut Vec<Insn>,
-) -> Result<(), AsmError> {
-    let here = addr[i];
-    let offset = |to: usize, from: usize| -> Result<u32, AsmError> {
-        u32::try_from(to - from - 1)
-            .map_err(|_| AsmError::new(stmt.pos, ErrorKind::TooLong(addr[addr.len() - 1])))
-    };
-    let mut insn = stmt.insn;
-    match edges {
-        Edges::None => out.push(insn),
-        Edges::Always(to) => {
-            insn.k = offset(addr[to], here)?;
-            out.push(insn);
-        }
-        Edges::Cond(to) => {
-            // Veneer slots follow the jump: the jt one first.
-            let slot = [0u8, u8::from(far[0])];
-            let short = |side: usize| {
-                offset(addr[to[side]], here).map(|d| if far[side] { slot[side] } else { d as u8 })
-            };
-            insn.jt = short(0)?;
-            insn.jf = short(1)?;
-            out.push(insn);
-            for side in (0..2).filter(|&s| far[s]) {
-                let veneer_at = here + 1 + usize::from(slot[side]);
-                out.push(Insn::op(
-                    Opcode::Ja,
-                    0,
-                    0,
-                    offset(addr[to[side]], veneer_at)?,
-                ));
             }
         }
     }

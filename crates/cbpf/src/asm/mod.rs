@@ -119,10 +119,10 @@
 //! veneer. If both edges are far, two veneers follow, the `jt` one first.
 //!
 //! Inserting a veneer moves everything after it, which can push another
-//! edge out of range, so layout runs to a fixpoint: compute addresses from
-//! the current veneer set, mark every edge whose distance exceeds 255 as
-//! far, repeat until nothing changes. Veneers are only ever added, and each
-//! conditional gets at most two, so the loop ends. Invariant on return: every
+//! edge out of range, so layout (in the shared label buffer,
+//! [`crate::buffer`]) re-measures after every insertion until no edge is
+//! out of range. Veneers are only ever added, and each conditional gets at
+//! most two, so the loop ends. Invariant on return: every
 //! near edge's distance is at most 255, every far edge lands on its own
 //! veneer, and every veneer jumps to its edge's label. A `.insn` jump's
 //! literal offsets cannot follow a moved target, so inserting a veneer
@@ -137,7 +137,7 @@ mod parser;
 
 use core::fmt;
 
-use crate::data::{OFFSET_ARCH, OFFSET_ARGS, OFFSET_IP, OFFSET_NR};
+use crate::data::{Half, OFFSET_ARCH, OFFSET_NR, arg_word_offset, ip_word_offset};
 use crate::insn::{Endian, Insn};
 use crate::opcode::Operand;
 
@@ -534,13 +534,6 @@ pub(crate) const ALIASES: &[Alias] = &[
     },
 ];
 
-/// Which half of a 64-bit `seccomp_data` field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Half {
-    Lo,
-    Hi,
-}
-
 /// A named 32-bit word of `struct seccomp_data`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Field {
@@ -562,16 +555,11 @@ impl Field {
 
     /// The byte offset of this word under the given byte order.
     pub(crate) fn offset(self, endian: Endian) -> u32 {
-        // The high word comes second on little-endian, first on big-endian.
-        let half = |h: Half| match (h, endian) {
-            (Half::Lo, Endian::Little) | (Half::Hi, Endian::Big) => 0,
-            _ => 4,
-        };
         match self {
             Field::Nr => OFFSET_NR,
             Field::Arch => OFFSET_ARCH,
-            Field::Ip(h) => OFFSET_IP + half(h),
-            Field::Arg(i, h) => OFFSET_ARGS + 8 * u32::from(i) + half(h),
+            Field::Ip(h) => ip_word_offset(h, endian),
+            Field::Arg(i, h) => arg_word_offset(usize::from(i), h, endian),
         }
     }
 

@@ -32,9 +32,8 @@ use crate::action::RET_ALLOW;
 use crate::data::{OFFSET_ARCH, OFFSET_NR};
 use crate::opcode::Opcode;
 use crate::program::Program;
+use sysfence_abi::arch::AUDIT_ARCH_X86_64;
 
-/// `AUDIT_ARCH_X86_64`.
-const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 /// `__NR_uretprobe` on x86_64 (6.14+).
 const NR_URETPROBE: u32 = 335;
 /// `__NR_uprobe` on x86_64 (6.18+).

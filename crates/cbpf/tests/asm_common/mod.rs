@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use sysfence_cbpf::asm::SyscallResolver;
 
 /// AUDIT_ARCH_X86_64.
-pub const X86_64: u32 = 0xc000_003e;
+pub use sysfence_cbpf::abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
 /// A handful of x86_64 syscall numbers (`arch/x86/entry/syscalls/syscall_64.tbl`).
 pub struct TinyX86_64;

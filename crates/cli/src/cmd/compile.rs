@@ -114,21 +114,8 @@ pub fn read_weights(path: &std::path::Path) -> Result<Weights, Failure> {
 }
 
 fn parse_action(text: &str) -> Result<Action, Failure> {
-    let raw = sysfence_cbpf::Action::parse(text)
-        .ok_or_else(|| Failure::input(format!("--bad-arch: unknown action \"{text}\"")))?;
-    Ok(match raw {
-        sysfence_cbpf::Action::KillProcess => Action::KillProcess,
-        sysfence_cbpf::Action::KillThread => Action::KillThread,
-        sysfence_cbpf::Action::Trap(d) => Action::Trap(d),
-        sysfence_cbpf::Action::Errno(d) => Action::Errno(d),
-        sysfence_cbpf::Action::UserNotif => Action::UserNotif,
-        sysfence_cbpf::Action::Trace(d) => Action::Trace(d),
-        sysfence_cbpf::Action::Log => Action::Log,
-        sysfence_cbpf::Action::Allow => Action::Allow,
-        sysfence_cbpf::Action::Unknown(_) => {
-            return Err(Failure::input(format!("--bad-arch: \"{text}\"")));
-        }
-    })
+    Action::parse(text)
+        .ok_or_else(|| Failure::input(format!("--bad-arch: unknown action \"{text}\"")))
 }
 
 /// Turns a compile error into the exit status it deserves.

@@ -13,7 +13,8 @@
 //!    when it starts; every block that reaches it ends with exactly that
 //!    accumulator (see [`Code::exit_states`]).
 //!
-//! Nothing here limits jump distances; [`crate::emit::far`] does that.
+//! Nothing here limits jump distances; [`crate::emit::far`] does that in
+//! the shared label buffer, so veneers never appear as blocks.
 
 use std::collections::HashMap;
 
@@ -96,15 +97,17 @@ pub struct Block {
     pub body: Vec<Op>,
     /// How it ends.
     pub exit: Exit,
-    /// Inserted for jump distance only (see [`crate::emit::far`]).
-    pub veneer: bool,
 }
 
 /// The whole program as blocks in layout order.
+///
+/// The block list is private: passes read it as a slice and change blocks in
+/// place or drop blocks ([`Code::retain_blocks`]); [`Code::check`] says whether the invariants in
+/// the module documentation hold, and the optimizer runs it after every pass
+/// in debug builds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Code {
-    /// The blocks; the first is the entry.
-    pub blocks: Vec<Block>,
+    blocks: Vec<Block>,
     next_label: u32,
 }
 
@@ -123,6 +126,68 @@ impl Code {
         let order = reverse_post_order(tree);
         let blocks = order.iter().map(|&id| block_for(tree, id)).collect();
         Code::new(blocks)
+    }
+
+    /// The blocks in layout order; the first is the entry.
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+
+    /// The blocks, to change in place (labels must stay unique).
+    pub fn blocks_mut(&mut self) -> &mut [Block] {
+        &mut self.blocks
+    }
+
+    /// Block `i`, to change in place.
+    pub fn block_mut(&mut self, i: usize) -> &mut Block {
+        &mut self.blocks[i]
+    }
+
+    /// Keeps the blocks for which `keep` says yes, in order.
+    pub fn retain_blocks(&mut self, keep: impl FnMut(&Block) -> bool) {
+        self.blocks.retain(keep);
+    }
+
+    /// Checks the invariants of the module documentation: labels unique,
+    /// every exit naming a label placed after its block, and every entry
+    /// assumption met by every predecessor. The message names the block.
+    pub fn check(&self) -> Result<(), String> {
+        let pos = self.positions();
+        if pos.len() != self.blocks.len() {
+            return Err("two blocks share a label".into());
+        }
+        for (i, b) in self.blocks.iter().enumerate() {
+            for t in b.exit.targets() {
+                match pos.get(&t) {
+                    Some(&j) if j > i => {}
+                    Some(_) => {
+                        return Err(format!("block {i} ({:?}) jumps back to {t:?}", b.label));
+                    }
+                    None => return Err(format!("block {i} ({:?}) names no block: {t:?}", b.label)),
+                }
+            }
+        }
+        self.check_entries()
+    }
+
+    /// Invariant 3: a block assuming an accumulator gets it from every
+    /// predecessor, and the entry block assumes nothing.
+    fn check_entries(&self) -> Result<(), String> {
+        if self.blocks.first().is_some_and(|b| b.entry.is_some()) {
+            return Err("the entry block assumes an accumulator".into());
+        }
+        let states = self.exit_states();
+        let preds = self.predecessors();
+        for (i, b) in self.blocks.iter().enumerate() {
+            let Some(want) = b.entry else { continue };
+            if let Some(&p) = preds[i].iter().find(|&&p| states[p] != Some(want)) {
+                return Err(format!(
+                    "block {i} ({:?}) assumes {want:?} but block {p} ends with {:?}",
+                    b.label, states[p]
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// A label no block uses yet.
@@ -211,7 +276,6 @@ fn block_for(tree: &DecisionTree, id: NodeId) -> Block {
         entry: None,
         body,
         exit,
-        veneer: false,
     }
 }
 
@@ -239,4 +303,30 @@ fn reverse_post_order(tree: &DecisionTree) -> Vec<NodeId> {
     }
     post.reverse();
     post
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opt::testutil::{block, code, ret, test};
+
+    #[test]
+    fn check_names_the_broken_invariant() {
+        let ok = code(vec![test(0, 0, 1, 1, 2), ret(1, 1), ret(2, 2)]);
+        assert_eq!(ok.check(), Ok(()));
+        let back = code(vec![ret(1, 1), test(0, 0, 1, 1, 2), ret(2, 2)]);
+        assert!(back.check().unwrap_err().contains("jumps back"));
+        let missing = code(vec![test(0, 0, 1, 1, 9), ret(1, 1)]);
+        assert!(missing.check().unwrap_err().contains("names no block"));
+        let mut assumes = code(vec![
+            test(0, 0, 1, 1, 2),
+            block(1, vec![], Exit::Goto(Label(2))),
+            ret(2, 2),
+        ]);
+        assumes.block_mut(2).entry = Some(Acc {
+            offset: 4,
+            mask: None,
+        });
+        assert!(assumes.check().unwrap_err().contains("assumes"));
+    }
 }

@@ -1,28 +1,27 @@
 //! Jump distances and encoding: labelled blocks → raw instructions.
 //!
 //! In: optimized [`Code`]. Out: `Vec<Insn>` whose every jump lands where its
-//! label says, or an error.
+//! label says, and how many veneers it took, or an error.
 //!
-//! **Far-jump strategy: short forms plus veneers.** Every conditional jump is
-//! first laid out in its short form (8-bit `jt`/`jf`). While some edge of a
-//! branch is more than 255 instructions away, a *veneer* block is inserted
-//! right after the branching block and the edge is pointed at it: a copy of
-//! the `ret` when the target is a bare return, else `ja target` (`ja` has a
-//! 32-bit offset and always reaches). An existing veneer to the same place
-//! that the branch can reach is reused instead. Inserting only moves later
-//! code further away, so the loop re-measures until nothing is out of reach;
-//! each edge gets at most one veneer, so it ends. Veneers keep the cache
-//! property: `ja` and `ret #k` are both understood by the kernel's emulator.
-//!
-//! Invariants on return of [`place`]: every branch edge reaches (≤ 255), every
-//! `goto` is either to the next block (emitted as nothing) or a `ja`.
+//! **Far-jump strategy: short forms plus veneers**, laid out by the label
+//! buffer the assembler uses too ([`sysfence_cbpf::buffer`], whose module
+//! docs hold the algorithm and its post-invariants). Every block becomes a
+//! bound buffer label, its body plain instructions and its exit a `ret`, a
+//! `ja` (nothing when the target is the next block) or a branch. The emitter
+//! asks for shared veneers: a far edge to a bare `ret` gets a copy of the
+//! `ret`, any other a `ja`, and a veneer the edge already reaches is reused;
+//! a new veneer goes directly after its branch.
+//! Veneers keep the cache property: `ja` and `ret #k` are both understood by
+//! the kernel's emulator.
 //!
 //! [`encode`] then checks its own exits (every instruction of a block may
-//! only continue inside the block or at one of the labels its exit names)
-//! and refuses programs over [`BPF_MAXINSNS`].
+//! only continue inside the block, at one of the labels its exit names, or
+//! at a veneer made for one of them, and every veneer lands where it was
+//! made for) and refuses programs over [`BPF_MAXINSNS`].
 
 use std::collections::HashMap;
 
+use sysfence_cbpf::buffer::{self, Buffer, Placed, VeneerPolicy};
 use sysfence_cbpf::limits::BPF_MAXINSNS;
 use sysfence_cbpf::{Insn, Opcode};
 
@@ -30,34 +29,61 @@ use crate::CompileError;
 use crate::emit::code::{Block, Code, Exit, Label, Op};
 use crate::tree::Cmp;
 
-/// Farthest a conditional jump reaches.
-const SHORT_MAX: usize = 255;
+/// The buffer label of every block label.
+type Marks = HashMap<Label, buffer::Label>;
 
-/// Inserts veneers until every branch reaches; returns how many were added.
-pub fn place(code: &mut Code) -> usize {
-    let mut added = 0;
-    while let Some((block, edge, target)) = first_far_edge(code) {
-        let veneer = match reusable_veneer(code, block, target) {
-            Some(label) => label,
-            None => {
-                added += 1;
-                insert_veneer(code, block, target)
-            }
-        };
-        set_edge(&mut code.blocks[block].exit, edge, veneer);
+/// Lays out and encodes `code`; returns the instructions and the number
+/// of veneers added for far jumps.
+pub fn encode(code: &Code) -> Result<(Vec<Insn>, usize), CompileError> {
+    let mut buf = Buffer::new();
+    let marks: Marks = code
+        .blocks()
+        .iter()
+        .map(|b| (b.label, buf.label()))
+        .collect();
+    for (i, b) in code.blocks().iter().enumerate() {
+        let next = code.blocks().get(i + 1).map(|n| n.label);
+        lower_block(&mut buf, &marks, i, b, next);
     }
-    added
+    let policy = VeneerPolicy {
+        enabled: true,
+        share: true,
+        newest_first: true,
+    };
+    let placed = buf
+        .finish(policy)
+        .map_err(|e| CompileError::internal(format!("jump layout failed: {e:?}")))?;
+    if placed.insns.len() > BPF_MAXINSNS {
+        return Err(CompileError::too_large(placed.insns.len()));
+    }
+    check_exits(code, &placed, &marks)?;
+    let veneers = placed.veneers().len();
+    Ok((placed.insns, veneers))
 }
 
-/// Instruction index where each block starts, plus the total length.
-fn starts(code: &Code) -> (Vec<usize>, usize) {
-    let mut out = Vec::with_capacity(code.blocks.len());
-    let mut pc = 0;
-    for (i, b) in code.blocks.iter().enumerate() {
-        out.push(pc);
-        pc += size(b, code.blocks.get(i + 1).map(|n| n.label));
+/// Block `i` into the buffer; `next` is the block placed after it.
+fn lower_block(buf: &mut Buffer, marks: &Marks, i: usize, b: &Block, next: Option<Label>) {
+    buf.bind(marks[&b.label]);
+    for op in &b.body {
+        buf.push(match *op {
+            Op::Load(off) => Insn::op(Opcode::LdAbsW, 0, 0, off),
+            Op::And(m) => Insn::op(Opcode::AndK, 0, 0, m),
+        });
     }
-    (out, pc)
+    match b.exit {
+        Exit::Ret(raw) => buf.push(Insn::op(Opcode::RetK, 0, 0, raw)),
+        Exit::Goto(t) if Some(t) == next => {}
+        Exit::Goto(t) => buf.jump(Insn::op(Opcode::Ja, 0, 0, 0), marks[&t]),
+        Exit::Branch {
+            cmp,
+            k,
+            then,
+            other,
+        } => {
+            let insn = Insn::op(jump_opcode(cmp), 0, 0, k);
+            buf.branch(insn, marks[&then], marks[&other], i);
+        }
+    }
 }
 
 /// Instructions a block takes when `next` follows it.
@@ -67,117 +93,6 @@ fn size(b: &Block, next: Option<Label>) -> usize {
         _ => 1,
     };
     b.body.len() + exit
-}
-
-/// The first branch edge that does not reach: block index, whether it is
-/// the true edge, and its target.
-fn first_far_edge(code: &Code) -> Option<(usize, bool, Label)> {
-    let (start, _) = starts(code);
-    let pos = code.positions();
-    code.blocks.iter().enumerate().find_map(|(i, b)| {
-        let Exit::Branch { then, other, .. } = b.exit else {
-            return None;
-        };
-        let pc = start[i] + b.body.len();
-        let far = |l: Label| start[pos[&l]] - (pc + 1) > SHORT_MAX;
-        if far(then) {
-            Some((i, true, then))
-        } else if far(other) {
-            Some((i, false, other))
-        } else {
-            None
-        }
-    })
-}
-
-fn set_edge(exit: &mut Exit, edge: bool, to: Label) {
-    if let Exit::Branch { then, other, .. } = exit {
-        if edge {
-            *then = to;
-        } else {
-            *other = to;
-        }
-    }
-}
-
-/// What a veneer to `target` contains: the `ret` itself, or a `ja`.
-fn veneer_exit(code: &Code, target: Label) -> Exit {
-    let pos = code.positions();
-    let b = &code.blocks[pos[&target]];
-    match (b.body.is_empty(), b.exit) {
-        (true, Exit::Ret(raw)) => Exit::Ret(raw),
-        _ => Exit::Goto(target),
-    }
-}
-
-/// A veneer after `block` with the right contents that the branch reaches.
-fn reusable_veneer(code: &Code, block: usize, target: Label) -> Option<Label> {
-    let want = veneer_exit(code, target);
-    let (start, _) = starts(code);
-    let pc = start[block] + code.blocks[block].body.len();
-    code.blocks
-        .iter()
-        .enumerate()
-        .skip(block + 1)
-        .take_while(|(j, _)| start[*j] - (pc + 1) <= SHORT_MAX)
-        .find(|(_, b)| b.veneer && b.exit == want)
-        .map(|(_, b)| b.label)
-}
-
-fn insert_veneer(code: &mut Code, block: usize, target: Label) -> Label {
-    let exit = veneer_exit(code, target);
-    let label = code.fresh_label();
-    let v = Block {
-        label,
-        entry: None,
-        body: Vec::new(),
-        exit,
-        veneer: true,
-    };
-    code.blocks.insert(block + 1, v);
-    label
-}
-
-/// Encodes placed code and checks every block's exits.
-pub fn encode(code: &Code) -> Result<Vec<Insn>, CompileError> {
-    let (start, len) = starts(code);
-    if len > BPF_MAXINSNS {
-        return Err(CompileError::too_large(len));
-    }
-    let pos = code.positions();
-    let at = |l: Label| start[pos[&l]];
-    let mut out = Vec::with_capacity(len);
-    for (i, b) in code.blocks.iter().enumerate() {
-        for op in &b.body {
-            out.push(match *op {
-                Op::Load(off) => Insn::op(Opcode::LdAbsW, 0, 0, off),
-                Op::And(m) => Insn::op(Opcode::AndK, 0, 0, m),
-            });
-        }
-        let pc = start[i] + b.body.len();
-        let next = code.blocks.get(i + 1).map(|n| n.label);
-        match b.exit {
-            Exit::Ret(raw) => out.push(Insn::op(Opcode::RetK, 0, 0, raw)),
-            Exit::Goto(t) if Some(t) == next => {}
-            Exit::Goto(t) => out.push(Insn::op(Opcode::Ja, 0, 0, (at(t) - (pc + 1)) as u32)),
-            Exit::Branch {
-                cmp,
-                k,
-                then,
-                other,
-            } => {
-                let (jt, jf) = (short(at(then), pc, i)?, short(at(other), pc, i)?);
-                out.push(Insn::op(jump_opcode(cmp), jt, jf, k));
-            }
-        }
-    }
-    check_exits(code, &start, &out)?;
-    Ok(out)
-}
-
-fn short(target: usize, pc: usize, block: usize) -> Result<u8, CompileError> {
-    u8::try_from(target - (pc + 1))
-        .map_err(|_| CompileError::internal(format!("block {block}: jump at pc {pc} out of reach")))
 }
 
 fn jump_opcode(cmp: Cmp) -> Opcode {
@@ -190,17 +105,24 @@ fn jump_opcode(cmp: Cmp) -> Opcode {
 }
 
 /// The exit guard: every instruction of every block continues inside its
-/// block or at a label its exit names, and only a `goto` may fall out of the
-/// bottom (to the next block, which must be its target).
-fn check_exits(code: &Code, start: &[usize], insns: &[Insn]) -> Result<(), CompileError> {
-    let pos: HashMap<Label, usize> = code.positions();
-    for (i, b) in code.blocks.iter().enumerate() {
-        let end = start.get(i + 1).copied().unwrap_or(insns.len());
-        let allowed: Vec<usize> = b.exit.targets().map(|l| start[pos[&l]]).collect();
-        for (pc, &insn) in insns.iter().enumerate().take(end).skip(start[i]) {
-            for succ in successors(insn, pc) {
+/// block, at a label its exit names or at a veneer made for one of those
+/// labels; only a `goto` may fall out of the bottom (to the next block,
+/// which must be its target); every veneer lands where it was made for.
+fn check_exits(code: &Code, placed: &Placed, marks: &Marks) -> Result<(), CompileError> {
+    let at = |l: &Label| placed.addr(marks[l]).unwrap_or(usize::MAX);
+    for (i, b) in code.blocks().iter().enumerate() {
+        let start = at(&b.label);
+        let end = start + size(b, code.blocks().get(i + 1).map(|n| n.label));
+        let names = |to: usize| {
+            b.exit.targets().any(|l| at(&l) == to)
+                || placed.veneers().iter().any(|&(v, made_for)| {
+                    v == to && b.exit.targets().any(|l| marks[&l] == made_for)
+                })
+        };
+        for (pc, insn) in placed.insns.iter().enumerate().take(end).skip(start) {
+            for succ in insn.successors(pc) {
                 let inside = succ > pc && succ < end;
-                if !inside && !allowed.contains(&succ) {
+                if !inside && !names(succ) {
                     return Err(CompileError::internal(format!(
                         "block {i} ({:?}) leaves at pc {pc} to {succ}, which its exit does not name",
                         b.label
@@ -209,19 +131,26 @@ fn check_exits(code: &Code, start: &[usize], insns: &[Insn]) -> Result<(), Compi
             }
         }
     }
-    Ok(())
+    check_veneers(placed)
 }
 
-/// Where control may go after the instruction at `pc`.
-fn successors(insn: Insn, pc: usize) -> Vec<usize> {
-    match insn.opcode() {
-        Some(Opcode::RetK) => vec![],
-        Some(Opcode::Ja) => vec![pc + 1 + insn.k as usize],
-        Some(Opcode::JeqK | Opcode::JgtK | Opcode::JgeK | Opcode::JsetK) => {
-            vec![pc + 1 + usize::from(insn.jt), pc + 1 + usize::from(insn.jf)]
+/// Every veneer is a `ja` to the label it was made for, or a copy of the
+/// `ret` at that label.
+fn check_veneers(placed: &Placed) -> Result<(), CompileError> {
+    for &(pc, made_for) in placed.veneers() {
+        let to = placed.addr(made_for).unwrap_or(usize::MAX);
+        let insn = placed.insns[pc];
+        let lands = match insn.opcode() {
+            Some(Opcode::Ja) => insn.successors(pc).eq([to]),
+            _ => placed.insns.get(to) == Some(&insn),
+        };
+        if !lands {
+            return Err(CompileError::internal(format!(
+                "veneer at pc {pc} does not land at pc {to}"
+            )));
         }
-        _ => vec![pc + 1],
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -240,9 +169,9 @@ mod tests {
 
     #[test]
     fn near_jumps_need_no_veneer() {
-        let mut c = far_program(10);
-        assert_eq!(place(&mut c), 0);
-        let insns = encode(&c).unwrap();
+        let c = far_program(10);
+        let (insns, veneers) = encode(&c).unwrap();
+        assert_eq!(veneers, 0);
         assert_eq!(insns.len(), 15);
         assert_eq!(insns[1], Insn::op(Opcode::JeqK, 0, 11, 1));
         assert_eq!(insns[12], Insn::op(Opcode::Ja, 0, 0, 1));
@@ -250,9 +179,9 @@ mod tests {
 
     #[test]
     fn far_edges_get_a_ja_veneer() {
-        let mut c = far_program(300);
-        assert_eq!(place(&mut c), 1);
-        let insns = encode(&c).unwrap();
+        let c = far_program(300);
+        let (insns, veneers) = encode(&c).unwrap();
+        assert_eq!(veneers, 1);
         assert_eq!(insns[1], Insn::op(Opcode::JeqK, 1, 0, 1));
         assert_eq!(insns[2], Insn::op(Opcode::Ja, 0, 0, 300 + 1));
         assert_eq!(insns[2 + 1 + 301].code, Opcode::LdAbsW as u16);
@@ -263,9 +192,9 @@ mod tests {
         let mut blocks = vec![test(0, 0, 1, 1, 2)];
         blocks.push(block(1, vec![Op::Load(0); 300], Exit::Ret(1)));
         blocks.push(ret(2, 7));
-        let mut c = code(blocks);
-        assert_eq!(place(&mut c), 1);
-        let insns = encode(&c).unwrap();
+        let c = code(blocks);
+        let (insns, veneers) = encode(&c).unwrap();
+        assert_eq!(veneers, 1);
         assert_eq!(insns[1], Insn::op(Opcode::JeqK, 1, 0, 1));
         assert_eq!(insns[2], Insn::op(Opcode::RetK, 0, 0, 7));
     }

@@ -8,8 +8,9 @@
 //! 1. [`code`]: one labelled block per node, in an order where every jump goes
 //!    forward (`ld` + optional `and` + one conditional jump, or `ret`).
 //! 2. [`crate::opt`]: the optimizer passes, to a fixpoint.
-//! 3. [`far`]: veneers for edges longer than 255, encoding with the exit
-//!    guard, the 4096-instruction limit.
+//! 3. [`far`]: jump layout in the shared label buffer (veneers for edges
+//!    longer than 255), encoding with the exit guard, the 4096-instruction
+//!    limit.
 //! 4. [`Program::new`]: the kernel's own load-time checks. A failure there is
 //!    a compiler bug and is reported as such.
 //!
@@ -39,10 +40,9 @@ pub struct EmitStats {
 /// Emits, optimizes, places and validates the program for `tree`.
 pub fn emit_from_tree(tree: &DecisionTree) -> Result<(Program, EmitStats), CompileError> {
     let mut code = code::Code::from_tree(tree);
-    let blocks = code.blocks.len();
+    let blocks = code.blocks().len();
     let opt_changes = optimize(&mut code, PASSES);
-    let veneers = far::place(&mut code);
-    let insns = far::encode(&code)?;
+    let (insns, veneers) = far::encode(&code)?;
     let program = Program::new(&insns)
         .map_err(|e| CompileError::internal(format!("emitted program is invalid: {e}")))?;
     Ok((

@@ -9,10 +9,10 @@ use crate::emit::code::{Acc, Code, Op, meet, run_body};
 /// states computed before and after agree.
 pub fn drop_redundant_loads(code: &mut Code) -> bool {
     let preds = code.predecessors();
-    let mut out: Vec<Option<Acc>> = Vec::with_capacity(code.blocks.len());
+    let mut out: Vec<Option<Acc>> = Vec::with_capacity(code.blocks().len());
     let mut changed = false;
     for (i, preds) in preds.iter().enumerate() {
-        let b = &mut code.blocks[i];
+        let b = code.block_mut(i);
         let entry = if i == 0 {
             None
         } else {
@@ -77,16 +77,16 @@ mod tests {
             ret(5, 2),
         ]);
         assert!(drop_redundant_loads(&mut c));
-        assert!(c.blocks[1].body.is_empty());
+        assert!(c.blocks()[1].body.is_empty());
         assert_eq!(
-            c.blocks[1].entry,
+            c.blocks()[1].entry,
             Some(Acc {
                 offset: 0,
                 mask: None
             })
         );
         // Block 3 is reached with nr (from 1) and with args[0] (from 2).
-        assert_eq!(c.blocks[3].body, [Op::Load(0)]);
+        assert_eq!(c.blocks()[3].body, [Op::Load(0)]);
         assert!(!drop_redundant_loads(&mut c));
     }
 }

@@ -6,8 +6,9 @@
 //! pass is a `fn(&mut Code) -> bool` that says whether it changed anything;
 //! [`optimize`] runs the whole list in rounds and stops when a round
 //! changes nothing (restarting from the top after every change cost up to
-//! one round per change). Every pass keeps the
-//! invariants written in [`crate::emit::code`].
+//! one round per change). Every pass keeps the invariants written in
+//! [`crate::emit::code`]; in debug builds [`optimize`] checks them
+//! ([`Code::check`]) after every pass that changed something.
 //!
 //! Order of [`PASSES`] and why:
 //!
@@ -52,8 +53,15 @@ pub fn optimize(code: &mut Code, passes: &[(&str, Pass)]) -> usize {
     let mut changes = 0;
     for _ in 0..MAX_ROUNDS {
         let before = changes;
-        for (_, pass) in passes {
-            changes += usize::from(pass(code));
+        for (name, pass) in passes {
+            if pass(code) {
+                if cfg!(debug_assertions)
+                    && let Err(e) = code.check()
+                {
+                    panic!("optimizer pass {name} broke the code invariants: {e}");
+                }
+                changes += 1;
+            }
         }
         if changes == before {
             break;
@@ -75,7 +83,6 @@ pub(crate) mod testutil {
             entry: None,
             body,
             exit,
-            veneer: false,
         }
     }
 

@@ -12,14 +12,14 @@ use crate::emit::code::{Acc, Block, Code, Exit, Label, Op};
 pub fn merge_tails(code: &mut Code) -> bool {
     let mut last: HashMap<Key<'_>, Label> = HashMap::new();
     for b in code
-        .blocks
+        .blocks()
         .iter()
-        .filter(|b| b.label != code.blocks[0].label)
+        .filter(|b| b.label != code.blocks()[0].label)
     {
         last.insert(key(b), b.label);
     }
     let redirect: HashMap<Label, Label> = code
-        .blocks
+        .blocks()
         .iter()
         .filter_map(|b| {
             last.get(&key(b))
@@ -31,7 +31,7 @@ pub fn merge_tails(code: &mut Code) -> bool {
         return false;
     }
     let mut changed = false;
-    for b in &mut code.blocks {
+    for b in code.blocks_mut() {
         b.exit.map_targets(|t| match redirect.get(&t) {
             Some(&to) => {
                 changed = true;
@@ -66,7 +66,7 @@ mod tests {
         ]);
         assert!(merge_tails(&mut c));
         assert_eq!(
-            c.blocks[0].exit.targets().collect::<Vec<_>>(),
+            c.blocks()[0].exit.targets().collect::<Vec<_>>(),
             [Label(3), Label(2)]
         );
         assert!(!merge_tails(&mut c));

@@ -83,9 +83,9 @@ struct Positions(Vec<usize>);
 
 impl Positions {
     fn of(code: &Code) -> Positions {
-        let len = code.blocks.iter().map(|b| b.label.0 as usize + 1).max();
+        let len = code.blocks().iter().map(|b| b.label.0 as usize + 1).max();
         let mut at = vec![usize::MAX; len.unwrap_or(0)];
-        for (i, b) in code.blocks.iter().enumerate() {
+        for (i, b) in code.blocks().iter().enumerate() {
             at[b.label.0 as usize] = i;
         }
         Positions(at)
@@ -120,11 +120,11 @@ pub fn thread_jumps(code: &mut Code) -> bool {
     let facts = entry_facts(code, &pos, &states);
     let mut changed = false;
     for (i, state) in states.iter().enumerate() {
-        let mut exit = code.blocks[i].exit;
+        let mut exit = code.blocks()[i].exit;
         match &mut exit {
             Exit::Ret(_) => {}
             Exit::Goto(t) => {
-                let target = &code.blocks[pos[t]];
+                let target = &code.blocks()[pos[t]];
                 match (target.body.is_empty(), target.exit) {
                     (true, Exit::Ret(raw)) => exit = Exit::Ret(raw),
                     _ => *t = skip(code, &pos, *t, *state, &facts[i]),
@@ -144,8 +144,8 @@ pub fn thread_jumps(code: &mut Code) -> bool {
                 }
             }
         }
-        if exit != code.blocks[i].exit {
-            code.blocks[i].exit = exit;
+        if exit != code.blocks()[i].exit {
+            code.block_mut(i).exit = exit;
             changed = true;
         }
     }
@@ -155,9 +155,9 @@ pub fn thread_jumps(code: &mut Code) -> bool {
 /// The facts at the start of every block (edges go forward, so one pass in
 /// layout order sees every predecessor first).
 fn entry_facts(code: &Code, pos: &Positions, states: &[Option<Acc>]) -> Vec<Facts> {
-    let mut facts: Vec<Option<Facts>> = vec![None; code.blocks.len()];
+    let mut facts: Vec<Option<Facts>> = vec![None; code.blocks().len()];
     facts[0] = Some(Vec::new());
-    for (i, b) in code.blocks.iter().enumerate() {
+    for (i, b) in code.blocks().iter().enumerate() {
         let here = facts[i].clone().unwrap_or_default();
         let edges: Vec<(Label, Facts)> = match b.exit {
             Exit::Ret(_) => Vec::new(),
@@ -213,7 +213,7 @@ fn meet(a: &Facts, b: &Facts) -> Facts {
 /// Where an edge carrying accumulator `acc` with `facts` really leads.
 fn skip(code: &Code, pos: &Positions, mut at: Label, acc: Option<Acc>, facts: &Facts) -> Label {
     loop {
-        let b = &code.blocks[pos[&at]];
+        let b = &code.blocks()[pos[&at]];
         let next = match b.exit {
             Exit::Goto(t) if b.body.is_empty() => Some(t),
             Exit::Branch {
@@ -239,7 +239,7 @@ fn skip(code: &Code, pos: &Positions, mut at: Label, acc: Option<Acc>, facts: &F
 /// entered with accumulator `acc`: it loads first, returns, or its entry
 /// assumption is exactly `acc`.
 fn accepts(code: &Code, pos: &Positions, at: Label, acc: Option<Acc>) -> bool {
-    let b = &code.blocks[pos[&at]];
+    let b = &code.blocks()[pos[&at]];
     match (b.body.first(), b.entry, b.exit) {
         (Some(Op::Load(_)), _, _) => true,
         (_, Some(e), _) => Some(e) == acc,
@@ -281,9 +281,9 @@ mod tests {
             ret(4, 9),
         ]);
         assert!(thread_jumps(&mut c));
-        assert_eq!(c.blocks[0].exit, Exit::Goto(Label(4)));
+        assert_eq!(c.blocks()[0].exit, Exit::Goto(Label(4)));
         assert!(thread_jumps(&mut c));
-        assert_eq!(c.blocks[0].exit, Exit::Ret(9));
+        assert_eq!(c.blocks()[0].exit, Exit::Ret(9));
         assert!(!thread_jumps(&mut c));
     }
 
@@ -325,7 +325,7 @@ mod tests {
         ]);
         assert!(thread_jumps(&mut c));
         assert_eq!(
-            c.blocks[0].exit,
+            c.blocks()[0].exit,
             Exit::Branch {
                 cmp: Cmp::Gt,
                 k: 10,
@@ -367,7 +367,7 @@ mod tests {
         ]);
         assert!(thread_jumps(&mut c));
         assert_eq!(
-            c.blocks[1].exit,
+            c.blocks()[1].exit,
             Exit::Branch {
                 cmp: Cmp::Eq,
                 k: 7,
@@ -377,7 +377,7 @@ mod tests {
         );
         // From 0's false edge, hi != 0 decides `hi > 0` as well.
         assert_eq!(
-            c.blocks[0].exit,
+            c.blocks()[0].exit,
             Exit::Branch {
                 cmp: Cmp::Eq,
                 k: 0,

@@ -34,6 +34,8 @@
 
 mod tables;
 
+use sysfence_abi::arch::*;
+
 use crate::ir::ArgWidth;
 
 /// A syscall ABI that seccomp filters can see.
@@ -92,8 +94,7 @@ pub struct Multiplexed {
     pub call: u32,
 }
 
-/// The bit x32 sets in every syscall number (`__X32_SYSCALL_BIT`).
-pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+pub use sysfence_abi::arch::X32_SYSCALL_BIT;
 
 /// `socketcall(2)` call numbers (`SYS_SOCKET` = 1 … `SYS_SENDMMSG` = 20,
 /// `include/uapi/linux/net.h`), by syscall name.
@@ -207,7 +208,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "x86_64",
         scmp: "SCMP_ARCH_X86_64",
-        audit: 0xc000_003e,
+        audit: AUDIT_ARCH_X86_64,
         width: ArgWidth::Bits64,
         little_endian: true,
         table: &X86_64,
@@ -217,7 +218,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "x32",
         scmp: "SCMP_ARCH_X32",
-        audit: 0xc000_003e,
+        audit: AUDIT_ARCH_X86_64,
         width: ArgWidth::Bits32,
         little_endian: true,
         table: &X32,
@@ -227,7 +228,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "x86",
         scmp: "SCMP_ARCH_X86",
-        audit: 0x4000_0003,
+        audit: AUDIT_ARCH_I386,
         width: ArgWidth::Bits32,
         little_endian: true,
         table: &X86,
@@ -237,7 +238,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "aarch64",
         scmp: "SCMP_ARCH_AARCH64",
-        audit: 0xc000_00b7,
+        audit: AUDIT_ARCH_AARCH64,
         width: ArgWidth::Bits64,
         little_endian: true,
         table: &AARCH64,
@@ -247,7 +248,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "arm",
         scmp: "SCMP_ARCH_ARM",
-        audit: 0x4000_0028,
+        audit: AUDIT_ARCH_ARM,
         width: ArgWidth::Bits32,
         little_endian: true,
         table: &ARM,
@@ -257,7 +258,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "riscv64",
         scmp: "SCMP_ARCH_RISCV64",
-        audit: 0xc000_00f3,
+        audit: AUDIT_ARCH_RISCV64,
         width: ArgWidth::Bits64,
         little_endian: true,
         table: &RISCV64,
@@ -267,7 +268,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "s390x",
         scmp: "SCMP_ARCH_S390X",
-        audit: 0x8000_0016,
+        audit: AUDIT_ARCH_S390X,
         width: ArgWidth::Bits64,
         little_endian: false,
         table: &S390X,
@@ -277,7 +278,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "s390",
         scmp: "SCMP_ARCH_S390",
-        audit: 0x0000_0016,
+        audit: AUDIT_ARCH_S390,
         width: ArgWidth::Bits32,
         little_endian: false,
         table: &S390,
@@ -287,7 +288,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "ppc64le",
         scmp: "SCMP_ARCH_PPC64LE",
-        audit: 0xc000_0015,
+        audit: AUDIT_ARCH_PPC64LE,
         width: ArgWidth::Bits64,
         little_endian: true,
         table: &PPC64,
@@ -297,7 +298,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "ppc64",
         scmp: "SCMP_ARCH_PPC64",
-        audit: 0x8000_0015,
+        audit: AUDIT_ARCH_PPC64,
         width: ArgWidth::Bits64,
         little_endian: false,
         table: &PPC64,
@@ -307,7 +308,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "ppc",
         scmp: "SCMP_ARCH_PPC",
-        audit: 0x0000_0014,
+        audit: AUDIT_ARCH_PPC,
         width: ArgWidth::Bits32,
         little_endian: false,
         table: &PPC,
@@ -317,7 +318,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "mips",
         scmp: "SCMP_ARCH_MIPS",
-        audit: 0x0000_0008,
+        audit: AUDIT_ARCH_MIPS,
         width: ArgWidth::Bits32,
         little_endian: false,
         table: &MIPS_O32,
@@ -327,7 +328,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "mipsel",
         scmp: "SCMP_ARCH_MIPSEL",
-        audit: 0x4000_0008,
+        audit: AUDIT_ARCH_MIPSEL,
         width: ArgWidth::Bits32,
         little_endian: true,
         table: &MIPS_O32,
@@ -337,7 +338,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "mips64",
         scmp: "SCMP_ARCH_MIPS64",
-        audit: 0x8000_0008,
+        audit: AUDIT_ARCH_MIPS64,
         width: ArgWidth::Bits64,
         little_endian: false,
         table: &MIPS_N64,
@@ -347,7 +348,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "mips64el",
         scmp: "SCMP_ARCH_MIPSEL64",
-        audit: 0xc000_0008,
+        audit: AUDIT_ARCH_MIPSEL64,
         width: ArgWidth::Bits64,
         little_endian: true,
         table: &MIPS_N64,
@@ -357,7 +358,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "mips64n32",
         scmp: "SCMP_ARCH_MIPS64N32",
-        audit: 0xa000_0008,
+        audit: AUDIT_ARCH_MIPS64N32,
         width: ArgWidth::Bits32,
         little_endian: false,
         table: &MIPS_N32,
@@ -367,7 +368,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "mipsel64n32",
         scmp: "SCMP_ARCH_MIPSEL64N32",
-        audit: 0xe000_0008,
+        audit: AUDIT_ARCH_MIPSEL64N32,
         width: ArgWidth::Bits32,
         little_endian: true,
         table: &MIPS_N32,
@@ -377,7 +378,7 @@ static INFO: [Info; 18] = [
     Info {
         name: "loongarch64",
         scmp: "SCMP_ARCH_LOONGARCH64",
-        audit: 0xc000_0102,
+        audit: AUDIT_ARCH_LOONGARCH64,
         width: ArgWidth::Bits64,
         little_endian: true,
         table: &LOONGARCH64,
@@ -557,8 +558,8 @@ impl Arch {
     /// differ in bit 30 of the number; every other value names one arch.
     pub fn from_audit(audit: u32, nr: u32) -> Option<Arch> {
         match audit {
-            0xc000_003e if nr & X32_SYSCALL_BIT != 0 => Some(Arch::X32),
-            0xc000_003e => Some(Arch::X86_64),
+            AUDIT_ARCH_X86_64 if nr & X32_SYSCALL_BIT != 0 => Some(Arch::X32),
+            AUDIT_ARCH_X86_64 => Some(Arch::X86_64),
             _ => ALL.iter().copied().find(|a| a.audit_arch() == audit),
         }
     }
