@@ -257,7 +257,7 @@ fn summary(policy: &Policy, ap: &ArchPolicy, program: &Program) -> Result<ArchSu
         arg_checked: 0,
         cached: 0,
     };
-    for nr in 0..=ap.table_max {
+    for nr in ap.table_numbers() {
         match RawAction::from_raw(expected(policy, &SeccompData::new(ap.audit_arch, nr))) {
             RawAction::Allow => s.allowed += 1,
             RawAction::Errno(_) => s.errno += 1,
@@ -284,8 +284,14 @@ fn summary(policy: &Policy, ap: &ArchPolicy, program: &Program) -> Result<ArchSu
 /// Every number the check runs for one arch.
 fn numbers(ap: &ArchPolicy) -> Vec<u32> {
     let end = ap.table_max.saturating_add(PAST_END);
-    let mut out: Vec<u32> = (0..=end).collect();
-    let x32_span = if ap.audit_arch == X86_64 { end } else { 2 };
+    let mut out: Vec<u32> = (*ap.table_numbers().start()..=end).collect();
+    // An x32-only entry: the low numbers, which belong to the other ABI.
+    out.extend(0..=PAST_END);
+    let x32_span = if ap.audit_arch == X86_64 {
+        end & !X32_SYSCALL_BIT
+    } else {
+        2
+    };
     out.extend((0..=x32_span).map(|n| n | X32_SYSCALL_BIT));
     out.extend([
         0x3fff_ffff,

@@ -137,7 +137,7 @@ fn arch_cost(
     };
     let (mut allowed, mut denied, mut checked) = (Vec::new(), Vec::new(), Vec::new());
     let mut cached = 0usize;
-    for nr in 0..=ap.table_max {
+    for nr in ap.table_numbers() {
         cached += usize::from(cache::is_const_allow(program, ap.audit_arch, nr));
         let conditional = ap.range_for(nr).is_none()
             && ap
@@ -192,7 +192,7 @@ fn arch_cost(
         allowed: Stat::of(&allowed),
         denied: Stat::of(&denied),
         arg_checked: Stat::of(&checked),
-        cached_share: cached as f64 / (f64::from(ap.table_max) + 1.0),
+        cached_share: cached as f64 / ap.table_numbers().count() as f64,
         mixes: mix_costs,
     }
 }

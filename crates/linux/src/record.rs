@@ -415,7 +415,16 @@ impl Tracer {
             self.on_syscall(tid);
             0
         } else if status >> 16 != 0 {
-            // fork, vfork, clone and exec events: nothing to count.
+            // fork, vfork and clone events: the new task is traced from its
+            // creation, so it counts as alive now, even if the command exits
+            // before its first stop is reported. Exec: nothing to count.
+            if matches!(
+                status >> 16,
+                libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE
+            ) && let Some(new) = event_msg(tid)
+            {
+                self.alive.insert(new);
+            }
             0
         } else if self.started.insert(tid) {
             // The first stop of a new task is the SIGSTOP ptrace gives it.
@@ -446,6 +455,22 @@ impl Tracer {
             self.trace.add(info.arch, info.data[0] as u32, 1);
         }
     }
+}
+
+/// The message of a ptrace event stop: the new task's id for fork, vfork
+/// and clone events.
+fn event_msg(tid: i32) -> Option<i32> {
+    let mut msg: libc::c_ulong = 0;
+    // SAFETY: PTRACE_GETEVENTMSG writes one `unsigned long` to `data`.
+    let rc = unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETEVENTMSG,
+            tid,
+            0usize,
+            &mut msg as *mut libc::c_ulong,
+        )
+    };
+    (rc == 0).then_some(msg as i32)
 }
 
 /// Resumes a task until its next syscall stop, delivering `sig` (0 = none).

@@ -315,6 +315,13 @@ impl Policy {
 }
 
 impl ArchPolicy {
+    /// The numbers of this ABI's own syscall table: `0..=table_max`, or for
+    /// an x32-only entry (whose table numbers carry the x32 bit)
+    /// `X32_SYSCALL_BIT..=table_max`, never the billion numbers below it.
+    pub fn table_numbers(&self) -> std::ops::RangeInclusive<u32> {
+        (self.table_max & sysfence_abi::arch::X32_SYSCALL_BIT)..=self.table_max
+    }
+
     fn check(&self) -> Result<(), PolicyError> {
         let mut prev_hi: Option<u32> = None;
         for r in &self.ranges {
