@@ -152,8 +152,10 @@ fn enosys_stub_cut_offs() {
     let max64 = nr(Arch::X86_64, "removexattrat");
     let max_x32 = nr(Arch::X32, "pwritev2");
     assert_eq!(max_x32, X32_BIT | 547);
+    // The stub is built per bit-30 half (x86_64's cut-off, then x32's), so
+    // adjacent ranges with one action are read as one.
     assert_eq!(
-        ap.ranges,
+        coalesced(&ap.ranges),
         vec![
             NrRange {
                 lo: max64 + 1,
@@ -416,4 +418,16 @@ fn ppc64le_host_gets_its_native_arch_only() {
             action: ENOSYS
         }]
     );
+}
+
+/// Adjacent ranges with the same action, joined.
+fn coalesced(ranges: &[NrRange]) -> Vec<NrRange> {
+    let mut out: Vec<NrRange> = Vec::new();
+    for r in ranges {
+        match out.last_mut() {
+            Some(l) if l.action == r.action && l.hi.checked_add(1) == Some(r.lo) => l.hi = r.hi,
+            _ => out.push(*r),
+        }
+    }
+    out
 }
