@@ -20,11 +20,9 @@
 //! x32 number takes its default action, while sysfence follows the policy for
 //! them (see `seccompiler_diff.rs`). Inputs here use x86_64 numbers only.
 //!
-//! Listed deviation, printed with its profile: sysfence refuses, with an
-//! error, a filter whose program or `dword` expansion would pass 4096
-//! instructions or exact rules, where seccompiler compiles it. That is a
-//! refusal, never a wider filter. 800 profiles per run keep the test under
-//! a minute on a loaded two-core machine (about 45 s in release).
+//! A filter seccompiler compiles must compile here too: `dword` conditions
+//! are native low-word tests, so no size limit is reached that seccompiler
+//! does not reach. 10,000 profiles per run take a few seconds in release.
 //!
 //! A second test replays a deterministic sample of these filters through the
 //! live kernel (`sysfence_linux::oracle`) and requires the kernel's answer to
@@ -43,9 +41,9 @@ use sysfence_profile::{Format, LoadOptions};
 
 const X86_64: u32 = 0xc000_003e;
 /// Profiles per run of the property test.
-const CASES: u32 = 800;
+const CASES: u32 = 10_000;
 /// Profiles replayed through the live kernel.
-const KERNEL_SAMPLE: usize = 50;
+const KERNEL_SAMPLE: usize = 200;
 /// Syscalls the rules name, with their x86_64 numbers.
 const SYSCALLS: [(&str, u32); 6] = [
     ("read", 0),
@@ -234,21 +232,12 @@ fn sysfence_program(text: &str) -> Result<Program, String> {
     .map_err(|e| e.to_string())
 }
 
-/// Both programs, or `None` when both refuse the profile or sysfence refuses
-/// it for size: its program, or the exact rules a `dword` condition expands
-/// to, would exceed 4096 (a refusal, printed with the profile: never more
-/// permissive than seccompiler).
+/// Both programs, or `None` when both refuse the profile.
 fn programs(p: &Profile) -> Option<(Program, Program)> {
     let text = p.json();
     match (seccompiler_program(&text), sysfence_program(&text)) {
         (Ok(a), Ok(b)) => Some((a, b)),
         (Err(_), Err(_)) => None,
-        (Ok(_), Err(e))
-            if e.contains("exceeds the kernel limit") || e.contains("more than 4096") =>
-        {
-            eprintln!("listed deviation, sysfence refuses: {e}: {text}");
-            None
-        }
         (a, b) => panic!(
             "{text}\nseccompiler: {:?}\nsysfence: {:?}",
             a.map(|_| ()),
