@@ -29,3 +29,17 @@ fn runs_on_the_repository_alone_and_says_what_it_left_out() {
     );
     assert!(!stdout.contains("docker-default"), "{stdout}");
 }
+
+#[test]
+fn shows_progress_on_a_terminal() {
+    let bin = env!("CARGO_BIN_EXE_sysfence-bench");
+    let command = format!("SYSFENCE_SHARED=/nonexistent/sysfence-shared {bin} --compile-runs 1");
+    let Some(text) = sysfence_testkit::host::on_a_terminal(&command) else {
+        eprintln!("skipped: no `script` to give the benchmark a terminal");
+        return;
+    };
+    assert!(
+        text.contains("sysfence: compiling and measuring every profile"),
+        "{text}"
+    );
+}

@@ -22,6 +22,7 @@ use sysfence_benches::report::{Options, Results, run_all};
 use sysfence_benches::set::{Case, all, repo_dir, repo_only, shared_dir};
 use sysfence_benches::targets;
 use sysfence_linux::kernel_time::Config as KernelConfig;
+use sysfence_linux::progress::Progress;
 use sysfence_profile::Arch;
 
 /// Cases that also get the per-number chart.
@@ -85,7 +86,10 @@ fn run() -> Result<(), String> {
             "--crosvm needs the shared corpus: set SYSFENCE_SHARED or place it at ../shared",
         )?;
         // minijail is an optional peer: without python3 the table is skipped.
-        match sysfence_benches::crosvm::run(&shared) {
+        let progress = Progress::start("compiling crosvm's policies with sysfence and minijail");
+        let rows = sysfence_benches::crosvm::run(&shared);
+        progress.finish();
+        match rows {
             Ok(rows) => print!("{}", sysfence_benches::crosvm::markdown(&rows)),
             Err(e) => println!("crosvm table skipped: {e}"),
         }
@@ -97,7 +101,9 @@ fn run() -> Result<(), String> {
         kernel: args.kernel.then(KernelConfig::default),
         compile_runs: args.compile_runs,
     };
+    let progress = Progress::start("compiling and measuring every profile with every compiler");
     let results = run_all(&cases, &mixes, &options);
+    progress.finish();
     let checked = targets::check(&results);
     if args.json {
         let doc = serde_json::json!({ "results": results, "targets": checked });

@@ -13,7 +13,6 @@ mod failure;
 mod io;
 mod operand;
 mod progfile;
-mod progress;
 mod warnings;
 
 use clap::{Parser, Subcommand};

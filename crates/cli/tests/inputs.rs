@@ -182,14 +182,10 @@ fn progress_shows_on_a_terminal_only() {
         "no progress line when standard error is not a terminal"
     );
     // `script` gives the command a terminal, where the line appears.
-    let Ok(tty) = std::process::Command::new("script")
-        .args(["-qec", &format!("{} check {p}", support::BIN), "/dev/null"])
-        .env("SYSFENCE_PROGRESS_AFTER_MS", "0")
-        .output()
+    let Some(text) = sysfence_testkit::host::on_a_terminal(&format!("{} check {p}", support::BIN))
     else {
         eprintln!("skipped the terminal half: no `script`");
         return;
     };
-    let text = String::from_utf8_lossy(&tty.stdout);
     assert!(text.contains("sysfence: compiling and checking"), "{text}");
 }

@@ -35,6 +35,7 @@ pub mod install;
 pub mod kernel_time;
 pub mod oracle;
 pub mod probe;
+pub mod progress;
 pub mod record;
 pub mod status;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

@@ -48,3 +48,15 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     std::fs::write(&path, text).expect("write");
     path.display().to_string()
 }
+
+/// Runs `command` (a shell command line) on a terminal made by `script`,
+/// with progress lines shown at once; returns what the terminal showed, or
+/// `None` where `script` is missing.
+pub fn on_a_terminal(command: &str) -> Option<String> {
+    let out = std::process::Command::new("script")
+        .args(["-qec", command, "/dev/null"])
+        .env("SYSFENCE_PROGRESS_AFTER_MS", "0")
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}

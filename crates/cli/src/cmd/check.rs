@@ -34,7 +34,7 @@ pub struct Args {
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
     let loaded = crate::cmd::compile::load(&args.context, &args.select.arches, &args.profile)?;
-    let progress = crate::progress::Progress::start("compiling and checking");
+    let progress = sysfence_linux::progress::Progress::start("compiling and checking");
     let compiled = compile(
         &loaded.policy,
         &args.select.config_for(&loaded)?.check(true),

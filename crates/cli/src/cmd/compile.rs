@@ -157,7 +157,7 @@ pub fn load(
 pub fn run(args: Args) -> Outcome {
     let loaded = load(&args.context, &args.select.arches, &args.profile)?;
     let config = args.select.config_for(&loaded)?;
-    let progress = crate::progress::Progress::start("compiling and checking");
+    let progress = sysfence_linux::progress::Progress::start("compiling and checking");
     let compiled = compile(&loaded.policy, &config).map_err(failure)?;
     progress.finish();
     let bytes = render(&compiled, &args.emit)?;

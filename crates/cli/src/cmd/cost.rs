@@ -56,7 +56,7 @@ pub fn run(args: Args) -> Outcome {
         base = base.arches(parse_arches(&args.arches)?);
     }
     let policy = &loaded.policy;
-    let _progress = crate::progress::Progress::start("compiling every layout");
+    let _progress = sysfence_linux::progress::Progress::start("compiling every layout");
     for layout in layouts {
         let weightings: Vec<Option<&(String, Weights)>> =
             if layout == Layout::Weighted && !mixes.is_empty() {

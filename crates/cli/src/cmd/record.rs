@@ -400,7 +400,7 @@ fn gather(args: &Args) -> Result<(Seen, Option<Exit>), Failure> {
             "nothing to record: give `-- CMD [ARGS...]`, --from-strace FILE or --from-audit-log FILE",
         ));
     };
-    let progress = crate::progress::Progress::start("recording");
+    let progress = sysfence_linux::progress::Progress::start("recording");
     let recording =
         record_with(program, rest, args.follow_children).map_err(|e| match e.kind() {
             RecordErrorKind::NotFound(_) => Failure::status(127, &e),

@@ -217,7 +217,7 @@ impl Probed {
 
 /// Probes the native arch and its `int 0x80` compat arch.
 fn probe_all(args: &Args) -> Vec<Probed> {
-    let progress = crate::progress::Progress::start("probing every syscall number");
+    let progress = sysfence_linux::progress::Progress::start("probing every syscall number");
     let mut arches = vec![(Arch::X86_64, Entry::Syscall)];
     if args.arch.is_none()
         || args

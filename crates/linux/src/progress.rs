@@ -1,4 +1,5 @@
-//! A progress line on standard error, only when it is a terminal.
+//! A progress line on standard error, only when it is a terminal: for the
+//! `sysfence` verbs and `sysfence-bench`, whose work can take seconds.
 //!
 //! In: a message; out: `sysfence: MESSAGE…` on standard error after one
 //! second (nothing for work that ends sooner), erased when the work is done.
