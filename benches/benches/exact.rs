@@ -1,11 +1,13 @@
 //! The exact engine: the proof that Docker's compiled default profile
 //! equals its policy (both diagrams built in a fresh store, then compared),
-//! next to the compile itself; and `equiv` of random 200-instruction
-//! programs with ALU against themselves re-built.
+//! next to the compile itself; and `equiv` of random programs of up to 200
+//! instructions (ALU, scratch memory, X jumps) against a one-instruction
+//! mutant, with the distribution over 200 pairs printed first.
 //!
 //! Without the shared corpus the Docker part prints why and is skipped.
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use criterion::Criterion;
 use sysfence_benches::set::{docker, shared_dir};
@@ -13,9 +15,10 @@ use sysfence_cbpf::generate::{self, Rng};
 use sysfence_cbpf::interp::ShiftMode;
 use sysfence_cbpf::program::Program;
 use sysfence_compile::{Config, compile};
-use sysfence_exact::compare::{DEFAULT_BUDGET, equiv};
+use sysfence_exact::compare::{DEFAULT_BUDGET, Verdict, equiv};
 use sysfence_exact::store::Store;
 use sysfence_exact::subject::Subject;
+use sysfence_testkit::insn::mutate;
 
 fn docker_proof(c: &mut Criterion) {
     let Some(shared) = shared_dir() else {
@@ -38,18 +41,61 @@ fn docker_proof(c: &mut Criterion) {
     });
 }
 
-fn random_equiv(c: &mut Criterion) {
+/// Random programs of up to 200 instructions (ALU, scratch memory, X jumps),
+/// each with a one-instruction mutant that still validates.
+fn random_pairs(n: usize) -> Vec<(Program, Program)> {
     let mut rng = Rng::new(200);
-    let progs: Vec<Program> = (0..20)
-        .map(|_| Program::new(&generate::valid_program(&mut rng, 200)).unwrap())
-        .collect();
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let p = Program::new(&generate::valid_program(&mut rng, 200)).unwrap();
+        if let Some(m) = mutate(&mut rng, &p) {
+            out.push((p, m));
+        }
+    }
+    out
+}
+
+fn equiv_pair(p: &Program, m: &Program, budget: usize) -> Verdict {
+    let a = Subject::Program(p.clone(), ShiftMode::Mask31);
+    let b = Subject::Program(m.clone(), ShiftMode::Mask31);
+    equiv(&a, &b, budget).unwrap()
+}
+
+/// One timed `equiv` per pair: median, mean, p90 and the undecided rate,
+/// printed once (criterion gives the steady-state figure below).
+fn random_distribution(pairs: &[(Program, Program)]) {
+    let mut times = Vec::with_capacity(pairs.len());
+    let (mut undecided, mut differ) = (0, 0);
+    for (p, m) in pairs {
+        let start = Instant::now();
+        match equiv_pair(p, m, DEFAULT_BUDGET) {
+            Verdict::Undecided { .. } => undecided += 1,
+            Verdict::No(_) => differ += 1,
+            Verdict::Yes => {}
+        }
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    let n = times.len();
+    let mean = times.iter().sum::<f64>() / n as f64;
+    eprintln!(
+        "random-200 equiv against a mutant, {n} pairs: median {:.2} ms, mean {mean:.2} ms, \
+         p90 {:.2} ms, max {:.1} ms; {differ} differ, {undecided} undecided",
+        times[n / 2],
+        times[n * 9 / 10],
+        times[n - 1]
+    );
+}
+
+fn random_equiv(c: &mut Criterion) {
+    let pairs = random_pairs(200);
+    random_distribution(&pairs);
     let mut i = 0;
-    c.bench_function("random-200/equiv", |b| {
+    c.bench_function("random-200/equiv-mutant", |b| {
         b.iter(|| {
-            let p = &progs[i % progs.len()];
+            let (p, m) = &pairs[i % pairs.len()];
             i += 1;
-            let a = Subject::Program(p.clone(), ShiftMode::Mask31);
-            black_box(equiv(&a, &a, DEFAULT_BUDGET / 10).unwrap())
+            black_box(equiv_pair(p, m, DEFAULT_BUDGET))
         })
     });
 }

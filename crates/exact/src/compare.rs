@@ -85,19 +85,10 @@ pub fn diagrams(s: &mut Store, a: &Subject, b: &Subject) -> Res<(Node, Node)> {
 
 /// Do `a` and `b` return the same value on every input?
 pub fn equiv(a: &Subject, b: &Subject, budget: usize) -> Result<Verdict, ReplayError> {
-    let mut s = Store::new(budget);
-    let built = diagrams(&mut s, a, b).and_then(|(x, y)| {
-        if x == y {
-            return Ok(None);
-        }
-        let d = s.apply(LeafOp::Differ, x, y)?;
-        Ok(Some((x, y, d)))
-    });
-    match built {
-        Ok(None) => Ok(Verdict::Yes),
-        Ok(Some((x, y, d))) => witness_of(&s, a, b, (x, y), d).map(Verdict::No),
-        Err(OverBudget(n)) => Ok(sample(a, b, n, |va, vb| va == vb)),
-    }
+    Ok(match crate::lazy::equiv(a, b, budget)? {
+        Some(v) => v,
+        None => sample(a, b, budget, |va, vb| va == vb),
+    })
 }
 
 /// Is `a` at least as strict as `b` on every input?

@@ -23,7 +23,9 @@
 #![deny(missing_docs)]
 
 pub mod compare;
+pub mod cut;
 pub mod diff;
+pub mod lazy;
 pub mod policy;
 pub mod program;
 pub mod store;

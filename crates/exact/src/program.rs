@@ -18,6 +18,7 @@ use sysfence_cbpf::limits::SECCOMP_DATA_SIZE;
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::{Insn, Opcode};
 
+use crate::cut::Cuts;
 use crate::store::{FALSE, FastMap, Node, OverBudget, Res, Store, slot_of_offset};
 use crate::word::{self, Rel, Word};
 
@@ -32,14 +33,26 @@ struct State {
     mem: [u32; 16],
 }
 
-/// Interned words, so a state is small and hashable.
-#[derive(Debug, Default)]
-struct Words {
+/// Interned words, so a state is small and hashable; the ALU results
+/// already computed (by instruction and operand ids); the cuts.
+#[derive(Debug)]
+struct Words<'c> {
     list: Vec<Word>,
     ids: FastMap<Word, u32>,
+    alu: FastMap<(u16, u32, u32, u32), u32>,
+    cuts: &'c mut Cuts,
 }
 
-impl Words {
+impl<'c> Words<'c> {
+    fn new(cuts: &'c mut Cuts) -> Words<'c> {
+        Words {
+            list: Vec::new(),
+            ids: FastMap::default(),
+            alu: FastMap::default(),
+            cuts,
+        }
+    }
+
     fn id(&mut self, w: Word) -> u32 {
         if let Some(&id) = self.ids.get(&w) {
             return id;
@@ -63,10 +76,40 @@ struct Slot {
     results: Vec<Node>,
 }
 
-/// Builds the diagram of `prog` run under `mode`.
+/// How `ret a` with a non-constant A becomes a leaf.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cfg {
+    mode: ShiftMode,
+    /// A symbolic leaf holding A's word, instead of a leaf per value.
+    symbolic: bool,
+}
+
+/// Builds the diagram of `prog` run under `mode`, with value leaves only:
+/// canonical, so equal functions are equal nodes.
 pub fn diagram(s: &mut Store, prog: &Program, mode: ShiftMode) -> Res<Node> {
+    let cfg = Cfg {
+        mode,
+        symbolic: false,
+    };
+    build(s, prog, cfg, &mut Cuts::none())
+}
+
+/// Builds the diagram of `prog` with `ret a` as a symbolic leaf holding A's
+/// word ([`Store::word_leaf`]) and costly operations cut ([`Cuts`]): no leaf
+/// per value, but not canonical and over cut variables too, so compare such
+/// diagrams with `crate::lazy`.
+pub fn lazy_diagram(s: &mut Store, prog: &Program, mode: ShiftMode, cuts: &mut Cuts) -> Res<Node> {
+    let cfg = Cfg {
+        mode,
+        symbolic: true,
+    };
+    build(s, prog, cfg, cuts)
+}
+
+fn build(s: &mut Store, prog: &Program, cfg: Cfg, cuts: &mut Cuts) -> Res<Node> {
+    let mode = cfg.mode;
     let insns = prog.insns();
-    let mut words = Words::default();
+    let mut words = Words::new(cuts);
     let zero = words.id(Word::constant(0));
     let mut slots: Vec<Slot> = vec![Slot::default(); insns.len()];
     add_state(
@@ -94,7 +137,7 @@ pub fn diagram(s: &mut Store, prog: &Program, mode: ShiftMode) -> Res<Node> {
     for pc in (0..insns.len()).rev() {
         for i in 0..slots[pc].states.len() {
             let st = slots[pc].states[i];
-            let r = result(s, &mut words, &slots, insns, pc, st, mode)?;
+            let r = result(s, &mut words, &slots, insns, pc, st, cfg)?;
             slots[pc].results.push(r);
         }
     }
@@ -158,8 +201,6 @@ fn step(
     mode: ShiftMode,
 ) -> Res<State> {
     let k = insn.k;
-    let a = words.get(st.a);
-    let x = words.get(st.x);
     let kw = Word::constant(k);
     let set_a = |w: Word, words: &mut Words, st: &mut State| st.a = words.id(w);
     match op {
@@ -174,9 +215,32 @@ fn step(
         Opcode::Stx => st.mem[k as usize % 16] = st.x,
         Opcode::Tax => st.x = st.a,
         Opcode::Txa => st.a = st.x,
-        _ => set_a(alu(s, op, &a, &x, &kw, mode)?, words, &mut st),
+        _ => st.a = alu_cached(s, words, insn, st, mode)?,
     }
     Ok(st)
+}
+
+/// The id of the ALU result of `insn` in state `st`, built once per
+/// (instruction, operands), cut past the limit.
+fn alu_cached(
+    s: &mut Store,
+    words: &mut Words,
+    insn: &Insn,
+    st: State,
+    mode: ShiftMode,
+) -> Res<u32> {
+    let key = (insn.code, insn.k, st.a, st.x);
+    if let Some(&id) = words.alu.get(&key) {
+        return Ok(id);
+    }
+    let (a, x, kw) = (words.get(st.a), words.get(st.x), Word::constant(insn.k));
+    let op = opcode(insn);
+    let w = words
+        .cuts
+        .alu(s, *insn, (&a, &x), mode, |s| alu(s, op, &a, &x, &kw, mode))?;
+    let id = words.id(w);
+    words.alu.insert(key, id);
+    Ok(id)
 }
 
 /// The ALU opcodes; anything else the validator would have refused under
@@ -217,8 +281,9 @@ fn result(
     insns: &[Insn],
     pc: usize,
     st: State,
-    mode: ShiftMode,
+    cfg: Cfg,
 ) -> Res<Node> {
+    let mode = cfg.mode;
     let insn = insns[pc];
     let op = opcode(&insn);
     let next = pc + 1;
@@ -226,6 +291,7 @@ fn result(
     let x = words.get(st.x);
     match op {
         Opcode::RetK => s.leaf(insn.k),
+        Opcode::RetA if cfg.symbolic => s.word_leaf(&a.bits),
         Opcode::RetA => leaves(s, &a),
         Opcode::Ja => Ok(lookup(slots, next + insn.k as usize, &st)),
         _ if op.operand().is_conditional() => {
@@ -239,13 +305,18 @@ fn result(
             } else {
                 Word::constant(insn.k)
             };
-            let c = word::relate(s, relation(op), &a, &rhs)?;
+            let c = words.cuts.condition(s, insn, (&a, &rhs), |s| {
+                word::relate(s, relation(op), &a, &rhs)
+            })?;
             s.ite(c, taken, fallen)
         }
         Opcode::DivX | Opcode::ModX => {
             let after = step(s, words, &insn, op, st, mode)?;
             let rest = lookup(slots, next, &after);
-            let zero = word::relate(s, Rel::Eq, &x, &Word::constant(0))?;
+            let is_zero = Insn::op(Opcode::JeqK, 0, 0, 0);
+            let zero = words.cuts.condition(s, is_zero, (&x, &x), |s| {
+                word::relate(s, Rel::Eq, &x, &Word::constant(0))
+            })?;
             s.ite(zero, FALSE, rest)
         }
         _ => {
@@ -266,28 +337,5 @@ fn relation(op: Opcode) -> Rel {
 
 /// The multi-terminal diagram whose leaf is the value of `w`.
 pub fn leaves(s: &mut Store, w: &Word) -> Res<Node> {
-    let mut memo = FastMap::default();
-    leaves_rec(s, w, &mut memo)
-}
-
-fn leaves_rec(s: &mut Store, w: &Word, memo: &mut FastMap<Word, Node>) -> Res<Node> {
-    if let Some(k) = w.as_const() {
-        return s.leaf(k);
-    }
-    if let Some(&n) = memo.get(w) {
-        return Ok(n);
-    }
-    let v = w.bits.iter().map(|&b| s.top(b)).min().unwrap_or(0);
-    let mut lo = *w;
-    let mut hi = *w;
-    for i in 0..32 {
-        let (l, h) = s.cofactors(w.bits[i], v);
-        lo.bits[i] = l;
-        hi.bits[i] = h;
-    }
-    let l = leaves_rec(s, &lo, memo)?;
-    let h = leaves_rec(s, &hi, memo)?;
-    let n = s.mk(v, l, h)?;
-    memo.insert(*w, n);
-    Ok(n)
+    s.word_leaves(&w.bits)
 }

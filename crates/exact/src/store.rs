@@ -24,6 +24,9 @@ pub const TRUE: Node = 1;
 
 /// The variable marker of a leaf.
 const LEAF: u16 = u16::MAX;
+/// The variable marker of a symbolic leaf: its value is a word of the input
+/// (`lo` indexes the store's symbolic words; see [`Store::word_leaf`]).
+const SYM: u16 = u16::MAX - 1;
 
 /// Number of 32-bit words of `seccomp_data`.
 pub const WORDS: usize = 16;
@@ -122,6 +125,14 @@ pub struct Store {
     ite_cache: FastMap<(Node, Node, Node), Node>,
     apply_cache: FastMap<(LeafOp, Node, Node), Node>,
     budget: usize,
+    syms: Syms,
+}
+
+/// The words of symbolic leaves, interned: 32 boolean diagrams each.
+#[derive(Debug, Default)]
+struct Syms {
+    words: Vec<[Node; 32]>,
+    ids: FastMap<[Node; 32], u32>,
 }
 
 impl Store {
@@ -133,6 +144,7 @@ impl Store {
             ite_cache: FastMap::default(),
             apply_cache: FastMap::default(),
             budget: budget.max(2),
+            syms: Syms::default(),
         };
         s.insert(Entry {
             var: LEAF,
@@ -150,6 +162,11 @@ impl Store {
     /// The budget in nodes.
     pub fn budget(&self) -> usize {
         self.budget
+    }
+
+    /// Sets the budget (a caller may lower it for one operation).
+    pub fn set_budget(&mut self, budget: usize) {
+        self.budget = budget.max(2);
     }
 
     /// Nodes created so far (leaves included).
@@ -215,7 +232,7 @@ impl Store {
     /// The two children of an inner node (a leaf is its own children).
     pub fn children(&self, n: Node) -> (Node, Node) {
         let e = self.nodes[n as usize];
-        if e.var == LEAF { (n, n) } else { (e.lo, e.hi) }
+        if e.var >= SYM { (n, n) } else { (e.lo, e.hi) }
     }
 
     /// The cofactors of `n` for `var` (which must not be below `n`'s top).
@@ -293,6 +310,10 @@ impl Store {
         if let (Some(a), Some(b)) = (self.value(f), self.value(g)) {
             return self.leaf(func(a, b));
         }
+        if self.top(f).min(self.top(g)) >= SYM {
+            let (f, g) = (self.expand(f)?, self.expand(g)?);
+            return self.apply_with(op, f, g, func);
+        }
         if let Some(&r) = self.apply_cache.get(&(op, f, g)) {
             return Ok(r);
         }
@@ -301,7 +322,7 @@ impl Store {
         let (g0, g1) = self.cofactors(g, v);
         let lo = self.apply_with(op, f0, g0, func)?;
         let hi = self.apply_with(op, f1, g1, func)?;
-        let r = self.mk(v, lo, hi)?;
+        let r = self.join(v, lo, hi)?;
         self.apply_cache.insert((op, f, g), r);
         Ok(r)
     }
@@ -320,6 +341,9 @@ impl Store {
         memo: &mut FastMap<Node, Node>,
     ) -> Res<Node> {
         let v = self.top(n);
+        if v == SYM {
+            return self.restrict_leaf(n, slot, value, memo);
+        }
         if v == LEAF || (v as usize / 32) > slot {
             return Ok(n);
         }
@@ -360,10 +384,135 @@ impl Store {
             if let Some(v) = self.value(n) {
                 return v;
             }
+            if let Some(bits) = self.leaf_word(n) {
+                return (0..32).fold(0, |acc, i| acc | self.eval(bits[i], words) << i);
+            }
             let (slot, bit) = var_bit(self.top(n));
             let (lo, hi) = self.children(n);
             n = if words[slot] >> bit & 1 == 1 { hi } else { lo };
         }
+    }
+}
+
+/// Symbolic leaves: a leaf whose value is a word of the input, kept as its
+/// 32 bit diagrams until a comparison needs it. A diagram with symbolic
+/// leaves is a correct function but not canonical (a symbolic leaf may equal
+/// a constant under the path that reaches it), so equal roots still mean
+/// equal functions but different roots must be compared (see
+/// `crate::lazy`). [`Store::apply_with`] expands them into value leaves.
+impl Store {
+    /// The leaf whose value is the word `bits` (a value leaf if constant).
+    pub fn word_leaf(&mut self, bits: &[Node; 32]) -> Res<Node> {
+        if let Some(k) = self.constant_of(bits) {
+            return self.leaf(k);
+        }
+        let id = match self.syms.ids.get(bits) {
+            Some(&id) => id,
+            None => {
+                let id = self.syms.words.len() as u32;
+                self.syms.words.push(*bits);
+                self.syms.ids.insert(*bits, id);
+                id
+            }
+        };
+        self.intern(Entry {
+            var: SYM,
+            lo: id,
+            hi: 0,
+        })
+    }
+
+    /// The word of a symbolic leaf (`None` for anything else).
+    pub fn leaf_word(&self, n: Node) -> Option<[Node; 32]> {
+        let e = self.nodes[n as usize];
+        (e.var == SYM).then(|| self.syms.words[e.lo as usize])
+    }
+
+    /// The word of any leaf: a value leaf as constant bits.
+    pub fn terminal_word(&self, n: Node) -> Option<[Node; 32]> {
+        let k = self.value(n)?;
+        let mut bits = [FALSE; 32];
+        for (i, b) in bits.iter_mut().enumerate() {
+            *b = if k >> i & 1 == 1 { TRUE } else { FALSE };
+        }
+        Some(bits)
+    }
+
+    fn constant_of(&self, bits: &[Node; 32]) -> Option<u32> {
+        bits.iter()
+            .enumerate()
+            .try_fold(0u32, |k, (i, &b)| match b {
+                TRUE => Some(k | 1 << i),
+                FALSE => Some(k),
+                _ => None,
+            })
+    }
+
+    /// Whether `n` is a leaf of either kind.
+    pub fn is_terminal(&self, n: Node) -> bool {
+        self.top(n) >= SYM
+    }
+
+    fn restrict_leaf(
+        &mut self,
+        n: Node,
+        slot: usize,
+        value: u32,
+        memo: &mut FastMap<Node, Node>,
+    ) -> Res<Node> {
+        let mut bits = self.leaf_word(n).unwrap_or([FALSE; 32]);
+        for b in &mut bits {
+            *b = self.restrict_rec(*b, slot, value, memo)?;
+        }
+        self.word_leaf(&bits)
+    }
+
+    /// `n` with a symbolic leaf replaced by the diagram of its values.
+    pub fn expand(&mut self, n: Node) -> Res<Node> {
+        match self.leaf_word(n) {
+            Some(bits) => self.word_leaves(&bits),
+            None => Ok(n),
+        }
+    }
+
+    /// The multi-terminal diagram whose leaf is the value of the word `bits`
+    /// (a leaf per value it can take).
+    pub fn word_leaves(&mut self, bits: &[Node; 32]) -> Res<Node> {
+        let mut memo = FastMap::default();
+        self.word_leaves_rec(bits, &mut memo)
+    }
+
+    fn word_leaves_rec(
+        &mut self,
+        bits: &[Node; 32],
+        memo: &mut FastMap<[Node; 32], Node>,
+    ) -> Res<Node> {
+        if let Some(k) = self.constant_of(bits) {
+            return self.leaf(k);
+        }
+        if let Some(&n) = memo.get(bits) {
+            return Ok(n);
+        }
+        let v = bits.iter().map(|&b| self.top(b)).min().unwrap_or(0);
+        let (mut lo, mut hi) = (*bits, *bits);
+        for i in 0..32 {
+            (lo[i], hi[i]) = self.cofactors(bits[i], v);
+        }
+        let l = self.word_leaves_rec(&lo, memo)?;
+        let h = self.word_leaves_rec(&hi, memo)?;
+        let n = self.mk(v, l, h)?;
+        memo.insert(*bits, n);
+        Ok(n)
+    }
+
+    /// The node "if `v` then `hi` else `lo`" where the children may test
+    /// variables at or above `v` (after a symbolic leaf was expanded).
+    pub fn join(&mut self, v: u16, lo: Node, hi: Node) -> Res<Node> {
+        if self.top(lo) > v && self.top(hi) > v {
+            return self.mk(v, lo, hi);
+        }
+        let c = self.literal(v)?;
+        self.ite(c, hi, lo)
     }
 }
 

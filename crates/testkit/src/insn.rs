@@ -22,3 +22,22 @@ pub fn jmp(op: Opcode, jt: u8, jf: u8, k: u32) -> Insn {
 pub fn prog(insns: &[Insn]) -> Program {
     Program::new(insns).unwrap_or_else(|e| panic!("test program rejected: {e}"))
 }
+
+/// `prog` with one instruction changed (its `k` bumped or a bit flipped,
+/// its jump targets swapped, or `k` replaced by an interesting value), if
+/// the result still validates and differs from `prog`.
+pub fn mutate(rng: &mut sysfence_cbpf::generate::Rng, prog: &Program) -> Option<Program> {
+    use sysfence_cbpf::generate::interesting_u32;
+    let mut insns = prog.insns().to_vec();
+    let pc = rng.below(insns.len() as u64) as usize;
+    let i = &mut insns[pc];
+    match rng.below(4) {
+        0 => i.k = i.k.wrapping_add(1),
+        1 => i.k ^= 1 << rng.below(32),
+        2 => std::mem::swap(&mut i.jt, &mut i.jf),
+        _ => i.k = interesting_u32(rng),
+    }
+    Program::new(&insns)
+        .ok()
+        .filter(|p| p.insns() != prog.insns())
+}
