@@ -2,7 +2,7 @@
 //! equals its policy (both diagrams built in a fresh store, then compared),
 //! next to the compile itself; and `equiv` of random programs of up to 200
 //! instructions (ALU, scratch memory, X jumps) against a one-instruction
-//! mutant, with the distribution over 200 pairs printed first.
+//! mutant, with the distribution over 1,000 pairs printed first.
 //!
 //! Without the shared corpus the Docker part prints why and is skipped.
 
@@ -88,7 +88,7 @@ fn random_distribution(pairs: &[(Program, Program)]) {
 }
 
 fn random_equiv(c: &mut Criterion) {
-    let pairs = random_pairs(200);
+    let pairs = random_pairs(1000);
     random_distribution(&pairs);
     let mut i = 0;
     c.bench_function("random-200/equiv-mutant", |b| {

@@ -44,19 +44,40 @@ pub fn diagram(s: &mut Store, cuts: &mut Cuts, subj: &Subject) -> Res<Node> {
 
 /// Do `a` and `b` return the same value on every input? `None` when the
 /// diagrams exceed the budget, or when cuts hide whether a difference is
-/// real and no input confirming one was found.
+/// real and no input confirming one was found even with fewer cuts
+/// (the limit grows tenfold, then nothing is cut).
 pub fn equiv(a: &Subject, b: &Subject, budget: usize) -> Result<Option<Verdict>, ReplayError> {
+    for cuts in [
+        Cuts::with_limit(CUT_LIMIT),
+        Cuts::with_limit(CUT_LIMIT * 10),
+        Cuts::none(),
+    ] {
+        let (verdict, cut) = equiv_with(a, b, budget, cuts)?;
+        if verdict.is_some() || !cut {
+            return Ok(verdict);
+        }
+    }
+    Ok(None)
+}
+
+/// One attempt with the given cuts; the flag says whether anything was cut.
+fn equiv_with(
+    a: &Subject,
+    b: &Subject,
+    budget: usize,
+    mut cuts: Cuts,
+) -> Result<(Option<Verdict>, bool), ReplayError> {
     let mut s = Store::new(budget);
-    let mut cuts = Cuts::with_limit(CUT_LIMIT);
     let built = diagram(&mut s, &mut cuts, a).and_then(|x| {
         let y = diagram(&mut s, &mut cuts, b)?;
         Ok((x, y, differ(&mut s, &mut cuts, x, y)?))
     });
-    match built {
-        Ok((_, _, FALSE)) => Ok(Some(Verdict::Yes)),
-        Ok((x, y, d)) => confirmed(&s, &cuts, (a, b), (x, y), d),
-        Err(_) => Ok(None),
-    }
+    let verdict = match built {
+        Ok((_, _, FALSE)) => Some(Verdict::Yes),
+        Ok((x, y, d)) => confirmed(&s, &cuts, (a, b), (x, y), d)?,
+        Err(_) => None,
+    };
+    Ok((verdict, !cuts.is_empty()))
 }
 
 /// An input on which the difference `d` holds with the real cut values,
