@@ -100,12 +100,55 @@ fn random_equiv(c: &mut Criterion) {
     });
 }
 
+/// `diff` of Docker's default profile compiled by sysfence (runc context,
+/// x86_64) and by libseccomp (tree layout): both diagrams in a fresh store
+/// and every region (`benches/tests/libseccomp_diff.rs` checks the regions).
+#[cfg(feature = "libseccomp")]
+fn libseccomp_diff(c: &mut Criterion) {
+    use sysfence_benches::peers::libseccomp::{Layout as PeerLayout, compile as peer};
+    use sysfence_exact::compare::diagrams;
+    use sysfence_exact::diff::regions;
+    use sysfence_profile::arch::Arch;
+    use sysfence_profile::{LoadOptions, load};
+    let Some(shared) = shared_dir() else {
+        return;
+    };
+    let text = std::fs::read(shared.join("corpus/third-party/moby/default.json")).unwrap();
+    let runc = load(&text, &LoadOptions::default()).unwrap().policy;
+    let ours = compile(&runc, &Config::new().arches(vec![Arch::X86_64]))
+        .unwrap()
+        .into_program();
+    let plain = docker(&shared).expect("docker profile");
+    let theirs = peer(
+        plain.arch_policy(),
+        plain.policy.bad_arch(),
+        PeerLayout::Tree,
+    )
+    .unwrap()
+    .program;
+    let a = Subject::Program(ours, ShiftMode::Mask31);
+    let b = Subject::Program(theirs, ShiftMode::Mask31);
+    c.bench_function("docker-default/diff-libseccomp", |bench| {
+        bench.iter(|| {
+            let mut s = Store::new(DEFAULT_BUDGET);
+            let (x, y) = diagrams(&mut s, &a, &b).unwrap();
+            black_box(regions(&s, x, y, 1000))
+        })
+    });
+}
+
+#[cfg(not(feature = "libseccomp"))]
+fn libseccomp_diff(_: &mut Criterion) {
+    eprintln!("exact bench: libseccomp diff needs the `libseccomp` feature");
+}
+
 fn main() {
     let mut c = Criterion::default()
         .sample_size(20)
         .measurement_time(std::time::Duration::from_secs(3))
         .configure_from_args();
     docker_proof(&mut c);
+    libseccomp_diff(&mut c);
     random_equiv(&mut c);
     c.final_summary();
 }

@@ -129,12 +129,7 @@ fn witness_of(
 /// `ok` fails is a (concretely computed) counter-example.
 fn sample(a: &Subject, b: &Subject, budget: usize, ok: impl Fn(u32, u32) -> bool) -> Verdict {
     let mut rng = Rng::new(0x5eed_e8ac);
-    let insns: Vec<_> = a
-        .programs()
-        .into_iter()
-        .chain(b.programs())
-        .flat_map(|p| p.insns().to_vec())
-        .collect();
+    let insns = crate::subject::insns_of(&[a, b]);
     let arches = [0xc000_003e, 0x4000_0003, 0xc000_00b7, 0x8000_0016, 0];
     for i in 0..FALLBACK_SAMPLES {
         let arch = arches[i as usize % arches.len()];

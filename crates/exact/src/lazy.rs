@@ -90,12 +90,7 @@ fn confirmed(
     d: Node,
 ) -> Result<Option<Verdict>, ReplayError> {
     let mut rng = Rng::new(0x1a27_5eed);
-    let insns: Vec<Insn> = a
-        .programs()
-        .into_iter()
-        .chain(b.programs())
-        .flat_map(|p| p.insns().to_vec())
-        .collect();
+    let insns = crate::subject::insns_of(&[a, b]);
     for attempt in 0..WITNESS_TRIES {
         let words = candidate(s, d, &mut rng, &insns, attempt);
         let values = cuts.values(s, &words);

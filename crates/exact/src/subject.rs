@@ -58,6 +58,16 @@ impl Subject {
     }
 }
 
+/// Every instruction of the subjects' programs (whose constants steer
+/// random inputs).
+pub fn insns_of(subjects: &[&Subject]) -> Vec<sysfence_cbpf::Insn> {
+    subjects
+        .iter()
+        .flat_map(|s| s.programs())
+        .flat_map(|p| p.insns().to_vec())
+        .collect()
+}
+
 fn run_program(p: &Program, mode: ShiftMode, data: &SeccompData) -> u32 {
     interp::run_with(p, data, &Config::new().shift(mode), &mut NoTrace).raw
 }
