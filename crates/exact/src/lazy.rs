@@ -223,4 +223,32 @@ mod tests {
         assert_eq!(s.eval(d, &words), 0);
         assert_eq!(s.top(d), var(3, 31));
     }
+
+    fn subject(text: &str) -> Subject {
+        let insns = assemble(text, &AsmOptions::new()).unwrap();
+        Subject::Program(Program::new(&insns).unwrap(), ShiftMode::Mask31)
+    }
+
+    const PRODUCT: &str = "ld [16]\ntax\nld [24]\nmul x\n";
+
+    #[test]
+    fn a_cut_product_still_proves_equality() {
+        let a = subject(&format!("{PRODUCT}ret a\n"));
+        let b = subject(&format!("{PRODUCT}jeq #7, l, m\nl: ret a\nm: ret a\n"));
+        let (v, cut) = equiv_with(&a, &b, 2_000_000, Cuts::with_limit(10)).unwrap();
+        assert!(cut, "the product is cut at 10 nodes");
+        assert_eq!(v, Some(Verdict::Yes));
+    }
+
+    #[test]
+    fn a_difference_behind_a_cut_is_confirmed_by_a_real_input() {
+        let a = subject(&format!("{PRODUCT}ret a\n"));
+        let b = subject(&format!("{PRODUCT}add #1\nret a\n"));
+        let (v, cut) = equiv_with(&a, &b, 2_000_000, Cuts::with_limit(10)).unwrap();
+        assert!(cut);
+        let Some(Verdict::No(w)) = v else {
+            panic!("{v:?}");
+        };
+        assert_eq!(w.b, w.a.wrapping_add(1));
+    }
 }
