@@ -6,6 +6,8 @@
 //! and, where the kernel can probe it (x86_64, the oracle's instruction
 //! pointer), the live kernel confirm. The kernel part is skipped with the
 //! reason printed where the oracle cannot run, and must run under `CI=true`.
+//! Random policies compiled in each of the three layouts are proven equal
+//! to the policy.
 
 mod support;
 
@@ -235,4 +237,23 @@ fn kernel_confirms(o: &Oracle, a: &Program, b: &Program) -> bool {
     assert_eq!(got_b, interp::run(b, &d).raw);
     assert_ne!(got, got_b);
     true
+}
+
+/// The compiler's three layouts (each optimised by its passes) of one
+/// random policy are proven equal to each other and to the policy.
+#[test]
+fn every_layout_of_a_random_policy_is_proven_equal() {
+    let mut rng = Rng::new(10);
+    for _ in 0..30 {
+        let policy = random_policy(&mut rng);
+        let reference = Subject::Policy(policy.clone());
+        for layout in sysfence_compile::Layout::ALL {
+            let prog = compile(&policy, &Config::new().layout(layout))
+                .unwrap()
+                .into_program();
+            let p = Subject::Program(prog, ShiftMode::Mask31);
+            let v = compare::equiv(&p, &reference, DEFAULT_BUDGET).unwrap();
+            assert_eq!(v, Verdict::Yes, "{layout:?}");
+        }
+    }
 }
