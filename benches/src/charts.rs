@@ -14,6 +14,7 @@
 //! plotters' fixed estimate.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::crosvm::Row;
 use crate::report::CaseResult;
@@ -208,9 +209,12 @@ pub fn crosvm_bars(rows: &[Row]) -> Result<String, ChartError> {
             .disable_x_mesh()
             .x_labels(rows.len() * 2 + 1)
             .x_label_style(
-                ("sans-serif", 12)
-                    .into_font()
-                    .transform(FontTransform::Rotate90),
+                TextStyle::from(
+                    ("sans-serif", 12)
+                        .into_font()
+                        .transform(FontTransform::Rotate90),
+                )
+                .pos(Pos::new(HPos::Left, VPos::Center)),
             )
             .x_label_formatter(&|x| group_label(&names, *x))
             .y_desc("instructions per call")
