@@ -7,14 +7,14 @@
 //!   one bar per compiler, plus the optimal tree as a marker line; log scale.
 //! * [`per_nr_lines`]: for one case, instructions executed for every
 //!   syscall number along x, one line per compiler; log scale.
-//! * [`crosvm_bars`]: crosvm's policies against minijail's compiler, grouped
-//!   bars of the weighted mean per policy, one bar per compiler.
+//! * [`crosvm_bars`]: crosvm's policies against minijail's compiler,
+//!   horizontal grouped bars of the weighted mean per policy (top down in
+//!   name order), one bar per compiler; linear scale.
 //!
 //! Fonts are not measured (no font library), so labels are placed by
 //! plotters' fixed estimate.
 
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::crosvm::Row;
 use crate::report::CaseResult;
@@ -91,13 +91,7 @@ pub fn weighted_bars(case: &CaseResult, mixes: &[String]) -> Result<String, Char
                     color.filled(),
                 ))
             });
-            chart
-                .draw_series(bars)
-                .map_err(err)?
-                .label(*name)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
-                });
+            draw_bars(&mut chart, name, color, bars)?;
         }
         let optimal = mixes.iter().enumerate().filter_map(|(m, mix)| {
             let b = case.bounds.iter().find(|b| &b.mix == mix)?;
@@ -192,32 +186,28 @@ pub fn crosvm_bars(rows: &[Row]) -> Result<String, ChartError> {
         .collect();
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (1400, 560)).into_drawing_area();
+        let n = rows.len();
+        let height = 80 + 18 * n as u32 * compilers.len().max(1) as u32 / 2;
+        let root = SVGBackend::with_string(&mut svg, (960, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 "crosvm x86_64 policies: mean instructions per call (own @frequency mix, else uniform)",
-                ("sans-serif", 18),
+                ("sans-serif", 16),
             )
             .margin(12)
-            .x_label_area_size(190)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0.0..rows.len() as f64, 0.0..max * 1.25)
+            .x_label_area_size(36)
+            .y_label_area_size(230)
+            .build_cartesian_2d(0.0..max * 1.3, 0.0..n as f64)
             .map_err(err)?;
+        // Policies top down in name order: group g sits at n - 1 - g.
+        let top_down: Vec<String> = names.iter().rev().cloned().collect();
         chart
             .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(rows.len() * 2 + 1)
-            .x_label_style(
-                TextStyle::from(
-                    ("sans-serif", 12)
-                        .into_font()
-                        .transform(FontTransform::Rotate90),
-                )
-                .pos(Pos::new(HPos::Left, VPos::Center)),
-            )
-            .x_label_formatter(&|x| group_label(&names, *x))
-            .y_desc("instructions per call")
+            .disable_y_mesh()
+            .y_labels(n * 2 + 1)
+            .y_label_formatter(&|y| group_label(&top_down, *y))
+            .x_desc("instructions per call")
             .draw()
             .map_err(err)?;
         let width = 0.8 / compilers.len().max(1) as f64;
@@ -225,19 +215,13 @@ pub fn crosvm_bars(rows: &[Row]) -> Result<String, ChartError> {
             let color = PALETTE[c % PALETTE.len()];
             let bars = rows.iter().enumerate().filter_map(|(g, r)| {
                 let v = r.of(name)?.mean;
-                let x0 = g as f64 + 0.1 + c as f64 * width;
+                let y0 = (n - 1 - g) as f64 + 0.9 - (c + 1) as f64 * width;
                 Some(Rectangle::new(
-                    [(x0, 0.0), (x0 + width * 0.9, v)],
+                    [(0.0, y0), (v, y0 + width * 0.9)],
                     color.filled(),
                 ))
             });
-            chart
-                .draw_series(bars)
-                .map_err(err)?
-                .label(*name)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
-                });
+            draw_bars(&mut chart, name, color, bars)?;
         }
         legend(&mut chart)?;
         root.present().map_err(err)?;
@@ -245,7 +229,8 @@ pub fn crosvm_bars(rows: &[Row]) -> Result<String, ChartError> {
     Ok(svg)
 }
 
-/// The name of the group whose middle is at `x` (labels sit at half steps).
+/// The name of the group whose middle is at `x` (labels sit at half steps;
+/// group `i` spans `i..i + 1`).
 fn group_label(names: &[String], x: f64) -> String {
     let i = x.floor() as usize;
     if (x - x.floor() - 0.5).abs() < 1e-6 {
@@ -253,6 +238,25 @@ fn group_label(names: &[String], x: f64) -> String {
     } else {
         String::new()
     }
+}
+
+/// Draws one compiler's bars, named in the legend by a square of its color.
+fn draw_bars<'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    name: &str,
+    color: RGBColor,
+    bars: impl Iterator<Item = Rectangle<(X::ValueType, Y::ValueType)>>,
+) -> Result<(), ChartError>
+where
+    X::ValueType: Clone,
+    Y::ValueType: Clone,
+{
+    chart
+        .draw_series(bars)
+        .map_err(err)?
+        .label(name)
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+    Ok(())
 }
 
 fn legend<'a, X: Ranged, Y: Ranged>(
