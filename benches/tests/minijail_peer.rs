@@ -1,6 +1,7 @@
 //! Every crosvm policy, on each of its three arches, compiled by sysfence
 //! (`tree` and `weighted`) and by minijail's own compiler (`linear` and
-//! `bst`): the four programs must be one function of `seccomp_data`, decided
+//! `bst`): the four programs must be one function of `seccomp_data`, and
+//! that function the policy's meaning as sysfence reads it, decided
 //! over the whole input space (every arch, syscall number, argument word and
 //! instruction pointer) by building their sysfence-exact decision diagrams in
 //! one store and finding one node. A difference fails the test with its
@@ -22,8 +23,8 @@ use sysfence_cbpf::{Endian, SeccompData};
 use sysfence_compile::{Config, Layout, Weights, compile};
 use sysfence_exact::diff::{self, Region};
 use sysfence_exact::store::{Node, Store};
-use sysfence_exact::{program, witness};
-use sysfence_profile::ir::ArchPolicy;
+use sysfence_exact::{policy, program, witness};
+use sysfence_profile::ir::{ArchPolicy, Policy};
 use sysfence_profile::{LoadOptions, load_file};
 
 const ARCHES: [&str; 3] = ["x86_64", "aarch64", "riscv64"];
@@ -74,21 +75,24 @@ fn every_crosvm_policy_agrees_with_minijail() {
                     Program::from_raw(&raw, Endian::Little).expect("minijail's program validates");
                 (format!("minijail {strategy}"), p)
             });
-            let (ap, ours) = sysfence_programs(&src.join(name), &what);
+            let (read, ours) = sysfence_programs(&src.join(name), &what);
+            let ap = read.arches()[0].clone();
             let all: Vec<(String, Program)> = ours.into_iter().chain(theirs).collect();
-            same_everywhere(&all, ap.audit_arch, &what);
+            same_everywhere(&read, &all, &what);
             sample_numbers(&ap, &all, &what);
             compared += 1;
         }
         let _ = std::fs::remove_dir_all(&staged);
     }
     assert_eq!(compared, 97, "crosvm's 97 policies");
-    eprintln!("{compared} policies: four programs each, one function over every input");
+    eprintln!(
+        "{compared} policies: four programs each, one function over every input, the policy's meaning"
+    );
 }
 
 /// sysfence's `tree` and `weighted` programs (weighted by the policy's
-/// `@frequency` counts, or uniformly when it has none), and the policy's arch.
-fn sysfence_programs(path: &Path, what: &str) -> (ArchPolicy, Vec<(String, Program)>) {
+/// `@frequency` counts, or uniformly when it has none), and the policy read.
+fn sysfence_programs(path: &Path, what: &str) -> (Policy, Vec<(String, Program)>) {
     let loaded = load_file(path, &LoadOptions::default()).unwrap_or_else(|e| panic!("{what}: {e}"));
     let weighted = Config::new()
         .layout(Layout::Weighted)
@@ -105,7 +109,7 @@ fn sysfence_programs(path: &Path, what: &str) -> (ArchPolicy, Vec<(String, Progr
         (who.to_string(), p)
     })
     .collect();
-    (loaded.policy.arches()[0].clone(), programs)
+    (loaded.policy, programs)
 }
 
 fn policies(dir: &Path) -> Vec<String> {
@@ -120,11 +124,16 @@ fn policies(dir: &Path) -> Vec<String> {
 }
 
 /// Builds every program's diagram in one store and requires one node:
-/// the programs are the same function of `seccomp_data`. On a difference,
+/// the programs are the same function of `seccomp_data`, and that function
+/// is the policy's meaning as sysfence reads it (built from the IR, not the
+/// compiler: `sysfence check`'s proof). On a difference between programs,
 /// lists the regions (up to [`SHOWN`]), each marked as on the policy's arch
 /// or on foreign arches only, with an input of it replayed in the interpreter.
-fn same_everywhere(programs: &[(String, Program)], audit_arch: u32, what: &str) {
+fn same_everywhere(read: &Policy, programs: &[(String, Program)], what: &str) {
+    let audit_arch = read.arches()[0].audit_arch;
     let mut s = Store::new(BUDGET);
+    let meaning =
+        policy::diagram(&mut s, read).unwrap_or_else(|e| panic!("{what}: the policy: {e}"));
     let roots: Vec<Node> = programs
         .iter()
         .map(|(who, p)| {
@@ -132,6 +141,11 @@ fn same_everywhere(programs: &[(String, Program)], audit_arch: u32, what: &str) 
                 .unwrap_or_else(|e| panic!("{what}: {who}'s program: {e}"))
         })
         .collect();
+    assert_eq!(
+        meaning, roots[0],
+        "{what}: {} differs from the policy it was compiled from",
+        programs[0].0
+    );
     for ((who, p), root) in programs.iter().zip(&roots).skip(1) {
         if *root == roots[0] {
             continue;
