@@ -7,12 +7,16 @@
 //!   one bar per compiler, plus the optimal tree as a marker line; log scale.
 //! * [`per_nr_lines`]: for one case, instructions executed for every
 //!   syscall number along x, one line per compiler; log scale.
+//! * [`crosvm_bars`]: crosvm's policies against minijail's compiler,
+//!   horizontal grouped bars of the weighted mean per policy (top down in
+//!   name order), one bar per compiler; linear scale.
 //!
 //! Fonts are not measured (no font library), so labels are placed by
 //! plotters' fixed estimate.
 
 use plotters::prelude::*;
 
+use crate::crosvm::Row;
 use crate::report::CaseResult;
 
 /// One color per compiler position.
@@ -72,14 +76,7 @@ pub fn weighted_bars(case: &CaseResult, mixes: &[String]) -> Result<String, Char
             .configure_mesh()
             .disable_x_mesh()
             .x_labels(mixes.len() * 2 + 1)
-            .x_label_formatter(&|x| {
-                let i = x.floor() as usize;
-                if (x - x.floor() - 0.5).abs() < 1e-6 {
-                    names.get(i).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|x| group_label(&names, *x))
             .y_desc("instructions (log scale)")
             .draw()
             .map_err(err)?;
@@ -94,13 +91,7 @@ pub fn weighted_bars(case: &CaseResult, mixes: &[String]) -> Result<String, Char
                     color.filled(),
                 ))
             });
-            chart
-                .draw_series(bars)
-                .map_err(err)?
-                .label(*name)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
-                });
+            draw_bars(&mut chart, name, color, bars)?;
         }
         let optimal = mixes.iter().enumerate().filter_map(|(m, mix)| {
             let b = case.bounds.iter().find(|b| &b.mix == mix)?;
@@ -178,6 +169,96 @@ pub fn per_nr_lines(case: &CaseResult) -> Result<String, ChartError> {
     Ok(svg)
 }
 
+/// Grouped bars: per crosvm policy, the weighted mean of every compiler
+/// (`docs/benchmarks.md`, "crosvm's minijail policies").
+pub fn crosvm_bars(rows: &[Row]) -> Result<String, ChartError> {
+    let compilers: Vec<&str> = rows
+        .first()
+        .map(|r| r.programs.iter().map(|f| f.compiler.as_str()).collect())
+        .unwrap_or_default();
+    let max = rows
+        .iter()
+        .flat_map(|r| r.programs.iter().map(|f| f.mean))
+        .fold(1.0, f64::max);
+    let names: Vec<String> = rows
+        .iter()
+        .map(|r| r.policy.trim_end_matches(".policy").to_string())
+        .collect();
+    let mut svg = String::new();
+    {
+        let n = rows.len();
+        let height = 80 + 18 * n as u32 * compilers.len().max(1) as u32 / 2;
+        let root = SVGBackend::with_string(&mut svg, (960, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "crosvm x86_64 policies: mean instructions per call (own @frequency mix, else uniform)",
+                ("sans-serif", 16),
+            )
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(230)
+            .build_cartesian_2d(0.0..max * 1.3, 0.0..n as f64)
+            .map_err(err)?;
+        // Policies top down in name order: group g sits at n - 1 - g.
+        let top_down: Vec<String> = names.iter().rev().cloned().collect();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(n * 2 + 1)
+            .y_label_formatter(&|y| group_label(&top_down, *y))
+            .x_desc("instructions per call")
+            .draw()
+            .map_err(err)?;
+        let width = 0.8 / compilers.len().max(1) as f64;
+        for (c, name) in compilers.iter().enumerate() {
+            let color = PALETTE[c % PALETTE.len()];
+            let bars = rows.iter().enumerate().filter_map(|(g, r)| {
+                let v = r.of(name)?.mean;
+                let y0 = (n - 1 - g) as f64 + 0.9 - (c + 1) as f64 * width;
+                Some(Rectangle::new(
+                    [(0.0, y0), (v, y0 + width * 0.9)],
+                    color.filled(),
+                ))
+            });
+            draw_bars(&mut chart, name, color, bars)?;
+        }
+        legend(&mut chart)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// The name of the group whose middle is at `x` (labels sit at half steps;
+/// group `i` spans `i..i + 1`).
+fn group_label(names: &[String], x: f64) -> String {
+    let i = x.floor() as usize;
+    if (x - x.floor() - 0.5).abs() < 1e-6 {
+        names.get(i).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
+/// Draws one compiler's bars, named in the legend by a square of its color.
+fn draw_bars<'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    name: &str,
+    color: RGBColor,
+    bars: impl Iterator<Item = Rectangle<(X::ValueType, Y::ValueType)>>,
+) -> Result<(), ChartError>
+where
+    X::ValueType: Clone,
+    Y::ValueType: Clone,
+{
+    chart
+        .draw_series(bars)
+        .map_err(err)?
+        .label(name)
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+    Ok(())
+}
+
 fn legend<'a, X: Ranged, Y: Ranged>(
     chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
 ) -> Result<(), ChartError> {
@@ -238,6 +319,36 @@ mod tests {
             kernel: None,
             errors: vec![],
         }
+    }
+
+    #[test]
+    fn the_crosvm_chart_has_a_bar_per_compiler_and_policy() {
+        let figures = |compiler: &str, mean| crate::crosvm::Figures {
+            compiler: compiler.into(),
+            mean,
+            worst: 19,
+            length: 120,
+            cached: 60,
+            compile: std::time::Duration::from_millis(30),
+        };
+        let row = |policy: &str| Row {
+            policy: policy.into(),
+            mix: "@frequency".into(),
+            programs: vec![
+                figures("sysfence weighted", 8.6),
+                figures("minijail bst", 8.9),
+            ],
+        };
+        let svg = crosvm_bars(&[row("net_device.policy"), row("rng_device.policy")]).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("net_device") && svg.contains("rng_device")
+        );
+        assert!(svg.contains("sysfence weighted") && svg.contains("minijail bst"));
+        let empty = crosvm_bars(&[]).unwrap();
+        assert!(
+            svg.matches("<rect").count() >= empty.matches("<rect").count() + 4,
+            "four bars"
+        );
     }
 
     #[test]

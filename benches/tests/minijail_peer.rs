@@ -1,28 +1,40 @@
 //! Every crosvm policy, on each of its three arches, compiled by sysfence
-//! and by minijail's own compiler (`linear` and `bst`): the programs must
-//! give the same action, in sysfence's interpreter, on every syscall number
-//! of the arch (and past it, x32 numbers included), on foreign arches, and
-//! on argument vectors built from the policy's constants (the values
-//! sysfence's reading compares with, and the immediates minijail's program
-//! compares each argument word with, each one off by one either way).
+//! (`tree` and `weighted`) and by minijail's own compiler (`linear` and
+//! `bst`): the four programs must be one function of `seccomp_data`, and
+//! that function the policy's meaning as sysfence reads it, decided
+//! over the whole input space (every arch, syscall number, argument word and
+//! instruction pointer) by building their sysfence-exact decision diagrams in
+//! one store and finding one node. A difference fails the test with its
+//! regions, each marked as on the policy's arch or on foreign arches only
+//! (where minijail's own arch check and bad-arch action would show), and an
+//! input of each replayed in the interpreter; docs/profiles.md explains why
+//! there is none. A cheap second opinion runs the programs in sysfence's
+//! interpreter on every syscall number of the arch and past it (x32 numbers
+//! included) and on foreign arches.
 //!
 //! Needs `python3` and the shared corpus (`$SYSFENCE_SHARED` or `../shared`);
 //! without them the test is skipped, except under `CI=true`, where it fails.
-
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use sysfence_benches::peers::minijail::{Minijail, stage};
-use sysfence_cbpf::interp::{self, Config as RunConfig};
+use sysfence_cbpf::interp::{self, ShiftMode};
 use sysfence_cbpf::program::Program;
-use sysfence_cbpf::{Endian, Insn, SeccompData};
-use sysfence_compile::{Config, compile};
-use sysfence_profile::eval::{Interesting, interesting_values};
-use sysfence_profile::ir::Policy;
+use sysfence_cbpf::{Endian, SeccompData};
+use sysfence_compile::{Config, Layout, Weights, compile};
+use sysfence_exact::diff::{self, Region};
+use sysfence_exact::store::{Node, Store};
+use sysfence_exact::{policy, program, witness};
+use sysfence_profile::ir::{ArchPolicy, Policy};
 use sysfence_profile::{LoadOptions, load_file};
 
 const ARCHES: [&str; 3] = ["x86_64", "aarch64", "riscv64"];
 const FOREIGN: [u32; 4] = [0x4000_0003, 0xc000_003e, 0xc000_00b7, 0xc000_00f3];
+/// Nodes one comparison may build (crosvm's largest pair needs far fewer).
+const BUDGET: usize = 4_000_000;
+/// Differing regions shown when a comparison fails.
+const SHOWN: usize = 20;
+/// minijail's strategies.
+const STRATEGIES: [&str; 2] = ["linear", "bst"];
 
 fn peer() -> Option<(std::path::PathBuf, Minijail)> {
     let tools = sysfence_testkit::shared::require("peers/minijail/tools")?;
@@ -46,30 +58,58 @@ fn every_crosvm_policy_agrees_with_minijail() {
         let names = policies(&src);
         let jobs: Vec<(String, String)> = names
             .iter()
-            .flat_map(|n| ["linear", "bst"].map(|s| (n.clone(), s.to_string())))
+            .flat_map(|n| STRATEGIES.map(|s| (n.clone(), s.to_string())))
             .collect();
-        let outputs = peer.compile_many(&staged, &jobs).expect("the peer runs");
-        for ((name, strategy), out) in jobs.iter().zip(outputs) {
-            let theirs =
-                out.unwrap_or_else(|e| panic!("{arch}/{name} {strategy}: minijail refused: {e}"));
-            let theirs =
-                Program::from_raw(&theirs, Endian::Little).expect("minijail's program validates");
-            let policy = load_file(&src.join(name), &LoadOptions::default())
-                .unwrap_or_else(|e| panic!("{arch}/{name}: {e}"))
-                .policy;
-            let ours = compile(&policy, &Config::new())
-                .expect("sysfence compiles")
-                .into_program();
-            compared += agree(
-                &policy,
-                &ours,
-                &theirs,
-                &format!("{arch}/{name} ({strategy})"),
-            );
+        let mut outputs = peer
+            .compile_many(&staged, &jobs)
+            .expect("the peer runs")
+            .into_iter();
+        for name in &names {
+            let what = format!("{arch}/{name}");
+            let theirs = STRATEGIES.map(|strategy| {
+                let raw = outputs
+                    .next()
+                    .expect("one answer per job")
+                    .unwrap_or_else(|e| panic!("{what} ({strategy}): minijail refused: {e}"));
+                let p =
+                    Program::from_raw(&raw, Endian::Little).expect("minijail's program validates");
+                (format!("minijail {strategy}"), p)
+            });
+            let (read, ours) = sysfence_programs(&src.join(name), &what);
+            let ap = read.arches()[0].clone();
+            let all: Vec<(String, Program)> = ours.into_iter().chain(theirs).collect();
+            same_everywhere(&read, &all, &what);
+            sample_numbers(&ap, &all, &what);
+            compared += 1;
         }
         let _ = std::fs::remove_dir_all(&staged);
     }
-    eprintln!("{compared} calls compared");
+    assert_eq!(compared, 97, "crosvm's 97 policies");
+    eprintln!(
+        "{compared} policies: four programs each, one function over every input, the policy's meaning"
+    );
+}
+
+/// sysfence's `tree` and `weighted` programs (weighted by the policy's
+/// `@frequency` counts, or uniformly when it has none), and the policy read.
+fn sysfence_programs(path: &Path, what: &str) -> (Policy, Vec<(String, Program)>) {
+    let loaded = load_file(path, &LoadOptions::default()).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let weighted = Config::new()
+        .layout(Layout::Weighted)
+        .weights(Weights::from_pairs(loaded.frequency.clone()));
+    let programs = [
+        ("sysfence tree", Config::new()),
+        ("sysfence weighted", weighted),
+    ]
+    .into_iter()
+    .map(|(who, config)| {
+        let p = compile(&loaded.policy, &config)
+            .unwrap_or_else(|e| panic!("{what} ({who}): {e}"))
+            .into_program();
+        (who.to_string(), p)
+    })
+    .collect();
+    (loaded.policy, programs)
 }
 
 fn policies(dir: &Path) -> Vec<String> {
@@ -83,72 +123,90 @@ fn policies(dir: &Path) -> Vec<String> {
     v
 }
 
-/// Compares the programs on every input; returns how many calls ran.
-fn agree(policy: &Policy, ours: &Program, theirs: &Program, what: &str) -> usize {
-    let ap = &policy.arches()[0];
-    let mut calls: Vec<SeccompData> = Vec::new();
-    for nr in (0..=ap.table_max + 16).chain((0..=ap.table_max + 1).map(|n| n | 0x4000_0000)) {
-        calls.push(SeccompData::new(ap.audit_arch, nr));
-    }
-    calls
-        .extend([u32::MAX, 0x8000_0000, 0x7fff_ffff].map(|nr| SeccompData::new(ap.audit_arch, nr)));
-    calls.extend(
-        FOREIGN
-            .iter()
-            .filter(|a| **a != ap.audit_arch)
-            .map(|a| SeccompData::new(*a, 0)),
+/// Builds every program's diagram in one store and requires one node:
+/// the programs are the same function of `seccomp_data`, and that function
+/// is the policy's meaning as sysfence reads it (built from the IR, not the
+/// compiler: `sysfence check`'s proof). On a difference between programs,
+/// lists the regions (up to [`SHOWN`]), each marked as on the policy's arch
+/// or on foreign arches only, with an input of it replayed in the interpreter.
+fn same_everywhere(read: &Policy, programs: &[(String, Program)], what: &str) {
+    let audit_arch = read.arches()[0].audit_arch;
+    let mut s = Store::new(BUDGET);
+    let meaning =
+        policy::diagram(&mut s, read).unwrap_or_else(|e| panic!("{what}: the policy: {e}"));
+    let roots: Vec<Node> = programs
+        .iter()
+        .map(|(who, p)| {
+            program::diagram(&mut s, p, ShiftMode::Mask31)
+                .unwrap_or_else(|e| panic!("{what}: {who}'s program: {e}"))
+        })
+        .collect();
+    assert_eq!(
+        meaning, roots[0],
+        "{what}: {} differs from the policy it was compiled from",
+        programs[0].0
     );
-    for mut i in interesting_values(policy) {
-        add_peer_values(&mut i, theirs);
-        calls.extend(i.calls(3000).iter().map(|c| SeccompData {
-            args: c.args,
-            ..SeccompData::new(c.arch, c.nr)
-        }));
-    }
-    for d in &calls {
-        let (a, b) = (interp::run(ours, d), interp::run(theirs, d));
-        assert_eq!(
-            a.raw, b.raw,
-            "{what}: nr {} arch {:#x} args {:x?}",
-            d.nr, d.arch, d.args
+    for ((who, p), root) in programs.iter().zip(&roots).skip(1) {
+        if *root == roots[0] {
+            continue;
+        }
+        let (regions, cut) = diff::regions(&s, roots[0], *root, SHOWN);
+        let shown: Vec<String> = regions
+            .iter()
+            .map(|r| region_line(r, audit_arch, &programs[0].1, p))
+            .collect();
+        panic!(
+            "{what}: {} and {who} differ{}:\n{}",
+            programs[0].0,
+            if cut { " (first regions)" } else { "" },
+            shown.join("\n")
         );
     }
-    calls.len()
 }
 
-/// Adds, per argument, the values around every immediate minijail's
-/// program compares that argument's words with on the paths these calls take.
-fn add_peer_values(i: &mut Interesting, theirs: &Program) {
-    let mut seen: [BTreeSet<u64>; 6] = Default::default();
-    for c in i.calls(64) {
-        let d = SeccompData {
-            args: c.args,
-            ..SeccompData::new(c.arch, c.nr)
-        };
-        let mut loaded: Option<(usize, bool)> = None;
-        let mut tracer = |_pc: usize, insn: &Insn, _a: u32, _x: u32| {
-            if insn.code == 0x20 && (16..64).contains(&insn.k) {
-                loaded = Some((((insn.k - 16) / 8) as usize, insn.k % 8 == 4));
-            } else if insn.code & 0x07 == 0x05 && insn.code != 0x05 {
-                if let Some((arg, high)) = loaded {
-                    for k in [insn.k, insn.k.wrapping_sub(1), insn.k.wrapping_add(1)] {
-                        let k = u64::from(k);
-                        seen[arg].extend(if high {
-                            vec![k << 32, k << 32 | 0xffff_ffff]
-                        } else {
-                            vec![k, k | 0xffff_ffff_0000_0000]
-                        });
-                    }
-                }
-            } else if insn.code == 0x20 {
-                loaded = None;
-            }
-        };
-        interp::run_with(theirs, &d, &RunConfig::new(), &mut tracer);
-    }
-    for (vals, extra) in i.values.iter_mut().zip(seen) {
-        let mut all: BTreeSet<u64> = vals.iter().copied().collect();
-        all.extend(extra);
-        *vals = all.into_iter().collect();
+/// One differing region: where it lies, one input of it and both answers.
+fn region_line(r: &Region, audit_arch: u32, a: &Program, b: &Program) -> String {
+    let arch = r.words[0];
+    let place = if audit_arch & arch.mask != arch.value {
+        "foreign arches only"
+    } else {
+        "the policy's arch"
+    };
+    let d = witness::data_of(&r.sample());
+    format!(
+        "  on {place}: e.g. arch {:#x} nr {} args {:x?}: {:#x} vs {:#x} (interpreter: {:#x} vs {:#x})",
+        d.arch,
+        d.nr,
+        d.args,
+        r.a,
+        r.b,
+        interp::run(a, &d).raw,
+        interp::run(b, &d).raw
+    )
+}
+
+/// The second opinion: both programs in the interpreter on every syscall
+/// number of the arch and past it (x32 numbers included), arguments zero,
+/// and on foreign arches.
+fn sample_numbers(ap: &ArchPolicy, programs: &[(String, Program)], what: &str) {
+    let native = (0..=ap.table_max + 16)
+        .chain((0..=ap.table_max + 1).map(|n| n | 0x4000_0000))
+        .chain([u32::MAX, 0x8000_0000, 0x7fff_ffff])
+        .map(|nr| SeccompData::new(ap.audit_arch, nr));
+    let foreign = FOREIGN
+        .iter()
+        .filter(|a| **a != ap.audit_arch)
+        .map(|a| SeccompData::new(*a, 0));
+    let (first, p0) = &programs[0];
+    for d in native.chain(foreign) {
+        let a = interp::run(p0, &d).raw;
+        for (who, p) in &programs[1..] {
+            let b = interp::run(p, &d).raw;
+            assert_eq!(
+                a, b,
+                "{what}: {first} and {who} on nr {} arch {:#x}",
+                d.nr, d.arch
+            );
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `sysfence-bench [--json] [--svg DIR] [--kernel] [--compile-runs N]`: the
 //! side-by-side tables of filter evaluation cost. `--crosvm` prints instead
-//! the table of crosvm's minijail policies against minijail's compiler.
+//! the table of crosvm's minijail policies against minijail's compiler
+//! (with `--svg DIR`, its chart as `DIR/crosvm.svg`).
 //!
 //! Reads the shared corpus (`../shared` next to the repository, or
 //! `$SYSFENCE_SHARED`) and `corpus/profiles/`, compiles every profile with
@@ -16,7 +17,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use sysfence_benches::charts::{per_nr_lines, weighted_bars};
+use sysfence_benches::charts::{crosvm_bars, per_nr_lines, weighted_bars};
 use sysfence_benches::mixes::{Mix, load_dir};
 use sysfence_benches::report::{Options, Results, run_all};
 use sysfence_benches::set::{Case, all, repo_dir, repo_only, shared_dir};
@@ -90,7 +91,12 @@ fn run() -> Result<(), String> {
         let rows = sysfence_benches::crosvm::run(&shared);
         progress.finish();
         match rows {
-            Ok(rows) => print!("{}", sysfence_benches::crosvm::markdown(&rows)),
+            Ok(rows) => {
+                print!("{}", sysfence_benches::crosvm::markdown(&rows));
+                if let Some(dir) = &args.svg {
+                    write_svg(dir, "crosvm.svg", crosvm_bars(&rows))?;
+                }
+            }
             Err(e) => println!("crosvm table skipped: {e}"),
         }
         return Ok(());
@@ -149,22 +155,28 @@ fn inputs() -> Result<(Vec<Case>, Vec<Mix>), String> {
 }
 
 fn write_charts(results: &Results, dir: &std::path::Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let write = |name: String, svg: String| {
-        let path = dir.join(name);
-        std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))
-    };
     for case in &results.cases {
-        write(
-            format!("weighted-{}.svg", case.name),
-            weighted_bars(case, &results.mixes).map_err(|e| e.to_string())?,
-        )?;
+        let name = format!("weighted-{}.svg", case.name);
+        write_svg(dir, &name, weighted_bars(case, &results.mixes))?;
         if PER_NR_CHARTS.contains(&case.name.as_str()) {
-            write(
-                format!("per-nr-{}.svg", case.name),
-                per_nr_lines(case).map_err(|e| e.to_string())?,
+            write_svg(
+                dir,
+                &format!("per-nr-{}.svg", case.name),
+                per_nr_lines(case),
             )?;
         }
     }
     Ok(())
+}
+
+/// Writes one chart into `dir` (made if missing).
+fn write_svg(
+    dir: &std::path::Path,
+    name: &str,
+    svg: Result<String, sysfence_benches::charts::ChartError>,
+) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join(name);
+    std::fs::write(&path, svg.map_err(|e| e.to_string())?)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -12,8 +12,10 @@
 //! dropped messages, and jumps in the serial numbers, are warnings; with
 //! no record kept, where this machine keeps them is printed).
 //!
-//! Out: a profile (stdout or `-o`) that allows exactly the syscalls seen and
-//! answers every other one with `EPERM`:
+//! Out: a profile (stdout or `-o`) in the format `--emit` names (as
+//! `compile --emit` names its output form; `--format`, the older spelling,
+//! is accepted too) that allows exactly the syscalls seen and answers every
+//! other one with `EPERM`:
 //!
 //! * `docker` (default) and `oci`: `{"defaultAction": "SCMP_ACT_ERRNO",
 //!   "defaultErrnoRet": 1, "architectures": [...], "syscalls": [{"names":
@@ -27,7 +29,10 @@
 //! * `minijail`: `name: 1` lines for the native arch (other calls get
 //!   minijail's default, KILL_THREAD, since `@default` cannot be an errno),
 //!   and with `-o DIR/NAME.policy` the counts as `DIR/NAME.frequency`
-//!   (`name: count`), named by the policy's `@frequency` line.
+//!   (`name: count`, minijail's frequency format), named by the policy's
+//!   `@frequency` line, so `compile --layout weighted` orders the program
+//!   by them. Reading the policy back needs the arch's `constants.json`
+//!   (`--constants`), as minijail's compiler does.
 //!
 //! Two syscalls are always allowed, recorded or not, on every arch seen:
 //! `restart_syscall`, which the kernel makes a task issue when a signal or
@@ -89,9 +94,9 @@ pub struct Args {
     /// Write the profile here instead of standard output.
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
-    /// Profile format.
-    #[arg(long, value_enum, default_value = "docker")]
-    format: Format,
+    /// The profile format to write (`--format` is an older spelling).
+    #[arg(long, alias = "format", value_enum, default_value = "docker")]
+    emit: Format,
     /// Also write the call counts (`name count` lines) here.
     #[arg(long)]
     weights: Option<PathBuf>,
@@ -245,7 +250,7 @@ pub fn run(args: Args) -> Outcome {
     if seen.named.is_empty() {
         return Err(Failure::negative("no syscalls were recorded"));
     }
-    let profile = match args.format {
+    let profile = match args.emit {
         Format::Docker | Format::Oci => {
             for note in seen.widened_names() {
                 eprintln!("sysfence: warning: {note}");

@@ -19,7 +19,8 @@
 //!    sends numbers with bit 30 to the bad-arch action;
 //! 6. runc's ENOSYS stub, when it applies, becomes number ranges.
 //!
-//! The bad-arch action is libseccomp's default, KILL_THREAD.
+//! The bad-arch action is libseccomp's default, KILL_THREAD. Step 2 lives
+//! in [`checks`], step 6 in [`stub`].
 
 use std::collections::BTreeMap;
 
@@ -30,16 +31,18 @@ use crate::diag::{Diagnostic, ProfileError};
 use crate::ir::{
     AbiPolicy, Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
 };
-use crate::libseccomp::Libseccomp;
 use crate::merge::{Label, SysDb, normalize};
 use crate::resolve::{OciProfile, OciSyscall};
 use crate::x86;
 
-/// runc's guard value for skipping the stub (0x00050026 compared with an errno).
-const RUNC_STUB_GUARD: u64 = 0x0005_0026;
+mod checks;
+mod stub;
 
-/// ERRNO data must stay below this (libseccomp `MAX_ERRNO`).
-const MAX_ERRNO: u64 = 4095;
+use checks::{
+    Kind, action, check_errno, check_flags, filter_arches, kind, load_flags, missing_default, op,
+    unconfined,
+};
+use stub::{drop_shadowed, last_syscalls, other_ranges, stub_applies};
 
 /// A lowered profile.
 #[derive(Debug)]
@@ -48,63 +51,6 @@ pub(crate) struct Lowered {
     pub arches: Vec<Arch>,
     pub flags: Vec<String>,
 }
-
-/// An action before its errno is known.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    KillThread,
-    KillProcess,
-    Trap,
-    Errno,
-    Trace,
-    Allow,
-    Log,
-    Notify,
-}
-
-fn kind(s: &Sp<String>) -> Result<Kind, ProfileError> {
-    Ok(match s.v.as_str() {
-        "SCMP_ACT_KILL" | "SCMP_ACT_KILL_THREAD" => Kind::KillThread,
-        "SCMP_ACT_KILL_PROCESS" => Kind::KillProcess,
-        "SCMP_ACT_TRAP" => Kind::Trap,
-        "SCMP_ACT_ERRNO" => Kind::Errno,
-        "SCMP_ACT_TRACE" => Kind::Trace,
-        "SCMP_ACT_ALLOW" => Kind::Allow,
-        "SCMP_ACT_LOG" => Kind::Log,
-        "SCMP_ACT_NOTIFY" => Kind::Notify,
-        other => {
-            return Err(ProfileError::new(
-                &s.o,
-                format!("unknown action \"{other}\""),
-            ));
-        }
-    })
-}
-
-fn op(s: &Sp<String>) -> Result<CmpOp, ProfileError> {
-    Ok(match s.v.as_str() {
-        "SCMP_CMP_NE" => CmpOp::Ne,
-        "SCMP_CMP_LT" => CmpOp::Lt,
-        "SCMP_CMP_LE" => CmpOp::Le,
-        "SCMP_CMP_EQ" => CmpOp::Eq,
-        "SCMP_CMP_GE" => CmpOp::Ge,
-        "SCMP_CMP_GT" => CmpOp::Gt,
-        "SCMP_CMP_MASKED_EQ" => CmpOp::MaskedEq,
-        other => {
-            return Err(ProfileError::new(
-                &s.o,
-                format!("unknown operator \"{other}\""),
-            ));
-        }
-    })
-}
-
-const FLAGS: [&str; 4] = [
-    "SECCOMP_FILTER_FLAG_TSYNC",
-    "SECCOMP_FILTER_FLAG_LOG",
-    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
-];
 
 struct Lowering<'a> {
     ctx: &'a HostContext,
@@ -164,194 +110,6 @@ pub(crate) fn lower(
         arches,
         flags: load_flags(p, ctx.runtime),
     })
-}
-
-/// A default action that is absent or empty while rules are present: runc
-/// converts `""` like any action string and refuses it, crun refuses a
-/// missing default action outright. Either way the container does not start.
-fn missing_default(p: &OciProfile, runtime: Runtime) -> ProfileError {
-    let rules = p.syscalls.len();
-    let (at, why) = match &p.default_action {
-        Some(d) => (&d.o, "is empty"),
-        None => (&p.origin, "is missing"),
-    };
-    let refusal = match runtime {
-        Runtime::Crun => "crun refuses it: seccomp misses the default action".to_string(),
-        _ => "runc refuses it: string  is not a valid action for seccomp".to_string(),
-    };
-    let s = if rules == 1 { "" } else { "s" };
-    ProfileError::new(
-        at,
-        format!("defaultAction {why} but the profile has {rules} rule{s}: {refusal}"),
-    )
-}
-
-/// runc: no default action and no rules means no filter. crun refuses.
-fn unconfined(
-    p: &OciProfile,
-    ctx: &HostContext,
-    warnings: &mut Vec<Diagnostic>,
-) -> Result<Lowered, ProfileError> {
-    if ctx.runtime == Runtime::Crun {
-        return Err(ProfileError::new(
-            &p.origin,
-            "seccomp misses the default action",
-        ));
-    }
-    warnings.push(Diagnostic::warning(
-        &p.origin,
-        "no default action and no rules: the runtime installs no seccomp filter (unconfined)",
-    ));
-    let policy = Policy::new(vec![], Action::Allow)
-        .map_err(|e| ProfileError::new(&p.origin, e.to_string()))?;
-    Ok(Lowered {
-        policy,
-        arches: vec![],
-        flags: vec![],
-    })
-}
-
-/// An action with its errno, as runc/crun and libseccomp build it.
-fn action(
-    k: Kind,
-    at: &Sp<String>,
-    errno: Option<&Sp<u64>>,
-    runtime: Runtime,
-    warnings: &mut Vec<Diagnostic>,
-) -> Result<Action, ProfileError> {
-    let data = |errno: Option<&Sp<u64>>, warnings: &mut Vec<Diagnostic>| -> u16 {
-        let Some(e) = errno else { return 1 };
-        let cut = (e.v & 0xffff) as u16;
-        if e.v > 0xffff {
-            warnings.push(Diagnostic::warning(
-                &e.o,
-                format!("errno {} is cut to 16 bits: {cut}", e.v),
-            ));
-        }
-        cut
-    };
-    Ok(match k {
-        Kind::Errno => Action::Errno(data(errno, warnings)),
-        Kind::Trace => Action::Trace(data(errno, warnings)),
-        other => {
-            if let Some(e) = errno {
-                if runtime == Runtime::Crun {
-                    return Err(ProfileError::new(
-                        &e.o,
-                        format!("errno value specified for action `{}`", at.v),
-                    ));
-                }
-                warnings.push(Diagnostic::warning(
-                    &e.o,
-                    format!("errno {} is ignored for {} (runc)", e.v, at.v),
-                ));
-            }
-            match other {
-                Kind::KillThread => Action::KillThread,
-                Kind::KillProcess => Action::KillProcess,
-                Kind::Trap => Action::Trap(0),
-                Kind::Allow => Action::Allow,
-                Kind::Log => Action::Log,
-                _ => Action::UserNotif,
-            }
-        }
-    })
-}
-
-/// libseccomp refuses ERRNO data of 4095 and above, when the filter is
-/// created (default action) or when the rule is added (after runc has
-/// skipped rules equal to the default and unknown names).
-fn check_errno(a: Action, at: &Sp<String>, errno: Option<&Sp<u64>>) -> Result<(), ProfileError> {
-    match a {
-        Action::Errno(d) if u64::from(d) >= MAX_ERRNO => {
-            let given = errno.map_or(u64::from(d), |e| e.v);
-            let cut = if given == u64::from(d) {
-                String::new()
-            } else {
-                format!(" ({d} once cut to 16 bits)")
-            };
-            Err(ProfileError::new(
-                errno.map_or(&at.o, |e| &e.o),
-                format!(
-                    "errno {given}{cut} is out of range: libseccomp accepts ERRNO data below 4095"
-                ),
-            ))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn check_flags(p: &OciProfile, runtime: Runtime) -> Result<(), ProfileError> {
-    for f in p.flags.iter().flatten() {
-        if !FLAGS.contains(&f.v.as_str()) {
-            let msg = match runtime {
-                Runtime::Crun => format!("unknown seccomp option `{}`", f.v),
-                _ => format!("seccomp flag \"{}\" is not known to runc", f.v),
-            };
-            return Err(ProfileError::new(&f.o, msg));
-        }
-    }
-    Ok(())
-}
-
-/// The `seccomp(2)` flags the runtime passes: SPEC_ALLOW when the list is
-/// absent; runc drops TSYNC, crun passes it.
-fn load_flags(p: &OciProfile, runtime: Runtime) -> Vec<String> {
-    match &p.flags {
-        None => vec!["SECCOMP_FILTER_FLAG_SPEC_ALLOW".to_string()],
-        Some(list) => list
-            .iter()
-            .filter(|f| runtime == Runtime::Crun || f.v != "SECCOMP_FILTER_FLAG_TSYNC")
-            .map(|f| f.v.clone())
-            .collect(),
-    }
-}
-
-/// The arches in the filter: native first, then `architectures` in order.
-fn filter_arches(p: &OciProfile, ctx: &HostContext) -> Result<Vec<Arch>, ProfileError> {
-    let mut out = vec![ctx.host_arch];
-    for a in &p.architectures {
-        let arch = match ctx.runtime {
-            Runtime::Crun => {
-                let bare =
-                    a.v.strip_prefix("SCMP_ARCH_")
-                        .unwrap_or(&a.v)
-                        .to_ascii_lowercase();
-                Arch::parse(&bare)
-            }
-            _ => Arch::from_scmp(&a.v).ok_or_else(|| runc_arch_error(&a.v)),
-        }
-        .map_err(|e| ProfileError::new(&a.o, e.to_string()))?;
-        if !ctx.libseccomp.supports(arch) {
-            return Err(ProfileError::new(
-                &a.o,
-                format!("libseccomp {} does not know arch {}", ctx.libseccomp, a.v),
-            ));
-        }
-        if arch.little_endian() != ctx.host_arch.little_endian() {
-            return Err(ProfileError::new(
-                &a.o,
-                format!(
-                    "arch {} has the other byte order than {}: libseccomp cannot mix them in one filter",
-                    a.v, ctx.host_arch
-                ),
-            ));
-        }
-        if !out.contains(&arch) {
-            out.push(arch);
-        }
-    }
-    Ok(out)
-}
-
-/// Why runc refuses an arch name: not `SCMP_ARCH_*` of an arch with a table.
-fn runc_arch_error(name: &str) -> crate::arch::ArchError {
-    match Arch::parse(name) {
-        Err(e @ crate::arch::ArchError::NoTable { .. }) => e,
-        _ => crate::arch::ArchError::Unknown {
-            name: name.to_string(),
-        },
-    }
 }
 
 impl Lowering<'_> {
@@ -676,23 +434,6 @@ fn entry(
     }
 }
 
-/// The stub's ranges on an arch that shares its AUDIT_ARCH with no other.
-fn other_ranges(arch: Arch, stub: bool, maxima: &BTreeMap<Arch, u32>) -> Vec<NrRange> {
-    let mut ranges = Vec::new();
-    if !stub || !maxima.contains_key(&arch) {
-        return ranges;
-    }
-    if matches!(arch, Arch::S390 | Arch::S390x) {
-        ranges.push(NrRange {
-            lo: 0,
-            hi: 0,
-            action: Action::Errno(38),
-        });
-    }
-    push_stub(&mut ranges, maxima.get(&arch), u32::MAX);
-    ranges
-}
-
 /// A rule's action string; a missing one reads as `""`, as in Go.
 fn rule_action(s: &OciSyscall) -> Sp<String> {
     s.action.clone().unwrap_or_else(|| Sp {
@@ -719,74 +460,6 @@ const ARG0: ArgIndex = match ArgIndex::new(0) {
     Some(a) => a,
     None => panic!("argument index 0 exists"),
 };
-
-/// `nr > max → ERRNO(ENOSYS)` up to `hi`.
-fn push_stub(ranges: &mut Vec<NrRange>, max: Option<&u32>, hi: u32) {
-    if let Some(&m) = max
-        && m < hi
-    {
-        ranges.push(NrRange {
-            lo: m + 1,
-            hi,
-            action: Action::Errno(38),
-        });
-    }
-}
-
-/// Rules on numbers inside a fixed range never run: drop them, and say so.
-fn drop_shadowed(
-    rules: &mut BTreeMap<u32, Vec<Rule>>,
-    ranges: &[NrRange],
-    arch: &str,
-    warnings: &mut Vec<Diagnostic>,
-) {
-    for r in ranges {
-        let inside: Vec<u32> = rules.range(r.lo..=r.hi).map(|(&nr, _)| nr).collect();
-        for nr in inside {
-            for rule in rules.remove(&nr).unwrap_or_default() {
-                warnings.push(Diagnostic::warning(
-                    &rule.origin,
-                    format!("syscall {nr} on {arch} lies in a range that always gets {}; this rule never runs", r.action),
-                ));
-            }
-        }
-    }
-}
-
-/// runc's stub: unless the default is allow-like, or the errno equals its
-/// guard value, and only for runc.
-fn stub_applies(p: &OciProfile, default_kind: Kind, ctx: &HostContext) -> bool {
-    if !ctx.enosys_stub || ctx.runtime == Runtime::Crun {
-        return false;
-    }
-    if p.default_errno_ret
-        .as_ref()
-        .is_some_and(|e| e.v == RUNC_STUB_GUARD)
-    {
-        return false;
-    }
-    !matches!(default_kind, Kind::Allow | Kind::Log | Kind::Trace)
-}
-
-/// runc's `findLastSyscalls`: per arch, the largest number the linked
-/// libseccomp resolves among every rule's names; multiplexed names resolve
-/// to pseudo numbers and are ignored.
-fn last_syscalls(p: &OciProfile, arches: &[Arch], release: Libseccomp) -> BTreeMap<Arch, u32> {
-    let mut out = BTreeMap::new();
-    for &arch in arches {
-        let max = p
-            .syscalls
-            .iter()
-            .flat_map(|s| &s.names)
-            .filter(|n| arch.multiplexed(&n.v).is_none())
-            .filter_map(|n| release.syscall_nr(arch, &n.v))
-            .max();
-        if let Some(m) = max {
-            out.insert(arch, m);
-        }
-    }
-    out
-}
 
 /// x32 rules compare the low word only; in the shared x86_64 body each
 /// condition says so itself.
