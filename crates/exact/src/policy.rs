@@ -24,12 +24,24 @@ pub const NR_SLOT: usize = 1;
 
 /// Builds the diagram of `policy`.
 pub fn diagram(s: &mut Store, policy: &Policy) -> Res<Node> {
-    let bad = s.leaf(policy.bad_arch().to_raw())?;
+    diagram_of(s, policy.arches().iter(), policy.bad_arch().to_raw())
+}
+
+/// The diagram of a policy made of `entries` (distinct AUDIT_ARCH values)
+/// with `bad_arch` (raw) for every other arch value: what a program that
+/// dispatches only these entries must equal, without building that policy.
+pub fn diagram_of<'a>(
+    s: &mut Store,
+    entries: impl Iterator<Item = &'a ArchPolicy>,
+    bad_arch: u32,
+) -> Res<Node> {
+    let bad = s.leaf(bad_arch)?;
     let mut cases = Vec::new();
-    for ap in policy.arches() {
+    for ap in entries {
         let n = arch_diagram(s, ap)?;
         cases.push((ap.audit_arch, ap.audit_arch, n));
     }
+    cases.sort_by_key(|c| c.0);
     case(s, ARCH_SLOT, &cases, bad)
 }
 

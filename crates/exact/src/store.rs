@@ -76,7 +76,10 @@ pub struct FastHasher(u64);
 
 impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // A product's low bits depend only on the factors' low bits, and
+        // the table picks buckets by the low bits: bring the well-mixed
+        // high bits down.
+        self.0.rotate_left(26)
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
@@ -115,22 +118,64 @@ pub enum LeafOp {
 }
 
 /// The node store. Use one store for every diagram that is compared.
+///
+/// The unique table is open addressing over node ids (the entry lives once,
+/// in `nodes`); the `ite` cache is direct-mapped and lossy (a collision
+/// evicts, which costs a recomputation, never a wrong answer), sized with
+/// the unique table, so neither grows by rehashing pairs.
 #[derive(Debug)]
 pub struct Store {
     nodes: Vec<Entry>,
-    unique: FastMap<Entry, Node>,
-    ite_cache: FastMap<(Node, Node, Node), Node>,
+    unique: Vec<Node>,
+    ite_cache: Vec<IteSlot>,
     apply_cache: FastMap<(LeafOp, Node, Node), Node>,
     budget: usize,
+}
+
+/// An empty slot of the unique table.
+const EMPTY: Node = Node::MAX;
+
+/// Initial unique-table slots (a power of two); the `ite` cache has as many.
+const INITIAL_SLOTS: usize = 1 << 12;
+
+/// One `ite` cache line: the key (c, f, g) and the result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct IteSlot {
+    key: (Node, Node, Node),
+    result: Node,
+}
+
+const NO_ITE: IteSlot = IteSlot {
+    key: (EMPTY, EMPTY, EMPTY),
+    result: EMPTY,
+};
+
+/// A 64-bit mix of three words (multiply-rotate, high bits folded down).
+fn mix3(a: u32, b: u32, c: u32) -> usize {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let h = (u64::from(a).wrapping_mul(K) ^ u64::from(b)).wrapping_mul(K) ^ u64::from(c);
+    let h = h.wrapping_mul(K);
+    (h ^ (h >> 29)) as usize
+}
+
+fn entry_hash(e: &Entry) -> usize {
+    mix3(u32::from(e.var), e.lo, e.hi)
 }
 
 impl Store {
     /// A store that refuses to grow past `budget` nodes.
     pub fn new(budget: usize) -> Store {
+        Store::with_capacity(budget, INITIAL_SLOTS / 2)
+    }
+
+    /// A store sized for about `nodes` nodes (it grows past that, up to
+    /// `budget`): a good guess saves rebuilding the tables while it grows.
+    pub fn with_capacity(budget: usize, nodes: usize) -> Store {
+        let slots = (nodes.min(budget).max(2) * 2).next_power_of_two();
         let mut s = Store {
-            nodes: Vec::new(),
-            unique: FastMap::default(),
-            ite_cache: FastMap::default(),
+            nodes: Vec::with_capacity(slots / 2),
+            unique: vec![EMPTY; slots],
+            ite_cache: vec![NO_ITE; slots],
             apply_cache: FastMap::default(),
             budget: budget.max(2),
         };
@@ -162,16 +207,50 @@ impl Store {
         self.nodes.len() <= 2
     }
 
+    /// The unique-table slot holding `e`, or the empty slot where it goes.
+    fn slot(&self, e: &Entry) -> usize {
+        let mask = self.unique.len() - 1;
+        let mut i = entry_hash(e) & mask;
+        loop {
+            let id = self.unique[i];
+            if id == EMPTY || self.nodes[id as usize] == *e {
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     fn insert(&mut self, e: Entry) -> Node {
+        if (self.nodes.len() + 1) * 2 > self.unique.len() {
+            self.grow();
+        }
+        let i = self.slot(&e);
         let id = self.nodes.len() as Node;
         self.nodes.push(e);
-        self.unique.insert(e, id);
+        self.unique[i] = id;
         id
     }
 
+    /// Doubles the unique table (re-placing every node) and the `ite` cache
+    /// (emptied: it is lossy anyway).
+    fn grow(&mut self) {
+        let size = self.unique.len() * 2;
+        self.unique = vec![EMPTY; size];
+        let mask = size - 1;
+        for (id, e) in self.nodes.iter().enumerate() {
+            let mut i = entry_hash(e) & mask;
+            while self.unique[i] != EMPTY {
+                i = (i + 1) & mask;
+            }
+            self.unique[i] = id as Node;
+        }
+        self.ite_cache = vec![NO_ITE; size];
+    }
+
     fn intern(&mut self, e: Entry) -> Res<Node> {
-        if let Some(&id) = self.unique.get(&e) {
-            return Ok(id);
+        let i = self.slot(&e);
+        if self.unique[i] != EMPTY {
+            return Ok(self.unique[i]);
         }
         if self.nodes.len() >= self.budget {
             return Err(OverBudget(self.budget));
@@ -236,8 +315,9 @@ impl Store {
             _ if f == TRUE && g == FALSE => return Ok(c),
             _ => {}
         }
-        if let Some(&r) = self.ite_cache.get(&(c, f, g)) {
-            return Ok(r);
+        let line = mix3(c, f, g) & (self.ite_cache.len() - 1);
+        if self.ite_cache[line].key == (c, f, g) {
+            return Ok(self.ite_cache[line].result);
         }
         let v = self.top(c).min(self.top(f)).min(self.top(g));
         let (c0, c1) = self.cofactors(c, v);
@@ -246,7 +326,12 @@ impl Store {
         let lo = self.ite(c0, f0, g0)?;
         let hi = self.ite(c1, f1, g1)?;
         let r = self.mk(v, lo, hi)?;
-        self.ite_cache.insert((c, f, g), r);
+        // The cache may have been replaced while the children were built.
+        let line = mix3(c, f, g) & (self.ite_cache.len() - 1);
+        self.ite_cache[line] = IteSlot {
+            key: (c, f, g),
+            result: r,
+        };
         Ok(r)
     }
 
