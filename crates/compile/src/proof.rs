@@ -101,3 +101,64 @@ fn confirmed(
         got: ran,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Config, compile};
+    use sysfence_cbpf::{Insn, Opcode};
+    use sysfence_profile::ir::{ArgIndex, ArgWidth, CmpOp, Cond};
+    use sysfence_testkit::fixtures::{allow_if_eq, rule, x86_64_allow_list};
+
+    /// Numbers 0..4 allowed, `personality(0 | 8)` and `mmap(args[1] > 2^32)`
+    /// checked, foreign arches killed.
+    fn policy() -> sysfence_profile::ir::Policy {
+        let gt = Cond {
+            arg: ArgIndex::new(1).unwrap(),
+            op: CmpOp::Gt,
+            value: 0x1_0000_0000,
+            value_two: 0,
+            width: ArgWidth::Bits64,
+        };
+        x86_64_allow_list(
+            0..4,
+            vec![
+                (9, vec![rule(vec![gt], Action::Allow)]),
+                (135, vec![allow_if_eq(0, 0), allow_if_eq(0, 8)]),
+            ],
+            Action::KillProcess,
+        )
+    }
+
+    #[test]
+    fn every_one_instruction_mutant_is_refuted_or_proved_with_a_replayed_witness() {
+        let p = policy();
+        let c = compile(&p, &Config::new().check(false)).unwrap();
+        let entries: Vec<&ArchPolicy> = p.arches().iter().collect();
+        let bad = p.bad_arch();
+        assert!(matches!(prove(&entries, bad, c.program()), Ok(Ok(_))));
+        let mut refuted = 0;
+        for pc in 0..c.program().len() {
+            let mut insns = c.program().insns().to_vec();
+            let i = insns[pc];
+            insns[pc] = match i.opcode() {
+                Some(Opcode::RetK) => Insn { k: i.k ^ 1, ..i },
+                _ => Insn { k: i.k.wrapping_add(1), ..i },
+            };
+            let Ok(m) = Program::new(&insns) else { continue };
+            match prove(&entries, bad, &m) {
+                Ok(Ok(_)) => {}
+                Err(e) => {
+                    let Some(Mismatch::Action { data, expected, got }) = e.witness() else {
+                        panic!("pc {pc}: {e}");
+                    };
+                    assert_ne!(expected, got);
+                    assert_eq!(interp::run(&m, data).raw, *got);
+                    refuted += 1;
+                }
+                Ok(Err(u)) => panic!("pc {pc}: over budget {u:?}"),
+            }
+        }
+        assert!(refuted * 2 > c.program().len(), "{refuted} refuted");
+    }
+}
