@@ -50,9 +50,9 @@ pub fn prove(
     bad_arch: Action,
     program: &Program,
 ) -> Result<Result<Proved, Unproved>, CompileError> {
-    // Compiled programs build about 40 nodes per instruction (Docker's
-    // profile: 5,137 for 91 instructions, program and policy together).
-    let mut s = Store::with_capacity(DEFAULT_BUDGET, 64 * program.len());
+    // Compiled programs build about 25 to 55 nodes per instruction, program
+    // and policy together (Docker's profile: 3,297 for 91 instructions).
+    let mut s = Store::with_capacity(DEFAULT_BUDGET, 40 * program.len());
     let bad = bad_arch.to_raw();
     let built = sysfence_exact::program::diagram(&mut s, program, ShiftMode::Mask31).and_then(
         |p| Ok((p, sysfence_exact::policy::diagram_of(&mut s, entries.iter().copied(), bad)?)),

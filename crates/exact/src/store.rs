@@ -14,6 +14,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::word::Rel;
+
 /// A node handle (index into the store).
 pub type Node = u32;
 
@@ -129,6 +131,8 @@ pub struct Store {
     unique: Vec<Node>,
     ite_cache: Vec<IteSlot>,
     apply_cache: FastMap<(LeafOp, Node, Node), Node>,
+    /// [`Store::ite_compare`]'s memo, kept to reuse its table.
+    compare_memo: FastMap<(u32, Node, Node), Node>,
     budget: usize,
 }
 
@@ -177,6 +181,7 @@ impl Store {
             unique: vec![EMPTY; slots],
             ite_cache: vec![NO_ITE; slots],
             apply_cache: FastMap::default(),
+            compare_memo: FastMap::default(),
             budget: budget.max(2),
         };
         s.insert(Entry {
@@ -335,6 +340,66 @@ impl Store {
         Ok(r)
     }
 
+    /// `if w REL k then f else g` for the input word in `slot` and a
+    /// constant `k`, built in one descent over the word's bits (most
+    /// significant first) without building the condition's chain: while the
+    /// bits seen equal `k`'s the comparison is open; the first differing bit
+    /// decides it, and the branch keeps `f` or `g` cofactored on the path.
+    /// `Rel::Set` is not a comparison of this kind and is built with [`ite`]
+    /// by the caller.
+    ///
+    /// [`ite`]: Store::ite
+    pub fn ite_compare(&mut self, slot: usize, rel: Rel, k: u32, f: Node, g: Node) -> Res<Node> {
+        let mut memo = std::mem::take(&mut self.compare_memo);
+        memo.clear();
+        let r = self.compare_rec(&mut memo, (slot, rel, k), 31, f, g);
+        self.compare_memo = memo;
+        r
+    }
+
+    fn compare_rec(
+        &mut self,
+        memo: &mut FastMap<(u32, Node, Node), Node>,
+        (slot, rel, k): (usize, Rel, u32),
+        bit: u32,
+        f: Node,
+        g: Node,
+    ) -> Res<Node> {
+        if f == g {
+            return Ok(f);
+        }
+        if let Some(&r) = memo.get(&(bit, f, g)) {
+            return Ok(r);
+        }
+        let here = var(slot, bit);
+        let v = self.top(f).min(self.top(g)).min(here);
+        let (f0, f1) = self.cofactors(f, v);
+        let (g0, g1) = self.cofactors(g, v);
+        let key = (slot, rel, k);
+        let (lo, hi) = if v < here {
+            (
+                self.compare_rec(memo, key, bit, f0, g0)?,
+                self.compare_rec(memo, key, bit, f1, g1)?,
+            )
+        } else {
+            // The word's bit `bit` against k's, the bits above being equal.
+            let after = |s: &mut Store, memo: &mut FastMap<_, _>, f, g| match bit {
+                0 if rel == Rel::Gt => Ok(g),
+                0 => Ok(f),
+                _ => s.compare_rec(memo, key, bit - 1, f, g),
+            };
+            let above = if rel == Rel::Eq { g1 } else { f1 };
+            if k >> bit & 1 == 1 {
+                (g0, after(self, memo, f1, g1)?)
+            } else {
+                (after(self, memo, f0, g0)?, above)
+            }
+        };
+        let r = self.mk(v, lo, hi)?;
+        memo.insert((bit, f, g), r);
+        Ok(r)
+    }
+
     /// Boolean negation.
     pub fn not(&mut self, a: Node) -> Res<Node> {
         self.ite(a, FALSE, TRUE)
@@ -476,6 +541,30 @@ mod tests {
         assert_eq!(nna, a);
         let x = s.xor(a, a).unwrap();
         assert_eq!(x, FALSE);
+    }
+
+    #[test]
+    fn ite_compare_is_ite_of_the_comparison() {
+        use crate::word::{Rel, relate_input};
+        let mut s = Store::new(1_000_000);
+        // f and g depend on the compared word (slot 1), on an earlier word
+        // (slot 0) and on a later one (slot 2).
+        let a = relate_input(&mut s, Rel::Gt, 1, 0x1234).unwrap();
+        let b = relate_input(&mut s, Rel::Eq, 0, 7).unwrap();
+        let c = relate_input(&mut s, Rel::Ge, 2, 0x8000_0000).unwrap();
+        let (l5, l9) = (s.leaf(5).unwrap(), s.leaf(9).unwrap());
+        let f0 = s.ite(c, l5, l9).unwrap();
+        let f = s.ite(a, f0, l9).unwrap();
+        let g0 = s.ite(b, l9, f0).unwrap();
+        let g = s.ite(a, l5, g0).unwrap();
+        for k in [0, 1, 7, 0x1233, 0x1234, 0x1235, 0x8000_0000, u32::MAX - 1, u32::MAX] {
+            for rel in [Rel::Eq, Rel::Gt, Rel::Ge] {
+                let cond = relate_input(&mut s, rel, 1, k).unwrap();
+                let want = s.ite(cond, f, g).unwrap();
+                assert_eq!(s.ite_compare(1, rel, k, f, g).unwrap(), want, "{rel:?} {k:#x}");
+                assert_eq!(s.ite_compare(1, rel, k, g, f).unwrap(), s.ite(cond, g, f).unwrap());
+            }
+        }
     }
 
     #[test]
