@@ -17,9 +17,9 @@
 //! Not covered here: the kernel's action cache (whether always-allowed
 //! numbers are a constant ALLOW), which [`crate::check`] tests per number.
 
+use sysfence_cbpf::SeccompData;
 use sysfence_cbpf::interp::{self, ShiftMode};
 use sysfence_cbpf::program::Program;
-use sysfence_cbpf::SeccompData;
 use sysfence_exact::compare::{DEFAULT_BUDGET, difference_where};
 use sysfence_exact::store::{OverBudget, Store};
 use sysfence_exact::witness;
@@ -54,9 +54,13 @@ pub fn prove(
     // and policy together (Docker's profile: 3,297 for 91 instructions).
     let mut s = Store::with_capacity(DEFAULT_BUDGET, 40 * program.len());
     let bad = bad_arch.to_raw();
-    let built = sysfence_exact::program::diagram(&mut s, program, ShiftMode::Mask31).and_then(
-        |p| Ok((p, sysfence_exact::policy::diagram_of(&mut s, entries.iter().copied(), bad)?)),
-    );
+    let built =
+        sysfence_exact::program::diagram(&mut s, program, ShiftMode::Mask31).and_then(|p| {
+            Ok((
+                p,
+                sysfence_exact::policy::diagram_of(&mut s, entries.iter().copied(), bad)?,
+            ))
+        });
     let (p, q) = match built {
         Ok(pq) => pq,
         Err(OverBudget(budget)) => return Ok(Err(Unproved { budget })),
@@ -66,7 +70,11 @@ pub fn prove(
     }
     let words = match difference_where(&mut s, p, q, &[]) {
         Ok(Some(words)) => words,
-        Ok(None) => return Err(CompileError::internal("distinct diagrams with no difference".into())),
+        Ok(None) => {
+            return Err(CompileError::internal(
+                "distinct diagrams with no difference".into(),
+            ));
+        }
         Err(OverBudget(budget)) => return Ok(Err(Unproved { budget })),
     };
     let data = witness::data_of(&words);
@@ -143,13 +151,23 @@ mod tests {
             let i = insns[pc];
             insns[pc] = match i.opcode() {
                 Some(Opcode::RetK) => Insn { k: i.k ^ 1, ..i },
-                _ => Insn { k: i.k.wrapping_add(1), ..i },
+                _ => Insn {
+                    k: i.k.wrapping_add(1),
+                    ..i
+                },
             };
-            let Ok(m) = Program::new(&insns) else { continue };
+            let Ok(m) = Program::new(&insns) else {
+                continue;
+            };
             match prove(&entries, bad, &m) {
                 Ok(Ok(_)) => {}
                 Err(e) => {
-                    let Some(Mismatch::Action { data, expected, got }) = e.witness() else {
+                    let Some(Mismatch::Action {
+                        data,
+                        expected,
+                        got,
+                    }) = e.witness()
+                    else {
                         panic!("pc {pc}: {e}");
                     };
                     assert_ne!(expected, got);

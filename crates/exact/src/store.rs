@@ -557,12 +557,29 @@ mod tests {
         let f = s.ite(a, f0, l9).unwrap();
         let g0 = s.ite(b, l9, f0).unwrap();
         let g = s.ite(a, l5, g0).unwrap();
-        for k in [0, 1, 7, 0x1233, 0x1234, 0x1235, 0x8000_0000, u32::MAX - 1, u32::MAX] {
+        for k in [
+            0,
+            1,
+            7,
+            0x1233,
+            0x1234,
+            0x1235,
+            0x8000_0000,
+            u32::MAX - 1,
+            u32::MAX,
+        ] {
             for rel in [Rel::Eq, Rel::Gt, Rel::Ge] {
                 let cond = relate_input(&mut s, rel, 1, k).unwrap();
                 let want = s.ite(cond, f, g).unwrap();
-                assert_eq!(s.ite_compare(1, rel, k, f, g).unwrap(), want, "{rel:?} {k:#x}");
-                assert_eq!(s.ite_compare(1, rel, k, g, f).unwrap(), s.ite(cond, g, f).unwrap());
+                assert_eq!(
+                    s.ite_compare(1, rel, k, f, g).unwrap(),
+                    want,
+                    "{rel:?} {k:#x}"
+                );
+                assert_eq!(
+                    s.ite_compare(1, rel, k, g, f).unwrap(),
+                    s.ite(cond, g, f).unwrap()
+                );
             }
         }
     }

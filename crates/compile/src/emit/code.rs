@@ -276,7 +276,10 @@ impl Positions {
 
     /// The index of the block labelled `l`, if any.
     pub fn get(&self, l: Label) -> Option<usize> {
-        self.at.get(l.0 as usize).copied().filter(|&i| i != usize::MAX)
+        self.at
+            .get(l.0 as usize)
+            .copied()
+            .filter(|&i| i != usize::MAX)
     }
 }
 
