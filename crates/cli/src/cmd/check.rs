@@ -36,7 +36,7 @@ pub struct Args {
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
     let loaded = crate::cmd::compile::load(&args.context, &args.select.arches, &args.profile)?;
-    let progress = sysfence_linux::progress::Progress::start("compiling and proving");
+    let progress = sysfence_linux::progress::Progress::start("compiling and checking");
     // The library's compile proves the program equal to the policy (or,
     // past the node budget, runs the sampled check) and refuses a program
     // that differs: reaching the report means there is no difference.
