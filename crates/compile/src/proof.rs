@@ -51,7 +51,7 @@ pub fn prove(
     program: &Program,
 ) -> Result<Result<Proved, Unproved>, CompileError> {
     // Compiled programs build about 25 to 55 nodes per instruction, program
-    // and policy together (Docker's profile: 3,297 for 91 instructions).
+    // and policy together (Docker's profile: 2,844 for 91 instructions).
     let mut s = Store::with_capacity(DEFAULT_BUDGET, 40 * program.len());
     let bad = bad_arch.to_raw();
     let built =
