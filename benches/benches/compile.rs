@@ -1,10 +1,11 @@
 //! Compile time: sysfence's layouts against seccompiler and (with the
-//! `libseccomp` feature) libseccomp, on Docker's default profile and
-//! Firecracker's vCPU filter. Each compiler starts from what it would be
-//! handed (the loaded policy; for seccompiler on Firecracker, the JSON
-//! text) and ends with a program in memory (libseccomp: exported through a
-//! file). sysfence is timed with its built-in check against the policy (the
-//! default) and with the check off.
+//! `libseccomp` feature) libseccomp, on every profile of the benchmark set
+//! (Docker's default, Firecracker's vmm/api/vcpu filters, vmm-args). Each
+//! compiler starts from what it would be handed (the loaded policy; for
+//! seccompiler on Firecracker, the JSON text) and ends with a program in
+//! memory (libseccomp: exported through a file). sysfence is timed with its
+//! built-in check, the exact proof (the default), and with the check off;
+//! the tree layout also with the sampled check instead of the proof.
 //!
 //! Without the shared corpus the bench prints why and does nothing.
 
@@ -15,16 +16,17 @@ use criterion::Criterion;
 use sysfence_benches::mixes::{Mix, load_dir};
 use sysfence_benches::peers::{Compiler, sysfence};
 use sysfence_benches::report::build;
-use sysfence_benches::set::{Case, docker, firecracker, shared_dir};
+use sysfence_benches::set::{Case, all, shared_dir};
+use sysfence_compile::Check;
 
 fn cases() -> Option<(Vec<Case>, Vec<Mix>)> {
     let Some(shared) = shared_dir() else {
         eprintln!("compile bench skipped: no shared corpus (../shared or $SYSFENCE_SHARED)");
         return None;
     };
-    let cases = match (docker(&shared), firecracker(&shared, "vcpu")) {
-        (Ok(d), Ok(v)) => vec![d, v],
-        (Err(e), _) | (_, Err(e)) => {
+    let cases = match all(&shared) {
+        Ok(cases) => cases,
+        Err(e) => {
             eprintln!("compile bench skipped: {e}");
             return None;
         }
@@ -58,9 +60,16 @@ fn main() {
             group.bench_function(compiler.label(), |b| {
                 b.iter(|| black_box(build(case, compiler, weights)))
             });
-            if let Some(config) = sysfence::config(compiler, weights) {
-                let config = config.check(false);
-                let label = format!("{} (check off)", compiler.label());
+            let Some(config) = sysfence::config(compiler, weights) else {
+                continue;
+            };
+            let mut variants = vec![("check off", Check::Off)];
+            if compiler == Compiler::SysfenceTree {
+                variants.push(("sampled check", Check::Sampled));
+            }
+            for (name, check) in variants {
+                let config = config.clone().check_with(check);
+                let label = format!("{} ({name})", compiler.label());
                 group.bench_function(label, |b| {
                     b.iter(|| black_box(sysfence_compile::compile(&case.policy, &config).is_ok()))
                 });

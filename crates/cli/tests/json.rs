@@ -64,7 +64,7 @@ fn lint_json() {
 fn check_json() {
     let v = object(
         &["check", "--json", &repo("corpus/profiles/no-chmod.json")],
-        &["inputs", "instructions", "arches"],
+        &["inputs", "proved", "instructions", "arches"],
     );
     let a = &v["arches"][0];
     assert_keys(
@@ -82,6 +82,7 @@ fn check_json() {
     );
     assert_eq!(a["name"], "x86_64");
     assert!(v["inputs"].as_u64() > Some(0));
+    assert_eq!(v["proved"], true);
 }
 
 /// The fields of `explain --json`.

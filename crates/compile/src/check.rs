@@ -39,6 +39,8 @@ use sysfence_cbpf::{Action as RawAction, SeccompData};
 use sysfence_profile::eval::{boundary_values, eval};
 use sysfence_profile::ir::{Action, ArchPolicy, Cond, Policy, Rule};
 
+pub use crate::proof::Proved;
+
 // AUDIT_ARCH_X86_64: the only arch whose numbers carry the x32 bit.
 use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
@@ -50,6 +52,7 @@ const PAST_END: u32 = 64;
 pub struct CheckReport {
     arches: Vec<ArchSummary>,
     inputs: usize,
+    proof: Option<Proved>,
 }
 
 impl CheckReport {
@@ -58,9 +61,16 @@ impl CheckReport {
         &self.arches
     }
 
-    /// How many inputs were run.
+    /// How many inputs were run concretely (the summary's numbers, and
+    /// the sampled check's inputs when it ran).
     pub fn inputs(&self) -> usize {
         self.inputs
+    }
+
+    /// The exact proof, when the program was proved equal to the policy
+    /// (`None`: the sampled check decided).
+    pub fn proof(&self) -> Option<Proved> {
+        self.proof
     }
 }
 
@@ -81,7 +91,8 @@ pub struct ArchSummary {
     pub other: usize,
     /// Numbers whose decision depends on arguments.
     pub arg_checked: usize,
-    /// Numbers the kernel's action cache serves (constant ALLOW).
+    /// Numbers the policy always allows (whatever the arguments) that the
+    /// kernel's action cache serves (constant ALLOW).
     pub cached: usize,
 }
 
@@ -160,15 +171,13 @@ pub fn check_selected(
     arches: &[u32],
     bad_arch: sysfence_profile::ir::Action,
 ) -> Result<CheckReport, Mismatch> {
-    let mut inputs = 0;
-    let mut summaries = Vec::with_capacity(arches.len());
+    let mut report = summarize(policy, program, arches, None)?;
     for ap in arches.iter().filter_map(|&a| policy.arch(a)) {
-        inputs += check_numbers(policy, ap, program)?;
-        summaries.push(summary(policy, ap, program)?);
+        report.inputs += check_numbers(policy, ap, program)?;
     }
     let bad = bad_arch.to_raw();
     for arch in foreign_arches(policy, arches) {
-        inputs += 1;
+        report.inputs += 1;
         let data = SeccompData::new(arch, 0);
         let got = interp::run(program, &data).raw;
         if got != bad {
@@ -179,10 +188,28 @@ pub fn check_selected(
             });
         }
     }
-    Ok(CheckReport {
-        arches: summaries,
-        inputs,
-    })
+    Ok(report)
+}
+
+/// The per-arch counts and the kernel-cache check of a program, with the
+/// proof that it equals the policy when there is one.
+pub fn summarize(
+    policy: &Policy,
+    program: &Program,
+    arches: &[u32],
+    proof: Option<Proved>,
+) -> Result<CheckReport, Mismatch> {
+    let mut report = CheckReport {
+        arches: Vec::with_capacity(arches.len()),
+        inputs: 0,
+        proof,
+    };
+    for ap in arches.iter().filter_map(|&a| policy.arch(a)) {
+        report.arches.push(summary(policy, ap, program)?);
+        let numbers = ap.table_numbers();
+        report.inputs += (numbers.end() - numbers.start()) as usize + 1;
+    }
+    Ok(report)
 }
 
 /// The reference evaluator's action, raw.
@@ -269,8 +296,12 @@ fn summary(policy: &Policy, ap: &ArchPolicy, program: &Program) -> Result<ArchSu
             .get(&nr)
             .is_some_and(|r| r.iter().any(|r| !r.conds.is_empty()));
         s.arg_checked += usize::from(conditional && ap.range_for(nr).is_none());
-        let cached = cache::is_const_allow(program, ap.audit_arch, nr);
-        if !cached && always_allows(ap, nr) {
+        // The cache model is sound: a number the policy does not always
+        // allow is never a constant ALLOW of a correct program (and a wrong
+        // program is the proof's or the sampled check's to refuse).
+        let always = always_allows(ap, nr);
+        let cached = always && cache::is_const_allow(program, ap.audit_arch, nr);
+        if always && !cached {
             return Err(Mismatch::NotCached {
                 arch: ap.audit_arch,
                 nr,

@@ -68,6 +68,7 @@ pub mod cost;
 pub mod emit;
 mod layout;
 pub mod opt;
+pub mod proof;
 pub mod select;
 pub mod tree;
 pub mod weights;
@@ -121,7 +122,22 @@ pub struct Config {
     weights: Option<Weights>,
     bad_arch: Option<Action>,
     arches: Option<Vec<sysfence_profile::arch::Arch>>,
-    check: bool,
+    check: Check,
+}
+
+/// What every compile runs before it returns a program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Check {
+    /// The exact proof ([`proof::prove`]: the program's decision diagram is
+    /// the policy's), then the per-number summary and kernel-cache check; the
+    /// sampled check instead when the diagrams exceed the node budget.
+    #[default]
+    Proof,
+    /// The sampled check ([`check::check_selected`]: the interpreter against
+    /// the evaluator on boundary inputs), a second opinion for tests.
+    Sampled,
+    /// Nothing: the program is only validated.
+    Off,
 }
 
 impl Default for Config {
@@ -139,7 +155,7 @@ impl Config {
             weights: None,
             bad_arch: None,
             arches: None,
-            check: true,
+            check: Check::Proof,
         }
     }
 
@@ -169,9 +185,16 @@ impl Config {
         self
     }
 
-    /// Turns the check of every compile on (the default) or off.
+    /// Turns the check of every compile on (the default: [`Check::Proof`])
+    /// or off.
     pub fn check(mut self, on: bool) -> Config {
-        self.check = on;
+        self.check = if on { Check::Proof } else { Check::Off };
+        self
+    }
+
+    /// Sets what every compile runs to check the program.
+    pub fn check_with(mut self, check: Check) -> Config {
+        self.check = check;
         self
     }
 
@@ -197,6 +220,11 @@ impl Config {
 
     /// Whether every compile is checked.
     pub fn get_check(&self) -> bool {
+        self.check != Check::Off
+    }
+
+    /// What every compile runs to check the program.
+    pub fn get_check_with(&self) -> Check {
         self.check
     }
 }
@@ -215,6 +243,11 @@ impl Compiled<'_> {
     /// The policy the program implements (narrowed by `--arch`).
     pub fn policy(&self) -> &Policy {
         self.selection.policy()
+    }
+
+    /// The entries of the policy the program dispatches, in order.
+    pub fn selection_entries(&self) -> Vec<&sysfence_profile::ir::ArchPolicy> {
+        self.selection.entries().collect()
     }
 
     /// The AUDIT_ARCH values the program dispatches, in order.
@@ -249,18 +282,13 @@ impl Compiled<'_> {
 }
 
 /// Compiles a policy: [`select::select`] once, then the tree, emission and
-/// [`check::check`] on the selected policy.
+/// the configured [`Check`] on the selected policy.
 pub fn compile<'p>(policy: &'p Policy, config: &Config) -> Result<Compiled<'p>, CompileError> {
     let selection = select::select(policy, config.get_arches())?;
     let bad = config.get_bad_arch().unwrap_or(policy.bad_arch());
     let tree = build::build_selected(&selection, bad, config)?;
     let (program, emit) = emit_from_tree(&tree)?;
-    let check = if config.get_check() {
-        let report = check::check_selected(selection.policy(), &program, selection.order(), bad);
-        Some(report.map_err(CompileError::mismatch)?)
-    } else {
-        None
-    };
+    let check = run_check(&selection, bad, &program, config.check)?;
     Ok(Compiled {
         program,
         tree,
@@ -268,6 +296,28 @@ pub fn compile<'p>(policy: &'p Policy, config: &Config) -> Result<Compiled<'p>, 
         check,
         selection,
     })
+}
+
+/// Runs `mode` on a compiled program; `None` when it is [`Check::Off`].
+fn run_check(
+    selection: &select::Selection<'_>,
+    bad: Action,
+    program: &Program,
+    mode: Check,
+) -> Result<Option<CheckReport>, CompileError> {
+    let (policy, order) = (selection.policy(), selection.order());
+    let report = match mode {
+        Check::Off => return Ok(None),
+        Check::Sampled => check::check_selected(policy, program, order, bad),
+        Check::Proof => {
+            let entries: Vec<_> = selection.entries().collect();
+            match proof::prove(&entries, bad, program)? {
+                Ok(proved) => check::summarize(policy, program, order, Some(proved)),
+                Err(proof::Unproved { .. }) => check::check_selected(policy, program, order, bad),
+            }
+        }
+    };
+    report.map(Some).map_err(CompileError::mismatch)
 }
 
 /// Loads profile text with the profile front end, then [`compile`]s it.

@@ -14,8 +14,8 @@
 use sysfence_cbpf::data::{AUDIT_ARCH_LE, OFFSET_ARGS};
 use sysfence_profile::ir::{ArchPolicy, ArgWidth, CmpOp, Cond, Policy, Rule};
 
-use crate::store::{Node, Res, Store, TRUE, slot_of_offset, var};
-use crate::word::{greater_input, masked_eq_input};
+use crate::store::{Node, Res, Store, slot_of_offset, var};
+use crate::word::{Rel, greater_input, masked_eq_input};
 
 /// The variable slot of word 0 (arch) and word 1 (nr).
 pub const ARCH_SLOT: usize = 0;
@@ -24,12 +24,24 @@ pub const NR_SLOT: usize = 1;
 
 /// Builds the diagram of `policy`.
 pub fn diagram(s: &mut Store, policy: &Policy) -> Res<Node> {
-    let bad = s.leaf(policy.bad_arch().to_raw())?;
+    diagram_of(s, policy.arches().iter(), policy.bad_arch().to_raw())
+}
+
+/// The diagram of a policy made of `entries` (distinct AUDIT_ARCH values)
+/// with `bad_arch` (raw) for every other arch value: what a program that
+/// dispatches only these entries must equal, without building that policy.
+pub fn diagram_of<'a>(
+    s: &mut Store,
+    entries: impl Iterator<Item = &'a ArchPolicy>,
+    bad_arch: u32,
+) -> Res<Node> {
+    let bad = s.leaf(bad_arch)?;
     let mut cases = Vec::new();
-    for ap in policy.arches() {
+    for ap in entries {
         let n = arch_diagram(s, ap)?;
         cases.push((ap.audit_arch, ap.audit_arch, n));
     }
+    cases.sort_by_key(|c| c.0);
     case(s, ARCH_SLOT, &cases, bad)
 }
 
@@ -49,18 +61,52 @@ pub fn arch_diagram(s: &mut Store, ap: &ArchPolicy) -> Res<Node> {
     case(s, NR_SLOT, &cases, default)
 }
 
+/// The first rule whose conditions all hold, else `default`: from the last
+/// rule up, `ite(c1 ∧ … ∧ cn, action, rest)` as `ite(c1, ite(c2, …, rest),
+/// rest)`, each condition folded into its `ite` ([`cond_ite`]).
 fn rule_chain(s: &mut Store, ap: &ArchPolicy, rules: &[Rule], default: Node) -> Res<Node> {
     let mut acc = default;
     for rule in rules.iter().rev() {
-        let mut all = TRUE;
-        for c in &rule.conds {
-            let holds = cond(s, ap, c)?;
-            all = s.and(all, holds)?;
+        let mut r = s.leaf(rule.action.to_raw())?;
+        for c in rule.conds.iter().rev() {
+            r = cond_ite(s, ap, c, r, acc)?;
         }
-        let then = s.leaf(rule.action.to_raw())?;
-        acc = s.ite(all, then, acc)?;
+        acc = r;
     }
     Ok(acc)
+}
+
+/// `if c then f else g`. Comparisons go word by word through
+/// [`Store::ite_compare`] (no condition diagram is built); a masked
+/// comparison builds its condition with [`cond`].
+pub fn cond_ite(s: &mut Store, ap: &ArchPolicy, c: &Cond, f: Node, g: Node) -> Res<Node> {
+    let (hi, lo) = arg_slots(ap.audit_arch, c.arg.get());
+    let (vh, vl) = ((c.value >> 32) as u32, c.value as u32);
+    let wide = c.width_on(ap.width) == ArgWidth::Bits64;
+    // `arg REL value` on 64 bits: the high word decides unless it ties.
+    let compare = |s: &mut Store, low: Rel, f: Node, g: Node| -> Res<Node> {
+        let on_tie = s.ite_compare(lo, low, vl, f, g)?;
+        if !wide {
+            return Ok(on_tie);
+        }
+        let tie = s.ite_compare(hi, Rel::Eq, vh, on_tie, g)?;
+        match low {
+            Rel::Eq => Ok(tie),
+            _ => s.ite_compare(hi, Rel::Gt, vh, f, tie),
+        }
+    };
+    match c.op {
+        CmpOp::Eq => compare(s, Rel::Eq, f, g),
+        CmpOp::Ne => compare(s, Rel::Eq, g, f),
+        CmpOp::Gt => compare(s, Rel::Gt, f, g),
+        CmpOp::Ge => compare(s, Rel::Ge, f, g),
+        CmpOp::Lt => compare(s, Rel::Ge, g, f),
+        CmpOp::Le => compare(s, Rel::Gt, g, f),
+        CmpOp::MaskedEq => {
+            let holds = cond(s, ap, c)?;
+            s.ite(holds, f, g)
+        }
+    }
 }
 
 /// The (high, low) word slots of argument `i` under `arch`'s byte order.
@@ -184,4 +230,49 @@ fn split(
     let lo = split(s, slot, here, base, width - 1)?;
     let hi = split(s, slot, here, base + half, width - 1)?;
     s.mk(var(slot, width - 1), lo, hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sysfence_profile::ir::{Action, ArgIndex};
+    use sysfence_testkit::fixtures::x86_64_allow_list;
+
+    #[test]
+    fn cond_ite_is_ite_of_the_condition_on_both_byte_orders_and_widths() {
+        let p = x86_64_allow_list(0..2, vec![], Action::KillProcess);
+        let le = p.arches()[0].clone();
+        let mut be = le.clone();
+        be.audit_arch = 0x8000_0016; // s390x: big-endian
+        let mut s = Store::new(1_000_000);
+        let (f, g) = (s.leaf(5).unwrap(), s.leaf(9).unwrap());
+        let ops = [
+            CmpOp::Eq,
+            CmpOp::Ne,
+            CmpOp::Gt,
+            CmpOp::Ge,
+            CmpOp::Lt,
+            CmpOp::Le,
+        ];
+        for ap in [&le, &be] {
+            for (op, width) in ops
+                .iter()
+                .flat_map(|&o| [(o, ArgWidth::Bits64), (o, ArgWidth::Bits32)])
+            {
+                for value in [0, 7, 0x1_0000_0000, 0xffff_ffff_0000_0001, u64::MAX] {
+                    let arg = ArgIndex::new(2).unwrap();
+                    let c = Cond {
+                        arg,
+                        op,
+                        value,
+                        value_two: 0,
+                        width,
+                    };
+                    let holds = cond(&mut s, ap, &c).unwrap();
+                    let want = s.ite(holds, f, g).unwrap();
+                    assert_eq!(cond_ite(&mut s, ap, &c, f, g).unwrap(), want, "{c:?}");
+                }
+            }
+        }
+    }
 }

@@ -305,9 +305,13 @@ fn result(
             } else {
                 Word::constant(insn.k)
             };
-            let c = words.cuts.condition(s, insn, (&a, &rhs), |s| {
-                word::relate(s, relation(op), &a, &rhs)
-            })?;
+            let rel = relation(op);
+            if let (Some(slot), Some(k), false) = (a.as_input(s), rhs.as_const(), rel == Rel::Set) {
+                return s.ite_compare(slot, rel, k, taken, fallen);
+            }
+            let c = words
+                .cuts
+                .condition(s, insn, (&a, &rhs), |s| word::relate(s, rel, &a, &rhs))?;
             s.ite(c, taken, fallen)
         }
         Opcode::DivX | Opcode::ModX => {

@@ -14,6 +14,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::word::Rel;
+
 /// A node handle (index into the store).
 pub type Node = u32;
 
@@ -79,7 +81,10 @@ pub struct FastHasher(u64);
 
 impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // A product's low bits depend only on the factors' low bits, and
+        // the table picks buckets by the low bits: bring the well-mixed
+        // high bits down.
+        self.0.rotate_left(26)
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
@@ -118,12 +123,19 @@ pub enum LeafOp {
 }
 
 /// The node store. Use one store for every diagram that is compared.
+///
+/// The unique table is open addressing over node ids (the entry lives once,
+/// in `nodes`); the `ite` cache is direct-mapped and lossy (a collision
+/// evicts, which costs a recomputation, never a wrong answer), sized with
+/// the unique table, so neither grows by rehashing pairs.
 #[derive(Debug)]
 pub struct Store {
     nodes: Vec<Entry>,
-    unique: FastMap<Entry, Node>,
-    ite_cache: FastMap<(Node, Node, Node), Node>,
+    unique: Vec<Node>,
+    ite_cache: Vec<IteSlot>,
     apply_cache: FastMap<(LeafOp, Node, Node), Node>,
+    /// [`Store::ite_compare`]'s memo, kept to reuse its table.
+    compare_memo: FastMap<(u32, Node, Node), Node>,
     budget: usize,
     syms: Syms,
 }
@@ -135,14 +147,52 @@ struct Syms {
     ids: FastMap<[Node; 32], u32>,
 }
 
+/// An empty slot of the unique table.
+const EMPTY: Node = Node::MAX;
+
+/// Initial unique-table slots (a power of two); the `ite` cache has as many.
+const INITIAL_SLOTS: usize = 1 << 12;
+
+/// One `ite` cache line: the key (c, f, g) and the result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct IteSlot {
+    key: (Node, Node, Node),
+    result: Node,
+}
+
+const NO_ITE: IteSlot = IteSlot {
+    key: (EMPTY, EMPTY, EMPTY),
+    result: EMPTY,
+};
+
+/// A 64-bit mix of three words (multiply-rotate, high bits folded down).
+fn mix3(a: u32, b: u32, c: u32) -> usize {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let h = (u64::from(a).wrapping_mul(K) ^ u64::from(b)).wrapping_mul(K) ^ u64::from(c);
+    let h = h.wrapping_mul(K);
+    (h ^ (h >> 29)) as usize
+}
+
+fn entry_hash(e: &Entry) -> usize {
+    mix3(u32::from(e.var), e.lo, e.hi)
+}
+
 impl Store {
     /// A store that refuses to grow past `budget` nodes.
     pub fn new(budget: usize) -> Store {
+        Store::with_capacity(budget, INITIAL_SLOTS / 2)
+    }
+
+    /// A store sized for about `nodes` nodes (it grows past that, up to
+    /// `budget`): a good guess saves rebuilding the tables while it grows.
+    pub fn with_capacity(budget: usize, nodes: usize) -> Store {
+        let slots = (nodes.min(budget).max(2) * 2).next_power_of_two();
         let mut s = Store {
-            nodes: Vec::new(),
-            unique: FastMap::default(),
-            ite_cache: FastMap::default(),
+            nodes: Vec::with_capacity(slots / 2),
+            unique: vec![EMPTY; slots],
+            ite_cache: vec![NO_ITE; slots],
             apply_cache: FastMap::default(),
+            compare_memo: FastMap::default(),
             budget: budget.max(2),
             syms: Syms::default(),
         };
@@ -179,16 +229,50 @@ impl Store {
         self.nodes.len() <= 2
     }
 
+    /// The unique-table slot holding `e`, or the empty slot where it goes.
+    fn slot(&self, e: &Entry) -> usize {
+        let mask = self.unique.len() - 1;
+        let mut i = entry_hash(e) & mask;
+        loop {
+            let id = self.unique[i];
+            if id == EMPTY || self.nodes[id as usize] == *e {
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     fn insert(&mut self, e: Entry) -> Node {
+        if (self.nodes.len() + 1) * 2 > self.unique.len() {
+            self.grow();
+        }
+        let i = self.slot(&e);
         let id = self.nodes.len() as Node;
         self.nodes.push(e);
-        self.unique.insert(e, id);
+        self.unique[i] = id;
         id
     }
 
+    /// Doubles the unique table (re-placing every node) and the `ite` cache
+    /// (emptied: it is lossy anyway).
+    fn grow(&mut self) {
+        let size = self.unique.len() * 2;
+        self.unique = vec![EMPTY; size];
+        let mask = size - 1;
+        for (id, e) in self.nodes.iter().enumerate() {
+            let mut i = entry_hash(e) & mask;
+            while self.unique[i] != EMPTY {
+                i = (i + 1) & mask;
+            }
+            self.unique[i] = id as Node;
+        }
+        self.ite_cache = vec![NO_ITE; size];
+    }
+
     fn intern(&mut self, e: Entry) -> Res<Node> {
-        if let Some(&id) = self.unique.get(&e) {
-            return Ok(id);
+        let i = self.slot(&e);
+        if self.unique[i] != EMPTY {
+            return Ok(self.unique[i]);
         }
         if self.nodes.len() >= self.budget {
             return Err(OverBudget(self.budget));
@@ -253,8 +337,9 @@ impl Store {
             _ if f == TRUE && g == FALSE => return Ok(c),
             _ => {}
         }
-        if let Some(&r) = self.ite_cache.get(&(c, f, g)) {
-            return Ok(r);
+        let line = mix3(c, f, g) & (self.ite_cache.len() - 1);
+        if self.ite_cache[line].key == (c, f, g) {
+            return Ok(self.ite_cache[line].result);
         }
         let v = self.top(c).min(self.top(f)).min(self.top(g));
         let (c0, c1) = self.cofactors(c, v);
@@ -263,7 +348,72 @@ impl Store {
         let lo = self.ite(c0, f0, g0)?;
         let hi = self.ite(c1, f1, g1)?;
         let r = self.mk(v, lo, hi)?;
-        self.ite_cache.insert((c, f, g), r);
+        // The cache may have been replaced while the children were built.
+        let line = mix3(c, f, g) & (self.ite_cache.len() - 1);
+        self.ite_cache[line] = IteSlot {
+            key: (c, f, g),
+            result: r,
+        };
+        Ok(r)
+    }
+
+    /// `if w REL k then f else g` for the input word in `slot` and a
+    /// constant `k`, built in one descent over the word's bits (most
+    /// significant first) without building the condition's chain: while the
+    /// bits seen equal `k`'s the comparison is open; the first differing bit
+    /// decides it, and the branch keeps `f` or `g` cofactored on the path.
+    /// `Rel::Set` is not a comparison of this kind and is built with [`ite`]
+    /// by the caller.
+    ///
+    /// [`ite`]: Store::ite
+    pub fn ite_compare(&mut self, slot: usize, rel: Rel, k: u32, f: Node, g: Node) -> Res<Node> {
+        let mut memo = std::mem::take(&mut self.compare_memo);
+        memo.clear();
+        let r = self.compare_rec(&mut memo, (slot, rel, k), 31, f, g);
+        self.compare_memo = memo;
+        r
+    }
+
+    fn compare_rec(
+        &mut self,
+        memo: &mut FastMap<(u32, Node, Node), Node>,
+        (slot, rel, k): (usize, Rel, u32),
+        bit: u32,
+        f: Node,
+        g: Node,
+    ) -> Res<Node> {
+        if f == g {
+            return Ok(f);
+        }
+        if let Some(&r) = memo.get(&(bit, f, g)) {
+            return Ok(r);
+        }
+        let here = var(slot, bit);
+        let v = self.top(f).min(self.top(g)).min(here);
+        let (f0, f1) = self.cofactors(f, v);
+        let (g0, g1) = self.cofactors(g, v);
+        let key = (slot, rel, k);
+        let (lo, hi) = if v < here {
+            (
+                self.compare_rec(memo, key, bit, f0, g0)?,
+                self.compare_rec(memo, key, bit, f1, g1)?,
+            )
+        } else {
+            // The word's bit `bit` against k's, the bits above being equal.
+            let after = |s: &mut Store, memo: &mut FastMap<_, _>, f, g| match bit {
+                0 if rel == Rel::Gt => Ok(g),
+                0 => Ok(f),
+                _ => s.compare_rec(memo, key, bit - 1, f, g),
+            };
+            let above = if rel == Rel::Eq { g1 } else { f1 };
+            if k >> bit & 1 == 1 {
+                (g0, after(self, memo, f1, g1)?)
+            } else {
+                (after(self, memo, f0, g0)?, above)
+            }
+        };
+        let r = self.mk(v, lo, hi)?;
+        memo.insert((bit, f, g), r);
         Ok(r)
     }
 
@@ -540,6 +690,47 @@ mod tests {
         assert_eq!(nna, a);
         let x = s.xor(a, a).unwrap();
         assert_eq!(x, FALSE);
+    }
+
+    #[test]
+    fn ite_compare_is_ite_of_the_comparison() {
+        use crate::word::{Rel, relate_input};
+        let mut s = Store::new(1_000_000);
+        // f and g depend on the compared word (slot 1), on an earlier word
+        // (slot 0) and on a later one (slot 2).
+        let a = relate_input(&mut s, Rel::Gt, 1, 0x1234).unwrap();
+        let b = relate_input(&mut s, Rel::Eq, 0, 7).unwrap();
+        let c = relate_input(&mut s, Rel::Ge, 2, 0x8000_0000).unwrap();
+        let (l5, l9) = (s.leaf(5).unwrap(), s.leaf(9).unwrap());
+        let f0 = s.ite(c, l5, l9).unwrap();
+        let f = s.ite(a, f0, l9).unwrap();
+        let g0 = s.ite(b, l9, f0).unwrap();
+        let g = s.ite(a, l5, g0).unwrap();
+        for k in [
+            0,
+            1,
+            7,
+            0x1233,
+            0x1234,
+            0x1235,
+            0x8000_0000,
+            u32::MAX - 1,
+            u32::MAX,
+        ] {
+            for rel in [Rel::Eq, Rel::Gt, Rel::Ge] {
+                let cond = relate_input(&mut s, rel, 1, k).unwrap();
+                let want = s.ite(cond, f, g).unwrap();
+                assert_eq!(
+                    s.ite_compare(1, rel, k, f, g).unwrap(),
+                    want,
+                    "{rel:?} {k:#x}"
+                );
+                assert_eq!(
+                    s.ite_compare(1, rel, k, g, f).unwrap(),
+                    s.ite(cond, g, f).unwrap()
+                );
+            }
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! Loads the profile with the context flags, compiles it with
 //! `sysfence_compile` (layout, weights, arches, bad-arch action), which
-//! checks the program against the policy before anything is written, and
+//! proves the program equal to the policy before anything is written, and
 //! writes it as raw bytes (the first arch's byte order), `bpf_asm` text, a C
 //! or Rust array, or JSON. The profile dialect is `--format`; the output form
 //! is `--emit`. Exit status: 0, 1 when the check finds a difference or the
@@ -168,9 +168,13 @@ pub fn run(args: Args) -> Outcome {
         .iter()
         .map(|a| a.name.as_str())
         .collect();
-    let inputs = compiled.check_report().map_or(0, |r| r.inputs());
+    let checked = match compiled.check_report() {
+        Some(r) if r.proof().is_some() => "proved equal to the policy".to_string(),
+        Some(r) => format!("checked on {} inputs", r.inputs()),
+        None => "not checked".to_string(),
+    };
     eprintln!(
-        "sysfence: {} instructions for {}; checked on {inputs} inputs",
+        "sysfence: {} instructions for {}; {checked}",
         compiled.program().len(),
         arches.join(", ")
     );

@@ -75,33 +75,3 @@ pub fn report(verdict: Verdict, yes: &str, no: &str) -> Outcome {
 pub fn action(raw: u32) -> sysfence_cbpf::Action {
     sysfence_cbpf::Action::from_raw(raw)
 }
-
-/// `check`'s proof: the compiled program's diagram equals the diagram of
-/// the policy it was compiled from (narrowed to the selected arches, with
-/// the chosen bad-arch action). Prints the verdict (only a failure when
-/// `quiet`); 0 when proven.
-pub fn prove_compiled(
-    policy: &sysfence_profile::ir::Policy,
-    config: &sysfence_compile::Config,
-    compiled: &sysfence_compile::Compiled<'_>,
-    quiet: bool,
-) -> Outcome {
-    let selection = sysfence_compile::select::select(policy, config.get_arches())
-        .map_err(|e| Failure::input(e.to_string()))?;
-    let bad = config.get_bad_arch().unwrap_or(policy.bad_arch());
-    let policy = selection.into_policy().with_bad_arch(bad);
-    let program = sysfence_exact::subject::Subject::Program(
-        compiled.program().clone(),
-        sysfence_cbpf::interp::ShiftMode::Mask31,
-    );
-    let policy = sysfence_exact::subject::Subject::Policy(policy);
-    let verdict = equiv(&program, &policy, DEFAULT_BUDGET).map_err(Failure::input)?;
-    if quiet && verdict == Verdict::Yes {
-        return Ok(0);
-    }
-    report(
-        verdict,
-        "proof: the program equals the policy",
-        "the program differs from the policy",
-    )
-}

@@ -16,7 +16,7 @@
 //! Nothing here limits jump distances; [`crate::emit::far`] does that in
 //! the shared label buffer, so veneers never appear as blocks.
 
-use std::collections::HashMap;
+use std::ops::Index;
 
 use crate::tree::{Cmp, DecisionTree, Node, NodeId};
 
@@ -153,13 +153,13 @@ impl Code {
     /// assumption met by every predecessor. The message names the block.
     pub fn check(&self) -> Result<(), String> {
         let pos = self.positions();
-        if pos.len() != self.blocks.len() {
+        if pos.distinct != self.blocks.len() {
             return Err("two blocks share a label".into());
         }
         for (i, b) in self.blocks.iter().enumerate() {
             for t in b.exit.targets() {
-                match pos.get(&t) {
-                    Some(&j) if j > i => {}
+                match pos.get(t) {
+                    Some(j) if j > i => {}
                     Some(_) => {
                         return Err(format!("block {i} ({:?}) jumps back to {t:?}", b.label));
                     }
@@ -198,12 +198,8 @@ impl Code {
     }
 
     /// Block index of every label.
-    pub fn positions(&self) -> HashMap<Label, usize> {
-        self.blocks
-            .iter()
-            .enumerate()
-            .map(|(i, b)| (b.label, i))
-            .collect()
+    pub fn positions(&self) -> Positions {
+        Positions::of(&self.blocks)
     }
 
     /// Number of blocks that jump to each block index.
@@ -212,7 +208,7 @@ impl Code {
         let mut preds = vec![Vec::new(); self.blocks.len()];
         for (i, b) in self.blocks.iter().enumerate() {
             for t in b.exit.targets() {
-                if let Some(&j) = pos.get(&t) {
+                if let Some(j) = pos.get(t) {
                     preds[j].push(i);
                 }
             }
@@ -223,20 +219,77 @@ impl Code {
     /// The accumulator at the end of each block (`None`: unknown), computed
     /// forward in layout order (all edges go forward).
     pub fn exit_states(&self) -> Vec<Option<Acc>> {
-        let preds = self.predecessors();
-        let mut out: Vec<Option<Acc>> = Vec::with_capacity(self.blocks.len());
-        for (i, b) in self.blocks.iter().enumerate() {
-            let entry = b.entry.or_else(|| meet(preds[i].iter().map(|&p| out[p])));
-            out.push(run_body(entry, &b.body));
-        }
+        let mut out = Vec::with_capacity(self.blocks.len());
+        self.forward_states(|i, entry| {
+            let b = &self.blocks[i];
+            let after = run_body(b.entry.or(entry), &b.body);
+            out.push(after);
+            after
+        });
         out
+    }
+
+    /// Walks the blocks in layout order, calling `visit(i, entry)` with the
+    /// accumulator every predecessor of block `i` agrees on (the meet of
+    /// their exits: `None` for the entry block or when they disagree) and
+    /// taking the accumulator block `i` exits with. Edges go forward, so
+    /// every predecessor has been visited first; no predecessor lists are
+    /// built.
+    pub fn forward_states(&self, mut visit: impl FnMut(usize, Option<Acc>) -> Option<Acc>) {
+        let pos = self.positions();
+        // Per block: no predecessor seen yet, or the meet so far.
+        let mut incoming: Vec<Option<Option<Acc>>> = vec![None; self.blocks.len()];
+        for i in 0..self.blocks.len() {
+            let entry = incoming[i].flatten();
+            let exit = visit(i, entry);
+            for t in self.blocks[i].exit.targets() {
+                let Some(j) = pos.get(t) else { continue };
+                incoming[j] = Some(match incoming[j] {
+                    None => exit,
+                    Some(seen) if seen == exit => exit,
+                    Some(_) => None,
+                });
+            }
+        }
     }
 }
 
-/// The accumulator every predecessor agrees on, if they all agree.
-pub(crate) fn meet(mut states: impl Iterator<Item = Option<Acc>>) -> Option<Acc> {
-    let first = states.next()??;
-    states.all(|s| s == Some(first)).then_some(first)
+/// Block index by label, as a dense table (labels are small numbers).
+#[derive(Clone, Debug)]
+pub struct Positions {
+    at: Vec<usize>,
+    distinct: usize,
+}
+
+impl Positions {
+    fn of(blocks: &[Block]) -> Positions {
+        let len = blocks.iter().map(|b| b.label.0 as usize + 1).max();
+        let mut at = vec![usize::MAX; len.unwrap_or(0)];
+        let mut distinct = 0;
+        for (i, b) in blocks.iter().enumerate() {
+            let slot = &mut at[b.label.0 as usize];
+            distinct += usize::from(*slot == usize::MAX);
+            *slot = i;
+        }
+        Positions { at, distinct }
+    }
+
+    /// The index of the block labelled `l`, if any.
+    pub fn get(&self, l: Label) -> Option<usize> {
+        self.at
+            .get(l.0 as usize)
+            .copied()
+            .filter(|&i| i != usize::MAX)
+    }
+}
+
+impl Index<&Label> for Positions {
+    type Output = usize;
+
+    /// The index of the block labelled `l` (which must exist).
+    fn index(&self, l: &Label) -> &usize {
+        &self.at[l.0 as usize]
+    }
 }
 
 /// The accumulator after `body` when it held `entry` before.

@@ -1,51 +1,50 @@
 //! Redundant loads: drop `ld` (and `and`) when every predecessor already
 //! leaves that value in the accumulator.
 
-use crate::emit::code::{Acc, Code, Op, meet, run_body};
+use crate::emit::code::{Acc, Code, Op, run_body};
 
 /// Turns a leading `ld [o]` (with its `and #m`) into an entry assumption
 /// when every predecessor ends with exactly that accumulator. One forward
 /// sweep: a block's exit state does not change when its own loads go, so
 /// states computed before and after agree.
 pub fn drop_redundant_loads(code: &mut Code) -> bool {
-    let preds = code.predecessors();
-    let mut out: Vec<Option<Acc>> = Vec::with_capacity(code.blocks().len());
+    // The entry accumulator of every block; dropping a load that reloads it
+    // leaves the block's exit state unchanged, so one forward walk suffices.
+    let mut entries: Vec<Option<Acc>> = Vec::with_capacity(code.blocks().len());
+    code.forward_states(|i, meet| {
+        let b = &code.blocks()[i];
+        let entry = if i == 0 { None } else { b.entry.or(meet) };
+        entries.push(entry);
+        run_body(entry, &b.body)
+    });
     let mut changed = false;
-    for (i, preds) in preds.iter().enumerate() {
+    for (i, entry) in entries.into_iter().enumerate() {
+        let Some(e) = entry else { continue };
         let b = code.block_mut(i);
-        let entry = if i == 0 {
-            None
-        } else {
-            b.entry.or_else(|| meet(preds.iter().map(|&p| out[p])))
-        };
-        let after = run_body(entry, &b.body);
-        if let Some(e) = entry {
-            let drop = match b.body.as_slice() {
-                [Op::Load(o), Op::And(m)]
-                    if e == (Acc {
-                        offset: *o,
-                        mask: Some(*m),
-                    }) =>
-                {
-                    2
-                }
-                [Op::Load(o), ..]
-                    if e == (Acc {
-                        offset: *o,
-                        mask: None,
-                    }) =>
-                {
-                    1
-                }
-                _ => 0,
-            };
-            if drop > 0 {
-                b.body.drain(..drop);
-                b.entry = Some(e);
-                changed = true;
+        let drop = match b.body.as_slice() {
+            [Op::Load(o), Op::And(m)]
+                if e == (Acc {
+                    offset: *o,
+                    mask: Some(*m),
+                }) =>
+            {
+                2
             }
+            [Op::Load(o), ..]
+                if e == (Acc {
+                    offset: *o,
+                    mask: None,
+                }) =>
+            {
+                1
+            }
+            _ => 0,
+        };
+        if drop > 0 {
+            b.body.drain(..drop);
+            b.entry = Some(e);
+            changed = true;
         }
-        out.push(after);
     }
     changed
 }

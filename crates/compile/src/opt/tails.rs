@@ -1,6 +1,6 @@
 //! Tail merging: identical blocks become one.
 
-use std::collections::HashMap;
+use sysfence_exact::store::FastMap;
 
 use crate::emit::code::{Acc, Block, Code, Exit, Label, Op};
 
@@ -10,7 +10,7 @@ use crate::emit::code::{Acc, Block, Code, Exit, Label, Op};
 /// earlier copy comes before it, hence before the later one), and equal entry
 /// assumptions keep invariant 3.
 pub fn merge_tails(code: &mut Code) -> bool {
-    let mut last: HashMap<Key<'_>, Label> = HashMap::new();
+    let mut last: FastMap<Key<'_>, Label> = FastMap::default();
     for b in code
         .blocks()
         .iter()
@@ -18,7 +18,7 @@ pub fn merge_tails(code: &mut Code) -> bool {
     {
         last.insert(key(b), b.label);
     }
-    let redirect: HashMap<Label, Label> = code
+    let redirect: FastMap<Label, Label> = code
         .blocks()
         .iter()
         .filter_map(|b| {

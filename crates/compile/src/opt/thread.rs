@@ -1,9 +1,7 @@
 //! Jump threading: skip blocks that only pass control on, or whose test is
 //! already decided on the edge that reaches them.
 
-use std::ops::Index;
-
-use crate::emit::code::{Acc, Block, Code, Exit, Label, Op};
+use crate::emit::code::{Acc, Block, Code, Exit, Label, Op, Positions};
 use crate::tree::Cmp;
 
 /// What an edge proves about the accumulator.
@@ -77,29 +75,6 @@ impl Fact {
     }
 }
 
-/// Block index by label, as a dense table: labels are small numbers, and
-/// threading looks one up per edge and per skipped block.
-struct Positions(Vec<usize>);
-
-impl Positions {
-    fn of(code: &Code) -> Positions {
-        let len = code.blocks().iter().map(|b| b.label.0 as usize + 1).max();
-        let mut at = vec![usize::MAX; len.unwrap_or(0)];
-        for (i, b) in code.blocks().iter().enumerate() {
-            at[b.label.0 as usize] = i;
-        }
-        Positions(at)
-    }
-}
-
-impl Index<&Label> for Positions {
-    type Output = usize;
-
-    fn index(&self, l: &Label) -> &usize {
-        &self.0[l.0 as usize]
-    }
-}
-
 /// Facts about words of `seccomp_data` that hold on every path to a point:
 /// `(offset, fact)`, at most one per offset.
 type Facts = Vec<(u32, Fact)>;
@@ -115,7 +90,7 @@ type Facts = Vec<(u32, Fact)>;
 /// accumulator the edge does not carry: its entry assumption, if any, must be
 /// the edge's accumulator.
 pub fn thread_jumps(code: &mut Code) -> bool {
-    let pos = Positions::of(code);
+    let pos = code.positions();
     let states = code.exit_states();
     let facts = entry_facts(code, &pos, &states);
     let mut changed = false;
@@ -158,26 +133,29 @@ fn entry_facts(code: &Code, pos: &Positions, states: &[Option<Acc>]) -> Vec<Fact
     let mut facts: Vec<Option<Facts>> = vec![None; code.blocks().len()];
     facts[0] = Some(Vec::new());
     for (i, b) in code.blocks().iter().enumerate() {
-        let here = facts[i].clone().unwrap_or_default();
-        let edges: Vec<(Label, Facts)> = match b.exit {
-            Exit::Ret(_) => Vec::new(),
-            Exit::Goto(t) => vec![(t, here)],
+        // Every edge goes forward: split so block i's facts are read while
+        // later blocks' are written, without a copy.
+        let (done, later) = facts.split_at_mut(i + 1);
+        let here = done[i].get_or_insert_with(Vec::new);
+        let mut arrive = |t: Label, f: Facts| {
+            let slot = &mut later[pos[&t] - i - 1];
+            *slot = Some(match slot.take() {
+                None => f,
+                Some(old) => meet(&old, &f),
+            });
+        };
+        match b.exit {
+            Exit::Ret(_) => {}
+            Exit::Goto(t) => arrive(t, here.clone()),
             Exit::Branch {
                 cmp,
                 k,
                 then,
                 other,
-            } => vec![
-                (then, edge_facts(&here, states[i], cmp, k, true)),
-                (other, edge_facts(&here, states[i], cmp, k, false)),
-            ],
-        };
-        for (t, f) in edges {
-            let j = pos[&t];
-            facts[j] = Some(match facts[j].take() {
-                None => f,
-                Some(old) => meet(&old, &f),
-            });
+            } => {
+                arrive(then, edge_facts(here, states[i], cmp, k, true));
+                arrive(other, edge_facts(here, states[i], cmp, k, false));
+            }
         }
     }
     facts.into_iter().map(Option::unwrap_or_default).collect()
