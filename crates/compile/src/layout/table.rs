@@ -1,0 +1,167 @@
+//! Height-limited optimal alphabetic trees with per-leaf level bounds.
+//!
+//! In: spans, a height limit `L` and the whole-path bound ([`Paths`]),
+//! which gives each span the smallest level at which it may be a leaf. Out:
+//! the least weighted depth of any alphabetic tree of height at most `L`
+//! whose leaves all meet their level, and one tree reaching it
+//! (`total == u128::MAX`: no such tree).
+//!
+//! The programme runs over `(level h, first i, last j)`; `cost[h][i][j]` is
+//! `weight(i..=j) + min_r cost[h-1][i][r-1] + cost[h-1][r][j]`. For an
+//! interval that holds no bounded leaf the values are those of the plain
+//! height-limited problem, whose optimal roots are monotone per level
+//! (Wessner 1976; Itai 1976): the root search is narrowed to between the
+//! roots of `i..j` and `i+1..=j`, O(n) per row. Only intervals that hold a
+//! bounded leaf scan every root (the bound binds for the one or two most
+//! argument-checked syscalls, so these are the intervals around one or two
+//! leaves): time O(L·n²) plus, per level, the lengths of the intervals
+//! holding a bounded leaf (O(n³) at worst, n³/8 for one leaf in the
+//! middle); memory L·n² bytes of roots. Intervals longer than 2^h are not
+//! visited at level h.
+
+use super::knuth::prefix_sums;
+use super::paths::Paths;
+use super::{Span, split};
+use crate::tree::{NodeId, TreeBuilder};
+
+/// The roots of every level and the cost of the whole set.
+pub(super) struct Table {
+    n: usize,
+    /// `root[h][i * n + j]`: first index of the right half of `i..=j` at
+    /// level `h`.
+    root: Vec<Vec<u8>>,
+    pub(super) total: u128,
+}
+
+/// The programme's inputs, fixed for all levels.
+struct Rows {
+    n: usize,
+    prefix: Vec<u128>,
+    min_level: Vec<u32>,
+    /// `bounded[i]`: how many of the first `i` spans carry a level bound.
+    bounded: Vec<usize>,
+}
+
+impl Rows {
+    fn weight(&self, i: usize, j: usize) -> u128 {
+        self.prefix[j + 1] - self.prefix[i]
+    }
+
+    /// Whether `i..=j` holds no bounded leaf (roots are monotone there).
+    fn free(&self, i: usize, j: usize) -> bool {
+        self.bounded[j + 1] == self.bounded[i]
+    }
+}
+
+impl Table {
+    /// The table for spans with the whole-path bound `paths`.
+    pub(super) fn new(spans: &[Span], limit: u32, paths: &Paths) -> Table {
+        let weights: Vec<u64> = spans.iter().map(|s| s.weight).collect();
+        let min_level: Vec<u32> = spans.iter().map(|s| paths.min_level(s)).collect();
+        Table::with_levels(&weights, min_level, limit)
+    }
+
+    /// The table for leaf weights, each leaf's lowest level and a height limit.
+    pub(super) fn with_levels(weights: &[u64], min_level: Vec<u32>, limit: u32) -> Table {
+        let n = weights.len();
+        debug_assert!(n <= usize::from(u8::MAX) + 1);
+        let mut bounded = vec![0usize];
+        for &m in &min_level {
+            bounded.push(bounded.last().copied().unwrap_or(0) + usize::from(m > 0));
+        }
+        let rows = Rows {
+            n,
+            prefix: prefix_sums(weights.iter().copied()),
+            min_level,
+            bounded,
+        };
+        let mut prev = vec![u128::MAX; n * n];
+        let mut cur = vec![u128::MAX; n * n];
+        leaves(&rows, 0, &mut prev);
+        let mut root = vec![Vec::new()];
+        for h in 1..=limit as usize {
+            cur.fill(u128::MAX);
+            leaves(&rows, h, &mut cur);
+            let mut level = vec![0u8; n * n];
+            one_level(&rows, h, &prev, &mut cur, &mut level);
+            root.push(level);
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        Table {
+            n,
+            root,
+            total: prev[n - 1],
+        }
+    }
+
+    pub(super) fn build(
+        &self,
+        b: &mut TreeBuilder,
+        spans: &[Span],
+        h: u32,
+        i: usize,
+        j: usize,
+    ) -> NodeId {
+        if i == j {
+            return spans[i].target;
+        }
+        let r = usize::from(self.root[h as usize][i * self.n + j]);
+        let right = self.build(b, spans, h - 1, r, j);
+        let left = self.build(b, spans, h - 1, i, r - 1);
+        split(b, spans[r].lo, right, left)
+    }
+}
+
+/// Single spans that may be leaves at level `h` cost nothing there.
+fn leaves(rows: &Rows, h: usize, cost: &mut [u128]) {
+    for (i, &m) in rows.min_level.iter().enumerate() {
+        if m as usize <= h {
+            cost[i * rows.n + i] = 0;
+        }
+    }
+}
+
+/// Fills level `h` of the costs and roots from level `h - 1`.
+fn one_level(rows: &Rows, h: usize, prev: &[u128], cur: &mut [u128], level: &mut [u8]) {
+    let n = rows.n;
+    let most = 1usize.checked_shl(h as u32).unwrap_or(usize::MAX);
+    for len in 2..=n.min(most) {
+        for i in 0..=n - len {
+            let j = i + len - 1;
+            let (from, to) = window(rows, cur, level, i, j);
+            let mut best = (u128::MAX, 0usize);
+            for r in from..=to {
+                let (l, rr) = (prev[i * n + r - 1], prev[r * n + j]);
+                if l != u128::MAX && rr != u128::MAX && l + rr < best.0 {
+                    best = (l + rr, r);
+                }
+            }
+            if best.0 != u128::MAX {
+                cur[i * n + j] = best.0 + rows.weight(i, j);
+                level[i * n + j] = best.1 as u8;
+            }
+        }
+    }
+}
+
+/// The roots to try for `i..=j` at one level: between the roots of `i..j`
+/// and `i+1..=j` when the interval holds no bounded leaf and both are
+/// feasible, else every split.
+fn window(rows: &Rows, cur: &[u128], level: &[u8], i: usize, j: usize) -> (usize, usize) {
+    let n = rows.n;
+    let feasible = |a: usize, b: usize| a == b || cur[a * n + b] != u128::MAX;
+    if !rows.free(i, j) || !feasible(i, j - 1) || !feasible(i + 1, j) {
+        return (i + 1, j);
+    }
+    let from = if j - 1 > i {
+        usize::from(level[i * n + j - 1])
+    } else {
+        i + 1
+    };
+    let to = if j > i + 1 {
+        usize::from(level[(i + 1) * n + j])
+    } else {
+        j
+    };
+    (from.max(i + 1), to.min(j).max(from.max(i + 1)))
+}
