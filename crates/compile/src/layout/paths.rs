@@ -38,16 +38,6 @@ impl<'h> Paths<'h> {
         }
     }
 
-    /// No whole-path bound at all, for a dispatch height limit.
-    #[cfg(test)]
-    pub(super) fn unbounded(heights: &'h [u32], limit: u32) -> Paths<'h> {
-        Paths {
-            heights,
-            limit,
-            budget: u32::MAX,
-        }
-    }
-
     /// The tests behind a span's target.
     pub(super) fn extra(&self, s: &Span) -> u32 {
         self.heights[s.target.index()]

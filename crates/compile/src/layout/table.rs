@@ -1,7 +1,7 @@
 //! Height-limited optimal alphabetic trees with per-leaf level bounds.
 //!
-//! In: spans, a height limit `L` and the whole-path bound ([`Paths`]),
-//! which gives each span the smallest level at which it may be a leaf. Out:
+//! In: leaf weights, a height limit `L` and each leaf's smallest level
+//! (from the whole-path bound, [`super::paths::Paths::min_level`]). Out:
 //! the least weighted depth of any alphabetic tree of height at most `L`
 //! whose leaves all meet their level, and one tree reaching it
 //! (`total == u128::MAX`: no such tree).
@@ -20,7 +20,6 @@
 //! visited at level h.
 
 use super::knuth::prefix_sums;
-use super::paths::Paths;
 use super::{Span, split};
 use crate::tree::{NodeId, TreeBuilder};
 
@@ -54,13 +53,6 @@ impl Rows {
 }
 
 impl Table {
-    /// The table for spans with the whole-path bound `paths`.
-    pub(super) fn new(spans: &[Span], limit: u32, paths: &Paths) -> Table {
-        let weights: Vec<u64> = spans.iter().map(|s| s.weight).collect();
-        let min_level: Vec<u32> = spans.iter().map(|s| paths.min_level(s)).collect();
-        Table::with_levels(&weights, min_level, limit)
-    }
-
     /// The table for leaf weights, each leaf's lowest level and a height limit.
     pub(super) fn with_levels(weights: &[u64], min_level: Vec<u32>, limit: u32) -> Table {
         let n = weights.len();
@@ -92,6 +84,22 @@ impl Table {
             root,
             total: prev[n - 1],
         }
+    }
+
+    /// Each leaf's depth in the tree of height at most `limit`.
+    pub(super) fn depths(&self, limit: u32) -> Vec<u32> {
+        let mut out = vec![0; self.n];
+        let mut stack = vec![(0usize, self.n.saturating_sub(1), limit)];
+        while let Some((i, j, h)) = stack.pop() {
+            if i >= j {
+                out[i] = limit - h;
+                continue;
+            }
+            let r = usize::from(self.root[h as usize][i * self.n + j]);
+            stack.push((i, r - 1, h - 1));
+            stack.push((r, j, h - 1));
+        }
+        out
     }
 
     pub(super) fn build(

@@ -1,5 +1,5 @@
 use super::knuth::Knuth;
-use super::paths::{Paths, balanced_depths};
+use super::paths::balanced_depths;
 use super::peel::without;
 use super::table::Table;
 use super::*;
@@ -209,12 +209,9 @@ fn whole_paths_stay_within_two_of_the_balanced_worst() {
 #[test]
 fn knuth_matches_the_limited_table_without_a_limit() {
     let w = [5u64, 1, 9, 3, 3, 7, 1, 1, 20, 2];
-    let mut b = TreeBuilder::new();
-    let cuts: Vec<(u32, u64)> = w.iter().enumerate().map(|(i, &x)| (i as u32, x)).collect();
-    let s = spans(&mut b, &cuts);
-    let heights = b.heights();
-    let unbounded = Paths::unbounded(&heights, 10);
-    assert_eq!(optimal_cost(&w), Table::new(&s, 10, &unbounded).total);
+    let table = Table::with_levels(&w, vec![0; 10], 10);
+    assert_eq!(optimal_cost(&w), table.total);
+    assert_eq!(table.depths(10), Knuth::new(&w).depths());
     assert_eq!(optimal_cost(&[1, 1]), 2);
     assert_eq!(Knuth::new(&w).total, full_scan(&w, &[0; 10], 10));
 }
