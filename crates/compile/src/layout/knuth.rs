@@ -1,13 +1,11 @@
 //! Knuth's optimal alphabetic tree without a height limit, O(n²).
 //!
 //! In: leaf weights in order. Out: the least weighted depth over all
-//! alphabetic binary trees with these leaves, and one tree reaching it. The
+//! alphabetic binary trees with these leaves. The
 //! best root of `i..=j` lies between those of `i..j` and `i+1..=j` (Knuth
 //! 1971), so each row of the programme scans a window whose widths sum to
-//! O(n). No height or path limit is applied here.
-
-use super::{Span, split};
-use crate::tree::{NodeId, TreeBuilder};
+//! O(n). No height or path limit is applied here; the weighted layout uses
+//! the cost as a lower bound.
 
 /// The optimal expected cost (in weighted comparisons) of any alphabetic
 /// tree over `weights`, without a height limit.
@@ -15,12 +13,8 @@ pub(crate) fn optimal_cost(weights: &[u64]) -> u128 {
     Knuth::new(weights).total
 }
 
-/// The unlimited optimum and its roots.
+/// The unlimited optimum's cost.
 pub(super) struct Knuth {
-    n: usize,
-    /// `root[i * n + j]`: first index of the right half of `i..=j`.
-    root: Vec<u32>,
-    /// Its cost.
     pub(super) total: u128,
 }
 
@@ -51,33 +45,7 @@ impl Knuth {
             }
         }
         let total = if n == 0 { 0 } else { cost[n - 1] };
-        Knuth { n, root, total }
-    }
-
-    /// Each leaf's depth in the tree.
-    pub(super) fn depths(&self) -> Vec<u32> {
-        let mut out = vec![0; self.n];
-        let mut stack = vec![(0usize, self.n.saturating_sub(1), 0u32)];
-        while let Some((i, j, d)) = stack.pop() {
-            if i >= j {
-                out[i] = d;
-                continue;
-            }
-            let r = self.root[i * self.n + j] as usize;
-            stack.push((i, r - 1, d + 1));
-            stack.push((r, j, d + 1));
-        }
-        out
-    }
-
-    pub(super) fn build(&self, b: &mut TreeBuilder, spans: &[Span], i: usize, j: usize) -> NodeId {
-        if i == j {
-            return spans[i].target;
-        }
-        let r = self.root[i * self.n + j] as usize;
-        let right = self.build(b, spans, r, j);
-        let left = self.build(b, spans, i, r - 1);
-        split(b, spans[r].lo, right, left)
+        Knuth { total }
     }
 }
 

@@ -22,10 +22,12 @@
 //! what the policy says — the emitted program is checked ([`crate::check`]).
 
 mod bisect;
+mod chain;
 mod knuth;
 mod paths;
 mod peel;
 mod plan;
+mod probe;
 mod table;
 #[cfg(test)]
 mod tests;

@@ -20,8 +20,6 @@
 //! visited at level h.
 
 use super::knuth::prefix_sums;
-use super::{Span, split};
-use crate::tree::{NodeId, TreeBuilder};
 
 /// The roots of every level and the cost of the whole set.
 pub(super) struct Table {
@@ -86,6 +84,12 @@ impl Table {
         }
     }
 
+    /// The root of `i..=j` (`j > i`) at level `h`, if it has a tree there.
+    pub(super) fn root_at(&self, h: usize, i: usize, j: usize) -> Option<usize> {
+        let r = *self.root.get(h)?.get(i * self.n + j)?;
+        (r != 0).then_some(usize::from(r))
+    }
+
     /// Each leaf's depth in the tree of height at most `limit`.
     pub(super) fn depths(&self, limit: u32) -> Vec<u32> {
         let mut out = vec![0; self.n];
@@ -100,23 +104,6 @@ impl Table {
             stack.push((r, j, h - 1));
         }
         out
-    }
-
-    pub(super) fn build(
-        &self,
-        b: &mut TreeBuilder,
-        spans: &[Span],
-        h: u32,
-        i: usize,
-        j: usize,
-    ) -> NodeId {
-        if i == j {
-            return spans[i].target;
-        }
-        let r = usize::from(self.root[h as usize][i * self.n + j]);
-        let right = self.build(b, spans, h - 1, r, j);
-        let left = self.build(b, spans, h - 1, i, r - 1);
-        split(b, spans[r].lo, right, left)
     }
 }
 

@@ -1,5 +1,5 @@
 use super::knuth::Knuth;
-use super::paths::balanced_depths;
+use super::paths::{Paths, balanced_depths};
 use super::peel::without;
 use super::table::Table;
 use super::*;
@@ -17,6 +17,16 @@ fn spans(b: &mut TreeBuilder, cuts: &[(u32, u64)]) -> Vec<Span> {
         });
     }
     out
+}
+
+/// Builds the alphabetic tree a table chose for `i..=j` at level `h`.
+fn build_table(b: &mut TreeBuilder, t: &Table, s: &[Span], h: usize, i: usize, j: usize) -> NodeId {
+    let Some(r) = (i < j).then(|| t.root_at(h, i, j)).flatten() else {
+        return s[i].target;
+    };
+    let right = build_table(b, t, s, h - 1, r, j);
+    let left = build_table(b, t, s, h - 1, i, r - 1);
+    split(b, s[r].lo, right, left)
 }
 
 fn depth_of(b: TreeBuilder, root: NodeId, nr: u32) -> (u32, usize) {
@@ -211,7 +221,6 @@ fn knuth_matches_the_limited_table_without_a_limit() {
     let w = [5u64, 1, 9, 3, 3, 7, 1, 1, 20, 2];
     let table = Table::with_levels(&w, vec![0; 10], 10);
     assert_eq!(optimal_cost(&w), table.total);
-    assert_eq!(table.depths(10), Knuth::new(&w).depths());
     assert_eq!(optimal_cost(&[1, 1]), 2);
     assert_eq!(Knuth::new(&w).total, full_scan(&w, &[0; 10], 10));
 }
@@ -264,7 +273,7 @@ mod props {
             if table.total == u128::MAX {
                 return Ok(());
             }
-            let root = table.build(&mut b, &s, limit, 0, n - 1);
+            let root = build_table(&mut b, &table, &s, limit as usize, 0, n - 1);
             let seen = leaf_depths(b, root, &s);
             let mut cost = 0u128;
             for (i, sp) in s.iter().enumerate() {
@@ -283,6 +292,68 @@ mod props {
         fn knuth_matches_the_full_scan(w in weights()) {
             let n = w.len();
             prop_assert_eq!(Knuth::new(&w).total, full_scan(&w, &vec![0; n], n as u32));
+        }
+
+        /// The weighted layout with probe chains decides every number as
+        /// its span does, within the height limit and the whole-path bound,
+        /// and costs at most the optimal alphabetic tree (the full scan).
+        #[test]
+        fn weighted_with_probes_is_correct_and_never_worse(
+            raw in prop::collection::vec((0u32..4, prop_oneof![3 => Just(1u32), 1 => 2u32..9], 1u64..5000), 2..40),
+        ) {
+            let mut b = TreeBuilder::new();
+            // Target 3 has three argument tests behind it (all-zero
+            // arguments pass them and reach `ret 3`).
+            let mut checked = b.ret(3);
+            for k in 0..3 {
+                let test = Test {
+                    offset: sysfence_abi::data::arg_word_offset(k, Half::Lo, Endian::Little),
+                    mask: None,
+                    cmp: Cmp::Eq,
+                    k: 0,
+                };
+                let other = b.ret(100);
+                checked = b.branch(test, checked, other);
+            }
+            let mut s: Vec<Span> = Vec::new();
+            let mut codes: Vec<u32> = Vec::new();
+            let mut lo = 0u32;
+            for &(t, width, weight) in &raw {
+                let target = if t == 3 { checked } else { b.ret(t) };
+                match s.last_mut() {
+                    Some(last) if last.target == target => {
+                        last.hi += width;
+                        last.weight += weight;
+                    }
+                    _ => {
+                        s.push(Span { lo, hi: lo + width - 1, target, weight });
+                        codes.push(t);
+                    }
+                }
+                lo += width;
+            }
+            s.last_mut().unwrap().hi = u32::MAX;
+            let limit = balanced_height(s.len()) + 2;
+            let heights = b.heights();
+            let paths = Paths::new(&heights, &s, limit);
+            let min_level: Vec<u32> = s.iter().map(|sp| paths.min_level(sp)).collect();
+            let weights: Vec<u64> = s.iter().map(|sp| sp.weight).collect();
+            let alphabetic = full_scan(&weights, &min_level, limit);
+            let root = weighted(&mut b, &s, limit, &s);
+            let tree = b.finish(root, Vec::new());
+            let mut cost = 0u128;
+            for (sp, &want) in s.iter().zip(&codes) {
+                let extra = heights[sp.target.index()];
+                for nr in [sp.lo, sp.hi, sp.lo + (sp.hi - sp.lo) / 2] {
+                    let (got, tests) = tree.eval(&SeccompData::new(0, nr));
+                    prop_assert_eq!(got, want, "nr {}", nr);
+                    prop_assert!(tests as u32 <= limit + extra);
+                    prop_assert!(tests as u32 <= paths.budget);
+                }
+                let (_, tests) = tree.eval(&SeccompData::new(0, sp.lo));
+                cost += u128::from(sp.weight) * u128::from(tests as u32 - extra);
+            }
+            prop_assert!(cost <= alphabetic, "{} > {}", cost, alphabetic);
         }
     }
 }

@@ -1,0 +1,134 @@
+//! The weighted tree with `jeq` probe chains inside it.
+//!
+//! In: spans, each span's smallest level, a height limit and the optimal
+//! alphabetic table for them ([`Table`], whose tree meets every level).
+//! Out: a tree of `jge` splits whose subtrees may instead be probe chains
+//! ([`Chains`]), with its cost.
+//!
+//! The programme is the table's over `(level, first, last)`, with one more
+//! choice per interval: its best chain, where the chain fits the level. Its
+//! split roots are searched between the alphabetic roots of `i..j` and
+//! `i+1..=j` (Knuth's window) where the interval holds no path-bounded
+//! leaf, and always include the alphabetic root of `i..=j` itself (alone
+//! where the interval holds a bounded leaf). So every interval costs at
+//! most what it costs in the alphabetic tree: the result is never worse
+//! than the optimal alphabetic tree under the same limits, and it is
+//! optimal among the trees whose splits lie in those windows (not among
+//! all trees with probes). Time O(L·n²) plus the chains.
+
+use super::chain::Chains;
+use super::knuth::prefix_sums;
+use super::table::Table;
+use super::{Span, split};
+use crate::tree::{NodeId, TreeBuilder};
+
+/// Roots of the probed tree: `0` marks a chain, else the split's first
+/// right-hand span.
+pub(super) struct Probed {
+    n: usize,
+    root: Vec<Vec<u8>>,
+    chains: Chains,
+    pub(super) total: u128,
+}
+
+impl Probed {
+    pub(super) fn new(spans: &[Span], min_level: &[u32], limit: u32, table: &Table) -> Probed {
+        let n = spans.len();
+        let prefix = prefix_sums(spans.iter().map(|s| s.weight));
+        let chains = Chains::new(spans, min_level, limit);
+        let mut bounded = vec![0usize];
+        for &m in min_level {
+            bounded.push(bounded[bounded.len() - 1] + usize::from(m > 0));
+        }
+        let mut prev = vec![u128::MAX; n * n];
+        let mut cur = vec![u128::MAX; n * n];
+        let mut root = vec![Vec::new()];
+        for h in 0..=limit as usize {
+            cur.fill(u128::MAX);
+            for (i, &m) in min_level.iter().enumerate() {
+                if m as usize <= h {
+                    cur[i * n + i] = 0;
+                }
+            }
+            if h == 0 {
+                std::mem::swap(&mut prev, &mut cur);
+                continue;
+            }
+            let mut level = vec![0u8; n * n];
+            let most = 1usize.checked_shl(h as u32).unwrap_or(usize::MAX);
+            for len in 2..=n.min(most.max(chains.longest)) {
+                for i in 0..=n - len {
+                    let j = i + len - 1;
+                    let mut best = (u128::MAX, 0u8);
+                    if let Some(c) = chains.get(i, j).filter(|c| c.level as usize <= h) {
+                        best = (c.cost, 0);
+                    }
+                    let free = bounded[j + 1] == bounded[i];
+                    if let Some((from, to)) = window(table, h, i, j, free) {
+                        let weight = prefix[j + 1] - prefix[i];
+                        for r in from..=to {
+                            let c = prev[i * n + r - 1].saturating_add(prev[r * n + j]);
+                            if c.saturating_add(weight) < best.0 {
+                                best = (c.saturating_add(weight), r as u8);
+                            }
+                        }
+                    }
+                    cur[i * n + j] = best.0;
+                    level[i * n + j] = best.1;
+                }
+            }
+            root.push(level);
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        Probed {
+            n,
+            root,
+            chains,
+            total: prev[n - 1],
+        }
+    }
+
+    pub(super) fn build(
+        &self,
+        b: &mut TreeBuilder,
+        spans: &[Span],
+        h: u32,
+        i: usize,
+        j: usize,
+    ) -> NodeId {
+        if i == j {
+            return spans[i].target;
+        }
+        let r = usize::from(self.root[h as usize][i * self.n + j]);
+        if r == 0 {
+            return self.chains.build(b, spans, i, j);
+        }
+        let right = self.build(b, spans, h - 1, r, j);
+        let left = self.build(b, spans, h - 1, i, r - 1);
+        split(b, spans[r].lo, right, left)
+    }
+}
+
+/// The split roots to try for `i..=j` at level `h`: from the alphabetic
+/// root of `i..j` to that of `i+1..=j`, widened to hold the alphabetic root
+/// of `i..=j`, when the interval holds no bounded leaf; else that root
+/// alone. None when the alphabetic table has no tree there.
+fn window(table: &Table, h: usize, i: usize, j: usize, free: bool) -> Option<(usize, usize)> {
+    let own = table.root_at(h, i, j)?;
+    if !free {
+        return Some((own, own));
+    }
+    let left = if j - 1 > i {
+        table.root_at(h, i, j - 1)
+    } else {
+        None
+    };
+    let right = if j > i + 1 {
+        table.root_at(h, i + 1, j)
+    } else {
+        None
+    };
+    let from = left.unwrap_or(own).min(own).max(i + 1);
+    let to = right.unwrap_or(own).max(own).min(j);
+    Some((from, to))
+}
