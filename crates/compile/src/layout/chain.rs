@@ -28,7 +28,7 @@ pub(super) struct Chain {
 
 /// The best chain of every interval that has one.
 pub(super) struct Chains {
-    n: usize,
+    /// `best[i * longest + (j - i)]`: the best chain of `i..=j`.
     best: Vec<Option<Chain>>,
     /// The most spans any chain covers.
     pub(super) longest: usize,
@@ -37,33 +37,36 @@ pub(super) struct Chains {
 impl Chains {
     pub(super) fn new(spans: &[Span], min_level: &[u32], limit: u32) -> Chains {
         let n = spans.len();
-        let mut best = vec![None; n * n];
+        let mut found: Vec<(usize, usize, Chain)> = Vec::new();
         let mut grow = Grower::new(spans, min_level, limit);
         for i in 0..n {
             grow.start(i, false);
             for j in i + 1..n {
                 let Some(c) = grow.add(j) else { break };
-                keep(&mut best[i * n + j], c);
+                found.push((i, j, c));
             }
         }
         for j in (0..n).rev() {
             grow.start(j, true);
             for i in (0..j).rev() {
                 let Some(c) = grow.add(i) else { break };
-                keep(&mut best[i * n + j], c);
+                found.push((i, j, c));
             }
         }
-        let longest = (0..n * n)
-            .filter(|&k| best[k].is_some())
-            .map(|k| k % n - k / n + 1)
-            .max()
-            .unwrap_or(0);
-        Chains { n, best, longest }
+        let longest = found.iter().map(|&(i, j, _)| j - i + 1).max().unwrap_or(0);
+        let mut best = vec![None; n * longest];
+        for (i, j, c) in found {
+            keep(&mut best[i * longest + (j - i)], c);
+        }
+        Chains { best, longest }
     }
 
     /// The best chain of `i..=j`, if it has one.
     pub(super) fn get(&self, i: usize, j: usize) -> Option<Chain> {
-        self.best[i * self.n + j]
+        if j - i >= self.longest {
+            return None;
+        }
+        self.best[i * self.longest + (j - i)]
     }
 
     /// Builds the chain of `i..=j`.

@@ -4,9 +4,10 @@
 //! the whole set. Out: the peeled spans (hottest first), the spans left for
 //! the tree and its plan. Peeling `k` numbers costs one comparison per
 //! peel for every other call, so it is chosen only when the whole expected
-//! cost drops; a candidate whose lower bound (peel cost plus the
-//! unlimited optimal tree of the rest) cannot beat the best so far is
-//! skipped without building its height-limited table.
+//! cost drops. A candidate is tried only when its peel cost plus Knuth's
+//! unlimited alphabetic optimum of the rest (a lower bound of the rest's
+//! alphabetic tree, not of a tree with probe chains) is below the best so
+//! far; the others are skipped without building their tables.
 
 use super::paths::Paths;
 use super::plan::Plan;

@@ -54,6 +54,7 @@ impl Probed {
                 std::mem::swap(&mut prev, &mut cur);
                 continue;
             }
+            let alphabetic = table.level(h);
             let mut level = vec![0u8; n * n];
             let most = 1usize.checked_shl(h as u32).unwrap_or(usize::MAX);
             for len in 2..=n.min(most.max(chains.longest)) {
@@ -64,7 +65,7 @@ impl Probed {
                         best = (c.cost, 0);
                     }
                     let free = bounded[j + 1] == bounded[i];
-                    if let Some((from, to)) = window(table, h, i, j, free) {
+                    if let Some((from, to)) = window(alphabetic, n, i, j, free) {
                         let weight = prefix[j + 1] - prefix[i];
                         for r in from..=to {
                             let c = prev[i * n + r - 1].saturating_add(prev[r * n + j]);
@@ -113,21 +114,14 @@ impl Probed {
 /// root of `i..j` to that of `i+1..=j`, widened to hold the alphabetic root
 /// of `i..=j`, when the interval holds no bounded leaf; else that root
 /// alone. None when the alphabetic table has no tree there.
-fn window(table: &Table, h: usize, i: usize, j: usize, free: bool) -> Option<(usize, usize)> {
-    let own = table.root_at(h, i, j)?;
+fn window(roots: &[u8], n: usize, i: usize, j: usize, free: bool) -> Option<(usize, usize)> {
+    let at = |a: usize, b: usize| (roots[a * n + b] != 0).then(|| usize::from(roots[a * n + b]));
+    let own = at(i, j)?;
     if !free {
         return Some((own, own));
     }
-    let left = if j - 1 > i {
-        table.root_at(h, i, j - 1)
-    } else {
-        None
-    };
-    let right = if j > i + 1 {
-        table.root_at(h, i + 1, j)
-    } else {
-        None
-    };
+    let left = if j - 1 > i { at(i, j - 1) } else { None };
+    let right = if j > i + 1 { at(i + 1, j) } else { None };
     let from = left.unwrap_or(own).min(own).max(i + 1);
     let to = right.unwrap_or(own).max(own).min(j);
     Some((from, to))

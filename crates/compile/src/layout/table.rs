@@ -84,7 +84,14 @@ impl Table {
         }
     }
 
+    /// The roots of level `h` (`h >= 1`): `[i * n + j]` is the root of
+    /// `i..=j`, `0` where it has no tree.
+    pub(super) fn level(&self, h: usize) -> &[u8] {
+        &self.root[h]
+    }
+
     /// The root of `i..=j` (`j > i`) at level `h`, if it has a tree there.
+    #[cfg(test)]
     pub(super) fn root_at(&self, h: usize, i: usize, j: usize) -> Option<usize> {
         let r = *self.root.get(h)?.get(i * self.n + j)?;
         (r != 0).then_some(usize::from(r))
