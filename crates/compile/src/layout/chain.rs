@@ -19,7 +19,7 @@ use crate::tree::{NodeId, TreeBuilder};
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Chain {
     /// Weighted comparisons of the chain's subtree.
-    pub(super) cost: u128,
+    pub(super) cost: u64,
     /// The lowest level its first probe may sit at.
     pub(super) level: u32,
     /// Whether `T` is the target of the last span (else of the first).
@@ -113,7 +113,7 @@ struct Grower<'s> {
     /// The probes, hottest first (ties: lower index first).
     probes: Vec<usize>,
     /// Weight of the spans that go to the target.
-    rest: u128,
+    rest: u64,
     /// The highest smallest level among the spans that go to the target.
     rest_level: u32,
 }
@@ -137,7 +137,7 @@ impl<'s> Grower<'s> {
         self.target = self.spans[k].target;
         self.from_last = from_last;
         self.probes.clear();
-        self.rest = u128::from(self.spans[k].weight);
+        self.rest = self.spans[k].weight;
         self.rest_level = self.min_level[k];
     }
 
@@ -145,7 +145,7 @@ impl<'s> Grower<'s> {
     fn add(&mut self, k: usize) -> Option<Chain> {
         let s = &self.spans[k];
         if s.target == self.target {
-            self.rest += u128::from(s.weight);
+            self.rest += s.weight;
             self.rest_level = self.rest_level.max(self.min_level[k]);
         } else if s.lo == s.hi && self.probes.len() < self.limit {
             let spans = self.spans;
@@ -162,11 +162,11 @@ impl<'s> Grower<'s> {
 
     fn chain(&self) -> Chain {
         let m = self.probes.len() as u32;
-        let mut cost = self.rest * u128::from(m);
+        let mut cost = self.rest * u64::from(m);
         let mut level = m + self.rest_level;
         for (t, &p) in self.probes.iter().enumerate() {
             let depth = t as u32 + 1;
-            cost += u128::from(self.spans[p].weight) * u128::from(depth);
+            cost += self.spans[p].weight * u64::from(depth);
             level = level.max(depth + self.min_level[p]);
         }
         Chain {

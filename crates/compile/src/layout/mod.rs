@@ -103,6 +103,8 @@ pub(crate) fn weighted(
     if spans.len() > EXACT_MAX {
         return bisect::bisect(b, spans, limit);
     }
+    let scaled = scaled(spans, limit);
+    let spans = &scaled[..];
     let heights = b.heights();
     let mut paths = paths::Paths::new(&heights, reference, limit);
     let mut whole = plan::Plan::new(spans, limit, &paths, u128::MAX);
@@ -120,4 +122,31 @@ pub(crate) fn weighted(
         node = number_test(b, Cmp::Eq, s.lo, s.target, node);
     }
     node
+}
+
+/// The spans with weights shifted right, never below 1, just far enough
+/// that any tree's cost (at most the total weight times `limit + 1`) fits
+/// the programmes' `u64` costs with room to spare. Mixes from real counts
+/// never need a shift; only totals beyond about 2⁵⁸ calls do, and then
+/// the layout is optimal for the shifted weights.
+pub(crate) fn scaled(spans: &[Span], limit: u32) -> Vec<Span> {
+    let room = 1u128 << 62;
+    let factor = u128::from(limit) + 2;
+    let mut shift = 0;
+    let total = |shift: u32| -> u128 {
+        spans
+            .iter()
+            .map(|s| u128::from((s.weight >> shift).max(1)))
+            .sum()
+    };
+    while shift < 63 && total(shift) * factor >= room {
+        shift += 1;
+    }
+    spans
+        .iter()
+        .map(|s| Span {
+            weight: (s.weight >> shift).max(1),
+            ..*s
+        })
+        .collect()
 }

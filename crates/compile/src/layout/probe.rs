@@ -18,7 +18,7 @@
 
 use super::chain::Chains;
 use super::knuth::prefix_sums;
-use super::table::Table;
+use super::table::{Table, wide};
 use super::{Span, split};
 use crate::tree::{NodeId, TreeBuilder};
 
@@ -34,17 +34,20 @@ pub(super) struct Probed {
 impl Probed {
     pub(super) fn new(spans: &[Span], min_level: &[u32], limit: u32, table: &Table) -> Probed {
         let n = spans.len();
-        let prefix = prefix_sums(spans.iter().map(|s| s.weight));
+        let prefix: Vec<u64> = prefix_sums(spans.iter().map(|s| s.weight))
+            .into_iter()
+            .map(|p| u64::try_from(p).unwrap_or(u64::MAX))
+            .collect();
         let chains = Chains::new(spans, min_level, limit);
         let mut bounded = vec![0usize];
         for &m in min_level {
             bounded.push(bounded[bounded.len() - 1] + usize::from(m > 0));
         }
-        let mut prev = vec![u128::MAX; n * n];
-        let mut cur = vec![u128::MAX; n * n];
+        let mut prev = vec![u64::MAX; n * n];
+        let mut cur = vec![u64::MAX; n * n];
         let mut root = vec![Vec::new()];
         for h in 0..=limit as usize {
-            cur.fill(u128::MAX);
+            cur.fill(u64::MAX);
             for (i, &m) in min_level.iter().enumerate() {
                 if m as usize <= h {
                     cur[i * n + i] = 0;
@@ -60,7 +63,7 @@ impl Probed {
             for len in 2..=n.min(most.max(chains.longest)) {
                 for i in 0..=n - len {
                     let j = i + len - 1;
-                    let mut best = (u128::MAX, 0u8);
+                    let mut best = (u64::MAX, 0u8);
                     if let Some(c) = chains.get(i, j).filter(|c| c.level as usize <= h) {
                         best = (c.cost, 0);
                     }
@@ -85,7 +88,7 @@ impl Probed {
             n,
             root,
             chains,
-            total: prev[n - 1],
+            total: wide(prev[n - 1]),
         }
     }
 

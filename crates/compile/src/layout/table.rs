@@ -4,7 +4,9 @@
 //! (from the whole-path bound, [`super::paths::Paths::min_level`]). Out:
 //! the least weighted depth of any alphabetic tree of height at most `L`
 //! whose leaves all meet their level, and one tree reaching it
-//! (`total == u128::MAX`: no such tree).
+//! (`total == u128::MAX`: no such tree). Costs are kept in `u64`: the
+//! caller scales the weights so that the total weight times `L + 1` fits
+//! ([`super::scaled`]).
 //!
 //! The programme runs over `(level h, first i, last j)`; `cost[h][i][j]` is
 //! `weight(i..=j) + min_r cost[h-1][i][r-1] + cost[h-1][r][j]`. For an
@@ -33,14 +35,14 @@ pub(super) struct Table {
 /// The programme's inputs, fixed for all levels.
 struct Rows {
     n: usize,
-    prefix: Vec<u128>,
+    prefix: Vec<u64>,
     min_level: Vec<u32>,
     /// `bounded[i]`: how many of the first `i` spans carry a level bound.
     bounded: Vec<usize>,
 }
 
 impl Rows {
-    fn weight(&self, i: usize, j: usize) -> u128 {
+    fn weight(&self, i: usize, j: usize) -> u64 {
         self.prefix[j + 1] - self.prefix[i]
     }
 
@@ -61,16 +63,19 @@ impl Table {
         }
         let rows = Rows {
             n,
-            prefix: prefix_sums(weights.iter().copied()),
+            prefix: prefix_sums(weights.iter().copied())
+                .into_iter()
+                .map(|p| u64::try_from(p).unwrap_or(u64::MAX))
+                .collect(),
             min_level,
             bounded,
         };
-        let mut prev = vec![u128::MAX; n * n];
-        let mut cur = vec![u128::MAX; n * n];
+        let mut prev = vec![u64::MAX; n * n];
+        let mut cur = vec![u64::MAX; n * n];
         leaves(&rows, 0, &mut prev);
         let mut root = vec![Vec::new()];
         for h in 1..=limit as usize {
-            cur.fill(u128::MAX);
+            cur.fill(u64::MAX);
             leaves(&rows, h, &mut cur);
             let mut level = vec![0u8; n * n];
             one_level(&rows, h, &prev, &mut cur, &mut level);
@@ -80,7 +85,7 @@ impl Table {
         Table {
             n,
             root,
-            total: prev[n - 1],
+            total: wide(prev[n - 1]),
         }
     }
 
@@ -115,7 +120,7 @@ impl Table {
 }
 
 /// Single spans that may be leaves at level `h` cost nothing there.
-fn leaves(rows: &Rows, h: usize, cost: &mut [u128]) {
+fn leaves(rows: &Rows, h: usize, cost: &mut [u64]) {
     for (i, &m) in rows.min_level.iter().enumerate() {
         if m as usize <= h {
             cost[i * rows.n + i] = 0;
@@ -124,21 +129,21 @@ fn leaves(rows: &Rows, h: usize, cost: &mut [u128]) {
 }
 
 /// Fills level `h` of the costs and roots from level `h - 1`.
-fn one_level(rows: &Rows, h: usize, prev: &[u128], cur: &mut [u128], level: &mut [u8]) {
+fn one_level(rows: &Rows, h: usize, prev: &[u64], cur: &mut [u64], level: &mut [u8]) {
     let n = rows.n;
     let most = 1usize.checked_shl(h as u32).unwrap_or(usize::MAX);
     for len in 2..=n.min(most) {
         for i in 0..=n - len {
             let j = i + len - 1;
             let (from, to) = window(rows, cur, level, i, j);
-            let mut best = (u128::MAX, 0usize);
+            let mut best = (u64::MAX, 0usize);
             for r in from..=to {
                 let (l, rr) = (prev[i * n + r - 1], prev[r * n + j]);
-                if l != u128::MAX && rr != u128::MAX && l + rr < best.0 {
+                if l != u64::MAX && rr != u64::MAX && l + rr < best.0 {
                     best = (l + rr, r);
                 }
             }
-            if best.0 != u128::MAX {
+            if best.0 != u64::MAX {
                 cur[i * n + j] = best.0 + rows.weight(i, j);
                 level[i * n + j] = best.1 as u8;
             }
@@ -149,9 +154,9 @@ fn one_level(rows: &Rows, h: usize, prev: &[u128], cur: &mut [u128], level: &mut
 /// The roots to try for `i..=j` at one level: between the roots of `i..j`
 /// and `i+1..=j` when the interval holds no bounded leaf and both are
 /// feasible, else every split.
-fn window(rows: &Rows, cur: &[u128], level: &[u8], i: usize, j: usize) -> (usize, usize) {
+fn window(rows: &Rows, cur: &[u64], level: &[u8], i: usize, j: usize) -> (usize, usize) {
     let n = rows.n;
-    let feasible = |a: usize, b: usize| a == b || cur[a * n + b] != u128::MAX;
+    let feasible = |a: usize, b: usize| a == b || cur[a * n + b] != u64::MAX;
     if !rows.free(i, j) || !feasible(i, j - 1) || !feasible(i + 1, j) {
         return (i + 1, j);
     }
@@ -166,4 +171,13 @@ fn window(rows: &Rows, cur: &[u128], level: &[u8], i: usize, j: usize) -> (usize
         j
     };
     (from.max(i + 1), to.min(j).max(from.max(i + 1)))
+}
+
+/// A `u64` cost as `u128`, keeping "no tree".
+pub(super) fn wide(cost: u64) -> u128 {
+    if cost == u64::MAX {
+        u128::MAX
+    } else {
+        u128::from(cost)
+    }
 }

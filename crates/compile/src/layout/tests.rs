@@ -357,3 +357,26 @@ mod props {
         }
     }
 }
+
+/// Weights near `u64::MAX` are shifted down so that the `u64` costs of the
+/// programmes cannot overflow; the layout still decides every interval.
+#[test]
+fn huge_weights_are_scaled_not_overflowed() {
+    let mut b = TreeBuilder::new();
+    let cuts: Vec<(u32, u64)> = (0..40)
+        .map(|i| (i * 2, if i % 3 == 0 { u64::MAX } else { u64::MAX / 7 }))
+        .collect();
+    let s = spans(&mut b, &cuts);
+    let limit = balanced_height(s.len()) + 2;
+    let scaled = scaled(&s, limit);
+    let total: u128 = scaled.iter().map(|sp| u128::from(sp.weight)).sum();
+    assert!(total * u128::from(limit + 2) < 1u128 << 62);
+    assert!(scaled.iter().all(|sp| sp.weight >= 1));
+    let root = weighted(&mut b, &s, limit, &s);
+    let tree = b.finish(root, Vec::new());
+    for (i, sp) in s.iter().enumerate() {
+        let (raw, depth) = tree.eval(&SeccompData::new(0, sp.lo));
+        assert_eq!(raw, i as u32);
+        assert!(depth as u32 <= limit);
+    }
+}
