@@ -56,7 +56,7 @@ impl<'h> Paths<'h> {
 }
 
 /// Depth of each of `n` intervals in [`super::balanced`]'s tree.
-pub(super) fn balanced_depths(n: usize, depth: u32, out: &mut Vec<u32>) {
+fn balanced_depths(n: usize, depth: u32, out: &mut Vec<u32>) {
     if n <= 1 {
         out.push(depth);
         return;

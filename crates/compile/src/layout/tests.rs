@@ -1,5 +1,5 @@
 use super::knuth::Knuth;
-use super::paths::{Paths, balanced_depths};
+use super::paths::Paths;
 use super::peel::without;
 use super::table::Table;
 use super::*;
@@ -157,14 +157,7 @@ fn many_intervals_bisect_within_the_limit() {
         .map(|i| (i * 3, if i % 97 == 0 { 5000 } else { 1 }))
         .collect();
     let s = spans(&mut b, &cuts);
-    let limit = balanced_height(s.len()) + 2;
-    let root = weighted(&mut b, &s, limit, &s);
-    let tree = b.finish(root, Vec::new());
-    for (i, sp) in s.iter().enumerate() {
-        let (raw, depth) = tree.eval(&SeccompData::new(0, sp.lo));
-        assert_eq!(raw, i as u32);
-        assert!(depth as u32 <= limit);
-    }
+    let tree = decides_every_span(b, &s);
     assert!(tree.eval(&SeccompData::new(0, 97 * 3)).1 <= 7);
 }
 
@@ -193,15 +186,8 @@ fn whole_paths_stay_within_two_of_the_balanced_worst() {
     }
     s[9].target = checked;
     let heights = b.heights();
-    let mut depths = Vec::new();
-    balanced_depths(s.len(), 0, &mut depths);
-    let worst = s
-        .iter()
-        .zip(&depths)
-        .map(|(sp, d)| d + heights[sp.target.index()])
-        .max()
-        .unwrap();
     let limit = balanced_height(s.len()) + 2;
+    let worst = Paths::new(&heights, &s, limit).budget - 2;
     let root = weighted(&mut b, &s, limit, &s);
     let tree = b.finish(root, Vec::new());
     for sp in &s {
@@ -372,11 +358,19 @@ fn huge_weights_are_scaled_not_overflowed() {
     let total: u128 = scaled.iter().map(|sp| u128::from(sp.weight)).sum();
     assert!(total * u128::from(limit + 2) < 1u128 << 62);
     assert!(scaled.iter().all(|sp| sp.weight >= 1));
-    let root = weighted(&mut b, &s, limit, &s);
+    decides_every_span(b, &s);
+}
+
+/// The weighted tree over `s` (spans returning their index), checked to
+/// decide every span's first number within the height limit.
+fn decides_every_span(mut b: TreeBuilder, s: &[Span]) -> crate::tree::DecisionTree {
+    let limit = balanced_height(s.len()) + 2;
+    let root = weighted(&mut b, s, limit, s);
     let tree = b.finish(root, Vec::new());
     for (i, sp) in s.iter().enumerate() {
         let (raw, depth) = tree.eval(&SeccompData::new(0, sp.lo));
         assert_eq!(raw, i as u32);
         assert!(depth as u32 <= limit);
     }
+    tree
 }
