@@ -126,9 +126,9 @@ pub(crate) fn weighted(
 
 /// The spans with weights shifted right, never below 1, just far enough
 /// that any tree's cost (at most the total weight times `limit + 1`) fits
-/// the programmes' `u64` costs with room to spare. Mixes from real counts
-/// never need a shift; only totals beyond about 2⁵⁸ calls do, and then
-/// the layout is optimal for the shifted weights.
+/// the programmes' `u64` costs with room to spare (below 2⁶²). Mixes from
+/// real counts never need a shift (the weights are 1,024 units per call);
+/// when one does, the layout is optimal for the shifted weights.
 pub(crate) fn scaled(spans: &[Span], limit: u32) -> Vec<Span> {
     let room = 1u128 << 62;
     let factor = u128::from(limit) + 2;
