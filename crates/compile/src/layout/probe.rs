@@ -31,63 +31,50 @@ pub(super) struct Probed {
     pub(super) total: u128,
 }
 
+/// The programme's inputs, fixed for all levels.
+struct Inputs<'a> {
+    n: usize,
+    /// `prefix[i]`: the weight of the first `i` spans.
+    prefix: Vec<u64>,
+    min_level: &'a [u32],
+    /// `bounded[i]`: how many of the first `i` spans carry a level bound.
+    bounded: Vec<usize>,
+    chains: Chains,
+    table: &'a Table,
+}
+
 impl Probed {
     pub(super) fn new(spans: &[Span], min_level: &[u32], limit: u32, table: &Table) -> Probed {
         let n = spans.len();
-        let prefix: Vec<u64> = prefix_sums(spans.iter().map(|s| s.weight))
-            .into_iter()
-            .map(|p| u64::try_from(p).unwrap_or(u64::MAX))
-            .collect();
-        let chains = Chains::new(spans, min_level, limit);
         let mut bounded = vec![0usize];
         for &m in min_level {
             bounded.push(bounded[bounded.len() - 1] + usize::from(m > 0));
         }
+        let inputs = Inputs {
+            n,
+            prefix: prefix_sums(spans.iter().map(|s| s.weight))
+                .into_iter()
+                .map(|p| u64::try_from(p).unwrap_or(u64::MAX))
+                .collect(),
+            min_level,
+            bounded,
+            chains: Chains::new(spans, min_level, limit),
+            table,
+        };
         let mut prev = vec![u64::MAX; n * n];
         let mut cur = vec![u64::MAX; n * n];
+        leaves(&inputs, 0, &mut prev);
         let mut root = vec![Vec::new()];
-        for h in 0..=limit as usize {
+        for h in 1..=limit as usize {
             cur.fill(u64::MAX);
-            for (i, &m) in min_level.iter().enumerate() {
-                if m as usize <= h {
-                    cur[i * n + i] = 0;
-                }
-            }
-            if h == 0 {
-                std::mem::swap(&mut prev, &mut cur);
-                continue;
-            }
-            let alphabetic = table.level(h);
-            let mut level = vec![0u8; n * n];
-            let most = 1usize.checked_shl(h as u32).unwrap_or(usize::MAX);
-            for len in 2..=n.min(most.max(chains.longest)) {
-                for i in 0..=n - len {
-                    let j = i + len - 1;
-                    let mut best = (u64::MAX, 0u8);
-                    if let Some(c) = chains.get(i, j).filter(|c| c.level as usize <= h) {
-                        best = (c.cost, 0);
-                    }
-                    let free = bounded[j + 1] == bounded[i];
-                    if let Some((from, to)) = window(alphabetic, n, i, j, free) {
-                        let weight = prefix[j + 1] - prefix[i];
-                        for r in from..=to {
-                            let c = prev[i * n + r - 1].saturating_add(prev[r * n + j]);
-                            if c.saturating_add(weight) < best.0 {
-                                best = (c.saturating_add(weight), r as u8);
-                            }
-                        }
-                    }
-                    cur[i * n + j] = best.0;
-                    level[i * n + j] = best.1;
-                }
-            }
-            root.push(level);
+            leaves(&inputs, h, &mut cur);
+            root.push(one_level(&inputs, h, &prev, &mut cur));
             std::mem::swap(&mut prev, &mut cur);
         }
         Probed {
             n,
             root,
-            chains,
+            chains: inputs.chains,
             total: wide(prev[n - 1]),
         }
     }
@@ -111,6 +98,59 @@ impl Probed {
         let left = self.build(b, spans, h - 1, i, r - 1);
         split(b, spans[r].lo, right, left)
     }
+}
+
+/// Single spans that may be leaves at level `h` cost nothing there.
+fn leaves(inputs: &Inputs, h: usize, cost: &mut [u64]) {
+    for (i, &m) in inputs.min_level.iter().enumerate() {
+        if m as usize <= h {
+            cost[i * inputs.n + i] = 0;
+        }
+    }
+}
+
+/// Fills level `h` of the costs from level `h - 1`; returns its roots.
+fn one_level(inputs: &Inputs, h: usize, prev: &[u64], cur: &mut [u64]) -> Vec<u8> {
+    let n = inputs.n;
+    let alphabetic = inputs.table.level(h);
+    let mut level = vec![0u8; n * n];
+    let most = 1usize.checked_shl(h as u32).unwrap_or(usize::MAX);
+    for len in 2..=n.min(most.max(inputs.chains.longest)) {
+        for i in 0..=n - len {
+            let j = i + len - 1;
+            let (cost, root) = best(inputs, h, prev, alphabetic, i, j);
+            cur[i * n + j] = cost;
+            level[i * n + j] = root;
+        }
+    }
+    level
+}
+
+/// The least cost of `i..=j` at level `h` and its root (`0`: a chain).
+fn best(
+    inputs: &Inputs,
+    h: usize,
+    prev: &[u64],
+    alphabetic: &[u8],
+    i: usize,
+    j: usize,
+) -> (u64, u8) {
+    let n = inputs.n;
+    let mut best = (u64::MAX, 0u8);
+    if let Some(c) = inputs.chains.get(i, j).filter(|c| c.level as usize <= h) {
+        best = (c.cost, 0);
+    }
+    let free = inputs.bounded[j + 1] == inputs.bounded[i];
+    if let Some((from, to)) = window(alphabetic, n, i, j, free) {
+        let weight = inputs.prefix[j + 1] - inputs.prefix[i];
+        for r in from..=to {
+            let c = prev[i * n + r - 1].saturating_add(prev[r * n + j]);
+            if c.saturating_add(weight) < best.0 {
+                best = (c.saturating_add(weight), r as u8);
+            }
+        }
+    }
+    best
 }
 
 /// The split roots to try for `i..=j` at level `h`: from the alphabetic
