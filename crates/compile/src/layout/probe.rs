@@ -17,8 +17,7 @@
 //! all trees with probes). Time O(L·n²) plus the chains.
 
 use super::chain::Chains;
-use super::knuth::prefix_sums;
-use super::table::{Table, wide};
+use super::table::{Table, bounded_counts, levels, prefix64};
 use super::{Span, split};
 use crate::tree::{NodeId, TreeBuilder};
 
@@ -36,7 +35,6 @@ struct Inputs<'a> {
     n: usize,
     /// `prefix[i]`: the weight of the first `i` spans.
     prefix: Vec<u64>,
-    min_level: &'a [u32],
     /// `bounded[i]`: how many of the first `i` spans carry a level bound.
     bounded: Vec<usize>,
     chains: Chains,
@@ -46,36 +44,21 @@ struct Inputs<'a> {
 impl Probed {
     pub(super) fn new(spans: &[Span], min_level: &[u32], limit: u32, table: &Table) -> Probed {
         let n = spans.len();
-        let mut bounded = vec![0usize];
-        for &m in min_level {
-            bounded.push(bounded[bounded.len() - 1] + usize::from(m > 0));
-        }
         let inputs = Inputs {
             n,
-            prefix: prefix_sums(spans.iter().map(|s| s.weight))
-                .into_iter()
-                .map(|p| u64::try_from(p).unwrap_or(u64::MAX))
-                .collect(),
-            min_level,
-            bounded,
+            prefix: prefix64(spans.iter().map(|s| s.weight)),
+            bounded: bounded_counts(min_level),
             chains: Chains::new(spans, min_level, limit),
             table,
         };
-        let mut prev = vec![u64::MAX; n * n];
-        let mut cur = vec![u64::MAX; n * n];
-        leaves(&inputs, 0, &mut prev);
-        let mut root = vec![Vec::new()];
-        for h in 1..=limit as usize {
-            cur.fill(u64::MAX);
-            leaves(&inputs, h, &mut cur);
-            root.push(one_level(&inputs, h, &prev, &mut cur));
-            std::mem::swap(&mut prev, &mut cur);
-        }
+        let (root, total) = levels(n, min_level, limit, |h, prev, cur| {
+            one_level(&inputs, h, prev, cur)
+        });
         Probed {
             n,
             root,
             chains: inputs.chains,
-            total: wide(prev[n - 1]),
+            total,
         }
     }
 
@@ -97,15 +80,6 @@ impl Probed {
         let right = self.build(b, spans, h - 1, r, j);
         let left = self.build(b, spans, h - 1, i, r - 1);
         split(b, spans[r].lo, right, left)
-    }
-}
-
-/// Single spans that may be leaves at level `h` cost nothing there.
-fn leaves(inputs: &Inputs, h: usize, cost: &mut [u64]) {
-    for (i, &m) in inputs.min_level.iter().enumerate() {
-        if m as usize <= h {
-            cost[i * inputs.n + i] = 0;
-        }
     }
 }
 

@@ -57,36 +57,18 @@ impl Table {
     pub(super) fn with_levels(weights: &[u64], min_level: Vec<u32>, limit: u32) -> Table {
         let n = weights.len();
         debug_assert!(n <= usize::from(u8::MAX) + 1);
-        let mut bounded = vec![0usize];
-        for &m in &min_level {
-            bounded.push(bounded.last().copied().unwrap_or(0) + usize::from(m > 0));
-        }
         let rows = Rows {
             n,
-            prefix: prefix_sums(weights.iter().copied())
-                .into_iter()
-                .map(|p| u64::try_from(p).unwrap_or(u64::MAX))
-                .collect(),
+            prefix: prefix64(weights.iter().copied()),
+            bounded: bounded_counts(&min_level),
             min_level,
-            bounded,
         };
-        let mut prev = vec![u64::MAX; n * n];
-        let mut cur = vec![u64::MAX; n * n];
-        leaves(&rows, 0, &mut prev);
-        let mut root = vec![Vec::new()];
-        for h in 1..=limit as usize {
-            cur.fill(u64::MAX);
-            leaves(&rows, h, &mut cur);
+        let (root, total) = levels(n, &rows.min_level, limit, |h, prev, cur| {
             let mut level = vec![0u8; n * n];
-            one_level(&rows, h, &prev, &mut cur, &mut level);
-            root.push(level);
-            std::mem::swap(&mut prev, &mut cur);
-        }
-        Table {
-            n,
-            root,
-            total: wide(prev[n - 1]),
-        }
+            one_level(&rows, h, prev, cur, &mut level);
+            level
+        });
+        Table { n, root, total }
     }
 
     /// The roots of level `h` (`h >= 1`): `[i * n + j]` is the root of
@@ -119,13 +101,52 @@ impl Table {
     }
 }
 
-/// Single spans that may be leaves at level `h` cost nothing there.
-fn leaves(rows: &Rows, h: usize, cost: &mut [u64]) {
-    for (i, &m) in rows.min_level.iter().enumerate() {
-        if m as usize <= h {
-            cost[i * rows.n + i] = 0;
+/// Runs a programme over levels `1..=limit`: level 0 holds the single
+/// spans whose smallest level is 0; before `step` fills level `h` from
+/// level `h - 1` (and returns its roots), the single spans that may be
+/// leaves at `h` cost 0 there. Out: the roots of every level (none at 0)
+/// and the whole set's cost (`u128::MAX`: no tree).
+pub(super) fn levels(
+    n: usize,
+    min_level: &[u32],
+    limit: u32,
+    mut step: impl FnMut(usize, &[u64], &mut [u64]) -> Vec<u8>,
+) -> (Vec<Vec<u8>>, u128) {
+    let leaves = |h: usize, cost: &mut [u64]| {
+        for (i, &m) in min_level.iter().enumerate() {
+            if m as usize <= h {
+                cost[i * n + i] = 0;
+            }
         }
+    };
+    let mut prev = vec![u64::MAX; n * n];
+    let mut cur = vec![u64::MAX; n * n];
+    leaves(0, &mut prev);
+    let mut root = vec![Vec::new()];
+    for h in 1..=limit as usize {
+        cur.fill(u64::MAX);
+        leaves(h, &mut cur);
+        root.push(step(h, &prev, &mut cur));
+        std::mem::swap(&mut prev, &mut cur);
     }
+    (root, wide(prev[n - 1]))
+}
+
+/// `prefix[i]`: the weight of the first `i` spans, saturating in `u64`.
+pub(super) fn prefix64(weights: impl Iterator<Item = u64>) -> Vec<u64> {
+    prefix_sums(weights)
+        .into_iter()
+        .map(|p| u64::try_from(p).unwrap_or(u64::MAX))
+        .collect()
+}
+
+/// `bounded[i]`: how many of the first `i` spans carry a level bound.
+pub(super) fn bounded_counts(min_level: &[u32]) -> Vec<usize> {
+    let mut bounded = vec![0usize];
+    for &m in min_level {
+        bounded.push(bounded[bounded.len() - 1] + usize::from(m > 0));
+    }
+    bounded
 }
 
 /// Fills level `h` of the costs and roots from level `h - 1`.
