@@ -326,6 +326,7 @@ mod tests {
         let figures = |compiler: &str, mean| crate::crosvm::Figures {
             compiler: compiler.into(),
             mean,
+            split: [3.0, mean - 5.0, 1.0, 1.0],
             worst: 19,
             length: 120,
             cached: 60,

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use sysfence_cbpf::interp::{self, cache};
 use sysfence_cbpf::program::Program;
-use sysfence_cbpf::{Endian, SeccompData};
+use sysfence_cbpf::{Endian, Insn, SeccompData};
 use sysfence_compile::{Config, Layout, Weights, compile};
 use sysfence_profile::ir::ArchPolicy;
 use sysfence_profile::{LoadOptions, load_file};
@@ -41,6 +41,10 @@ pub struct Figures {
     pub compiler: String,
     /// Instructions per call, weighted by the mix.
     pub mean: f64,
+    /// The mean split into the prologue (up to and including `ld [0]`),
+    /// the number dispatch (up to the first argument load), the argument
+    /// checks and the `ret`.
+    pub split: [f64; 4],
     /// The longest path of an allowed call.
     pub worst: u32,
     /// Program length.
@@ -164,29 +168,47 @@ fn figures(
     counts: &BTreeMap<u32, u64>,
     took: Duration,
 ) -> Figures {
-    let cost = |nr: u32, args: [u64; 6]| {
-        interp::run(
-            p,
-            &SeccompData {
-                args,
-                ..SeccompData::new(ap.audit_arch, nr)
-            },
-        )
-        .insns
+    let data = |nr: u32, args: [u64; 6]| SeccompData {
+        args,
+        ..SeccompData::new(ap.audit_arch, nr)
+    };
+    let cost = |nr: u32, args: [u64; 6]| interp::run(p, &data(nr, args)).insns;
+    let split_of = |nr: u32, args: [u64; 6]| {
+        let mut parts = [0u32; 4];
+        let mut state = 0;
+        let mut tracer = |_pc: usize, insn: &Insn, _a: u32, _x: u32| {
+            let (part, next) = phase_of(state, insn);
+            parts[part] += 1;
+            state = next;
+        };
+        interp::run_with(p, &data(nr, args), &interp::Config::new(), &mut tracer);
+        parts.map(f64::from)
     };
     let mean_of = |nr: u32| {
-        let alts = allowed_alternatives(ap, nr);
+        let mut alts = allowed_alternatives(ap, nr);
         if alts.is_empty() {
-            return f64::from(cost(nr, [0; 6]));
+            alts.push([0; 6]);
         }
-        alts.iter().map(|a| f64::from(cost(nr, *a))).sum::<f64>() / alts.len() as f64
+        let mut sum = [0f64; 4];
+        for a in &alts {
+            let parts = split_of(nr, *a);
+            sum.iter_mut()
+                .zip(parts)
+                .for_each(|(s, x)| *s += x / alts.len() as f64);
+        }
+        sum
     };
     let total: u64 = counts.values().sum();
-    let mean = counts
-        .iter()
-        .map(|(nr, c)| mean_of(*nr) * *c as f64)
-        .sum::<f64>()
-        / total.max(1) as f64;
+    let mut split = [0f64; 4];
+    for (nr, c) in counts {
+        let parts = mean_of(*nr);
+        let share = *c as f64 / total.max(1) as f64;
+        split
+            .iter_mut()
+            .zip(parts)
+            .for_each(|(s, x)| *s += x * share);
+    }
+    let mean = split.iter().sum();
     let worst = (0..=ap.table_max)
         .flat_map(|nr| {
             allowed_alternatives(ap, nr)
@@ -202,6 +224,7 @@ fn figures(
     Figures {
         compiler: who.to_string(),
         mean,
+        split,
         worst,
         length: p.len(),
         cached,
@@ -209,11 +232,29 @@ fn figures(
     }
 }
 
+/// Which part of the program `insn` runs in, and the part after it, given
+/// the part before it: 0 prologue (through `ld [0]`), 1 number dispatch
+/// (until an argument word is loaded), 2 argument checks, 3 `ret`.
+fn phase_of(state: usize, insn: &Insn) -> (usize, usize) {
+    const LD_ABS_W: u16 = 0x20;
+    const RET_CLASS: u16 = 0x06;
+    let loads = |k: bool| insn.code == LD_ABS_W && k;
+    if insn.code & 0x07 == RET_CLASS {
+        (3, state)
+    } else if state == 0 {
+        (0, if loads(insn.k == 0) { 1 } else { 0 })
+    } else if loads(insn.k >= 16) {
+        (2, 2)
+    } else {
+        (state, state)
+    }
+}
+
 /// The rows as a Markdown table; each sysfence row also gives its compile
 /// time over minijail `bst`'s and `linear`'s (each a Python process).
 pub fn markdown(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| policy | mix | compiler | mean | worst allowed | length | cached numbers | compile | ÷ minijail bst | ÷ minijail linear |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| policy | mix | compiler | mean | prologue + dispatch + arguments + ret | worst allowed | length | cached numbers | compile | ÷ minijail bst | ÷ minijail linear |\n|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
         for f in &r.programs {
@@ -224,11 +265,15 @@ pub fn markdown(rows: &[Row]) -> String {
                 false => String::new(),
             };
             out.push_str(&format!(
-                "| {} | {} | {} | {:.2} | {} | {} | {} | {:.1} ms | {} | {} |\n",
+                "| {} | {} | {} | {:.2} | {:.2} + {:.2} + {:.2} + {:.2} | {} | {} | {} | {:.1} ms | {} | {} |\n",
                 r.policy,
                 r.mix,
                 f.compiler,
                 f.mean,
+                f.split[0],
+                f.split[1],
+                f.split[2],
+                f.split[3],
                 f.worst,
                 f.length,
                 f.cached,

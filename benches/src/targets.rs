@@ -64,6 +64,9 @@ pub fn check(results: &Results) -> Vec<Target> {
             0.5,
         ));
     }
+    for case in results.cases.iter().filter(|c| !c.compile_us.is_empty()) {
+        out.push(weighted_compile_target(case));
+    }
     if let Some(vcpu) = results.cases.iter().find(|c| c.name == "firecracker-vcpu") {
         let probe = "ioctl(-1, KVM_RUN)";
         out.push(target(
@@ -86,6 +89,24 @@ pub fn check(results: &Results) -> Vec<Target> {
         }
     }
     out
+}
+
+/// `weighted` compiles in at most twice `tree`'s time (both with the check).
+fn weighted_compile_target(case: &CaseResult) -> Target {
+    let us = |c: &str| {
+        case.compile_us
+            .iter()
+            .find(|(n, _)| n == c)
+            .map(|(_, t)| *t)
+    };
+    target(
+        format!(
+            "{}: compile time, sysfence weighted (uniform mix) / sysfence tree, both with the check",
+            case.name
+        ),
+        ratio(us(SYSFENCE), us("sysfence tree")),
+        2.0,
+    )
 }
 
 fn kernel_targets(docker: &CaseResult, out: &mut Vec<Target>) {

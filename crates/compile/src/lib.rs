@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! profile text --sysfence_profile::load--> ir::Policy
-//! ir::Policy --build_tree(Config)--> DecisionTree           (build.rs, args.rs, layout.rs)
+//! ir::Policy --build_tree(Config)--> DecisionTree           (build.rs, args.rs, layout/)
 //! DecisionTree --emit_from_tree--> labelled blocks --opt passes--> veneers --> Program   (emit/, opt/)
 //! Program + ir::Policy --check--> CheckReport, or the witness of a difference            (check.rs)
 //! ```

@@ -1,0 +1,63 @@
+//! The least-cost tree under the height limit and the whole-path bound.
+//!
+//! In: spans, a height limit, the bound and a cost to beat. Out: the optimal
+//! alphabetic tree under both limits, with `jeq` probe chains put in where
+//! they lower the cost ([`super::probe`]); no plan when even Knuth's
+//! unlimited alphabetic optimum, a lower bound of the alphabetic tree, does
+//! not beat the cost to beat.
+//!
+//! The alphabetic tree is the first of these that meets both limits, each
+//! optimal for fewer limits, so the first that meets them all is optimal
+//! under all: the height-limited optimum without the whole-path bound
+//! ([`super::table`], O(L·n²)); the height-limited optimum with it (the
+//! table with per-leaf levels, which always meets them).
+
+use super::Span;
+use super::knuth::Knuth;
+use super::paths::Paths;
+use super::probe::Probed;
+use super::table::Table;
+use crate::tree::{NodeId, TreeBuilder};
+
+/// One tree and how to build it.
+pub(super) struct Plan {
+    probed: Probed,
+}
+
+impl Plan {
+    /// The plan, or `None` when the alphabetic optimum cannot be below
+    /// `beat`.
+    pub(super) fn new(spans: &[Span], limit: u32, paths: &Paths, beat: u128) -> Option<Plan> {
+        let weights: Vec<u64> = spans.iter().map(|s| s.weight).collect();
+        if Knuth::new(&weights).total >= beat {
+            return None;
+        }
+        let min_level: Vec<u32> = spans.iter().map(|s| paths.min_level(s)).collect();
+        let table = alphabetic(&weights, &min_level, limit);
+        let probed = Probed::new(spans, &min_level, limit, &table);
+        Some(Plan { probed })
+    }
+
+    /// The expected cost in weighted comparisons (`u128::MAX`: no tree).
+    pub(super) fn total(&self) -> u128 {
+        self.probed.total
+    }
+
+    pub(super) fn build(&self, b: &mut TreeBuilder, spans: &[Span], limit: u32) -> NodeId {
+        self.probed.build(b, spans, limit, 0, spans.len() - 1)
+    }
+}
+
+/// The optimal alphabetic table whose tree meets every level.
+fn alphabetic(weights: &[u64], min_level: &[u32], limit: u32) -> Table {
+    let height_only = Table::with_levels(weights, vec![0; weights.len()], limit);
+    if min_level.iter().all(|&m| m == 0) {
+        return height_only;
+    }
+    let depths = height_only.depths(limit);
+    let fits = depths.iter().zip(min_level).all(|(&d, &m)| d + m <= limit);
+    if height_only.total != u128::MAX && fits {
+        return height_only;
+    }
+    Table::with_levels(weights, min_level.to_vec(), limit)
+}

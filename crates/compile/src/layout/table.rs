@@ -1,0 +1,204 @@
+//! Height-limited optimal alphabetic trees with per-leaf level bounds.
+//!
+//! In: leaf weights, a height limit `L` and each leaf's smallest level
+//! (from the whole-path bound, [`super::paths::Paths::min_level`]). Out:
+//! the least weighted depth of any alphabetic tree of height at most `L`
+//! whose leaves all meet their level, and one tree reaching it
+//! (`total == u128::MAX`: no such tree). Costs are kept in `u64`: the
+//! caller scales the weights so that the total weight times `L + 1` fits
+//! ([`super::scaled`]).
+//!
+//! The programme runs over `(level h, first i, last j)`; `cost[h][i][j]` is
+//! `weight(i..=j) + min_r cost[h-1][i][r-1] + cost[h-1][r][j]`. For an
+//! interval that holds no bounded leaf the values are those of the plain
+//! height-limited problem, whose optimal roots are monotone per level
+//! (Wessner 1976; Itai 1976): the root search is narrowed to between the
+//! roots of `i..j` and `i+1..=j`, O(n) per row. Only intervals that hold a
+//! bounded leaf scan every root (the bound binds for the one or two most
+//! argument-checked syscalls, so these are the intervals around one or two
+//! leaves): time O(L·n²) plus, per level, the lengths of the intervals
+//! holding a bounded leaf (O(n³) at worst, n³/8 for one leaf in the
+//! middle); memory L·n² bytes of roots. Intervals longer than 2^h are not
+//! visited at level h.
+
+use super::knuth::prefix_sums;
+
+/// The roots of every level and the cost of the whole set.
+pub(super) struct Table {
+    n: usize,
+    /// `root[h][i * n + j]`: first index of the right half of `i..=j` at
+    /// level `h`.
+    root: Vec<Vec<u8>>,
+    pub(super) total: u128,
+}
+
+/// The programme's inputs, fixed for all levels.
+struct Rows {
+    n: usize,
+    prefix: Vec<u64>,
+    min_level: Vec<u32>,
+    /// `bounded[i]`: how many of the first `i` spans carry a level bound.
+    bounded: Vec<usize>,
+}
+
+impl Rows {
+    fn weight(&self, i: usize, j: usize) -> u64 {
+        self.prefix[j + 1] - self.prefix[i]
+    }
+
+    /// Whether `i..=j` holds no bounded leaf (roots are monotone there).
+    fn free(&self, i: usize, j: usize) -> bool {
+        self.bounded[j + 1] == self.bounded[i]
+    }
+}
+
+impl Table {
+    /// The table for leaf weights, each leaf's lowest level and a height limit.
+    pub(super) fn with_levels(weights: &[u64], min_level: Vec<u32>, limit: u32) -> Table {
+        let n = weights.len();
+        debug_assert!(n <= usize::from(u8::MAX) + 1);
+        let rows = Rows {
+            n,
+            prefix: prefix64(weights.iter().copied()),
+            bounded: bounded_counts(&min_level),
+            min_level,
+        };
+        let (root, total) = levels(n, &rows.min_level, limit, |h, prev, cur| {
+            let mut level = vec![0u8; n * n];
+            one_level(&rows, h, prev, cur, &mut level);
+            level
+        });
+        Table { n, root, total }
+    }
+
+    /// The roots of level `h` (`h >= 1`): `[i * n + j]` is the root of
+    /// `i..=j`, `0` where it has no tree.
+    pub(super) fn level(&self, h: usize) -> &[u8] {
+        &self.root[h]
+    }
+
+    /// The root of `i..=j` (`j > i`) at level `h`, if it has a tree there.
+    #[cfg(test)]
+    pub(super) fn root_at(&self, h: usize, i: usize, j: usize) -> Option<usize> {
+        let r = *self.root.get(h)?.get(i * self.n + j)?;
+        (r != 0).then_some(usize::from(r))
+    }
+
+    /// Each leaf's depth in the tree of height at most `limit`.
+    pub(super) fn depths(&self, limit: u32) -> Vec<u32> {
+        let mut out = vec![0; self.n];
+        let mut stack = vec![(0usize, self.n.saturating_sub(1), limit)];
+        while let Some((i, j, h)) = stack.pop() {
+            if i >= j {
+                out[i] = limit - h;
+                continue;
+            }
+            let r = usize::from(self.root[h as usize][i * self.n + j]);
+            stack.push((i, r - 1, h - 1));
+            stack.push((r, j, h - 1));
+        }
+        out
+    }
+}
+
+/// Runs a programme over levels `1..=limit`: level 0 holds the single
+/// spans whose smallest level is 0; before `step` fills level `h` from
+/// level `h - 1` (and returns its roots), the single spans that may be
+/// leaves at `h` cost 0 there. Out: the roots of every level (none at 0)
+/// and the whole set's cost (`u128::MAX`: no tree).
+pub(super) fn levels(
+    n: usize,
+    min_level: &[u32],
+    limit: u32,
+    mut step: impl FnMut(usize, &[u64], &mut [u64]) -> Vec<u8>,
+) -> (Vec<Vec<u8>>, u128) {
+    let leaves = |h: usize, cost: &mut [u64]| {
+        for (i, &m) in min_level.iter().enumerate() {
+            if m as usize <= h {
+                cost[i * n + i] = 0;
+            }
+        }
+    };
+    let mut prev = vec![u64::MAX; n * n];
+    let mut cur = vec![u64::MAX; n * n];
+    leaves(0, &mut prev);
+    let mut root = vec![Vec::new()];
+    for h in 1..=limit as usize {
+        cur.fill(u64::MAX);
+        leaves(h, &mut cur);
+        root.push(step(h, &prev, &mut cur));
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    (root, wide(prev[n - 1]))
+}
+
+/// `prefix[i]`: the weight of the first `i` spans, saturating in `u64`.
+pub(super) fn prefix64(weights: impl Iterator<Item = u64>) -> Vec<u64> {
+    prefix_sums(weights)
+        .into_iter()
+        .map(|p| u64::try_from(p).unwrap_or(u64::MAX))
+        .collect()
+}
+
+/// `bounded[i]`: how many of the first `i` spans carry a level bound.
+pub(super) fn bounded_counts(min_level: &[u32]) -> Vec<usize> {
+    let mut bounded = vec![0usize];
+    for &m in min_level {
+        bounded.push(bounded[bounded.len() - 1] + usize::from(m > 0));
+    }
+    bounded
+}
+
+/// Fills level `h` of the costs and roots from level `h - 1`.
+fn one_level(rows: &Rows, h: usize, prev: &[u64], cur: &mut [u64], level: &mut [u8]) {
+    let n = rows.n;
+    let most = 1usize.checked_shl(h as u32).unwrap_or(usize::MAX);
+    for len in 2..=n.min(most) {
+        for i in 0..=n - len {
+            let j = i + len - 1;
+            let (from, to) = window(rows, cur, level, i, j);
+            let mut best = (u64::MAX, 0usize);
+            for r in from..=to {
+                let (l, rr) = (prev[i * n + r - 1], prev[r * n + j]);
+                if l != u64::MAX && rr != u64::MAX && l + rr < best.0 {
+                    best = (l + rr, r);
+                }
+            }
+            if best.0 != u64::MAX {
+                cur[i * n + j] = best.0 + rows.weight(i, j);
+                level[i * n + j] = best.1 as u8;
+            }
+        }
+    }
+}
+
+/// The roots to try for `i..=j` at one level: between the roots of `i..j`
+/// and `i+1..=j` when the interval holds no bounded leaf and both are
+/// feasible, else every split.
+fn window(rows: &Rows, cur: &[u64], level: &[u8], i: usize, j: usize) -> (usize, usize) {
+    let n = rows.n;
+    let feasible = |a: usize, b: usize| a == b || cur[a * n + b] != u64::MAX;
+    if !rows.free(i, j) || !feasible(i, j - 1) || !feasible(i + 1, j) {
+        return (i + 1, j);
+    }
+    let from = if j - 1 > i {
+        usize::from(level[i * n + j - 1])
+    } else {
+        i + 1
+    };
+    let to = if j > i + 1 {
+        usize::from(level[(i + 1) * n + j])
+    } else {
+        j
+    };
+    (from.max(i + 1), to.min(j).max(from.max(i + 1)))
+}
+
+/// A `u64` cost as `u128`, keeping "no tree".
+pub(super) fn wide(cost: u64) -> u128 {
+    if cost == u64::MAX {
+        u128::MAX
+    } else {
+        u128::from(cost)
+    }
+}

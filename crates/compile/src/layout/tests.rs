@@ -1,0 +1,376 @@
+use super::knuth::Knuth;
+use super::paths::Paths;
+use super::peel::without;
+use super::table::Table;
+use super::*;
+use sysfence_abi::{Endian, Half, SeccompData};
+
+fn spans(b: &mut TreeBuilder, cuts: &[(u32, u64)]) -> Vec<Span> {
+    let mut out = Vec::new();
+    for (i, &(lo, weight)) in cuts.iter().enumerate() {
+        let hi = cuts.get(i + 1).map_or(u32::MAX, |c| c.0 - 1);
+        out.push(Span {
+            lo,
+            hi,
+            target: b.ret(i as u32),
+            weight,
+        });
+    }
+    out
+}
+
+/// Builds the alphabetic tree a table chose for `i..=j` at level `h`.
+fn build_table(b: &mut TreeBuilder, t: &Table, s: &[Span], h: usize, i: usize, j: usize) -> NodeId {
+    let Some(r) = (i < j).then(|| t.root_at(h, i, j)).flatten() else {
+        return s[i].target;
+    };
+    let right = build_table(b, t, s, h - 1, r, j);
+    let left = build_table(b, t, s, h - 1, i, r - 1);
+    split(b, s[r].lo, right, left)
+}
+
+fn depth_of(b: TreeBuilder, root: NodeId, nr: u32) -> (u32, usize) {
+    b.finish(root, Vec::new()).eval(&SeccompData::new(0, nr))
+}
+
+/// The plain O(L·n³) programme, every root scanned: the oracle the
+/// windowed table must match. `min_level[i]`: the lowest level leaf `i`
+/// may sit at.
+pub(super) fn full_scan(weights: &[u64], min_level: &[u32], limit: u32) -> u128 {
+    let n = weights.len();
+    let w = |i: usize, j: usize| weights[i..=j].iter().map(|&x| u128::from(x)).sum::<u128>();
+    let mut prev: Vec<u128> = vec![u128::MAX; n * n];
+    for (i, &m) in min_level.iter().enumerate() {
+        if m == 0 {
+            prev[i * n + i] = 0;
+        }
+    }
+    for h in 1..=limit {
+        let mut cur = vec![u128::MAX; n * n];
+        for (i, &m) in min_level.iter().enumerate() {
+            if m <= h {
+                cur[i * n + i] = 0;
+            }
+        }
+        for len in 2..=n {
+            for i in 0..=n - len {
+                let j = i + len - 1;
+                let best = (i + 1..=j)
+                    .filter_map(|r| prev[i * n + r - 1].checked_add(prev[r * n + j]))
+                    .filter(|&c| c < u128::MAX)
+                    .min();
+                if let Some(c) = best {
+                    cur[i * n + j] = c + w(i, j);
+                }
+            }
+        }
+        prev = cur;
+    }
+    prev[n - 1]
+}
+
+#[test]
+fn balanced_tree_finds_every_interval() {
+    let mut b = TreeBuilder::new();
+    let s = spans(
+        &mut b,
+        &[
+            (0, 1),
+            (3, 1),
+            (4, 1),
+            (10, 1),
+            (11, 1),
+            (200, 1),
+            (0x4000_0000, 1),
+        ],
+    );
+    let root = balanced(&mut b, &s);
+    let tree = b.finish(root, Vec::new());
+    for (i, sp) in s.iter().enumerate() {
+        for nr in [sp.lo, sp.hi] {
+            let (raw, tests) = tree.eval(&SeccompData::new(0, nr));
+            assert_eq!(raw, i as u32, "nr {nr:#x}");
+            assert!(tests <= 3);
+        }
+    }
+    assert_eq!(balanced_height(7), 3);
+    assert_eq!(balanced_height(1), 0);
+}
+
+#[test]
+fn weighted_tree_puts_heavy_intervals_high_within_the_limit() {
+    let mut b = TreeBuilder::new();
+    let cuts: Vec<(u32, u64)> = (0..16)
+        .map(|i| (i * 2, if i == 13 { 1_000_000 } else { 1 }))
+        .collect();
+    let s = spans(&mut b, &cuts);
+    let root = weighted(&mut b, &s, 6, &s);
+    let tree = b.finish(root, Vec::new());
+    // An interval inside the range needs two bounds: depth 2 is optimal.
+    assert_eq!(tree.eval(&SeccompData::new(0, 26)), (13, 2));
+    for sp in &s {
+        assert!(tree.eval(&SeccompData::new(0, sp.lo)).1 <= 6);
+    }
+}
+
+#[test]
+fn peeling_merges_the_neighbours() {
+    let mut b = TreeBuilder::new();
+    let (x, y) = (b.ret(1), b.ret(2));
+    let s = [
+        Span {
+            lo: 0,
+            hi: 15,
+            target: x,
+            weight: 1,
+        },
+        Span {
+            lo: 16,
+            hi: 16,
+            target: y,
+            weight: 1000,
+        },
+        Span {
+            lo: 17,
+            hi: u32::MAX,
+            target: x,
+            weight: 1,
+        },
+    ];
+    let root = weighted(&mut b, &s, 4, &s);
+    assert_eq!(depth_of(b, root, 16), (2, 1));
+    assert_eq!(
+        without(&s, 16),
+        vec![Span {
+            lo: 0,
+            hi: u32::MAX,
+            target: x,
+            weight: 2
+        }]
+    );
+}
+
+#[test]
+fn many_intervals_bisect_within_the_limit() {
+    let mut b = TreeBuilder::new();
+    let cuts: Vec<(u32, u64)> = (0..1000)
+        .map(|i| (i * 3, if i % 97 == 0 { 5000 } else { 1 }))
+        .collect();
+    let s = spans(&mut b, &cuts);
+    let tree = decides_every_span(b, &s);
+    assert!(tree.eval(&SeccompData::new(0, 97 * 3)).1 <= 7);
+}
+
+/// A cold interval with long argument checks behind it stays where its
+/// whole path is at most the balanced tree's worst plus 2.
+#[test]
+fn whole_paths_stay_within_two_of_the_balanced_worst() {
+    let mut b = TreeBuilder::new();
+    // Weights falling sixteenfold per interval pull the tree into a
+    // spine that would put the cold interval 9 at the height limit.
+    let mut cuts: Vec<(u32, u64)> = (0..12).map(|i| (i * 2, 1 << (4 * (12 - i)))).collect();
+    cuts[9].1 = 1;
+    let mut s = spans(&mut b, &cuts);
+    // Five argument tests behind interval 9 (args[0..5] all zero passes
+    // every one), ending in its own return.
+    let mut checked = b.ret(9);
+    for k in 0..5 {
+        let test = Test {
+            offset: sysfence_abi::data::arg_word_offset(k as usize, Half::Lo, Endian::Little),
+            mask: None,
+            cmp: Cmp::Eq,
+            k: 0,
+        };
+        let other = b.ret(100 + k);
+        checked = b.branch(test, checked, other);
+    }
+    s[9].target = checked;
+    let heights = b.heights();
+    let limit = balanced_height(s.len()) + 2;
+    let worst = Paths::new(&heights, &s, limit).budget - 2;
+    let root = weighted(&mut b, &s, limit, &s);
+    let tree = b.finish(root, Vec::new());
+    for sp in &s {
+        let (_, depth) = tree.eval(&SeccompData::new(0, sp.lo));
+        assert!(
+            depth as u32 <= worst + 2,
+            "interval at {}: {depth} > {}",
+            sp.lo,
+            worst + 2
+        );
+    }
+    assert_eq!(tree.eval(&SeccompData::new(0, s[9].lo)).0, 9);
+}
+
+#[test]
+fn knuth_matches_the_limited_table_without_a_limit() {
+    let w = [5u64, 1, 9, 3, 3, 7, 1, 1, 20, 2];
+    let table = Table::with_levels(&w, vec![0; 10], 10);
+    assert_eq!(optimal_cost(&w), table.total);
+    assert_eq!(optimal_cost(&[1, 1]), 2);
+    assert_eq!(Knuth::new(&w).total, full_scan(&w, &[0; 10], 10));
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Weights with long runs of cold leaves and a few hot ones, as mixes are.
+    fn weights() -> impl Strategy<Value = Vec<u64>> {
+        prop::collection::vec(
+            prop_oneof![4 => 1u64..4, 2 => 1u64..1000, 1 => 1u64..1_000_000],
+            1..48,
+        )
+    }
+
+    /// Each leaf's depth and decision in a built tree, read by evaluation.
+    fn leaf_depths(b: TreeBuilder, root: NodeId, s: &[Span]) -> Vec<(u32, usize)> {
+        let tree = b.finish(root, Vec::new());
+        s.iter()
+            .flat_map(|sp| [sp.lo, sp.hi])
+            .map(|nr| tree.eval(&SeccompData::new(0, nr)))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The windowed table equals the full O(L·n³) scan, with and
+        /// without per-leaf level bounds, and the tree it builds has that
+        /// cost and meets every bound.
+        #[test]
+        fn table_matches_the_full_scan(
+            w in weights(),
+            extra in 0u32..3,
+            bounds in prop::collection::vec((0usize..48, 1u32..4), 0..3),
+        ) {
+            let n = w.len();
+            let limit = balanced_height(n) + extra;
+            let mut min_level = vec![0u32; n];
+            for &(at, m) in &bounds {
+                min_level[at % n] = m.min(limit.saturating_sub(balanced_height(n)));
+            }
+            let table = Table::with_levels(&w, min_level.clone(), limit);
+            prop_assert_eq!(table.total, full_scan(&w, &min_level, limit));
+            let mut b = TreeBuilder::new();
+            let cuts: Vec<(u32, u64)> =
+                w.iter().enumerate().map(|(i, &x)| (i as u32 * 2, x)).collect();
+            let s = spans(&mut b, &cuts);
+            if table.total == u128::MAX {
+                return Ok(());
+            }
+            let root = build_table(&mut b, &table, &s, limit as usize, 0, n - 1);
+            let seen = leaf_depths(b, root, &s);
+            let mut cost = 0u128;
+            for (i, sp) in s.iter().enumerate() {
+                let (raw, depth) = seen[2 * i];
+                prop_assert_eq!(raw, i as u32);
+                prop_assert_eq!(seen[2 * i + 1].0, i as u32);
+                prop_assert!(depth as u32 + min_level[i] <= limit);
+                cost += u128::from(sp.weight) * depth as u128;
+            }
+            prop_assert_eq!(cost, table.total);
+        }
+
+        /// Knuth's unlimited optimum equals the full scan with a height
+        /// limit no tree reaches.
+        #[test]
+        fn knuth_matches_the_full_scan(w in weights()) {
+            let n = w.len();
+            prop_assert_eq!(Knuth::new(&w).total, full_scan(&w, &vec![0; n], n as u32));
+        }
+
+        /// The weighted layout with probe chains decides every number as
+        /// its span does, within the height limit and the whole-path bound,
+        /// and costs at most the optimal alphabetic tree (the full scan).
+        #[test]
+        fn weighted_with_probes_is_correct_and_never_worse(
+            raw in prop::collection::vec((0u32..4, prop_oneof![3 => Just(1u32), 1 => 2u32..9], 1u64..5000), 2..40),
+        ) {
+            let mut b = TreeBuilder::new();
+            // Target 3 has three argument tests behind it (all-zero
+            // arguments pass them and reach `ret 3`).
+            let mut checked = b.ret(3);
+            for k in 0..3 {
+                let test = Test {
+                    offset: sysfence_abi::data::arg_word_offset(k, Half::Lo, Endian::Little),
+                    mask: None,
+                    cmp: Cmp::Eq,
+                    k: 0,
+                };
+                let other = b.ret(100);
+                checked = b.branch(test, checked, other);
+            }
+            let mut s: Vec<Span> = Vec::new();
+            let mut codes: Vec<u32> = Vec::new();
+            let mut lo = 0u32;
+            for &(t, width, weight) in &raw {
+                let target = if t == 3 { checked } else { b.ret(t) };
+                match s.last_mut() {
+                    Some(last) if last.target == target => {
+                        last.hi += width;
+                        last.weight += weight;
+                    }
+                    _ => {
+                        s.push(Span { lo, hi: lo + width - 1, target, weight });
+                        codes.push(t);
+                    }
+                }
+                lo += width;
+            }
+            s.last_mut().unwrap().hi = u32::MAX;
+            let limit = balanced_height(s.len()) + 2;
+            let heights = b.heights();
+            let paths = Paths::new(&heights, &s, limit);
+            let min_level: Vec<u32> = s.iter().map(|sp| paths.min_level(sp)).collect();
+            let weights: Vec<u64> = s.iter().map(|sp| sp.weight).collect();
+            let alphabetic = full_scan(&weights, &min_level, limit);
+            let root = weighted(&mut b, &s, limit, &s);
+            let tree = b.finish(root, Vec::new());
+            let mut cost = 0u128;
+            for (sp, &want) in s.iter().zip(&codes) {
+                let extra = heights[sp.target.index()];
+                for nr in [sp.lo, sp.hi, sp.lo + (sp.hi - sp.lo) / 2] {
+                    let (got, tests) = tree.eval(&SeccompData::new(0, nr));
+                    prop_assert_eq!(got, want, "nr {}", nr);
+                    prop_assert!(tests as u32 <= limit + extra);
+                    prop_assert!(tests as u32 <= paths.budget);
+                }
+                let (_, tests) = tree.eval(&SeccompData::new(0, sp.lo));
+                cost += u128::from(sp.weight) * u128::from(tests as u32 - extra);
+            }
+            prop_assert!(cost <= alphabetic, "{} > {}", cost, alphabetic);
+        }
+    }
+}
+
+/// Weights near `u64::MAX` are shifted down so that the `u64` costs of the
+/// programmes cannot overflow; the layout still decides every interval.
+#[test]
+fn huge_weights_are_scaled_not_overflowed() {
+    let mut b = TreeBuilder::new();
+    let cuts: Vec<(u32, u64)> = (0..40)
+        .map(|i| (i * 2, if i % 3 == 0 { u64::MAX } else { u64::MAX / 7 }))
+        .collect();
+    let s = spans(&mut b, &cuts);
+    let limit = balanced_height(s.len()) + 2;
+    let scaled = scaled(&s, limit);
+    let total: u128 = scaled.iter().map(|sp| u128::from(sp.weight)).sum();
+    assert!(total * u128::from(limit + 2) < 1u128 << 62);
+    assert!(scaled.iter().all(|sp| sp.weight >= 1));
+    decides_every_span(b, &s);
+}
+
+/// The weighted tree over `s` (spans returning their index), checked to
+/// decide every span's first number within the height limit.
+fn decides_every_span(mut b: TreeBuilder, s: &[Span]) -> crate::tree::DecisionTree {
+    let limit = balanced_height(s.len()) + 2;
+    let root = weighted(&mut b, s, limit, s);
+    let tree = b.finish(root, Vec::new());
+    for (i, sp) in s.iter().enumerate() {
+        let (raw, depth) = tree.eval(&SeccompData::new(0, sp.lo));
+        assert_eq!(raw, i as u32);
+        assert!(depth as u32 <= limit);
+    }
+    tree
+}
