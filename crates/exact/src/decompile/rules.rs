@@ -1,0 +1,243 @@
+//! Per syscall name: the rules of a [`Plan`], and what the number split
+//! says that no rule can (numbers outside the tables, one name filtered
+//! differently on two arches).
+
+use std::collections::BTreeMap;
+
+use sysfence_profile::arch::Arch;
+use sysfence_profile::ir::ArgWidth;
+
+use super::{
+    ArgTest, Entry, Piece, Plan, TestOp, action_name, cube_tests, cubes, piece_at, split_word,
+};
+use crate::count::support;
+use crate::policy::arg_slots;
+use crate::store::{Node, Store};
+
+/// Fills `plan.arches`, `plan.entries` and the notes of `plan.lost`.
+pub(super) fn build(s: &Store, splits: &[(Arch, Vec<Piece>)], plan: &mut Plan) {
+    let mut by_name: BTreeMap<&'static str, (Arch, Node)> = BTreeMap::new();
+    for (arch, pieces) in splits {
+        let abis = abis(s, *arch, pieces, plan.bad_arch);
+        for &abi in &abis {
+            plan.arches.push(abi);
+            for &(name, nr) in abi.table() {
+                let node = piece_at(pieces, nr);
+                match by_name.get(name) {
+                    None => {
+                        by_name.insert(name, (abi, node));
+                    }
+                    Some(&(first, n)) if n != node && comparable(first, abi) => {
+                        plan.lost.push(format!(
+                            "{name}: filtered differently on {first} and {abi}; a profile gives a name one rule list on every arch"
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        outside_tables(s, *arch, &abis, pieces, plan);
+        for &abi in &abis {
+            stub_mark(s, abi, pieces, plan);
+        }
+    }
+    let mut groups: BTreeMap<(u32, Vec<ArgTest>), Vec<&'static str>> = BTreeMap::new();
+    for (name, (abi, node)) in by_name {
+        for (action, tests) in name_rules(s, name, abi, node, plan) {
+            groups.entry((action, tests)).or_default().push(name);
+        }
+    }
+    plan.entries = groups
+        .into_iter()
+        .map(|((action, tests), names)| Entry {
+            names,
+            action,
+            tests,
+        })
+        .collect();
+}
+
+/// Two ABIs whose argument words mean the same (width and byte order).
+fn comparable(a: Arch, b: Arch) -> bool {
+    a.width() == b.width() && a.little_endian() == b.little_endian()
+}
+
+/// The ABIs of an arch part: x86_64 also holds x32 when some x32 number is
+/// handled other than as a foreign arch.
+fn abis(s: &Store, arch: Arch, pieces: &[Piece], bad: u32) -> Vec<Arch> {
+    if arch != Arch::X86_64 {
+        return vec![arch];
+    }
+    let x32_used = Arch::X32
+        .table()
+        .iter()
+        .any(|&(_, nr)| s.value(piece_at(pieces, nr)) != Some(bad));
+    if x32_used {
+        vec![Arch::X86_64, Arch::X32]
+    } else {
+        vec![Arch::X86_64]
+    }
+}
+
+/// runc's ENOSYS stub gives ERRNO(38) to every number above the largest
+/// one the profile names: when the numbers right above the table get it,
+/// name the number just below where they start.
+fn stub_mark(s: &Store, arch: Arch, pieces: &[Piece], plan: &mut Plan) {
+    let enosys = sysfence_cbpf::Action::Errno(38).to_raw();
+    let i = pieces.partition_point(|p| p.1 <= arch.max_nr());
+    let Some(&(lo, _, n)) = pieces.get(i) else {
+        return;
+    };
+    if s.value(n) != Some(enosys) || plan.default == enosys || lo == 0 {
+        return;
+    }
+    if let Some(name) = arch
+        .syscall_name(lo - 1)
+        .filter(|m| !plan.stub_marks.contains(m))
+    {
+        plan.stub_marks.push(name);
+    }
+}
+
+/// Notes for numbers outside every table of the part that do not get the
+/// default action (libseccomp's x32 guard excepted).
+fn outside_tables(s: &Store, arch: Arch, abis: &[Arch], pieces: &[Piece], plan: &mut Plan) {
+    let guard = arch == Arch::X86_64 && abis.len() == 1;
+    for &(lo, hi, n) in pieces {
+        let v = s.value(n);
+        if v == Some(plan.default) || (guard && lo >= 0x4000_0000 && v == Some(plan.bad_arch)) {
+            continue;
+        }
+        let listed: u64 = abis
+            .iter()
+            .map(|a| {
+                a.table()
+                    .iter()
+                    .filter(|&&(_, nr)| (lo..=hi).contains(&nr))
+                    .count() as u64
+            })
+            .sum();
+        if listed < u64::from(hi - lo) + 1 {
+            let what = v.map_or("a result that depends on the arguments".into(), action_name);
+            plan.lost.push(format!(
+                "{arch}: numbers {lo:#x}..={hi:#x} (not all in the syscall table) get {what}, not the default {}; a profile names syscalls only",
+                action_name(plan.default)
+            ));
+        }
+    }
+}
+
+/// The (action, conditions) rules of one name.
+fn name_rules(
+    s: &Store,
+    name: &str,
+    abi: Arch,
+    node: Node,
+    plan: &mut Plan,
+) -> Vec<(u32, Vec<ArgTest>)> {
+    let default = plan.default;
+    match s.value(node) {
+        Some(v) if v == default => return vec![],
+        Some(v) => return vec![(v, vec![])],
+        None => {}
+    }
+    if let Some(r) = ranges::one_argument(s, node, abi, default) {
+        return r;
+    }
+    let Some(list) = cubes(s, node, default) else {
+        plan.lost
+            .push(format!("{name} on {abi}: too many argument regions"));
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for (cube, v) in list {
+        match cube_tests(&cube, abi) {
+            Some(tests) => out.push((v, tests)),
+            None => {
+                plan.lost.push(format!(
+                    "{name} on {abi}: the result depends on the instruction pointer, which no profile can test"
+                ));
+                return vec![];
+            }
+        }
+    }
+    out
+}
+
+mod ranges {
+    //! A function of one argument as single-sided ranges.
+    use super::*;
+
+    /// The rules of a function of one argument when every non-default
+    /// region is a range from 0, a range to the maximum, or one value.
+    pub(super) fn one_argument(
+        s: &Store,
+        n: Node,
+        abi: Arch,
+        default: u32,
+    ) -> Option<Vec<(u32, Vec<ArgTest>)>> {
+        let slots = support(s, n);
+        let arg = (0..6u8).find(|&i| {
+            let (h, l) = arg_slots(abi.audit_arch(), usize::from(i));
+            slots.iter().all(|&x| x == h || x == l)
+        })?;
+        let (h, l) = arg_slots(abi.audit_arch(), usize::from(arg));
+        let narrow = abi.width() == ArgWidth::Bits32;
+        if narrow && slots.contains(&h) {
+            return None;
+        }
+        let max = if narrow {
+            u64::from(u32::MAX)
+        } else {
+            u64::MAX
+        };
+        let mut out = Vec::new();
+        for (lo, hi, v) in intervals(s, n, h, l)? {
+            let hi = hi.min(max);
+            if v == default || lo > hi {
+                continue;
+            }
+            let (op, value) = match (lo, hi) {
+                (a, b) if a == b => (TestOp::Eq, a),
+                (0, b) => (TestOp::Le, b),
+                (a, b) if b == max => (TestOp::Ge, a),
+                _ => return None,
+            };
+            out.push((
+                v,
+                vec![ArgTest {
+                    arg,
+                    op,
+                    mask: u64::MAX,
+                    value,
+                }],
+            ));
+        }
+        Some(out)
+    }
+
+    /// The 64-bit value intervals of a function of the words `h` (high) and
+    /// `l` (low), each with its leaf; `None` when a high-word range holds a
+    /// low-word test (a periodic pattern) or a split is too large.
+    fn intervals(s: &Store, n: Node, h: usize, l: usize) -> Option<Vec<(u64, u64, u32)>> {
+        let mut out: Vec<(u64, u64, u32)> = Vec::new();
+        let mut push = |lo: u64, hi: u64, v: u32| match out.last_mut() {
+            Some(last) if last.2 == v && last.1 + 1 == lo => last.1 = hi,
+            _ => out.push((lo, hi, v)),
+        };
+        for (hlo, hhi, m) in split_word(s, n, h)? {
+            let (hlo, hhi) = (u64::from(hlo) << 32, u64::from(hhi) << 32 | 0xffff_ffff);
+            if let Some(v) = s.value(m) {
+                push(hlo, hhi, v);
+                continue;
+            }
+            if hhi - hlo > 0xffff_ffff {
+                return None;
+            }
+            for (llo, lhi, k) in split_word(s, m, l)? {
+                push(hlo | u64::from(llo), hlo | u64::from(lhi), s.value(k)?);
+            }
+        }
+        Some(out)
+    }
+}
