@@ -14,7 +14,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::store::{FastMap, Node, Store, VARS, WORDS, var_bit};
+use sysfence_profile::arch::Arch;
+
+use crate::policy::{ARCH_SLOT, NR_SLOT};
+use crate::store::{FastMap, Node, Res, Store, VARS, WORDS, var, var_bit};
+
+/// The bits after arch and number: six 64-bit arguments and the
+/// instruction pointer.
+pub const ARG_BITS: u32 = VARS as u32 - 64;
 
 /// Limbs of a [`Count`] (64 bits each): 2^512 and a little headroom.
 const LIMBS: usize = 9;
@@ -51,6 +58,25 @@ impl std::ops::Shl<u32> for Count {
                 v |= self.0[src - 1] >> (64 - bits);
             }
             out[i] = v;
+        }
+        Count(out)
+    }
+}
+
+impl std::ops::Shr<u32> for Count {
+    type Output = Count;
+
+    /// `self / 2^k`, rounded down.
+    fn shr(self, k: u32) -> Count {
+        let mut out = [0u64; LIMBS];
+        let (words, bits) = ((k / 64) as usize, k % 64);
+        for (i, o) in out.iter_mut().enumerate().take(LIMBS.saturating_sub(words)) {
+            let src = i + words;
+            let mut v = self.0[src] >> bits;
+            if bits > 0 && src + 1 < LIMBS {
+                v |= self.0[src + 1] << (64 - bits);
+            }
+            *o = v;
         }
         Count(out)
     }
@@ -148,6 +174,52 @@ pub fn support(s: &Store, n: Node) -> Vec<usize> {
     (0..WORDS).filter(|&i| slots[i]).collect()
 }
 
+/// What one syscall gets, over its argument space.
+#[derive(Clone, Debug)]
+pub struct SyscallCount {
+    /// The name in the arch's table.
+    pub name: &'static str,
+    /// The number as `seccomp_data.nr` carries it.
+    pub nr: u32,
+    /// Per return value, the inputs (of 2^[`ARG_BITS`]) that get it.
+    pub leaves: BTreeMap<u32, Count>,
+    /// The words the result depends on (empty: one value for every input).
+    pub slots: Vec<usize>,
+}
+
+impl SyscallCount {
+    /// The inputs of `leaf` counted over the words the result reads only:
+    /// (count, bits of that space), exact when it fits in 128 bits.
+    pub fn over_support(&self, leaf: u32) -> (Option<u128>, u32) {
+        let bits = 32 * self.slots.len() as u32;
+        let c = self.leaves.get(&leaf).copied().unwrap_or_default();
+        ((c >> (ARG_BITS - bits)).to_u128(), bits)
+    }
+}
+
+/// Per syscall of `arch`'s table, what the diagram `root` gives it.
+pub fn syscalls(s: &mut Store, root: Node, arch: Arch) -> Res<Vec<SyscallCount>> {
+    let on_arch = s.restrict_word(root, ARCH_SLOT, arch.audit_arch())?;
+    let mut out = Vec::new();
+    for &(name, nr) in arch.table() {
+        let n = s.restrict_word(on_arch, NR_SLOT, nr)?;
+        out.push(SyscallCount {
+            name,
+            nr,
+            leaves: per_leaf(s, n, var(NR_SLOT + 1, 31)),
+            slots: support(s, n),
+        });
+    }
+    Ok(out)
+}
+
+/// Per return value, the share of `arch`'s inputs (every number, every
+/// argument) that get it: counts of 2^(`ARG_BITS` + 32).
+pub fn per_arch(s: &mut Store, root: Node, arch: Arch) -> Res<BTreeMap<u32, Count>> {
+    let on_arch = s.restrict_word(root, ARCH_SLOT, arch.audit_arch())?;
+    Ok(per_leaf(s, on_arch, var(NR_SLOT, 31)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +239,7 @@ mod tests {
         let f = counts[&0].fraction(448);
         assert!((f - 100.0 / 4_294_967_296.0).abs() < 1e-15, "{f}");
         assert_eq!(support(&s, c), vec![3]);
+        assert_eq!(counts[&0] >> 416, Count::from_u64(100));
+        assert_eq!((Count::one() << 300) >> 299, Count::from_u64(2));
     }
 }

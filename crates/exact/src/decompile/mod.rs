@@ -176,6 +176,19 @@ pub fn plans(s: &Store, root: Node) -> Vec<Plan> {
         .collect()
 }
 
+/// The arches `root` handles other than as foreign (those with a table).
+pub fn handled_arches(s: &Store, root: Node) -> Vec<Arch> {
+    let Some(pieces) = split_word(s, root, ARCH_SLOT) else {
+        return Vec::new();
+    };
+    let mut arches: Vec<Arch> = arch_parts(s, &pieces, &mut Plan::default())
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    arches.dedup();
+    arches
+}
+
 /// The arch pieces → bad-arch action and the arches with their diagrams.
 fn arch_parts(s: &Store, pieces: &[Piece], plan: &mut Plan) -> Vec<(Arch, Node)> {
     let foreign = pieces
