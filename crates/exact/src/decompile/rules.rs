@@ -27,9 +27,10 @@ pub(super) fn build(s: &Store, splits: &[(Arch, Vec<Piece>)], plan: &mut Plan) {
                     None => {
                         by_name.insert(name, (abi, node));
                     }
-                    Some(&(first, n)) if n != node && comparable(first, abi) => {
+                    Some(&(first, n)) if n != node => {
                         plan.lost.push(format!(
-                            "{name}: filtered differently on {first} and {abi}; a profile gives a name one rule list on every arch"
+                            "{name}: filtered differently on {first} and {abi}; a profile gives a name one rule list on every arch{}",
+                            if comparable(first, abi) { "" } else { " (cut to the low words on a 32-bit ABI)" }
                         ));
                     }
                     Some(_) => {}
