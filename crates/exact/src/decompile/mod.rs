@@ -97,6 +97,9 @@ pub struct Plan {
     pub arches: Vec<Arch>,
     /// The rules, grouped by (action, conditions).
     pub entries: Vec<Entry>,
+    /// Whether x86_64's x32 numbers (bit 30) all get the bad-arch action, as
+    /// libseccomp's guard gives them in a filter without x32.
+    pub x32_guard: bool,
     /// Names listed with the default action, which changes nothing but
     /// where runc's ENOSYS stub starts (above the largest named number).
     pub stub_marks: Vec<&'static str>,

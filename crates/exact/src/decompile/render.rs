@@ -163,6 +163,12 @@ fn seccompiler(plan: &mut Plan) -> Value {
             action_name(plan.bad_arch)
         ));
     }
+    if plan.x32_guard {
+        plan.lost.push(format!(
+            "x32 numbers get {} (libseccomp's x32 guard); seccompiler has no guard and gives them the mismatch action",
+            action_name(plan.bad_arch)
+        ));
+    }
     let mut audits: Vec<u32> = plan.arches.iter().map(|a| a.audit_arch()).collect();
     audits.dedup();
     if audits.len() > 1 {

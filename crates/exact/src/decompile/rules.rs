@@ -19,6 +19,7 @@ pub(super) fn build(s: &Store, splits: &[(Arch, Vec<Piece>)], plan: &mut Plan) {
     let mut by_name: BTreeMap<&'static str, (Arch, Node)> = BTreeMap::new();
     for (arch, pieces) in splits {
         let abis = abis(s, *arch, pieces, plan.bad_arch);
+        plan.x32_guard |= *arch == Arch::X86_64 && abis.len() == 1;
         for &abi in &abis {
             plan.arches.push(abi);
             for &(name, nr) in abi.table() {
