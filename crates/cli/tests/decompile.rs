@@ -125,7 +125,7 @@ fn counts_are_exact_shares_of_the_argument_space() {
 
 /// Runs `sleep` under `profile`; returns the child once its filter is on.
 fn confined(profile: &str) -> Option<(std::process::Child, String)> {
-    let child = std::process::Command::new(support::BIN)
+    let mut child = std::process::Command::new(support::BIN)
         .args(["run", profile, "--", "sleep", "10"])
         .spawn()
         .expect("spawn");
@@ -136,6 +136,8 @@ fn confined(profile: &str) -> Option<(std::process::Child, String)> {
             return Some((child, pid));
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     None
 }
 

@@ -166,12 +166,28 @@ fn name_rules(
     out
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ranges_become_aligned_blocks() {
+        assert_eq!(
+            super::ranges::blocks(5, 8, u64::MAX),
+            vec![(!0, 5), (!1, 6), (!0, 8)]
+        );
+        assert_eq!(
+            super::ranges::blocks(4, 7, 0xffff_ffff),
+            vec![(0xffff_fffc, 4)]
+        );
+    }
+}
+
 mod ranges {
     //! A function of one argument as single-sided ranges.
     use super::*;
 
-    /// The rules of a function of one argument when every non-default
-    /// region is a range from 0, a range to the maximum, or one value.
+    /// The rules of a function of one argument: per non-default range, one
+    /// condition when it starts at 0 (`LE`), ends at the maximum (`GE`) or
+    /// is one value (`EQ`), else one `MASKED_EQ` per aligned block.
     pub(super) fn one_argument(
         s: &Store,
         n: Node,
@@ -199,23 +215,49 @@ mod ranges {
             if v == default || lo > hi {
                 continue;
             }
-            let (op, value) = match (lo, hi) {
-                (a, b) if a == b => (TestOp::Eq, a),
-                (0, b) => (TestOp::Le, b),
-                (a, b) if b == max => (TestOp::Ge, a),
-                _ => return None,
+            let test = |op, mask, value| {
+                (
+                    v,
+                    vec![ArgTest {
+                        arg,
+                        op,
+                        mask,
+                        value,
+                    }],
+                )
             };
-            out.push((
-                v,
-                vec![ArgTest {
-                    arg,
-                    op,
-                    mask: u64::MAX,
-                    value,
-                }],
-            ));
+            match (lo, hi) {
+                (a, b) if a == b => out.push(test(TestOp::Eq, u64::MAX, a)),
+                (0, b) => out.push(test(TestOp::Le, u64::MAX, b)),
+                (a, b) if b == max => out.push(test(TestOp::Ge, u64::MAX, a)),
+                (a, b) => out.extend(
+                    blocks(a, b, max)
+                        .into_iter()
+                        .map(|(mask, value)| test(TestOp::MaskedEq, mask, value)),
+                ),
+            }
         }
         Some(out)
+    }
+
+    /// `lo..=hi` as maximal aligned blocks, each a (mask, value) pair with
+    /// the mask cut to `max` (the argument's width).
+    pub(super) fn blocks(mut lo: u64, hi: u64, max: u64) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        loop {
+            let mut size: u64 = 1;
+            while size < (1 << 63)
+                && lo.is_multiple_of(size << 1)
+                && lo.checked_add((size << 1) - 1).is_some_and(|end| end <= hi)
+            {
+                size <<= 1;
+            }
+            out.push((!(size - 1) & max, lo));
+            match (lo + (size - 1)).checked_add(1) {
+                Some(next) if next <= hi => lo = next,
+                _ => return out,
+            }
+        }
     }
 
     /// The 64-bit value intervals of a function of the words `h` (high) and
