@@ -103,3 +103,16 @@ fn every_corpus_profile_round_trips_in_every_arch() {
     eprintln!("{proven} programs decompiled and proven equal");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn docker_default_under_runc_decompiles_with_the_stub() {
+    let Some(policy) = support::docker_default() else {
+        return;
+    };
+    let subject = program(&policy, None);
+    let text = round_trip(&subject, OutFormat::Docker, "docker default (runc)").unwrap();
+    assert!(
+        text.starts_with("--format docker --runtime runc "),
+        "{text}"
+    );
+}

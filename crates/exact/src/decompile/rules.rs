@@ -22,7 +22,11 @@ pub(super) fn build(s: &Store, splits: &[(Arch, Vec<Piece>)], plan: &mut Plan) {
         plan.x32_guard |= *arch == Arch::X86_64 && abis.len() == 1;
         for &abi in &abis {
             plan.arches.push(abi);
+            let stub = stub_start(s, abi, pieces, plan.default);
             for &(name, nr) in abi.table() {
+                if stub.is_some_and(|lo| nr >= lo) {
+                    continue;
+                }
                 let node = piece_at(pieces, nr);
                 match by_name.get(name) {
                     None => {
@@ -40,7 +44,11 @@ pub(super) fn build(s: &Store, splits: &[(Arch, Vec<Piece>)], plan: &mut Plan) {
         }
         outside_tables(s, *arch, &abis, pieces, plan);
         for &abi in &abis {
-            stub_mark(s, abi, pieces, plan);
+            let below =
+                stub_start(s, abi, pieces, plan.default).and_then(|lo| abi.syscall_name(lo - 1));
+            if let Some(name) = below.filter(|m| !plan.stub_marks.contains(m)) {
+                plan.stub_marks.push(name);
+            }
         }
     }
     let mut groups: BTreeMap<(u32, Vec<ArgTest>), Vec<&'static str>> = BTreeMap::new();
@@ -82,23 +90,16 @@ fn abis(s: &Store, arch: Arch, pieces: &[Piece], bad: u32) -> Vec<Arch> {
 }
 
 /// runc's ENOSYS stub gives ERRNO(38) to every number above the largest
-/// one the profile names: when the numbers right above the table get it,
-/// name the number just below where they start.
-fn stub_mark(s: &Store, arch: Arch, pieces: &[Piece], plan: &mut Plan) {
+/// one the profile names (table numbers included): where the numbers right
+/// above `abi`'s table get it, the number where that run starts. The plan
+/// then names the number below it (with the default action) and leaves
+/// the names from it on to the stub.
+fn stub_start(s: &Store, abi: Arch, pieces: &[Piece], default: u32) -> Option<u32> {
     let enosys = sysfence_cbpf::Action::Errno(38).to_raw();
-    let i = pieces.partition_point(|p| p.1 <= arch.max_nr());
-    let Some(&(lo, _, n)) = pieces.get(i) else {
-        return;
-    };
-    if s.value(n) != Some(enosys) || plan.default == enosys || lo == 0 {
-        return;
-    }
-    if let Some(name) = arch
-        .syscall_name(lo - 1)
-        .filter(|m| !plan.stub_marks.contains(m))
-    {
-        plan.stub_marks.push(name);
-    }
+    let i = pieces.partition_point(|p| p.1 <= abi.max_nr());
+    let &(lo, _, n) = pieces.get(i)?;
+    let first = abi.table().first().map_or(0, |r| r.1);
+    (s.value(n) == Some(enosys) && default != enosys && lo > first).then_some(lo)
 }
 
 /// Notes for numbers outside every table of the part that do not get the
