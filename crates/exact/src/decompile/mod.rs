@@ -15,10 +15,11 @@
 //! 3. per syscall of each arch's table (x32 numbers on x86_64 included),
 //!    the argument diagram's paths to every non-default leaf become rules:
 //!    each path is a cube (fixed bits per word), one condition per argument
-//!    (`SCMP_CMP_EQ` when all 64 bits are fixed, else `SCMP_CMP_MASKED_EQ`),
-//!    and a function of one argument whose non-default set is one range
-//!    touching 0 or the maximum is one `LE` / `GE` condition. Paths are
-//!    disjoint, so the rules' order does not matter.
+//!    (`SCMP_CMP_EQ` when all 64 bits are fixed, else `SCMP_CMP_MASKED_EQ`);
+//!    where the arguments are tested one after another, each argument's
+//!    condition is a range instead ([`chain`]: `LE`, `GE`, `EQ` or aligned
+//!    `MASKED_EQ` blocks). Paths are disjoint, so the rules' order does not
+//!    matter.
 //!
 //! A syscall name takes its rules from the first arch that has it (64-bit
 //! arches first): profile formats give one name one rule list on every
@@ -26,6 +27,7 @@
 //! text as the runtime would and proves the result equal to the filter;
 //! the notes in [`Plan::lost`] explain a failed proof.
 
+pub mod chain;
 pub mod prove;
 pub mod render;
 

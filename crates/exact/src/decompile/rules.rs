@@ -5,13 +5,8 @@
 use std::collections::BTreeMap;
 
 use sysfence_profile::arch::Arch;
-use sysfence_profile::ir::ArgWidth;
 
-use super::{
-    ArgTest, Entry, Piece, Plan, TestOp, action_name, cube_tests, cubes, piece_at, split_word,
-};
-use crate::count::support;
-use crate::policy::arg_slots;
+use super::{ArgTest, Entry, Piece, Plan, action_name, cube_tests, cubes, piece_at};
 use crate::store::{Node, Store};
 
 /// Fills `plan.arches`, `plan.entries` and the notes of `plan.lost`.
@@ -144,7 +139,7 @@ fn name_rules(
         Some(v) => return vec![(v, vec![])],
         None => {}
     }
-    if let Some(r) = ranges::one_argument(s, node, abi, default) {
+    if let Some(r) = super::chain::rules(s, node, abi, default) {
         return r;
     }
     let Some(list) = cubes(s, node, default) else {
@@ -165,124 +160,4 @@ fn name_rules(
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn ranges_become_aligned_blocks() {
-        assert_eq!(
-            super::ranges::blocks(5, 8, u64::MAX),
-            vec![(!0, 5), (!1, 6), (!0, 8)]
-        );
-        assert_eq!(
-            super::ranges::blocks(4, 7, 0xffff_ffff),
-            vec![(0xffff_fffc, 4)]
-        );
-    }
-}
-
-mod ranges {
-    //! A function of one argument as single-sided ranges.
-    use super::*;
-
-    /// The rules of a function of one argument: per non-default range, one
-    /// condition when it starts at 0 (`LE`), ends at the maximum (`GE`) or
-    /// is one value (`EQ`), else one `MASKED_EQ` per aligned block.
-    pub(super) fn one_argument(
-        s: &Store,
-        n: Node,
-        abi: Arch,
-        default: u32,
-    ) -> Option<Vec<(u32, Vec<ArgTest>)>> {
-        let slots = support(s, n);
-        let arg = (0..6u8).find(|&i| {
-            let (h, l) = arg_slots(abi.audit_arch(), usize::from(i));
-            slots.iter().all(|&x| x == h || x == l)
-        })?;
-        let (h, l) = arg_slots(abi.audit_arch(), usize::from(arg));
-        let narrow = abi.width() == ArgWidth::Bits32;
-        if narrow && slots.contains(&h) {
-            return None;
-        }
-        let max = if narrow {
-            u64::from(u32::MAX)
-        } else {
-            u64::MAX
-        };
-        let mut out = Vec::new();
-        for (lo, hi, v) in intervals(s, n, h, l)? {
-            let hi = hi.min(max);
-            if v == default || lo > hi {
-                continue;
-            }
-            let test = |op, mask, value| {
-                (
-                    v,
-                    vec![ArgTest {
-                        arg,
-                        op,
-                        mask,
-                        value,
-                    }],
-                )
-            };
-            match (lo, hi) {
-                (a, b) if a == b => out.push(test(TestOp::Eq, u64::MAX, a)),
-                (0, b) => out.push(test(TestOp::Le, u64::MAX, b)),
-                (a, b) if b == max => out.push(test(TestOp::Ge, u64::MAX, a)),
-                (a, b) => out.extend(
-                    blocks(a, b, max)
-                        .into_iter()
-                        .map(|(mask, value)| test(TestOp::MaskedEq, mask, value)),
-                ),
-            }
-        }
-        Some(out)
-    }
-
-    /// `lo..=hi` as maximal aligned blocks, each a (mask, value) pair with
-    /// the mask cut to `max` (the argument's width).
-    pub(super) fn blocks(mut lo: u64, hi: u64, max: u64) -> Vec<(u64, u64)> {
-        let mut out = Vec::new();
-        loop {
-            let mut size: u64 = 1;
-            while size < (1 << 63)
-                && lo.is_multiple_of(size << 1)
-                && lo.checked_add((size << 1) - 1).is_some_and(|end| end <= hi)
-            {
-                size <<= 1;
-            }
-            out.push((!(size - 1) & max, lo));
-            match (lo + (size - 1)).checked_add(1) {
-                Some(next) if next <= hi => lo = next,
-                _ => return out,
-            }
-        }
-    }
-
-    /// The 64-bit value intervals of a function of the words `h` (high) and
-    /// `l` (low), each with its leaf; `None` when a high-word range holds a
-    /// low-word test (a periodic pattern) or a split is too large.
-    fn intervals(s: &Store, n: Node, h: usize, l: usize) -> Option<Vec<(u64, u64, u32)>> {
-        let mut out: Vec<(u64, u64, u32)> = Vec::new();
-        let mut push = |lo: u64, hi: u64, v: u32| match out.last_mut() {
-            Some(last) if last.2 == v && last.1 + 1 == lo => last.1 = hi,
-            _ => out.push((lo, hi, v)),
-        };
-        for (hlo, hhi, m) in split_word(s, n, h)? {
-            let (hlo, hhi) = (u64::from(hlo) << 32, u64::from(hhi) << 32 | 0xffff_ffff);
-            if let Some(v) = s.value(m) {
-                push(hlo, hhi, v);
-                continue;
-            }
-            if hhi - hlo > 0xffff_ffff {
-                return None;
-            }
-            for (llo, lhi, k) in split_word(s, m, l)? {
-                push(hlo | u64::from(llo), hlo | u64::from(lhi), s.value(k)?);
-            }
-        }
-        Some(out)
-    }
 }
