@@ -123,16 +123,23 @@ fn counts_are_exact_shares_of_the_argument_space() {
     );
 }
 
-/// Runs `sleep` under `profile`; returns the child once its filter is on.
-fn confined(profile: &str) -> Option<(std::process::Child, String)> {
-    let mut child = std::process::Command::new(support::BIN)
-        .args(["run", profile, "--", "sleep", "10"])
+/// Runs `sleep` under `profiles` (stacked, the first installed first);
+/// returns the child once its filters are on.
+fn confined(profiles: &[&str]) -> Option<(std::process::Child, String)> {
+    let mut args = Vec::new();
+    for p in profiles {
+        args.extend([support::BIN, "run", p, "--"]);
+    }
+    args.extend(["sleep", "10"]);
+    let mut child = std::process::Command::new(args[0])
+        .args(&args[1..])
         .spawn()
         .expect("spawn");
     let pid = child.id().to_string();
+    let want = format!("{} filter(s), ", profiles.len());
     for _ in 0..50 {
         std::thread::sleep(std::time::Duration::from_millis(100));
-        if sysfence(&["status", &pid]).stdout.contains("filter(s), ") {
+        if sysfence(&["status", &pid]).stdout.contains(&want) {
             return Some((child, pid));
         }
     }
@@ -151,7 +158,7 @@ fn a_live_process_is_proven_confined_by_its_profile_and_decompiles() {
     }
     let same = repo("corpus/profiles/no-chmod.json");
     let other = repo("corpus/profiles/deny-list.json");
-    let (mut child, pid) = confined(&same).expect("the filter is installed");
+    let (mut child, pid) = confined(&[&same]).expect("the filter is installed");
     let eq = sysfence(&["status", &pid, "--against", &same, "--quiet"]);
     let ne = sysfence(&["status", &pid, "--against", &other, "--quiet"]);
     let dump = sysfence(&["dump", &pid, "--against", &same]);
@@ -177,4 +184,28 @@ fn a_live_process_is_proven_confined_by_its_profile_and_decompiles() {
     assert_eq!(dump.code, 0, "{} {}", dump.stdout, dump.stderr);
     assert_eq!(dec.code, 0, "{}", dec.stderr);
     assert_eq!(back.code, 0, "{} {}", back.stdout, back.stderr);
+}
+
+#[test]
+fn a_stack_is_compared_as_the_kernel_combines_it() {
+    if !is_root() || !has_seccomp() || is_filtered() {
+        eprintln!(
+            "skipped: reading another process's filters needs root, seccomp and no filter on sysfence"
+        );
+        return;
+    }
+    let outer = repo("corpus/profiles/deny-list.json");
+    let inner = repo("corpus/profiles/no-chmod.json");
+    let (mut child, pid) = confined(&[&outer, &inner]).expect("both filters are installed");
+    let r = sysfence(&["status", &pid, "--against", &inner, "--quiet"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    // The stack kills what deny-list kills: stricter than no-chmod alone.
+    assert_eq!(r.code, 1, "{} {}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("at least as strict as the profile everywhere"),
+        "{}",
+        r.stdout
+    );
 }
