@@ -7,6 +7,7 @@
 //! `run` and `record` follow `env` and `docker run` instead (125 for
 //! sysfence's own failure, 126, 127, else the command's status).
 
+mod against;
 mod builtin_syscalls;
 mod cmd;
 mod failure;
@@ -61,6 +62,10 @@ enum Command {
     Diff(cmd::diff::Args),
     /// Prove A at least as strict as B, or show where A is more permissive.
     Refines(cmd::refines::Args),
+    /// Write a profile proven equal to any filter (program, dump, pid:N).
+    Decompile(cmd::decompile::Args),
+    /// Exact shares of the input space per action, arch and syscall.
+    Count(cmd::count::Args),
 }
 
 /// Exit status of `run` and `record` for sysfence's own failures, as
@@ -112,6 +117,8 @@ fn main() -> std::process::ExitCode {
         Command::Equiv(a) => cmd::equiv::run(a),
         Command::Diff(a) => cmd::diff::run(a),
         Command::Refines(a) => cmd::refines::run(a),
+        Command::Decompile(a) => cmd::decompile::run(a),
+        Command::Count(a) => cmd::count::run(a),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

@@ -58,6 +58,16 @@ fn program_verbs_answer_0_1_2() {
     assert_eq!(code(&["validate", &raw]), 0);
     assert_eq!(code(&["emu", &raw, "--arch", "x86_64", "getpid"]), 0);
     assert_eq!(code(&["dump", &raw]), 0, "dump FILE");
+    // KILL_PROCESS for foreign arches: no Docker profile says that.
+    assert_eq!(code(&["decompile", &raw]), 1);
+    let x86_64_only = write(
+        &dir,
+        "x.asm",
+        "ld [4]\njeq #AUDIT_ARCH_X86_64, nr, kill\nnr: ld [0]\njeq #-1, ok, guard\nguard: jge #0x40000000, kill, ok\nok: ret #0x7fff0000\nkill: ret #0\n",
+    );
+    assert_eq!(code(&["decompile", &x86_64_only]), 0);
+    assert_eq!(code(&["count", &raw, "getpid"]), 0);
+    assert_eq!(code(&["count", &raw, "nosuch"]), 2);
     // ld [64] reads past seccomp_data: the kernel would refuse it.
     let invalid = write(&dir, "bad.asm", "ld [64]\nret #0\n");
     assert_eq!(code(&["validate", &invalid]), 1);

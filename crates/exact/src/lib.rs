@@ -14,8 +14,9 @@
 //! are the same node. [`witness`] turns a differing path into a concrete
 //! `seccomp_data` and replays it through the interpreter or the evaluator
 //! before anyone sees it; [`diff`] lists every difference by arch and
-//! syscall; [`refine`] decides "at least as strict"; [`count`] measures how
-//! much of the input space each action gets.
+//! syscall; [`compare`] decides equality and "at least as strict"; [`count`]
+//! measures how much of the input space each action gets; [`decompile`]
+//! writes a profile whose meaning is proven equal to a filter.
 //!
 //! Past the node budget every answer is "undecided within budget N", never a
 //! guess. `docs/exact.md` describes the representation and its figures.
@@ -23,7 +24,9 @@
 #![deny(missing_docs)]
 
 pub mod compare;
+pub mod count;
 pub mod cut;
+pub mod decompile;
 pub mod diff;
 pub mod lazy;
 pub mod policy;

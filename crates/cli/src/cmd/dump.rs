@@ -11,6 +11,9 @@
 //! is not itself under seccomp, and only from processes in filter mode; each
 //! refusal is reported as such (see `sysfence_linux::dump`).
 //!
+//! `--against PROFILE` proves the process's filters equal to the profile
+//! instead (`crate::against`; exit 0 equal, 1 different).
+//!
 //! Exit status: 0; 1 when the process has no filter (or none at `--index`);
 //! 2 when it cannot be read (no such process, not permitted, exited).
 
@@ -60,6 +63,11 @@ pub struct Args {
     /// one the program's own arch check names, else this machine's).
     #[arg(long)]
     arch: Option<String>,
+    /// Instead of printing the filters, prove them equal to this profile's
+    /// meaning (read in the default context; `status PID --against` takes
+    /// the context flags): exit 0 equal, 1 different.
+    #[arg(long, value_name = "PROFILE")]
+    against: Option<PathBuf>,
 }
 
 /// Names syscalls of one arch for the disassembler's comments.
@@ -81,6 +89,10 @@ pub fn run(args: Args) -> Outcome {
     let Ok(pid) = args.target.parse::<i32>() else {
         return file(&args);
     };
+    if let Some(profile) = &args.against {
+        let context = crate::cmd::context::ContextArgs::default();
+        return crate::against::check(pid, profile, &context);
+    }
     let filters = read(pid, args.index)?;
     let audit = process_arch(Target::Pid(pid)).ok().flatten();
     let bytes = if args.json {

@@ -4,6 +4,8 @@ pub mod check;
 pub mod compile;
 pub mod context;
 pub mod cost;
+pub mod count;
+pub mod decompile;
 pub mod diff;
 pub mod disasm;
 pub mod dump;

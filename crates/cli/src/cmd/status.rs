@@ -17,6 +17,10 @@
 //! (for example `x86` to see what `int 0x80` calls get). Syscall numbers
 //! outside the arch's table are not evaluated.
 //!
+//! `--against PROFILE` (with the context flags) instead proves the
+//! process's filters equal to the profile's meaning, or shows where they
+//! differ (`crate::against`).
+//!
 //! Exit status: 0 when the status was read (whether or not the filters
 //! could be); 2 for a process that does not exist or unreadable status.
 
@@ -59,10 +63,20 @@ pub struct Args {
     /// `filters`, `filters_error`) and `probe` (null without `--probe`).
     #[arg(long)]
     json: bool,
+    /// Prove the process confined by exactly what this profile says (read
+    /// with the context flags): exit 0 equal, 1 with an input where they
+    /// differ and whether the process is at least as strict.
+    #[arg(long, value_name = "PROFILE", requires = "pid", conflicts_with_all = ["probe", "json"])]
+    against: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    context: crate::cmd::context::ContextArgs,
 }
 
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
+    if let (Some(profile), Some(pid)) = (&args.against, args.pid) {
+        return crate::against::check(pid, profile, &args.context);
+    }
     let target = args.pid.map_or(Target::SelfProcess, Target::Pid);
     let status = read_status(target).map_err(Failure::input)?;
     let arch = match &args.arch {

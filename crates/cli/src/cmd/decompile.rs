@@ -1,0 +1,95 @@
+//! `sysfence decompile PROG [--format docker|oci|seccompiler] [-o OUT]`:
+//! any filter → a profile whose compiled meaning is proven equal to it.
+//!
+//! In: a raw or assembly program (a dump, libseccomp's or seccompiler's
+//! output), `pid:N` (the process's stack of filters, combined as the
+//! kernel combines them) or a profile (read with the default context).
+//! The profile is written from the filter's decision diagram
+//! (`sysfence_exact::decompile`), loaded back as the runtime would load it
+//! and proven equal to the filter before it is printed. The context in
+//! which the proof holds (crun, so no ENOSYS stub, unless only runc's stub
+//! explains the filter; the host arch) goes to standard error as the
+//! flags under which `sysfence equiv PROFILE PROG` holds too.
+//!
+//! Exit status: 0 proven and written; 1 the filter says what the format
+//! cannot (each loss listed, and an input where the nearest profile
+//! differs, replayed); 2 bad input, or undecided within the budget.
+
+use std::path::PathBuf;
+
+use sysfence_exact::compare::DEFAULT_BUDGET;
+use sysfence_exact::decompile::prove::{DecompileError, decompile};
+use sysfence_exact::decompile::render::OutFormat;
+use sysfence_exact::witness::Named;
+
+use crate::cmd::context::ContextArgs;
+use crate::cmd::equiv::action;
+use crate::failure::{Failure, Outcome};
+use crate::io::write_output;
+use crate::operand;
+
+/// Output formats.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Docker/moby `seccomp.json`.
+    Docker,
+    /// An OCI `config.json` with `linux.seccomp`.
+    Oci,
+    /// seccompiler JSON (one category, `main`).
+    Seccompiler,
+}
+
+/// Arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The filter: raw or assembly program, `pid:N`, or a profile.
+    prog: String,
+    /// The profile format to write.
+    #[arg(long, value_enum, default_value = "docker")]
+    format: Format,
+    /// Write here instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    output: Option<PathBuf>,
+    /// Node budget of the decision diagrams.
+    #[arg(long, default_value_t = DEFAULT_BUDGET)]
+    budget: usize,
+}
+
+/// Runs the verb.
+pub fn run(args: Args) -> Outcome {
+    let subject = operand::read(&args.prog, &ContextArgs::default())?;
+    let format = match args.format {
+        Format::Docker => OutFormat::Docker,
+        Format::Oci => OutFormat::Oci,
+        Format::Seccompiler => OutFormat::Seccompiler,
+    };
+    match decompile(&subject, format, args.budget) {
+        Ok(d) => {
+            write_output(args.output.as_ref(), d.text.as_bytes())?;
+            eprintln!(
+                "sysfence: proven equal to {} when read with: {}",
+                args.prog, d.flags
+            );
+            Ok(0)
+        }
+        Err(DecompileError::NotExpressible { lost, witness, .. }) => {
+            let mut msg = format!(
+                "{}: not expressible as a {:?} profile",
+                args.prog, args.format
+            );
+            for l in &lost {
+                msg.push_str(&format!("\n  lost: {l}"));
+            }
+            if let Some(w) = witness {
+                msg.push_str(&format!(
+                    "\n  the nearest profile differs at {}: profile {}, filter {}",
+                    Named(&w.data),
+                    action(w.a),
+                    action(w.b)
+                ));
+            }
+            Err(Failure::negative(msg))
+        }
+        Err(e) => Err(Failure::input(format!("{}: {e}", args.prog))),
+    }
+}

@@ -1,0 +1,163 @@
+//! Per syscall name: the rules of a [`Plan`], and what the number split
+//! says that no rule can (numbers outside the tables, one name filtered
+//! differently on two arches).
+
+use std::collections::BTreeMap;
+
+use sysfence_profile::arch::Arch;
+
+use super::{ArgTest, Entry, Piece, Plan, action_name, cube_tests, cubes, piece_at};
+use crate::store::{Node, Store};
+
+/// Fills `plan.arches`, `plan.entries` and the notes of `plan.lost`.
+pub(super) fn build(s: &Store, splits: &[(Arch, Vec<Piece>)], plan: &mut Plan) {
+    let mut by_name: BTreeMap<&'static str, (Arch, Node)> = BTreeMap::new();
+    for (arch, pieces) in splits {
+        let abis = abis(s, *arch, pieces, plan.bad_arch);
+        plan.x32_guard |= *arch == Arch::X86_64 && abis.len() == 1;
+        for &abi in &abis {
+            plan.arches.push(abi);
+            let stub = stub_start(s, abi, pieces, plan.default);
+            for &(name, nr) in abi.table() {
+                if stub.is_some_and(|lo| nr >= lo) {
+                    continue;
+                }
+                let node = piece_at(pieces, nr);
+                match by_name.get(name) {
+                    None => {
+                        by_name.insert(name, (abi, node));
+                    }
+                    Some(&(first, n)) if n != node => {
+                        plan.lost.push(format!(
+                            "{name}: filtered differently on {first} and {abi}; a profile gives a name one rule list on every arch{}",
+                            if comparable(first, abi) { "" } else { " (cut to the low words on a 32-bit ABI)" }
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        outside_tables(s, *arch, &abis, pieces, plan);
+        for &abi in &abis {
+            let below =
+                stub_start(s, abi, pieces, plan.default).and_then(|lo| abi.syscall_name(lo - 1));
+            if let Some(name) = below.filter(|m| !plan.stub_marks.contains(m)) {
+                plan.stub_marks.push(name);
+            }
+        }
+    }
+    let mut groups: BTreeMap<(u32, Vec<ArgTest>), Vec<&'static str>> = BTreeMap::new();
+    for (name, (abi, node)) in by_name {
+        for (action, tests) in name_rules(s, name, abi, node, plan) {
+            groups.entry((action, tests)).or_default().push(name);
+        }
+    }
+    plan.entries = groups
+        .into_iter()
+        .map(|((action, tests), names)| Entry {
+            names,
+            action,
+            tests,
+        })
+        .collect();
+}
+
+/// Two ABIs whose argument words mean the same (width and byte order).
+fn comparable(a: Arch, b: Arch) -> bool {
+    a.width() == b.width() && a.little_endian() == b.little_endian()
+}
+
+/// The ABIs of an arch part: x86_64 also holds x32 when some x32 number is
+/// handled other than as a foreign arch.
+fn abis(s: &Store, arch: Arch, pieces: &[Piece], bad: u32) -> Vec<Arch> {
+    if arch != Arch::X86_64 {
+        return vec![arch];
+    }
+    let x32_used = Arch::X32
+        .table()
+        .iter()
+        .any(|&(_, nr)| s.value(piece_at(pieces, nr)) != Some(bad));
+    if x32_used {
+        vec![Arch::X86_64, Arch::X32]
+    } else {
+        vec![Arch::X86_64]
+    }
+}
+
+/// runc's ENOSYS stub gives ERRNO(38) to every number above the largest
+/// one the profile names (table numbers included): where the numbers right
+/// above `abi`'s table get it, the number where that run starts. The plan
+/// then names the number below it (with the default action) and leaves
+/// the names from it on to the stub.
+fn stub_start(s: &Store, abi: Arch, pieces: &[Piece], default: u32) -> Option<u32> {
+    let enosys = sysfence_cbpf::Action::Errno(38).to_raw();
+    let i = pieces.partition_point(|p| p.1 <= abi.max_nr());
+    let &(lo, _, n) = pieces.get(i)?;
+    let first = abi.table().first().map_or(0, |r| r.1);
+    (s.value(n) == Some(enosys) && default != enosys && lo > first).then_some(lo)
+}
+
+/// Notes for numbers outside every table of the part that do not get the
+/// default action (libseccomp's x32 guard excepted).
+fn outside_tables(s: &Store, arch: Arch, abis: &[Arch], pieces: &[Piece], plan: &mut Plan) {
+    let guard = arch == Arch::X86_64 && abis.len() == 1;
+    for &(lo, hi, n) in pieces {
+        let v = s.value(n);
+        if v == Some(plan.default) || (guard && lo >= 0x4000_0000 && v == Some(plan.bad_arch)) {
+            continue;
+        }
+        let listed: u64 = abis
+            .iter()
+            .map(|a| {
+                a.table()
+                    .iter()
+                    .filter(|&&(_, nr)| (lo..=hi).contains(&nr))
+                    .count() as u64
+            })
+            .sum();
+        if listed < u64::from(hi - lo) + 1 {
+            let what = v.map_or("a result that depends on the arguments".into(), action_name);
+            plan.lost.push(format!(
+                "{arch}: numbers {lo:#x}..={hi:#x} (not all in the syscall table) get {what}, not the default {}; a profile names syscalls only",
+                action_name(plan.default)
+            ));
+        }
+    }
+}
+
+/// The (action, conditions) rules of one name.
+fn name_rules(
+    s: &Store,
+    name: &str,
+    abi: Arch,
+    node: Node,
+    plan: &mut Plan,
+) -> Vec<(u32, Vec<ArgTest>)> {
+    let default = plan.default;
+    match s.value(node) {
+        Some(v) if v == default => return vec![],
+        Some(v) => return vec![(v, vec![])],
+        None => {}
+    }
+    if let Some(r) = super::chain::rules(s, node, abi, default) {
+        return r;
+    }
+    let Some(list) = cubes(s, node, default) else {
+        plan.lost
+            .push(format!("{name} on {abi}: too many argument regions"));
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for (cube, v) in list {
+        match cube_tests(&cube, abi) {
+            Some(tests) => out.push((v, tests)),
+            None => {
+                plan.lost.push(format!(
+                    "{name} on {abi}: the result depends on the instruction pointer, which no profile can test"
+                ));
+                return vec![];
+            }
+        }
+    }
+    out
+}
