@@ -54,7 +54,7 @@ use sysfence_linux::oracle::Oracle;
 use sysfence_profile::Diagnostic;
 use sysfence_profile::arch::Arch;
 use sysfence_profile::{HostContext, Libseccomp, LoadOptions, Loaded, Runtime, load};
-use sysfence_testkit::random_profile::{Profile, Shape, profile};
+use sysfence_testkit::random_profile::{Profile, Shape, Values, profile};
 
 /// Profiles per run of the main test.
 const CASES: u32 = 10_000;
@@ -63,7 +63,7 @@ const NARROW_CASES: u32 = 1_000;
 /// Profiles replayed through the live kernel.
 const KERNEL_SAMPLE: usize = 100;
 /// How long libseccomp may take for one profile.
-const LIMIT: Duration = Duration::from_secs(3);
+const LIMIT: Duration = Duration::from_secs(2);
 /// Diagram nodes allowed per comparison.
 const BUDGET: usize = 1 << 21;
 /// The names rules use: low and high x86_64 numbers (`read` is 0, so a
@@ -92,7 +92,30 @@ const SHAPE: Shape = Shape {
     names: NAMES,
     max_rules: 6,
     max_args: 3,
+    values: Values::Wide,
 };
+/// Rule sets on one or two syscalls with a few shared values: the shapes of
+/// GHSA-4q85-33p6-j5g6, the stale accumulator and libseccomp's loops.
+const MERGE_SHAPE: Shape = Shape {
+    names: &["read", "write"],
+    max_rules: 6,
+    max_args: 3,
+    values: Values::Pool(&[
+        0,
+        1,
+        2,
+        5,
+        8,
+        0x7fff_ffff,
+        0xffff_ffff,
+        0x1_0000_0000,
+        0x1_0000_0001,
+        0x1_0000_0100,
+        0x1_0000_0200,
+    ]),
+};
+/// Profiles per run of the merge-shape test.
+const MERGE_CASES: u32 = 3_000;
 
 /// The warning codes of the known defects.
 const GHSA: &str = "libseccomp-ghsa-4q85";
@@ -311,7 +334,11 @@ fn compare(
 }
 
 /// Runs `cases` random profiles; returns the outcome counts.
-fn run_random(cases: u32, narrow: Option<(&[String], &[Arch])>) -> BTreeMap<Outcome, usize> {
+fn run_random(
+    shape: Shape,
+    cases: u32,
+    narrow: Option<(&[String], &[Arch])>,
+) -> BTreeMap<Outcome, usize> {
     let worker = RefCell::new(worker());
     let counts = RefCell::new(BTreeMap::new());
     let mut runner = TestRunner::new(RunConfig {
@@ -320,7 +347,7 @@ fn run_random(cases: u32, narrow: Option<(&[String], &[Arch])>) -> BTreeMap<Outc
         max_shrink_iters: 64,
         ..RunConfig::default()
     });
-    let strategy = profile(SHAPE).prop_map(|mut p| {
+    let strategy = profile(shape).prop_map(|mut p| {
         if narrow.is_some() {
             p.architectures = vec!["SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_X86"];
         }
@@ -345,16 +372,25 @@ fn run_random(cases: u32, narrow: Option<(&[String], &[Arch])>) -> BTreeMap<Outc
 #[test]
 fn random_docker_profiles_agree_with_runc_and_libseccomp() {
     let start = Instant::now();
-    let counts = run_random(CASES, None);
+    let counts = run_random(SHAPE, CASES, None);
     let total: usize = counts.values().sum();
     assert!(total >= CASES as usize, "{counts:?}");
     assert!(counts.get(&Outcome::Same).copied().unwrap_or(0) > total / 2);
     eprintln!("{total} profiles in {:.1?}", start.elapsed());
 }
 
+/// Rule sets built to share comparisons: libseccomp's own defects show up
+/// here, and each difference must be one sysfence warned about.
+#[test]
+fn merge_heavy_profiles_differ_only_where_sysfence_warns() {
+    let counts = run_random(MERGE_SHAPE, MERGE_CASES, None);
+    assert!(counts.values().sum::<usize>() >= MERGE_CASES as usize);
+}
+
 #[test]
 fn narrowed_to_x86_64_agrees_with_libseccomp_built_for_x86_64_alone() {
     run_random(
+        SHAPE,
         NARROW_CASES,
         Some((&["SCMP_ARCH_X86_64".into()], &[Arch::X86_64])),
     );
@@ -363,12 +399,17 @@ fn narrowed_to_x86_64_agrees_with_libseccomp_built_for_x86_64_alone() {
 #[test]
 fn narrowed_to_x86_64_and_x32_agrees_with_libseccomp() {
     let names = ["SCMP_ARCH_X86_64".to_string(), "SCMP_ARCH_X32".into()];
-    run_random(NARROW_CASES, Some((&names, &[Arch::X86_64, Arch::X32])));
+    run_random(
+        SHAPE,
+        NARROW_CASES,
+        Some((&names, &[Arch::X86_64, Arch::X32])),
+    );
 }
 
 #[test]
 fn narrowed_to_x86_agrees_with_libseccomp_built_for_x86_alone() {
     run_random(
+        SHAPE,
         NARROW_CASES,
         Some((&["SCMP_ARCH_X86".into()], &[Arch::X86])),
     );
@@ -439,6 +480,21 @@ fn each_known_defect_reproduces_on_libseccomp() {
                 rule(&arg(0, "NE", 0x1_0000_0005), "LOG"),
             ]),
             Outcome::Ghsa,
+        ),
+        // The stale accumulator: after `a0 != 256` the generated code can
+        // test the low word of a1 with a0's word still loaded.
+        (
+            profile(&[
+                rule(
+                    &format!("{},{}", arg(0, "NE", 256), arg(1, "EQ", 7)),
+                    "ALLOW",
+                ),
+                rule(
+                    &format!("{},{}", arg(0, "EQ", 5), arg(1, "NE", 0x1_0000_0100)),
+                    "TRAP",
+                ),
+            ]),
+            Outcome::Stale,
         ),
         // Never finishes: `a0 != 1 && a1 == 2`, then `a0 != 1 && a2 == 3`.
         (

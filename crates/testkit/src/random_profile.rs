@@ -88,6 +88,27 @@ pub struct Shape {
     pub max_rules: usize,
     /// Conditions per rule.
     pub max_args: usize,
+    /// Where condition values come from.
+    pub values: Values,
+}
+
+/// Where condition values come from.
+#[derive(Clone, Copy, Debug)]
+pub enum Values {
+    /// [`value`]: any 64-bit value, weighted toward word edges.
+    Wide,
+    /// A few values, so that rules share comparisons and word nodes (the
+    /// shapes libseccomp's merge defects need).
+    Pool(&'static [u64]),
+}
+
+impl Values {
+    fn strategy(self) -> BoxedStrategy<u64> {
+        match self {
+            Values::Wide => value().boxed(),
+            Values::Pool(pool) => prop::sample::select(pool.to_vec()).boxed(),
+        }
+    }
 }
 
 impl Arg {
@@ -172,8 +193,9 @@ fn errno_ret() -> impl Strategy<Value = Option<u64>> {
     ]
 }
 
-fn arg() -> impl Strategy<Value = Arg> {
-    (0u8..6, prop::sample::select(OPS.to_vec()), value(), value()).prop_map(
+fn arg(values: Values) -> impl Strategy<Value = Arg> {
+    let v = values.strategy();
+    (0u8..6, prop::sample::select(OPS.to_vec()), v.clone(), v).prop_map(
         |(index, op, value, value_two)| Arg {
             index,
             op,
@@ -193,7 +215,7 @@ fn action() -> impl Strategy<Value = &'static str> {
 
 fn rule(shape: Shape) -> impl Strategy<Value = Rule> {
     let names = prop::collection::vec(prop::sample::select(shape.names.to_vec()), 1..=2);
-    let args = prop::collection::vec(arg(), 0..=shape.max_args);
+    let args = prop::collection::vec(arg(shape.values), 0..=shape.max_args);
     (names, action(), errno_ret(), args).prop_map(|(names, action, errno_ret, args)| Rule {
         names,
         action,
@@ -228,6 +250,7 @@ mod tests {
             names: &["read", "write"],
             max_rules: 4,
             max_args: 3,
+            values: Values::Wide,
         };
         let mut runner = TestRunner::deterministic();
         let mut seen_masked = false;
