@@ -289,10 +289,16 @@ fn compare(
     text: &str,
     narrow: Option<(&[String], &[Arch])>,
 ) -> Result<(Outcome, Option<(Program, Program)>), String> {
-    let reply = worker
+    let ours = ours(text, narrow.map(|n| n.1));
+    let mut reply = worker
         .convert(text, narrow.map(|n| n.0), LIMIT)
         .map_err(|e| e.to_string())?;
-    let ours = ours(text, narrow.map(|n| n.1));
+    if reply == Reply::Timeout && ours.is_ok() {
+        // A loaded machine, not a loop? Ask once more with a long limit.
+        reply = worker
+            .convert(text, narrow.map(|n| n.0), 10 * LIMIT)
+            .map_err(|e| e.to_string())?;
+    }
     let (insns, (prog, loaded)) = match (reply, ours) {
         (Reply::Timeout, Err(e)) if e.contains("never finishes") => {
             return Ok((Outcome::Loop, None));
