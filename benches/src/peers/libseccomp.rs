@@ -22,6 +22,7 @@ use libseccomp::{
     ScmpSyscall,
 };
 use sysfence_cbpf::Endian;
+use sysfence_cbpf::insn::Insn;
 use sysfence_cbpf::insn::decode;
 use sysfence_cbpf::limits::X32_SYSCALL_BIT;
 use sysfence_profile::arch::Arch;
@@ -52,16 +53,22 @@ pub fn compile(policy: &ArchPolicy, bad_arch: Action, layout: Layout) -> Result<
     let me = layout.compiler();
     let err = |e: &dyn std::fmt::Display| PeerError::new(me, e);
     let ctx = context(policy, bad_arch, layout).map_err(|e| err(&e))?;
+    let insns = export(&ctx).map_err(|e| err(&e))?;
+    validated(me, &insns, Vec::new())
+}
+
+/// The program `seccomp_export_bpf` writes for a filter context, read back
+/// through an anonymous file.
+pub fn export(ctx: &ScmpFilterContext) -> Result<Vec<Insn>, String> {
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
         .custom_flags(libc_o_tmpfile())
         .open(std::env::temp_dir())
-        .map_err(|e| err(&format!("anonymous file: {e}")))?;
-    ctx.export_bpf(&file).map_err(|e| err(&e))?;
-    let bytes = read_back(&mut file).map_err(|e| err(&format!("reading the export: {e}")))?;
-    let insns = decode(&bytes, Endian::NATIVE).map_err(|e| err(&e))?;
-    validated(me, &insns, Vec::new())
+        .map_err(|e| format!("anonymous file: {e}"))?;
+    ctx.export_bpf(&file).map_err(|e| e.to_string())?;
+    let bytes = read_back(&mut file).map_err(|e| format!("reading the export: {e}"))?;
+    decode(&bytes, Endian::NATIVE).map_err(|e| e.to_string())
 }
 
 /// The filter context alone (what the compile-time benchmark times, with

@@ -10,6 +10,10 @@
 //!   the case has one, else from the policy (one match action per filter).
 //! * [`libseccomp`] (cargo feature `libseccomp`): libseccomp's linear and
 //!   binary-tree layouts, exported as BPF.
+//! * [`runc`] (cargo feature `libseccomp`): runc's own conversion of a
+//!   Docker/OCI profile's JSON into libseccomp's filter and its ENOSYS stub,
+//!   the peer of the random differential test; [`runc::worker`] runs it in a
+//!   child process with a time limit.
 //!
 //! Not checked here: that the programs mean the same; [`crate::count`]
 //! compares each one's verdicts with the policy and reports differences.
@@ -23,6 +27,8 @@ use sysfence_cbpf::program::Program;
 pub mod libseccomp;
 pub mod low_word;
 pub mod minijail;
+#[cfg(feature = "libseccomp")]
+pub mod runc;
 pub mod seccompiler;
 pub mod sysfence;
 

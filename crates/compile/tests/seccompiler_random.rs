@@ -51,6 +51,7 @@ use sysfence_exact::witness::{data_of, replay};
 use sysfence_linux::oracle::Oracle;
 use sysfence_profile::arch::Arch;
 use sysfence_profile::{Format, LoadOptions};
+use sysfence_testkit::random_profile::value;
 
 const X86_64: u32 = 0xc000_003e;
 /// Profiles per run of the property test.
@@ -96,21 +97,6 @@ fn action() -> impl Strategy<Value = String> {
         Just("\"kill_process\"".to_string()),
         Just("\"log\"".to_string()),
         (0u32..0x1_0000).prop_map(|n| format!("{{\"trace\": {n}}}")),
-    ]
-}
-
-/// Values around the interesting points of both 32-bit words.
-fn value() -> impl Strategy<Value = u64> {
-    let word = prop_oneof![
-        0u32..4,
-        u32::MAX - 2..=u32::MAX,
-        0x7fff_fffeu32..=0x8000_0001,
-        any::<u32>(),
-    ];
-    prop_oneof![
-        any::<u64>(),
-        (0u64..3, word.clone()).prop_map(|(h, l)| (h << 32) | u64::from(l)),
-        (word.clone(), word).prop_map(|(h, l)| (u64::from(h) << 32) | u64::from(l)),
     ]
 }
 

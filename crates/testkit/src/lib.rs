@@ -7,6 +7,7 @@
 //! * [`host`]: what this machine allows live tests, and scratch directories.
 //! * [`insn`]: short constructors for hand-written cBPF programs.
 //! * [`fixtures`]: hand-built policies.
+//! * [`random_profile`]: random Docker/OCI profiles for property tests.
 //!
 //! In: the environment (`SYSFENCE_SHARED`, `CI`) and this checkout's path.
 //! Out: paths, process outputs, instructions and policies. Not checked: the
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod fixtures;
 pub mod host;
 pub mod insn;
+pub mod random_profile;
 pub mod shared;
 
 pub use cli::Cli;

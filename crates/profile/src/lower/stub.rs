@@ -88,7 +88,8 @@ pub(super) fn stub_applies(p: &OciProfile, default_kind: Kind, ctx: &HostContext
 
 /// runc's `findLastSyscalls`: per arch, the largest number the linked
 /// libseccomp resolves among every rule's names; multiplexed names resolve
-/// to pseudo numbers and are ignored.
+/// to pseudo numbers and are ignored. An arch whose largest number is 0
+/// (only `read` on x86_64) gets no stub check at all, as in runc.
 pub(super) fn last_syscalls(
     p: &OciProfile,
     arches: &[Arch],
@@ -103,7 +104,7 @@ pub(super) fn last_syscalls(
             .filter(|n| arch.multiplexed(&n.v).is_none())
             .filter_map(|n| release.syscall_nr(arch, &n.v))
             .max();
-        if let Some(m) = max {
+        if let Some(m) = max.filter(|&m| m != 0) {
             out.insert(arch, m);
         }
     }
