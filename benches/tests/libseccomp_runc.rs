@@ -54,6 +54,7 @@ use sysfence_linux::oracle::Oracle;
 use sysfence_profile::Diagnostic;
 use sysfence_profile::arch::Arch;
 use sysfence_profile::{HostContext, Libseccomp, LoadOptions, Loaded, Runtime, load};
+use sysfence_testkit::insn::assert_kernel_agrees;
 use sysfence_testkit::random_profile::{Profile, Shape, Values, profile};
 
 /// Profiles per run of the main test.
@@ -542,15 +543,8 @@ fn a_sample_agrees_with_the_kernel() {
             continue;
         };
         let inputs = kernel_inputs(&oracle, &p);
-        for prog in [&theirs, &ours] {
-            let kernel = oracle
-                .run(prog.insns(), &inputs)
-                .expect("the kernel runs it");
-            for (d, k) in inputs.iter().zip(&kernel) {
-                assert_eq!(interp::run(prog, d).raw, *k, "{}\n{d:x?}", p.json());
-            }
-            runs += inputs.len();
-        }
+        let kernel = |insns: &[_], inputs: &[_]| oracle.run(insns, inputs);
+        runs += assert_kernel_agrees([&theirs, &ours], &inputs, kernel, &p.json());
         done += 1;
     }
     eprintln!("{done} profiles, {runs} inputs: interpreter and kernel agree");

@@ -51,6 +51,7 @@ use sysfence_exact::witness::{data_of, replay};
 use sysfence_linux::oracle::Oracle;
 use sysfence_profile::arch::Arch;
 use sysfence_profile::{Format, LoadOptions};
+use sysfence_testkit::insn::assert_kernel_agrees;
 use sysfence_testkit::random_profile::value;
 
 const X86_64: u32 = 0xc000_003e;
@@ -291,15 +292,8 @@ fn random_seccompiler_filters_agree_with_the_kernel() {
             .step_by(7)
             .map(|(nr, args)| oracle.data(nr, args))
             .collect();
-        for prog in [&theirs, &ours] {
-            let kernel = oracle
-                .run(prog.insns(), &inputs)
-                .expect("the kernel runs it");
-            for (d, k) in inputs.iter().zip(&kernel) {
-                assert_eq!(interp::run(prog, d).raw, *k, "{}\n{d:x?}", p.json());
-            }
-            runs += inputs.len();
-        }
+        let kernel = |insns: &[_], inputs: &[_]| oracle.run(insns, inputs);
+        runs += assert_kernel_agrees([&theirs, &ours], &inputs, kernel, &p.json());
         profiles += 1;
     }
     eprintln!("{profiles} profiles, {runs} inputs: interpreter and kernel agree");

@@ -231,6 +231,30 @@ fn the_ghsa_example_is_a_call_the_old_release_decides_otherwise() {
     );
 }
 
+/// Found by the random differential against libseccomp 2.5.4: conditions
+/// on five arguments gave the candidate search more calls than it tried in
+/// odometer order, and the defect (KILL_THREAD from a high-word node the
+/// `!=` rules share, where the profile gives ERRNO(2)) went unwarned. The
+/// search now skips every subtree both rule lists have already decided.
+#[test]
+fn ghsa_4q85_is_found_among_rules_on_many_arguments() {
+    let rules = r#"{"names":["read"],"action":"SCMP_ACT_KILL","args":[{"index":5,"op":"SCMP_CMP_LT","value":0},{"index":4,"op":"SCMP_CMP_NE","value":1},{"index":5,"op":"SCMP_CMP_GE","value":2}]},
+        {"names":["read","read"],"action":"SCMP_ACT_ALLOW","args":[{"index":2,"op":"SCMP_CMP_LT","value":8},{"index":1,"op":"SCMP_CMP_EQ","value":2147483647},{"index":0,"op":"SCMP_CMP_MASKED_EQ","value":2147483647,"valueTwo":4294967552}]},
+        {"names":["read"],"action":"SCMP_ACT_ERRNO","errnoRet":2,"args":[{"index":0,"op":"SCMP_CMP_MASKED_EQ","value":0,"valueTwo":4294967296},{"index":4,"op":"SCMP_CMP_NE","value":0}]}"#;
+    let text = format!("{{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{rules}]}}");
+    let old = load_with(&text, Libseccomp::V2_5_4).unwrap();
+    let w = ghsa(&old);
+    assert_eq!(w.len(), 1, "{:?}", old.warnings);
+    assert!(
+        w[0].message
+            .contains("its filter gives KILL_THREAD where the profile gives ERRNO(2)"),
+        "{}",
+        w[0].message
+    );
+    let new = load_with(&text, Libseccomp::V2_6_1).unwrap();
+    assert!(ghsa(&new).is_empty(), "{:?}", new.warnings);
+}
+
 /// Rule sets on which `seccomp_rule_add` (2.5.4, 2.6.0 and 2.6.1) never
 /// returns: the 0-based rule it hangs on.
 const LOOPS: [(&str, usize); 2] = [

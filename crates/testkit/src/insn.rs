@@ -41,3 +41,23 @@ pub fn mutate(rng: &mut sysfence_cbpf::generate::Rng, prog: &Program) -> Option<
         .ok()
         .filter(|p| p.insns() != prog.insns())
 }
+
+/// Runs each program on `inputs` in the interpreter and through `kernel`
+/// (the live-kernel oracle's `run`) and asserts that both give every input
+/// the same return value; `context` (the profile) is printed on a
+/// difference. Returns how many inputs ran.
+pub fn assert_kernel_agrees<E: std::fmt::Debug>(
+    progs: [&Program; 2],
+    inputs: &[sysfence_cbpf::SeccompData],
+    kernel: impl Fn(&[Insn], &[sysfence_cbpf::SeccompData]) -> Result<Vec<u32>, E>,
+    context: &str,
+) -> usize {
+    for prog in progs {
+        let answers = kernel(prog.insns(), inputs).expect("the kernel runs it");
+        for (d, k) in inputs.iter().zip(&answers) {
+            let ours = sysfence_cbpf::interp::run(prog, d).raw;
+            assert_eq!(ours, *k, "{context}\n{d:x?}");
+        }
+    }
+    2 * inputs.len()
+}

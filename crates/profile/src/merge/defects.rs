@@ -6,16 +6,16 @@
 //! call they decide differently.
 //!
 //! In: the rules added to one syscall, and the rules read back from the
-//! correct merge. Out: a call and both outcomes, or nothing when the
-//! boundary values of the conditions show no difference (the search tries
-//! at most [`MAX_CALLS`] calls).
+//! correct merge. Out: a call and both outcomes, nothing when the boundary
+//! values of the conditions show no difference, or "gave up" past
+//! [`MAX_CALLS`] search steps (the caller warns then too: never silent).
 
 use std::collections::BTreeSet;
 
 use crate::eval::boundary_values;
 use crate::ir::{ArgWidth, Rule};
 
-/// The most calls the witness search tries.
+/// The most steps (partial calls) the witness search takes.
 const MAX_CALLS: usize = 50_000;
 
 /// A call on which two rule lists disagree: its arguments and the rule
@@ -24,12 +24,6 @@ pub(super) struct Witness<'a> {
     pub args: [u64; 6],
     pub profile: Option<&'a Rule>,
     pub runtime: Option<&'a Rule>,
-}
-
-fn first<'a>(rules: &'a [Rule], args: &[u64; 6], width: ArgWidth) -> Option<&'a Rule> {
-    rules
-        .iter()
-        .find(|r| r.conds.iter().all(|c| c.holds(args[c.arg.get()], width)))
 }
 
 /// Per argument, the values around every condition on it (0 when none).
@@ -49,30 +43,82 @@ fn candidates(rules: &[&[Rule]], width: ArgWidth) -> [Vec<u64>; 6] {
     })
 }
 
-/// The first call (in odometer order over the candidates) that `a` and
-/// `b` decide with different actions.
+/// What the first rule of `rules` that can still match decides, with the
+/// arguments below `fixed` set: `Some` when that is already known (a rule
+/// whose every condition is on a set argument and holds, or no rule left:
+/// the default), `None` while a condition on an unset argument decides.
+fn decided<'a>(
+    rules: &'a [Rule],
+    args: &[u64; 6],
+    fixed: usize,
+    width: ArgWidth,
+) -> Option<Option<&'a Rule>> {
+    for r in rules {
+        let set = |c: &&crate::ir::Cond| c.arg.get() < fixed;
+        if r.conds
+            .iter()
+            .filter(set)
+            .any(|c| !c.holds(args[c.arg.get()], width))
+        {
+            continue;
+        }
+        return r.conds.iter().all(|c| set(&c)).then_some(Some(r));
+    }
+    Some(None)
+}
+
+/// A call that `a` and `b` decide with different actions, searched one
+/// argument at a time over the candidates; a subtree where both lists are
+/// already decided is not entered. `Err` when the search gave up after
+/// [`MAX_CALLS`] steps.
 pub(super) fn witness<'a>(
     profile: &'a [Rule],
     runtime: &'a [Rule],
     width: ArgWidth,
-) -> Option<Witness<'a>> {
+) -> Result<Option<Witness<'a>>, usize> {
     let values = candidates(&[profile, runtime], width);
-    let mut pos = [0usize; 6];
-    for _ in 0..MAX_CALLS {
-        let args: [u64; 6] = std::array::from_fn(|i| values[i][pos[i]]);
-        let (p, r) = (first(profile, &args, width), first(runtime, &args, width));
-        if p.map(|r| r.action) != r.map(|r| r.action) {
-            return Some(Witness {
-                args,
-                profile: p,
-                runtime: r,
-            });
-        }
-        let i = (0..6).find(|&i| pos[i] + 1 < values[i].len())?;
-        pos[i] += 1;
-        pos[..i].fill(0);
+    let lists = (profile, runtime);
+    let mut steps = 0;
+    let mut args = [0u64; 6];
+    match search(lists, &values, width, (&mut args, 0), &mut steps) {
+        Some(found) => Ok(found),
+        None => Err(MAX_CALLS),
     }
-    None
+}
+
+/// One level of [`witness`]'s search; `None` when out of steps.
+fn search<'a>(
+    (profile, runtime): (&'a [Rule], &'a [Rule]),
+    values: &[Vec<u64>; 6],
+    width: ArgWidth,
+    (args, fixed): (&mut [u64; 6], usize),
+    steps: &mut usize,
+) -> Option<Option<Witness<'a>>> {
+    *steps += 1;
+    if *steps > MAX_CALLS {
+        return None;
+    }
+    let both = (
+        decided(profile, args, fixed, width),
+        decided(runtime, args, fixed, width),
+    );
+    if let (Some(p), Some(r)) = both {
+        let differ = p.map(|r| r.action) != r.map(|r| r.action);
+        return Some(differ.then_some(Witness {
+            args: *args,
+            profile: p,
+            runtime: r,
+        }));
+    }
+    for &v in &values[fixed] {
+        args[fixed] = v;
+        let found = search((profile, runtime), values, width, (args, fixed + 1), steps)?;
+        if found.is_some() {
+            return Some(found);
+        }
+    }
+    args[fixed] = 0;
+    Some(None)
 }
 
 /// `args (0x5, 0x0, 0x0, 0x0, 0x0, 0x0)`.

@@ -422,8 +422,18 @@ impl SysDb {
         }
         old.what.clone_from(&self.what);
         let old_rules = old.read_back(width)?;
-        let Some(w) = defects::witness(rules, &old_rules, width) else {
-            return Ok(());
+        let w = match defects::witness(rules, &old_rules, width) {
+            Ok(Some(w)) => w,
+            Ok(None) => return Ok(()),
+            Err(steps) => {
+                let at = rules.first().map(|r| r.origin.clone()).unwrap_or_default();
+                let msg = format!(
+                    "{}: libseccomp {} may merge these rules wrongly (GHSA-4q85-33p6-j5g6, fixed in 2.6.1): the search for a call its filter decides otherwise stopped after {steps} steps",
+                    self.what, self.release,
+                );
+                warnings.push(Diagnostic::warning(&at, msg).with_code(GHSA_CODE));
+                return Ok(());
+            }
         };
         let at = w
             .runtime
