@@ -55,7 +55,7 @@ use sysfence_profile::Diagnostic;
 use sysfence_profile::arch::Arch;
 use sysfence_profile::{HostContext, Libseccomp, LoadOptions, Loaded, Runtime, load};
 use sysfence_testkit::insn::assert_kernel_agrees;
-use sysfence_testkit::random_profile::{Profile, Shape, Values, profile};
+use sysfence_testkit::random_profile::{MERGE_SHAPE, Profile, Shape, Values, profile};
 
 /// Profiles per run of the main test.
 const CASES: u32 = 10_000;
@@ -94,26 +94,6 @@ const SHAPE: Shape = Shape {
     max_rules: 6,
     max_args: 3,
     values: Values::Wide,
-};
-/// Rule sets on one or two syscalls with a few shared values: the shapes of
-/// GHSA-4q85-33p6-j5g6, the stale accumulator and libseccomp's loops.
-const MERGE_SHAPE: Shape = Shape {
-    names: &["read", "write"],
-    max_rules: 6,
-    max_args: 3,
-    values: Values::Pool(&[
-        0,
-        1,
-        2,
-        5,
-        8,
-        0x7fff_ffff,
-        0xffff_ffff,
-        0x1_0000_0000,
-        0x1_0000_0001,
-        0x1_0000_0100,
-        0x1_0000_0200,
-    ]),
 };
 /// Profiles per run of the merge-shape test.
 const MERGE_CASES: u32 = 3_000;
@@ -238,10 +218,22 @@ fn ghsa_example(w: &Diagnostic) -> Option<(SeccompData, String)> {
     Some((d, gives.to_string()))
 }
 
-/// Checks every GHSA warning's example against libseccomp's program.
+/// Checks every GHSA warning's example against libseccomp's program. The
+/// example's outcome is the one of libseccomp's merged tree; where sysfence
+/// also warns that the code generated for that syscall can test a stale
+/// argument word, the program may give another, as the warning says (and
+/// every difference there
+/// is still one sysfence warned about: [`explain`]).
 fn check_examples(loaded: &Loaded, theirs: &Program) -> Result<(), String> {
     for w in loaded.warnings.iter().filter(|w| w.code == Some(GHSA)) {
         let (d, gives) = ghsa_example(w).ok_or_else(|| format!("unreadable: {}", w.message))?;
+        let stale = |x: &&Diagnostic| x.code == Some(STALE) && names_input(x, &d);
+        if loaded.warnings.iter().any(|x| stale(&x)) {
+            if !w.message.contains("may give yet another action") {
+                return Err(format!("GHSA warning beside a stale one: {}", w.message));
+            }
+            continue;
+        }
         let got = interp::run(theirs, &d).action.to_string();
         let default = loaded.policy.arch(d.arch).map(|a| a.default.to_string());
         let expected = if gives == "the default action" {

@@ -4,13 +4,17 @@
 //!
 //! And libseccomp's own defects, per release: GHSA-4q85-33p6-j5g6 (before
 //! 2.6.1) is warned about with a call that shows it, and rule sets on which
-//! libseccomp's merge never ends are refused, quickly.
+//! libseccomp's merge never ends are refused, quickly; on random rule sets
+//! the search for that call always answers.
 //!
 //! The expected outcomes were recorded from filters built by libseccomp
 //! 2.5.4 (Debian 12), 2.6.0 (Debian 13) and 2.6.1 (Debian unstable) and run
 //! on the listed calls; each table below says which release gave what.
 
 use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use sysfence_testkit::random_profile::{MERGE_SHAPE, Shape, profile};
 
 use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::ir::Action;
@@ -253,6 +257,54 @@ fn ghsa_4q85_is_found_among_rules_on_many_arguments() {
     );
     let new = load_with(&text, Libseccomp::V2_6_1).unwrap();
     assert!(ghsa(&new).is_empty(), "{:?}", new.warnings);
+}
+
+/// A merge-heavy rule set on which the search once gave up (50,000 steps
+/// over three arguments' candidates): a subtree where both lists can only
+/// reach one outcome is now skipped, and the search ends with an example.
+#[test]
+fn ghsa_4q85_search_ends_on_rules_sharing_arguments() {
+    let rules = r#"{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"op":"SCMP_CMP_NE","value":0}]},
+        {"names":["read"],"action":"SCMP_ACT_ERRNO","errnoRet":0,"args":[{"index":5,"op":"SCMP_CMP_LT","value":8},{"index":2,"op":"SCMP_CMP_NE","value":0,"valueTwo":2},{"index":2,"op":"SCMP_CMP_MASKED_EQ","value":4294967808,"valueTwo":0}]},
+        {"names":["read","write"],"action":"SCMP_ACT_ALLOW","args":[{"index":5,"op":"SCMP_CMP_LE","value":5,"valueTwo":4294967552},{"index":5,"op":"SCMP_CMP_LE","value":4294967295,"valueTwo":4294967295},{"index":1,"op":"SCMP_CMP_LE","value":4294967297,"valueTwo":8}]}"#;
+    let text = format!("{{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{rules}]}}");
+    let old = load_with(&text, Libseccomp::V2_5_4).unwrap();
+    for w in ghsa(&old) {
+        assert!(!w.message.contains("stopped after"), "{}", w.message);
+        assert!(w.message.contains("for args ("), "{}", w.message);
+    }
+}
+
+/// Four `read` rules whose merge walks between 2^22 and 2^24 nodes:
+/// libseccomp builds their filter, so sysfence's bound on the merge's work
+/// must not refuse them (it did at 2^22).
+#[test]
+fn a_long_merge_libseccomp_finishes_is_read() {
+    let rules = r#"{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":2,"op":"SCMP_CMP_NE","value":4294967296}]},
+        {"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"op":"SCMP_CMP_NE","value":0},{"index":2,"op":"SCMP_CMP_GE","value":4294967297},{"index":0,"op":"SCMP_CMP_LE","value":4294967297,"valueTwo":4294967295}]},
+        {"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"op":"SCMP_CMP_MASKED_EQ","value":4294967297,"valueTwo":0},{"index":3,"op":"SCMP_CMP_EQ","value":4294967808,"valueTwo":4294967296},{"index":3,"op":"SCMP_CMP_GT","value":5,"valueTwo":8}]},
+        {"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":1,"op":"SCMP_CMP_LT","value":1},{"index":0,"op":"SCMP_CMP_LT","value":4294967296,"valueTwo":8},{"index":2,"op":"SCMP_CMP_GT","value":8,"valueTwo":4294967297}]}"#;
+    for release in Libseccomp::ALL {
+        load_rules(rules, release).unwrap();
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3_000, ..ProptestConfig::default() })]
+
+    /// The GHSA-4q85 search answers (an example or none) on random rule
+    /// sets that share comparisons, twice as many rules and more arguments
+    /// than the peer differential draws: it never gives up on them.
+    #[test]
+    fn the_ghsa_search_answers_on_random_merge_heavy_rules(
+        p in profile(Shape { max_rules: 12, max_args: 4, ..MERGE_SHAPE })
+    ) {
+        if let Ok(loaded) = load_with(&p.json(), Libseccomp::V2_5_4) {
+            for w in ghsa(&loaded) {
+                prop_assert!(!w.message.contains("stopped after"), "{}\n{}", p.json(), w.message);
+            }
+        }
+    }
 }
 
 /// Rule sets on which `seccomp_rule_add` (2.5.4, 2.6.0 and 2.6.1) never

@@ -166,6 +166,27 @@ impl Profile {
     }
 }
 
+/// Rule sets on one or two syscalls with a few shared values: the shapes of
+/// GHSA-4q85-33p6-j5g6, the stale accumulator and libseccomp's loops.
+pub const MERGE_SHAPE: Shape = Shape {
+    names: &["read", "write"],
+    max_rules: 6,
+    max_args: 3,
+    values: Values::Pool(&[
+        0,
+        1,
+        2,
+        5,
+        8,
+        0x7fff_ffff,
+        0xffff_ffff,
+        0x1_0000_0000,
+        0x1_0000_0001,
+        0x1_0000_0100,
+        0x1_0000_0200,
+    ]),
+};
+
 /// Values around the interesting points of both 32-bit words (0, 1, the
 /// sign bit, all ones), and any value.
 pub fn value() -> impl Strategy<Value = u64> + Clone {

@@ -8,15 +8,20 @@
 //! In: the rules added to one syscall, and the rules read back from the
 //! correct merge. Out: a call and both outcomes, nothing when the boundary
 //! values of the conditions show no difference, or "gave up" past
-//! [`MAX_CALLS`] search steps (the caller warns then too: never silent).
+//! [`MAX_CALLS`] search steps or [`MAX_WORK`] rule visits (the caller warns
+//! then too: never silent).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use crate::eval::boundary_values;
 use crate::ir::{ArgWidth, Rule};
 
 /// The most steps (partial calls) the witness search takes.
-const MAX_CALLS: usize = 50_000;
+const MAX_CALLS: usize = 200_000;
+
+/// The most rule visits the search makes (a step visits every rule of
+/// both lists once and keeps one flag per rule): time and memory bound.
+const MAX_WORK: usize = 20_000_000;
 
 /// A call on which two rule lists disagree: its arguments and the rule
 /// each list decides it by (`None`: the default action).
@@ -43,82 +48,128 @@ fn candidates(rules: &[&[Rule]], width: ArgWidth) -> [Vec<u64>; 6] {
     })
 }
 
-/// What the first rule of `rules` that can still match decides, with the
-/// arguments below `fixed` set: `Some` when that is already known (a rule
-/// whose every condition is on a set argument and holds, or no rule left:
-/// the default), `None` while a condition on an unset argument decides.
-fn decided<'a>(
-    rules: &'a [Rule],
-    args: &[u64; 6],
-    fixed: usize,
+/// Which rules of both lists (the profile's, then the runtime's) can still
+/// match: every condition on an argument set so far holds.
+type Alive = Vec<bool>;
+
+/// [`witness`]'s depth-first search over the arguments in index order.
+struct Search<'a> {
+    lists: [&'a [Rule]; 2],
+    values: [Vec<u64>; 6],
     width: ArgWidth,
-) -> Option<Option<&'a Rule>> {
-    for r in rules {
-        let set = |c: &&crate::ir::Cond| c.arg.get() < fixed;
-        if r.conds
-            .iter()
-            .filter(set)
-            .any(|c| !c.holds(args[c.arg.get()], width))
-        {
-            continue;
-        }
-        return r.conds.iter().all(|c| set(&c)).then_some(Some(r));
-    }
-    Some(None)
+    args: [u64; 6],
+    steps: usize,
+    limit: usize,
+    /// `(fixed, alive)` states already searched without a witness.
+    seen: HashSet<(usize, Alive)>,
 }
 
-/// A call that `a` and `b` decide with different actions, searched one
-/// argument at a time over the candidates; a subtree where both lists are
-/// already decided is not entered. `Err` when the search gave up after
-/// [`MAX_CALLS`] steps.
+impl<'a> Search<'a> {
+    /// What list `l` can still decide with the arguments below `fixed`
+    /// set: every live rule up to the first whose conditions are all on
+    /// set arguments, or the default (`None`) after them.
+    fn possible(&self, l: usize, alive: &[bool], fixed: usize) -> Vec<Option<&'a Rule>> {
+        let offset = if l == 0 { 0 } else { self.lists[0].len() };
+        let mut out = Vec::new();
+        for (i, r) in self.lists[l].iter().enumerate() {
+            if !alive[offset + i] {
+                continue;
+            }
+            out.push(Some(r));
+            if r.conds.iter().all(|c| c.arg.get() < fixed) {
+                return out;
+            }
+        }
+        out.push(None);
+        out
+    }
+
+    /// `alive` with the rules a condition on argument `fixed` rules out at
+    /// value `v`.
+    fn after(&self, alive: &[bool], fixed: usize, v: u64) -> Alive {
+        let rules = self.lists[0].iter().chain(self.lists[1]);
+        rules
+            .zip(alive)
+            .map(|(r, &live)| {
+                live && r
+                    .conds
+                    .iter()
+                    .filter(|c| c.arg.get() == fixed)
+                    .all(|c| c.holds(v, self.width))
+            })
+            .collect()
+    }
+
+    /// One level; `None` when out of steps.
+    fn run(&mut self, alive: Alive, fixed: usize) -> Option<Option<Witness<'a>>> {
+        self.steps += 1;
+        if self.steps > self.limit {
+            return None;
+        }
+        let (p, r) = (
+            self.possible(0, &alive, fixed),
+            self.possible(1, &alive, fixed),
+        );
+        if let (Some(a), Some(b)) = (single(&p), single(&r))
+            && (a == b || p.len() == 1 && r.len() == 1)
+        {
+            return Some((a != b).then_some(Witness {
+                args: self.args,
+                profile: p[0],
+                runtime: r[0],
+            }));
+        }
+        if !self.seen.insert((fixed, alive.clone())) {
+            return Some(None);
+        }
+        let mut tried = HashSet::new();
+        for v in self.values[fixed].clone() {
+            let next = self.after(&alive, fixed, v);
+            if !tried.insert(next.clone()) {
+                continue;
+            }
+            self.args[fixed] = v;
+            if let found @ Some(_) = self.run(next, fixed + 1)? {
+                return Some(found);
+            }
+        }
+        self.args[fixed] = 0;
+        Some(None)
+    }
+}
+
+/// The outcome every entry of a `possible` list shares, if they share one.
+fn single(possible: &[Option<&Rule>]) -> Option<Option<crate::ir::Action>> {
+    let first = possible.first()?.map(|r| r.action);
+    possible
+        .iter()
+        .all(|p| p.map(|r| r.action) == first)
+        .then_some(first)
+}
+
+/// A call that `profile` and `runtime` decide with different actions,
+/// searched one argument at a time over the candidates. Values of an
+/// argument that leave the same rules alive are tried once, a state met
+/// before is not searched again, and a state where both lists can only
+/// reach one and the same outcome is not entered. `Err` when the search
+/// gave up after the steps it returns ([`MAX_CALLS`], fewer for long
+/// rule lists: [`MAX_WORK`]).
 pub(super) fn witness<'a>(
     profile: &'a [Rule],
     runtime: &'a [Rule],
     width: ArgWidth,
 ) -> Result<Option<Witness<'a>>, usize> {
-    let values = candidates(&[profile, runtime], width);
-    let lists = (profile, runtime);
-    let mut steps = 0;
-    let mut args = [0u64; 6];
-    match search(lists, &values, width, (&mut args, 0), &mut steps) {
-        Some(found) => Ok(found),
-        None => Err(MAX_CALLS),
-    }
-}
-
-/// One level of [`witness`]'s search; `None` when out of steps.
-fn search<'a>(
-    (profile, runtime): (&'a [Rule], &'a [Rule]),
-    values: &[Vec<u64>; 6],
-    width: ArgWidth,
-    (args, fixed): (&mut [u64; 6], usize),
-    steps: &mut usize,
-) -> Option<Option<Witness<'a>>> {
-    *steps += 1;
-    if *steps > MAX_CALLS {
-        return None;
-    }
-    let both = (
-        decided(profile, args, fixed, width),
-        decided(runtime, args, fixed, width),
-    );
-    if let (Some(p), Some(r)) = both {
-        let differ = p.map(|r| r.action) != r.map(|r| r.action);
-        return Some(differ.then_some(Witness {
-            args: *args,
-            profile: p,
-            runtime: r,
-        }));
-    }
-    for &v in &values[fixed] {
-        args[fixed] = v;
-        let found = search((profile, runtime), values, width, (args, fixed + 1), steps)?;
-        if found.is_some() {
-            return Some(found);
-        }
-    }
-    args[fixed] = 0;
-    Some(None)
+    let mut search = Search {
+        lists: [profile, runtime],
+        values: candidates(&[profile, runtime], width),
+        width,
+        args: [0; 6],
+        steps: 0,
+        limit: MAX_CALLS.min(MAX_WORK / (profile.len() + runtime.len()).max(1)),
+        seen: HashSet::new(),
+    };
+    let alive = vec![true; profile.len() + runtime.len()];
+    search.run(alive, 0).ok_or(search.limit)
 }
 
 /// `args (0x5, 0x0, 0x0, 0x0, 0x0, 0x0)`.

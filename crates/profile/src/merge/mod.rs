@@ -357,7 +357,9 @@ impl SysDb {
             return Ok(vec![self.added[u].clone()]);
         }
         self.tree.refuel();
-        for (before, after) in self.tree.stale_reads() {
+        let stale = self.tree.stale_reads();
+        let stale_warned = self.release.stale_accumulator() && !stale.is_empty();
+        for (before, after) in stale {
             let (b, a) = (&self.added[before.rule], &self.added[after.rule]);
             let msg = format!(
                 "{}: libseccomp's generated filter can test a stale argument word here: when the conditions of the rule at {} do not all hold, this rule's next comparison may read the word loaded for them (a code-generation defect, depending on its block layout); sysfence enforces the rules as merged",
@@ -373,7 +375,7 @@ impl SysDb {
         }
         let rules = self.read_back(width)?;
         if self.release.ghsa_4q85() && self.tree.ghsa_site {
-            self.check_ghsa(&rules, width, warnings)?;
+            self.check_ghsa(&rules, width, stale_warned, warnings)?;
         }
         Ok(rules)
     }
@@ -403,10 +405,14 @@ impl SysDb {
 
     /// Merges the rules again as releases before 2.6.1 do and warns, with
     /// a call, where that filter decides otherwise (GHSA-4q85-33p6-j5g6).
+    /// With `stale` (a stale-accumulator warning on the same syscall) the
+    /// call's outcome is the merged tree's, which the generated code may
+    /// change again: the warning says so.
     fn check_ghsa(
         &self,
         rules: &[Rule],
         width: ArgWidth,
+        stale: bool,
         warnings: &mut Vec<Diagnostic>,
     ) -> Result<(), ProfileError> {
         let mut old = SysDb::default();
@@ -448,6 +454,13 @@ impl SysDb {
             defects::outcome(w.runtime),
             defects::outcome(w.profile),
         );
+        let msg = if stale {
+            format!(
+                "{msg}; its code can also test a stale argument word there (see the stale-accumulator warning), so the filter may give yet another action"
+            )
+        } else {
+            msg
+        };
         let mut d = Diagnostic::warning(&at, msg).with_code(GHSA_CODE);
         if let Some(p) = w.profile.filter(|p| p.origin != at) {
             d = d.with_related(&p.origin);

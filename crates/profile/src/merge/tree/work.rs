@@ -16,7 +16,7 @@
 use super::{NodeId, Tree};
 
 /// The most node visits one rule's merge (or one read-back) may take.
-pub(in crate::merge) const WORK_LIMIT: u32 = 1 << 22;
+pub(in crate::merge) const WORK_LIMIT: u32 = 1 << 24;
 
 impl Tree {
     /// Takes one unit of work; false once the limit is passed.
