@@ -11,7 +11,8 @@
 //! 3. one rule per name; rules whose action equals the default are skipped;
 //!    names no table knows are skipped with a warning (an error when strict);
 //!    a repeated argument index turns the rule into one rule per condition;
-//! 4. each rule goes to every arch in the filter (native first), through
+//! 4. each rule goes to every arch in the filter (native first; only the
+//!    asked ones when [`HostContext::arches`] narrows it), through
 //!    `socketcall`/`ipc` where libseccomp multiplexes, and is merged as
 //!    libseccomp merges ([`crate::merge`]); 32-bit arches keep the low word;
 //! 5. x32 shares the x86_64 body (its low-word comparisons are rewritten
@@ -20,7 +21,7 @@
 //! 6. runc's ENOSYS stub, when it applies, becomes number ranges.
 //!
 //! The bad-arch action is libseccomp's default, KILL_THREAD. Step 2 lives
-//! in [`checks`], step 6 in [`stub`].
+//! in [`checks`] and [`arches`], step 6 in [`stub`].
 
 use std::collections::BTreeMap;
 
@@ -35,12 +36,13 @@ use crate::merge::{Label, SysDb, normalize};
 use crate::resolve::{OciProfile, OciSyscall};
 use crate::x86;
 
+mod arches;
 mod checks;
 mod stub;
 
+use arches::filter_arches;
 use checks::{
-    Kind, action, check_errno, check_flags, filter_arches, kind, load_flags, missing_default, op,
-    unconfined,
+    Kind, action, check_errno, check_flags, kind, load_flags, missing_default, op, unconfined,
 };
 use stub::{drop_shadowed, last_syscalls, other_ranges, stub_applies};
 
