@@ -122,6 +122,8 @@ const MERGE_CASES: u32 = 3_000;
 /// The warning codes of the known defects.
 const GHSA: &str = "libseccomp-ghsa-4q85";
 const STALE: &str = "libseccomp-stale-accumulator";
+/// How a GHSA warning without an example says its search gave up.
+const GAVE_UP: &str = "the search for a call its filter decides otherwise stopped";
 
 /// How one profile came out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -241,9 +243,17 @@ fn ghsa_example(w: &Diagnostic) -> Option<(SeccompData, String)> {
     Some((d, gives.to_string()))
 }
 
-/// Checks every GHSA warning's example against libseccomp's program.
+/// Checks every GHSA warning's example against libseccomp's program. A
+/// warning whose search gave up has none (it says so); a difference it
+/// covers must still name the input's syscall ([`explain`]).
 fn check_examples(loaded: &Loaded, theirs: &Program) -> Result<(), String> {
-    for w in loaded.warnings.iter().filter(|w| w.code == Some(GHSA)) {
+    let with_example = |w: &&Diagnostic| !w.message.contains(GAVE_UP);
+    for w in loaded
+        .warnings
+        .iter()
+        .filter(|w| w.code == Some(GHSA))
+        .filter(with_example)
+    {
         let (d, gives) = ghsa_example(w).ok_or_else(|| format!("unreadable: {}", w.message))?;
         let got = interp::run(theirs, &d).action.to_string();
         let default = loaded.policy.arch(d.arch).map(|a| a.default.to_string());
