@@ -243,6 +243,12 @@ impl HostContext {
 }
 
 impl HostContext {
+    /// This context, building as the runtime would with only `arches`.
+    pub fn with_arches(mut self, arches: &[Arch]) -> HostContext {
+        self.arches = Some(arches.to_vec());
+        self
+    }
+
     /// Why narrowing cannot keep a filter that holds the one arch `held`
     /// (named `name`, unknown to sysfence when `None`), if it cannot: an
     /// arch asked for that is not `held`, or no arch asked for at all.

@@ -30,7 +30,7 @@ use crate::context::{HostContext, Runtime};
 use crate::decode::Sp;
 use crate::diag::{Diagnostic, ProfileError};
 use crate::ir::{
-    AbiPolicy, Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
+    Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
 };
 use crate::merge::{Label, SysDb, normalize};
 use crate::resolve::{OciProfile, OciSyscall};
@@ -357,7 +357,6 @@ impl Lowering<'_> {
         let has = |a: Arch| self.arches.contains(&a);
         let cut = |a: Arch| if stub { maxima.get(&a).copied() } else { None };
         let mut out = Vec::new();
-        let mut abis = Vec::new();
         let shared = has(Arch::X86_64) && has(Arch::X32);
         for &arch in &self.arches {
             if arch == Arch::X32 && shared {
@@ -388,29 +387,13 @@ impl Lowering<'_> {
                     x86::Abi::Absent
                 }
             };
-            let bad = Action::KillThread;
-            if shared {
-                for (a, r, (p, q)) in [
-                    (
-                        Arch::X86_64,
-                        x64.clone(),
-                        (abi(Arch::X86_64), x86::Abi::Absent),
-                    ),
-                    (Arch::X32, x32.clone(), (x86::Abi::Absent, abi(Arch::X32))),
-                ] {
-                    let ranges = x86::ranges(p, q, bad);
-                    let alone = entry(a, a.name(), self.default, r, ranges, &mut Vec::new());
-                    abis.push(AbiPolicy { abi: a, alone });
-                }
-            }
             let mut r = x64;
             r.extend(x32);
-            let ranges = x86::ranges(abi(Arch::X86_64), abi(Arch::X32), bad);
+            let ranges = x86::ranges(abi(Arch::X86_64), abi(Arch::X32), Action::KillThread);
             let name = if shared { "x86_64+x32" } else { arch.name() };
             out.push(entry(arch, name, self.default, r, ranges, self.warnings));
         }
         Policy::new(out, Action::KillThread)
-            .and_then(|p| p.with_abis(abis))
             .map_err(|e| ProfileError::new(&Origin::default(), e.to_string()))
     }
 }
