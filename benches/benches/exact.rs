@@ -113,12 +113,16 @@ fn libseccomp_diff(c: &mut Criterion) {
     use sysfence_exact::diff::regions;
     use sysfence_exact::store::Store;
     use sysfence_profile::arch::Arch;
-    use sysfence_profile::{LoadOptions, load};
+    use sysfence_profile::{HostContext, LoadOptions, load};
     let Some(shared) = shared_dir() else {
         return;
     };
     let text = std::fs::read(shared.join("corpus/third-party/moby/default.json")).unwrap();
-    let runc = load(&text, &LoadOptions::default()).unwrap().policy;
+    let opts = LoadOptions {
+        context: HostContext::default().with_arches(&[Arch::X86_64]),
+        ..LoadOptions::default()
+    };
+    let runc = load(&text, &opts).unwrap().policy;
     let ours = compile(&runc, &Config::new().arches(vec![Arch::X86_64]))
         .unwrap()
         .into_program();

@@ -32,7 +32,7 @@ use sysfence_exact::subject::Subject;
 use sysfence_exact::witness::{Named, data_of, replay};
 use sysfence_profile::arch::Arch;
 use sysfence_profile::ir::Action;
-use sysfence_profile::{LoadOptions, load};
+use sysfence_profile::{HostContext, LoadOptions, load};
 
 #[test]
 fn docker_default_differs_from_libseccomp_only_where_known() {
@@ -41,9 +41,11 @@ fn docker_default_differs_from_libseccomp_only_where_known() {
     };
     let text = std::fs::read_to_string(shared.join("corpus/third-party/moby/default.json"))
         .expect("readable");
-    let runc = load(text.as_bytes(), &LoadOptions::default())
-        .expect("loads")
-        .policy;
+    let opts = LoadOptions {
+        context: HostContext::default().with_arches(&[Arch::X86_64]),
+        ..LoadOptions::default()
+    };
+    let runc = load(text.as_bytes(), &opts).expect("loads").policy;
     let ours = compile(&runc, &Config::new().arches(vec![Arch::X86_64]))
         .expect("compiles")
         .into_program();

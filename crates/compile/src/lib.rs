@@ -177,9 +177,9 @@ impl Config {
         self
     }
 
-    /// Emits only these AUDIT_ARCH values, in this dispatch order.
-    /// (x86_64 without x32 narrows the merged `x86_64+x32` entry, see
-    /// [`select`]).
+    /// Emits only these arches' entries, in this dispatch order (see
+    /// [`select`]: an entry holding x86_64 and x32 is taken whole; read
+    /// the profile narrowed for one of them).
     pub fn arches(mut self, arches: Vec<sysfence_profile::arch::Arch>) -> Config {
         self.arches = Some(arches);
         self
@@ -349,6 +349,7 @@ pub struct CompileError {
 enum ErrorKind {
     UnknownArch(u32),
     UnknownAbi(String, String),
+    SharedEntry(String, String),
     TooLarge(usize),
     Mismatch(Mismatch),
     Profile(sysfence_profile::ProfileError),
@@ -367,6 +368,16 @@ impl CompileError {
     pub(crate) fn unknown_abi(abi: &str, entry: &str) -> CompileError {
         CompileError {
             kind: Box::new(ErrorKind::UnknownAbi(abi.to_string(), entry.to_string())),
+        }
+    }
+
+    #[cold]
+    pub(crate) fn shared_entry(entry: &str, left_out: &str) -> CompileError {
+        CompileError {
+            kind: Box::new(ErrorKind::SharedEntry(
+                entry.to_string(),
+                left_out.to_string(),
+            )),
         }
     }
 
@@ -417,7 +428,7 @@ impl CompileError {
     pub fn is_input_error(&self) -> bool {
         matches!(
             *self.kind,
-            ErrorKind::Profile(_) | ErrorKind::UnknownArch(_)
+            ErrorKind::Profile(_) | ErrorKind::UnknownArch(_) | ErrorKind::SharedEntry(..)
         )
     }
 
@@ -437,6 +448,10 @@ impl fmt::Display for CompileError {
             ErrorKind::UnknownAbi(abi, entry) => write!(
                 f,
                 "arch {abi} is not in the policy (its AUDIT_ARCH entry holds {entry} only)"
+            ),
+            ErrorKind::SharedEntry(entry, left_out) => write!(
+                f,
+                "the policy's entry {entry} also holds {left_out}, which was not asked for: read the profile narrowed to the asked arches (HostContext::arches, --arch)"
             ),
             ErrorKind::TooLarge(n) => {
                 write!(

@@ -1,18 +1,19 @@
-//! Arch selection: which ABIs of a policy go into the program, in which order.
+//! Arch selection: which entries of a policy go into the program, in which
+//! order.
 //!
 //! In: a [`Policy`] and the [`Arch`]es asked for (`--arch`), or none for
 //! every arch of the policy (the host's first). Out: a [`Selection`] — the
-//! policy the program must implement (borrowed when nothing changes) and
-//! the AUDIT_ARCH values in dispatch order. Run once per compile.
+//! policy and the AUDIT_ARCH values of the entries the program implements,
+//! in dispatch order. Run once per compile.
 //!
-//! Narrowing means "the filter the runtime would build with only these
-//! arches". Every entry stands alone except where two ABIs share one
-//! AUDIT_ARCH value (x86_64 and x32): asking for one of them takes the
-//! entry the profile front end built for that ABI alone
-//! ([`Policy::abis`]: runc's stub and libseccomp's guard for that ABI).
-//! An entry that holds one ABI (a seccompiler filter, a profile without
-//! x32) is taken as it is; asking for another ABI of its AUDIT_ARCH value
-//! is an error, as is asking for an arch the policy lacks.
+//! Narrowing — "the filter the runtime would build with only these arches"
+//! — happens while the profile is read (`HostContext::arches`), where a
+//! refusal on an arch left out is not raised and runc's stub and
+//! libseccomp's x32 guard are built for the asked ABIs alone. Here each
+//! asked arch must have its entry, and an entry is taken whole: asking for
+//! an ABI its entry lacks is an error, and so is asking for one ABI of an
+//! entry that holds two (x86_64+x32: read the profile narrowed instead).
+//! Entries not asked for are left out of the order.
 
 use std::borrow::Cow;
 
@@ -29,7 +30,7 @@ pub struct Selection<'p> {
 }
 
 impl<'p> Selection<'p> {
-    /// The effective policy (narrowed where `--arch` asked for one ABI).
+    /// The policy; the program implements its entries in [`Selection::order`].
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
@@ -52,7 +53,7 @@ impl<'p> Selection<'p> {
         }
     }
 
-    /// The effective policy, owned.
+    /// The policy, owned.
     pub fn into_policy(self) -> Policy {
         self.policy.into_owned()
     }
@@ -73,70 +74,72 @@ pub fn select<'p>(
         });
     };
     let mut order: Vec<u32> = Vec::new();
-    let mut entries: Vec<&'p ArchPolicy> = Vec::new();
     for &a in wanted {
         if order.contains(&a.audit_arch()) {
             continue;
         }
+        check_entry(policy, a, wanted)?;
         order.push(a.audit_arch());
-        entries.push(entry(policy, a, wanted)?);
     }
-    let own = |e: &&ArchPolicy| {
-        policy
-            .arch(e.audit_arch)
-            .is_some_and(|o| std::ptr::eq(o, *e))
-    };
-    if entries.iter().all(own) {
-        return Ok(Selection {
-            policy: Cow::Borrowed(policy),
-            order,
-        });
-    }
-    let arches = entries.into_iter().cloned().collect();
-    let narrowed = Policy::new(arches, policy.bad_arch())
-        .map_err(|e| CompileError::internal(format!("narrowing: {e}")))?;
     Ok(Selection {
-        policy: Cow::Owned(narrowed),
+        policy: Cow::Borrowed(policy),
         order,
     })
 }
 
-/// The entry for `a` in a filter holding `wanted`.
-fn entry<'p>(policy: &'p Policy, a: Arch, wanted: &[Arch]) -> Result<&'p ArchPolicy, CompileError> {
+/// The entry for `a` must exist, hold `a` and no ABI `wanted` leaves out.
+fn check_entry(policy: &Policy, a: Arch, wanted: &[Arch]) -> Result<(), CompileError> {
     let ap = policy
         .arch(a.audit_arch())
         .ok_or_else(|| CompileError::unknown_arch(a.audit_arch()))?;
-    let shared: Vec<_> = policy.abis(a.audit_arch()).collect();
-    if shared.is_empty() {
-        return match Arch::from_name(&ap.name) {
-            Some(only) if only != a => Err(CompileError::unknown_abi(a.name(), &ap.name)),
-            _ => Ok(ap),
-        };
+    let held: Vec<Option<Arch>> = ap.name.split('+').map(Arch::from_name).collect();
+    if held.iter().all(|h| h.is_some_and(|h| h != a)) {
+        return Err(CompileError::unknown_abi(a.name(), &ap.name));
     }
-    let asked: Vec<_> = shared.iter().filter(|s| wanted.contains(&s.abi)).collect();
-    match asked.as_slice() {
-        [] => Err(CompileError::unknown_abi(a.name(), &ap.name)),
-        [one] if asked.len() < shared.len() => Ok(&one.alone),
-        _ => Ok(ap),
+    match held.iter().flatten().find(|h| !wanted.contains(h)) {
+        Some(left_out) if held.len() > 1 => {
+            Err(CompileError::shared_entry(&ap.name, left_out.name()))
+        }
+        _ => Ok(()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sysfence_profile::{LoadOptions, load};
+    use sysfence_profile::{HostContext, LoadOptions, load};
+
+    const X86_64_X32: &[u8] =
+        br#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X32"],
+        "syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}"#;
+
+    fn read(arches: Option<&[Arch]>) -> Policy {
+        let opts = LoadOptions {
+            context: HostContext {
+                arches: arches.map(<[Arch]>::to_vec),
+                ..HostContext::default()
+            },
+            ..LoadOptions::default()
+        };
+        load(X86_64_X32, &opts).unwrap().policy
+    }
 
     #[test]
-    fn x86_64_alone_is_the_front_ends_entry() {
-        let text = br#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X32"],
-            "syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}"#;
-        let p = load(text, &LoadOptions::default()).unwrap().policy;
+    fn a_shared_entry_is_taken_whole_or_read_narrowed() {
+        let p = read(None);
         let all = select(&p, Some(&[Arch::X86_64, Arch::X32])).unwrap();
-        assert!(matches!(all.policy, Cow::Borrowed(_)));
-        let one = select(&p, Some(&[Arch::X86_64])).unwrap();
+        assert_eq!(all.order(), [0xc000_003e]);
+        let err = select(&p, Some(&[Arch::X86_64])).unwrap_err();
+        assert!(
+            err.to_string().contains("x86_64+x32 also holds x32"),
+            "{err}"
+        );
+        assert!(err.is_input_error());
+        assert!(select(&p, Some(&[Arch::Aarch64])).is_err());
+        let narrowed = read(Some(&[Arch::X86_64]));
+        let one = select(&narrowed, Some(&[Arch::X86_64])).unwrap();
         assert_eq!(one.order(), [0xc000_003e]);
         assert_eq!(one.policy().arches()[0].name, "x86_64");
-        assert!(select(&p, Some(&[Arch::Aarch64])).is_err());
     }
 
     #[test]

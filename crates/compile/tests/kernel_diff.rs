@@ -9,7 +9,7 @@ use sysfence_compile::{Config, compile};
 use sysfence_linux::oracle::Oracle;
 use sysfence_profile::arch::Arch;
 use sysfence_profile::eval::boundary_values;
-use sysfence_profile::{LoadOptions, load};
+use sysfence_profile::{HostContext, LoadOptions, load};
 
 const INPUTS: usize = 100_000;
 
@@ -41,9 +41,11 @@ fn docker_profile_agrees_with_the_kernel() {
             return;
         }
     };
-    let policy = load(&text, &LoadOptions::default())
-        .expect("docker profile loads")
-        .policy;
+    let opts = LoadOptions {
+        context: HostContext::default().with_arches(&[Arch::X86_64]),
+        ..LoadOptions::default()
+    };
+    let policy = load(&text, &opts).expect("docker profile loads").policy;
     let compiled = compile(&policy, &Config::new().arches(vec![Arch::X86_64])).expect("compiles");
     let ap = policy
         .arch(Arch::X86_64.audit_arch())

@@ -48,6 +48,9 @@ fn cases() -> Vec<Case> {
                     _ => panic!("bad option {o} in: {l}"),
                 }
             }
+            if !arches.is_empty() {
+                opts.context.arches = Some(arches.clone());
+            }
             Case {
                 file: parts[0].to_string(),
                 options: parts[1].to_string(),

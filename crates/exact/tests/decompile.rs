@@ -41,23 +41,50 @@ fn crun() -> LoadOptions {
     }
 }
 
+/// A corpus profile that loads in the crun context.
+struct Read {
+    path: PathBuf,
+    text: Vec<u8>,
+    opts: LoadOptions,
+    policy: Policy,
+}
+
+impl Read {
+    /// The program of the profile read narrowed to `arch` (every arch of
+    /// the profile when `None`).
+    fn program(&self, arch: Option<Arch>) -> Subject {
+        let Some(a) = arch else {
+            return program(&self.policy, None);
+        };
+        let mut opts = self.opts.clone();
+        opts.context = opts.context.with_arches(&[a]);
+        let narrowed = load(&self.text, &opts).expect("loads narrowed").policy;
+        program(&narrowed, arch)
+    }
+}
+
 /// Every profile of the repository's corpus and of the shared one that
-/// loads in the crun context, with its path.
-fn corpus() -> Vec<(PathBuf, Policy)> {
+/// loads in the crun context.
+fn corpus() -> Vec<Read> {
     let mut paths = files(&repo("corpus/profiles"), &["json", "yaml"], &[]);
     if let Some(dir) = shared::require("corpus/third-party") {
         paths.extend(files(&dir, &["json"], &["crosvm"]));
     }
     let mut out = Vec::new();
-    for p in paths {
-        let text = std::fs::read(&p).unwrap();
+    for path in paths {
+        let text = std::fs::read(&path).unwrap();
         let mut opts = crun();
-        opts.file_name = p.display().to_string();
-        opts.base_dir = p.parent().map(PathBuf::from);
+        opts.file_name = path.display().to_string();
+        opts.base_dir = path.parent().map(PathBuf::from);
         match load(&text, &opts) {
-            Ok(l) if !l.policy.arches().is_empty() => out.push((p, l.policy)),
-            Ok(_) => eprintln!("{}: no filter", p.display()),
-            Err(e) => eprintln!("{}: does not load: {}", p.display(), e.message()),
+            Ok(l) if !l.policy.arches().is_empty() => out.push(Read {
+                path,
+                text,
+                opts,
+                policy: l.policy,
+            }),
+            Ok(_) => eprintln!("{}: no filter", path.display()),
+            Err(e) => eprintln!("{}: does not load: {}", path.display(), e.message()),
         }
     }
     out
@@ -76,7 +103,8 @@ fn every_corpus_profile_round_trips_in_every_arch() {
     assert!(profiles.len() >= 8, "{} profiles", profiles.len());
     let mut failures = Vec::new();
     let mut proven = 0;
-    for (path, policy) in &profiles {
+    for read in &profiles {
+        let (path, policy) = (&read.path, &read.policy);
         let format = if policy.bad_arch() == Action::KillProcess {
             OutFormat::Seccompiler
         } else {
@@ -95,7 +123,7 @@ fn every_corpus_profile_round_trips_in_every_arch() {
         }
         for arches in selections {
             let what = format!("{} ({arches:?})", path.display());
-            match round_trip(&program(policy, arches), format, &what) {
+            match round_trip(&read.program(arches), format, &what) {
                 Ok(_) => proven += 1,
                 Err(e) => failures.push(e),
             }

@@ -200,6 +200,11 @@ pub struct HostContext {
     /// The libseccomp release runc or crun links: which names resolve, to
     /// which numbers, and which of its defects the filter carries.
     pub libseccomp: Libseccomp,
+    /// Build as the runtime would with only these arches (`--arch`);
+    /// `None` for every arch of the profile. Arches nobody asked for are
+    /// left out with their refusals; asking for one the profile's filter
+    /// would not hold is an error (docs/profiles.md, "Narrowing").
+    pub arches: Option<Vec<Arch>>,
 }
 
 impl Default for HostContext {
@@ -214,6 +219,7 @@ impl Default for HostContext {
             enosys_stub: true,
             strict: false,
             libseccomp: Libseccomp::default(),
+            arches: None,
         }
     }
 }
@@ -235,6 +241,36 @@ impl HostContext {
         ctx
     }
 }
+
+impl HostContext {
+    /// This context, building as the runtime would with only `arches`.
+    pub fn with_arches(mut self, arches: &[Arch]) -> HostContext {
+        self.arches = Some(arches.to_vec());
+        self
+    }
+
+    /// Why narrowing cannot keep a filter that holds the one arch `held`
+    /// (named `name`, unknown to sysfence when `None`), if it cannot: an
+    /// arch asked for that is not `held`, or no arch asked for at all.
+    pub(crate) fn one_arch_refusal(
+        &self,
+        held: Option<Arch>,
+        name: &str,
+        what: &str,
+    ) -> Option<String> {
+        let asked = self.arches.as_ref()?;
+        if asked.is_empty() {
+            return Some(NO_ARCH_ASKED.to_string());
+        }
+        let other = asked.iter().find(|&&a| Some(a) != held)?;
+        Some(format!(
+            "{what} holds one arch, {name}; {other} is not in it"
+        ))
+    }
+}
+
+/// Narrowing to no arch at all.
+pub(crate) const NO_ARCH_ASKED: &str = "no arch asked for: a filter holds at least one";
 
 /// Reads a kernel release as Docker does (`%d.%d` prefix): "6.1.0-13-amd64",
 /// "3.12-rc5" and "3.12" all give `(6, 1)` / `(3, 12)`.

@@ -203,25 +203,12 @@ pub struct ArchPolicy {
     pub table_max: u32,
 }
 
-/// One ABI of an AUDIT_ARCH value that two ABIs share (x86_64 and x32):
-/// the entry the runtime builds when its filter holds this ABI alone
-/// (runc's stub and libseccomp's x32 guard for that ABI, its rules only).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AbiPolicy {
-    /// The ABI.
-    pub abi: crate::arch::Arch,
-    /// The entry of a filter with this ABI alone.
-    pub alone: ArchPolicy,
-}
-
 /// A complete policy: one [`ArchPolicy`] per arch value, and the action for
-/// every other arch. Where one entry holds two ABIs, [`Policy::abis`] says
-/// what each alone would be.
+/// every other arch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     arches: Vec<ArchPolicy>,
     bad_arch: Action,
-    abis: Vec<AbiPolicy>,
 }
 
 /// Why a [`Policy`] could not be built.
@@ -240,9 +227,6 @@ pub enum PolicyError {
         /// Last number of the offending range.
         hi: u32,
     },
-    /// A single-ABI entry for an AUDIT_ARCH value the policy lacks.
-    #[error("ABI entry for arch {0:#010x}, which is not in the policy")]
-    AbiWithoutArch(u32),
     /// A rule was given for a number covered by a range.
     #[error("arch {arch}: syscall {nr} has rules but lies in a fixed range")]
     RuleInRange {
@@ -265,31 +249,7 @@ impl Policy {
         for a in &arches {
             a.check()?;
         }
-        Ok(Policy {
-            arches,
-            bad_arch,
-            abis: Vec::new(),
-        })
-    }
-
-    /// Records the single-ABI entries of shared AUDIT_ARCH values.
-    pub fn with_abis(mut self, abis: Vec<AbiPolicy>) -> Result<Policy, PolicyError> {
-        for a in &abis {
-            a.alone.check()?;
-            if self.arch(a.alone.audit_arch).is_none() {
-                return Err(PolicyError::AbiWithoutArch(a.alone.audit_arch));
-            }
-        }
-        self.abis = abis;
-        Ok(self)
-    }
-
-    /// The ABIs sharing one AUDIT_ARCH value, each with its entry alone
-    /// (empty when the entry holds one ABI).
-    pub fn abis(&self, audit_arch: u32) -> impl Iterator<Item = &AbiPolicy> {
-        self.abis
-            .iter()
-            .filter(move |a| a.alone.audit_arch == audit_arch)
+        Ok(Policy { arches, bad_arch })
     }
 
     /// The per-arch policies, sorted by AUDIT_ARCH value.

@@ -56,7 +56,8 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
     /// The format the file was read as.
     pub format: Format,
-    /// The arches the runtime puts in the filter, in order (native first).
+    /// The arches the runtime puts in the filter, in order (native first;
+    /// only the asked ones when [`HostContext::arches`] narrows it).
     pub native_arches: Vec<Arch>,
     /// The `seccomp(2)` filter flags the runtime would pass
     /// (`SECCOMP_FILTER_FLAG_*`; SPEC_ALLOW when the profile lists none).

@@ -3,7 +3,8 @@
 //!
 //! In: the JSON map of thread categories; `--filter NAME` picks one (the
 //! first by default). Out: a single-arch policy for the host arch, which
-//! must be x86_64, aarch64 or riscv64:
+//! must be x86_64, aarch64 or riscv64 (narrowing to any other arch is an
+//! error):
 //!
 //! * unknown fields, duplicate fields and duplicate categories are errors
 //!   (serde's `deny_unknown_fields`); `val` is a plain base-10 `u64`;
@@ -84,6 +85,13 @@ pub(crate) fn load_node(node: &Node, opts: &LoadOptions) -> Result<Loaded, Profi
             &o,
             format!("seccompiler targets x86_64, aarch64 and riscv64, not {arch}"),
         ));
+    }
+    let refusal = opts
+        .context
+        .one_arch_refusal(Some(arch), arch.name(), "a seccompiler filter");
+    if let Some(msg) = refusal {
+        let o = dec.origin(cat.key_pos, &format!("$.{}", cat.key));
+        return Err(ProfileError::new(&o, msg));
     }
     let policy = filter(&mut dec, cat, arch)?;
     Ok(Loaded {

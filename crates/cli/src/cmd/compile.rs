@@ -40,8 +40,9 @@ pub struct Args {
 /// The compiler flags `compile`, `check` and `cost` share.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Selection {
-    /// An arch to put in the program (repeat; default: every arch of the
-    /// policy, the host's first). x86_64 alone leaves x32 out.
+    /// Build the filter the runtime would build with only this arch
+    /// (repeat; default: every arch of the profile, the host's first).
+    /// x86_64 alone leaves x32 out; refusals on other arches do not count.
     #[arg(long = "arch", value_name = "ARCH")]
     pub arches: Vec<String>,
     /// Dispatch layout: linear, tree or weighted.
@@ -127,27 +128,15 @@ pub fn failure(e: CompileError) -> Failure {
     }
 }
 
-/// Loads a profile for the compiler's verbs. A seccompiler file is built
-/// for one target: when `--arch` names one and `--host-arch` is not given,
-/// that arch is the target (no `--host-arch` needed).
+/// Loads a profile for the compiler's verbs, built as the runtime would with
+/// only the `--arch` arches (every arch when none is given), and prints its
+/// warnings.
 pub fn load(
     context: &ContextArgs,
     arches: &[String],
     profile: &std::path::Path,
 ) -> Result<sysfence_profile::Loaded, Failure> {
-    let (loaded, source) = context.load_silently(profile)?;
-    let target = match arches {
-        [one] if context.host_arch.is_none() => Some(one.clone()),
-        _ => None,
-    };
-    let (loaded, source) = match target {
-        Some(arch) if loaded.format == sysfence_profile::Format::Seccompiler => {
-            let mut retargeted = context.clone();
-            retargeted.host_arch = Some(arch);
-            retargeted.load_silently(profile)?
-        }
-        _ => (loaded, source),
-    };
+    let (loaded, source) = context.load_narrowed(profile, &parse_arches(arches)?)?;
     let name = crate::io::display_name(Some(profile));
     crate::warnings::report(&loaded.warnings, &source, &name, context.warn)?;
     Ok(loaded)

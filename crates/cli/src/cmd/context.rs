@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use sysfence_profile::{
     Arch, DOCKER_DEFAULT_CAPS, Format, HostContext, LINUX_CAPS, Libseccomp, LoadOptions, Loaded,
-    Runtime, load, parse_kernel,
+    Runtime, detect, load, parse_kernel,
 };
 
 use crate::failure::Failure;
@@ -150,8 +150,26 @@ impl ContextArgs {
     /// Like [`ContextArgs::load_with_source`], printing no warnings (for
     /// `lint`, which prints them itself).
     pub fn load_silently(&self, path: &Path) -> Result<(Loaded, String), Failure> {
+        self.load_narrowed(path, &[])
+    }
+
+    /// Like [`ContextArgs::load_silently`], built as the runtime would with
+    /// only `arches` (`--arch`, [`HostContext::arches`]; none: every arch).
+    /// A seccompiler file is built for one target: when one arch is asked
+    /// for and `--host-arch` is not given, that arch is the target.
+    pub fn load_narrowed(&self, path: &Path, arches: &[Arch]) -> Result<(Loaded, String), Failure> {
         let text = read_input(Some(path))?;
-        let opts = self.options(path)?;
+        let mut opts = self.options(path)?;
+        if !arches.is_empty() {
+            opts.context.arches = Some(arches.to_vec());
+        }
+        let seccompiler = || opts.format.unwrap_or_else(|| detect(&text)) == Format::Seccompiler;
+        if let [one] = arches
+            && self.host_arch.is_none()
+            && seccompiler()
+        {
+            opts.context.host_arch = *one;
+        }
         let source = String::from_utf8_lossy(&text).into_owned();
         match load(&text, &opts) {
             Ok(l) => Ok((l, source)),

@@ -23,7 +23,8 @@ use crate::failure::{Failure, Outcome};
 pub struct Args {
     /// The profile (`-` for standard input).
     profile: PathBuf,
-    /// An arch to put in the program (repeat; default: every arch).
+    /// Build the filter the runtime would build with only this arch
+    /// (repeat; default: every arch of the profile).
     #[arg(long = "arch", value_name = "ARCH")]
     arches: Vec<String>,
     /// A syscall mix (repeat).

@@ -3,11 +3,11 @@
 //! without a default action.
 //!
 //! In: the strings of an [`OciProfile`] and the [`HostContext`]. Out:
-//! [`Kind`]s, [`Action`]s with their errno, [`CmpOp`]s, the filter's arches
-//! and its `seccomp(2)` flags, or the runtime's refusal as a located error.
-//! Not here: what a rule means once accepted (the parent module).
+//! [`Kind`]s, [`Action`]s with their errno, [`CmpOp`]s and the filter's
+//! `seccomp(2)` flags, or the runtime's refusal as a located error.
+//! Not here: the filter's arches ([`super::arches`]), what a rule means once
+//! accepted (the parent module).
 
-use crate::arch::Arch;
 use crate::context::{HostContext, Runtime};
 use crate::decode::Sp;
 use crate::diag::{Diagnostic, ProfileError};
@@ -218,52 +218,5 @@ pub(super) fn load_flags(p: &OciProfile, runtime: Runtime) -> Vec<String> {
             .filter(|f| runtime == Runtime::Crun || f.v != "SECCOMP_FILTER_FLAG_TSYNC")
             .map(|f| f.v.clone())
             .collect(),
-    }
-}
-
-/// The arches in the filter: native first, then `architectures` in order.
-pub(super) fn filter_arches(p: &OciProfile, ctx: &HostContext) -> Result<Vec<Arch>, ProfileError> {
-    let mut out = vec![ctx.host_arch];
-    for a in &p.architectures {
-        let arch = match ctx.runtime {
-            Runtime::Crun => {
-                let bare =
-                    a.v.strip_prefix("SCMP_ARCH_")
-                        .unwrap_or(&a.v)
-                        .to_ascii_lowercase();
-                Arch::parse(&bare)
-            }
-            _ => Arch::from_scmp(&a.v).ok_or_else(|| runc_arch_error(&a.v)),
-        }
-        .map_err(|e| ProfileError::new(&a.o, e.to_string()))?;
-        if !ctx.libseccomp.supports(arch) {
-            return Err(ProfileError::new(
-                &a.o,
-                format!("libseccomp {} does not know arch {}", ctx.libseccomp, a.v),
-            ));
-        }
-        if arch.little_endian() != ctx.host_arch.little_endian() {
-            return Err(ProfileError::new(
-                &a.o,
-                format!(
-                    "arch {} has the other byte order than {}: libseccomp cannot mix them in one filter",
-                    a.v, ctx.host_arch
-                ),
-            ));
-        }
-        if !out.contains(&arch) {
-            out.push(arch);
-        }
-    }
-    Ok(out)
-}
-
-/// Why runc refuses an arch name: not `SCMP_ARCH_*` of an arch with a table.
-fn runc_arch_error(name: &str) -> crate::arch::ArchError {
-    match Arch::parse(name) {
-        Err(e @ crate::arch::ArchError::NoTable { .. }) => e,
-        _ => crate::arch::ArchError::Unknown {
-            name: name.to_string(),
-        },
     }
 }

@@ -11,7 +11,8 @@
 //! 3. one rule per name; rules whose action equals the default are skipped;
 //!    names no table knows are skipped with a warning (an error when strict);
 //!    a repeated argument index turns the rule into one rule per condition;
-//! 4. each rule goes to every arch in the filter (native first), through
+//! 4. each rule goes to every arch in the filter (native first; only the
+//!    asked ones when [`HostContext::arches`] narrows it), through
 //!    `socketcall`/`ipc` where libseccomp multiplexes, and is merged as
 //!    libseccomp merges ([`crate::merge`]); 32-bit arches keep the low word;
 //! 5. x32 shares the x86_64 body (its low-word comparisons are rewritten
@@ -20,7 +21,7 @@
 //! 6. runc's ENOSYS stub, when it applies, becomes number ranges.
 //!
 //! The bad-arch action is libseccomp's default, KILL_THREAD. Step 2 lives
-//! in [`checks`], step 6 in [`stub`].
+//! in [`checks`] and [`arches`], step 6 in [`stub`].
 
 use std::collections::BTreeMap;
 
@@ -29,18 +30,19 @@ use crate::context::{HostContext, Runtime};
 use crate::decode::Sp;
 use crate::diag::{Diagnostic, ProfileError};
 use crate::ir::{
-    AbiPolicy, Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
+    Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
 };
 use crate::merge::{Label, SysDb, normalize};
 use crate::resolve::{OciProfile, OciSyscall};
 use crate::x86;
 
+mod arches;
 mod checks;
 mod stub;
 
+use arches::filter_arches;
 use checks::{
-    Kind, action, check_errno, check_flags, filter_arches, kind, load_flags, missing_default, op,
-    unconfined,
+    Kind, action, check_errno, check_flags, kind, load_flags, missing_default, op, unconfined,
 };
 use stub::{drop_shadowed, last_syscalls, other_ranges, stub_applies};
 
@@ -355,7 +357,6 @@ impl Lowering<'_> {
         let has = |a: Arch| self.arches.contains(&a);
         let cut = |a: Arch| if stub { maxima.get(&a).copied() } else { None };
         let mut out = Vec::new();
-        let mut abis = Vec::new();
         let shared = has(Arch::X86_64) && has(Arch::X32);
         for &arch in &self.arches {
             if arch == Arch::X32 && shared {
@@ -386,29 +387,13 @@ impl Lowering<'_> {
                     x86::Abi::Absent
                 }
             };
-            let bad = Action::KillThread;
-            if shared {
-                for (a, r, (p, q)) in [
-                    (
-                        Arch::X86_64,
-                        x64.clone(),
-                        (abi(Arch::X86_64), x86::Abi::Absent),
-                    ),
-                    (Arch::X32, x32.clone(), (x86::Abi::Absent, abi(Arch::X32))),
-                ] {
-                    let ranges = x86::ranges(p, q, bad);
-                    let alone = entry(a, a.name(), self.default, r, ranges, &mut Vec::new());
-                    abis.push(AbiPolicy { abi: a, alone });
-                }
-            }
             let mut r = x64;
             r.extend(x32);
-            let ranges = x86::ranges(abi(Arch::X86_64), abi(Arch::X32), bad);
+            let ranges = x86::ranges(abi(Arch::X86_64), abi(Arch::X32), Action::KillThread);
             let name = if shared { "x86_64+x32" } else { arch.name() };
             out.push(entry(arch, name, self.default, r, ranges, self.warnings));
         }
         Policy::new(out, Action::KillThread)
-            .and_then(|p| p.with_abis(abis))
             .map_err(|e| ProfileError::new(&Origin::default(), e.to_string()))
     }
 }

@@ -6,7 +6,8 @@
 //! folder (`LoadOptions::include_dir`, default the policy's folder) and the
 //! arch table (`LoadOptions::constants`, default `constants.json` beside the
 //! policy). Out: a [`Loaded`] with one arch, the table's `arch_nr`, and the
-//! `@frequency` counts as [`Loaded::frequency`].
+//! `@frequency` counts as [`Loaded::frequency`]; narrowing
+//! ([`crate::HostContext::arches`]) to any other arch is an error.
 //!
 //! Stages: [`lexer`] (tokens, continuations) → [`parser`] (one statement)
 //! → [`files`] (`@include`, `@frequency`, `@default`) → [`lower`] (the
@@ -59,6 +60,12 @@ pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
         .copied()
         .find(|a| a.audit_arch() == table.arch_nr);
     let name = arch.map_or_else(|| table.arch_name.clone(), |a| a.name().to_string());
+    let refusal =
+        opts.context
+            .one_arch_refusal(arch, &name, "a minijail policy (its constants.json)");
+    if let Some(msg) = refusal {
+        return Err(ProfileError::new(&at(1, 1), msg));
+    }
     let default = reader.default.unwrap_or(parser::KILL);
     let mut warnings = std::mem::take(&mut reader.warnings);
     let mut ap =
