@@ -146,6 +146,8 @@ fn mean(values: impl Iterator<Item = u32>) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use sysfence_cbpf::data::AUDIT_ARCH_X86_64;
+
     use super::*;
     use std::collections::BTreeMap;
     use sysfence_cbpf::Insn;
@@ -157,7 +159,7 @@ mod tests {
         // ld [4]; jeq x86_64 else kill; ld [0]; jeq 0 allow; jeq 1 allow; ret errno(1); ret allow; ret kill
         let prog = Program::new(&[
             Insn::op(Opcode::LdAbsW, 0, 0, 4),
-            Insn::op(Opcode::JeqK, 0, 5, 0xc000_003e),
+            Insn::op(Opcode::JeqK, 0, 5, AUDIT_ARCH_X86_64),
             Insn::op(Opcode::LdAbsW, 0, 0, 0),
             Insn::op(Opcode::JeqK, 2, 0, 0),
             Insn::op(Opcode::JeqK, 1, 0, 1),
@@ -174,7 +176,7 @@ mod tests {
             }]
         };
         let policy = ArchPolicy {
-            audit_arch: 0xc000_003e,
+            audit_arch: AUDIT_ARCH_X86_64,
             name: "x86_64".into(),
             width: ArgWidth::Bits64,
             default: Action::Errno(1),

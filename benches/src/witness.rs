@@ -134,6 +134,8 @@ fn candidates(c: &Cond) -> [u64; 5] {
 
 #[cfg(test)]
 mod tests {
+    use sysfence_cbpf::data::AUDIT_ARCH_X86_64;
+
     use super::*;
     use std::collections::BTreeMap;
     use sysfence_profile::ir::{ArgIndex, NrRange, Origin};
@@ -189,7 +191,7 @@ mod tests {
         );
         rules.insert(435, vec![rule(vec![], Action::Errno(38))]);
         ArchPolicy {
-            audit_arch: 0xc000_003e,
+            audit_arch: AUDIT_ARCH_X86_64,
             name: "x86_64".into(),
             width: ArgWidth::Bits64,
             default: Action::Errno(1),

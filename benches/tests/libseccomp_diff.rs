@@ -22,6 +22,7 @@ use std::time::Instant;
 
 use sysfence_benches::peers::libseccomp::{Layout as PeerLayout, compile as peer_compile};
 use sysfence_benches::set::docker;
+use sysfence_cbpf::data::AUDIT_ARCH_X86_64;
 use sysfence_cbpf::interp::ShiftMode;
 use sysfence_cbpf::limits::X32_SYSCALL_BIT;
 use sysfence_compile::{Config, compile};
@@ -83,7 +84,7 @@ fn docker_default_differs_from_libseccomp_only_where_known() {
         // The stub's own first number (runc: past the highest number the
         // profile names), from the runc reading's ranges.
         let first = runc
-            .arch(0xc000_003e)
+            .arch(AUDIT_ARCH_X86_64)
             .expect("x86_64")
             .ranges
             .iter()
@@ -106,7 +107,7 @@ fn known(r: &Region, default: Action, bad_arch: Action) -> Option<usize> {
     let (arch, nr) = (r.words[slot(4)], r.words[slot(0)]);
     let only_nr = (0..16).all(|i| i == slot(4) || i == slot(0) || r.words[i].mask == 0);
     let (lo, hi) = nr.range()?;
-    let x86_64 = arch.mask == u32::MAX && arch.value == 0xc000_003e;
+    let x86_64 = arch.mask == u32::MAX && arch.value == AUDIT_ARCH_X86_64;
     if !(only_nr && x86_64 && r.a == Action::Errno(38).to_raw()) {
         return None;
     }

@@ -46,6 +46,7 @@ use sysfence_benches::peers::runc::{
     worker::{Reply, Worker},
 };
 use sysfence_cbpf::SeccompData;
+use sysfence_cbpf::data::AUDIT_ARCH_X86_64;
 use sysfence_cbpf::interp::{self, ShiftMode};
 use sysfence_cbpf::program::Program;
 use sysfence_compile::{Config, compile};
@@ -426,7 +427,7 @@ fn narrowing_edges_match_runc() {
     assert_eq!(outcome, Outcome::Same);
     let (theirs, _) = programs.unwrap();
     let at = |nr| {
-        let d = SeccompData::new(0xc000_003e, nr);
+        let d = SeccompData::new(AUDIT_ARCH_X86_64, nr);
         interp::run(&theirs, &d).action.to_string()
     };
     assert_eq!(at(0xffff_ffff), "ERRNO(1)");
@@ -454,7 +455,7 @@ fn a_refusal_on_x86_alone_does_not_stop_a_filter_without_x86() {
     assert_eq!(outcome, Outcome::Same);
     let (theirs, ours) = programs.unwrap();
     assert!(differences(&theirs, &ours).unwrap().is_empty());
-    let socket = SeccompData::new(0xc000_003e, 41);
+    let socket = SeccompData::new(AUDIT_ARCH_X86_64, 41);
     assert_eq!(interp::run(&theirs, &socket).action.to_string(), "ALLOW");
 }
 

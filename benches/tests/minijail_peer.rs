@@ -17,6 +17,7 @@
 use std::path::Path;
 
 use sysfence_benches::peers::minijail::{Minijail, stage};
+use sysfence_cbpf::data::AUDIT_ARCH_X86_64;
 use sysfence_cbpf::interp::{self, ShiftMode};
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::{Endian, SeccompData};
@@ -28,7 +29,7 @@ use sysfence_profile::ir::{ArchPolicy, Policy};
 use sysfence_profile::{LoadOptions, load_file};
 
 const ARCHES: [&str; 3] = ["x86_64", "aarch64", "riscv64"];
-const FOREIGN: [u32; 4] = [0x4000_0003, 0xc000_003e, 0xc000_00b7, 0xc000_00f3];
+const FOREIGN: [u32; 4] = [0x4000_0003, AUDIT_ARCH_X86_64, 0xc000_00b7, 0xc000_00f3];
 /// Nodes one comparison may build (crosvm's largest pair needs far fewer).
 const BUDGET: usize = 4_000_000;
 /// Differing regions shown when a comparison fails.

@@ -22,6 +22,7 @@
 
 use sysfence_cbpf::action::Action;
 use sysfence_cbpf::asm::{AsmOptions, DisasmOptions, assemble, disassemble};
+use sysfence_cbpf::data::{OFFSET_ARCH, OFFSET_IP, OFFSET_NR, arg_offset};
 use sysfence_cbpf::generate::{Rng, valid_program};
 use sysfence_cbpf::insn::{decode, encode};
 use sysfence_cbpf::interp::{Config, NoTrace, ShiftMode, Steps, run, run_with};
@@ -123,14 +124,15 @@ pub fn data_from_bytes(head: &[u8]) -> SeccompData {
     b[..n].copy_from_slice(&head[..n]);
     let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
     let u64_at = |i: usize| u64::from(u32_at(i)) | u64::from(u32_at(i + 4)) << 32;
+    let at = |offset: u32| offset as usize;
     let mut args = [0u64; 6];
     for (i, a) in args.iter_mut().enumerate() {
-        *a = u64_at(16 + 8 * i);
+        *a = u64_at(at(arg_offset(i)));
     }
     SeccompData {
-        nr: u32_at(0),
-        arch: u32_at(4),
-        instruction_pointer: u64_at(8),
+        nr: u32_at(at(OFFSET_NR)),
+        arch: u32_at(at(OFFSET_ARCH)),
+        instruction_pointer: u64_at(at(OFFSET_IP)),
         args,
     }
 }

@@ -175,6 +175,8 @@ const fn libc_o_tmpfile() -> i32 {
 
 #[cfg(test)]
 mod tests {
+    use sysfence_cbpf::data::AUDIT_ARCH_X86_64;
+
     use super::*;
     use std::collections::BTreeMap;
     use sysfence_cbpf::action::Action as Ret;
@@ -202,7 +204,7 @@ mod tests {
         rules.insert(135, vec![rule(vec![eq(0)], Action::Allow)]);
         rules.insert(435, vec![rule(vec![], Action::Errno(38))]);
         ArchPolicy {
-            audit_arch: 0xc000_003e,
+            audit_arch: AUDIT_ARCH_X86_64,
             name: "x86_64".into(),
             width: ArgWidth::Bits64,
             default: Action::Errno(1),
@@ -217,7 +219,7 @@ mod tests {
         for layout in [Layout::Linear, Layout::Tree] {
             let built = compile(&policy(), Action::KillProcess, layout).unwrap();
             let at = |nr, a0| {
-                let mut d = SeccompData::new(0xc000_003e, nr);
+                let mut d = SeccompData::new(AUDIT_ARCH_X86_64, nr);
                 d.args[0] = a0;
                 run(&built.program, &d).action
             };

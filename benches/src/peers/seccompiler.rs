@@ -19,6 +19,7 @@ use seccompiler::{
     SeccompRule, TargetArch,
 };
 use sysfence_cbpf::Insn;
+use sysfence_cbpf::data::AUDIT_ARCH_X86_64;
 use sysfence_cbpf::limits::X32_SYSCALL_BIT;
 use sysfence_profile::arch::Arch;
 use sysfence_profile::ir::{Action, ArchPolicy, ArgWidth, CmpOp, Cond, Rule};
@@ -30,7 +31,7 @@ const ME: Compiler = Compiler::Seccompiler;
 /// seccompiler's name for an AUDIT_ARCH value, if it has one.
 pub fn target_arch(audit_arch: u32) -> Option<TargetArch> {
     match audit_arch {
-        0xc000_003e => Some(TargetArch::x86_64),
+        AUDIT_ARCH_X86_64 => Some(TargetArch::x86_64),
         0xc000_00b7 => Some(TargetArch::aarch64),
         0xc000_00f3 => Some(TargetArch::riscv64),
         _ => None,
@@ -231,7 +232,7 @@ mod tests {
         );
         rules.insert(435, vec![rule(vec![], Action::Errno(38))]);
         ArchPolicy {
-            audit_arch: 0xc000_003e,
+            audit_arch: AUDIT_ARCH_X86_64,
             name: "x86_64".into(),
             width: ArgWidth::Bits64,
             default: Action::Errno(1),
@@ -249,7 +250,7 @@ mod tests {
             ["clone3: ERRNO(38) falls back to the default ERRNO(1) (one match action)"]
         );
         let at = |nr, a0| {
-            let mut d = SeccompData::new(0xc000_003e, nr);
+            let mut d = SeccompData::new(AUDIT_ARCH_X86_64, nr);
             d.args[0] = a0;
             run(&built.program, &d).action
         };

@@ -43,9 +43,14 @@ pub const fn u64_word_offset(base: u32, half: Half, endian: Endian) -> u32 {
     }
 }
 
+/// Byte offset of the 64-bit field `args[index]` (`index` < 6).
+pub const fn arg_offset(index: usize) -> u32 {
+    OFFSET_ARGS + 8 * index as u32
+}
+
 /// Byte offset of one half of `args[index]` under `endian` (`index` < 6).
 pub const fn arg_word_offset(index: usize, half: Half, endian: Endian) -> u32 {
-    u64_word_offset(OFFSET_ARGS + 8 * index as u32, half, endian)
+    u64_word_offset(arg_offset(index), half, endian)
 }
 
 /// Byte offset of one half of `instruction_pointer` under `endian`.

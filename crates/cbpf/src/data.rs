@@ -5,6 +5,6 @@
 
 pub use sysfence_abi::arch::*;
 pub use sysfence_abi::data::{
-    Half, OFFSET_ARCH, OFFSET_ARGS, OFFSET_IP, OFFSET_NR, SeccompData, arg_word_offset,
-    ip_word_offset,
+    Half, OFFSET_ARCH, OFFSET_ARGS, OFFSET_IP, OFFSET_NR, SeccompData, arg_offset, arg_word_offset,
+    ip_word_offset, u64_word_offset,
 };

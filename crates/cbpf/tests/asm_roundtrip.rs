@@ -9,6 +9,7 @@ mod asm_common;
 use asm_common::{TinyX86_64, X86_64};
 use proptest::prelude::*;
 use sysfence_cbpf::asm::{AsmOptions, DisasmOptions, Style, assemble, disassemble};
+use sysfence_cbpf::data::AUDIT_ARCH_X86_64;
 use sysfence_cbpf::insn::Insn;
 use sysfence_cbpf::opcode::TABLE;
 
@@ -26,7 +27,7 @@ fn offset() -> impl Strategy<Value = u8> {
 }
 
 fn k() -> impl Strategy<Value = u32> {
-    prop_oneof![2 => Just(0u32), 2 => 0u32..70, 1 => Just(0xc000_003e), 1 => Just(0x7fff_0000), 2 => any::<u32>()]
+    prop_oneof![2 => Just(0u32), 2 => 0u32..70, 1 => Just(AUDIT_ARCH_X86_64), 1 => Just(0x7fff_0000), 2 => any::<u32>()]
 }
 
 /// An instruction; with `clean`, fields the opcode ignores are zeroed, so

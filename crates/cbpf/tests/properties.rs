@@ -5,6 +5,7 @@
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use sysfence_cbpf::action::RET_ALLOW;
+use sysfence_cbpf::data::AUDIT_ARCH_X86_64;
 use sysfence_cbpf::data::SeccompData;
 use sysfence_cbpf::insn::{Endian, Insn, encode};
 use sysfence_cbpf::interp::cache::is_const_allow;
@@ -80,7 +81,7 @@ fn likely_valid() -> impl Strategy<Value = Vec<Insn>> {
 }
 
 fn data() -> impl Strategy<Value = SeccompData> {
-    let arch = prop_oneof![Just(0xc000_003eu32), Just(0x8000_0016u32), any::<u32>()];
+    let arch = prop_oneof![Just(AUDIT_ARCH_X86_64), Just(0x8000_0016u32), any::<u32>()];
     (
         arch,
         prop_oneof![0u32..400, any::<u32>()],
@@ -297,7 +298,7 @@ fn cache_model_agrees_with_interpreter_on_emulatable_programs() {
                     }
                 }
                 (_, 0) => nr,
-                (_, 1) => 0xc000_003e,
+                (_, 1) => AUDIT_ARCH_X86_64,
                 _ => 0x3f,
             };
             v.push(Insn::new(info.code, jt.min(room), jf.min(room), k));
@@ -305,7 +306,7 @@ fn cache_model_agrees_with_interpreter_on_emulatable_programs() {
         v.push(Insn::new(0x06, 0, 0, RET_ALLOW));
         v.push(Insn::new(0x06, 0, 0, 0x0005_0001));
         let p = validate(&v).expect("generated program is valid");
-        let interp = run(&p, &SeccompData::new(0xc000_003e, nr)).raw == RET_ALLOW;
+        let interp = run(&p, &SeccompData::new(AUDIT_ARCH_X86_64, nr)).raw == RET_ALLOW;
         assert_eq!(is_const_allow(&p, 0xc000_003e, nr), interp, "{v:?}");
         agreed += usize::from(interp);
     }

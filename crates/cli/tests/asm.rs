@@ -3,6 +3,7 @@
 //! `FILE:LINE:COLUMN` of errors.
 
 use std::path::{Path, PathBuf};
+use sysfence_cbpf::data::AUDIT_ARCH_X86_64;
 use sysfence_testkit::Cli;
 
 const SYSFENCE: Cli = Cli::new(env!("CARGO_BIN_EXE_sysfence"));
@@ -65,7 +66,7 @@ fn the_kernel_example_in_every_format() {
     assert_eq!(raw.len(), 72);
     let mut jne = 0x15u16.to_ne_bytes().to_vec();
     jne.extend([0, 6]);
-    jne.extend(0xc000_003eu32.to_ne_bytes());
+    jne.extend(AUDIT_ARCH_X86_64.to_ne_bytes());
     assert_eq!(&raw[8..16], &jne[..], "native byte order");
     assert_eq!(
         String::from_utf8(ok(&["asm", "--format", "bpf_asm", p], b"")).unwrap(),

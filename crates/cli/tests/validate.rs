@@ -2,6 +2,7 @@
 //! statuses and their one-line messages.
 
 use std::path::PathBuf;
+use sysfence_cbpf::data::AUDIT_ARCH_X86_64;
 use sysfence_testkit::Cli;
 
 const SYSFENCE: Cli = Cli::new(env!("CARGO_BIN_EXE_sysfence"));
@@ -65,7 +66,7 @@ kill:   ret #0x80000000
 fn raw_program_accepted() {
     let bytes = raw(&[
         (0x20, 0, 0, 4),
-        (0x15, 0, 1, 0xc000_003e),
+        (0x15, 0, 1, AUDIT_ARCH_X86_64),
         (0x06, 0, 0, 0x7fff_0000),
         (0x06, 0, 0, 0),
     ]);

@@ -7,14 +7,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use sysfence_cbpf::data::AUDIT_ARCH_X86_64 as X86_64;
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::{Insn, SeccompData, interp};
 use sysfence_compile::{Config, compile};
 use sysfence_profile::arch::Arch;
 use sysfence_profile::ir::Action;
 use sysfence_profile::{Format, LoadOptions, Loaded, Runtime, Severity, load};
-
-const X86_64: u32 = 0xc000_003e;
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/regressions/profiles")

@@ -38,6 +38,7 @@
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
+use sysfence_cbpf::data::AUDIT_ARCH_X86_64 as X86_64;
 use sysfence_cbpf::interp::ShiftMode;
 use sysfence_cbpf::limits::X32_SYSCALL_BIT;
 use sysfence_cbpf::program::Program;
@@ -53,8 +54,6 @@ use sysfence_profile::arch::Arch;
 use sysfence_profile::{Format, LoadOptions};
 use sysfence_testkit::insn::assert_kernel_agrees;
 use sysfence_testkit::random_profile::value;
-
-const X86_64: u32 = 0xc000_003e;
 /// Profiles per run of the property test.
 const CASES: u32 = 10_000;
 /// Profiles replayed through the live kernel.

@@ -5,6 +5,7 @@
 //! be no longer, with no longer a worst path (both counted by the
 //! interpreter over the same inputs).
 
+use sysfence_cbpf::data::AUDIT_ARCH_X86_64 as X86_64;
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::{Insn, SeccompData, interp};
 use sysfence_compile::{Config, compile};
@@ -12,8 +13,6 @@ use sysfence_profile::arch::Arch;
 use sysfence_profile::eval::boundary_values;
 use sysfence_profile::ir::{ArgWidth, Policy};
 use sysfence_profile::{LoadOptions, load};
-
-const X86_64: u32 = 0xc000_003e;
 
 /// One entry per (width, operator), then the two-argument rule.
 fn probe_json() -> String {

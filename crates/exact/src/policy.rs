@@ -11,7 +11,7 @@
 //! reads the IR and the kernel's `seccomp_data` layout only (the argument
 //! words swap places on big-endian arches).
 
-use sysfence_cbpf::data::{AUDIT_ARCH_LE, OFFSET_ARGS};
+use sysfence_cbpf::data::{Half, arch_endian, arg_word_offset};
 use sysfence_profile::ir::{ArchPolicy, ArgWidth, CmpOp, Cond, Policy, Rule};
 
 use crate::store::{Node, Res, Store, slot_of_offset, var};
@@ -111,13 +111,9 @@ pub fn cond_ite(s: &mut Store, ap: &ArchPolicy, c: &Cond, f: Node, g: Node) -> R
 
 /// The (high, low) word slots of argument `i` under `arch`'s byte order.
 pub fn arg_slots(arch: u32, i: usize) -> (usize, usize) {
-    let first = OFFSET_ARGS + 8 * i as u32;
-    let (lo, hi) = if arch & AUDIT_ARCH_LE != 0 {
-        (first, first + 4)
-    } else {
-        (first + 4, first)
-    };
-    (slot_of_offset(hi), slot_of_offset(lo))
+    let endian = arch_endian(arch);
+    let word = |half| slot_of_offset(arg_word_offset(i, half, endian));
+    (word(Half::Hi), word(Half::Lo))
 }
 
 /// The boolean diagram of one condition.

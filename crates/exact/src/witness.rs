@@ -10,7 +10,10 @@
 use std::fmt;
 
 use sysfence_cbpf::SeccompData;
-use sysfence_cbpf::data::{AUDIT_ARCH_LE, audit_arch_name};
+use sysfence_cbpf::data::{
+    Half, OFFSET_ARCH, OFFSET_IP, OFFSET_NR, arch_endian, arg_offset, audit_arch_name,
+    u64_word_offset,
+};
 use sysfence_profile::arch::Arch;
 
 use crate::store::{Node, Store, WORDS, slot_of_offset, var_bit};
@@ -34,24 +37,20 @@ pub fn words_of(cube: &[(u16, bool)]) -> [u32; WORDS] {
 /// The `seccomp_data` whose words (by slot) are `words`.
 pub fn data_of(words: &[u32; WORDS]) -> SeccompData {
     let at = |off: u32| words[slot_of_offset(off)];
-    let arch = at(4);
-    let le = arch & AUDIT_ARCH_LE != 0;
-    let field = |off: u32| {
-        let (first, second) = (u64::from(at(off)), u64::from(at(off + 4)));
-        if le {
-            second << 32 | first
-        } else {
-            first << 32 | second
-        }
+    let arch = at(OFFSET_ARCH);
+    let endian = arch_endian(arch);
+    let field = |base: u32| {
+        let half = |h| u64::from(at(u64_word_offset(base, h, endian)));
+        half(Half::Hi) << 32 | half(Half::Lo)
     };
     let mut args = [0u64; 6];
     for (i, a) in args.iter_mut().enumerate() {
-        *a = field(16 + 8 * i as u32);
+        *a = field(arg_offset(i));
     }
     SeccompData {
-        nr: at(0),
+        nr: at(OFFSET_NR),
         arch,
-        instruction_pointer: field(8),
+        instruction_pointer: field(OFFSET_IP),
         args,
     }
 }

@@ -13,6 +13,7 @@ mod support;
 
 use std::time::Instant;
 
+use sysfence_cbpf::data::AUDIT_ARCH_X86_64;
 use sysfence_cbpf::generate::{self, Rng};
 use sysfence_cbpf::interp::{self, ShiftMode};
 use sysfence_cbpf::program::Program;
@@ -189,7 +190,7 @@ fn random_policy_mutants_are_proven_or_refuted_with_confirmed_witnesses() {
 /// Proven equal: random and boundary inputs must not disagree.
 fn no_contradiction(policy: &Policy, a: &Program, b: &Program, rng: &mut Rng) {
     for i in 0..100_000u32 {
-        let arch = [0xc000_003e, 0x4000_0003, 0][i as usize % 3];
+        let arch = [AUDIT_ARCH_X86_64, 0x4000_0003, 0][i as usize % 3];
         let d = generate::seccomp_data_for(rng, a.insns(), arch, 0);
         assert_eq!(interp::run(a, &d).raw, interp::run(b, &d).raw, "{d:?}");
     }
@@ -220,7 +221,7 @@ fn kernel_confirms(o: &Oracle, a: &Program, b: &Program) -> bool {
     let ip = o.instruction_pointer();
     let slot = |off: u32| SLOT_OFFSETS.iter().position(|&v| v == off).unwrap();
     let fixed = [
-        (0, 0xc000_003e),
+        (0, AUDIT_ARCH_X86_64),
         (slot(8), ip as u32),
         (slot(12), (ip >> 32) as u32),
     ];

@@ -6,6 +6,7 @@
 
 mod support;
 
+use sysfence_cbpf::data::AUDIT_ARCH_X86_64;
 use sysfence_cbpf::generate::{self, Rng};
 use sysfence_cbpf::interp::{self, ShiftMode};
 use sysfence_cbpf::program::Program;
@@ -16,7 +17,7 @@ use sysfence_exact::subject::Subject;
 use sysfence_exact::witness::words_from;
 use sysfence_exact::{lazy, program};
 
-const ARCHES: [u32; 4] = [0xc000_003e, 0x4000_0003, 0x8000_0016, 0x1234_5678];
+const ARCHES: [u32; 4] = [AUDIT_ARCH_X86_64, 0x4000_0003, 0x8000_0016, 0x1234_5678];
 
 #[test]
 fn random_programs_agree_with_the_interpreter() {

@@ -15,6 +15,8 @@
 //! between installing a LOG filter and `execve`) are left out, except the
 //! `execve` itself, which starts the target.
 
+use sysfence_cbpf::data::{AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
+
 use crate::record::Trace;
 
 /// Which records to keep.
@@ -123,12 +125,11 @@ fn add(log: &mut AuditLog, line: &str, select: &Select) {
 
 /// `execve` or `execveat` on the arches sysfence runs on.
 fn is_execve(arch: u32, nr: u32) -> bool {
-    const X86_64: u32 = 0xc000_003e;
-    const I386: u32 = 0x4000_0003;
-    const AARCH64: u32 = 0xc000_00b7;
     matches!(
         (arch, nr),
-        (X86_64, 59 | 322) | (I386, 11 | 358) | (AARCH64, 221 | 281)
+        (AUDIT_ARCH_X86_64, 59 | 322)
+            | (AUDIT_ARCH_I386, 11 | 358)
+            | (AUDIT_ARCH_AARCH64, 221 | 281)
     )
 }
 

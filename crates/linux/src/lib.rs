@@ -43,3 +43,19 @@ mod sys;
 pub mod threads;
 
 pub use error::Error;
+
+// Every `&[Insn]` this crate hands to the kernel (install, threads, the
+// oracle) is cast to `struct sock_filter`, and dumped filters are read back
+// into `Insn` buffers: pin the layout against libc's own definition, not only
+// against the numbers `sysfence-abi` records.
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    use libc::sock_filter;
+    use sysfence_cbpf::Insn;
+    assert!(size_of::<Insn>() == size_of::<sock_filter>());
+    assert!(align_of::<Insn>() == align_of::<sock_filter>());
+    assert!(offset_of!(Insn, code) == offset_of!(sock_filter, code));
+    assert!(offset_of!(Insn, jt) == offset_of!(sock_filter, jt));
+    assert!(offset_of!(Insn, jf) == offset_of!(sock_filter, jf));
+    assert!(offset_of!(Insn, k) == offset_of!(sock_filter, k));
+};

@@ -63,16 +63,19 @@ fn classify(raw: u64) -> Answer {
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod imp {
+    use sysfence_cbpf::Opcode;
+    use sysfence_cbpf::abi::action::RET_TRACE;
+
     use super::{Answer, Entry, classify};
     use crate::error::Error;
     use crate::sys::{Abi, Ending, Job, Regs, Shared, run_child};
 
     /// `ret #SECCOMP_RET_TRACE`.
     static TRACE_ALL: [libc::sock_filter; 1] = [libc::sock_filter {
-        code: 0x06,
+        code: Opcode::RetK as u16,
         jt: 0,
         jf: 0,
-        k: 0x7ff0_0000,
+        k: RET_TRACE,
     }];
 
     pub(super) fn probe(entry: Entry, nrs: &[u32]) -> Result<Vec<Answer>, Error> {

@@ -20,6 +20,9 @@
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use sysfence_cbpf::Opcode;
+use sysfence_cbpf::abi::action::RET_ALLOW;
+
 use crate::error::Error;
 
 /// `SECCOMP_SET_MODE_FILTER`.
@@ -369,10 +372,10 @@ pub(crate) fn fprog(filter: &[libc::sock_filter]) -> Result<libc::sock_fprog, Er
 
 /// The allow-all filter of [`Job::Check`]: `ret #SECCOMP_RET_ALLOW`.
 static ALLOW_ALL: [libc::sock_filter; 1] = [libc::sock_filter {
-    code: 0x06,
+    code: Opcode::RetK as u16,
     jt: 0,
     jf: 0,
-    k: 0x7fff_0000,
+    k: RET_ALLOW,
 }];
 
 /// Forks one child for `job`, waits until it has finished or died, and kills

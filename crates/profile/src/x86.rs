@@ -31,8 +31,10 @@ pub(crate) enum Abi {
 }
 
 /// The quarters of the number space with bit 30 clear, and with it set.
-const CLEAR: [(u32, u32); 2] = [(0, 0x3fff_ffff), (0x8000_0000, 0xbfff_ffff)];
-const SET: [(u32, u32); 2] = [(0x4000_0000, 0x7fff_ffff), (0xc000_0000, 0xffff_ffff)];
+const CLEAR: [(u32, u32); 2] = [(0, X32_BIT - 1), (TOP, TOP | (X32_BIT - 1))];
+const SET: [(u32, u32); 2] = [(X32_BIT, TOP - 1), (TOP | X32_BIT, u32::MAX)];
+/// Bit 31 of the number, which splits each half of the space again.
+const TOP: u32 = 1 << 31;
 
 /// The ranges of the shared entry holding `x86_64` and `x32`.
 pub(crate) fn ranges(x86_64: Abi, x32: Abi, bad: Action) -> Vec<NrRange> {

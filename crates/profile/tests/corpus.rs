@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use sysfence_abi::arch::AUDIT_ARCH_X86_64;
 use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::ir::Action;
 use sysfence_profile::{Arch, Format, HostContext, LoadOptions, Loaded, load};
@@ -65,7 +66,7 @@ fn firecracker_categories() {
         assert_eq!(l.policy.bad_arch(), Action::KillProcess);
         // No x32 guard: bit-30 numbers fall to the mismatch action.
         let x32_read = Call {
-            arch: 0xc000_003e,
+            arch: AUDIT_ARCH_X86_64,
             nr: 0x4000_0000,
             ..Call::default()
         };

@@ -22,6 +22,7 @@
 
 use std::path::PathBuf;
 
+use sysfence_abi::arch::AUDIT_ARCH_X86_64;
 use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::json::{Node, Value, parse};
 use sysfence_profile::{HostContext, Libseccomp, LoadOptions, Runtime, load};
@@ -161,7 +162,7 @@ fn divergences_with(file: &str, release: Libseccomp) -> Vec<String> {
                     let a = numbers(&c.value);
                     // [a0, a1] on read/x86_64, or [arch, nr, a0, a1].
                     let (arch, nr, args) = match a[..] {
-                        [a0, a1] => (0xc000_003e, 0, [a0, a1]),
+                        [a0, a1] => (AUDIT_ARCH_X86_64, 0, [a0, a1]),
                         [arch, nr, a0, a1] => (arch as u32, nr as u32, [a0, a1]),
                         _ => panic!("bad call {a:?}"),
                     };

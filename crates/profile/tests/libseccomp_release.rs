@@ -14,15 +14,13 @@
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use sysfence_testkit::random_profile::{MERGE_SHAPE, Shape, profile};
-
+use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::ir::Action;
 use sysfence_profile::{
     Arch, Diagnostic, HostContext, Libseccomp, LoadOptions, Loaded, ProfileError, load,
 };
-
-const X86_64: u32 = 0xc000_003e;
+use sysfence_testkit::random_profile::{MERGE_SHAPE, Shape, profile};
 
 fn load_with(text: &str, release: Libseccomp) -> Result<Loaded, ProfileError> {
     let opts = LoadOptions {

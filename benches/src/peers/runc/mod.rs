@@ -39,6 +39,8 @@ use libseccomp::{
     ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
 };
 use serde_json::{Map, Value};
+use sysfence_cbpf::abi::action::RET_ERRNO;
+use sysfence_cbpf::data::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
 use sysfence_cbpf::insn::Insn;
 use sysfence_cbpf::opcode::Opcode;
 
@@ -46,14 +48,8 @@ use super::libseccomp::export;
 
 pub mod worker;
 
-/// `AUDIT_ARCH_X86_64`.
-const AUDIT_X86_64: u32 = 0xc000_003e;
-/// `AUDIT_ARCH_I386`.
-const AUDIT_I386: u32 = 0x4000_0003;
-/// The x32 bit of `nr`.
-const X32_BIT: u32 = 1 << 30;
 /// `SECCOMP_RET_ERRNO | ENOSYS`.
-const RET_ENOSYS: u32 = 0x0005_0026;
+const RET_ENOSYS: u32 = RET_ERRNO | 38;
 
 /// Which arches the filter holds.
 #[derive(Clone, Copy, Debug)]
@@ -329,20 +325,26 @@ fn stub(listed: &[String], calls: &[Call<'_>]) -> Result<Vec<Insn>, String> {
     let mut out = Vec::new();
     let nr = |v: u32| (Opcode::JgtK, v, To::Enosys, To::End);
     let body: Option<Vec<_>> = match x86_64 {
-        (Some(a), None) => Some(vec![(Opcode::JsetK, X32_BIT, To::End, To::Skip(0)), nr(a)]),
-        (None, Some(x)) => Some(vec![(Opcode::JsetK, X32_BIT, To::Skip(0), To::End), nr(x)]),
+        (Some(a), None) => Some(vec![
+            (Opcode::JsetK, X32_SYSCALL_BIT, To::End, To::Skip(0)),
+            nr(a),
+        ]),
+        (None, Some(x)) => Some(vec![
+            (Opcode::JsetK, X32_SYSCALL_BIT, To::Skip(0), To::End),
+            nr(x),
+        ]),
         (Some(a), Some(x)) => Some(vec![
-            (Opcode::JsetK, X32_BIT, To::Skip(1), To::Skip(0)),
+            (Opcode::JsetK, X32_SYSCALL_BIT, To::Skip(1), To::Skip(0)),
             (Opcode::JgtK, a, To::Enosys, To::End),
             nr(x),
         ]),
         (None, None) => None,
     };
     if let Some(body) = body {
-        out.extend(block(AUDIT_X86_64, &body));
+        out.extend(block(AUDIT_ARCH_X86_64, &body));
     }
     if let Some(max) = i386 {
-        out.extend(block(AUDIT_I386, &[nr(max)]));
+        out.extend(block(AUDIT_ARCH_I386, &[nr(max)]));
     }
     Ok(out)
 }

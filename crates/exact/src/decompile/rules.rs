@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use sysfence_cbpf::data::X32_SYSCALL_BIT;
 use sysfence_profile::arch::Arch;
 
 use super::{ArgTest, Entry, Piece, Plan, action_name, cube_tests, cubes, piece_at};
@@ -103,7 +104,7 @@ fn outside_tables(s: &Store, arch: Arch, abis: &[Arch], pieces: &[Piece], plan: 
     let guard = arch == Arch::X86_64 && abis.len() == 1;
     for &(lo, hi, n) in pieces {
         let v = s.value(n);
-        if v == Some(plan.default) || (guard && lo >= 0x4000_0000 && v == Some(plan.bad_arch)) {
+        if v == Some(plan.default) || (guard && lo >= X32_SYSCALL_BIT && v == Some(plan.bad_arch)) {
             continue;
         }
         let listed: u64 = abis
