@@ -8,6 +8,7 @@ use asm_common::{TinyX86_64, X86_64};
 use sysfence_cbpf::asm::{AsmOptions, assemble};
 use sysfence_cbpf::insn::{Endian, Insn};
 use sysfence_cbpf::opcode::{Opcode, TABLE};
+use sysfence_testkit::insn::{i, jmp};
 
 fn asm(text: &str) -> Vec<Insn> {
     assemble(text, &AsmOptions::new()).unwrap_or_else(|e| panic!("{e}\n{text}"))
@@ -17,10 +18,6 @@ fn err(text: &str) -> String {
     assemble(text, &AsmOptions::new().syscalls(&TinyX86_64))
         .expect_err(text)
         .to_string()
-}
-
-fn op(o: Opcode, jt: u8, jf: u8, k: u32) -> Insn {
-    Insn::op(o, jt, jf, k)
 }
 
 #[test]
@@ -60,7 +57,7 @@ fn every_table_row_has_a_spelling() {
         } else {
             0
         };
-        assert_eq!(asm(&text), [op(info.opcode, 0, 0, k)], "{text}");
+        assert_eq!(asm(&text), [i(info.opcode, k)], "{text}");
     }
 }
 
@@ -70,17 +67,17 @@ fn aliases_encode_as_bpf_asm_does() {
     assert_eq!(
         asm(text),
         [
-            op(Opcode::LdImm, 0, 0, 1),
-            op(Opcode::LdImm, 0, 0, 2),
-            op(Opcode::LdxImm, 0, 0, 3),
-            op(Opcode::LdxMsh, 0, 0, 5),
-            op(Opcode::Ja, 0, 0, 0),
-            op(Opcode::JeqK, 0, 4, 6),
-            op(Opcode::JeqX, 0, 3, 0),
-            op(Opcode::JgeK, 0, 2, 7),
-            op(Opcode::JgtK, 0, 1, 8),
-            op(Opcode::RetK, 0, 0, 0),
-            op(Opcode::RetK, 0, 0, 1),
+            i(Opcode::LdImm, 1),
+            i(Opcode::LdImm, 2),
+            i(Opcode::LdxImm, 3),
+            i(Opcode::LdxMsh, 5),
+            i(Opcode::Ja, 0),
+            jmp(Opcode::JeqK, 0, 4, 6),
+            jmp(Opcode::JeqX, 0, 3, 0),
+            jmp(Opcode::JgeK, 0, 2, 7),
+            jmp(Opcode::JgtK, 0, 1, 8),
+            i(Opcode::RetK, 0),
+            i(Opcode::RetK, 1),
         ]
     );
 }
@@ -90,10 +87,10 @@ fn mnemonics_and_registers_are_case_insensitive_labels_are_not() {
     assert_eq!(
         asm("LD [0]\nJEQ %X, Ab, ab\nAb: RET A\nab: Ret #0"),
         [
-            op(Opcode::LdAbsW, 0, 0, 0),
-            op(Opcode::JeqX, 0, 1, 0),
-            op(Opcode::RetA, 0, 0, 0),
-            op(Opcode::RetK, 0, 0, 0),
+            i(Opcode::LdAbsW, 0),
+            jmp(Opcode::JeqX, 0, 1, 0),
+            i(Opcode::RetA, 0),
+            i(Opcode::RetK, 0),
         ]
     );
 }
@@ -110,10 +107,7 @@ fn numbers_in_every_radix() {
 #[test]
 fn comments_of_three_kinds() {
     let text = "# a comment line\n  # indented too\nld /* inline */ [4] ; tail\n/* several\nlines */ ret #0";
-    assert_eq!(
-        asm(text),
-        [op(Opcode::LdAbsW, 0, 0, 4), op(Opcode::RetK, 0, 0, 0)]
-    );
+    assert_eq!(asm(text), [i(Opcode::LdAbsW, 4), i(Opcode::RetK, 0)]);
 }
 
 #[test]
@@ -122,15 +116,15 @@ fn labels_of_any_length_several_per_line_and_at_the_end() {
     assert_eq!(
         asm(text),
         [
-            op(Opcode::JeqK, 1, 2, 1),
-            op(Opcode::Ja, 0, 0, 0),
-            op(Opcode::RetK, 0, 0, 0)
+            jmp(Opcode::JeqK, 1, 2, 1),
+            i(Opcode::Ja, 0),
+            i(Opcode::RetK, 0)
         ]
     );
     // A label on a line of its own names the next instruction.
     assert_eq!(
         asm("ja x\nx:\n\n ret #1"),
-        [op(Opcode::Ja, 0, 0, 0), op(Opcode::RetK, 0, 0, 1)]
+        [i(Opcode::Ja, 0), i(Opcode::RetK, 1)]
     );
 }
 
@@ -295,7 +289,7 @@ fn a_conditional_reaches_255_without_a_veneer() {
     // jt = 1 (near) + gap = 255 exactly.
     let insns = asm(&far_program(254));
     assert_eq!(insns.len(), 258);
-    assert_eq!(insns[1], op(Opcode::JeqK, 255, 0, 1));
+    assert_eq!(insns[1], jmp(Opcode::JeqK, 255, 0, 1));
 }
 
 #[test]
@@ -303,10 +297,10 @@ fn a_far_conditional_gets_a_ja_veneer() {
     let insns = asm(&far_program(255));
     assert_eq!(insns.len(), 260);
     // jt goes to the veneer right after the jump, jf skips it.
-    assert_eq!(insns[1], op(Opcode::JeqK, 0, 1, 1));
-    assert_eq!(insns[2], op(Opcode::Ja, 0, 0, 256));
-    assert_eq!(insns[3], op(Opcode::RetK, 0, 0, 0));
-    assert_eq!(insns[2 + 1 + 256], op(Opcode::RetK, 0, 0, 1));
+    assert_eq!(insns[1], jmp(Opcode::JeqK, 0, 1, 1));
+    assert_eq!(insns[2], i(Opcode::Ja, 256));
+    assert_eq!(insns[3], i(Opcode::RetK, 0));
+    assert_eq!(insns[2 + 1 + 256], i(Opcode::RetK, 1));
 }
 
 #[test]
@@ -317,11 +311,11 @@ fn both_edges_far_get_two_veneers_in_jt_jf_order() {
     text.push_str(&"ld #0\n".repeat(300));
     text.push_str("f: ret #2\n");
     let insns = asm(&text);
-    assert_eq!(insns[0], op(Opcode::JeqK, 0, 1, 1));
-    assert_eq!(insns[1], op(Opcode::Ja, 0, 0, 1 + 300));
-    assert_eq!(insns[2], op(Opcode::Ja, 0, 0, 300 + 1 + 300));
-    assert_eq!(insns[3 + 300], op(Opcode::RetK, 0, 0, 1));
-    assert_eq!(insns[3 + 300 + 1 + 300], op(Opcode::RetK, 0, 0, 2));
+    assert_eq!(insns[0], jmp(Opcode::JeqK, 0, 1, 1));
+    assert_eq!(insns[1], i(Opcode::Ja, 1 + 300));
+    assert_eq!(insns[2], i(Opcode::Ja, 300 + 1 + 300));
+    assert_eq!(insns[3 + 300], i(Opcode::RetK, 1));
+    assert_eq!(insns[3 + 300 + 1 + 300], i(Opcode::RetK, 2));
 }
 
 #[test]
@@ -334,12 +328,12 @@ fn veneers_reach_a_fixpoint_when_one_pushes_another_out_of_range() {
     text.push_str(&"ld #0\n".repeat(10));
     text.push_str("u: ret #2\n");
     let insns = asm(&text);
-    assert_eq!(insns[0], op(Opcode::JeqK, 0, 1, 1));
-    assert_eq!(insns[1], op(Opcode::Ja, 0, 0, 1 + 1 + 254));
-    assert_eq!(insns[2], op(Opcode::JeqK, 0, 1, 2));
-    assert_eq!(insns[3], op(Opcode::Ja, 0, 0, 254 + 1 + 10));
-    assert_eq!(insns[4 + 254], op(Opcode::RetK, 0, 0, 1));
-    assert_eq!(insns[4 + 254 + 1 + 10], op(Opcode::RetK, 0, 0, 2));
+    assert_eq!(insns[0], jmp(Opcode::JeqK, 0, 1, 1));
+    assert_eq!(insns[1], i(Opcode::Ja, 1 + 1 + 254));
+    assert_eq!(insns[2], jmp(Opcode::JeqK, 0, 1, 2));
+    assert_eq!(insns[3], i(Opcode::Ja, 254 + 1 + 10));
+    assert_eq!(insns[4 + 254], i(Opcode::RetK, 1));
+    assert_eq!(insns[4 + 254 + 1 + 10], i(Opcode::RetK, 2));
 }
 
 #[test]

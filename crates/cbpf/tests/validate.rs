@@ -11,18 +11,14 @@ use sysfence_cbpf::program::{Program, ProgramError};
 use sysfence_cbpf::validate::{
     self, Rule, can_attach, check_classic, ebpf_len, max_copies, path_len, validate,
 };
-use sysfence_testkit::insn::{i, jmp};
+use sysfence_testkit::insn::{i, jmp, ret};
 
 use sysfence_cbpf::action::RET_ALLOW as ALLOW;
-
-fn ret() -> Insn {
-    i(Opcode::RetK, ALLOW)
-}
 
 /// `body` followed by `ret #ALLOW`.
 fn with_ret(body: &[Insn]) -> Vec<Insn> {
     let mut v = body.to_vec();
-    v.push(ret());
+    v.push(ret(ALLOW));
     v
 }
 
@@ -52,15 +48,15 @@ fn classic_only(insns: &[Insn], pc: usize, rule: Rule) {
 
 #[test]
 fn length_4096_accepted() {
-    let p = validate(&vec![ret(); BPF_MAXINSNS]).unwrap();
+    let p = validate(&vec![ret(ALLOW); BPF_MAXINSNS]).unwrap();
     assert_eq!(p.len(), 4096);
 }
 
 #[test]
 fn length_4097_rejected() {
-    rejected(&vec![ret(); 4097], None, Rule::Length);
+    rejected(&vec![ret(ALLOW); 4097], None, Rule::Length);
     assert_eq!(
-        check_classic(&vec![ret(); 4097]).unwrap_err().rule(),
+        check_classic(&vec![ret(ALLOW); 4097]).unwrap_err().rule(),
         Rule::Length
     );
 }
@@ -77,7 +73,7 @@ fn length_0_rejected() {
 
 #[test]
 fn length_1_accepted() {
-    accepted(&[ret()]);
+    accepted(&[ret(ALLOW)]);
     accepted(&[i(Opcode::RetA, 0)]);
 }
 
@@ -110,7 +106,7 @@ fn look_alike_codes_rejected() {
 
 #[test]
 fn opcode_error_message_quotes_code() {
-    let e = validate(&[ret(), Insn::new(0x0e, 0, 0, 0)]).unwrap_err();
+    let e = validate(&[ret(ALLOW), Insn::new(0x0e, 0, 0, 0)]).unwrap_err();
     assert_eq!(
         e.to_string(),
         "pc 1: code 0x000e is not a classic bpf opcode (opcode)"
@@ -206,7 +202,15 @@ fn mem_15_accepted_mem_16_rejected() {
 #[test]
 fn ja_to_last_insn_accepted_one_past_rejected() {
     // len 5, ja at pc 1: target pc 1 + 1 + k must be <= 4, so k <= 2 = len - pc - 2.
-    let prog = |k| vec![i(Opcode::LdImm, 0), i(Opcode::Ja, k), ret(), ret(), ret()];
+    let prog = |k| {
+        vec![
+            i(Opcode::LdImm, 0),
+            i(Opcode::Ja, k),
+            ret(ALLOW),
+            ret(ALLOW),
+            ret(ALLOW),
+        ]
+    };
     accepted(&prog(2));
     rejected(&prog(3), Some(1), Rule::JumpOutOfRange);
     rejected(&prog(u32::MAX), Some(1), Rule::JumpOutOfRange);
@@ -220,12 +224,12 @@ fn ja_to_last_insn_accepted_one_past_rejected() {
 #[test]
 fn ja_0xffffffff_rejected_even_when_it_would_wrap() {
     rejected(
-        &[i(Opcode::Ja, u32::MAX), ret()],
+        &[i(Opcode::Ja, u32::MAX), ret(ALLOW)],
         Some(0),
         Rule::JumpOutOfRange,
     );
     rejected(
-        &[i(Opcode::Ja, 0xffff_fffe), ret(), ret()],
+        &[i(Opcode::Ja, 0xffff_fffe), ret(ALLOW), ret(ALLOW)],
         Some(0),
         Rule::JumpOutOfRange,
     );
@@ -245,7 +249,15 @@ fn ja_as_last_insn_rejected_as_jump() {
 fn conditional_targets_at_boundary() {
     // len 5, jump at pc 1: pc + j + 1 must be < 5, so j <= 2.
     for op in [Opcode::JeqK, Opcode::JgtX, Opcode::JgeK, Opcode::JsetX] {
-        let prog = |jt, jf| vec![i(Opcode::LdImm, 0), jmp(op, jt, jf, 7), ret(), ret(), ret()];
+        let prog = |jt, jf| {
+            vec![
+                i(Opcode::LdImm, 0),
+                jmp(op, jt, jf, 7),
+                ret(ALLOW),
+                ret(ALLOW),
+                ret(ALLOW),
+            ]
+        };
         accepted(&prog(2, 2));
         accepted(&prog(0, 0));
         rejected(&prog(3, 0), Some(1), Rule::BranchOutOfRange);
@@ -257,7 +269,7 @@ fn conditional_targets_at_boundary() {
 #[test]
 fn conditional_as_last_insn_rejected_as_branch() {
     rejected(
-        &[ret(), jmp(Opcode::JeqK, 0, 0, 0)],
+        &[ret(ALLOW), jmp(Opcode::JeqK, 0, 0, 0)],
         Some(1),
         Rule::BranchOutOfRange,
     );
@@ -398,8 +410,12 @@ fn indirect_loads_have_no_offset_check() {
 #[test]
 fn last_insn_not_ret_rejected() {
     rejected(&[i(Opcode::LdImm, 0)], Some(0), Rule::LastNotReturn);
-    rejected(&[ret(), i(Opcode::Tax, 0)], Some(1), Rule::LastNotReturn);
-    let e = validate(&[ret(), i(Opcode::Tax, 0)]).unwrap_err();
+    rejected(
+        &[ret(ALLOW), i(Opcode::Tax, 0)],
+        Some(1),
+        Rule::LastNotReturn,
+    );
+    let e = validate(&[ret(ALLOW), i(Opcode::Tax, 0)]).unwrap_err();
     assert_eq!(
         e.to_string(),
         "pc 1: the last instruction must be ret, found code 0x0007 (tax) (last-not-return)"
@@ -434,7 +450,7 @@ fn memory_read_after_one_sided_write_rejected() {
         jmp(Opcode::JeqK, 1, 0, 1),
         i(Opcode::St, 0),
         i(Opcode::LdMem, 0),
-        ret(),
+        ret(ALLOW),
     ];
     rejected(&insns, Some(2), Rule::UninitializedMemory);
 }
@@ -447,20 +463,20 @@ fn memory_read_after_both_sided_write_accepted() {
         i(Opcode::Ja, 1),
         i(Opcode::Stx, 0),
         i(Opcode::LdMem, 0),
-        ret(),
+        ret(ALLOW),
     ];
     accepted(&insns);
 }
 
 #[test]
 fn memory_dead_code_after_ja_may_read() {
-    let insns = [i(Opcode::Ja, 1), i(Opcode::LdMem, 5), ret()];
+    let insns = [i(Opcode::Ja, 1), i(Opcode::LdMem, 5), ret(ALLOW)];
     accepted(&insns);
 }
 
 #[test]
 fn memory_dead_code_after_ret_may_not_read() {
-    let insns = [ret(), i(Opcode::LdMem, 0), i(Opcode::RetA, 0)];
+    let insns = [ret(ALLOW), i(Opcode::LdMem, 0), i(Opcode::RetA, 0)];
     rejected(&insns, Some(1), Rule::UninitializedMemory);
 }
 
@@ -471,7 +487,7 @@ fn memory_write_before_a_jump_survives_on_both_targets() {
         jmp(Opcode::JgtK, 1, 0, 9),
         i(Opcode::LdMem, 4),
         i(Opcode::LdxMem, 4),
-        ret(),
+        ret(ALLOW),
     ];
     accepted(&insns);
 }
@@ -488,7 +504,7 @@ fn memory_pass_runs_after_the_last_ret_check() {
 #[test]
 fn memory_pass_runs_before_seccomp_check() {
     rejected(
-        &[i(Opcode::LdAbsH, 0), i(Opcode::LdMem, 0), ret()],
+        &[i(Opcode::LdAbsH, 0), i(Opcode::LdMem, 0), ret(ALLOW)],
         Some(1),
         Rule::UninitializedMemory,
     );
@@ -532,7 +548,7 @@ fn seccomp_keeps_exactly_the_table_column() {
             _ => i(op, 4),
         };
         insns.push(body);
-        insns.push(ret());
+        insns.push(ret(ALLOW));
         assert_eq!(check_classic(&insns), Ok(()), "{op:?}");
         assert_eq!(validate(&insns).is_ok(), op.seccomp_allowed(), "{op:?}");
     }
@@ -540,7 +556,7 @@ fn seccomp_keeps_exactly_the_table_column() {
 
 #[test]
 fn ld_len_and_ldx_len_accepted() {
-    accepted(&[i(Opcode::LdLen, 0), i(Opcode::LdxLen, 0), ret()]);
+    accepted(&[i(Opcode::LdLen, 0), i(Opcode::LdxLen, 0), ret(ALLOW)]);
 }
 
 // ---- ordering ----
@@ -551,22 +567,22 @@ fn lowest_pc_decides_between_kinds() {
     let a = [
         i(Opcode::LdImm, 0),
         i(Opcode::LshK, 40),
-        ret(),
+        ret(ALLOW),
         Insn::new(0x0e, 0, 0, 0),
-        ret(),
+        ret(ALLOW),
     ];
     rejected(&a, Some(1), Rule::ShiftTooWide);
     // Unknown opcode at pc 1 beats div #0 at pc 3.
     let b = [
         i(Opcode::LdImm, 0),
         Insn::new(0x0e, 0, 0, 0),
-        ret(),
+        ret(ALLOW),
         i(Opcode::DivK, 0),
-        ret(),
+        ret(ALLOW),
     ];
     rejected(&b, Some(1), Rule::Opcode);
     // A jump out of range at pc 0 beats M[16] at pc 1.
-    let c = [i(Opcode::Ja, 9), i(Opcode::St, 16), ret()];
+    let c = [i(Opcode::Ja, 9), i(Opcode::St, 16), ret(ALLOW)];
     rejected(&c, Some(0), Rule::JumpOutOfRange);
 }
 
@@ -578,7 +594,7 @@ fn classic_failure_beats_earlier_seccomp_failure() {
             i(Opcode::LdAbsH, 0),
             i(Opcode::ModK, 1),
             i(Opcode::DivK, 0),
-            ret(),
+            ret(ALLOW),
         ],
         Some(2),
         Rule::DivisionByZero,
@@ -588,12 +604,12 @@ fn classic_failure_beats_earlier_seccomp_failure() {
 #[test]
 fn seccomp_lowest_pc_decides_between_its_kinds() {
     rejected(
-        &[i(Opcode::LdAbsW, 3), i(Opcode::ModK, 1), ret()],
+        &[i(Opcode::LdAbsW, 3), i(Opcode::ModK, 1), ret(ALLOW)],
         Some(0),
         Rule::SeccompDataOffset,
     );
     rejected(
-        &[i(Opcode::ModK, 1), i(Opcode::LdAbsW, 3), ret()],
+        &[i(Opcode::ModK, 1), i(Opcode::LdAbsW, 3), ret(ALLOW)],
         Some(0),
         Rule::SeccompOpcode,
     );
@@ -616,7 +632,7 @@ fn from_raw_reports_raw_and_rule_errors() {
         Err(ProgramError::Validate(e)) => assert_eq!(e.rule(), Rule::LastNotReturn),
         other => panic!("{other:?}"),
     }
-    let good = sysfence_cbpf::insn::encode(&[ret()], Endian::Big);
+    let good = sysfence_cbpf::insn::encode(&[ret(ALLOW)], Endian::Big);
     assert_eq!(Program::from_raw(&good, Endian::Big).unwrap().len(), 1);
 }
 
@@ -646,13 +662,13 @@ fn error_exposes_insn_and_kernel_function() {
 
 #[test]
 fn ebpf_len_of_ret_k_programs_and_how_many_stack() {
-    let p4096 = validate(&vec![ret(); 4096]).unwrap();
+    let p4096 = validate(&vec![ret(ALLOW); 4096]).unwrap();
     assert_eq!(ebpf_len(&p4096), 8195);
     assert_eq!(max_copies(&p4096), 3);
-    let p1 = validate(&[ret()]).unwrap();
+    let p1 = validate(&[ret(ALLOW)]).unwrap();
     assert_eq!(ebpf_len(&p1), 5);
     assert_eq!(max_copies(&p1), 3641);
-    let p1000 = validate(&vec![ret(); 1000]).unwrap();
+    let p1000 = validate(&vec![ret(ALLOW); 1000]).unwrap();
     assert_eq!(ebpf_len(&p1000), 2003);
     assert_eq!(max_copies(&p1000), 16);
     assert!(can_attach(&[&p4096, &p4096], &p4096));
@@ -668,18 +684,27 @@ fn ebpf_len_of_each_instruction_kind() {
     assert_eq!(len(&[i(Opcode::DivK, 3)]), 1);
     assert_eq!(len(&[i(Opcode::LdAbsW, 0)]), 1);
     assert_eq!(len(&[jmp(Opcode::JeqK, 0, 0, 1)]), 1);
-    assert_eq!(len(&[jmp(Opcode::JeqK, 1, 0, 1), ret()]), 1 + 2);
-    assert_eq!(len(&[jmp(Opcode::JeqK, 0, 1, 1), ret()]), 1 + 2);
-    assert_eq!(len(&[jmp(Opcode::JsetK, 0, 1, 1), ret()]), 2 + 2);
-    assert_eq!(len(&[jmp(Opcode::JgtX, 1, 1, 1), ret()]), 2 + 2);
-    assert_eq!(len(&[jmp(Opcode::JgeK, 1, 0, 0x8000_0000), ret()]), 2 + 2);
-    assert_eq!(len(&[jmp(Opcode::JsetK, 1, 1, 0xffff_ffff), ret()]), 3 + 2);
-    assert_eq!(len(&[jmp(Opcode::JeqX, 1, 0, 0xffff_ffff), ret()]), 1 + 2);
+    assert_eq!(len(&[jmp(Opcode::JeqK, 1, 0, 1), ret(ALLOW)]), 1 + 2);
+    assert_eq!(len(&[jmp(Opcode::JeqK, 0, 1, 1), ret(ALLOW)]), 1 + 2);
+    assert_eq!(len(&[jmp(Opcode::JsetK, 0, 1, 1), ret(ALLOW)]), 2 + 2);
+    assert_eq!(len(&[jmp(Opcode::JgtX, 1, 1, 1), ret(ALLOW)]), 2 + 2);
+    assert_eq!(
+        len(&[jmp(Opcode::JgeK, 1, 0, 0x8000_0000), ret(ALLOW)]),
+        2 + 2
+    );
+    assert_eq!(
+        len(&[jmp(Opcode::JsetK, 1, 1, 0xffff_ffff), ret(ALLOW)]),
+        3 + 2
+    );
+    assert_eq!(
+        len(&[jmp(Opcode::JeqX, 1, 0, 0xffff_ffff), ret(ALLOW)]),
+        1 + 2
+    );
     assert_eq!(len(&[i(Opcode::Ja, 0)]), 1);
 }
 
 #[test]
 fn validate_module_exports() {
     // The free function and the module path are the same thing.
-    assert!(validate::validate(&[ret()]).is_ok());
+    assert!(validate::validate(&[ret(ALLOW)]).is_ok());
 }

@@ -6,7 +6,7 @@
 
 mod support;
 
-use support::{has_seccomp, is_filtered, is_root, repo, sysfence, temp_dir, write};
+use support::{SYSFENCE, has_seccomp, is_filtered, is_root, repo, temp_dir, write};
 
 /// x86_64 only: getpid allowed, write allowed when fd <= 2, the rest
 /// ERRNO(1); foreign arches killed, and x32 numbers (but -1) as libseccomp
@@ -28,13 +28,13 @@ fn stated_flags(err: &str) -> Vec<String> {
 /// Decompiles `prog` and checks `equiv` under the stated flags.
 fn decompile_and_check(prog: &str, format: &str, dir: &std::path::Path) -> String {
     let out = dir.join(format!("out.{format}.json")).display().to_string();
-    let r = sysfence(&["decompile", prog, "--format", format, "-o", &out]);
+    let r = SYSFENCE.exec(&["decompile", prog, "--format", format, "-o", &out]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let flags = stated_flags(&r.stderr);
     let mut args = vec!["equiv", &out, prog];
     args.extend(flags.iter().map(String::as_str));
     args.push("--quiet");
-    let e = sysfence(&args);
+    let e = SYSFENCE.exec(&args);
     assert_eq!(e.code, 0, "{} {}", e.stdout, e.stderr);
     std::fs::read_to_string(&out).unwrap()
 }
@@ -51,7 +51,7 @@ fn a_program_decompiles_into_each_format_with_equiv_holding() {
     let oci = decompile_and_check(&prog, "oci", &dir);
     assert!(oci.contains("\"linux\""), "{oci}");
     // seccompiler gives foreign arches KILL_PROCESS, this program KILL_THREAD.
-    let r = sysfence(&["decompile", &prog, "--format", "seccompiler"]);
+    let r = SYSFENCE.exec(&["decompile", &prog, "--format", "seccompiler"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr.contains("seccompiler gives them KILL_PROCESS"),
@@ -59,7 +59,7 @@ fn a_program_decompiles_into_each_format_with_equiv_holding() {
         r.stderr
     );
     let compiled = dir.join("vmm.bpf").display().to_string();
-    let c = sysfence(&[
+    let c = SYSFENCE.exec(&[
         "compile",
         &repo("corpus/profiles/worker.seccompiler.json"),
         "--emit",
@@ -78,7 +78,7 @@ fn a_program_decompiles_into_each_format_with_equiv_holding() {
 fn what_no_profile_can_say_is_refused_with_the_reason() {
     let dir = temp_dir("decompile-ip");
     let prog = write(&dir, "ip.asm", BY_IP);
-    let r = sysfence(&["decompile", &prog]);
+    let r = SYSFENCE.exec(&["decompile", &prog]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("instruction pointer"), "{}", r.stderr);
     assert!(
@@ -87,14 +87,14 @@ fn what_no_profile_can_say_is_refused_with_the_reason() {
         r.stderr
     );
     assert!(r.stdout.is_empty(), "{}", r.stdout);
-    assert_eq!(sysfence(&["decompile", "/nonexistent"]).code, 2);
+    assert_eq!(SYSFENCE.exec(&["decompile", "/nonexistent"]).code, 2);
 }
 
 #[test]
 fn counts_are_exact_shares_of_the_argument_space() {
     let dir = temp_dir("count");
     let prog = write(&dir, "small.asm", SMALL);
-    let r = sysfence(&["count", &prog]);
+    let r = SYSFENCE.exec(&["count", &prog]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("x86_64: "), "{}", r.stdout);
     // write: fd in 0..=2 of 2^64 values.
@@ -105,7 +105,7 @@ fn counts_are_exact_shares_of_the_argument_space() {
         "{}",
         r.stdout
     );
-    let j = sysfence(&["count", &prog, "--json", "write", "getpid"]);
+    let j = SYSFENCE.exec(&["count", &prog, "--json", "write", "getpid"]);
     let v: serde_json::Value = serde_json::from_str(&j.stdout).expect("json");
     let write = &v["arches"][0]["syscalls"][0];
     assert_eq!(write["name"], "write", "{v:#}");
@@ -139,7 +139,7 @@ fn confined(profiles: &[&str]) -> Option<(std::process::Child, String)> {
     let want = format!("{} filter(s), ", profiles.len());
     for _ in 0..50 {
         std::thread::sleep(std::time::Duration::from_millis(100));
-        if sysfence(&["status", &pid]).stdout.contains(&want) {
+        if SYSFENCE.exec(&["status", &pid]).stdout.contains(&want) {
             return Some((child, pid));
         }
     }
@@ -159,18 +159,18 @@ fn a_live_process_is_proven_confined_by_its_profile_and_decompiles() {
     let same = repo("corpus/profiles/no-chmod.json");
     let other = repo("corpus/profiles/deny-list.json");
     let (mut child, pid) = confined(&[&same]).expect("the filter is installed");
-    let eq = sysfence(&["status", &pid, "--against", &same, "--quiet"]);
-    let ne = sysfence(&["status", &pid, "--against", &other, "--quiet"]);
-    let dump = sysfence(&["dump", &pid, "--against", &same]);
+    let eq = SYSFENCE.exec(&["status", &pid, "--against", &same, "--quiet"]);
+    let ne = SYSFENCE.exec(&["status", &pid, "--against", &other, "--quiet"]);
+    let dump = SYSFENCE.exec(&["dump", &pid, "--against", &same]);
     let dir = temp_dir("decompile-live");
     let live = format!("pid:{pid}");
     let out = dir.join("live.json").display().to_string();
-    let dec = sysfence(&["decompile", &live, "-o", &out]);
+    let dec = SYSFENCE.exec(&["decompile", &live, "-o", &out]);
     let flags = stated_flags(&dec.stderr);
     let mut args = vec!["equiv", out.as_str(), live.as_str()];
     args.extend(flags.iter().map(String::as_str));
     args.push("--quiet");
-    let back = sysfence(&args);
+    let back = SYSFENCE.exec(&args);
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(eq.code, 0, "{} {}", eq.stdout, eq.stderr);
@@ -197,7 +197,7 @@ fn a_stack_is_compared_as_the_kernel_combines_it() {
     let outer = repo("corpus/profiles/deny-list.json");
     let inner = repo("corpus/profiles/no-chmod.json");
     let (mut child, pid) = confined(&[&outer, &inner]).expect("both filters are installed");
-    let r = sysfence(&["status", &pid, "--against", &inner, "--quiet"]);
+    let r = SYSFENCE.exec(&["status", &pid, "--against", &inner, "--quiet"]);
     let _ = child.kill();
     let _ = child.wait();
     // The stack kills what deny-list kills: stricter than no-chmod alone.

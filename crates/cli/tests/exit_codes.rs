@@ -5,13 +5,13 @@
 
 mod support;
 
-use support::{repo, sysfence, sysfence_in, temp_dir, write};
+use support::{SYSFENCE, repo, temp_dir, write};
 
 const PROFILE: &str = "corpus/profiles/no-chmod.json";
 const TYPO: &str = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscals":[]}"#;
 
 fn code(args: &[&str]) -> i32 {
-    let r = sysfence(args);
+    let r = SYSFENCE.exec(args);
     assert!(
         !r.stderr.contains("panicked"),
         "{args:?} panicked: {}",
@@ -122,7 +122,7 @@ fn run_and_record_answer_as_env_does() {
         "allow.json",
         r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["chmod"],"action":"SCMP_ACT_ERRNO"}]}"#,
     );
-    let r = sysfence_in(
+    let r = SYSFENCE.run_in(
         &["run", &allow, "--", "sh", "-c", "kill -TERM $$"],
         b"",
         None,

@@ -3,12 +3,12 @@
 
 mod support;
 
-use support::{repo, sysfence, sysfence_in, temp_dir, write};
+use support::{SYSFENCE, repo, temp_dir, write};
 
 #[test]
 fn endless_and_huge_inputs_are_refused_at_the_cap() {
     for verb in ["compile", "asm", "validate", "lint", "disasm"] {
-        let r = sysfence(&[verb, "/dev/zero"]);
+        let r = SYSFENCE.exec(&[verb, "/dev/zero"]);
         assert_eq!(r.code, 2, "{verb}: {}", r.stderr);
         assert!(
             r.stderr.contains("/dev/zero: larger than 67108864 bytes"),
@@ -17,7 +17,7 @@ fn endless_and_huge_inputs_are_refused_at_the_cap() {
         );
     }
     let big = vec![b' '; (64 << 20) + 1];
-    let r = sysfence_in(&["lint", "-"], &big, None);
+    let r = SYSFENCE.run_in(&["lint", "-"], &big, None);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("<stdin>: larger than"), "{}", r.stderr);
 }
@@ -26,7 +26,7 @@ fn endless_and_huge_inputs_are_refused_at_the_cap() {
 fn directories_and_fifos_get_a_clear_error() {
     let dir = temp_dir("inputs-kind");
     let d = dir.display().to_string();
-    let r = sysfence(&["compile", &d]);
+    let r = SYSFENCE.exec(&["compile", &d]);
     assert_eq!(r.code, 2);
     assert!(
         r.stderr.contains("is a directory, not a file"),
@@ -40,7 +40,7 @@ fn directories_and_fifos_get_a_clear_error() {
         .is_ok_and(|s| s.success());
     if made {
         // Would block forever if it were opened.
-        let r = sysfence(&["asm", &fifo.display().to_string()]);
+        let r = SYSFENCE.exec(&["asm", &fifo.display().to_string()]);
         assert_eq!(r.code, 2);
         assert!(r.stderr.contains("is a FIFO (named pipe)"), "{}", r.stderr);
     }
@@ -49,16 +49,18 @@ fn directories_and_fifos_get_a_clear_error() {
 #[test]
 fn caps_and_weights_are_checked() {
     let p = repo("corpus/profiles/allow-list.json");
-    let r = sysfence(&["lint", &p, "--caps", "CAP_SYS_ADMIN,bogus"]);
+    let r = SYSFENCE.exec(&["lint", &p, "--caps", "CAP_SYS_ADMIN,bogus"]);
     assert_eq!(r.code, 2);
     assert!(
         r.stderr.contains("--caps: unknown capability \"bogus\""),
         "{}",
         r.stderr
     );
-    assert_eq!(sysfence(&["lint", &p, "--caps", "all"]).code, 0);
+    assert_eq!(SYSFENCE.exec(&["lint", &p, "--caps", "all"]).code, 0);
     assert_eq!(
-        sysfence(&["lint", &p, "--caps", "sys_admin,net_raw"]).code,
+        SYSFENCE
+            .exec(&["lint", &p, "--caps", "sys_admin,net_raw"])
+            .code,
         0
     );
     let dir = temp_dir("inputs-weights");
@@ -67,7 +69,7 @@ fn caps_and_weights_are_checked() {
         "w",
         "read 18446744073709551615\nwrite 18446744073709551615\n",
     );
-    let r = sysfence(&["cost", &p, "--weights", &w]);
+    let r = SYSFENCE.exec(&["cost", &p, "--weights", &w]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("more than 2^64-1"), "{}", r.stderr);
 }
@@ -75,7 +77,7 @@ fn caps_and_weights_are_checked() {
 #[test]
 fn messages_say_what_is_wrong() {
     let dir = temp_dir("inputs-msg");
-    let r = sysfence_in(&["asm"], b"ret\n", None);
+    let r = SYSFENCE.run_in(&["asm"], b"ret\n", None);
     assert!(
         r.stderr
             .contains("`ret` needs an operand: it takes `#k` or `a`"),
@@ -87,7 +89,7 @@ fn messages_say_what_is_wrong() {
         "e.json",
         r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":70000}"#,
     );
-    let r = sysfence(&["lint", &e]);
+    let r = SYSFENCE.exec(&["lint", &e]);
     assert!(
         r.stderr
             .contains("errno 70000 (4464 once cut to 16 bits) is out of range"),
@@ -99,13 +101,13 @@ fn messages_say_what_is_wrong() {
         "d.yaml",
         "kind: SeccompProfile\nkind: SeccompProfile\n",
     );
-    let r = sysfence(&["lint", &y]);
+    let r = SYSFENCE.exec(&["lint", &y]);
     assert!(r.stderr.contains("duplicate mapping key"), "{}", r.stderr);
     assert!(!r.stderr.contains("DuplicateKeyPolicy"), "{}", r.stderr);
     let prog = repo("corpus/programs/x86_64-allow-list.bpf");
-    let r = sysfence(&["emu", &prog]);
+    let r = SYSFENCE.exec(&["emu", &prog]);
     assert!(r.stderr.contains("missing SYSCALL"), "{}", r.stderr);
-    let r = sysfence(&["emu", &prog, "getpid"]);
+    let r = SYSFENCE.exec(&["emu", &prog, "getpid"]);
     assert!(
         r.stderr.contains("--arch is required for a single syscall"),
         "{}",
@@ -129,7 +131,7 @@ fn every_profile_verb_prints_warnings_as_a_compiler_does() {
         &["emu", &typo, "--arch", "x86_64", "read"],
     ];
     for args in verbs {
-        let r = sysfence(args);
+        let r = SYSFENCE.exec(args);
         assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
         assert!(
             r.stderr.contains("warning: ") && r.stderr.contains("unknown key \"syscals\""),
@@ -138,10 +140,13 @@ fn every_profile_verb_prints_warnings_as_a_compiler_does() {
         );
         let mut quiet = args.to_vec();
         quiet.push("--quiet");
-        assert!(!sysfence(&quiet).stderr.contains("warning"), "{args:?}");
+        assert!(
+            !SYSFENCE.exec(&quiet).stderr.contains("warning"),
+            "{args:?}"
+        );
         let mut deny = args.to_vec();
         deny.push("--deny-warnings");
-        assert_eq!(sysfence(&deny).code, 1, "{args:?}");
+        assert_eq!(SYSFENCE.exec(&deny).code, 1, "{args:?}");
     }
     // Past ten warnings, a summary line with the count.
     let names: Vec<String> = (0..12).map(|i| format!("\"nosuch{i}\"")).collect();
@@ -153,10 +158,10 @@ fn every_profile_verb_prints_warnings_as_a_compiler_does() {
             names.join(",")
         ),
     );
-    let r = sysfence(&["lint", "--quiet", &many]);
+    let r = SYSFENCE.exec(&["lint", "--quiet", &many]);
     assert!(!r.stdout.contains("warning: "), "{}", r.stdout);
     assert!(r.stdout.contains("12 warning(s)"), "{}", r.stdout);
-    let r = sysfence(&["check", &many]);
+    let r = SYSFENCE.exec(&["check", &many]);
     assert_eq!(r.stderr.matches("warning: ").count(), 10, "{}", r.stderr);
     assert!(r.stderr.contains("12 warnings, 10 shown"), "{}", r.stderr);
 }
@@ -164,7 +169,7 @@ fn every_profile_verb_prints_warnings_as_a_compiler_does() {
 #[test]
 fn a_seccompiler_file_takes_its_target_from_arch() {
     let p = repo("corpus/profiles/worker.seccompiler.json");
-    let r = sysfence(&["compile", &p, "--arch", "aarch64", "-o", "/dev/null"]);
+    let r = SYSFENCE.exec(&["compile", &p, "--arch", "aarch64", "-o", "/dev/null"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("for aarch64"), "{}", r.stderr);
 }

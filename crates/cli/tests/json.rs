@@ -4,11 +4,11 @@
 mod support;
 
 use serde_json::Value;
-use support::{has_seccomp, is_root, repo, sysfence, temp_dir};
+use support::{SYSFENCE, has_seccomp, is_root, repo, temp_dir};
 
 /// Parses stdout as JSON and checks the object's keys are exactly `keys`.
 fn object(args: &[&str], keys: &[&str]) -> Value {
-    let r = sysfence(args);
+    let r = SYSFENCE.exec(args);
     assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stdout));
     assert_keys(&v, keys);
@@ -137,7 +137,7 @@ fn emu_json() {
         &["action", "raw", "insns"],
     );
     assert!(v["raw"].is_u64() && v["insns"].is_u64());
-    let r = support::sysfence_in(
+    let r = support::SYSFENCE.run_in(
         &["emu", "--json", &prog, "--batch"],
         b"x86_64 getpid\nx86_64 0 1 2\n",
         None,
@@ -157,7 +157,7 @@ fn dump_json() {
     let dir = temp_dir("json-dump");
     let raw = dir.join("p.bpf").display().to_string();
     let asm = repo("corpus/programs/x86_64-allow-list.bpf");
-    assert_eq!(sysfence(&["asm", &asm, "-o", &raw]).code, 0);
+    assert_eq!(SYSFENCE.exec(&["asm", &asm, "-o", &raw]).code, 0);
     let v = object(&["dump", "--json", &raw], &["pid", "arch", "filters"]);
     assert_eq!(v["pid"], Value::Null);
     assert_eq!(v["arch"], "x86_64", "taken from the program's arch check");
@@ -227,7 +227,7 @@ fn record_json() {
 
 #[test]
 fn cost_json() {
-    let r = sysfence(&["cost", "--json", &repo("corpus/profiles/no-chmod.json")]);
+    let r = SYSFENCE.exec(&["cost", "--json", &repo("corpus/profiles/no-chmod.json")]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     for line in r.stdout.lines() {
         let v: Value = serde_json::from_str(line).expect("one object per line");

@@ -8,6 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use sysfence_testkit::Cli;
 use sysfence_testkit::cli::text;
+use sysfence_testkit::host::{live_skip_reason, temp_dir};
 
 const SYSFENCE: Cli = Cli::new(BIN);
 
@@ -17,46 +18,13 @@ fn no_chmod() -> PathBuf {
     sysfence_testkit::repo("corpus/profiles/no-chmod.json")
 }
 
-/// Why these tests cannot run here, if they cannot.
-fn skip_reason() -> Option<&'static str> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |k: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(k))
-            .map(|v| v.split_whitespace().collect::<Vec<_>>())
-    };
-    if field("Uid:")
-        .and_then(|v| v.get(1).map(|s| s.to_string()))
-        .as_deref()
-        != Some("0")
-    {
-        return Some("not root");
-    }
-    match field("Seccomp:")
-        .and_then(|v| v.first().map(|s| s.to_string()))
-        .as_deref()
-    {
-        None => Some("this kernel has no seccomp"),
-        Some("0") => None,
-        Some(_) => Some("the test runner is itself under seccomp"),
-    }
-}
-
 macro_rules! live {
     () => {
-        if let Some(why) = skip_reason() {
+        if let Some(why) = live_skip_reason() {
             eprintln!("skipped: {why}");
             return;
         }
     };
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sysfence-live-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
 }
 
 fn s(p: &Path) -> &str {
@@ -67,7 +35,7 @@ fn s(p: &Path) -> &str {
 fn run_no_chmod_denies_chmod_and_lets_ls_work() {
     live!();
     use std::os::unix::fs::PermissionsExt;
-    let dir = scratch("run");
+    let dir = temp_dir("live-run");
     let file = dir.join("FILE");
     std::fs::write(&file, "x").expect("write");
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
@@ -281,7 +249,7 @@ fn without(profile: &Path, name: &str, out: &Path) {
 
 /// Records `cmd`, runs it under the recording, then without `needed`.
 fn round_trip(tag: &str, cmd: &[&str], needed: &str) -> (Output, Output, Output) {
-    let dir = scratch(tag);
+    let dir = temp_dir(&format!("live-{tag}"));
     let profile = dir.join("profile.json");
     let weights = dir.join("weights.txt");
     let mut args = vec!["record", "-o", s(&profile), "--weights", s(&weights), "--"];
@@ -319,7 +287,7 @@ fn round_trip(tag: &str, cmd: &[&str], needed: &str) -> (Output, Output, Output)
 #[test]
 fn record_then_run_ls() {
     live!();
-    let dir = scratch("ls-target");
+    let dir = temp_dir("live-ls-target");
     std::fs::write(dir.join("a"), "").expect("write");
     std::fs::write(dir.join("b"), "").expect("write");
     let (recorded, under, broken) = round_trip("ls", &["ls", s(&dir)], "getdents64");
@@ -498,8 +466,8 @@ fn stacked_profiles_are_dumped_oldest_first_and_combined() {
 #[test]
 fn record_in_each_format_round_trips_and_keeps_the_exit_status() {
     live!();
-    let dir = scratch("formats");
-    let listed = scratch("formats-listed");
+    let dir = temp_dir("live-formats");
+    let listed = temp_dir("live-formats-listed");
     std::fs::write(listed.join("x"), "").expect("write");
     for format in ["docker", "oci", "seccompiler"] {
         let profile = dir.join(format!("{format}.json"));
@@ -544,7 +512,7 @@ fn a_syscall_number_without_a_name_is_kept_as_a_number() {
         eprintln!("skipped: no python3 in /usr/bin or /usr/local/bin");
         return;
     };
-    let dir = scratch("unnamed");
+    let dir = temp_dir("live-unnamed");
     let (profile, weights) = (dir.join("p.json"), dir.join("w.txt"));
     let script = "import ctypes; ctypes.CDLL(None).syscall(1000)";
     let out = SYSFENCE.run(&[

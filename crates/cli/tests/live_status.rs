@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{has_seccomp, is_root, repo, sysfence, temp_dir, write};
+use support::{SYSFENCE, has_seccomp, is_root, repo, temp_dir, write};
 
 #[test]
 fn probe_reports_what_confines_the_caller() {
@@ -20,7 +20,7 @@ fn probe_reports_what_confines_the_caller() {
             {"names":["ptrace"],"action":"SCMP_ACT_KILL"}]}"#,
     );
     let bin = support::BIN;
-    let r = sysfence(&["run", &p, "--", bin, "status", "--probe"]);
+    let r = SYSFENCE.exec(&["run", &p, "--", bin, "status", "--probe"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let out = &r.stdout;
     assert!(out.contains("filters: cannot be read"), "{out}");
@@ -61,7 +61,7 @@ fn log_is_not_counted_as_allowed() {
     let mut out = String::new();
     for _ in 0..50 {
         std::thread::sleep(std::time::Duration::from_millis(100));
-        out = sysfence(&["status", &pid]).stdout;
+        out = SYSFENCE.exec(&["status", &pid]).stdout;
         if out.contains("filter(s), ") {
             break;
         }
@@ -110,8 +110,8 @@ fn disasm_names_syscalls_of_the_arch_the_program_checks() {
     let dir = temp_dir("disasm-arch");
     let raw = dir.join("p.bpf").display().to_string();
     let asm = repo("corpus/programs/x86_64-allow-list.bpf");
-    assert_eq!(sysfence(&["asm", &asm, "-o", &raw]).code, 0);
-    let r = sysfence(&["disasm", &raw]);
+    assert_eq!(SYSFENCE.exec(&["asm", &asm, "-o", &raw]).code, 0);
+    let r = SYSFENCE.exec(&["disasm", &raw]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("; AUDIT_ARCH_X86_64"), "{}", r.stdout);
     assert!(
@@ -119,7 +119,7 @@ fn disasm_names_syscalls_of_the_arch_the_program_checks() {
         "{}",
         r.stdout
     );
-    let d = sysfence(&["dump", &raw]);
+    let d = SYSFENCE.exec(&["dump", &raw]);
     assert!(d.stdout.contains("instructions (x86_64)"), "{}", d.stdout);
 }
 
@@ -130,7 +130,7 @@ fn record_stops_when_the_command_exits_unless_following_children() {
         return;
     }
     let start = std::time::Instant::now();
-    let r = sysfence(&[
+    let r = SYSFENCE.exec(&[
         "record",
         "-o",
         "/dev/null",
@@ -151,7 +151,7 @@ fn record_stops_when_the_command_exits_unless_following_children() {
         "{}",
         r.stderr
     );
-    let r = sysfence(&[
+    let r = SYSFENCE.exec(&[
         "record",
         "--json",
         "-o",

@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{Run, repo, sysfence, sysfence_in};
+use support::{Run, SYSFENCE, repo};
 
 /// Refused by libseccomp on x86 only (`socket` is `socketcall(1)` there).
 const CONFLICT: &str = "corpus/regressions/profiles/x86-socketcall-conflict.json";
@@ -13,7 +13,7 @@ fn compile(extra: &[&str]) -> Run {
     let p = repo(CONFLICT);
     let mut args = vec!["compile", p.as_str(), "--host-arch", "x86_64"];
     args.extend_from_slice(extra);
-    let r = sysfence(&args);
+    let r = SYSFENCE.exec(&args);
     assert!(!r.stderr.contains("panicked"), "{args:?}: {}", r.stderr);
     r
 }
@@ -63,9 +63,9 @@ fn narrowed_to_x86_64_the_filter_is_built() {
 fn check_and_cost_narrow_the_same_way() {
     let p = repo(CONFLICT);
     for verb in ["check", "cost"] {
-        let whole = sysfence(&[verb, &p, "--host-arch", "x86_64"]);
+        let whole = SYSFENCE.exec(&[verb, &p, "--host-arch", "x86_64"]);
         assert_eq!(whole.code, 2, "{verb}: {}", whole.stderr);
-        let r = sysfence(&[verb, &p, "--host-arch", "x86_64", "--arch", "x86_64"]);
+        let r = SYSFENCE.exec(&[verb, &p, "--host-arch", "x86_64", "--arch", "x86_64"]);
         assert_eq!(r.code, 0, "{verb}: {}", r.stderr);
         assert!(r.stdout.contains("x86_64"), "{verb}: {}", r.stdout);
         assert!(!r.stdout.contains("x86 "), "{verb}: {}", r.stdout);
@@ -92,14 +92,14 @@ fn an_arch_the_profile_lacks_or_no_arch_at_all_is_exit_2() {
 #[test]
 fn a_seccompiler_file_on_standard_input_is_built_for_its_one_arch() {
     let text = br#"{"main": {"mismatch_action": "trap", "match_action": "allow", "filter": [{"syscall": "read"}]}}"#;
-    let r = sysfence_in(
+    let r = SYSFENCE.run_in(
         &["compile", "-", "--arch", "aarch64", "--emit", "json"],
         text,
         None,
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains(r#""name": "aarch64""#), "{}", r.stdout);
-    let r = sysfence_in(
+    let r = SYSFENCE.run_in(
         &["compile", "-", "--host-arch", "x86_64", "--arch", "aarch64"],
         text,
         None,

@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{has_seccomp, repo, sysfence, temp_dir, write};
+use support::{SYSFENCE, has_seccomp, repo, temp_dir, write};
 
 /// Kubernetes' own `violation.json` example.
 const VIOLATION: &str = r#"{"defaultAction":"SCMP_ACT_ERRNO"}"#;
@@ -13,7 +13,7 @@ const VIOLATION: &str = r#"{"defaultAction":"SCMP_ACT_ERRNO"}"#;
 fn a_profile_that_denies_execve_is_refused() {
     let dir = temp_dir("run-execve");
     let p = write(&dir, "violation.json", VIOLATION);
-    let r = sysfence(&["run", &p, "--", "ls"]);
+    let r = SYSFENCE.exec(&["run", &p, "--", "ls"]);
     assert_eq!(r.code, 125, "{}", r.stderr);
     assert!(
         r.stderr
@@ -26,7 +26,7 @@ fn a_profile_that_denies_execve_is_refused() {
         "execve.json",
         r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execve"],"action":"SCMP_ACT_KILL"}]}"#,
     );
-    let r = sysfence(&["run", &only_execve, "--", "true"]);
+    let r = SYSFENCE.exec(&["run", &only_execve, "--", "true"]);
     assert_eq!(r.code, 125, "{}", r.stderr);
     assert!(
         r.stderr.contains("denies execve (KILL_THREAD)"),
@@ -49,7 +49,7 @@ fn force_installs_and_the_exit_status_reports_the_failed_exec() {
         "p.json",
         r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execve","write"],"action":"SCMP_ACT_ERRNO"}]}"#,
     );
-    let r = sysfence(&["run", "--force", &p, "--", "true"]);
+    let r = SYSFENCE.exec(&["run", "--force", &p, "--", "true"]);
     assert_eq!(r.code, 126, "{}", r.stderr);
     assert!(
         r.stderr.contains("installing anyway (--force)"),
@@ -58,7 +58,7 @@ fn force_installs_and_the_exit_status_reports_the_failed_exec() {
     );
     // Everything denied, exit_group too: the kernel's answer is a signal.
     let all = write(&dir, "v.json", VIOLATION);
-    let r = sysfence(&["run", "--force", &all, "--", "true"]);
+    let r = SYSFENCE.exec(&["run", "--force", &all, "--", "true"]);
     assert!(r.signal.is_some(), "code {} {}", r.code, r.stderr);
 }
 
@@ -66,7 +66,7 @@ fn force_installs_and_the_exit_status_reports_the_failed_exec() {
 fn another_arch_and_unconfined_are_refused() {
     let p = repo("corpus/profiles/allow-list.json");
     if std::env::consts::ARCH == "x86_64" {
-        let r = sysfence(&["run", "--quiet", "--host-arch", "arm64", &p, "--", "true"]);
+        let r = SYSFENCE.exec(&["run", "--quiet", "--host-arch", "arm64", &p, "--", "true"]);
         assert_eq!(r.code, 125, "{}", r.stderr);
         assert!(
             r.stderr
@@ -77,11 +77,16 @@ fn another_arch_and_unconfined_are_refused() {
     }
     let dir = temp_dir("run-unconfined");
     let empty = write(&dir, "e.json", "{}");
-    let r = sysfence(&["run", &empty, "--", "true"]);
+    let r = SYSFENCE.exec(&["run", &empty, "--", "true"]);
     assert_eq!(r.code, 125, "{}", r.stderr);
     assert!(r.stderr.contains("unconfined"), "{}", r.stderr);
     if has_seccomp() {
-        assert_eq!(sysfence(&["run", "--force", &empty, "--", "true"]).code, 0);
+        assert_eq!(
+            SYSFENCE
+                .exec(&["run", "--force", &empty, "--", "true"])
+                .code,
+            0
+        );
     }
 }
 
@@ -93,19 +98,19 @@ fn warnings_reach_run_even_with_quiet() {
         "typo.json",
         r#"{"defaultAction":"SCMP_ACT_ALLOW","syscals":[{"names":["chmod"],"action":"SCMP_ACT_ERRNO"}]}"#,
     );
-    let r = sysfence(&["run", &typo, "--", "true"]);
+    let r = SYSFENCE.exec(&["run", &typo, "--", "true"]);
     assert!(
         r.stderr.contains("unknown key \"syscals\" ignored"),
         "{}",
         r.stderr
     );
-    let r = sysfence(&["run", "--quiet", &typo, "--", "true"]);
+    let r = SYSFENCE.exec(&["run", "--quiet", &typo, "--", "true"]);
     assert!(
         r.stderr.contains("1 warning(s) not shown (--quiet)"),
         "{}",
         r.stderr
     );
-    let r = sysfence(&["run", "--deny-warnings", &typo, "--", "true"]);
+    let r = SYSFENCE.exec(&["run", "--deny-warnings", &typo, "--", "true"]);
     assert_eq!(r.code, 125, "{}", r.stderr);
     assert!(r.stderr.contains("--deny-warnings"), "{}", r.stderr);
 }

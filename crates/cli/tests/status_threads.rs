@@ -35,7 +35,7 @@ fn threads_with_different_stacks_are_shown_apart() {
     let (installed, tid) = ready_rx.recv().expect("thread ready");
     assert!(installed, "the thread could not install its filter");
     let pid = std::process::id().to_string();
-    let r = support::sysfence(&["status", &pid]);
+    let r = support::SYSFENCE.exec(&["status", &pid]);
     drop(done_tx);
     thread.join().expect("join");
     assert_eq!(r.code, 0, "{}", r.stderr);

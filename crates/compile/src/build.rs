@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sysfence_profile::ir::{Action, ArchPolicy, Policy};
+use sysfence_profile::ir::{ArchPolicy, Policy};
 
 use crate::args::{ArgLayout, rules_node};
 use crate::layout::{Span, balanced, balanced_height, weighted};
@@ -38,18 +38,20 @@ use sysfence_abi::data::{OFFSET_ARCH as ARCH, OFFSET_NR as NR};
 /// intervals still prefer shallow places.
 const WEIGHT_SCALE: u64 = 1024;
 
-/// Builds the decision DAG of the program `config` asks for: selects the
-/// arches ([`crate::select`]), then [`build_selected`].
+/// The one-call convenience for a caller that only wants the tree:
+/// [`select`]s by `config`, then [`build_selected`]. [`crate::compile`]
+/// does not call it: it selects once and hands that selection to
+/// [`build_selected`] and to the check.
 pub fn build_tree(policy: &Policy, config: &Config) -> Result<DecisionTree, CompileError> {
-    let selection = select(policy, config.get_arches())?;
-    let bad = config.get_bad_arch().unwrap_or(policy.bad_arch());
-    build_selected(&selection, bad, config)
+    build_selected(&select(policy, config)?, config)
 }
 
-/// Builds the decision DAG of a selection; foreign arches get `bad`.
+/// Builds the decision DAG of a selection: its entries in its order, its
+/// bad-arch action for every other arch value. The config's layout and
+/// weights shape the search; its arches and bad-arch override are the
+/// selection's business and are not read here.
 pub fn build_selected(
     selection: &Selection<'_>,
-    bad: Action,
     config: &Config,
 ) -> Result<DecisionTree, CompileError> {
     let mut b = TreeBuilder::new();
@@ -61,7 +63,7 @@ pub fn build_selected(
             .unwrap_or_default();
         infos.push(arch_dispatch(&mut b, ap, config.get_layout(), &weights));
     }
-    let bad = b.ret(bad.to_raw());
+    let bad = b.ret(selection.bad_arch().to_raw());
     let root = infos.iter().rev().fold(bad, |next, info| {
         let load_nr = info.dispatch;
         b.branch(

@@ -1,8 +1,9 @@
 //! The check run on every compile: the program against the policy's
 //! reference evaluator, and against the kernel's action cache.
 //!
-//! In: a [`Policy`], a [`Program`] compiled from it and the AUDIT_ARCH
-//! values the program dispatches. Out: a [`CheckReport`] (per arch: how many
+//! In: a [`Selection`] (the policy, the AUDIT_ARCH values the program
+//! dispatches and the bad-arch action, all decided by [`crate::select`])
+//! and a [`Program`] compiled from it. Out: a [`CheckReport`] (per arch: how many
 //! numbers up to the table's end are allowed, fail with an errno, kill, or do
 //! something else; how many the kernel cache serves), or the first
 //! [`Mismatch`] found.
@@ -20,7 +21,7 @@
 //!   vector of the policy's constants;
 //! * foreign arches: every arch value the cBPF crate knows that is not in the
 //!   program (the policy's own arches left out included), plus 0 and
-//!   0xffffffff, which must get the bad-arch action.
+//!   0xffffffff, which must get the selection's bad-arch action.
 //!
 //! Cache: every number up to the table's end that the policy allows whatever
 //! the arguments must be a constant ALLOW for
@@ -40,6 +41,7 @@ use sysfence_profile::eval::{boundary_values, eval};
 use sysfence_profile::ir::{Action, ArchPolicy, Cond, Policy, Rule};
 
 pub use crate::proof::Proved;
+use crate::select::{self, Selection};
 
 // AUDIT_ARCH_X86_64: the only arch whose numbers carry the x32 bit.
 use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
@@ -148,34 +150,26 @@ impl fmt::Display for Mismatch {
 
 impl std::error::Error for Mismatch {}
 
-/// Checks a program that dispatches every arch of the policy.
+/// Checks a program compiled from the whole policy with the default
+/// [`crate::Config`] ([`select::whole`]: every arch, the policy's bad-arch
+/// action).
 pub fn check(policy: &Policy, program: &Program) -> Result<CheckReport, Mismatch> {
-    let arches: Vec<u32> = policy.arches().iter().map(|a| a.audit_arch).collect();
-    check_arches(policy, program, &arches)
+    check_selected(&select::whole(policy), program)
 }
 
-/// Checks a program that dispatches exactly `arches` (all in the policy);
-/// every other arch value must get the bad-arch action.
-pub fn check_arches(
-    policy: &Policy,
-    program: &Program,
-    arches: &[u32],
-) -> Result<CheckReport, Mismatch> {
-    check_selected(policy, program, arches, policy.bad_arch())
-}
-
-/// [`check_arches`] with the action every other arch value must get.
+/// Checks a program compiled from `selection`: it dispatches exactly the
+/// selection's arches, and every other arch value must get the selection's
+/// bad-arch action.
 pub fn check_selected(
-    policy: &Policy,
+    selection: &Selection<'_>,
     program: &Program,
-    arches: &[u32],
-    bad_arch: sysfence_profile::ir::Action,
 ) -> Result<CheckReport, Mismatch> {
-    let mut report = summarize(policy, program, arches, None)?;
-    for ap in arches.iter().filter_map(|&a| policy.arch(a)) {
+    let (policy, arches) = (selection.policy(), selection.order());
+    let mut report = summarize(selection, program, None)?;
+    for ap in selection.entries() {
         report.inputs += check_numbers(policy, ap, program)?;
     }
-    let bad = bad_arch.to_raw();
+    let bad = selection.bad_arch().to_raw();
     for arch in foreign_arches(policy, arches) {
         report.inputs += 1;
         let data = SeccompData::new(arch, 0);
@@ -191,21 +185,23 @@ pub fn check_selected(
     Ok(report)
 }
 
-/// The per-arch counts and the kernel-cache check of a program, with the
-/// proof that it equals the policy when there is one.
+/// The per-arch counts and the kernel-cache check of a program compiled
+/// from `selection`, with the proof that it equals the policy when there is
+/// one.
 pub fn summarize(
-    policy: &Policy,
+    selection: &Selection<'_>,
     program: &Program,
-    arches: &[u32],
     proof: Option<Proved>,
 ) -> Result<CheckReport, Mismatch> {
     let mut report = CheckReport {
-        arches: Vec::with_capacity(arches.len()),
+        arches: Vec::with_capacity(selection.order().len()),
         inputs: 0,
         proof,
     };
-    for ap in arches.iter().filter_map(|&a| policy.arch(a)) {
-        report.arches.push(summary(policy, ap, program)?);
+    for ap in selection.entries() {
+        report
+            .arches
+            .push(summary(selection.policy(), ap, program)?);
         let numbers = ap.table_numbers();
         report.inputs += (numbers.end() - numbers.start()) as usize + 1;
     }
@@ -428,4 +424,35 @@ fn satisfying(rule: &Rule, values: &[Vec<u64>; 6], ap: &ArchPolicy) -> [u64; 6] 
         }
     }
     args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Check, Config, compile};
+    use sysfence_testkit::fixtures::x86_64_allow_list;
+
+    /// A `--bad-arch` override is decided by the selection, and both
+    /// checks hold the program to it: a check that used the policy's own
+    /// action would refuse this program.
+    #[test]
+    fn the_bad_arch_override_is_what_the_check_verifies() {
+        let p = x86_64_allow_list([0, 1, 60], vec![], Action::KillProcess);
+        let config = Config::new().bad_arch(Action::Errno(38));
+        assert_eq!(
+            select::select(&p, &config).unwrap().bad_arch(),
+            Action::Errno(38)
+        );
+        assert_eq!(select::whole(&p).bad_arch(), Action::KillProcess);
+        for mode in [Check::Proof, Check::Sampled] {
+            let c = compile(&p, &config.clone().check_with(mode)).unwrap();
+            assert!(c.check_report().is_some(), "{mode:?}");
+            assert!(check_selected(c.selection(), c.program()).is_ok());
+            let Err(Mismatch::Action { expected, got, .. }) = check(&p, c.program()) else {
+                panic!("{mode:?}: the policy's own bad-arch action was not refused");
+            };
+            assert_eq!(expected, Action::KillProcess.to_raw());
+            assert_eq!(got, Action::Errno(38).to_raw());
+        }
+    }
 }

@@ -5,12 +5,16 @@
 //!
 //! ```text
 //! profile text --sysfence_profile::load--> ir::Policy
-//! ir::Policy --build_tree(Config)--> DecisionTree           (build.rs, args.rs, layout/)
+//! ir::Policy + Config --select--> Selection (arches, bad-arch action)   (select.rs)
+//! Selection --build_selected--> DecisionTree              (build.rs, args.rs, layout/)
 //! DecisionTree --emit_from_tree--> labelled blocks --opt passes--> veneers --> Program   (emit/, opt/)
-//! Program + ir::Policy --check--> CheckReport, or the witness of a difference            (check.rs)
+//! Program + Selection --proof / check--> CheckReport, or the witness of a difference     (proof.rs, check.rs)
 //! ```
 //!
-//! [`compile`] chains the stages; [`build_tree`] and [`emit_from_tree`] let
+//! [`compile`] chains the stages, selecting once: the tree and the check
+//! read the same [`select::Selection`], so the bad-arch action the program
+//! returns and the one it is checked against are one decision.
+//! [`build_tree`] (select and build in one call) and [`emit_from_tree`] let
 //! a caller enter or leave anywhere; [`compile_profile`] starts from profile
 //! text. Every [`compile`] runs [`check::check`] unless the [`Config`] turns it
 //! off, and refuses to return a program that differs from the policy's
@@ -255,6 +259,12 @@ impl Compiled<'_> {
         self.selection.order()
     }
 
+    /// The selection the program was built and checked from (its policy,
+    /// dispatch order and bad-arch action).
+    pub fn selection(&self) -> &select::Selection<'_> {
+        &self.selection
+    }
+
     /// The program.
     pub fn program(&self) -> &Program {
         &self.program
@@ -281,14 +291,14 @@ impl Compiled<'_> {
     }
 }
 
-/// Compiles a policy: [`select::select`] once, then the tree, emission and
-/// the configured [`Check`] on the selected policy.
+/// Compiles a policy: [`select::select`] once (the arches and the bad-arch
+/// action), then the tree, emission and the configured [`Check`], all of
+/// that one selection.
 pub fn compile<'p>(policy: &'p Policy, config: &Config) -> Result<Compiled<'p>, CompileError> {
-    let selection = select::select(policy, config.get_arches())?;
-    let bad = config.get_bad_arch().unwrap_or(policy.bad_arch());
-    let tree = build::build_selected(&selection, bad, config)?;
+    let selection = select::select(policy, config)?;
+    let tree = build::build_selected(&selection, config)?;
     let (program, emit) = emit_from_tree(&tree)?;
-    let check = run_check(&selection, bad, &program, config.check)?;
+    let check = run_check(&selection, &program, config.check)?;
     Ok(Compiled {
         program,
         tree,
@@ -298,22 +308,21 @@ pub fn compile<'p>(policy: &'p Policy, config: &Config) -> Result<Compiled<'p>, 
     })
 }
 
-/// Runs `mode` on a compiled program; `None` when it is [`Check::Off`].
+/// Runs `mode` on a program compiled from `selection`; `None` when it is
+/// [`Check::Off`].
 fn run_check(
     selection: &select::Selection<'_>,
-    bad: Action,
     program: &Program,
     mode: Check,
 ) -> Result<Option<CheckReport>, CompileError> {
-    let (policy, order) = (selection.policy(), selection.order());
     let report = match mode {
         Check::Off => return Ok(None),
-        Check::Sampled => check::check_selected(policy, program, order, bad),
+        Check::Sampled => check::check_selected(selection, program),
         Check::Proof => {
             let entries: Vec<_> = selection.entries().collect();
-            match proof::prove(&entries, bad, program)? {
-                Ok(proved) => check::summarize(policy, program, order, Some(proved)),
-                Err(proof::Unproved { .. }) => check::check_selected(policy, program, order, bad),
+            match proof::prove(&entries, selection.bad_arch(), program)? {
+                Ok(proved) => check::summarize(selection, program, Some(proved)),
+                Err(proof::Unproved { .. }) => check::check_selected(selection, program),
             }
         }
     };
@@ -328,14 +337,12 @@ pub fn compile_profile(
 ) -> Result<Compiled<'static>, CompileError> {
     let loaded = sysfence_profile::load(text, options).map_err(CompileError::profile)?;
     let c = compile(&loaded.policy, config)?;
-    let order = c.order().to_vec();
-    let policy = c.selection.into_policy();
     Ok(Compiled {
         program: c.program,
         tree: c.tree,
         emit: c.emit,
         check: c.check,
-        selection: select::Selection::owned(policy, order),
+        selection: c.selection.into_owned(),
     })
 }
 

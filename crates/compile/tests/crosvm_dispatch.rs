@@ -9,27 +9,9 @@
 //!
 //! Needs `../shared` (or `$SYSFENCE_SHARED`); fails without it when `CI=true`.
 
-use std::path::PathBuf;
-
 use sysfence_compile::{Config, Layout, Weights, compile, cost};
 use sysfence_profile::arch::Arch;
 use sysfence_profile::{LoadOptions, load};
-
-fn shared() -> Option<PathBuf> {
-    let dir = std::env::var_os("SYSFENCE_SHARED").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-        PathBuf::from,
-    );
-    if dir.join("corpus").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI needs ../shared"
-    );
-    println!("skipped: no shared corpus");
-    None
-}
 
 /// `name: value` lines of a minijail file, comments and directives left out.
 fn pairs(text: &str) -> Vec<(String, String)> {
@@ -43,7 +25,9 @@ fn pairs(text: &str) -> Vec<(String, String)> {
 
 #[test]
 fn weighted_dispatch_is_below_the_optimal_alphabetic_tree() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = sysfence_testkit::shared::dir() else {
+        return;
+    };
     let dir = shared.join("corpus/third-party/crosvm/x86_64");
     let policy_text = std::fs::read_to_string(dir.join("common_device.policy")).unwrap();
     let freq_text = std::fs::read_to_string(dir.join("common_device.frequency")).unwrap();

@@ -175,7 +175,7 @@ proptest! {
             let compiled = compile(&p, &config).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert!(compiled.check_report().and_then(|r| r.proof()).is_some(), "not proved");
             // The sampled check, a second opinion on the proved program.
-            sysfence_compile::check::check_selected(&p, compiled.program(), compiled.order(), p.bad_arch())
+            sysfence_compile::check::check_selected(compiled.selection(), compiled.program())
                 .map_err(|e| TestCaseError::fail(format!("{layout:?}: sampled check: {e}")))?;
             // Only loads of nr/arch/args, `and #k`, K-form jumps, `ja` and `ret #k`: never X, never a shift.
             for i in compiled.program().insns() {

@@ -123,6 +123,11 @@ impl From<Output> for Run {
 }
 
 impl Cli {
+    /// Runs `sysfence ARGS` with empty standard input, decoded.
+    pub fn exec(&self, args: &[&str]) -> Run {
+        self.run_in(args, b"", None)
+    }
+
     /// Runs `sysfence ARGS` with `stdin` as input, in `dir` if given.
     pub fn run_in(&self, args: &[&str], stdin: &[u8], dir: Option<&Path>) -> Run {
         let mut cmd = Command::new(self.path());

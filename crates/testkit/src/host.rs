@@ -30,6 +30,20 @@ pub fn is_filtered() -> bool {
     status_field("Seccomp:").is_some_and(|v| v != "0")
 }
 
+/// Why live tests (installing filters, ptrace) cannot run here, if they
+/// cannot: not root, no seccomp, or this test process already filtered.
+pub fn live_skip_reason() -> Option<&'static str> {
+    if !is_root() {
+        Some("not root")
+    } else if !has_seccomp() {
+        Some("this kernel has no seccomp")
+    } else if is_filtered() {
+        Some("the test runner is itself under seccomp")
+    } else {
+        None
+    }
+}
+
 /// A fresh empty directory under the system's temporary directory.
 pub fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(

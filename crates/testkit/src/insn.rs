@@ -13,6 +13,11 @@ pub fn i(op: Opcode, k: u32) -> Insn {
     Insn::op(op, 0, 0, k)
 }
 
+/// `ret #k`.
+pub fn ret(k: u32) -> Insn {
+    i(Opcode::RetK, k)
+}
+
 /// A conditional jump: `op #k, jt, jf`.
 pub fn jmp(op: Opcode, jt: u8, jf: u8, k: u32) -> Insn {
     Insn::op(op, jt, jf, k)

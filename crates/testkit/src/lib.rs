@@ -8,6 +8,7 @@
 //! * [`insn`]: short constructors for hand-written cBPF programs.
 //! * [`fixtures`]: hand-built policies.
 //! * [`random_profile`]: random Docker/OCI profiles for property tests.
+//! * [`regressions`]: replays the fuzz targets' minimized inputs.
 //!
 //! In: the environment (`SYSFENCE_SHARED`, `CI`) and this checkout's path.
 //! Out: paths, process outputs, instructions and policies. Not checked: the
@@ -18,6 +19,7 @@ pub mod fixtures;
 pub mod host;
 pub mod insn;
 pub mod random_profile;
+pub mod regressions;
 pub mod shared;
 
 pub use cli::Cli;

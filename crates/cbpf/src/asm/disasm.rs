@@ -76,8 +76,8 @@ fn analyse(insns: &[Insn], opts: &DisasmOptions) -> Vec<Facts> {
     for (pc, insn) in insns.iter().enumerate() {
         let here = incoming[pc].unwrap_or(Facts::UNKNOWN);
         out.push(here);
-        for (to, facts) in successors(pc, insn, here).into_iter().flatten() {
-            if let Some(slot) = usize::try_from(to).ok().and_then(|to| incoming.get_mut(to)) {
+        for (to, facts) in successors(pc, insn, here) {
+            if let Some(slot) = incoming.get_mut(to) {
                 *slot = Some(slot.map_or(facts, |f| f.join(facts)));
             }
         }
@@ -85,36 +85,26 @@ fn analyse(insns: &[Insn], opts: &DisasmOptions) -> Vec<Facts> {
     out
 }
 
-/// Where control goes after `insn`, and what holds there.
-fn successors(pc: usize, insn: &Insn, mut f: Facts) -> [Option<(u64, Facts)>; 2] {
-    let next = pc as u64 + 1;
-    let Some(info) = insn.info() else {
-        return [Some((next, Facts { a: None, ..f })), None];
-    };
-    match info.class {
-        Class::Ret => return [None, None],
-        Class::Ld => f.a = (info.opcode == Opcode::LdAbsW).then_some(insn.k),
-        Class::Alu => f.a = None,
-        Class::Misc if info.opcode == Opcode::Txa => f.a = None,
-        _ => {}
+/// Where control goes after `insn` ([`Insn::successors`]: the jt edge
+/// before the jf edge), and what holds there.
+fn successors(pc: usize, insn: &Insn, mut f: Facts) -> impl Iterator<Item = (usize, Facts)> {
+    match insn.info() {
+        None => f.a = None,
+        Some(info) => match info.class {
+            Class::Ld => f.a = (info.opcode == Opcode::LdAbsW).then_some(insn.k),
+            Class::Alu => f.a = None,
+            Class::Misc if info.opcode == Opcode::Txa => f.a = None,
+            _ => {}
+        },
     }
-    match info.operand {
-        Operand::Jump => [Some((next + u64::from(insn.k), f)), None],
-        Operand::CondK | Operand::CondX => {
-            let (mut t, mut e) = (f, f);
-            if info.opcode == Opcode::JeqK && f.a == Some(OFFSET_ARCH) {
-                t.arch = Some(insn.k);
-                if f.arch == Some(insn.k) {
-                    e.arch = None;
-                }
-            }
-            [
-                Some((next + u64::from(insn.jt), t)),
-                Some((next + u64::from(insn.jf), e)),
-            ]
+    let (mut taken, mut not_taken) = (f, f);
+    if insn.opcode() == Some(Opcode::JeqK) && f.a == Some(OFFSET_ARCH) {
+        taken.arch = Some(insn.k);
+        if f.arch == Some(insn.k) {
+            not_taken.arch = None;
         }
-        _ => [Some((next, f)), None],
     }
+    insn.successors(pc).zip([taken, not_taken])
 }
 
 /// Whether a field the opcode ignores is non-zero.

@@ -177,6 +177,11 @@ impl fmt::Display for ValidateError {
     }
 }
 
+/// The farthest pc the jump `insn` at `pc` lands at ([`Insn::successors`]).
+fn farthest(pc: usize, insn: &Insn) -> usize {
+    insn.successors(pc).max().unwrap_or(pc)
+}
+
 /// The middle part of a message: what is wrong with `insn`, quoting the limit.
 fn describe(
     f: &mut fmt::Formatter<'_>,
@@ -201,7 +206,7 @@ fn describe(
             )
         }
         Rule::JumpOutOfRange => {
-            let target = pc as u64 + 1 + u64::from(insn.k);
+            let target = farthest(pc, insn);
             write!(
                 f,
                 "ja +{} lands at pc {target}, past the last instruction {last}",
@@ -209,7 +214,7 @@ fn describe(
             )
         }
         Rule::BranchOutOfRange => {
-            let target = pc + 1 + usize::from(insn.jt.max(insn.jf));
+            let target = farthest(pc, insn);
             write!(
                 f,
                 "{name} with jt {} jf {} lands at pc {target}, past the last instruction {last}",

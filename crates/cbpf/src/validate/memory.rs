@@ -11,13 +11,14 @@
 //! * At each pc, first `memvalid &= masks[pc]`; then `st`/`stx` set their
 //!   bit and `ld`/`ldx M[k]` need theirs.
 //! * `ja` ANDs `memvalid` into its target's mask, conditional jumps into both
-//!   targets' masks, and then `memvalid` becomes all ones, so dead code right
+//!   targets' masks (the targets are [`Insn::successors`], read from the
+//!   opcode table), and then `memvalid` becomes all ones, so dead code right
 //!   after a jump may read any slot.
 //! * `ret` leaves `memvalid` alone, so dead code right after a `ret` is still
 //!   bound by what was written before it.
 
 use crate::insn::Insn;
-use crate::opcode::Opcode;
+use crate::opcode::{Class, Opcode};
 
 use super::error::{Rule, ValidateError};
 
@@ -35,13 +36,10 @@ pub(crate) fn check(insns: &[Insn], ops: &[Opcode]) -> Result<(), ValidateError>
             Opcode::LdMem | Opcode::LdxMem if memvalid & slot(insn) == 0 => {
                 return Err(ValidateError::at(Rule::UninitializedMemory, pc, insns));
             }
-            Opcode::Ja => {
-                narrow(&mut masks, pc + 1 + insn.k as usize, memvalid);
-                memvalid = SlotSet::MAX;
-            }
-            _ if op.operand().is_conditional() => {
-                narrow(&mut masks, pc + 1 + usize::from(insn.jt), memvalid);
-                narrow(&mut masks, pc + 1 + usize::from(insn.jf), memvalid);
+            _ if op.info().class == Class::Jmp => {
+                for target in insn.successors(pc) {
+                    narrow(&mut masks, target, memvalid);
+                }
                 memvalid = SlotSet::MAX;
             }
             _ => {}

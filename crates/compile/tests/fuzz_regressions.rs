@@ -1,0 +1,20 @@
+//! Replays every minimized input of the `profile_compile` fuzz target under
+//! `corpus/regressions/profile_compile/` (profile text in any dialect)
+//! through the check the target runs (`fuzz/src/profile_checks.rs`,
+//! compiled in here as a module): read with detection and with every format
+//! forced, compiled, never a panic nor a compiler-check difference. A
+//! missing or empty directory fails the test.
+
+#[path = "../../../fuzz/src/profile_checks.rs"]
+#[allow(
+    dead_code,
+    reason = "only the profile_compile target's inputs are replayed here"
+)]
+mod profile_checks;
+
+use sysfence_testkit::regressions::replay;
+
+#[test]
+fn profile_compile_regressions() {
+    replay("profile_compile", profile_checks::profile_compile);
+}
