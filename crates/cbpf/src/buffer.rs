@@ -34,8 +34,6 @@
 //! [`Buffer::finish`]), what the instructions mean, the program length limit
 //! (the validator's and the callers' business).
 
-use std::collections::HashMap;
-
 use crate::insn::Insn;
 use crate::opcode::Opcode;
 
@@ -121,14 +119,14 @@ pub struct Buffer {
 pub struct Placed {
     /// The instructions, veneers included.
     pub insns: Vec<Insn>,
-    addr: HashMap<Label, usize>,
+    addr: Addrs,
     veneers: Vec<(usize, Label)>,
 }
 
 impl Placed {
     /// The address a label is bound to.
     pub fn addr(&self, label: Label) -> Option<usize> {
-        self.addr.get(&label).copied()
+        self.addr.get(label)
     }
 
     /// Every veneer: its address and the label it was made for.
@@ -137,16 +135,33 @@ impl Placed {
     }
 }
 
+/// Label → address; labels are dense indexes, so a vector
+/// ([`UNBOUND`] where a label is not bound).
+#[derive(Clone, Debug)]
+struct Addrs(Vec<usize>);
+
+/// The address of a label that is not bound.
+const UNBOUND: usize = usize::MAX;
+
+impl Addrs {
+    fn get(&self, label: Label) -> Option<usize> {
+        self.0
+            .get(label.0 as usize)
+            .copied()
+            .filter(|&a| a != UNBOUND)
+    }
+}
+
 /// Unit index → address, and label → address, for the current units.
 struct Layout {
     at: Vec<usize>,
-    label: HashMap<Label, usize>,
+    label: Addrs,
 }
 
 impl Layout {
     /// How many instructions an edge from unit `u` to `label` skips.
     fn reach(&self, u: usize, label: Label) -> Result<usize, BufferError> {
-        let to = self.label.get(&label).ok_or(BufferError::Unbound(label))?;
+        let to = self.label.get(label).ok_or(BufferError::Unbound(label))?;
         Ok(to - (self.at[u] + 1))
     }
 
@@ -224,20 +239,23 @@ impl Buffer {
 
     fn layout(&self) -> Layout {
         let mut at = Vec::with_capacity(self.units.len() + 1);
-        let mut label = HashMap::new();
+        let mut label = vec![UNBOUND; self.labels as usize];
         let mut pc = 0;
         for unit in &self.units {
             at.push(pc);
             match *unit {
                 Unit::Bind(l) | Unit::Veneer { label: l, .. } => {
-                    label.insert(l, pc);
+                    label[l.0 as usize] = pc;
                 }
                 _ => {}
             }
             pc += unit.size();
         }
         at.push(pc);
-        Layout { at, label }
+        Layout {
+            at,
+            label: Addrs(label),
+        }
     }
 
     /// The first conditional edge past its deadline.

@@ -19,7 +19,7 @@
 //! threaded. It does not check that a test's word means anything for the arch
 //! (the caller picks offsets).
 
-use std::collections::HashMap;
+use sysfence_exact::store::FastMap;
 
 use sysfence_cbpf::SeccompData;
 
@@ -194,7 +194,7 @@ impl DecisionTree {
 #[derive(Debug, Default)]
 pub struct TreeBuilder {
     nodes: Vec<Node>,
-    index: HashMap<Node, NodeId>,
+    index: FastMap<Node, NodeId>,
 }
 
 impl TreeBuilder {

@@ -19,7 +19,7 @@
 //! at a veneer made for one of them, and every veneer lands where it was
 //! made for) and refuses programs over [`BPF_MAXINSNS`].
 
-use std::collections::HashMap;
+use sysfence_exact::store::FastMap;
 
 use sysfence_cbpf::buffer::{self, Buffer, Placed, VeneerPolicy};
 use sysfence_cbpf::limits::BPF_MAXINSNS;
@@ -30,7 +30,7 @@ use crate::emit::code::{Block, Code, Exit, Label, Op};
 use crate::tree::Cmp;
 
 /// The buffer label of every block label.
-type Marks = HashMap<Label, buffer::Label>;
+type Marks = FastMap<Label, buffer::Label>;
 
 /// Lays out and encodes `code`; returns the instructions and the number
 /// of veneers added for far jumps.
