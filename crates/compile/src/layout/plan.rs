@@ -26,10 +26,10 @@ pub(super) struct Plan {
 
 impl Plan {
     /// The plan, or `None` when the alphabetic optimum cannot be below
-    /// `beat`.
+    /// `beat` (not computed when there is nothing to beat).
     pub(super) fn new(spans: &[Span], limit: u32, paths: &Paths, beat: u128) -> Option<Plan> {
         let weights: Vec<u64> = spans.iter().map(|s| s.weight).collect();
-        if Knuth::new(&weights).total >= beat {
+        if beat != u128::MAX && Knuth::new(&weights).total >= beat {
             return None;
         }
         let min_level: Vec<u32> = spans.iter().map(|s| paths.min_level(s)).collect();
