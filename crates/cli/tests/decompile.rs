@@ -52,12 +52,7 @@ fn a_program_decompiles_into_each_format_with_equiv_holding() {
     assert!(oci.contains("\"linux\""), "{oci}");
     // seccompiler gives foreign arches KILL_PROCESS, this program KILL_THREAD.
     let r = SYSFENCE.exec(&["decompile", &prog, "--format", "seccompiler"]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("seccompiler gives them KILL_PROCESS"),
-        "{}",
-        r.stderr
-    );
+    r.assert_fails(1, &["seccompiler gives them KILL_PROCESS"], "");
     let compiled = dir.join("vmm.bpf").display().to_string();
     let c = SYSFENCE.exec(&[
         "compile",

@@ -14,12 +14,10 @@ fn a_profile_that_denies_execve_is_refused() {
     let dir = temp_dir("run-execve");
     let p = write(&dir, "violation.json", VIOLATION);
     let r = SYSFENCE.exec(&["run", &p, "--", "ls"]);
-    assert_eq!(r.code, 125, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("the profile denies execve (ERRNO(1)): the command cannot start"),
-        "{}",
-        r.stderr
+    r.assert_fails(
+        125,
+        &["the profile denies execve (ERRNO(1)): the command cannot start"],
+        "",
     );
     let only_execve = write(
         &dir,
@@ -27,12 +25,7 @@ fn a_profile_that_denies_execve_is_refused() {
         r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execve"],"action":"SCMP_ACT_KILL"}]}"#,
     );
     let r = SYSFENCE.exec(&["run", &only_execve, "--", "true"]);
-    assert_eq!(r.code, 125, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("denies execve (KILL_THREAD)"),
-        "{}",
-        r.stderr
-    );
+    r.assert_fails(125, &["denies execve (KILL_THREAD)"], "");
 }
 
 #[test]
@@ -50,12 +43,7 @@ fn force_installs_and_the_exit_status_reports_the_failed_exec() {
         r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execve","write"],"action":"SCMP_ACT_ERRNO"}]}"#,
     );
     let r = SYSFENCE.exec(&["run", "--force", &p, "--", "true"]);
-    assert_eq!(r.code, 126, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("installing anyway (--force)"),
-        "{}",
-        r.stderr
-    );
+    r.assert_fails(126, &["installing anyway (--force)"], "");
     // Everything denied, exit_group too: the kernel's answer is a signal.
     let all = write(&dir, "v.json", VIOLATION);
     let r = SYSFENCE.exec(&["run", "--force", &all, "--", "true"]);
@@ -67,12 +55,10 @@ fn another_arch_and_unconfined_are_refused() {
     let p = repo("corpus/profiles/allow-list.json");
     if std::env::consts::ARCH == "x86_64" {
         let r = SYSFENCE.exec(&["run", "--quiet", "--host-arch", "arm64", &p, "--", "true"]);
-        assert_eq!(r.code, 125, "{}", r.stderr);
-        assert!(
-            r.stderr
-                .contains("the profile has no filter for this machine's arch (x86_64)"),
-            "{}",
-            r.stderr
+        r.assert_fails(
+            125,
+            &["the profile has no filter for this machine's arch (x86_64)"],
+            "",
         );
     }
     let dir = temp_dir("run-unconfined");

@@ -110,6 +110,22 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl Run {
+    /// Asserts that the run exited with `code` and that standard error
+    /// holds every one of `needles` (`context` prefixes the failure).
+    #[track_caller]
+    pub fn assert_fails(&self, code: i32, needles: &[&str], context: &str) {
+        assert_eq!(self.code, code, "{context}: {}", self.stderr);
+        for n in needles {
+            assert!(
+                self.stderr.contains(n),
+                "{context}: no {n:?} in {}",
+                self.stderr
+            );
+        }
+    }
+}
+
 impl From<Output> for Run {
     fn from(out: Output) -> Run {
         use std::os::unix::process::ExitStatusExt;
