@@ -22,7 +22,7 @@
 //! emitted program is checked against the reference evaluator instead
 //! ([`crate::check`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use sysfence_profile::ir::{ArchPolicy, Policy};
 
@@ -125,13 +125,15 @@ pub(crate) fn spans(
     lay: &ArgLayout,
     weights: &BTreeMap<u32, u64>,
 ) -> Vec<Span> {
-    let mut cuts: BTreeSet<u64> = BTreeSet::from([0]);
+    let mut cuts: Vec<u64> = vec![0];
     for r in &ap.ranges {
         cuts.extend([u64::from(r.lo), u64::from(r.hi) + 1]);
     }
     for &nr in ap.rules.keys() {
         cuts.extend([u64::from(nr), u64::from(nr) + 1]);
     }
+    cuts.sort_unstable();
+    cuts.dedup();
     let cuts: Vec<u32> = cuts
         .into_iter()
         .filter_map(|c| u32::try_from(c).ok())
