@@ -1,16 +1,22 @@
-//! Chains of `jeq` probes that end in one target.
+//! Chains of probes that end in one target.
 //!
 //! In: spans, each span's smallest level (the whole-path bound) and a height
 //! limit. Out: for every interval `i..=j` that can be decided by testing its
-//! single-number spans of other targets with `jeq`, hottest first, and
-//! sending everything else to one target `T` (the target of span `i` or of
-//! span `j`), the least such cost and the lowest level the chain may start
-//! at. An isolated allowed number between two denied ranges costs one
-//! `jeq` this way, where an alphabetic tree needs two `jge` bounds, and the
-//! two denied ranges become one leaf.
+//! spans of other targets one by one and sending everything else to one
+//! target `T` (the target of span `i` or of span `j`), the least such cost
+//! and the lowest level the chain may start at. A single number is tested
+//! with one `jeq`; a run of numbers with two `jge` (one where it is the
+//! interval's first or last span, which one bound decides). An isolated
+//! allowed number between two denied ranges costs one `jeq` this way, where
+//! an alphabetic tree needs two `jge` bounds, and the two denied ranges
+//! become one leaf.
 //!
-//! Only chains of at most `limit` probes are kept; which `T` a chain uses is
-//! recomputed by [`Chains::plan`] when the tree is built.
+//! The probes are tested in the order that minimises the chain's expected
+//! cost: by weight per comparison, highest first (Smith's rule for
+//! weighted completion times; a run's cost is counted as its second
+//! comparison's, an upper bound for the calls that go on). Only chains of
+//! at most `limit` comparisons are kept; which `T` a chain uses is recomputed
+//! by [`Chains::build`] when the tree is built.
 
 use super::{Cmp, Span, number_test};
 use crate::tree::{NodeId, TreeBuilder};
@@ -32,6 +38,13 @@ pub(super) struct Chains {
     best: Vec<Option<Chain>>,
     /// The most spans any chain covers.
     pub(super) longest: usize,
+}
+
+/// One probe of a chain: a span and the comparisons that test it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Probe {
+    span: usize,
+    tests: u32,
 }
 
 impl Chains {
@@ -72,13 +85,43 @@ impl Chains {
     /// Builds the chain of `i..=j`.
     pub(super) fn build(&self, b: &mut TreeBuilder, spans: &[Span], i: usize, j: usize) -> NodeId {
         let from_last = self.get(i, j).is_some_and(|c| c.from_last);
-        let (t, probes) = plan(spans, i, j, from_last);
+        let t = if from_last {
+            spans[j].target
+        } else {
+            spans[i].target
+        };
+        let edge = if from_last { i } else { j };
+        let probes: Vec<usize> = (i..=j).filter(|&k| spans[k].target != t).collect();
+        let probes = ordered(spans, &probes, edge);
         let mut node = t;
-        for &p in probes.iter().rev() {
-            node = number_test(b, Cmp::Eq, spans[p].lo, spans[p].target, node);
+        for p in probes.iter().rev() {
+            node = probe(
+                b,
+                &spans[p.span],
+                p.span == edge && p.tests == 1,
+                from_last,
+                node,
+            );
         }
         node
     }
+}
+
+/// The test of one probe in front of `next`: `jeq` for a single number, one
+/// bound for a run at the interval's edge (the first span when `T` is the
+/// last's target, else the last span), two bounds for a run in the middle.
+fn probe(b: &mut TreeBuilder, s: &Span, at_edge: bool, from_last: bool, next: NodeId) -> NodeId {
+    if s.lo == s.hi {
+        return number_test(b, Cmp::Eq, s.lo, s.target, next);
+    }
+    if at_edge && from_last {
+        return number_test(b, Cmp::Ge, s.hi + 1, next, s.target);
+    }
+    if at_edge {
+        return number_test(b, Cmp::Ge, s.lo, s.target, next);
+    }
+    let upper = number_test(b, Cmp::Ge, s.hi + 1, next, s.target);
+    number_test(b, Cmp::Ge, s.lo, upper, next)
 }
 
 fn keep(slot: &mut Option<Chain>, c: Chain) {
@@ -87,35 +130,60 @@ fn keep(slot: &mut Option<Chain>, c: Chain) {
     }
 }
 
-/// The target `T` and the probes (hottest first) of `i..=j`'s chain; the
-/// probes are empty when a span of another target spans several numbers.
-fn plan(spans: &[Span], i: usize, j: usize, from_last: bool) -> (NodeId, Vec<usize>) {
-    let t = if from_last {
-        spans[j].target
-    } else {
-        spans[i].target
-    };
-    let mut probes: Vec<usize> = (i..=j).filter(|&k| spans[k].target != t).collect();
-    if probes.iter().any(|&k| spans[k].lo != spans[k].hi) {
-        probes.clear();
-    }
-    probes.sort_by(|&a, &b| spans[b].weight.cmp(&spans[a].weight).then(a.cmp(&b)));
-    (t, probes)
+/// The probes of `spans` with their comparisons (one for a single number or
+/// a run at the `edge` span, else two), in [`first`]'s order.
+fn ordered(spans: &[Span], probes: &[usize], edge: usize) -> Vec<Probe> {
+    let mut out: Vec<Probe> = probes
+        .iter()
+        .map(|&k| Probe {
+            span: k,
+            tests: tests(&spans[k], k == edge),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        if a.span == b.span {
+            std::cmp::Ordering::Equal
+        } else if first(spans, a, b) {
+            std::cmp::Ordering::Less
+        } else {
+            std::cmp::Ordering::Greater
+        }
+    });
+    out
+}
+
+/// Comparisons to test one span: one for a single number or a run at the
+/// interval's edge, two for a run in the middle.
+fn tests(s: &Span, at_edge: bool) -> u32 {
+    if s.lo == s.hi || at_edge { 1 } else { 2 }
+}
+
+/// Smith's order: whether `a` is tested before `b` (more weight per
+/// comparison; ties by span index).
+fn first(spans: &[Span], a: &Probe, b: &Probe) -> bool {
+    let wa = u128::from(spans[a.span].weight) * u128::from(b.tests);
+    let wb = u128::from(spans[b.span].weight) * u128::from(a.tests);
+    wa > wb || (wa == wb && a.span < b.span)
 }
 
 /// Grows one chain from a fixed end span, one span at a time.
 struct Grower<'s> {
     spans: &'s [Span],
     min_level: &'s [u32],
-    limit: usize,
+    limit: u32,
     target: NodeId,
-    from_last: bool,
-    /// The probes, hottest first (ties: lower index first).
-    probes: Vec<usize>,
+    /// The probes behind the growing end, in [`first`]'s order.
+    inner: Vec<Probe>,
+    /// Comparisons of the inner probes.
+    inner_tests: u32,
+    /// The probe at the growing end (one comparison), if that span is not
+    /// the target's.
+    edge: Option<Probe>,
     /// Weight of the spans that go to the target.
     rest: u64,
     /// The highest smallest level among the spans that go to the target.
     rest_level: u32,
+    from_last: bool,
 }
 
 impl<'s> Grower<'s> {
@@ -123,12 +191,14 @@ impl<'s> Grower<'s> {
         Grower {
             spans,
             min_level,
-            limit: limit as usize,
+            limit,
             target: spans[0].target,
-            from_last: false,
-            probes: Vec::new(),
+            inner: Vec::new(),
+            inner_tests: 0,
+            edge: None,
             rest: 0,
             rest_level: 0,
+            from_last: false,
         }
     }
 
@@ -136,39 +206,63 @@ impl<'s> Grower<'s> {
     fn start(&mut self, k: usize, from_last: bool) {
         self.target = self.spans[k].target;
         self.from_last = from_last;
-        self.probes.clear();
+        self.inner.clear();
+        self.inner_tests = 0;
+        self.edge = None;
         self.rest = self.spans[k].weight;
         self.rest_level = self.min_level[k];
     }
 
-    /// Adds span `k`; `None` once no chain can hold it (and no wider one).
+    /// Adds span `k`, the new growing end; `None` once no chain can hold
+    /// it (nor any wider one: growing never makes a chain shorter).
     fn add(&mut self, k: usize) -> Option<Chain> {
+        if let Some(e) = self.edge.take() {
+            let p = Probe {
+                span: e.span,
+                tests: tests(&self.spans[e.span], false),
+            };
+            let at = self.inner.partition_point(|q| first(self.spans, q, &p));
+            self.inner.insert(at, p);
+            self.inner_tests += p.tests;
+        }
         let s = &self.spans[k];
         if s.target == self.target {
             self.rest += s.weight;
             self.rest_level = self.rest_level.max(self.min_level[k]);
-        } else if s.lo == s.hi && self.probes.len() < self.limit {
-            let spans = self.spans;
-            let hotter = |&p: &usize| {
-                (spans[p].weight, std::cmp::Reverse(p)) > (s.weight, std::cmp::Reverse(k))
-            };
-            let at = self.probes.iter().take_while(|p| hotter(p)).count();
-            self.probes.insert(at, k);
         } else {
+            self.edge = Some(Probe { span: k, tests: 1 });
+        }
+        let all = self.inner_tests + u32::from(self.edge.is_some());
+        if all > self.limit {
             return None;
         }
-        (!self.probes.is_empty()).then(|| self.chain())
+        (all > 0).then(|| self.chain())
     }
 
+    /// The chain so far: the inner probes with the edge probe in its place.
     fn chain(&self) -> Chain {
-        let m = self.probes.len() as u32;
-        let mut cost = self.rest * u64::from(m);
-        let mut level = m + self.rest_level;
-        for (t, &p) in self.probes.iter().enumerate() {
-            let depth = t as u32 + 1;
-            cost += self.spans[p].weight * u64::from(depth);
-            level = level.max(depth + self.min_level[p]);
+        let spans = self.spans;
+        let mut edge = self.edge;
+        let mut depth = 0u32;
+        let mut cost = 0u64;
+        let mut level = 0u32;
+        let mut visit = |p: &Probe| {
+            depth += p.tests;
+            cost += spans[p.span].weight * u64::from(depth);
+            level = level.max(depth + self.min_level[p.span]);
+        };
+        for q in &self.inner {
+            if let Some(e) = edge.filter(|e| first(spans, e, q)) {
+                visit(&e);
+                edge = None;
+            }
+            visit(q);
         }
+        if let Some(e) = edge {
+            visit(&e);
+        }
+        cost += self.rest * u64::from(depth);
+        level = level.max(depth + self.rest_level);
         Chain {
             cost,
             level,
