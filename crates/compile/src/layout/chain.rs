@@ -270,3 +270,91 @@ impl<'s> Grower<'s> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sysfence_abi::SeccompData;
+
+    /// Spans `(lo, hi, code, weight)` returning `code`, the last up to
+    /// `u32::MAX`.
+    fn spans(b: &mut TreeBuilder, raw: &[(u32, u32, u32, u64)]) -> Vec<Span> {
+        raw.iter()
+            .map(|&(lo, hi, code, weight)| Span {
+                lo,
+                hi,
+                target: b.ret(code),
+                weight,
+            })
+            .collect()
+    }
+
+    /// A run in the middle costs two bounds, a single number one; the
+    /// heavier per comparison goes first (ties: lower span first).
+    #[test]
+    fn a_run_in_the_middle_is_tested_with_two_bounds() {
+        let mut b = TreeBuilder::new();
+        let raw = [
+            (0, 9, 0, 1),
+            (10, 19, 1, 100),
+            (20, 20, 0, 1),
+            (21, 21, 2, 50),
+            (22, u32::MAX, 0, 1),
+        ];
+        let s = spans(&mut b, &raw);
+        let chains = Chains::new(&s, &[0; 5], 8);
+        let c = chains.get(0, 4).unwrap();
+        // run: 100 × 2; single: 50 × 3; the three denied spans: 3 × 3.
+        assert_eq!(c.cost, 359);
+        assert_eq!(c.level, 3);
+        let root = chains.build(&mut b, &s, 0, 4);
+        let tree = b.finish(root, Vec::new());
+        for (nr, code, tests) in [(15, 1, 2), (21, 2, 3), (25, 0, 3), (5, 0, 2), (20, 0, 3)] {
+            assert_eq!(
+                tree.eval(&SeccompData::new(0, nr)),
+                (code, tests),
+                "nr {nr}"
+            );
+        }
+    }
+
+    /// A run at the interval's edge needs one bound.
+    #[test]
+    fn a_run_at_the_edge_is_tested_with_one_bound() {
+        let mut b = TreeBuilder::new();
+        let s = spans(
+            &mut b,
+            &[(0, 9, 0, 7), (10, 10, 1, 1), (11, u32::MAX, 2, 1)],
+        );
+        let chains = Chains::new(&s, &[0; 3], 8);
+        // T is span 2's target: span 0 (run, edge) one bound, span 1 one `jeq`.
+        let c = chains.get(0, 2).unwrap();
+        assert_eq!(c.cost, 7 + 2 + 2);
+        let root = chains.build(&mut b, &s, 0, 2);
+        let tree = b.finish(root, Vec::new());
+        for (nr, code, tests) in [(3, 0, 1), (10, 1, 2), (500, 2, 2)] {
+            assert_eq!(
+                tree.eval(&SeccompData::new(0, nr)),
+                (code, tests),
+                "nr {nr}"
+            );
+        }
+    }
+
+    /// No chain is longer than the limit in comparisons.
+    #[test]
+    fn chains_stop_at_the_limit() {
+        let mut b = TreeBuilder::new();
+        let raw: Vec<(u32, u32, u32, u64)> = (0..12)
+            .map(|k| (k * 10, k * 10 + 9, k % 2, 1))
+            .chain([(120, u32::MAX, 0, 1)])
+            .collect();
+        let s = spans(&mut b, &raw);
+        let chains = Chains::new(&s, &[0; 13], 4);
+        // From span 0 (target 0), runs 1 and 3 cost two bounds each: 0..=4
+        // fits in 4; 0..=5 adds run 5 at the edge (one bound), 5 in all.
+        // From span 5 (target 1), run 0 at the edge costs one, 2 and 4 two.
+        assert!(chains.get(0, 4).is_some());
+        assert!(chains.get(0, 5).is_none());
+    }
+}

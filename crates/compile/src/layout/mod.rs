@@ -13,7 +13,8 @@
 //!   mix never buys its mean with a worse worst case for an argument-checked
 //!   syscall. Up to [`PEEL_MAX`] hot single numbers may be tested with `jeq`
 //!   in front ([`peel`]); behind them, the search is the optimal alphabetic
-//!   tree under both limits ([`plan`], [`table`], [`knuth`]).
+//!   tree under both limits ([`plan`], [`table`], [`knuth`]) with probe
+//!   chains where they cost less ([`probe`], [`chain`]).
 //! * The linear layout is a chain of per-syscall tests and lives in
 //!   [`crate::build`], because it follows the profile, not the intervals.
 //!
