@@ -10,7 +10,10 @@
 //! optimal for fewer limits, so the first that meets them all is optimal
 //! under all: the height-limited optimum without the whole-path bound
 //! ([`super::table`], O(L·n²)); the height-limited optimum with it (the
-//! table with per-leaf levels, which always meets them).
+//! table with per-leaf levels, which always meets them). Each table is
+//! computed in the same pass as the probed tree that follows it
+//! ([`super::probe::Probed::new`]); the second pass runs only when the
+//! first table's tree misses a level.
 
 use super::Span;
 use super::knuth::Knuth;
@@ -28,13 +31,18 @@ impl Plan {
     /// The plan, or `None` when the alphabetic optimum cannot be below
     /// `beat` (not computed when there is nothing to beat).
     pub(super) fn new(spans: &[Span], limit: u32, paths: &Paths, beat: u128) -> Option<Plan> {
-        let weights: Vec<u64> = spans.iter().map(|s| s.weight).collect();
-        if beat != u128::MAX && Knuth::new(&weights).total >= beat {
-            return None;
+        if beat != u128::MAX {
+            let weights: Vec<u64> = spans.iter().map(|s| s.weight).collect();
+            if Knuth::new(&weights).total >= beat {
+                return None;
+            }
         }
         let min_level: Vec<u32> = spans.iter().map(|s| paths.min_level(s)).collect();
-        let table = alphabetic(&weights, &min_level, limit);
-        let probed = Probed::new(spans, &min_level, limit, &table);
+        let (probed, height_only) = Probed::new(spans, vec![0; spans.len()], &min_level, limit);
+        if fits(&height_only, &min_level, limit) {
+            return Some(Plan { probed });
+        }
+        let (probed, _) = Probed::new(spans, min_level.clone(), &min_level, limit);
         Some(Plan { probed })
     }
 
@@ -48,16 +56,13 @@ impl Plan {
     }
 }
 
-/// The optimal alphabetic table whose tree meets every level.
-fn alphabetic(weights: &[u64], min_level: &[u32], limit: u32) -> Table {
-    let height_only = Table::with_levels(weights, vec![0; weights.len()], limit);
+/// Whether the height-limited alphabetic optimum (leaves at any level)
+/// has a tree whose leaves all meet their levels.
+fn fits(height_only: &Table, min_level: &[u32], limit: u32) -> bool {
     if min_level.iter().all(|&m| m == 0) {
-        return height_only;
+        return true;
     }
     let depths = height_only.depths(limit);
     let fits = depths.iter().zip(min_level).all(|(&d, &m)| d + m <= limit);
-    if height_only.total != u128::MAX && fits {
-        return height_only;
-    }
-    Table::with_levels(weights, min_level.to_vec(), limit)
+    height_only.total != u128::MAX && fits
 }

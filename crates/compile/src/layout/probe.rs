@@ -1,9 +1,13 @@
 //! The weighted tree with `jeq` probe chains inside it.
 //!
-//! In: spans, each span's smallest level, a height limit and the optimal
-//! alphabetic table for them ([`Table`], whose tree meets every level).
-//! Out: a tree of `jge` splits whose subtrees may instead be probe chains
-//! ([`Chains`]), with its cost.
+//! In: spans, each span's smallest level, a height limit and the leaf
+//! levels of the alphabetic table to follow (all 0, or the spans' own).
+//! Out: that optimal alphabetic table ([`Table`]) and a tree of `jge`
+//! splits whose subtrees may instead be probe chains ([`Chains`]), with
+//! its cost. Both programmes run in one pass over the levels and
+//! intervals: the probed one needs, for each interval, the alphabetic
+//! roots of the same level, and where the two windows coincide their root
+//! searches are one loop.
 //!
 //! The programme is the table's over `(level, first, last)`, with one more
 //! choice per interval: its best chain, where the chain fits the level. Its
@@ -17,7 +21,7 @@
 //! all trees with probes). Time O(L·n²) plus the chains.
 
 use super::chain::Chains;
-use super::table::{Table, bounded_counts, levels, prefix64};
+use super::table::{self, Rows, Table, bounded_counts, levels, prefix64};
 use super::{Span, split};
 use crate::tree::{NodeId, TreeBuilder};
 
@@ -30,36 +34,50 @@ pub(super) struct Probed {
     pub(super) total: u128,
 }
 
-/// The programme's inputs, fixed for all levels.
-struct Inputs<'a> {
+/// The programmes' inputs, fixed for all levels.
+struct Inputs {
     n: usize,
     /// `prefix[i]`: the weight of the first `i` spans.
     prefix: Vec<u64>,
     /// `bounded[i]`: how many of the first `i` spans carry a level bound.
     bounded: Vec<usize>,
     chains: Chains,
-    table: &'a Table,
+    /// The alphabetic programme's weights and leaf levels.
+    rows: Rows,
 }
 
 impl Probed {
-    pub(super) fn new(spans: &[Span], min_level: &[u32], limit: u32, table: &Table) -> Probed {
+    /// The probed tree for spans with their smallest levels, computed in
+    /// one pass with the alphabetic table whose leaves have the levels
+    /// `alphabetic` (all 0 for the height limit alone, or `min_level`).
+    pub(super) fn new(
+        spans: &[Span],
+        alphabetic: Vec<u32>,
+        min_level: &[u32],
+        limit: u32,
+    ) -> (Probed, Table) {
         let n = spans.len();
+        let weights: Vec<u64> = spans.iter().map(|s| s.weight).collect();
         let inputs = Inputs {
             n,
-            prefix: prefix64(spans.iter().map(|s| s.weight)),
+            prefix: prefix64(weights.iter().copied()),
             bounded: bounded_counts(min_level),
             chains: Chains::new(spans, min_level, limit),
-            table,
+            rows: Rows::new(&weights, alphabetic),
         };
-        let (root, total) = levels(n, min_level, limit, |h, prev, cur| {
-            one_level(&inputs, h, prev, cur)
-        });
-        Probed {
+        let ([a_root, root], [a_total, total]) = levels(
+            n,
+            [&inputs.rows.min_level, min_level],
+            limit,
+            |h, prev, cur| one_level(&inputs, h, prev, cur),
+        );
+        let probed = Probed {
             n,
             root,
             chains: inputs.chains,
             total,
-        }
+        };
+        (probed, Table::from_parts(n, a_root, a_total))
     }
 
     pub(super) fn build(
@@ -83,48 +101,82 @@ impl Probed {
     }
 }
 
-/// Fills level `h` of the costs from level `h - 1`; returns its roots.
-fn one_level(inputs: &Inputs, h: usize, prev: &[u64], cur: &mut [u64]) -> Vec<u8> {
+/// Fills level `h` of both programmes (the alphabetic one first, then the
+/// probed one) from level `h - 1`; returns their roots. Where the interval
+/// is free in both and the alphabetic window is Knuth's, the two root
+/// searches are one loop: the probed window is then the same.
+fn one_level(
+    inputs: &Inputs,
+    h: usize,
+    [a_prev, prev]: [&[u64]; 2],
+    [a_cur, cur]: [&mut [u64]; 2],
+) -> [Vec<u8>; 2] {
     let n = inputs.n;
-    let alphabetic = inputs.table.level(h);
+    let mut a_level = vec![0u8; n * n];
     let mut level = vec![0u8; n * n];
     let most = 1usize.checked_shl(h as u32).unwrap_or(usize::MAX);
     for len in 2..=n.min(most.max(inputs.chains.longest)) {
         for i in 0..=n - len {
             let j = i + len - 1;
-            let (cost, root) = best(inputs, h, prev, alphabetic, i, j);
-            cur[i * n + j] = cost;
-            level[i * n + j] = root;
+            let mut best = (u64::MAX, 0u8);
+            if let Some(c) = inputs.chains.get(i, j).filter(|c| c.level as usize <= h) {
+                best = (c.cost, 0);
+            }
+            if len <= most {
+                let split = splits(inputs, (a_prev, prev), (a_cur, &mut a_level), i, j);
+                let weight = inputs.prefix[j + 1] - inputs.prefix[i];
+                if let Some((c, r)) = split.filter(|&(c, _)| c.saturating_add(weight) < best.0) {
+                    best = (c.saturating_add(weight), r as u8);
+                }
+            }
+            cur[i * n + j] = best.0;
+            level[i * n + j] = best.1;
         }
     }
-    level
+    [a_level, level]
 }
 
-/// The least cost of `i..=j` at level `h` and its root (`0`: a chain).
-fn best(
+/// Fills the alphabetic cost and root of `i..=j` and returns the probed
+/// programme's best split of it (cost of the two halves, root), if the
+/// alphabetic table has a tree there.
+fn splits(
     inputs: &Inputs,
-    h: usize,
-    prev: &[u64],
-    alphabetic: &[u8],
+    (a_prev, prev): (&[u64], &[u64]),
+    (a_cur, a_level): (&mut [u64], &mut [u8]),
     i: usize,
     j: usize,
-) -> (u64, u8) {
+) -> Option<(u64, usize)> {
     let n = inputs.n;
-    let mut best = (u64::MAX, 0u8);
-    if let Some(c) = inputs.chains.get(i, j).filter(|c| c.level as usize <= h) {
-        best = (c.cost, 0);
-    }
     let free = inputs.bounded[j + 1] == inputs.bounded[i];
-    if let Some((from, to)) = window(alphabetic, n, i, j, free) {
-        let weight = inputs.prefix[j + 1] - inputs.prefix[i];
+    let knuth = table::window(&inputs.rows, a_cur, a_level, i, j);
+    if let Some((from, to)) = knuth.filter(|_| free) {
+        let mut a_best = (u64::MAX, 0usize);
+        let mut best = (u64::MAX, 0usize);
         for r in from..=to {
+            let (l, rr) = (a_prev[i * n + r - 1], a_prev[r * n + j]);
+            if l != u64::MAX && rr != u64::MAX && l + rr < a_best.0 {
+                a_best = (l + rr, r);
+            }
             let c = prev[i * n + r - 1].saturating_add(prev[r * n + j]);
-            if c.saturating_add(weight) < best.0 {
-                best = (c.saturating_add(weight), r as u8);
+            if c < best.0 {
+                best = (c, r);
             }
         }
+        table::keep(&inputs.rows, (a_cur, a_level), i, j, a_best);
+        return (a_best.0 != u64::MAX).then_some(best);
     }
-    best
+    let roots = knuth.unwrap_or((i + 1, j));
+    let a_best = table::best_split(a_prev, n, i, j, roots);
+    table::keep(&inputs.rows, (a_cur, a_level), i, j, a_best);
+    let (from, to) = window(a_level, n, i, j, free)?;
+    let mut best = (u64::MAX, 0usize);
+    for r in from..=to {
+        let c = prev[i * n + r - 1].saturating_add(prev[r * n + j]);
+        if c < best.0 {
+            best = (c, r);
+        }
+    }
+    Some(best)
 }
 
 /// The split roots to try for `i..=j` at level `h`: from the alphabetic

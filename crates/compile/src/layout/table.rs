@@ -24,6 +24,7 @@
 use super::knuth::prefix_sums;
 
 /// The roots of every level and the cost of the whole set.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 pub(super) struct Table {
     n: usize,
     /// `root[h][i * n + j]`: first index of the right half of `i..=j` at
@@ -33,48 +34,55 @@ pub(super) struct Table {
 }
 
 /// The programme's inputs, fixed for all levels.
-struct Rows {
+pub(super) struct Rows {
     n: usize,
     prefix: Vec<u64>,
-    min_level: Vec<u32>,
+    pub(super) min_level: Vec<u32>,
     /// `bounded[i]`: how many of the first `i` spans carry a level bound.
     bounded: Vec<usize>,
 }
 
 impl Rows {
-    fn weight(&self, i: usize, j: usize) -> u64 {
+    pub(super) fn new(weights: &[u64], min_level: Vec<u32>) -> Rows {
+        debug_assert!(weights.len() <= usize::from(u8::MAX) + 1);
+        Rows {
+            n: weights.len(),
+            prefix: prefix64(weights.iter().copied()),
+            bounded: bounded_counts(&min_level),
+            min_level,
+        }
+    }
+
+    /// The weight of spans `i..=j`.
+    pub(super) fn weight(&self, i: usize, j: usize) -> u64 {
         self.prefix[j + 1] - self.prefix[i]
     }
 
     /// Whether `i..=j` holds no bounded leaf (roots are monotone there).
-    fn free(&self, i: usize, j: usize) -> bool {
+    pub(super) fn free(&self, i: usize, j: usize) -> bool {
         self.bounded[j + 1] == self.bounded[i]
     }
 }
 
 impl Table {
-    /// The table for leaf weights, each leaf's lowest level and a height limit.
+    /// The table for leaf weights, each leaf's lowest level and a height
+    /// limit, on its own: the reference the probed programme's combined
+    /// pass ([`super::probe::Probed::new`]) is tested against.
+    #[cfg(test)]
     pub(super) fn with_levels(weights: &[u64], min_level: Vec<u32>, limit: u32) -> Table {
         let n = weights.len();
-        debug_assert!(n <= usize::from(u8::MAX) + 1);
-        let rows = Rows {
-            n,
-            prefix: prefix64(weights.iter().copied()),
-            bounded: bounded_counts(&min_level),
-            min_level,
-        };
-        let (root, total) = levels(n, &rows.min_level, limit, |h, prev, cur| {
+        let rows = Rows::new(weights, min_level);
+        let ([root], [total]) = levels(n, [&rows.min_level], limit, |h, [prev], [cur]| {
             let mut level = vec![0u8; n * n];
             one_level(&rows, h, prev, cur, &mut level);
-            level
+            [level]
         });
         Table { n, root, total }
     }
 
-    /// The roots of level `h` (`h >= 1`): `[i * n + j]` is the root of
-    /// `i..=j`, `0` where it has no tree.
-    pub(super) fn level(&self, h: usize) -> &[u8] {
-        &self.root[h]
+    /// A table from roots and a cost computed elsewhere.
+    pub(super) fn from_parts(n: usize, root: Vec<Vec<u8>>, total: u128) -> Table {
+        Table { n, root, total }
     }
 
     /// The root of `i..=j` (`j > i`) at level `h`, if it has a tree there.
@@ -101,35 +109,47 @@ impl Table {
     }
 }
 
-/// Runs a programme over levels `1..=limit`: level 0 holds the single
-/// spans whose smallest level is 0; before `step` fills level `h` from
-/// level `h - 1` (and returns its roots), the single spans that may be
-/// leaves at `h` cost 0 there. Out: the roots of every level (none at 0)
-/// and the whole set's cost (`u128::MAX`: no tree).
-pub(super) fn levels(
+/// Runs `K` programmes side by side over levels `1..=limit`: in each,
+/// level 0 holds the single spans whose smallest level (`min_levels[k]`)
+/// is 0; before `step` fills level `h` from level `h - 1` (and returns its
+/// roots), the single spans that may be leaves at `h` cost 0 there. Out:
+/// per programme, the roots of every level (none at 0) and the whole set's
+/// cost (`u128::MAX`: no tree).
+pub(super) fn levels<const K: usize>(
     n: usize,
-    min_level: &[u32],
+    min_levels: [&[u32]; K],
     limit: u32,
-    mut step: impl FnMut(usize, &[u64], &mut [u64]) -> Vec<u8>,
-) -> (Vec<Vec<u8>>, u128) {
-    let leaves = |h: usize, cost: &mut [u64]| {
-        for (i, &m) in min_level.iter().enumerate() {
-            if m as usize <= h {
-                cost[i * n + i] = 0;
+    mut step: impl FnMut(usize, [&[u64]; K], [&mut [u64]; K]) -> [Vec<u8>; K],
+) -> ([Vec<Vec<u8>>; K], [u128; K]) {
+    let set_leaves = |h: usize, costs: &mut [Vec<u64>; K]| {
+        for (cost, min_level) in costs.iter_mut().zip(min_levels) {
+            for (i, &m) in min_level.iter().enumerate() {
+                if m as usize <= h {
+                    cost[i * n + i] = 0;
+                }
             }
         }
     };
-    let mut prev = vec![u64::MAX; n * n];
-    let mut cur = vec![u64::MAX; n * n];
-    leaves(0, &mut prev);
-    let mut root = vec![Vec::new()];
+    let mut prev: [Vec<u64>; K] = std::array::from_fn(|_| vec![u64::MAX; n * n]);
+    let mut cur: [Vec<u64>; K] = std::array::from_fn(|_| vec![u64::MAX; n * n]);
+    set_leaves(0, &mut prev);
+    let mut root: [Vec<Vec<u8>>; K] = std::array::from_fn(|_| vec![Vec::new()]);
     for h in 1..=limit as usize {
-        cur.fill(u64::MAX);
-        leaves(h, &mut cur);
-        root.push(step(h, &prev, &mut cur));
+        for c in &mut cur {
+            c.fill(u64::MAX);
+        }
+        set_leaves(h, &mut cur);
+        let level = step(
+            h,
+            prev.each_ref().map(Vec::as_slice),
+            cur.each_mut().map(Vec::as_mut_slice),
+        );
+        for (r, l) in root.iter_mut().zip(level) {
+            r.push(l);
+        }
         std::mem::swap(&mut prev, &mut cur);
     }
-    (root, wide(prev[n - 1]))
+    (root, prev.map(|p| wide(p[n - 1])))
 }
 
 /// `prefix[i]`: the weight of the first `i` spans, saturating in `u64`.
@@ -150,36 +170,67 @@ pub(super) fn bounded_counts(min_level: &[u32]) -> Vec<usize> {
 }
 
 /// Fills level `h` of the costs and roots from level `h - 1`.
+#[cfg(test)]
 fn one_level(rows: &Rows, h: usize, prev: &[u64], cur: &mut [u64], level: &mut [u8]) {
     let n = rows.n;
     let most = 1usize.checked_shl(h as u32).unwrap_or(usize::MAX);
     for len in 2..=n.min(most) {
         for i in 0..=n - len {
             let j = i + len - 1;
-            let (from, to) = window(rows, cur, level, i, j);
-            let mut best = (u64::MAX, 0usize);
-            for r in from..=to {
-                let (l, rr) = (prev[i * n + r - 1], prev[r * n + j]);
-                if l != u64::MAX && rr != u64::MAX && l + rr < best.0 {
-                    best = (l + rr, r);
-                }
-            }
-            if best.0 != u64::MAX {
-                cur[i * n + j] = best.0 + rows.weight(i, j);
-                level[i * n + j] = best.1 as u8;
-            }
+            let roots = window(rows, cur, level, i, j).unwrap_or((i + 1, j));
+            let best = best_split(prev, n, i, j, roots);
+            keep(rows, (cur, level), i, j, best);
         }
+    }
+}
+
+/// The least `cost[i..r-1] + cost[r..=j]` over the roots `r` in `from..=to`
+/// (the first one on ties), `(u64::MAX, 0)` when none has a tree.
+pub(super) fn best_split(
+    prev: &[u64],
+    n: usize,
+    i: usize,
+    j: usize,
+    (from, to): (usize, usize),
+) -> (u64, usize) {
+    let mut best = (u64::MAX, 0usize);
+    for r in from..=to {
+        let (l, rr) = (prev[i * n + r - 1], prev[r * n + j]);
+        if l != u64::MAX && rr != u64::MAX && l + rr < best.0 {
+            best = (l + rr, r);
+        }
+    }
+    best
+}
+
+/// Stores `i..=j`'s cost (with its own weight) and root, if it has a tree.
+pub(super) fn keep(
+    rows: &Rows,
+    (cur, level): (&mut [u64], &mut [u8]),
+    i: usize,
+    j: usize,
+    best: (u64, usize),
+) {
+    if best.0 != u64::MAX {
+        cur[i * rows.n + j] = best.0 + rows.weight(i, j);
+        level[i * rows.n + j] = best.1 as u8;
     }
 }
 
 /// The roots to try for `i..=j` at one level: between the roots of `i..j`
 /// and `i+1..=j` when the interval holds no bounded leaf and both are
-/// feasible, else every split.
-fn window(rows: &Rows, cur: &[u64], level: &[u8], i: usize, j: usize) -> (usize, usize) {
+/// feasible, else (`None`) every split.
+pub(super) fn window(
+    rows: &Rows,
+    cur: &[u64],
+    level: &[u8],
+    i: usize,
+    j: usize,
+) -> Option<(usize, usize)> {
     let n = rows.n;
     let feasible = |a: usize, b: usize| a == b || cur[a * n + b] != u64::MAX;
     if !rows.free(i, j) || !feasible(i, j - 1) || !feasible(i + 1, j) {
-        return (i + 1, j);
+        return None;
     }
     let from = if j - 1 > i {
         usize::from(level[i * n + j - 1])
@@ -191,7 +242,7 @@ fn window(rows: &Rows, cur: &[u64], level: &[u8], i: usize, j: usize) -> (usize,
     } else {
         j
     };
-    (from.max(i + 1), to.min(j).max(from.max(i + 1)))
+    Some((from.max(i + 1), to.min(j).max(from.max(i + 1))))
 }
 
 /// A `u64` cost as `u128`, keeping "no tree".

@@ -1,6 +1,7 @@
 use super::knuth::Knuth;
 use super::paths::Paths;
 use super::peel::without;
+use super::probe::Probed;
 use super::table::Table;
 use super::*;
 use sysfence_abi::{Endian, Half, SeccompData};
@@ -256,6 +257,12 @@ mod props {
             let cuts: Vec<(u32, u64)> =
                 w.iter().enumerate().map(|(i, &x)| (i as u32 * 2, x)).collect();
             let s = spans(&mut b, &cuts);
+            // The probed programme's pass computes the same tables, with
+            // the leaf levels and with the height limit alone.
+            let (_, fused) = Probed::new(&s, min_level.clone(), &min_level, limit);
+            prop_assert_eq!(&fused, &table);
+            let (_, fused) = Probed::new(&s, vec![0; n], &min_level, limit);
+            prop_assert_eq!(&fused, &Table::with_levels(&w, vec![0; n], limit));
             if table.total == u128::MAX {
                 return Ok(());
             }
