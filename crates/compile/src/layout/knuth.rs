@@ -7,6 +7,8 @@
 //! O(n). No height or path limit is applied here; the weighted layout uses
 //! the cost as a lower bound.
 
+use std::ops::{Add, Sub};
+
 /// The optimal expected cost (in weighted comparisons) of any alphabetic
 /// tree over `weights`, without a height limit.
 pub(crate) fn optimal_cost(weights: &[u64]) -> u128 {
@@ -20,33 +22,55 @@ pub(super) struct Knuth {
 
 impl Knuth {
     pub(super) fn new(weights: &[u64]) -> Knuth {
-        let n = weights.len();
-        let prefix = prefix_sums(weights.iter().copied());
-        let mut cost = vec![0u128; n * n];
-        let mut root = vec![0u32; n * n];
-        for i in 0..n.saturating_sub(1) {
-            cost[i * n + i + 1] = prefix[i + 2] - prefix[i];
-            root[i * n + i + 1] = (i + 1) as u32;
-        }
-        for len in 3..=n {
-            for i in 0..=n - len {
-                let j = i + len - 1;
-                let from = (root[i * n + j - 1] as usize).max(i + 1);
-                let to = (root[(i + 1) * n + j] as usize).min(j);
-                let mut best = (u128::MAX, from);
-                for r in from..=to {
-                    let c = cost[i * n + r - 1] + cost[r * n + j];
-                    if c < best.0 {
-                        best = (c, r);
-                    }
-                }
-                cost[i * n + j] = best.0 + prefix[j + 1] - prefix[i];
-                root[i * n + j] = best.1 as u32;
-            }
-        }
-        let total = if n == 0 { 0 } else { cost[n - 1] };
+        let n = weights.len() as u128;
+        let weight: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+        // No interval's cost exceeds its weight times its length: in `u64`
+        // when that bound fits, which real mixes always do.
+        let total = if weight.saturating_mul(n) < u128::from(u64::MAX) {
+            u128::from(programme::<u64>(weights))
+        } else {
+            programme::<u128>(weights)
+        };
         Knuth { total }
     }
+}
+
+/// Knuth's programme in the cost type `T`, which must hold the weight of
+/// all leaves times their number.
+fn programme<T>(weights: &[u64]) -> T
+where
+    T: Copy + Ord + Add<Output = T> + Sub<Output = T> + From<u64>,
+{
+    let n = weights.len();
+    let zero = T::from(0);
+    let mut prefix = Vec::with_capacity(n + 1);
+    prefix.push(zero);
+    for (k, &w) in weights.iter().enumerate() {
+        prefix.push(prefix[k] + T::from(w));
+    }
+    let mut cost = vec![zero; n * n];
+    let mut root = vec![0u32; n * n];
+    for i in 0..n.saturating_sub(1) {
+        cost[i * n + i + 1] = prefix[i + 2] - prefix[i];
+        root[i * n + i + 1] = (i + 1) as u32;
+    }
+    for len in 3..=n {
+        for i in 0..=n - len {
+            let j = i + len - 1;
+            let from = (root[i * n + j - 1] as usize).max(i + 1);
+            let to = (root[(i + 1) * n + j] as usize).min(j).max(from);
+            let mut best = (cost[i * n + from - 1] + cost[from * n + j], from);
+            for r in from + 1..=to {
+                let c = cost[i * n + r - 1] + cost[r * n + j];
+                if c < best.0 {
+                    best = (c, r);
+                }
+            }
+            cost[i * n + j] = best.0 + prefix[j + 1] - prefix[i];
+            root[i * n + j] = best.1 as u32;
+        }
+    }
+    if n == 0 { zero } else { cost[n - 1] }
 }
 
 /// `prefix[i]`: the sum of the first `i` weights.

@@ -212,6 +212,15 @@ fn knuth_matches_the_limited_table_without_a_limit() {
     assert_eq!(Knuth::new(&w).total, full_scan(&w, &[0; 10], 10));
 }
 
+/// Weights whose cost overflows `u64` take the `u128` programme, exactly.
+#[test]
+fn knuth_is_exact_beyond_u64() {
+    let w = [u64::MAX / 3, 5, u64::MAX / 5, 7, 1, u64::MAX / 2];
+    let exact = full_scan(&w, &[0; 6], 6);
+    assert!(exact > u128::from(u64::MAX));
+    assert_eq!(Knuth::new(&w).total, exact);
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;
