@@ -26,7 +26,7 @@ use sysfence_profile::ir::{ArchPolicy, Policy};
 use crate::args::ArgLayout;
 use crate::build::spans;
 use crate::check::always_allows;
-use crate::layout::optimal_cost;
+use crate::layout::{entropy_bits, optimal_cost};
 use crate::tree::TreeBuilder;
 use crate::weights::Weights;
 
@@ -204,14 +204,10 @@ fn bounds(counts: &[u64]) -> (f64, f64) {
     if total == 0 {
         return (0.0, 0.0);
     }
-    let t = total as f64;
-    let entropy = counts
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| c as f64 / t)
-        .map(|p| -p * p.log2())
-        .sum();
-    (entropy, optimal_cost(counts) as f64 / t)
+    (
+        entropy_bits(counts),
+        optimal_cost(counts) as f64 / total as f64,
+    )
 }
 
 #[cfg(test)]

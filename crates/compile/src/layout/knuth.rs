@@ -15,6 +15,30 @@ pub(crate) fn optimal_cost(weights: &[u64]) -> u128 {
     Knuth::new(weights).total
 }
 
+/// The entropy, in bits, of the distribution the weights give (0 for no
+/// weight). Times the total weight it is a lower bound of any binary
+/// tree's weighted depth over these leaves (Shannon; Kraft's inequality).
+pub(crate) fn entropy_bits(weights: &[u64]) -> f64 {
+    let total: f64 = weights.iter().map(|&w| w as f64).sum();
+    if total == 0.0 {
+        return 0.0;
+    }
+    weights
+        .iter()
+        .filter(|&&w| w > 0)
+        .map(|&w| w as f64 / total)
+        .map(|p| -p * p.log2())
+        .sum()
+}
+
+/// A lower bound of the weighted depth of any binary tree over the weights,
+/// from their entropy, rounded down with room for the floating point's
+/// error.
+pub(super) fn entropy_cost(weights: &[u64]) -> u128 {
+    let total: f64 = weights.iter().map(|&w| w as f64).sum();
+    (entropy_bits(weights) * total * (1.0 - 1e-6)) as u128
+}
+
 /// The unlimited optimum's cost.
 pub(super) struct Knuth {
     pub(super) total: u128,

@@ -36,7 +36,7 @@ mod tests;
 use crate::tree::{Cmp, NodeId, Test, TreeBuilder};
 use sysfence_abi::data::OFFSET_NR as NR;
 
-pub(crate) use knuth::optimal_cost;
+pub(crate) use knuth::{entropy_bits, optimal_cost};
 
 /// At most this many hot numbers are tested before the weighted tree.
 pub(crate) const PEEL_MAX: usize = 3;

@@ -4,7 +4,8 @@
 //! alphabetic tree under both limits, with `jeq` probe chains put in where
 //! they lower the cost ([`super::probe`]); no plan when even Knuth's
 //! unlimited alphabetic optimum, a lower bound of the alphabetic tree, does
-//! not beat the cost to beat.
+//! not beat the cost to beat (tried after the entropy bound, which is below
+//! it and costs O(n), so the answer is Knuth's).
 //!
 //! The alphabetic tree is the first of these that meets both limits, each
 //! optimal for fewer limits, so the first that meets them all is optimal
@@ -16,7 +17,7 @@
 //! first table's tree misses a level.
 
 use super::Span;
-use super::knuth::Knuth;
+use super::knuth::{Knuth, entropy_cost};
 use super::paths::Paths;
 use super::probe::Probed;
 use super::table::Table;
@@ -31,11 +32,8 @@ impl Plan {
     /// The plan, or `None` when the alphabetic optimum cannot be below
     /// `beat` (not computed when there is nothing to beat).
     pub(super) fn new(spans: &[Span], limit: u32, paths: &Paths, beat: u128) -> Option<Plan> {
-        if beat != u128::MAX {
-            let weights: Vec<u64> = spans.iter().map(|s| s.weight).collect();
-            if Knuth::new(&weights).total >= beat {
-                return None;
-            }
+        if beat != u128::MAX && !may_beat(spans, beat) {
+            return None;
         }
         let min_level: Vec<u32> = spans.iter().map(|s| paths.min_level(s)).collect();
         let (probed, height_only) = Probed::new(spans, vec![0; spans.len()], &min_level, limit);
@@ -54,6 +52,14 @@ impl Plan {
     pub(super) fn build(&self, b: &mut TreeBuilder, spans: &[Span], limit: u32) -> NodeId {
         self.probed.build(b, spans, limit, 0, spans.len() - 1)
     }
+}
+
+/// Whether an alphabetic tree over the spans may cost less than `beat`: the
+/// entropy bound (cheap) and then Knuth's unlimited optimum (O(n²)) are
+/// lower bounds of its cost.
+fn may_beat(spans: &[Span], beat: u128) -> bool {
+    let weights: Vec<u64> = spans.iter().map(|s| s.weight).collect();
+    beat > 0 && entropy_cost(&weights) < beat && Knuth::new(&weights).total < beat
 }
 
 /// Whether the height-limited alphabetic optimum (leaves at any level)
