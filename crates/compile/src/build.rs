@@ -139,10 +139,15 @@ pub(crate) fn spans(
         .filter_map(|c| u32::try_from(c).ok())
         .collect();
     let mut out: Vec<Span> = Vec::new();
+    let mut counts = weights.iter().peekable();
     for (i, &lo) in cuts.iter().enumerate() {
         let hi = cuts.get(i + 1).map_or(u32::MAX, |next| next - 1);
         let target = decide(b, ap, lo, lay);
-        let calls: u64 = weights.range(lo..=hi).map(|(_, c)| c).sum();
+        // The cuts start at 0 and the counts are sorted: one walk sums them.
+        let mut calls = 0u64;
+        while let Some((_, c)) = counts.next_if(|&(&nr, _)| nr <= hi) {
+            calls += c;
+        }
         match out.last_mut() {
             Some(last) if last.target == target => {
                 last.hi = hi;
