@@ -21,7 +21,7 @@
 //! all trees with probes). Time O(L·n²) plus the chains.
 
 use super::chain::Chains;
-use super::table::{self, Rows, Table, bounded_counts, levels, prefix64};
+use super::table::{self, Reach, Rows, Table, bounded_counts, levels, prefix64};
 use super::{Span, split};
 use crate::tree::{NodeId, TreeBuilder};
 
@@ -69,7 +69,7 @@ impl Probed {
             n,
             [&inputs.rows.min_level, min_level],
             limit,
-            |h, prev, cur| one_level(&inputs, h, prev, cur),
+            |h, reach, prev, cur| one_level(&inputs, (h, reach), prev, cur),
         );
         let probed = Probed {
             n,
@@ -107,7 +107,7 @@ impl Probed {
 /// searches are one loop: the probed window is then the same.
 fn one_level(
     inputs: &Inputs,
-    h: usize,
+    (h, reach): (usize, Reach),
     [a_prev, prev]: [&[u64]; 2],
     [a_cur, cur]: [&mut [u64]; 2],
 ) -> [Vec<u8>; 2] {
@@ -118,12 +118,15 @@ fn one_level(
     for len in 2..=n.min(most.max(inputs.chains.longest)) {
         for i in 0..=n - len {
             let j = i + len - 1;
+            if !reach.holds(n, i, j) {
+                continue;
+            }
             let mut best = (u64::MAX, 0u8);
             if let Some(c) = inputs.chains.get(i, j).filter(|c| c.level as usize <= h) {
                 best = (c.cost, 0);
             }
             if len <= most {
-                let split = splits(inputs, (a_prev, prev), (a_cur, &mut a_level), i, j);
+                let split = splits(inputs, reach, (a_prev, prev), (a_cur, &mut a_level), (i, j));
                 let weight = inputs.prefix[j + 1] - inputs.prefix[i];
                 if let Some((c, r)) = split.filter(|&(c, _)| c.saturating_add(weight) < best.0) {
                     best = (c.saturating_add(weight), r as u8);
@@ -141,14 +144,14 @@ fn one_level(
 /// alphabetic table has a tree there.
 fn splits(
     inputs: &Inputs,
+    reach: Reach,
     (a_prev, prev): (&[u64], &[u64]),
     (a_cur, a_level): (&mut [u64], &mut [u8]),
-    i: usize,
-    j: usize,
+    (i, j): (usize, usize),
 ) -> Option<(u64, usize)> {
     let n = inputs.n;
     let free = inputs.bounded[j + 1] == inputs.bounded[i];
-    let knuth = table::window(&inputs.rows, a_cur, a_level, i, j);
+    let knuth = table::window(&inputs.rows, reach, a_cur, a_level, i, j);
     if let Some((from, to)) = knuth.filter(|_| free) {
         let mut a_best = (u64::MAX, 0usize);
         let mut best = (u64::MAX, 0usize);
@@ -168,7 +171,7 @@ fn splits(
     let roots = knuth.unwrap_or((i + 1, j));
     let a_best = table::best_split(a_prev, n, i, j, roots);
     table::keep(&inputs.rows, (a_cur, a_level), i, j, a_best);
-    let (from, to) = window(a_level, n, i, j, free)?;
+    let (from, to) = window(a_level, n, (i, j), free, reach)?;
     let mut best = (u64::MAX, 0usize);
     for r in from..=to {
         let c = prev[i * n + r - 1].saturating_add(prev[r * n + j]);
@@ -182,10 +185,21 @@ fn splits(
 /// The split roots to try for `i..=j` at level `h`: from the alphabetic
 /// root of `i..j` to that of `i+1..=j`, widened to hold the alphabetic root
 /// of `i..=j`, when the interval holds no bounded leaf; else that root
-/// alone. None when the alphabetic table has no tree there.
-fn window(roots: &[u8], n: usize, i: usize, j: usize, free: bool) -> Option<(usize, usize)> {
+/// alone; every root on the top two levels, whose intervals are few (and
+/// their neighbours' roots not computed). None when the alphabetic table
+/// has no tree there.
+fn window(
+    roots: &[u8],
+    n: usize,
+    (i, j): (usize, usize),
+    free: bool,
+    reach: Reach,
+) -> Option<(usize, usize)> {
     let at = |a: usize, b: usize| (roots[a * n + b] != 0).then(|| usize::from(roots[a * n + b]));
     let own = at(i, j)?;
+    if reach != Reach::Any {
+        return Some((i + 1, j));
+    }
     if !free {
         return Some((own, own));
     }

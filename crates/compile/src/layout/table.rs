@@ -72,9 +72,9 @@ impl Table {
     pub(super) fn with_levels(weights: &[u64], min_level: Vec<u32>, limit: u32) -> Table {
         let n = weights.len();
         let rows = Rows::new(weights, min_level);
-        let ([root], [total]) = levels(n, [&rows.min_level], limit, |h, [prev], [cur]| {
+        let ([root], [total]) = levels(n, [&rows.min_level], limit, |h, reach, [prev], [cur]| {
             let mut level = vec![0u8; n * n];
-            one_level(&rows, h, prev, cur, &mut level);
+            one_level(&rows, (h, reach), prev, cur, &mut level);
             [level]
         });
         Table { n, root, total }
@@ -109,17 +109,61 @@ impl Table {
     }
 }
 
+/// The intervals of a level that a tree of the whole set can use: at the
+/// top level the whole set, one level down its prefixes and suffixes (the
+/// two halves of the root's split), below that any. The top two levels
+/// are the widest (every interval fits under them) and hold most of the
+/// work; the others stay unfilled (no tree there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Reach {
+    /// Every interval.
+    Any,
+    /// The intervals that start at the first span or end at the last.
+    Ends,
+    /// The whole set.
+    Whole,
+}
+
+impl Reach {
+    /// The intervals used at level `h` of a programme of height `limit`.
+    fn at(h: usize, limit: usize) -> Reach {
+        match limit - h {
+            0 => Reach::Whole,
+            1 => Reach::Ends,
+            _ => Reach::Any,
+        }
+    }
+
+    /// Whether `i..=j` of `n` spans is used.
+    pub(super) fn holds(self, n: usize, i: usize, j: usize) -> bool {
+        match self {
+            Reach::Any => true,
+            Reach::Ends => i == 0 || j + 1 == n,
+            Reach::Whole => i == 0 && j + 1 == n,
+        }
+    }
+}
+
 /// Runs `K` programmes side by side over levels `1..=limit`: in each,
 /// level 0 holds the single spans whose smallest level (`min_levels[k]`)
-/// is 0; before `step` fills level `h` from level `h - 1` (and returns its
-/// roots), the single spans that may be leaves at `h` cost 0 there. Out:
-/// per programme, the roots of every level (none at 0) and the whole set's
-/// cost (`u128::MAX`: no tree).
+/// is 0; before `step` fills the [`Reach`] of level `h` from level `h - 1`
+/// (and returns its roots), the single spans that may be leaves at `h`
+/// cost 0 there. Out: per programme, the roots of every level (none at 0)
+/// and the whole set's cost (`u128::MAX`: no tree).
+///
+/// Two cost arrays take turns, and `step` finds in `cur` the values of
+/// level `h - 2`, not "no tree": clearing them cost a fifth of the pass.
+/// What `step` writes makes that safe: every level writes every interval
+/// of its reach up to a length that only grows with `h`, so an interval a
+/// level leaves unwritten was never written in that array (still "no
+/// tree"), except the intervals [`Reach`] leaves out at the top two
+/// levels, whose stale values are never read ([`window`] uses no
+/// neighbours there, and the levels above read only the reach below).
 pub(super) fn levels<const K: usize>(
     n: usize,
     min_levels: [&[u32]; K],
     limit: u32,
-    mut step: impl FnMut(usize, [&[u64]; K], [&mut [u64]; K]) -> [Vec<u8>; K],
+    mut step: impl FnMut(usize, Reach, [&[u64]; K], [&mut [u64]; K]) -> [Vec<u8>; K],
 ) -> ([Vec<Vec<u8>>; K], [u128; K]) {
     let set_leaves = |h: usize, costs: &mut [Vec<u64>; K]| {
         for (cost, min_level) in costs.iter_mut().zip(min_levels) {
@@ -135,12 +179,10 @@ pub(super) fn levels<const K: usize>(
     set_leaves(0, &mut prev);
     let mut root: [Vec<Vec<u8>>; K] = std::array::from_fn(|_| vec![Vec::new()]);
     for h in 1..=limit as usize {
-        for c in &mut cur {
-            c.fill(u64::MAX);
-        }
         set_leaves(h, &mut cur);
         let level = step(
             h,
+            Reach::at(h, limit as usize),
             prev.each_ref().map(Vec::as_slice),
             cur.each_mut().map(Vec::as_mut_slice),
         );
@@ -171,13 +213,22 @@ pub(super) fn bounded_counts(min_level: &[u32]) -> Vec<usize> {
 
 /// Fills level `h` of the costs and roots from level `h - 1`.
 #[cfg(test)]
-fn one_level(rows: &Rows, h: usize, prev: &[u64], cur: &mut [u64], level: &mut [u8]) {
+fn one_level(
+    rows: &Rows,
+    (h, reach): (usize, Reach),
+    prev: &[u64],
+    cur: &mut [u64],
+    level: &mut [u8],
+) {
     let n = rows.n;
     let most = 1usize.checked_shl(h as u32).unwrap_or(usize::MAX);
     for len in 2..=n.min(most) {
         for i in 0..=n - len {
             let j = i + len - 1;
-            let roots = window(rows, cur, level, i, j).unwrap_or((i + 1, j));
+            if !reach.holds(n, i, j) {
+                continue;
+            }
+            let roots = window(rows, reach, cur, level, i, j).unwrap_or((i + 1, j));
             let best = best_split(prev, n, i, j, roots);
             keep(rows, (cur, level), i, j, best);
         }
@@ -186,6 +237,7 @@ fn one_level(rows: &Rows, h: usize, prev: &[u64], cur: &mut [u64], level: &mut [
 
 /// The least `cost[i..r-1] + cost[r..=j]` over the roots `r` in `from..=to`
 /// (the first one on ties), `(u64::MAX, 0)` when none has a tree.
+#[inline]
 pub(super) fn best_split(
     prev: &[u64],
     n: usize,
@@ -204,6 +256,7 @@ pub(super) fn best_split(
 }
 
 /// Stores `i..=j`'s cost (with its own weight) and root, if it has a tree.
+#[inline]
 pub(super) fn keep(
     rows: &Rows,
     (cur, level): (&mut [u64], &mut [u8]),
@@ -219,9 +272,12 @@ pub(super) fn keep(
 
 /// The roots to try for `i..=j` at one level: between the roots of `i..j`
 /// and `i+1..=j` when the interval holds no bounded leaf and both are
-/// feasible, else (`None`) every split.
+/// feasible, else (`None`) every split; always every split on the top two
+/// levels, which do not compute the neighbours.
+#[inline]
 pub(super) fn window(
     rows: &Rows,
+    reach: Reach,
     cur: &[u64],
     level: &[u8],
     i: usize,
@@ -229,7 +285,7 @@ pub(super) fn window(
 ) -> Option<(usize, usize)> {
     let n = rows.n;
     let feasible = |a: usize, b: usize| a == b || cur[a * n + b] != u64::MAX;
-    if !rows.free(i, j) || !feasible(i, j - 1) || !feasible(i + 1, j) {
+    if reach != Reach::Any || !rows.free(i, j) || !feasible(i, j - 1) || !feasible(i + 1, j) {
         return None;
     }
     let from = if j - 1 > i {
