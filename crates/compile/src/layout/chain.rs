@@ -44,7 +44,10 @@ pub(super) struct Chains {
     /// `best[i * longest + (j - i)]`: the best chain of `i..=j`.
     best: Vec<Option<Chain>>,
     /// The most spans any chain covers.
-    pub(super) longest: usize,
+    longest: usize,
+    /// `longest_at[h]`: the most spans a chain that may start at level
+    /// `h` covers (the last entry holds for every level above).
+    longest_at: Vec<usize>,
 }
 
 /// One probe of a chain: a span and the comparisons that test it.
@@ -78,7 +81,29 @@ impl Chains {
         for (i, j, c) in found {
             keep(&mut best[i * longest + (j - i)], c);
         }
-        Chains { best, longest }
+        let mut longest_at = Vec::new();
+        for (at, c) in best.iter().enumerate() {
+            let Some(c) = c else { continue };
+            let level = c.level as usize;
+            if longest_at.len() <= level {
+                longest_at.resize(level + 1, 0);
+            }
+            longest_at[level] = longest_at[level].max(at % longest + 1);
+        }
+        for h in 1..longest_at.len() {
+            longest_at[h] = longest_at[h].max(longest_at[h - 1]);
+        }
+        Chains {
+            best,
+            longest,
+            longest_at,
+        }
+    }
+
+    /// The most spans a chain that may start at level `h` covers.
+    pub(super) fn longest_at(&self, h: usize) -> usize {
+        let last = self.longest_at.len().checked_sub(1);
+        last.map_or(0, |last| self.longest_at[h.min(last)])
     }
 
     /// The best chain of `i..=j`, if it has one.

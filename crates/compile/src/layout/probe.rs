@@ -115,7 +115,7 @@ fn one_level(
     let mut a_level = vec![0u8; n * n];
     let mut level = vec![0u8; n * n];
     let most = 1usize.checked_shl(h as u32).unwrap_or(usize::MAX);
-    for len in 2..=n.min(most.max(inputs.chains.longest)) {
+    for len in 2..=n.min(most.max(inputs.chains.longest_at(h))) {
         for i in 0..=n - len {
             let j = i + len - 1;
             if !reach.holds(n, i, j) {
