@@ -116,11 +116,8 @@ fn one_level(
     let mut level = vec![0u8; n * n];
     let most = 1usize.checked_shl(h as u32).unwrap_or(usize::MAX);
     for len in 2..=n.min(most.max(inputs.chains.longest_at(h))) {
-        for i in 0..=n - len {
+        for i in reach.starts(n, len) {
             let j = i + len - 1;
-            if !reach.holds(n, i, j) {
-                continue;
-            }
             let mut best = (u64::MAX, 0u8);
             if let Some(c) = inputs.chains.get(i, j).filter(|c| c.level as usize <= h) {
                 best = (c.cost, 0);

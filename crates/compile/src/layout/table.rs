@@ -21,6 +21,8 @@
 //! middle); memory L·n² bytes of roots. Intervals longer than 2^h are not
 //! visited at level h.
 
+use std::ops::RangeInclusive;
+
 use super::knuth::prefix_sums;
 
 /// The roots of every level and the cost of the whole set.
@@ -134,12 +136,14 @@ impl Reach {
         }
     }
 
-    /// Whether `i..=j` of `n` spans is used.
-    pub(super) fn holds(self, n: usize, i: usize, j: usize) -> bool {
+    /// The first spans of the used intervals of `len` of `n` spans.
+    pub(super) fn starts(self, n: usize, len: usize) -> std::iter::StepBy<RangeInclusive<usize>> {
+        let last = n - len;
         match self {
-            Reach::Any => true,
-            Reach::Ends => i == 0 || j + 1 == n,
-            Reach::Whole => i == 0 && j + 1 == n,
+            Reach::Any => (0..=last).step_by(1),
+            Reach::Ends => (0..=last).step_by(last.max(1)),
+            // Only the whole set: empty unless `len == n`.
+            Reach::Whole => (last..=0).step_by(1),
         }
     }
 }
@@ -223,11 +227,8 @@ fn one_level(
     let n = rows.n;
     let most = 1usize.checked_shl(h as u32).unwrap_or(usize::MAX);
     for len in 2..=n.min(most) {
-        for i in 0..=n - len {
+        for i in reach.starts(n, len) {
             let j = i + len - 1;
-            if !reach.holds(n, i, j) {
-                continue;
-            }
             let roots = window(rows, reach, cur, level, i, j).unwrap_or((i + 1, j));
             let best = best_split(prev, n, i, j, roots);
             keep(rows, (cur, level), i, j, best);
