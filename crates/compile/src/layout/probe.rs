@@ -148,14 +148,15 @@ fn splits(
 ) -> Option<(u64, usize)> {
     let n = inputs.n;
     let free = inputs.bounded[j + 1] == inputs.bounded[i];
-    let knuth = table::window(&inputs.rows, reach, a_cur, a_level, i, j);
+    let knuth = table::window(&inputs.rows, reach, a_level, i, j);
     if let Some((from, to)) = knuth.filter(|_| free) {
         let mut a_best = (u64::MAX, 0usize);
         let mut best = (u64::MAX, 0usize);
         for r in from..=to {
-            let (l, rr) = (a_prev[i * n + r - 1], a_prev[r * n + j]);
-            if l != u64::MAX && rr != u64::MAX && l + rr < a_best.0 {
-                a_best = (l + rr, r);
+            // "No tree" (MAX) saturates; finite costs stay below 2^62.
+            let a = a_prev[i * n + r - 1].saturating_add(a_prev[r * n + j]);
+            if a < a_best.0 {
+                a_best = (a, r);
             }
             let c = prev[i * n + r - 1].saturating_add(prev[r * n + j]);
             if c < best.0 {

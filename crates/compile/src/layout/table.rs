@@ -229,7 +229,7 @@ fn one_level(
     for len in 2..=n.min(most) {
         for i in reach.starts(n, len) {
             let j = i + len - 1;
-            let roots = window(rows, reach, cur, level, i, j).unwrap_or((i + 1, j));
+            let roots = window(rows, reach, level, i, j).unwrap_or((i + 1, j));
             let best = best_split(prev, n, i, j, roots);
             keep(rows, (cur, level), i, j, best);
         }
@@ -248,9 +248,10 @@ pub(super) fn best_split(
 ) -> (u64, usize) {
     let mut best = (u64::MAX, 0usize);
     for r in from..=to {
-        let (l, rr) = (prev[i * n + r - 1], prev[r * n + j]);
-        if l != u64::MAX && rr != u64::MAX && l + rr < best.0 {
-            best = (l + rr, r);
+        // "No tree" (MAX) saturates; finite costs stay below 2^62.
+        let c = prev[i * n + r - 1].saturating_add(prev[r * n + j]);
+        if c < best.0 {
+            best = (c, r);
         }
     }
     best
@@ -271,22 +272,22 @@ pub(super) fn keep(
     }
 }
 
-/// The roots to try for `i..=j` at one level: between the roots of `i..j`
-/// and `i+1..=j` when the interval holds no bounded leaf and both are
-/// feasible, else (`None`) every split; always every split on the top two
-/// levels, which do not compute the neighbours.
+/// The roots to try for `i..=j` at one level (which it fits: at most `2^h`
+/// spans): between the roots of `i..j` and `i+1..=j` when the interval
+/// holds no bounded leaf, else (`None`) every split; always every split on
+/// the top two levels, which do not compute the neighbours. Spans without
+/// a bound have a tree at every level they fit, so both neighbours have
+/// roots there.
 #[inline]
 pub(super) fn window(
     rows: &Rows,
     reach: Reach,
-    cur: &[u64],
     level: &[u8],
     i: usize,
     j: usize,
 ) -> Option<(usize, usize)> {
     let n = rows.n;
-    let feasible = |a: usize, b: usize| a == b || cur[a * n + b] != u64::MAX;
-    if reach != Reach::Any || !rows.free(i, j) || !feasible(i, j - 1) || !feasible(i + 1, j) {
+    if reach != Reach::Any || !rows.free(i, j) {
         return None;
     }
     let from = if j - 1 > i {
