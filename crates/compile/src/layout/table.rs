@@ -19,7 +19,8 @@
 //! leaves): time O(L·n²) plus, per level, the lengths of the intervals
 //! holding a bounded leaf (O(n³) at worst, n³/8 for one leaf in the
 //! middle); memory L·n² bytes of roots. Intervals longer than 2^h are not
-//! visited at level h.
+//! visited at level h, and the top two levels visit only the intervals a
+//! tree of the whole set can use there ([`Reach`]).
 
 use std::ops::RangeInclusive;
 
@@ -114,8 +115,8 @@ impl Table {
 /// The intervals of a level that a tree of the whole set can use: at the
 /// top level the whole set, one level down its prefixes and suffixes (the
 /// two halves of the root's split), below that any. The top two levels
-/// are the widest (every interval fits under them) and hold most of the
-/// work; the others stay unfilled (no tree there).
+/// are the widest (every interval fits under them) and held most of the
+/// work; the intervals left out are neither filled nor read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Reach {
     /// Every interval.
