@@ -339,9 +339,22 @@ mod tests {
         // run: 100 × 2; single: 50 × 3; the three denied spans: 3 × 3.
         assert_eq!(c.cost, 359);
         assert_eq!(c.level, 3);
-        let root = chains.build(&mut b, &s, 0, 4);
+        let cases = [(15, 1, 2), (21, 2, 3), (25, 0, 3), (5, 0, 2), (20, 0, 3)];
+        assert_chain_decides(b, &chains, &s, (0, 4), &cases);
+    }
+
+    /// The chain of `i..=j` built alone returns `code` for `nr` after
+    /// `tests` comparisons, for each `(nr, code, tests)`.
+    fn assert_chain_decides(
+        mut b: TreeBuilder,
+        chains: &Chains,
+        s: &[Span],
+        (i, j): (usize, usize),
+        cases: &[(u32, u32, usize)],
+    ) {
+        let root = chains.build(&mut b, s, i, j);
         let tree = b.finish(root, Vec::new());
-        for (nr, code, tests) in [(15, 1, 2), (21, 2, 3), (25, 0, 3), (5, 0, 2), (20, 0, 3)] {
+        for &(nr, code, tests) in cases {
             assert_eq!(
                 tree.eval(&SeccompData::new(0, nr)),
                 (code, tests),
@@ -362,15 +375,13 @@ mod tests {
         // T is span 2's target: span 0 (run, edge) one bound, span 1 one `jeq`.
         let c = chains.get(0, 2).unwrap();
         assert_eq!(c.cost, 7 + 2 + 2);
-        let root = chains.build(&mut b, &s, 0, 2);
-        let tree = b.finish(root, Vec::new());
-        for (nr, code, tests) in [(3, 0, 1), (10, 1, 2), (500, 2, 2)] {
-            assert_eq!(
-                tree.eval(&SeccompData::new(0, nr)),
-                (code, tests),
-                "nr {nr}"
-            );
-        }
+        assert_chain_decides(
+            b,
+            &chains,
+            &s,
+            (0, 2),
+            &[(3, 0, 1), (10, 1, 2), (500, 2, 2)],
+        );
     }
 
     /// No chain is longer than the limit in comparisons.
