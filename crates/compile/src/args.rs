@@ -13,6 +13,9 @@
 //! low word is tested: one `jeq`/`jgt`/`jge`/`jset` per condition, whatever
 //! the other conditions of the rule test.
 //!
+//! Consecutive rules that test the same condition first test it once
+//! ([`shared_first`]), the rest of each rule after it.
+//!
 //! A run of consecutive rules that each test one argument for equality with a
 //! different value (ioctl commands, futex operations, personality values)
 //! becomes one search: a shared high-word test, then a search tree over the
@@ -73,17 +76,61 @@ pub(crate) fn rules_node(
     let mut end = rules.len();
     while end > 0 {
         let start = run_start(rules, end, lay);
+        if end - start >= 2 {
+            next = value_run(b, &rules[start..end], next, lay);
+            end = start;
+            continue;
+        }
+        let start = group_start(rules, end);
         next = if end - start >= 2 {
-            value_run(b, &rules[start..end], next, lay)
+            shared_first(b, &rules[start..end], next, lay)
         } else {
-            rules[start..end]
-                .iter()
-                .rev()
-                .fold(next, |miss, r| rule_node(b, r, miss, lay))
+            rule_node(b, &rules[start], next, lay)
         };
         end = start;
     }
     next
+}
+
+/// The condition a rule tests first: the first one on its lowest argument
+/// (the order [`rule_node`] tests them in).
+fn first_cond(rule: &Rule) -> Option<Cond> {
+    rule.conds.iter().copied().min_by_key(|c| c.arg)
+}
+
+/// Where the run of rules ending at `end` that all test the same condition
+/// first starts.
+fn group_start(rules: &[Rule], end: usize) -> usize {
+    let Some(c) = first_cond(&rules[end - 1]) else {
+        return end - 1;
+    };
+    let mut start = end - 1;
+    while start > 0 && first_cond(&rules[start - 1]) == Some(c) {
+        start -= 1;
+    }
+    start
+}
+
+/// Rules that all test `c` first, as `c`, then the rules without it: when
+/// `c` fails none of them can match, so the run's miss follows at once; when
+/// it holds, each rule matches iff the rest of its conditions do (built like
+/// any rules, so equalities left on one argument become a search).
+fn shared_first(b: &mut TreeBuilder, run: &[Rule], miss: NodeId, lay: &ArgLayout) -> NodeId {
+    let Some(c) = first_cond(&run[0]) else {
+        return miss;
+    };
+    let rest: Vec<Rule> = run
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if let Some(i) = r.conds.iter().position(|&x| x == c) {
+                r.conds.remove(i);
+            }
+            r
+        })
+        .collect();
+    let inner = rules_node(b, &rest, miss, lay);
+    cond_node(b, &c, inner, miss, lay)
 }
 
 /// One rule: all conditions, then its action, else `miss`.
@@ -330,6 +377,7 @@ fn sorted_search(b: &mut TreeBuilder, offset: u32, sorted: &[(u32, u32)], miss: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use sysfence_cbpf::SeccompData;
     use sysfence_profile::ir::{Action, Origin};
 
@@ -417,6 +465,109 @@ mod tests {
             decide(&clone, ArgWidth::Bits64, [0x0002_0000, 0, 0, 0, 0, 0]).0,
             0x5_0001
         );
+    }
+
+    /// The first matching rule's action by the reference evaluator.
+    fn reference(rules: &[Rule], width: ArgWidth, args: &[u64; 6]) -> u32 {
+        rules
+            .iter()
+            .find(|r| sysfence_profile::eval::rule_matches(r, args, width))
+            .map_or(Action::Errno(1).to_raw(), |r| r.action.to_raw())
+    }
+
+    /// The tests one input takes with every rule built on its own (no
+    /// shared first condition, no value search).
+    fn ungrouped_tests(rules: &[Rule], width: ArgWidth, args: [u64; 6]) -> usize {
+        let mut b = TreeBuilder::new();
+        let lay = ArgLayout::new(X86_64, width, false);
+        let default = b.ret(Action::Errno(1).to_raw());
+        let root = rules
+            .iter()
+            .rev()
+            .fold(default, |miss, r| rule_node(&mut b, r, miss, &lay));
+        let data = SeccompData {
+            args,
+            ..SeccompData::new(X86_64, 0)
+        };
+        b.finish(root, Vec::new()).eval(&data).1
+    }
+
+    /// Rules from a few shared conditions (so runs share their first one),
+    /// and an input near their values.
+    fn grouped_rules() -> impl Strategy<Value = (Vec<Rule>, [u64; 6], bool)> {
+        let conds = prop::collection::vec(
+            (
+                0u8..3,
+                prop::sample::select(vec![CmpOp::Eq, CmpOp::Ne, CmpOp::Ge, CmpOp::MaskedEq]),
+                prop::sample::select(vec![0u64, 4, 7, 0x1_0000_0004]),
+            ),
+            4,
+        );
+        let picks = prop::collection::vec((prop::collection::vec(0usize..4, 0..3), 0u16..3), 1..9);
+        let args = prop::collection::vec(
+            prop::sample::select(vec![0u64, 3, 4, 7, 8, 0x1_0000_0004, u64::MAX]),
+            6,
+        );
+        (conds, picks, args, any::<bool>()).prop_map(|(conds, picks, args, wide)| {
+            let conds: Vec<Cond> = conds
+                .into_iter()
+                .map(|(arg, op, v)| {
+                    let (value, two) = if op == CmpOp::MaskedEq {
+                        (v | 4, v)
+                    } else {
+                        (v, 0)
+                    };
+                    cond(arg, op, value, two)
+                })
+                .collect();
+            let rules = picks
+                .into_iter()
+                .map(|(ix, act)| {
+                    let action = if act == 0 {
+                        Action::Allow
+                    } else {
+                        Action::Errno(act)
+                    };
+                    rule(ix.into_iter().map(|i| conds[i]).collect(), action)
+                })
+                .collect();
+            (rules, <[u64; 6]>::try_from(args).unwrap(), wide)
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn shared_first_conditions_decide_as_the_rules(
+            (rules, args, wide) in grouped_rules()
+        ) {
+            let width = if wide { ArgWidth::Bits64 } else { ArgWidth::Bits32 };
+            prop_assert_eq!(decide(&rules, width, args).0, reference(&rules, width, &args));
+        }
+    }
+
+    #[test]
+    fn a_shared_first_condition_is_tested_once() {
+        // mmap's shape in Firecracker's vmm filter: seven flag values, each
+        // with `PROT_EXEC` clear.
+        let no_exec = cond(2, CmpOp::MaskedEq, 4, 0);
+        let rules: Vec<Rule> = [50u64, 1, 34, 0x8001, 0x4001, 0x4022, 0x4011]
+            .iter()
+            .map(|&v| rule(vec![cond(3, CmpOp::Eq, v, 0), no_exec], Action::Allow))
+            .collect();
+        for (i, v) in [50u64, 1, 34, 0x8001, 0x4001, 0x4022, 0x4011]
+            .into_iter()
+            .enumerate()
+        {
+            let args = [0, 0, 3, v, 0, 0];
+            let (raw, tests) = decide(&rules, ArgWidth::Bits32, args);
+            assert_eq!(raw, Action::Allow.to_raw());
+            assert!(tests <= 5, "value {v:#x}: {tests} tests");
+            assert_eq!(ungrouped_tests(&rules, ArgWidth::Bits32, args), 2 * i + 2);
+            assert_eq!(
+                decide(&rules, ArgWidth::Bits32, [0, 0, 7, v, 0, 0]),
+                (0x5_0001, 1)
+            );
+        }
     }
 
     #[test]
