@@ -82,10 +82,9 @@ pub(crate) fn rules_node(
             continue;
         }
         let start = group_start(rules, end);
-        next = if end - start >= 2 {
-            shared_first(b, &rules[start..end], next, lay)
-        } else {
-            rule_node(b, &rules[start], next, lay)
+        next = match first_cond(&rules[start]) {
+            Some(c) if end - start >= 2 => shared_first(b, c, &rules[start..end], next, lay),
+            _ => rule_node(b, &rules[start], next, lay),
         };
         end = start;
     }
@@ -115,10 +114,13 @@ fn group_start(rules: &[Rule], end: usize) -> usize {
 /// `c` fails none of them can match, so the run's miss follows at once; when
 /// it holds, each rule matches iff the rest of its conditions do (built like
 /// any rules, so equalities left on one argument become a search).
-fn shared_first(b: &mut TreeBuilder, run: &[Rule], miss: NodeId, lay: &ArgLayout) -> NodeId {
-    let Some(c) = first_cond(&run[0]) else {
-        return miss;
-    };
+fn shared_first(
+    b: &mut TreeBuilder,
+    c: Cond,
+    run: &[Rule],
+    miss: NodeId,
+    lay: &ArgLayout,
+) -> NodeId {
     let rest: Vec<Rule> = run
         .iter()
         .map(|r| {
