@@ -14,7 +14,8 @@
 use sysfence_cbpf::data::{Half, arch_endian, arg_word_offset};
 use sysfence_profile::ir::{ArchPolicy, ArgWidth, CmpOp, Cond, Policy, Rule};
 
-use crate::store::{Node, Res, Store, slot_of_offset, var};
+use crate::cases::case;
+use crate::store::{Node, Res, Store, slot_of_offset};
 use crate::word::{Rel, greater_input, masked_eq_input};
 
 /// The variable slot of word 0 (arch) and word 1 (nr).
@@ -182,50 +183,6 @@ fn gt64(
     let same = masked_eq_input(s, hi, u32::MAX, vh)?;
     let tie = s.and(same, low)?;
     s.or(above, tie)
-}
-
-/// A case split on the word in `slot`: `cases` are sorted, disjoint
-/// inclusive ranges with their diagrams; every other value gets `default`.
-/// Builds at most 32 nodes per case boundary.
-pub fn case(s: &mut Store, slot: usize, cases: &[(u32, u32, Node)], default: Node) -> Res<Node> {
-    let mut full: Vec<(u32, u32, Node)> = Vec::with_capacity(cases.len() * 2 + 1);
-    let mut next: u64 = 0;
-    for &(lo, hi, n) in cases {
-        if u64::from(lo) > next {
-            full.push((next as u32, lo - 1, default));
-        }
-        full.push((lo, hi, n));
-        next = u64::from(hi) + 1;
-    }
-    if next <= u64::from(u32::MAX) {
-        full.push((next as u32, u32::MAX, default));
-    }
-    split(s, slot, &full, 0, 32)
-}
-
-/// The diagram for values `base .. base + 2^width` of the word, `parts`
-/// being the (sorted, covering) pieces that meet that block.
-fn split(
-    s: &mut Store,
-    slot: usize,
-    parts: &[(u32, u32, Node)],
-    base: u64,
-    width: u32,
-) -> Res<Node> {
-    let end = base + (1u64 << width) - 1;
-    let first = parts.partition_point(|p| u64::from(p.1) < base);
-    let last = parts.partition_point(|p| u64::from(p.0) <= end);
-    let here = &parts[first..last];
-    if here.len() == 1 {
-        return Ok(here[0].2);
-    }
-    if here.iter().all(|p| p.2 == here[0].2) {
-        return Ok(here[0].2);
-    }
-    let half = 1u64 << (width - 1);
-    let lo = split(s, slot, here, base, width - 1)?;
-    let hi = split(s, slot, here, base + half, width - 1)?;
-    s.mk(var(slot, width - 1), lo, hi)
 }
 
 #[cfg(test)]

@@ -12,12 +12,24 @@
 //! fallen)`, `div x` is `ite(X == 0, 0, next)` as the kernel's converted
 //! program returns 0, `ret a` turns A into leaves. Anything past the node
 //! budget, or more than [`MAX_STATES`] states, is [`OverBudget`].
+//!
+//! A comparison of an input word with a constant whose two outcomes do not
+//! test that word or any before it (a number dispatch over its leaves, a
+//! search over ioctl commands) keeps its result as intervals of the word
+//! ([`crate::cases`]); the comparisons before it on the same word overlay
+//! their intervals, and the diagram is built once, where another
+//! instruction needs it. The node is the one `ite` per comparison would
+//! give (the store is canonical), without walking the growing diagram at
+//! every comparison.
 
 use sysfence_cbpf::interp::ShiftMode;
 use sysfence_cbpf::limits::SECCOMP_DATA_SIZE;
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::{Insn, Opcode};
 
+use std::rc::Rc;
+
+use crate::cases::{Parts, materialize, overlay, whole};
 use crate::cut::Cuts;
 use crate::store::{FALSE, FastMap, Node, OverBudget, Res, Store, slot_of_offset};
 use crate::word::{self, Rel, Word};
@@ -33,14 +45,20 @@ struct State {
     mem: [u32; 16],
 }
 
+/// The most intervals all results kept as [`Parts`] may hold together;
+/// past it results are built as diagrams at once.
+const MAX_PARTS: usize = 1 << 20;
+
 /// Interned words, so a state is small and hashable; the ALU results
-/// already computed (by instruction and operand ids); the cuts.
+/// already computed (by instruction and operand ids); the cuts; how many
+/// more intervals results may keep.
 #[derive(Debug)]
 struct Words<'c> {
     list: Vec<Word>,
     ids: FastMap<Word, u32>,
     alu: FastMap<(u16, u32, u32, u32), u32>,
     cuts: &'c mut Cuts,
+    parts_left: usize,
 }
 
 impl<'c> Words<'c> {
@@ -50,6 +68,7 @@ impl<'c> Words<'c> {
             ids: FastMap::default(),
             alu: FastMap::default(),
             cuts,
+            parts_left: MAX_PARTS,
         }
     }
 
@@ -73,7 +92,19 @@ impl<'c> Words<'c> {
 struct Slot {
     states: Vec<State>,
     index: FastMap<State, usize>,
-    results: Vec<Node>,
+    results: Vec<Out>,
+}
+
+/// The result of a (pc, state): a diagram, or intervals of one input word
+/// (with their diagram once something needed it).
+#[derive(Debug, Clone)]
+enum Out {
+    Node(Node),
+    Case {
+        slot: usize,
+        parts: Rc<Parts>,
+        built: Option<Node>,
+    },
 }
 
 /// How `ret a` with a non-constant A becomes a leaf.
@@ -137,11 +168,12 @@ fn build(s: &mut Store, prog: &Program, cfg: Cfg, cuts: &mut Cuts) -> Res<Node> 
     for pc in (0..insns.len()).rev() {
         for i in 0..slots[pc].states.len() {
             let st = slots[pc].states[i];
-            let r = result(s, &mut words, &slots, insns, pc, st, cfg)?;
+            let r = result(s, &mut words, &mut slots, insns, pc, st, cfg)?;
             slots[pc].results.push(r);
         }
     }
-    Ok(slots[0].results[0])
+    let entry = slots[0].states[0];
+    node_at(s, &mut slots, 0, &entry)
 }
 
 fn add_state(slot: &mut Slot, st: State) -> bool {
@@ -153,9 +185,55 @@ fn add_state(slot: &mut Slot, st: State) -> bool {
     true
 }
 
-fn lookup(slots: &[Slot], pc: usize, st: &State) -> Node {
+/// The diagram of (pc, state), built from its intervals the first time.
+fn node_at(s: &mut Store, slots: &mut [Slot], pc: usize, st: &State) -> Res<Node> {
+    let slot = &mut slots[pc];
+    let at = slot.index[st];
+    match &mut slot.results[at] {
+        Out::Node(n) | Out::Case { built: Some(n), .. } => Ok(*n),
+        Out::Case { slot, parts, built } => {
+            let n = materialize(s, *slot, parts)?;
+            *built = Some(n);
+            Ok(n)
+        }
+    }
+}
+
+/// The result of (pc, state) as intervals of the input word in slot
+/// `word`: its own when it is kept so, else its diagram for every value
+/// when that tests neither the word nor any word before it; else `None`.
+fn parts_at(
+    s: &mut Store,
+    slots: &mut [Slot],
+    pc: usize,
+    st: &State,
+    word: usize,
+) -> Res<Option<Rc<Parts>>> {
     let slot = &slots[pc];
-    slot.results[slot.index[st]]
+    if let Out::Case { slot, parts, .. } = &slot.results[slot.index[st]]
+        && *slot == word
+    {
+        return Ok(Some(Rc::clone(parts)));
+    }
+    let n = node_at(s, slots, pc, st)?;
+    let below = usize::from(s.top(n)) >= 32 * (word + 1);
+    Ok(below.then(|| Rc::new(whole(n))))
+}
+
+/// Keeps `parts` as a result while the interval budget lasts.
+fn keep_parts(s: &mut Store, words: &mut Words, word: usize, parts: Parts) -> Res<Out> {
+    if let [(_, _, n)] = parts.as_slice() {
+        return Ok(Out::Node(*n));
+    }
+    if parts.len() > words.parts_left {
+        return materialize(s, word, &parts).map(Out::Node);
+    }
+    words.parts_left -= parts.len();
+    Ok(Out::Case {
+        slot: word,
+        parts: Rc::new(parts),
+        built: None,
+    })
 }
 
 /// The states after `insns[pc]` and where they go.
@@ -277,12 +355,12 @@ fn alu(s: &mut Store, op: Opcode, a: &Word, x: &Word, kw: &Word, mode: ShiftMode
 fn result(
     s: &mut Store,
     words: &mut Words,
-    slots: &[Slot],
+    slots: &mut [Slot],
     insns: &[Insn],
     pc: usize,
     st: State,
     cfg: Cfg,
-) -> Res<Node> {
+) -> Res<Out> {
     let mode = cfg.mode;
     let insn = insns[pc];
     let op = opcode(&insn);
@@ -290,44 +368,82 @@ fn result(
     let a = words.get(st.a);
     let x = words.get(st.x);
     match op {
-        Opcode::RetK => s.leaf(insn.k),
-        Opcode::RetA if cfg.symbolic => s.word_leaf(&a.bits),
-        Opcode::RetA => leaves(s, &a),
-        Opcode::Ja => Ok(lookup(slots, next + insn.k as usize, &st)),
+        Opcode::RetK => s.leaf(insn.k).map(Out::Node),
+        Opcode::RetA if cfg.symbolic => s.word_leaf(&a.bits).map(Out::Node),
+        Opcode::RetA => leaves(s, &a).map(Out::Node),
+        Opcode::Ja => {
+            let to = &slots[next + insn.k as usize];
+            Ok(to.results[to.index[&st]].clone())
+        }
         _ if op.operand().is_conditional() => {
-            let taken = lookup(slots, next + insn.jt as usize, &st);
-            let fallen = lookup(slots, next + insn.jf as usize, &st);
-            if taken == fallen {
-                return Ok(taken);
-            }
+            let (t, f) = (next + insn.jt as usize, next + insn.jf as usize);
             let rhs = if op.operand() == sysfence_cbpf::opcode::Operand::CondX {
                 x
             } else {
                 Word::constant(insn.k)
             };
             let rel = relation(op);
-            if let (Some(slot), Some(k), false) = (a.as_input(s), rhs.as_const(), rel == Rel::Set) {
-                return s.ite_compare(slot, rel, k, taken, fallen);
+            let compare = match (a.as_input(s), rhs.as_const()) {
+                (Some(slot), Some(k)) if rel != Rel::Set => Some((slot, k)),
+                _ => None,
+            };
+            if let Some((slot, k)) = compare
+                && let Some(out) = compare_parts(s, words, slots, (t, f), &st, (slot, rel, k))?
+            {
+                return Ok(out);
+            }
+            let taken = node_at(s, slots, t, &st)?;
+            let fallen = node_at(s, slots, f, &st)?;
+            if taken == fallen {
+                return Ok(Out::Node(taken));
+            }
+            if let Some((slot, k)) = compare {
+                return s.ite_compare(slot, rel, k, taken, fallen).map(Out::Node);
             }
             let c = words
                 .cuts
                 .condition(s, insn, (&a, &rhs), |s| word::relate(s, rel, &a, &rhs))?;
-            s.ite(c, taken, fallen)
+            s.ite(c, taken, fallen).map(Out::Node)
         }
         Opcode::DivX | Opcode::ModX => {
             let after = step(s, words, &insn, op, st, mode)?;
-            let rest = lookup(slots, next, &after);
+            let rest = node_at(s, slots, next, &after)?;
             let is_zero = Insn::op(Opcode::JeqK, 0, 0, 0);
             let zero = words.cuts.condition(s, is_zero, (&x, &x), |s| {
                 word::relate(s, Rel::Eq, &x, &Word::constant(0))
             })?;
-            s.ite(zero, FALSE, rest)
+            s.ite(zero, FALSE, rest).map(Out::Node)
         }
         _ => {
             let after = step(s, words, &insn, op, st, mode)?;
-            Ok(lookup(slots, next, &after))
+            node_at(s, slots, next, &after).map(Out::Node)
         }
     }
+}
+
+/// `word REL k ? taken : fallen` as intervals of the word, when both
+/// outcomes have them ([`parts_at`]).
+fn compare_parts(
+    s: &mut Store,
+    words: &mut Words,
+    slots: &mut [Slot],
+    (t, f): (usize, usize),
+    st: &State,
+    (word, rel, k): (usize, Rel, u32),
+) -> Res<Option<Out>> {
+    let Some(taken) = parts_at(s, slots, t, st, word)? else {
+        return Ok(None);
+    };
+    let Some(fallen) = parts_at(s, slots, f, st, word)? else {
+        return Ok(None);
+    };
+    let parts = match rel {
+        Rel::Gt if k == u32::MAX => fallen.as_ref().clone(),
+        Rel::Gt => overlay(&fallen, k + 1, u32::MAX, &taken),
+        Rel::Ge => overlay(&fallen, k, u32::MAX, &taken),
+        _ => overlay(&fallen, k, k, &taken),
+    };
+    keep_parts(s, words, word, parts).map(Some)
 }
 
 fn relation(op: Opcode) -> Rel {

@@ -528,6 +528,26 @@ impl Store {
         seen.len()
     }
 
+    /// Whether every inner node below `n` tests a later variable than its
+    /// parent: the order canonicity rests on (for tests of constructions
+    /// that build nodes directly).
+    pub fn is_ordered(&self, n: Node) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![n];
+        while let Some(x) = stack.pop() {
+            if !seen.insert(x) || self.value(x).is_some() || self.top(x) == SYM {
+                continue;
+            }
+            let (lo, hi) = self.children(x);
+            if self.top(lo) <= self.top(x) || self.top(hi) <= self.top(x) {
+                return false;
+            }
+            stack.push(lo);
+            stack.push(hi);
+        }
+        true
+    }
+
     /// The leaf reached by the input whose words (by slot) are `words`.
     pub fn eval(&self, mut n: Node, words: &[u32; WORDS]) -> u32 {
         loop {

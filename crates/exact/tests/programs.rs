@@ -185,3 +185,107 @@ fn random_mutants_are_decided() {
     eprintln!("{equal} proven equal, {differ} refuted, {undecided} undecided");
     assert!(undecided * 100 < n, "{undecided} of {n} undecided");
 }
+
+/// A program shaped like a compiled filter, as `bpf_asm` text: the arch
+/// test, a random search over the number (`jeq`/`jgt`/`jge`/`jset` on
+/// constants near each other), leaves that return, or run argument blocks
+/// shared by several leaves (some of which load the number again), all
+/// jumps forward.
+fn dispatch_program(rng: &mut Rng) -> Program {
+    let pool: Vec<u32> = (0..12)
+        .map(|_| match rng.below(4) {
+            0 => rng.below(16) as u32,
+            1 => 0x4000_0000 + rng.below(4) as u32,
+            2 => u32::MAX - rng.below(3) as u32,
+            _ => rng.next_u32(),
+        })
+        .collect();
+    let jumps = ["jeq", "jgt", "jge", "jset"];
+    let shared = 4;
+    let mut text = String::from("ld [4]\njeq #0xc000003e, N, BAD\nBAD: ret #0\nN: ld [0]\n");
+    let mut label = 0;
+    fn tree(rng: &mut Rng, pool: &[u32], depth: u32, label: &mut u32, out: &mut String) {
+        let jumps = ["jeq", "jgt", "jge", "jset"];
+        if depth == 0 || rng.chance(1, 4) {
+            match rng.below(3) {
+                0 => out.push_str(&format!("ret #{}\n", rng.below(3) * 0x7fff_0000)),
+                _ => out.push_str(&format!("ja S{}\n", rng.below(4))),
+            }
+            return;
+        }
+        *label += 1;
+        let (t, f) = (format!("T{label}"), format!("F{label}"));
+        let op = rng.pick(&jumps).unwrap();
+        let k = rng.pick(pool).unwrap();
+        out.push_str(&format!("{op} #{k}, {t}, {f}\n{t}: "));
+        tree(rng, pool, depth - 1, label, out);
+        out.push_str(&format!("{f}: "));
+        tree(rng, pool, depth - 1, label, out);
+    }
+    tree(rng, &pool, 6, &mut label, &mut text);
+    for s in 0..shared {
+        // A word of an argument (or the number again), two tests, then the
+        // next shared block or a return.
+        let word = [16, 20, 24, 0][rng.below(4) as usize];
+        let next = if s + 1 < shared {
+            format!("S{}", s + 1)
+        } else {
+            "END".to_string()
+        };
+        let (a, b) = (rng.pick(&jumps).unwrap(), rng.pick(&jumps).unwrap());
+        let (k1, k2) = (rng.pick(&pool).unwrap(), rng.pick(&pool).unwrap());
+        text.push_str(&format!(
+            "S{s}: ld [{word}]\n{a} #{k1}, R{s}, M{s}\nM{s}: {b} #{k2}, {next}, R{s}\nR{s}: ret #{}\n",
+            0x7fff_0000 + s
+        ));
+    }
+    text.push_str("END: ret #0x50001\n");
+    let insns = sysfence_cbpf::asm::assemble(&text, &sysfence_cbpf::asm::AsmOptions::new())
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    Program::new(&insns).unwrap()
+}
+
+/// Compiled-filter shapes, where comparisons of one word are kept as
+/// intervals: the diagram against the interpreter on boundary and random
+/// inputs, and one-instruction mutants decided consistently.
+#[test]
+fn dispatch_shaped_programs_agree_with_the_interpreter() {
+    let mut rng = Rng::new(77);
+    let (mut equal, mut differ) = (0, 0);
+    for _ in 0..200 {
+        let prog = dispatch_program(&mut rng);
+        let mut s = Store::new(DEFAULT_BUDGET);
+        let root = program::diagram(&mut s, &prog, ShiftMode::Mask31).unwrap();
+        assert!(s.is_ordered(root));
+        let mut inputs = boundary_inputs(&prog);
+        for i in 0..2_000 {
+            let arch = ARCHES[i % 2];
+            inputs.push(generate::seccomp_data_for(&mut rng, prog.insns(), arch, 0));
+        }
+        for d in inputs {
+            let want = interp::run(&prog, &d).raw;
+            assert_eq!(s.eval(root, &words_from(&d)), want, "{d:?}");
+        }
+        let Some(m) = sysfence_testkit::insn::mutate(&mut rng, &prog) else {
+            continue;
+        };
+        let a = Subject::Program(prog.clone(), ShiftMode::Mask31);
+        let b = Subject::Program(m.clone(), ShiftMode::Mask31);
+        match compare::equiv(&a, &b, DEFAULT_BUDGET).unwrap() {
+            Verdict::Yes => {
+                equal += 1;
+                no_contradiction(&prog, &m, 5_000, &mut rng);
+            }
+            Verdict::No(w) => {
+                differ += 1;
+                assert_ne!(
+                    interp::run(&prog, &w.data).raw,
+                    interp::run(&m, &w.data).raw
+                );
+            }
+            Verdict::Undecided { .. } => panic!("a small program undecided"),
+        }
+    }
+    eprintln!("mutants: {equal} proven equal, {differ} refuted");
+    assert!(differ > 20 && equal > 5, "{equal} equal, {differ} refuted");
+}

@@ -1,0 +1,124 @@
+//! Case splits on one input word: a function of the word given as sorted,
+//! covering intervals, each with its diagram of the rest of the input.
+//!
+//! In: [`Parts`] (inclusive `(lo, hi, node)` triples covering every 32-bit
+//! value, in order) whose nodes do not test the split word or any word
+//! before it in the variable order. Out: the canonical diagram ([`case`],
+//! [`materialize`]): at most 32 nodes per boundary, the same node any other
+//! construction of that function gives.
+//!
+//! The policy's arch and number dispatch is one [`case`]; the program
+//! builder keeps a run of comparisons of one word as [`Parts`], combining
+//! them with [`overlay`] (one pass over the intervals, no diagram work),
+//! and builds the diagram once where something else needs it.
+
+use crate::store::{Node, Res, Store, var};
+
+/// Sorted inclusive `(lo, hi, node)` intervals covering `0..=u32::MAX`.
+pub type Parts = Vec<(u32, u32, Node)>;
+
+/// The word's every value mapped to `n`.
+pub fn whole(n: Node) -> Parts {
+    vec![(0, u32::MAX, n)]
+}
+
+/// `base` with the values `lo..=hi` taken from `top` instead; neighbours
+/// with the same node merge, so a function has one list.
+pub fn overlay(base: &[(u32, u32, Node)], lo: u32, hi: u32, top: &[(u32, u32, Node)]) -> Parts {
+    let mut out: Parts = Vec::with_capacity(base.len() + top.len());
+    let mut push = |l: u32, h: u32, n: Node| match out.last_mut() {
+        Some(last) if last.2 == n => last.1 = h,
+        _ => out.push((l, h, n)),
+    };
+    for &(l, h, n) in base.iter().take_while(|p| p.0 < lo) {
+        push(l, h.min(lo - 1), n);
+    }
+    for &(l, h, n) in top.iter().filter(|p| p.1 >= lo && p.0 <= hi) {
+        push(l.max(lo), h.min(hi), n);
+    }
+    if hi < u32::MAX {
+        for &(l, h, n) in base.iter().filter(|p| p.1 > hi) {
+            push(l.max(hi + 1), h, n);
+        }
+    }
+    out
+}
+
+/// The diagram of `parts` on the word in `slot`.
+pub fn materialize(s: &mut Store, slot: usize, parts: &[(u32, u32, Node)]) -> Res<Node> {
+    split(s, slot, parts, 0, 32)
+}
+
+/// A case split on the word in `slot`: `cases` are sorted, disjoint
+/// inclusive ranges with their diagrams; every other value gets `default`.
+/// Builds at most 32 nodes per case boundary.
+pub fn case(s: &mut Store, slot: usize, cases: &[(u32, u32, Node)], default: Node) -> Res<Node> {
+    let mut full: Vec<(u32, u32, Node)> = Vec::with_capacity(cases.len() * 2 + 1);
+    let mut next: u64 = 0;
+    for &(lo, hi, n) in cases {
+        if u64::from(lo) > next {
+            full.push((next as u32, lo - 1, default));
+        }
+        full.push((lo, hi, n));
+        next = u64::from(hi) + 1;
+    }
+    if next <= u64::from(u32::MAX) {
+        full.push((next as u32, u32::MAX, default));
+    }
+    split(s, slot, &full, 0, 32)
+}
+
+/// The diagram for values `base .. base + 2^width` of the word, `parts`
+/// being the (sorted, covering) pieces that meet that block.
+fn split(
+    s: &mut Store,
+    slot: usize,
+    parts: &[(u32, u32, Node)],
+    base: u64,
+    width: u32,
+) -> Res<Node> {
+    let end = base + (1u64 << width) - 1;
+    let first = parts.partition_point(|p| u64::from(p.1) < base);
+    let last = parts.partition_point(|p| u64::from(p.0) <= end);
+    let here = &parts[first..last];
+    if here.len() == 1 {
+        return Ok(here[0].2);
+    }
+    if here.iter().all(|p| p.2 == here[0].2) {
+        return Ok(here[0].2);
+    }
+    let half = 1u64 << (width - 1);
+    let lo = split(s, slot, here, base, width - 1)?;
+    let hi = split(s, slot, here, base + half, width - 1)?;
+    s.mk(var(slot, width - 1), lo, hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_replaces_a_range_and_merges_neighbours() {
+        let base = vec![(0, 9, 1), (10, 19, 2), (20, u32::MAX, 1)];
+        assert_eq!(overlay(&base, 10, 19, &whole(1)), whole(1));
+        assert_eq!(
+            overlay(&base, 15, 15, &whole(7)),
+            vec![
+                (0, 9, 1),
+                (10, 14, 2),
+                (15, 15, 7),
+                (16, 19, 2),
+                (20, u32::MAX, 1)
+            ]
+        );
+        assert_eq!(
+            overlay(&base, 5, u32::MAX, &[(0, 11, 2), (12, u32::MAX, 3)]),
+            vec![(0, 4, 1), (5, 11, 2), (12, u32::MAX, 3)]
+        );
+        assert_eq!(overlay(&base, 0, u32::MAX, &whole(4)), whole(4));
+        assert_eq!(
+            overlay(&base, 0, 0, &whole(2)),
+            vec![(0, 0, 2), (1, 9, 1), (10, 19, 2), (20, u32::MAX, 1)]
+        );
+    }
+}
