@@ -17,11 +17,6 @@ use crate::store::{Node, Res, Store, var};
 /// Sorted inclusive `(lo, hi, node)` intervals covering `0..=u32::MAX`.
 pub type Parts = Vec<(u32, u32, Node)>;
 
-/// The word's every value mapped to `n`.
-pub fn whole(n: Node) -> Parts {
-    vec![(0, u32::MAX, n)]
-}
-
 /// `base` with the values `lo..=hi` taken from `top` instead; neighbours
 /// with the same node merge, so a function has one list.
 pub fn overlay(base: &[(u32, u32, Node)], lo: u32, hi: u32, top: &[(u32, u32, Node)]) -> Parts {
@@ -96,6 +91,10 @@ fn split(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn whole(n: Node) -> Parts {
+        vec![(0, u32::MAX, n)]
+    }
 
     #[test]
     fn overlay_replaces_a_range_and_merges_neighbours() {

@@ -29,7 +29,7 @@ use sysfence_cbpf::{Insn, Opcode};
 
 use std::rc::Rc;
 
-use crate::cases::{Parts, materialize, overlay, whole};
+use crate::cases::{Parts, materialize, overlay};
 use crate::cut::Cuts;
 use crate::store::{FALSE, FastMap, Node, OverBudget, Res, Store, slot_of_offset};
 use crate::word::{self, Rel, Word};
@@ -199,6 +199,23 @@ fn node_at(s: &mut Store, slots: &mut [Slot], pc: usize, st: &State) -> Res<Node
     }
 }
 
+/// One outcome of a comparison as intervals of the compared word.
+enum Side {
+    /// A diagram that tests neither the word nor any word before it.
+    Whole([(u32, u32, Node); 1]),
+    /// A result kept as intervals of the word.
+    Parts(Rc<Parts>),
+}
+
+impl Side {
+    fn parts(&self) -> &[(u32, u32, Node)] {
+        match self {
+            Side::Whole(p) => p,
+            Side::Parts(p) => p,
+        }
+    }
+}
+
 /// The result of (pc, state) as intervals of the input word in slot
 /// `word`: its own when it is kept so, else its diagram for every value
 /// when that tests neither the word nor any word before it; else `None`.
@@ -208,16 +225,16 @@ fn parts_at(
     pc: usize,
     st: &State,
     word: usize,
-) -> Res<Option<Rc<Parts>>> {
+) -> Res<Option<Side>> {
     let slot = &slots[pc];
     if let Out::Case { slot, parts, .. } = &slot.results[slot.index[st]]
         && *slot == word
     {
-        return Ok(Some(Rc::clone(parts)));
+        return Ok(Some(Side::Parts(Rc::clone(parts))));
     }
     let n = node_at(s, slots, pc, st)?;
     let below = usize::from(s.top(n)) >= 32 * (word + 1);
-    Ok(below.then(|| Rc::new(whole(n))))
+    Ok(below.then_some(Side::Whole([(0, u32::MAX, n)])))
 }
 
 /// Keeps `parts` as a result while the interval budget lasts.
@@ -437,11 +454,12 @@ fn compare_parts(
     let Some(fallen) = parts_at(s, slots, f, st, word)? else {
         return Ok(None);
     };
+    let (taken, fallen) = (taken.parts(), fallen.parts());
     let parts = match rel {
-        Rel::Gt if k == u32::MAX => fallen.as_ref().clone(),
-        Rel::Gt => overlay(&fallen, k + 1, u32::MAX, &taken),
-        Rel::Ge => overlay(&fallen, k, u32::MAX, &taken),
-        _ => overlay(&fallen, k, k, &taken),
+        Rel::Gt if k == u32::MAX => fallen.to_vec(),
+        Rel::Gt => overlay(fallen, k + 1, u32::MAX, taken),
+        Rel::Ge => overlay(fallen, k, u32::MAX, taken),
+        _ => overlay(fallen, k, k, taken),
     };
     keep_parts(s, words, word, parts).map(Some)
 }
