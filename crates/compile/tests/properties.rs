@@ -87,6 +87,24 @@ fn value_set() -> impl Strategy<Value = Vec<Rule>> {
     })
 }
 
+/// Rules drawn from three conditions, so that neighbours often test the
+/// same condition first (built once for the run) and what is left of them
+/// may be a value run.
+fn shared_rules() -> impl Strategy<Value = Vec<Rule>> {
+    let pool = prop::collection::vec(cond(), 3);
+    let picks = prop::collection::vec((prop::collection::vec(0usize..3, 1..3), action()), 2..6);
+    (pool, picks).prop_map(|(pool, picks)| {
+        picks
+            .into_iter()
+            .map(|(ix, action)| Rule {
+                conds: ix.into_iter().map(|i| pool[i]).collect(),
+                action,
+                origin: Origin::default(),
+            })
+            .collect()
+    })
+}
+
 fn nr() -> impl Strategy<Value = u32> {
     prop_oneof![4 => 0u32..48, 1 => (0u32..4).prop_map(|n| n | 0x4000_0000), 1 => Just(u32::MAX)]
 }
@@ -94,7 +112,11 @@ fn nr() -> impl Strategy<Value = u32> {
 fn arch_policy(audit_arch: u32, width: ArgWidth) -> impl Strategy<Value = ArchPolicy> {
     let rules = prop::collection::btree_map(
         nr(),
-        prop_oneof![3 => prop::collection::vec(rule(), 1..4), 1 => value_set()],
+        prop_oneof![
+            3 => prop::collection::vec(rule(), 1..4),
+            1 => value_set(),
+            1 => shared_rules(),
+        ],
         0..12,
     );
     (action(), rules, any::<bool>(), action()).prop_map(
