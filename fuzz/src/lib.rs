@@ -5,4 +5,5 @@
 #![deny(missing_docs)]
 
 pub mod checks;
+pub mod exact_checks;
 pub mod profile_checks;
