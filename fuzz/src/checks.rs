@@ -78,15 +78,21 @@ pub fn raw_run(bytes: &[u8]) {
 /// it: checks the generator's promise and drives the interpreter through
 /// valid programs only.
 pub fn valid_run(bytes: &[u8]) {
-    let mut seed = [0u8; 8];
-    let n = bytes.len().min(8);
-    seed[..n].copy_from_slice(&bytes[..n]);
-    let max_len = 2 + usize::from(bytes.get(8).copied().unwrap_or(0)) * 4;
-    let insns = valid_program(&mut Rng::new(u64::from_le_bytes(seed)), max_len);
+    let insns = seeded_program(bytes);
     let prog =
         validate(&insns).unwrap_or_else(|e| panic!("generated program rejected: {e}\n{insns:?}"));
     run_everywhere(&prog, &data_from_bytes(bytes.get(9..).unwrap_or(&[])));
     disasm_roundtrip(&insns);
+}
+
+/// The program `generate::valid_program` makes from the first 8 bytes as
+/// its seed, at most `2 + 4 × byte 8` instructions long.
+pub fn seeded_program(bytes: &[u8]) -> Vec<Insn> {
+    let mut seed = [0u8; 8];
+    let n = bytes.len().min(8);
+    seed[..n].copy_from_slice(&bytes[..n]);
+    let max_len = 2 + usize::from(bytes.get(8).copied().unwrap_or(0)) * 4;
+    valid_program(&mut Rng::new(u64::from_le_bytes(seed)), max_len)
 }
 
 /// Runs `prog` in every mode and with a tracer; all runs must agree where

@@ -6,7 +6,6 @@
 //! a `seccomp_data`. Compiled into the fuzz crate and, through a `#[path]`
 //! module, into `sysfence-exact`'s `fuzz_regressions` test.
 
-use sysfence_cbpf::generate::{Rng, valid_program};
 use sysfence_cbpf::interp::{ShiftMode, run};
 use sysfence_cbpf::program::Program;
 use sysfence_exact::program::diagram;
@@ -21,11 +20,7 @@ const BUDGET: usize = 300_000;
 /// that input with each word of it replaced by each constant of the program
 /// (the values its comparisons split at).
 pub fn diagram_run(bytes: &[u8]) {
-    let mut seed = [0u8; 8];
-    let n = bytes.len().min(8);
-    seed[..n].copy_from_slice(&bytes[..n]);
-    let max_len = 2 + usize::from(bytes.get(8).copied().unwrap_or(0)) * 4;
-    let insns = valid_program(&mut Rng::new(u64::from_le_bytes(seed)), max_len);
+    let insns = crate::checks::seeded_program(bytes);
     let Ok(prog) = Program::new(&insns) else {
         panic!("generated program rejected: {insns:?}");
     };

@@ -151,6 +151,33 @@ fn no_contradiction(a: &Program, b: &Program, random: usize, rng: &mut Rng) {
     }
 }
 
+/// How `equiv` decided a program against its mutant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Decided {
+    Equal,
+    Differ,
+    Undecided,
+}
+
+/// Decides `prog` against its mutant `m`: proven equal (then `random`
+/// random inputs and every boundary input must agree), or refuted with a
+/// witness the interpreter confirms.
+fn decide_mutant(prog: &Program, m: &Program, random: usize, rng: &mut Rng) -> Decided {
+    let a = Subject::Program(prog.clone(), ShiftMode::Mask31);
+    let b = Subject::Program(m.clone(), ShiftMode::Mask31);
+    match compare::equiv(&a, &b, DEFAULT_BUDGET).unwrap() {
+        Verdict::Yes => {
+            no_contradiction(prog, m, random, rng);
+            Decided::Equal
+        }
+        Verdict::No(w) => {
+            assert_ne!(interp::run(prog, &w.data).raw, interp::run(m, &w.data).raw);
+            Decided::Differ
+        }
+        Verdict::Undecided { .. } => Decided::Undecided,
+    }
+}
+
 /// One-instruction mutants of random programs: proven equal (then 10^5
 /// random inputs and every boundary input must agree),
 /// refuted with a replayed witness, and undecided on fewer than 1 % of
@@ -165,21 +192,10 @@ fn random_mutants_are_decided() {
             continue;
         };
         n += 1;
-        let a = Subject::Program(prog.clone(), ShiftMode::Mask31);
-        let b = Subject::Program(m.clone(), ShiftMode::Mask31);
-        match compare::equiv(&a, &b, DEFAULT_BUDGET).unwrap() {
-            Verdict::Yes => {
-                equal += 1;
-                no_contradiction(&prog, &m, 100_000, &mut rng);
-            }
-            Verdict::No(w) => {
-                differ += 1;
-                assert_ne!(
-                    interp::run(&prog, &w.data).raw,
-                    interp::run(&m, &w.data).raw
-                );
-            }
-            Verdict::Undecided { .. } => undecided += 1,
+        match decide_mutant(&prog, &m, 100_000, &mut rng) {
+            Decided::Equal => equal += 1,
+            Decided::Differ => differ += 1,
+            Decided::Undecided => undecided += 1,
         }
     }
     eprintln!("{equal} proven equal, {differ} refuted, {undecided} undecided");
@@ -269,21 +285,10 @@ fn dispatch_shaped_programs_agree_with_the_interpreter() {
         let Some(m) = sysfence_testkit::insn::mutate(&mut rng, &prog) else {
             continue;
         };
-        let a = Subject::Program(prog.clone(), ShiftMode::Mask31);
-        let b = Subject::Program(m.clone(), ShiftMode::Mask31);
-        match compare::equiv(&a, &b, DEFAULT_BUDGET).unwrap() {
-            Verdict::Yes => {
-                equal += 1;
-                no_contradiction(&prog, &m, 5_000, &mut rng);
-            }
-            Verdict::No(w) => {
-                differ += 1;
-                assert_ne!(
-                    interp::run(&prog, &w.data).raw,
-                    interp::run(&m, &w.data).raw
-                );
-            }
-            Verdict::Undecided { .. } => panic!("a small program undecided"),
+        match decide_mutant(&prog, &m, 5_000, &mut rng) {
+            Decided::Equal => equal += 1,
+            Decided::Differ => differ += 1,
+            Decided::Undecided => panic!("a small program undecided"),
         }
     }
     eprintln!("mutants: {equal} proven equal, {differ} refuted");
