@@ -90,21 +90,29 @@ struct Piece {
 /// an argument-checked number is its own target, runs of numbers with the
 /// same action (rules without conditions included) merge, every other number takes the default.
 fn pieces(ap: &sysfence_profile::ir::ArchPolicy, calls: &[(u32, u64)]) -> Vec<Piece> {
-    let mut targets: std::collections::BTreeMap<u32, u64> = std::collections::BTreeMap::new();
-    for r in &ap.ranges {
-        for nr in r.lo..=r.hi {
-            targets.insert(nr, u64::from(r.action.to_raw()));
-        }
-    }
+    let weight = |lo: u32, hi: u32| {
+        let within = calls.iter().filter(|c| (lo..=hi).contains(&c.0));
+        within.map(|c| c.1).sum::<u64>()
+    };
+    // (first, last, target): a fixed range decides its numbers before any
+    // rule does, as the evaluator reads the IR.
+    let mut decided: Vec<(u32, u32, u64)> = ap
+        .ranges
+        .iter()
+        .map(|r| (r.lo, r.hi, u64::from(r.action.to_raw())))
+        .collect();
     for (&nr, rules) in &ap.rules {
+        if ap.ranges.iter().any(|r| (r.lo..=r.hi).contains(&nr)) {
+            continue;
+        }
         let target = match rules.as_slice() {
             [r] if r.conds.is_empty() => u64::from(r.action.to_raw()),
             _ => (1 << 32) | u64::from(nr),
         };
-        targets.insert(nr, target);
+        decided.push((nr, nr, target));
     }
+    decided.sort_unstable();
     let default = u64::from(ap.default.to_raw());
-    let weight = |nr: u32| calls.iter().filter(|c| c.0 == nr).map(|c| c.1).sum::<u64>();
     let mut out: Vec<(u64, u64, u64, u64)> = Vec::new();
     let mut push = |lo: u64, hi: u64, target: u64, w: u64| match out.last_mut() {
         Some(last) if last.2 == target && target >> 32 == 0 && last.1 + 1 == lo => {
@@ -114,14 +122,26 @@ fn pieces(ap: &sysfence_profile::ir::ArchPolicy, calls: &[(u32, u64)]) -> Vec<Pi
         _ => out.push((lo, hi, target, w)),
     };
     let mut next = 0u64;
-    for (&nr, &target) in &targets {
-        if u64::from(nr) > next {
-            push(next, u64::from(nr) - 1, default, 0);
+    for (lo, hi, target) in decided {
+        if u64::from(lo) > next {
+            push(
+                next,
+                u64::from(lo) - 1,
+                default,
+                weight(next as u32, lo - 1),
+            );
         }
-        push(u64::from(nr), u64::from(nr), target, weight(nr));
-        next = u64::from(nr) + 1;
+        push(u64::from(lo), u64::from(hi), target, weight(lo, hi));
+        next = u64::from(hi) + 1;
     }
-    push(next, u64::from(u32::MAX), default, 0);
+    if next <= u64::from(u32::MAX) {
+        push(
+            next,
+            u64::from(u32::MAX),
+            default,
+            weight(next as u32, u32::MAX),
+        );
+    }
     out.into_iter()
         .map(|(lo, hi, target, weight)| Piece {
             single: lo == hi,

@@ -60,7 +60,7 @@ pub fn case(s: &mut Store, slot: usize, cases: &[(u32, u32, Node)], default: Nod
     if next <= u64::from(u32::MAX) {
         full.push((next as u32, u32::MAX, default));
     }
-    split(s, slot, &full, 0, 32)
+    materialize(s, slot, &full)
 }
 
 /// The diagram for values `base .. base + 2^width` of the word, `parts`
