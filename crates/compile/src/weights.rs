@@ -116,22 +116,30 @@ impl Weights {
     }
 
     /// Counts per syscall number for one AUDIT_ARCH value (the first table
-    /// with that value: x86_64 before x32); names the table lacks are dropped.
+    /// with that value: x86_64 before x32); names the table lacks are dropped
+    /// and a name listed twice counts the sum. Collected in a vector and
+    /// sorted once: inserting entry by entry into the map took as long as
+    /// resolving the names.
     pub fn for_arch(&self, audit_arch: u32) -> BTreeMap<u32, u64> {
-        let mut out = BTreeMap::new();
         let Some(arch) = Arch::all()
             .iter()
             .copied()
             .find(|a| a.audit_arch() == audit_arch)
         else {
-            return out;
+            return BTreeMap::new();
         };
-        for (name, count) in &self.entries {
-            if let Some(nr) = arch.syscall_nr(name) {
-                *out.entry(nr).or_insert(0) += count;
+        let mut counts: Vec<(u32, u64)> = (self.entries.iter())
+            .filter_map(|(name, count)| Some((arch.syscall_nr(name)?, *count)))
+            .collect();
+        counts.sort_unstable_by_key(|&(nr, _)| nr);
+        counts.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 = kept.1.saturating_add(later.1);
             }
-        }
-        out
+            same
+        });
+        counts.into_iter().collect()
     }
 }
 
@@ -170,6 +178,14 @@ mod tests {
         assert_eq!(m.total(), 754422);
         assert_eq!(p.total(), 15);
         assert_eq!(p.for_arch(0xc000_003e).get(&1), Some(&5));
+    }
+
+    #[test]
+    fn resolves_names_summing_repeats_and_dropping_unknown_ones() {
+        let w = Weights::from_pairs([("write", 1), ("read", 2), ("nosuch", 9), ("read", 3)]);
+        let counts: Vec<(u32, u64)> = w.for_arch(0xc000_003e).into_iter().collect();
+        assert_eq!(counts, [(0, 5), (1, 1)]);
+        assert!(w.for_arch(0x1234).is_empty());
     }
 
     #[test]
