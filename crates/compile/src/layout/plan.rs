@@ -17,6 +17,7 @@
 //! first table's tree misses a level.
 
 use super::Span;
+use super::chain::Chains;
 use super::knuth::{Knuth, entropy_cost};
 use super::paths::Paths;
 use super::probe::Probed;
@@ -36,11 +37,14 @@ impl Plan {
             return None;
         }
         let min_level: Vec<u32> = spans.iter().map(|s| paths.min_level(s)).collect();
-        let (probed, height_only) = Probed::new(spans, vec![0; spans.len()], &min_level, limit);
+        let chains = Chains::new(spans, &min_level, limit);
+        let alphabetic = vec![0; spans.len()];
+        let (probed, height_only) = Probed::new(spans, alphabetic, &min_level, limit, chains);
         if fits(&height_only, &min_level, limit) {
             return Some(Plan { probed });
         }
-        let (probed, _) = Probed::new(spans, min_level.clone(), &min_level, limit);
+        let chains = probed.into_chains();
+        let (probed, _) = Probed::new(spans, min_level.clone(), &min_level, limit, chains);
         Some(Plan { probed })
     }
 

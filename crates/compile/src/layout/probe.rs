@@ -50,11 +50,13 @@ impl Probed {
     /// The probed tree for spans with their smallest levels, computed in
     /// one pass with the alphabetic table whose leaves have the levels
     /// `alphabetic` (all 0 for the height limit alone, or `min_level`).
+    /// `chains` are the spans' [`Chains`] for `min_level` and `limit`.
     pub(super) fn new(
         spans: &[Span],
         alphabetic: Vec<u32>,
         min_level: &[u32],
         limit: u32,
+        chains: Chains,
     ) -> (Probed, Table) {
         let n = spans.len();
         let weights: Vec<u64> = spans.iter().map(|s| s.weight).collect();
@@ -62,7 +64,7 @@ impl Probed {
             n,
             prefix: prefix64(weights.iter().copied()),
             bounded: bounded_counts(min_level),
-            chains: Chains::new(spans, min_level, limit),
+            chains,
             rows: Rows::new(&weights, alphabetic),
         };
         let ([a_root, root], [a_total, total]) = levels(
@@ -78,6 +80,12 @@ impl Probed {
             total,
         };
         (probed, Table::from_parts(n, a_root, a_total))
+    }
+
+    /// The chains it was computed with, for another pass over the same
+    /// spans, levels and limit.
+    pub(super) fn into_chains(self) -> Chains {
+        self.chains
     }
 
     pub(super) fn build(

@@ -1,3 +1,4 @@
+use super::chain::Chains;
 use super::knuth::Knuth;
 use super::paths::Paths;
 use super::peel::without;
@@ -268,9 +269,11 @@ mod props {
             let s = spans(&mut b, &cuts);
             // The probed programme's pass computes the same tables, with
             // the leaf levels and with the height limit alone.
-            let (_, fused) = Probed::new(&s, min_level.clone(), &min_level, limit);
+            let chains = Chains::new(&s, &min_level, limit);
+            let (_, fused) = Probed::new(&s, min_level.clone(), &min_level, limit, chains);
             prop_assert_eq!(&fused, &table);
-            let (_, fused) = Probed::new(&s, vec![0; n], &min_level, limit);
+            let chains = Chains::new(&s, &min_level, limit);
+            let (_, fused) = Probed::new(&s, vec![0; n], &min_level, limit, chains);
             prop_assert_eq!(&fused, &Table::with_levels(&w, vec![0; n], limit));
             if table.total == u128::MAX {
                 return Ok(());
