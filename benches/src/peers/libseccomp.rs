@@ -112,7 +112,8 @@ pub fn context(
             let alts = low_word::expand(&rule.conds, policy.width)
                 .ok_or_else(|| err(&format!("nr {nr}: too many low-word alternatives")))?;
             for conds in alts {
-                let cmps: Vec<ScmpArgCompare> = conds.iter().map(compare).collect();
+                let cmps = (conds.iter().map(compare).collect::<Option<Vec<_>>>())
+                    .ok_or_else(|| err(&format!("nr {nr}: an any-bit comparison")))?;
                 ctx.add_rule_conditional(action(rule.action), ScmpSyscall::from(nr as i32), &cmps)
                     .map_err(|e| err(&format!("nr {nr}: {e}")))?;
             }
@@ -121,9 +122,11 @@ pub fn context(
     Ok(ctx)
 }
 
-fn compare(c: &Cond) -> ScmpArgCompare {
+/// One condition; `None` for an any-bit comparison, which
+/// [`low_word::expand`] turns into single-bit ones first.
+fn compare(c: &Cond) -> Option<ScmpArgCompare> {
     let arg = c.arg.get() as u32;
-    match c.op {
+    Some(match c.op {
         CmpOp::Ne => ScmpArgCompare::new(arg, ScmpCompareOp::NotEqual, c.value),
         CmpOp::Lt => ScmpArgCompare::new(arg, ScmpCompareOp::Less, c.value),
         CmpOp::Le => ScmpArgCompare::new(arg, ScmpCompareOp::LessOrEqual, c.value),
@@ -135,7 +138,8 @@ fn compare(c: &Cond) -> ScmpArgCompare {
             ScmpCompareOp::MaskedEqual(c.value),
             c.value_two & c.value,
         ),
-    }
+        CmpOp::MaskedAny => return None,
+    })
 }
 
 fn action(a: Action) -> ScmpAction {

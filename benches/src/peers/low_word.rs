@@ -5,8 +5,10 @@
 //! that compares 64 bits. Out: alternatives of full-width masked
 //! comparisons whose union means exactly the same (each low-word range
 //! becomes aligned mask blocks; one rule's blocks are crossed with its other
-//! conditions, which is what such a peer has to be given). sysfence itself
-//! compiles low-word conditions directly and never needs this.
+//! conditions, which is what such a peer has to be given). Any-bit
+//! comparisons (minijail's `&`), which no peer's rule format has, become one
+//! alternative per bit of the mask. sysfence itself compiles both directly
+//! and never needs this.
 
 use sysfence_profile::ir::{ArgWidth, CmpOp, Cond};
 
@@ -18,7 +20,9 @@ pub const LIMIT: usize = 4096;
 pub fn expand(conds: &[Cond], arch: ArgWidth) -> Option<Vec<Vec<Cond>>> {
     let mut alts: Vec<Vec<Cond>> = vec![vec![]];
     for c in conds {
-        let options = if arch == ArgWidth::Bits64 && c.width == ArgWidth::Bits32 {
+        let options = if c.op == CmpOp::MaskedAny {
+            any_bit(c, arch)
+        } else if arch == ArgWidth::Bits64 && c.width == ArgWidth::Bits32 {
             alternatives(c)
         } else {
             vec![vec![*c]]
@@ -33,6 +37,28 @@ pub fn expand(conds: &[Cond], arch: ArgWidth) -> Option<Vec<Vec<Cond>>> {
         alts = next;
     }
     Some(alts)
+}
+
+/// `(arg & mask) != 0` as one single-bit comparison per bit of the mask
+/// (of its low word when the comparison is on the low word).
+fn any_bit(c: &Cond, arch: ArgWidth) -> Vec<Vec<Cond>> {
+    let mask = match c.width_on(arch) {
+        ArgWidth::Bits64 => c.value,
+        ArgWidth::Bits32 => c.value & 0xffff_ffff,
+    };
+    (0..64)
+        .map(|i| 1u64 << i)
+        .filter(|bit| mask & bit != 0)
+        .map(|bit| {
+            vec![Cond {
+                op: CmpOp::MaskedEq,
+                value: bit,
+                value_two: bit,
+                width: ArgWidth::Bits64,
+                ..*c
+            }]
+        })
+        .collect()
 }
 
 /// The alternatives (each zero or one masked comparison) whose union is a
@@ -71,6 +97,7 @@ pub fn alternatives(c: &Cond) -> Vec<Vec<Cond>> {
         CmpOp::Le => [below(v), vec![m(LOW, v)]].concat(),
         CmpOp::Gt => above(v),
         CmpOp::Ge => [above(v), vec![m(LOW, v)]].concat(),
+        CmpOp::MaskedAny => any_bit(c, ArgWidth::Bits32),
     }
 }
 

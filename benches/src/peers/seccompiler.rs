@@ -162,6 +162,9 @@ fn condition(c: &Cond, width: ArgWidth) -> Result<SeccompCondition, PeerError> {
         CmpOp::Ge => (SeccompCmpOp::Ge, c.value),
         CmpOp::Gt => (SeccompCmpOp::Gt, c.value),
         CmpOp::MaskedEq => (SeccompCmpOp::MaskedEq(c.value), c.value_two & c.value),
+        CmpOp::MaskedAny => {
+            return Err(PeerError::new(ME, "seccompiler has no any-bit comparison"));
+        }
     };
     SeccompCondition::new(c.arg.get() as u8, len, op, value).map_err(|e| PeerError::new(ME, e))
 }

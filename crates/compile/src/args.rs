@@ -188,6 +188,18 @@ pub(crate) fn cond_node(
             t,
             lay,
         ),
+        // Some bit of the mask set: the mask's bits are not all clear.
+        (CmpOp::MaskedAny, _) => cond_node(
+            b,
+            &Cond {
+                op: CmpOp::MaskedEq,
+                value_two: 0,
+                ..*c
+            },
+            f,
+            t,
+            lay,
+        ),
         (CmpOp::Eq, false) => b.branch(test(lo, Cmp::Eq, vl), t, f),
         (CmpOp::Ge, false) => b.branch(test(lo, Cmp::Ge, vl), t, f),
         (CmpOp::Gt, false) => b.branch(test(lo, Cmp::Gt, vl), t, f),
@@ -469,6 +481,38 @@ mod tests {
         );
     }
 
+    #[test]
+    fn any_bit_is_one_jset_per_word() {
+        let (allow, deny) = (Action::Allow.to_raw(), 0x5_0001);
+        let any = |mask| {
+            [rule(
+                vec![cond(0, CmpOp::MaskedAny, mask, 0)],
+                Action::Allow,
+            )]
+        };
+        let both = any(0x3_0000_6400);
+        let at = |arg0| [arg0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            decide(&both, ArgWidth::Bits64, at(0x1_0000_0000)),
+            (allow, 1)
+        );
+        assert_eq!(decide(&both, ArgWidth::Bits64, at(0x400)), (allow, 2));
+        assert_eq!(
+            decide(&both, ArgWidth::Bits64, at(0x4_0000_8000)),
+            (deny, 2)
+        );
+        // A low-word mask tests no high word; on the low word only, the
+        // mask's high half is cut.
+        assert_eq!(
+            decide(&any(0x6400), ArgWidth::Bits64, at(0x8000)),
+            (deny, 1)
+        );
+        assert_eq!(
+            decide(&both, ArgWidth::Bits32, at(0x1_0000_0000)),
+            (deny, 1)
+        );
+    }
+
     /// The first matching rule's action by the reference evaluator.
     fn reference(rules: &[Rule], width: ArgWidth, args: &[u64; 6]) -> u32 {
         rules
@@ -500,7 +544,13 @@ mod tests {
         let conds = prop::collection::vec(
             (
                 0u8..3,
-                prop::sample::select(vec![CmpOp::Eq, CmpOp::Ne, CmpOp::Ge, CmpOp::MaskedEq]),
+                prop::sample::select(vec![
+                    CmpOp::Eq,
+                    CmpOp::Ne,
+                    CmpOp::Ge,
+                    CmpOp::MaskedEq,
+                    CmpOp::MaskedAny,
+                ]),
                 prop::sample::select(vec![0u64, 4, 7, 0x1_0000_0004]),
             ),
             4,

@@ -103,7 +103,7 @@ pub fn cond_ite(s: &mut Store, ap: &ArchPolicy, c: &Cond, f: Node, g: Node) -> R
         CmpOp::Ge => compare(s, Rel::Ge, f, g),
         CmpOp::Lt => compare(s, Rel::Ge, g, f),
         CmpOp::Le => compare(s, Rel::Gt, g, f),
-        CmpOp::MaskedEq => {
+        CmpOp::MaskedEq | CmpOp::MaskedAny => {
             let holds = cond(s, ap, c)?;
             s.ite(holds, f, g)
         }
@@ -154,6 +154,15 @@ pub fn cond(s: &mut Store, ap: &ArchPolicy, c: &Cond) -> Res<Node> {
             }
             let high = masked_eq_input(s, hi, (value >> 32) as u32, (datum >> 32) as u32)?;
             s.and(high, low)
+        }
+        CmpOp::MaskedAny => {
+            let none = Cond {
+                op: CmpOp::MaskedEq,
+                value_two: 0,
+                ..*c
+            };
+            let none = cond(s, ap, &none)?;
+            s.not(none)
         }
     }
 }
@@ -206,6 +215,7 @@ mod tests {
             CmpOp::Ge,
             CmpOp::Lt,
             CmpOp::Le,
+            CmpOp::MaskedAny,
         ];
         for ap in [&le, &be] {
             for (op, width) in ops

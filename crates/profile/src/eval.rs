@@ -80,10 +80,10 @@ pub fn boundary_values(cond: &Cond, width: ArgWidth) -> BTreeSet<u64> {
     let mut lows = BTreeSet::new();
     let mut out = BTreeSet::new();
     let v = cond.value;
-    let datum = if cond.op == CmpOp::MaskedEq {
-        cond.value_two & v
-    } else {
-        v
+    let datum = match cond.op {
+        CmpOp::MaskedEq => cond.value_two & v,
+        CmpOp::MaskedAny => 0,
+        _ => v,
     };
     for x in [datum, datum.wrapping_sub(1), datum.wrapping_add(1)] {
         out.insert(x);
@@ -91,7 +91,7 @@ pub fn boundary_values(cond: &Cond, width: ArgWidth) -> BTreeSet<u64> {
         lows.insert((x & 0xffff_ffff).wrapping_sub(1) & 0xffff_ffff);
         lows.insert((x & 0xffff_ffff).wrapping_add(1) & 0xffff_ffff);
     }
-    if cond.op == CmpOp::MaskedEq {
+    if matches!(cond.op, CmpOp::MaskedEq | CmpOp::MaskedAny) {
         for bit in 0..64 {
             if v >> bit & 1 == 1 {
                 out.insert(datum ^ (1 << bit));

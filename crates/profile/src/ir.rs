@@ -69,6 +69,9 @@ pub enum CmpOp {
     /// `(arg & value) == (value_two & value)`: `value` is the mask, and the
     /// expected datum is masked too, as libseccomp does.
     MaskedEq,
+    /// `(arg & value) != 0`: some bit of the mask `value` is set
+    /// (minijail's `&`). No Docker or OCI profile can say it.
+    MaskedAny,
 }
 
 /// Whether arguments are compared on 64 bits or on the low word only: per
@@ -90,7 +93,7 @@ pub struct Cond {
     pub arg: ArgIndex,
     /// The operator.
     pub op: CmpOp,
-    /// The value (the mask for [`CmpOp::MaskedEq`]).
+    /// The value (the mask for [`CmpOp::MaskedEq`] and [`CmpOp::MaskedAny`]).
     pub value: u64,
     /// The expected datum for [`CmpOp::MaskedEq`]; 0 otherwise.
     pub value_two: u64,
@@ -135,6 +138,7 @@ impl Cond {
             CmpOp::Ge => a >= v,
             CmpOp::Gt => a > v,
             CmpOp::MaskedEq => a & v == cut(self.value_two) & v,
+            CmpOp::MaskedAny => a & v != 0,
         }
     }
 }

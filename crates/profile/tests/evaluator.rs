@@ -9,7 +9,7 @@ use sysfence_profile::ir::{
     Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, Origin, Policy, Rule,
 };
 
-const OPS: [CmpOp; 7] = [
+const OPS: [CmpOp; 8] = [
     CmpOp::Eq,
     CmpOp::Ne,
     CmpOp::Lt,
@@ -17,6 +17,7 @@ const OPS: [CmpOp; 7] = [
     CmpOp::Gt,
     CmpOp::Ge,
     CmpOp::MaskedEq,
+    CmpOp::MaskedAny,
 ];
 
 /// The meaning written out by hand: unsigned compare of the (cut) words.
@@ -33,6 +34,7 @@ fn expected(op: CmpOp, arg: u64, value: u64, two: u64, width: ArgWidth) -> bool 
         CmpOp::Gt => a > v,
         CmpOp::Ge => a >= v,
         CmpOp::MaskedEq => a & v == t & v,
+        CmpOp::MaskedAny => a & v != 0,
     }
 }
 

@@ -165,17 +165,13 @@ fn describe(c: &Cond) -> String {
     };
     match c.op {
         CmpOp::MaskedEq => format!("({a} & {:#x}) == {:#x}", c.value, c.value_two & c.value),
-        op => {
-            let sym = match op {
-                CmpOp::Eq => "==",
-                CmpOp::Ne => "!=",
-                CmpOp::Lt => "<",
-                CmpOp::Le => "<=",
-                CmpOp::Gt => ">",
-                _ => ">=",
-            };
-            format!("{a} {sym} {:#x}", c.value)
-        }
+        CmpOp::MaskedAny => format!("({a} & {:#x}) != 0", c.value),
+        CmpOp::Eq => format!("{a} == {:#x}", c.value),
+        CmpOp::Ne => format!("{a} != {:#x}", c.value),
+        CmpOp::Lt => format!("{a} < {:#x}", c.value),
+        CmpOp::Le => format!("{a} <= {:#x}", c.value),
+        CmpOp::Gt => format!("{a} > {:#x}", c.value),
+        CmpOp::Ge => format!("{a} >= {:#x}", c.value),
     }
 }
 

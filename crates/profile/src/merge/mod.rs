@@ -106,8 +106,14 @@ impl SysDb {
         label: &Label<'_>,
         warnings: &mut Vec<Diagnostic>,
     ) -> Result<(), ProfileError> {
-        self.tree.refuel();
         let origin = new.origin.clone();
+        if new.conds.iter().any(|c| c.op == CmpOp::MaskedAny) {
+            return Err(ProfileError::new(
+                &origin,
+                format!("{}: libseccomp has no any-bit comparison", self.what),
+            ));
+        }
+        self.tree.refuel();
         let result = self.merge(new, width, label, warnings);
         if self.tree.cyclic() {
             return Err(ProfileError::new(

@@ -171,6 +171,8 @@ impl ArgSet {
                     datum: c.value_two,
                 };
             }
+            // Never merged: `SysDb::add` refuses it.
+            CmpOp::MaskedAny => return ArgSet::full(width),
         };
         ArgSet {
             ranges,

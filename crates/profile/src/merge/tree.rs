@@ -361,7 +361,7 @@ fn arg_rank(n: &Node) -> u32 {
 
 fn op_rank(op: CmpOp) -> u32 {
     match op {
-        CmpOp::MaskedEq | CmpOp::Eq | CmpOp::Ne => 3,
+        CmpOp::MaskedEq | CmpOp::MaskedAny | CmpOp::Eq | CmpOp::Ne => 3,
         CmpOp::Le | CmpOp::Lt => 2,
         CmpOp::Ge | CmpOp::Gt => 1,
     }

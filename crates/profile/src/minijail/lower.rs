@@ -13,8 +13,9 @@
 //! when the last filter is conditional the default is appended. When the
 //! last action is `allow`, minijail's compiler allows the syscall outright
 //! and drops the conditional filters before it; sysfence does the same and
-//! warns. `&` (any bit of a mask) becomes one masked comparison per bit,
-//! `in` a masked comparison with the complement.
+//! warns. `&` (any bit of a mask) becomes one any-bit comparison
+//! ([`CmpOp::MaskedAny`], a `jset` per word), `in` a masked comparison with
+//! the complement.
 
 use std::collections::BTreeMap;
 
@@ -23,7 +24,8 @@ use super::parser::{Atom, Filter, FilterStatement, Op};
 use crate::diag::Diagnostic;
 use crate::ir::{Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, Origin, Rule};
 
-/// Rules one syscall may expand to (an `&` of n bits makes n rules).
+/// Rules one syscall may expand to (a clause is one rule; the limit bounds
+/// the policy's size, not an expansion).
 pub const MAX_RULES: usize = 4096;
 
 /// One syscall's filters, each with the colon of its line.
@@ -122,7 +124,7 @@ fn entry_rules(
     let mut rules = Vec::new();
     for (f, at) in conditional {
         for clause in f.expr.iter().flatten() {
-            for conds in expand(clause, width) {
+            if let Some(conds) = clause_conds(clause, width) {
                 rules.push(rule(conds, f.action, at));
             }
             if rules.len() > MAX_RULES {
@@ -149,61 +151,39 @@ fn rule(conds: Vec<Cond>, action: Action, at: &Origin) -> Rule {
     }
 }
 
-/// A clause (atoms joined by `&&`) as conjunctions of IR conditions joined
-/// by "or": one per combination of the bits of its `&` atoms.
-fn expand(clause: &[Atom], width: ArgWidth) -> Vec<Vec<Cond>> {
-    let mut out: Vec<Vec<Cond>> = vec![vec![]];
-    for a in clause {
-        let alternatives = atom_conds(a, width);
-        out = out
-            .iter()
-            .flat_map(|prefix| {
-                alternatives.iter().map(move |c| {
-                    let mut v = prefix.clone();
-                    v.push(*c);
-                    v
-                })
-            })
-            .take(MAX_RULES + 1)
-            .collect();
-    }
-    out
+/// A clause (atoms joined by `&&`) as one conjunction of IR conditions;
+/// `None` when one of its atoms never holds (`& 0`).
+fn clause_conds(clause: &[Atom], width: ArgWidth) -> Option<Vec<Cond>> {
+    clause.iter().map(|a| atom_cond(a, width)).collect()
 }
 
-/// The conditions any one of which makes an atom hold (none: it never does).
-fn atom_conds(a: &Atom, width: ArgWidth) -> Vec<Cond> {
+/// The condition of one atom; `None` when it never holds.
+fn atom_cond(a: &Atom, width: ArgWidth) -> Option<Cond> {
     let arg = ArgIndex::new(a.arg).expect("the parser refuses arg6 and above");
     let word = if width == ArgWidth::Bits64 {
         u64::MAX
     } else {
         0xffff_ffff
     };
+    let (op, value) = match a.op {
+        Op::Eq => (CmpOp::Eq, a.value),
+        Op::Ne => (CmpOp::Ne, a.value),
+        Op::Lt => (CmpOp::Lt, a.value),
+        Op::Le => (CmpOp::Le, a.value),
+        Op::Gt => (CmpOp::Gt, a.value),
+        Op::Ge => (CmpOp::Ge, a.value),
+        Op::In => (CmpOp::MaskedEq, !a.value),
+        Op::AnyBit if a.value & word == 0 => return None,
+        Op::AnyBit => (CmpOp::MaskedAny, a.value),
+    };
     // Full width: the arch's own width decides, as minijail's compiler does.
-    let cond = |op, value, value_two| Cond {
+    Some(Cond {
         arg,
         op,
-        value,
-        value_two,
+        value: value & word,
+        value_two: 0,
         width: ArgWidth::Bits64,
-    };
-    let op = match a.op {
-        Op::Eq => CmpOp::Eq,
-        Op::Ne => CmpOp::Ne,
-        Op::Lt => CmpOp::Lt,
-        Op::Le => CmpOp::Le,
-        Op::Gt => CmpOp::Gt,
-        Op::Ge => CmpOp::Ge,
-        Op::In => return vec![cond(CmpOp::MaskedEq, !a.value & word, 0)],
-        Op::AnyBit => {
-            let mask = a.value & word;
-            return (0..64)
-                .map(|b| 1u64 << b)
-                .filter(|bit| mask & bit != 0)
-                .map(|bit| cond(CmpOp::MaskedEq, bit, bit))
-                .collect();
-        }
-    };
-    vec![cond(op, a.value & word, 0)]
+    })
 }
 
 #[cfg(test)]
@@ -215,13 +195,17 @@ mod tests {
     }
 
     #[test]
-    fn any_bit_is_one_rule_per_bit_and_in_is_the_complement() {
+    fn any_bit_is_one_comparison_and_in_is_the_complement() {
         let w = ArgWidth::Bits64;
-        let e = expand(&[atom(Op::AnyBit, 0x6400), atom(Op::Eq, 3)], w);
-        assert_eq!(e.len(), 3);
-        assert!(e.iter().all(|c| c.len() == 2));
-        assert!(expand(&[atom(Op::AnyBit, 0)], w).is_empty());
-        let c = atom_conds(&atom(Op::In, 0b101), w)[0];
+        let e = clause_conds(&[atom(Op::AnyBit, 0x6400), atom(Op::Eq, 3)], w).unwrap();
+        assert_eq!(e.len(), 2);
+        let any = e[0];
+        assert!(any.holds(0x400, w) && any.holds(0x6400, w) && !any.holds(0x8003, w));
+        // Two many-bit masks in one clause: one rule of two comparisons.
+        let two = clause_conds(&[atom(Op::AnyBit, !0), atom(Op::AnyBit, !1)], w).unwrap();
+        assert_eq!(two.len(), 2);
+        assert!(clause_conds(&[atom(Op::AnyBit, 0), atom(Op::Eq, 3)], w).is_none());
+        let c = atom_cond(&atom(Op::In, 0b101), w).unwrap();
         assert!(c.holds(0b100, w) && !c.holds(0b10, w));
     }
 }

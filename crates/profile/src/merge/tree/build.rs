@@ -66,8 +66,8 @@ impl Tree {
                 };
                 (above, exits)
             }
-            CmpOp::Eq | CmpOp::MaskedEq | CmpOp::Ne => {
-                let op = if c.op == CmpOp::MaskedEq {
+            CmpOp::Eq | CmpOp::MaskedEq | CmpOp::Ne | CmpOp::MaskedAny => {
+                let op = if matches!(c.op, CmpOp::MaskedEq | CmpOp::MaskedAny) {
                     WordOp::Masked
                 } else {
                     WordOp::Eq
@@ -75,7 +75,7 @@ impl Tree {
                 let high = self.word(c, true, op);
                 let low = self.word(c, false, op);
                 self.n(high).nxt_t = self.get(Some(low));
-                let exits = if c.op == CmpOp::Ne {
+                let exits = if matches!(c.op, CmpOp::Ne | CmpOp::MaskedAny) {
                     Exits {
                         nodes: vec![high, low],
                         on_true: false,
@@ -102,6 +102,7 @@ impl Tree {
             CmpOp::Ge => (WordOp::Ge, true),
             CmpOp::Gt => (WordOp::Gt, true),
             CmpOp::MaskedEq => (WordOp::Masked, true),
+            CmpOp::MaskedAny => (WordOp::Masked, false),
         };
         let node = self.word(c, false, op);
         let exits = Exits {
