@@ -12,9 +12,20 @@
 //! interpreter on every syscall number of the arch and past it (x32 numbers
 //! included) and on foreign arches.
 //!
+//!
+//! The same comparison runs on random policies
+//! (`sysfence_testkit::random_minijail`) against minijail's x86_64
+//! constants: where minijail refuses a policy, sysfence must refuse it too,
+//! and where minijail compiles one, sysfence must read it and its programs
+//! must be minijail's function.
+//!
 //! Needs `python3` and the shared corpus (`$SYSFENCE_SHARED` or `../shared`);
-//! without them the test is skipped, except under `CI=true`, where it fails.
+//! without them the tests are skipped, except under `CI=true`, where they fail.
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::Path;
+
+use proptest::test_runner::{Config as RunConfig, TestRunner};
 
 use sysfence_benches::peers::minijail::{Minijail, stage};
 use sysfence_cbpf::data::AUDIT_ARCH_X86_64;
@@ -27,6 +38,7 @@ use sysfence_exact::store::{Node, Store};
 use sysfence_exact::{policy, program, witness};
 use sysfence_profile::ir::{ArchPolicy, Policy};
 use sysfence_profile::{LoadOptions, load_file};
+use sysfence_testkit::random_minijail;
 
 const ARCHES: [&str; 3] = ["x86_64", "aarch64", "riscv64"];
 const FOREIGN: [u32; 4] = [0x4000_0003, AUDIT_ARCH_X86_64, 0xc000_00b7, 0xc000_00f3];
@@ -36,6 +48,8 @@ const BUDGET: usize = 4_000_000;
 const SHOWN: usize = 20;
 /// minijail's strategies.
 const STRATEGIES: [&str; 2] = ["linear", "bst"];
+/// Random policies per run.
+const RANDOM_CASES: u32 = 1000;
 
 fn peer() -> Option<(std::path::PathBuf, Minijail)> {
     let tools = sysfence_testkit::shared::require("peers/minijail/tools")?;
@@ -89,6 +103,80 @@ fn every_crosvm_policy_agrees_with_minijail() {
     eprintln!(
         "{compared} policies: four programs each, one function over every input, the policy's meaning"
     );
+}
+
+#[test]
+fn random_policies_agree_with_minijail() {
+    let Some((shared, peer)) = peer() else { return };
+    let dir = std::env::temp_dir().join(format!("sysfence-minijail-random-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let constants = shared.join("corpus/third-party/crosvm/x86_64/constants.json");
+    std::fs::copy(constants, dir.join("constants.json")).expect("constants.json");
+    let worker = RefCell::new(peer.worker(&dir).expect("the peer runs"));
+    let counts = RefCell::new(BTreeMap::<&str, usize>::new());
+    let mut runner = TestRunner::new(RunConfig {
+        cases: RANDOM_CASES,
+        failure_persistence: None,
+        max_shrink_iters: 256,
+        ..RunConfig::default()
+    });
+    let result = runner.run(&random_minijail::policy(), |text| {
+        let path = dir.join("random.policy");
+        std::fs::write(&path, &text).expect("write the policy");
+        let theirs: Vec<Result<Vec<u8>, String>> = STRATEGIES
+            .iter()
+            .map(|s| worker.borrow_mut().compile("random.policy", s))
+            .collect::<Result<_, _>>()
+            .expect("the peer runs");
+        let outcome = compare_random(&path, &theirs, &text);
+        *counts.borrow_mut().entry(outcome).or_insert(0) += 1;
+        Ok(())
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let counts = counts.into_inner();
+    eprintln!("{RANDOM_CASES} random policies: {counts:?}");
+    let compiled = counts.get("compiled by both").copied().unwrap_or(0);
+    assert!(
+        compiled * 3 >= RANDOM_CASES as usize,
+        "too few compiled: {counts:?}"
+    );
+}
+
+/// One random policy: both refuse it, or both compile it to one function.
+/// A program of minijail's that the kernel would not load (`arg6` reads
+/// past `seccomp_data`) counts as minijail refusing the policy; sysfence
+/// refuses `arg6` even in a filter minijail drops (docs/profiles.md).
+fn compare_random(path: &Path, theirs: &[Result<Vec<u8>, String>], text: &str) -> &'static str {
+    let theirs: Vec<Result<Program, String>> = theirs
+        .iter()
+        .map(|raw| {
+            let raw = raw.as_ref().map_err(Clone::clone)?;
+            Program::from_raw(raw, Endian::Little).map_err(|e| format!("the kernel refuses: {e}"))
+        })
+        .collect();
+    let ours = load_file(path, &LoadOptions::default());
+    match (&theirs[..], &ours) {
+        ([Err(_), Err(_)], Err(_)) => "refused by both",
+        ([Ok(_), Ok(_)], Ok(_)) => {
+            let (read, mut all) = sysfence_programs(path, text);
+            let named = STRATEGIES.iter().zip(theirs);
+            all.extend(named.map(|(s, p)| (format!("minijail {s}"), p.expect("compiled"))));
+            same_everywhere(&read, &all, text);
+            sample_numbers(&read.arches()[0], &all, text);
+            "compiled by both"
+        }
+        (_, Err(e)) if e.to_string().contains("seccomp_data has six arguments") => {
+            "arg6, refused by sysfence"
+        }
+        (_, Err(e)) => panic!("{text}\nsysfence refuses what minijail compiles: {e}"),
+        ([Err(e), _] | [_, Err(e)], Ok(_)) => {
+            panic!("{text}\nsysfence reads what minijail refuses ({e})")
+        }
+        _ => unreachable!("two strategies"),
+    }
 }
 
 /// sysfence's `tree` and `weighted` programs (weighted by the policy's

@@ -6,13 +6,13 @@
 //! (`/usr/share/policy/crosvm/NAME`) rewritten to `./NAME`, as minijail
 //! resolves them relative to the including file. [`Minijail::compile`]
 //! runs one Python process per policy (the compile time crosvm's build
-//! pays); [`Minijail::compile_many`] runs the same entry point for many
-//! policies in one process (for tests). Out: raw programs, native endian.
+//! pays); a [`Worker`] runs the same entry point for one policy after
+//! another in one process ([`Minijail::compile_many`], for tests). Out: raw programs, native endian.
 //! Not checked here: what the programs mean (the caller compares them).
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The peer: the Python interpreter and minijail's tools folder.
@@ -93,6 +93,12 @@ impl Minijail {
         dir: &Path,
         jobs: &[(String, String)],
     ) -> Result<Vec<Result<Vec<u8>, String>>, String> {
+        let mut worker = self.worker(dir)?;
+        jobs.iter().map(|(p, s)| worker.compile(p, s)).collect()
+    }
+
+    /// A Python process that compiles policies of `dir` one job at a time.
+    pub fn worker(&self, dir: &Path) -> Result<Worker, String> {
         let mut child = Command::new("python3")
             .args(["-c", DRIVER])
             .arg(&self.tools)
@@ -102,34 +108,57 @@ impl Minijail {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("python3: {e}"))?;
-        let mut input = String::new();
-        for (p, s) in jobs {
-            input.push_str(&format!("{p} {s} {p}.{s}.bpf\n"));
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err("python3: no pipes".into());
+        };
+        Ok(Worker {
+            child,
+            stdin,
+            stdout: BufReader::new(stdout),
+            dir: dir.to_path_buf(),
+        })
+    }
+}
+
+/// One running peer process (see [`Minijail::worker`]).
+#[derive(Debug)]
+pub struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    dir: PathBuf,
+}
+
+impl Worker {
+    /// Compiles `policy` (a file name in the worker's folder) with
+    /// `strategy`: the program, or minijail's message when it refuses the
+    /// policy. The outer error: the process failed.
+    pub fn compile(
+        &mut self,
+        policy: &str,
+        strategy: &str,
+    ) -> Result<Result<Vec<u8>, String>, String> {
+        let out = format!("{policy}.{strategy}.bpf");
+        writeln!(self.stdin, "{policy} {strategy} {out}")
+            .and_then(|()| self.stdin.flush())
+            .map_err(|e| format!("the peer: {e}"))?;
+        let mut line = String::new();
+        match self.stdout.read_line(&mut line) {
+            Ok(0) => return Err("the peer stopped".into()),
+            Err(e) => return Err(format!("the peer: {e}")),
+            Ok(_) => {}
         }
-        child
-            .stdin
-            .take()
-            .expect("piped")
-            .write_all(input.as_bytes())
-            .map_err(|e| e.to_string())?;
-        let out = child.wait_with_output().map_err(|e| e.to_string())?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let lines: Vec<&str> = text.lines().collect();
-        if lines.len() != jobs.len() {
-            return Err(format!(
-                "the peer answered {} of {} jobs",
-                lines.len(),
-                jobs.len()
-            ));
-        }
-        Ok(jobs
-            .iter()
-            .zip(lines)
-            .map(|((p, s), l)| match l.strip_prefix("error ") {
-                Some(e) => Err(e.to_string()),
-                None => std::fs::read(dir.join(format!("{p}.{s}.bpf"))).map_err(|e| e.to_string()),
-            })
-            .collect())
+        Ok(match line.trim_end().strip_prefix("error") {
+            Some(e) => Err(e.trim().to_string()),
+            None => std::fs::read(self.dir.join(&out)).map_err(|e| format!("{out}: {e}")),
+        })
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -8,6 +8,7 @@
 //! * [`insn`]: short constructors for hand-written cBPF programs.
 //! * [`fixtures`]: hand-built policies.
 //! * [`random_profile`]: random Docker/OCI profiles for property tests.
+//! * [`random_minijail`]: random minijail policies for the peer's test.
 //! * [`regressions`]: replays the fuzz targets' minimized inputs.
 //!
 //! In: the environment (`SYSFENCE_SHARED`, `CI`) and this checkout's path.
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod fixtures;
 pub mod host;
 pub mod insn;
+pub mod random_minijail;
 pub mod random_profile;
 pub mod regressions;
 pub mod shared;
