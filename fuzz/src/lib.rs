@@ -6,4 +6,5 @@
 
 pub mod checks;
 pub mod exact_checks;
+pub mod minijail_checks;
 pub mod profile_checks;
