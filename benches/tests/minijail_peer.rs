@@ -120,9 +120,17 @@ fn random_policies_agree_with_minijail() {
         max_shrink_iters: 256,
         ..RunConfig::default()
     });
-    let result = runner.run(&random_minijail::policy(), |text| {
+    let result = runner.run(&random_minijail::policy(), |policy| {
         let path = dir.join("random.policy");
-        std::fs::write(&path, &text).expect("write the policy");
+        std::fs::write(&path, &policy.text).expect("write the policy");
+        let included = dir.join(random_minijail::INCLUDED);
+        std::fs::write(included, &policy.included).expect("write the included file");
+        let text = format!(
+            "{}# {}:\n{}",
+            policy.text,
+            random_minijail::INCLUDED,
+            policy.included
+        );
         let theirs: Vec<Result<Vec<u8>, String>> = STRATEGIES
             .iter()
             .map(|s| worker.borrow_mut().compile("random.policy", s))

@@ -14,7 +14,8 @@
 //! statement minijail refuses or compiles to a program the kernel refuses
 //! ([`fault`]): an unknown syscall, constant or syscall group, `arg6`, a
 //! double `~`, a permissive `@default`, a numeric action other than 1, a
-//! missing colon.
+//! missing colon. One policy in three includes a second file of
+//! statements.
 //!
 //! Not checked: what minijail makes of a text; the caller asks it.
 
@@ -204,26 +205,59 @@ fn default_line() -> impl Strategy<Value = Option<String>> {
     ]
 }
 
-/// Random policy texts: a comment, an optional `@default` line and one to
-/// six statements, and in one policy of four a [`fault`] among them.
-pub fn policy() -> impl Strategy<Value = String> {
+/// The file a [`Policy`] may include, beside it.
+pub const INCLUDED: &str = "included.policy";
+
+/// A random policy and the file it may `@include` ([`INCLUDED`]).
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// The policy's text.
+    pub text: String,
+    /// The included file's text (statements only).
+    pub included: String,
+}
+
+/// Random policies: a comment, an optional `@default` line and one to six
+/// statements, in one policy of four a [`fault`] among them, and in one of
+/// three an `@include` of one to three more statements among them.
+pub fn policy() -> impl Strategy<Value = Policy> {
     let statements = prop::collection::vec(statement(), 1..=6);
-    let fault =
-        prop_oneof![3 => Just(None), 1 => (fault(), any::<prop::sample::Index>()).prop_map(Some)];
-    let parts = (default_line(), statements, any::<bool>(), fault);
-    parts.prop_map(|(default, mut statements, last, fault)| {
-        if let Some((f, at)) = fault {
-            let at = at.index(statements.len() + 1);
-            statements.insert(at, f);
-        }
-        let mut lines = vec!["# random policy".to_string()];
-        if let Some(d) = default.clone().filter(|_| !last) {
-            lines.push(d);
-        }
-        lines.extend(statements);
-        if let Some(d) = default.filter(|_| last) {
-            lines.push(d);
-        }
-        lines.join("\n") + "\n"
-    })
+    let index = any::<prop::sample::Index>();
+    let fault = prop_oneof![3 => Just(None), 1 => (fault(), index.clone()).prop_map(Some)];
+    let included = prop::collection::vec(statement(), 1..=3).prop_map(|s| s.join("\n") + "\n");
+    let include = prop_oneof![2 => Just(None), 1 => index.prop_map(Some)];
+    let parts = (
+        default_line(),
+        statements,
+        any::<bool>(),
+        fault,
+        included,
+        include,
+    );
+    parts.prop_map(
+        |(default, mut statements, last, fault, included, include)| {
+            for (line, at) in [
+                fault,
+                include.map(|at| (format!("@include ./{INCLUDED}"), at)),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let at = at.index(statements.len() + 1);
+                statements.insert(at, line);
+            }
+            let mut lines = vec!["# random policy".to_string()];
+            if let Some(d) = default.clone().filter(|_| !last) {
+                lines.push(d);
+            }
+            lines.extend(statements);
+            if let Some(d) = default.filter(|_| last) {
+                lines.push(d);
+            }
+            Policy {
+                text: lines.join("\n") + "\n",
+                included,
+            }
+        },
+    )
 }
