@@ -9,9 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use sysfence_compile::{Config, compile};
 use sysfence_profile::arch::Arch;
-use sysfence_profile::{Format, LoadOptions, load};
+use sysfence_profile::{Format, LoadOptions};
 
 /// Named constants of the scratch `constants.json` (values as on x86_64).
 const CONSTANTS: [(&str, u64); 9] = [
@@ -35,15 +34,7 @@ pub fn minijail_compile(bytes: &[u8]) {
         base_dir: Some(dir.to_path_buf()),
         ..Default::default()
     };
-    let Ok(loaded) = load(bytes, &options) else {
-        return;
-    };
-    if let Err(e) = compile(&loaded.policy, &Config::new()) {
-        assert!(
-            e.too_large_len().is_some() || e.is_profile_error(),
-            "compile failed: {e}"
-        );
-    }
+    crate::profile_checks::load_and_compile(bytes, &options);
 }
 
 /// The scratch folder, written once per process.

@@ -20,15 +20,23 @@ pub fn profile_compile(bytes: &[u8]) {
             file_name: "fuzz.json".into(),
             ..Default::default()
         };
-        let Ok(loaded) = load(bytes, &options) else {
-            continue;
-        };
-        if let Err(e) = compile(&loaded.policy, &Config::new()) {
-            assert!(
-                e.too_large_len().is_some() || e.is_profile_error(),
-                "format {format:?}: compile failed: {e}"
-            );
-        }
+        load_and_compile(bytes, &options);
+    }
+}
+
+/// Reads `bytes` with `options` and compiles the policy if it loads: the
+/// compile either succeeds (its check found no difference) or refuses
+/// with a clear error (a program over 4096 instructions, a profile error).
+pub fn load_and_compile(bytes: &[u8], options: &LoadOptions) {
+    let Ok(loaded) = load(bytes, options) else {
+        return;
+    };
+    if let Err(e) = compile(&loaded.policy, &Config::new()) {
+        assert!(
+            e.too_large_len().is_some() || e.is_profile_error(),
+            "format {:?}: compile failed: {e}",
+            options.format
+        );
     }
 }
 
