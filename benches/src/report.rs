@@ -258,9 +258,17 @@ pub fn run_case(case: &Case, mixes: &[Mix], options: &Options) -> CaseResult {
         }
         if options.compile_runs > 0 {
             let runs = options.compile_runs;
-            let t = compile_time(runs, || build(case, compiler, uniform).is_ok());
+            // sysfence is handed a built config (the mix resolved by the
+            // compile, not cloned into a new config on every run).
+            let config = sysfence::config(compiler, uniform);
+            let t = match &config {
+                Some(config) => compile_time(runs, || {
+                    sysfence_compile::compile(&case.policy, config).is_ok()
+                }),
+                None => compile_time(runs, || build(case, compiler, uniform).is_ok()),
+            };
             result.compile_us.push((compiler.label().to_string(), t));
-            if let Some(config) = sysfence::config(compiler, uniform) {
+            if let Some(config) = config {
                 let config = config.check(false);
                 let t = compile_time(runs, || {
                     sysfence_compile::compile(&case.policy, &config).is_ok()
