@@ -542,6 +542,13 @@ impl Arch {
         self.info().table.by_nr
     }
 
+    /// The whole table, `(name, number)`, sorted by name (`str` order):
+    /// for resolving many sorted names in one merge.
+    pub fn table_by_name(self) -> impl Iterator<Item = (&'static str, u32)> {
+        let table = self.info().table;
+        table.by_name.iter().map(|&i| table.by_nr[usize::from(i)])
+    }
+
     /// The largest number in the table.
     pub fn max_nr(self) -> u32 {
         self.table().last().map_or(0, |&(_, nr)| nr)
