@@ -114,6 +114,16 @@ impl Chains {
         self.best[i * self.longest + (j - i)]
     }
 
+    /// The cost of the best chain of `i..=j` where it may start at level
+    /// `h`, else `u64::MAX`.
+    #[inline]
+    pub(super) fn cost_at(&self, i: usize, j: usize, h: usize) -> u64 {
+        match self.get(i, j) {
+            Some(c) if c.level as usize <= h => c.cost,
+            _ => u64::MAX,
+        }
+    }
+
     /// Builds the chain of `i..=j`.
     pub(super) fn build(&self, b: &mut TreeBuilder, spans: &[Span], i: usize, j: usize) -> NodeId {
         let from_last = self.get(i, j).is_some_and(|c| c.from_last);

@@ -24,6 +24,7 @@
 
 mod bisect;
 mod chain;
+mod fill;
 mod knuth;
 mod paths;
 mod peel;

@@ -21,7 +21,8 @@
 //! all trees with probes). Time O(L·n²) plus the chains.
 
 use super::chain::Chains;
-use super::table::{self, Reach, Rows, Table, bounded_counts, levels, prefix64};
+use super::fill::{Inputs, one_level};
+use super::table::{Rows, Table, bounded_counts, levels, prefix64};
 use super::{Span, split};
 use crate::tree::{NodeId, TreeBuilder};
 
@@ -32,18 +33,6 @@ pub(super) struct Probed {
     root: Vec<Vec<u8>>,
     chains: Chains,
     pub(super) total: u128,
-}
-
-/// The programmes' inputs, fixed for all levels.
-struct Inputs {
-    n: usize,
-    /// `prefix[i]`: the weight of the first `i` spans.
-    prefix: Vec<u64>,
-    /// `bounded[i]`: how many of the first `i` spans carry a level bound.
-    bounded: Vec<usize>,
-    chains: Chains,
-    /// The alphabetic programme's weights and leaf levels.
-    rows: Rows,
 }
 
 impl Probed {
@@ -58,6 +47,30 @@ impl Probed {
         limit: u32,
         chains: Chains,
     ) -> (Probed, Table) {
+        Probed::computed(spans, alphabetic, min_level, limit, chains, true)
+    }
+
+    /// [`Probed::new`] with every interval filled by the general code
+    /// ([`general`], the reference for [`free_row`]).
+    #[cfg(test)]
+    pub(super) fn general_only(
+        spans: &[Span],
+        alphabetic: Vec<u32>,
+        min_level: &[u32],
+        limit: u32,
+        chains: Chains,
+    ) -> (Probed, Table) {
+        Probed::computed(spans, alphabetic, min_level, limit, chains, true)
+    }
+
+    fn computed(
+        spans: &[Span],
+        alphabetic: Vec<u32>,
+        min_level: &[u32],
+        limit: u32,
+        chains: Chains,
+        free_rows: bool,
+    ) -> (Probed, Table) {
         let n = spans.len();
         let weights: Vec<u64> = spans.iter().map(|s| s.weight).collect();
         let inputs = Inputs {
@@ -66,6 +79,7 @@ impl Probed {
             bounded: bounded_counts(min_level),
             chains,
             rows: Rows::new(&weights, alphabetic),
+            free_rows,
         };
         let ([a_root, root], [a_total, total]) = levels(
             n,
@@ -80,6 +94,12 @@ impl Probed {
             total,
         };
         (probed, Table::from_parts(n, a_root, a_total))
+    }
+
+    /// Every level's roots and the cost, for comparing two computations.
+    #[cfg(test)]
+    pub(super) fn parts(&self) -> (&[Vec<u8>], u128) {
+        (&self.root, self.total)
     }
 
     /// The chains it was computed with, for another pass over the same
@@ -107,111 +127,4 @@ impl Probed {
         let left = self.build(b, spans, h - 1, i, r - 1);
         split(b, spans[r].lo, right, left)
     }
-}
-
-/// Fills level `h` of both programmes (the alphabetic one first, then the
-/// probed one) from level `h - 1`; returns their roots. Where the interval
-/// is free in both and the alphabetic window is Knuth's, the two root
-/// searches are one loop: the probed window is then the same.
-fn one_level(
-    inputs: &Inputs,
-    (h, reach): (usize, Reach),
-    [a_prev, prev]: [&[u64]; 2],
-    [a_cur, cur]: [&mut [u64]; 2],
-) -> [Vec<u8>; 2] {
-    let n = inputs.n;
-    let mut a_level = vec![0u8; n * n];
-    let mut level = vec![0u8; n * n];
-    let most = 1usize.checked_shl(h as u32).unwrap_or(usize::MAX);
-    for len in 2..=n.min(most.max(inputs.chains.longest_at(h))) {
-        for i in reach.starts(n, len) {
-            let j = i + len - 1;
-            let mut best = (u64::MAX, 0u8);
-            if let Some(c) = inputs.chains.get(i, j).filter(|c| c.level as usize <= h) {
-                best = (c.cost, 0);
-            }
-            if len <= most {
-                let split = splits(inputs, reach, (a_prev, prev), (a_cur, &mut a_level), (i, j));
-                let weight = inputs.prefix[j + 1] - inputs.prefix[i];
-                if let Some((c, r)) = split.filter(|&(c, _)| c.saturating_add(weight) < best.0) {
-                    best = (c.saturating_add(weight), r as u8);
-                }
-            }
-            cur[i * n + j] = best.0;
-            level[i * n + j] = best.1;
-        }
-    }
-    [a_level, level]
-}
-
-/// Fills the alphabetic cost and root of `i..=j` and returns the probed
-/// programme's best split of it (cost of the two halves, root), if the
-/// alphabetic table has a tree there.
-fn splits(
-    inputs: &Inputs,
-    reach: Reach,
-    (a_prev, prev): (&[u64], &[u64]),
-    (a_cur, a_level): (&mut [u64], &mut [u8]),
-    (i, j): (usize, usize),
-) -> Option<(u64, usize)> {
-    let n = inputs.n;
-    let free = inputs.bounded[j + 1] == inputs.bounded[i];
-    let knuth = table::window(&inputs.rows, reach, a_level, i, j);
-    if let Some((from, to)) = knuth.filter(|_| free) {
-        let mut a_best = (u64::MAX, 0usize);
-        let mut best = (u64::MAX, 0usize);
-        for r in from..=to {
-            // "No tree" (MAX) saturates; finite costs stay below 2^62.
-            let a = a_prev[i * n + r - 1].saturating_add(a_prev[r * n + j]);
-            if a < a_best.0 {
-                a_best = (a, r);
-            }
-            let c = prev[i * n + r - 1].saturating_add(prev[r * n + j]);
-            if c < best.0 {
-                best = (c, r);
-            }
-        }
-        table::keep(&inputs.rows, (a_cur, a_level), i, j, a_best);
-        return (a_best.0 != u64::MAX).then_some(best);
-    }
-    let roots = knuth.unwrap_or((i + 1, j));
-    let a_best = table::best_split(a_prev, n, i, j, roots);
-    table::keep(&inputs.rows, (a_cur, a_level), i, j, a_best);
-    let (from, to) = window(a_level, n, (i, j), free, reach)?;
-    let mut best = (u64::MAX, 0usize);
-    for r in from..=to {
-        let c = prev[i * n + r - 1].saturating_add(prev[r * n + j]);
-        if c < best.0 {
-            best = (c, r);
-        }
-    }
-    Some(best)
-}
-
-/// The split roots to try for `i..=j` at level `h`: from the alphabetic
-/// root of `i..j` to that of `i+1..=j`, widened to hold the alphabetic root
-/// of `i..=j`, when the interval holds no bounded leaf; else that root
-/// alone; every root on the top two levels, whose intervals are few (and
-/// their neighbours' roots not computed). None when the alphabetic table
-/// has no tree there.
-fn window(
-    roots: &[u8],
-    n: usize,
-    (i, j): (usize, usize),
-    free: bool,
-    reach: Reach,
-) -> Option<(usize, usize)> {
-    let at = |a: usize, b: usize| (roots[a * n + b] != 0).then(|| usize::from(roots[a * n + b]));
-    let own = at(i, j)?;
-    if reach != Reach::Any {
-        return Some((i + 1, j));
-    }
-    if !free {
-        return Some((own, own));
-    }
-    let left = if j - 1 > i { at(i, j - 1) } else { None };
-    let right = if j > i + 1 { at(i + 1, j) } else { None };
-    let from = left.unwrap_or(own).min(own).max(i + 1);
-    let to = right.unwrap_or(own).max(own).min(j);
-    Some((from, to))
 }

@@ -246,6 +246,44 @@ mod props {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
+        /// The row-wise path of the levels below the top two fills both
+        /// programmes as the general code does (the same roots at every
+        /// level and the same costs), with chains (three targets, so that
+        /// intervals have probe chains) and level bounds.
+        #[test]
+        fn free_rows_match_the_general_code(
+            w in weights(),
+            steps in prop::collection::vec(1u32..3, 48),
+            extra in 0u32..3,
+            bounds in prop::collection::vec((0usize..48, 1u32..4), 0..3),
+        ) {
+            let n = w.len();
+            let limit = balanced_height(n) + extra;
+            let mut min_level = vec![0u32; n];
+            for &(at, m) in &bounds {
+                min_level[at % n] = m.min(limit.saturating_sub(balanced_height(n)));
+            }
+            let mut b = TreeBuilder::new();
+            let cuts: Vec<(u32, u64)> =
+                w.iter().enumerate().map(|(i, &x)| (i as u32 * 2, x)).collect();
+            let mut s = spans(&mut b, &cuts);
+            // Neighbours differ, as merged spans do.
+            let mut t = 0;
+            for (sp, step) in s.iter_mut().zip(&steps) {
+                t = (t + step) % 3;
+                sp.target = b.ret(t);
+            }
+            for alphabetic in [vec![0; n], min_level.clone()] {
+                let chains = || Chains::new(&s, &min_level, limit);
+                let (fast, fast_table) =
+                    Probed::new(&s, alphabetic.clone(), &min_level, limit, chains());
+                let (slow, slow_table) =
+                    Probed::general_only(&s, alphabetic, &min_level, limit, chains());
+                prop_assert_eq!(fast_table, slow_table);
+                prop_assert_eq!(fast.parts(), slow.parts());
+            }
+        }
+
         /// The windowed table equals the full O(L·n³) scan, with and
         /// without per-leaf level bounds, and the tree it builds has that
         /// cost and meets every bound.
