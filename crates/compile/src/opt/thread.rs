@@ -3,6 +3,7 @@
 
 use crate::emit::code::{Acc, Block, Code, Exit, Label, Op, Positions};
 use crate::tree::Cmp;
+use sysfence_abi::data::SECCOMP_DATA_SIZE;
 
 /// What an edge proves about the accumulator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,9 +76,29 @@ impl Fact {
     }
 }
 
-/// Facts about words of `seccomp_data` that hold on every path to a point:
-/// `(offset, fact)`, at most one per offset.
-type Facts = Vec<(u32, Fact)>;
+/// The 32-bit words of `seccomp_data`.
+const WORDS: usize = SECCOMP_DATA_SIZE as usize / 4;
+
+/// Facts about the words of `seccomp_data` that hold on every path to a
+/// point, one per word (by offset). A value, not a list: an edge copies
+/// its block's facts, and a copy allocates nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Facts([Fact; WORDS]);
+
+impl Facts {
+    const NONE: Facts = Facts([Fact::None; WORDS]);
+
+    /// The slot of the word at `offset`, if it is one (4-aligned, inside).
+    fn slot(offset: u32) -> Option<usize> {
+        let i = (offset / 4) as usize;
+        (offset.is_multiple_of(4) && i < WORDS).then_some(i)
+    }
+
+    /// What holds for the word at `offset`.
+    fn get(&self, offset: u32) -> Fact {
+        Facts::slot(offset).map_or(Fact::None, |i| self.0[i])
+    }
+}
 
 /// Retargets edges past empty `goto` blocks and past tests that the facts
 /// of their path decide, turns a `goto` to a bare `ret` into that `ret`, and
@@ -131,12 +152,12 @@ pub fn thread_jumps(code: &mut Code) -> bool {
 /// layout order sees every predecessor first).
 fn entry_facts(code: &Code, pos: &Positions, states: &[Option<Acc>]) -> Vec<Facts> {
     let mut facts: Vec<Option<Facts>> = vec![None; code.blocks().len()];
-    facts[0] = Some(Vec::new());
+    facts[0] = Some(Facts::NONE);
     for (i, b) in code.blocks().iter().enumerate() {
         // Every edge goes forward: split so block i's facts are read while
         // later blocks' are written, without a copy.
         let (done, later) = facts.split_at_mut(i + 1);
-        let here = done[i].get_or_insert_with(Vec::new);
+        let here = *done[i].get_or_insert(Facts::NONE);
         let mut arrive = |t: Label, f: Facts| {
             let slot = &mut later[pos[&t] - i - 1];
             *slot = Some(match slot.take() {
@@ -146,46 +167,39 @@ fn entry_facts(code: &Code, pos: &Positions, states: &[Option<Acc>]) -> Vec<Fact
         };
         match b.exit {
             Exit::Ret(_) => {}
-            Exit::Goto(t) => arrive(t, here.clone()),
+            Exit::Goto(t) => arrive(t, here),
             Exit::Branch {
                 cmp,
                 k,
                 then,
                 other,
             } => {
-                arrive(then, edge_facts(here, states[i], cmp, k, true));
-                arrive(other, edge_facts(here, states[i], cmp, k, false));
+                arrive(then, edge_facts(&here, states[i], cmp, k, true));
+                arrive(other, edge_facts(&here, states[i], cmp, k, false));
             }
         }
     }
-    facts.into_iter().map(Option::unwrap_or_default).collect()
+    facts
+        .into_iter()
+        .map(|f| f.unwrap_or(Facts::NONE))
+        .collect()
 }
 
 /// The facts on one edge of `j<cmp> #k` taken from a block with `facts`
 /// whose accumulator is `acc`.
 fn edge_facts(facts: &Facts, acc: Option<Acc>, cmp: Cmp, k: u32, taken: bool) -> Facts {
-    let mut out = facts.clone();
-    let Some(Acc { offset, mask: None }) = acc else {
-        return out;
-    };
-    let new = Fact::of(cmp, k, taken);
-    match out.iter_mut().find(|(o, _)| *o == offset) {
-        Some((_, old)) => *old = old.and(new),
-        None if new != Fact::None => out.push((offset, new)),
-        None => {}
+    let mut out = *facts;
+    if let Some(Acc { offset, mask: None }) = acc
+        && let Some(i) = Facts::slot(offset)
+    {
+        out.0[i] = out.0[i].and(Fact::of(cmp, k, taken));
     }
     out
 }
 
 /// What holds on both of two sets of paths.
 fn meet(a: &Facts, b: &Facts) -> Facts {
-    a.iter()
-        .filter_map(|&(o, fa)| {
-            let &(_, fb) = b.iter().find(|(ob, _)| *ob == o)?;
-            let f = fa.or(fb);
-            (f != Fact::None).then_some((o, f))
-        })
-        .collect()
+    Facts(std::array::from_fn(|i| a.0[i].or(b.0[i])))
 }
 
 /// Where an edge carrying accumulator `acc` with `facts` really leads.
@@ -200,8 +214,7 @@ fn skip(code: &Code, pos: &Positions, mut at: Label, acc: Option<Acc>, facts: &F
                 then,
                 other,
             } => tested_word(b, acc)
-                .and_then(|o| facts.iter().find(|(fo, _)| *fo == o))
-                .and_then(|(_, f)| f.decides(cmp, k))
+                .and_then(|o| facts.get(o).decides(cmp, k))
                 .map(|taken| if taken { then } else { other })
                 .filter(|t| accepts(code, pos, *t, acc)),
             _ => None,
