@@ -7,7 +7,7 @@
 //! row by its last span, so both neighbours of `i..=j` (`i..j` earlier in
 //! the row, `i+1..=j` in the row below) are done before it, as Knuth's
 //! window needs. A row's intervals that fit the level and hold no bounded
-//! leaf are most of them; [`free_row`] fills those with both root searches
+//! leaf are most of them; [`row`] fills those with both root searches
 //! in one loop over row slices. Every other interval, and the top two
 //! levels (which search every root of their few intervals), take
 //! [`general`]: the alphabetic search in its window, then the probed one in
@@ -29,7 +29,7 @@ pub(super) struct Inputs {
     pub(super) chains: Chains,
     /// The alphabetic programme's weights and leaf levels.
     pub(super) rows: Rows,
-    /// Whether the levels below the top two take [`free_row`] where it
+    /// Whether the levels below the top two take [`row`] where it
     /// applies (off only for the tests' reference).
     pub(super) free_rows: bool,
 }
@@ -57,16 +57,13 @@ pub(super) fn one_level(
     if reach == Reach::Any {
         for i in (0..n.saturating_sub(1)).rev() {
             let last = (i + top - 1).min(n - 1);
-            // The intervals of the row that fit the level and hold no
-            // bounded leaf: `bounded` does not grow before the first
-            // bounded span from `i` on.
-            let free_len = inputs.bounded[i + 1..].partition_point(|&b| b == inputs.bounded[i]);
+            // The row's intervals that fit the level.
             let stop = if inputs.free_rows {
-                (last + 1).min(i + most).min(i + free_len)
+                (last + 1).min(i + most)
             } else {
                 i + 1
             };
-            free_row(inputs, &mut at, i, stop);
+            row(inputs, &mut at, i, stop);
             for j in stop.max(i + 1)..=last {
                 general(inputs, &mut at, i, j);
             }
@@ -119,63 +116,135 @@ fn general(inputs: &Inputs, at: &mut Level<'_>, i: usize, j: usize) {
 }
 
 /// Fills `i..=j` for `j` from `i + 1` up to `stop` (not included): a row
-/// of a level below the top two whose intervals fit the level and hold no
-/// bounded leaf (in either programme: the alphabetic leaf levels are 0 or
-/// the probed ones). Both windows are then Knuth's (the probed [`window`]
-/// widened to the alphabetic root changes nothing, the root lies in it),
-/// searched in one loop: the neighbours `i..j` and `i+1..=j` have trees,
-/// and a single span's root reads as 0.
-fn free_row(inputs: &Inputs, at: &mut Level<'_>, i: usize, stop: usize) {
+/// of a level below the top two whose intervals fit the level, as
+/// [`general`] does, in three kinds of interval:
+///
+/// * holding no bounded leaf (in either programme: the alphabetic leaf
+///   levels are 0 or the probed ones), both windows are Knuth's (the probed
+///   [`window`] widened to the alphabetic root changes nothing, the root
+///   lies in it), searched in one loop;
+/// * holding a leaf bounded in the probed programme only (the first pass,
+///   whose alphabetic leaves have no levels), Knuth's alphabetic window and
+///   the probed split at the alphabetic root alone;
+/// * holding a leaf bounded in both, every alphabetic root and the probed
+///   split at the alphabetic root alone.
+///
+/// Knuth's window reads the neighbours `i..j` and `i+1..=j`, which have
+/// trees; a single span's root reads as 0.
+fn row(inputs: &Inputs, at: &mut Level<'_>, i: usize, stop: usize) {
     let n = inputs.n;
-    let h = at.h;
     let [a_prev, prev] = at.prev.map(|p| &p[..n * n]);
     let [a_cur, cur] = &mut at.cur;
     let [a_level, level] = &mut at.level;
     let (a_row, a_below) = a_level[i * n..].split_at_mut(n);
     let (a_prev_row, prev_row) = (&a_prev[i * n..][..n], &prev[i * n..][..n]);
-    let (a_cur_row, cur_row) = (&mut a_cur[i * n..][..n], &mut cur[i * n..][..n]);
-    let level_row = &mut level[i * n..][..n];
+    let mut out = Row {
+        i,
+        h: at.h,
+        a_cur: &mut a_cur[i * n..][..n],
+        cur: &mut cur[i * n..][..n],
+        level: &mut level[i * n..][..n],
+    };
     let below = |j: usize| a_below.get(j).copied().unwrap_or(0);
-    let base = inputs.prefix[i];
-    for j in i + 1..stop.min(n) {
+    let knuth = |a_row: &[u8], j: usize| {
         let from = usize::from(a_row[j - 1]).max(i + 1);
-        let to = usize::from(below(j)).min(j).max(from);
-        let (mut a_best, mut a_root) = (u64::MAX, 0usize);
-        let (mut best, mut root) = (u64::MAX, 0usize);
-        let lefts = a_prev_row[from - 1..to].iter().zip(&prev_row[from - 1..to]);
-        for (r, (&a_left, &left)) in (from..).zip(lefts) {
-            // "No tree" (MAX) saturates; finite costs stay below 2^62.
-            let at = r * n + j;
-            let a = a_left.saturating_add(a_prev[at]);
-            if a < a_best {
-                (a_best, a_root) = (a, r);
-            }
-            let c = left.saturating_add(prev[at]);
-            if c < best {
-                (best, root) = (c, r);
-            }
+        (from, usize::from(below(j)).min(j).max(from))
+    };
+    let stop = stop.min(n);
+    let both_free = table::free_stop(&inputs.bounded, i).min(stop);
+    let a_free = inputs.rows.free_stop(i).min(stop).max(both_free);
+    for j in i + 1..both_free {
+        let roots = knuth(a_row, j);
+        let (a, c) = both_splits((a_prev_row, a_prev), (prev_row, prev), n, j, roots);
+        out.keep(inputs, a_row, j, a, c);
+    }
+    for j in both_free.max(i + 1)..stop {
+        let roots = if j < a_free {
+            knuth(a_row, j)
+        } else {
+            (i + 1, j)
+        };
+        let a = table::best_split(a_prev, n, i, j, roots);
+        // The probed split at the alphabetic root alone ([`window`]).
+        let r = a.1.max(i + 1);
+        let c = (prev_row[r - 1].saturating_add(prev[r * n + j]), r);
+        out.keep(inputs, a_row, j, a, c);
+    }
+}
+
+/// Where [`row`] writes: row `i` of level `h`'s arrays but the alphabetic
+/// roots (which the row also reads).
+struct Row<'a> {
+    i: usize,
+    h: usize,
+    a_cur: &'a mut [u64],
+    cur: &'a mut [u64],
+    level: &'a mut [u8],
+}
+
+impl Row<'_> {
+    /// Stores `i..=j`'s costs (with its weight) and roots from the best
+    /// splits of the alphabetic programme and of the probed one (cost of
+    /// the two halves, root), the probed one against the interval's chain.
+    #[inline(always)]
+    fn keep(
+        &mut self,
+        inputs: &Inputs,
+        a_row: &mut [u8],
+        j: usize,
+        a: (u64, usize),
+        c: (u64, usize),
+    ) {
+        let chain = inputs.chains.cost_at(self.i, j, self.h);
+        if a.0 == u64::MAX {
+            (self.cur[j], self.level[j]) = (chain, 0);
+            return;
         }
-        let chain = inputs.chains.cost_at(i, j, h);
-        if a_best == u64::MAX {
-            (cur_row[j], level_row[j]) = (chain, 0);
-            continue;
-        }
-        let weight = inputs.prefix[j + 1] - base;
-        a_cur_row[j] = a_best + weight;
-        a_row[j] = a_root as u8;
-        let c = best.saturating_add(weight);
-        (cur_row[j], level_row[j]) = if c < chain {
-            (c, root as u8)
+        let weight = inputs.prefix[j + 1] - inputs.prefix[self.i];
+        self.a_cur[j] = a.0 + weight;
+        a_row[j] = a.1 as u8;
+        let cost = c.0.saturating_add(weight);
+        (self.cur[j], self.level[j]) = if cost < chain {
+            (cost, c.1 as u8)
         } else {
             (chain, 0)
         };
     }
 }
 
+/// The best split of `i..=j` (the row of `*_row`) in both programmes over
+/// the roots `from..=to`, one loop: the alphabetic (cost, root) and the
+/// probed one, each the first least one.
+#[inline]
+fn both_splits(
+    (a_row, a_prev): (&[u64], &[u64]),
+    (row, prev): (&[u64], &[u64]),
+    n: usize,
+    j: usize,
+    (from, to): (usize, usize),
+) -> ((u64, usize), (u64, usize)) {
+    let (mut a_best, mut a_root) = (u64::MAX, 0usize);
+    let (mut best, mut root) = (u64::MAX, 0usize);
+    let lefts = a_row[from - 1..to].iter().zip(&row[from - 1..to]);
+    for (r, (&a_left, &left)) in (from..).zip(lefts) {
+        // "No tree" (MAX) saturates; finite costs stay below 2^62.
+        let at = r * n + j;
+        let a = a_left.saturating_add(a_prev[at]);
+        if a < a_best {
+            (a_best, a_root) = (a, r);
+        }
+        let c = left.saturating_add(prev[at]);
+        if c < best {
+            (best, root) = (c, r);
+        }
+    }
+    ((a_best, a_root), (best, root))
+}
+
 /// Fills the alphabetic cost and root of `i..=j` and returns the probed
 /// programme's best split of it (cost of the two halves, root), if the
 /// alphabetic table has a tree there: two root searches, each in its own
-/// window ([`free_row`] does the same in one loop where the windows are
+/// window ([`row`] does the same in one loop where the windows are
 /// both Knuth's).
 fn splits(
     inputs: &Inputs,

@@ -65,6 +65,18 @@ impl Rows {
     pub(super) fn free(&self, i: usize, j: usize) -> bool {
         self.bounded[j + 1] == self.bounded[i]
     }
+
+    /// The first `j` from `i` on whose `i..=j` holds a bounded leaf (`n`
+    /// when none does).
+    pub(super) fn free_stop(&self, i: usize) -> usize {
+        free_stop(&self.bounded, i)
+    }
+}
+
+/// With `bounded` as [`bounded_counts`] gives it: the first `j` from `i` on
+/// whose `i..=j` holds a bounded leaf (the count does not grow before it).
+pub(super) fn free_stop(bounded: &[usize], i: usize) -> usize {
+    i + bounded[i + 1..].partition_point(|&b| b == bounded[i])
 }
 
 impl Table {
