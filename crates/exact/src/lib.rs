@@ -30,7 +30,6 @@ pub mod cut;
 pub mod decompile;
 pub mod diff;
 pub mod lazy;
-mod lossy;
 pub mod policy;
 pub mod program;
 pub mod store;

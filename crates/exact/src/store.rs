@@ -14,7 +14,6 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::lossy::{Lossy, mix3};
 use crate::word::Rel;
 
 /// A node handle (index into the store).
@@ -126,19 +125,17 @@ pub enum LeafOp {
 /// The node store. Use one store for every diagram that is compared.
 ///
 /// The unique table is open addressing over node ids (the entry lives once,
-/// in `nodes`); the caches of `ite` and of [`Store::ite_compare`]'s steps
-/// are direct-mapped and lossy ([`crate::lossy`]: a collision evicts, which
-/// costs a recomputation, never a wrong answer), sized with the unique
-/// table, so none grows by rehashing pairs.
+/// in `nodes`); the `ite` cache is direct-mapped and lossy (a collision
+/// evicts, which costs a recomputation, never a wrong answer), sized with
+/// the unique table, so neither grows by rehashing pairs.
 #[derive(Debug)]
 pub struct Store {
     nodes: Vec<Entry>,
     unique: Vec<Node>,
-    ite_cache: Lossy<(Node, Node, Node), Node>,
+    ite_cache: Vec<IteSlot>,
     apply_cache: FastMap<(LeafOp, Node, Node), Node>,
-    /// [`Store::ite_compare`]'s steps: (word slot, relation and bit packed
-    /// by [`compare_tag`], constant, f, g).
-    compare_cache: Lossy<(u32, u32, Node, Node), Node>,
+    /// [`Store::ite_compare`]'s memo, kept to reuse its table.
+    compare_memo: FastMap<(u32, Node, Node), Node>,
     budget: usize,
     syms: Syms,
 }
@@ -156,10 +153,24 @@ const EMPTY: Node = Node::MAX;
 /// Initial unique-table slots (a power of two); the `ite` cache has as many.
 const INITIAL_SLOTS: usize = 1 << 12;
 
-/// The word slot, relation and bit of one step of [`Store::ite_compare`],
-/// packed into a cache key word.
-fn compare_tag(slot: usize, rel: Rel, bit: u32) -> u32 {
-    (slot as u32) << 8 | (rel as u32) << 5 | bit
+/// One `ite` cache line: the key (c, f, g) and the result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct IteSlot {
+    key: (Node, Node, Node),
+    result: Node,
+}
+
+const NO_ITE: IteSlot = IteSlot {
+    key: (EMPTY, EMPTY, EMPTY),
+    result: EMPTY,
+};
+
+/// A 64-bit mix of three words (multiply-rotate, high bits folded down).
+fn mix3(a: u32, b: u32, c: u32) -> usize {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let h = (u64::from(a).wrapping_mul(K) ^ u64::from(b)).wrapping_mul(K) ^ u64::from(c);
+    let h = h.wrapping_mul(K);
+    (h ^ (h >> 29)) as usize
 }
 
 fn entry_hash(e: &Entry) -> usize {
@@ -179,9 +190,9 @@ impl Store {
         let mut s = Store {
             nodes: Vec::with_capacity(slots / 2),
             unique: vec![EMPTY; slots],
-            ite_cache: Lossy::new(slots),
+            ite_cache: vec![NO_ITE; slots],
             apply_cache: FastMap::default(),
-            compare_cache: Lossy::new(slots),
+            compare_memo: FastMap::default(),
             budget: budget.max(2),
             syms: Syms::default(),
         };
@@ -255,8 +266,7 @@ impl Store {
             }
             self.unique[i] = id as Node;
         }
-        self.ite_cache = Lossy::new(size);
-        self.compare_cache = Lossy::new(size);
+        self.ite_cache = vec![NO_ITE; size];
     }
 
     fn intern(&mut self, e: Entry) -> Res<Node> {
@@ -327,8 +337,9 @@ impl Store {
             _ if f == TRUE && g == FALSE => return Ok(c),
             _ => {}
         }
-        if let Some(r) = self.ite_cache.get(&(c, f, g)) {
-            return Ok(r);
+        let line = mix3(c, f, g) & (self.ite_cache.len() - 1);
+        if self.ite_cache[line].key == (c, f, g) {
+            return Ok(self.ite_cache[line].result);
         }
         let v = self.top(c).min(self.top(f)).min(self.top(g));
         let (c0, c1) = self.cofactors(c, v);
@@ -337,7 +348,12 @@ impl Store {
         let lo = self.ite(c0, f0, g0)?;
         let hi = self.ite(c1, f1, g1)?;
         let r = self.mk(v, lo, hi)?;
-        self.ite_cache.put((c, f, g), r);
+        // The cache may have been replaced while the children were built.
+        let line = mix3(c, f, g) & (self.ite_cache.len() - 1);
+        self.ite_cache[line] = IteSlot {
+            key: (c, f, g),
+            result: r,
+        };
         Ok(r)
     }
 
@@ -351,11 +367,16 @@ impl Store {
     ///
     /// [`ite`]: Store::ite
     pub fn ite_compare(&mut self, slot: usize, rel: Rel, k: u32, f: Node, g: Node) -> Res<Node> {
-        self.compare_rec((slot, rel, k), 31, f, g)
+        let mut memo = std::mem::take(&mut self.compare_memo);
+        memo.clear();
+        let r = self.compare_rec(&mut memo, (slot, rel, k), 31, f, g);
+        self.compare_memo = memo;
+        r
     }
 
     fn compare_rec(
         &mut self,
+        memo: &mut FastMap<(u32, Node, Node), Node>,
         (slot, rel, k): (usize, Rel, u32),
         bit: u32,
         f: Node,
@@ -364,8 +385,7 @@ impl Store {
         if f == g {
             return Ok(f);
         }
-        let tag = compare_tag(slot, rel, bit);
-        if let Some(r) = self.compare_cache.get(&(tag, k, f, g)) {
+        if let Some(&r) = memo.get(&(bit, f, g)) {
             return Ok(r);
         }
         let here = var(slot, bit);
@@ -375,25 +395,25 @@ impl Store {
         let key = (slot, rel, k);
         let (lo, hi) = if v < here {
             (
-                self.compare_rec(key, bit, f0, g0)?,
-                self.compare_rec(key, bit, f1, g1)?,
+                self.compare_rec(memo, key, bit, f0, g0)?,
+                self.compare_rec(memo, key, bit, f1, g1)?,
             )
         } else {
             // The word's bit `bit` against k's, the bits above being equal.
-            let after = |s: &mut Store, f, g| match bit {
+            let after = |s: &mut Store, memo: &mut FastMap<_, _>, f, g| match bit {
                 0 if rel == Rel::Gt => Ok(g),
                 0 => Ok(f),
-                _ => s.compare_rec(key, bit - 1, f, g),
+                _ => s.compare_rec(memo, key, bit - 1, f, g),
             };
             let above = if rel == Rel::Eq { g1 } else { f1 };
             if k >> bit & 1 == 1 {
-                (g0, after(self, f1, g1)?)
+                (g0, after(self, memo, f1, g1)?)
             } else {
-                (after(self, f0, g0)?, above)
+                (after(self, memo, f0, g0)?, above)
             }
         };
         let r = self.mk(v, lo, hi)?;
-        self.compare_cache.put((tag, k, f, g), r);
+        memo.insert((bit, f, g), r);
         Ok(r)
     }
 
