@@ -86,10 +86,20 @@ pub fn cond_ite(s: &mut Store, ap: &ArchPolicy, c: &Cond, f: Node, g: Node) -> R
     let wide = c.width_on(ap.width) == ArgWidth::Bits64;
     // `arg REL value` on 64 bits: the high word decides unless it ties.
     let compare = |s: &mut Store, low: Rel, f: Node, g: Node| -> Res<Node> {
-        let on_tie = s.ite_compare(lo, low, vl, f, g)?;
         if !wide {
-            return Ok(on_tie);
+            return s.ite_compare(lo, low, vl, f, g);
         }
+        // The low word decides only where the high word is `vh`: there `f`
+        // and `g` are their restrictions to it, and when the high word
+        // comes first in the variable order the low-word comparison then
+        // walks none of their high-word tests (a chain of values on one
+        // argument tests the high word of each).
+        let (f_tie, g_tie) = if hi < lo {
+            (s.restrict_word(f, hi, vh)?, s.restrict_word(g, hi, vh)?)
+        } else {
+            (f, g)
+        };
+        let on_tie = s.ite_compare(lo, low, vl, f_tie, g_tie)?;
         let tie = s.ite_compare(hi, Rel::Eq, vh, on_tie, g)?;
         match low {
             Rel::Eq => Ok(tie),
@@ -197,7 +207,7 @@ fn gt64(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sysfence_profile::ir::{Action, ArgIndex};
+    use sysfence_profile::ir::{Action, ArchPolicy, ArgIndex};
     use sysfence_testkit::fixtures::x86_64_allow_list;
 
     #[test]
@@ -207,7 +217,7 @@ mod tests {
         let mut be = le.clone();
         be.audit_arch = 0x8000_0016; // s390x: big-endian
         let mut s = Store::new(1_000_000);
-        let (f, g) = (s.leaf(5).unwrap(), s.leaf(9).unwrap());
+        let (five, nine) = (s.leaf(5).unwrap(), s.leaf(9).unwrap());
         let ops = [
             CmpOp::Eq,
             CmpOp::Ne,
@@ -218,23 +228,42 @@ mod tests {
             CmpOp::MaskedAny,
         ];
         for ap in [&le, &be] {
-            for (op, width) in ops
-                .iter()
-                .flat_map(|&o| [(o, ArgWidth::Bits64), (o, ArgWidth::Bits32)])
-            {
-                for value in [0, 7, 0x1_0000_0000, 0xffff_ffff_0000_0001, u64::MAX] {
-                    let arg = ArgIndex::new(2).unwrap();
-                    let c = Cond {
-                        arg,
-                        op,
-                        value,
-                        value_two: 0,
-                        width,
-                    };
-                    let holds = cond(&mut s, ap, &c).unwrap();
-                    let want = s.ite(holds, f, g).unwrap();
-                    assert_eq!(cond_ite(&mut s, ap, &c, f, g).unwrap(), want, "{c:?}");
-                }
+            // Continuations that test the same argument's words (as the rest
+            // of a chain of values does) and another argument.
+            let on = |s: &mut Store, arg: u8, op: CmpOp, value: u64, f: Node, g: Node| {
+                let c = Cond {
+                    arg: ArgIndex::new(arg).unwrap(),
+                    op,
+                    value,
+                    value_two: 0,
+                    width: ArgWidth::Bits64,
+                };
+                let holds = cond(s, ap, &c).unwrap();
+                s.ite(holds, f, g).unwrap()
+            };
+            let rest = on(&mut s, 2, CmpOp::Ge, 0x2_0000_0000, nine, five);
+            let rest = on(&mut s, 2, CmpOp::Eq, 0x1_0000_0007, nine, rest);
+            let other = on(&mut s, 1, CmpOp::Eq, 3, five, rest);
+            for (f, g) in [(five, nine), (five, rest), (other, rest), (rest, other)] {
+                check_cond_ite(&mut s, ap, &ops, f, g);
+            }
+        }
+    }
+
+    fn check_cond_ite(s: &mut Store, ap: &ArchPolicy, ops: &[CmpOp], f: Node, g: Node) {
+        let widths = [ArgWidth::Bits64, ArgWidth::Bits32];
+        for (&op, width) in ops.iter().flat_map(|o| widths.map(|w| (o, w))) {
+            for value in [0, 7, 0x1_0000_0000, 0xffff_ffff_0000_0001, u64::MAX] {
+                let c = Cond {
+                    arg: ArgIndex::new(2).unwrap(),
+                    op,
+                    value,
+                    value_two: 0,
+                    width,
+                };
+                let holds = cond(s, ap, &c).unwrap();
+                let want = s.ite(holds, f, g).unwrap();
+                assert_eq!(cond_ite(s, ap, &c, f, g).unwrap(), want, "{c:?}");
             }
         }
     }

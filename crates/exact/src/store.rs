@@ -490,6 +490,14 @@ impl Store {
         value: u32,
         memo: &mut FastMap<Node, Node>,
     ) -> Res<Node> {
+        // Tests of the fixed word itself: follow `value`'s bits (no node is
+        // built on this path, so none is remembered).
+        let mut n = n;
+        while self.top(n) < SYM && self.top(n) as usize / 32 == slot {
+            let (_, bit) = var_bit(self.top(n));
+            let (lo, hi) = self.children(n);
+            n = if value >> bit & 1 == 1 { hi } else { lo };
+        }
         let v = self.top(n);
         if v == SYM {
             return self.restrict_leaf(n, slot, value, memo);
@@ -501,15 +509,9 @@ impl Store {
             return Ok(r);
         }
         let (lo, hi) = self.children(n);
-        let r = if v as usize / 32 == slot {
-            let (_, bit) = var_bit(v);
-            let next = if value >> bit & 1 == 1 { hi } else { lo };
-            self.restrict_rec(next, slot, value, memo)?
-        } else {
-            let l = self.restrict_rec(lo, slot, value, memo)?;
-            let h = self.restrict_rec(hi, slot, value, memo)?;
-            self.mk(v, l, h)?
-        };
+        let l = self.restrict_rec(lo, slot, value, memo)?;
+        let h = self.restrict_rec(hi, slot, value, memo)?;
+        let r = self.mk(v, l, h)?;
         memo.insert(n, r);
         Ok(r)
     }
