@@ -385,7 +385,13 @@ impl Store {
         if f == g {
             return Ok(f);
         }
-        if let Some(&r) = memo.get(&(bit, f, g)) {
+        // Only the top bit is remembered: above the word's first bit the
+        // descent branches (tests of earlier words, in both cofactors),
+        // but once it tests the word's bits it follows `k`'s path alone
+        // (cofactors have no test above the next bit), one step per bit,
+        // and no step is reached twice from one entry.
+        let entry = bit == 31;
+        if entry && let Some(&r) = memo.get(&(bit, f, g)) {
             return Ok(r);
         }
         let here = var(slot, bit);
@@ -413,7 +419,9 @@ impl Store {
             }
         };
         let r = self.mk(v, lo, hi)?;
-        memo.insert((bit, f, g), r);
+        if entry {
+            memo.insert((bit, f, g), r);
+        }
         Ok(r)
     }
 
