@@ -63,34 +63,67 @@ pub fn case(s: &mut Store, slot: usize, cases: &[(u32, u32, Node)], default: Nod
     materialize(s, slot, &full)
 }
 
-/// The diagram for values `base .. base + 2^width` of the word, `parts`
-/// being the (sorted, covering) pieces that meet that block.
+/// The diagram for values `base .. base + 2^width` of the word, `here`
+/// being the (sorted, covering) pieces that meet that block: the pieces
+/// of each half are found with one search for the first piece that ends
+/// in the upper half (at most one piece meets both).
 fn split(
     s: &mut Store,
     slot: usize,
-    parts: &[(u32, u32, Node)],
+    here: &[(u32, u32, Node)],
     base: u64,
     width: u32,
 ) -> Res<Node> {
-    let end = base + (1u64 << width) - 1;
-    let first = parts.partition_point(|p| u64::from(p.1) < base);
-    let last = parts.partition_point(|p| u64::from(p.0) <= end);
-    let here = &parts[first..last];
-    if here.len() == 1 {
-        return Ok(here[0].2);
-    }
     if here.iter().all(|p| p.2 == here[0].2) {
         return Ok(here[0].2);
     }
-    let half = 1u64 << (width - 1);
-    let lo = split(s, slot, here, base, width - 1)?;
-    let hi = split(s, slot, here, base + half, width - 1)?;
+    let mid = base + (1u64 << (width - 1));
+    let upper = here.partition_point(|p| u64::from(p.1) < mid);
+    let lower = upper + usize::from(u64::from(here[upper].0) < mid);
+    let lo = split(s, slot, &here[..lower], base, width - 1)?;
+    let hi = split(s, slot, &here[upper..], mid, width - 1)?;
     s.mk(var(slot, width - 1), lo, hi)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::WORDS;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The diagram of random pieces (boundaries anywhere, neighbours
+        /// sometimes equal) gives each piece's leaf at its ends and inside,
+        /// and equal functions give one node.
+        #[test]
+        fn materialize_decides_every_piece(
+            cuts in prop::collection::btree_set(1u32.., 0..40),
+            leaves in prop::collection::vec(0u32..4, 41),
+            slot in 0usize..WORDS,
+        ) {
+            let mut s = Store::new(1_000_000);
+            let starts: Vec<u32> = std::iter::once(0).chain(cuts).collect();
+            let parts: Parts = starts
+                .iter()
+                .enumerate()
+                .map(|(i, &lo)| {
+                    let hi = starts.get(i + 1).map_or(u32::MAX, |&next| next - 1);
+                    (lo, hi, s.leaf(leaves[i]).unwrap())
+                })
+                .collect();
+            let n = materialize(&mut s, slot, &parts).unwrap();
+            for &(lo, hi, leaf) in &parts {
+                for v in [lo, lo + (hi - lo) / 2, hi] {
+                    let mut words = [0u32; WORDS];
+                    words[slot] = v;
+                    prop_assert_eq!(s.eval(n, &words), s.value(leaf).unwrap(), "at {}", v);
+                }
+            }
+            // The same function with neighbours merged first.
+            let merged = overlay(&parts, 0, 0, &parts[..1]);
+            prop_assert_eq!(materialize(&mut s, slot, &merged).unwrap(), n);
+        }
+    }
 
     fn whole(n: Node) -> Parts {
         vec![(0, u32::MAX, n)]
