@@ -91,8 +91,31 @@ impl<'c> Words<'c> {
 #[derive(Debug, Default, Clone)]
 struct Slot {
     states: Vec<State>,
+    /// The states' positions, once there are more than [`FEW_STATES`] (a
+    /// compiled program has one state per pc: a scan of one state is
+    /// cheaper than hashing it).
     index: FastMap<State, usize>,
     results: Vec<Out>,
+}
+
+/// Up to this many states a slot finds a state by scanning.
+const FEW_STATES: usize = 4;
+
+impl Slot {
+    /// The position of `st` among the slot's states.
+    fn find(&self, st: &State) -> Option<usize> {
+        if self.states.len() <= FEW_STATES {
+            self.states.iter().position(|s| s == st)
+        } else {
+            self.index.get(st).copied()
+        }
+    }
+
+    /// The position of `st`, which the forward pass added.
+    fn at(&self, st: &State) -> usize {
+        // Every (pc, state) the backward pass asks for was added forward.
+        self.find(st).unwrap_or(usize::MAX)
+    }
 }
 
 /// The result of a (pc, state): a diagram, or intervals of one input word
@@ -177,18 +200,29 @@ fn build(s: &mut Store, prog: &Program, cfg: Cfg, cuts: &mut Cuts) -> Res<Node> 
 }
 
 fn add_state(slot: &mut Slot, st: State) -> bool {
-    if slot.index.contains_key(&st) {
+    if slot.find(&st).is_some() {
         return false;
     }
-    slot.index.insert(st, slot.states.len());
     slot.states.push(st);
+    if slot.states.len() > FEW_STATES {
+        if slot.index.is_empty() {
+            slot.index = slot
+                .states
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (*s, i))
+                .collect();
+        } else {
+            slot.index.insert(st, slot.states.len() - 1);
+        }
+    }
     true
 }
 
 /// The diagram of (pc, state), built from its intervals the first time.
 fn node_at(s: &mut Store, slots: &mut [Slot], pc: usize, st: &State) -> Res<Node> {
     let slot = &mut slots[pc];
-    let at = slot.index[st];
+    let at = slot.at(st);
     match &mut slot.results[at] {
         Out::Node(n) | Out::Case { built: Some(n), .. } => Ok(*n),
         Out::Case { slot, parts, built } => {
@@ -227,7 +261,7 @@ fn parts_at(
     word: usize,
 ) -> Res<Option<Side>> {
     let slot = &slots[pc];
-    if let Out::Case { slot, parts, .. } = &slot.results[slot.index[st]]
+    if let Out::Case { slot, parts, .. } = &slot.results[slot.at(st)]
         && *slot == word
     {
         return Ok(Some(Side::Parts(Rc::clone(parts))));
@@ -390,7 +424,7 @@ fn result(
         Opcode::RetA => leaves(s, &a).map(Out::Node),
         Opcode::Ja => {
             let to = &slots[next + insn.k as usize];
-            Ok(to.results[to.index[&st]].clone())
+            Ok(to.results[to.at(&st)].clone())
         }
         _ if op.operand().is_conditional() => {
             let (t, f) = (next + insn.jt as usize, next + insn.jf as usize);
