@@ -88,14 +88,18 @@ fn arch_dispatch(
     weights: &BTreeMap<u32, u64>,
 ) -> ArchInfo {
     let lay = ArgLayout::new(ap.audit_arch, ap.width, layout == Layout::Weighted);
-    let spans = spans(b, ap, &lay, weights);
-    let dispatch = match layout {
-        Layout::Linear => linear(b, ap, &lay),
-        Layout::Tree => balanced(b, &spans),
+    let (spans, dispatch) = match layout {
+        Layout::Linear => (spans(b, ap, &lay, weights), linear(b, ap, &lay)),
+        Layout::Tree => {
+            let spans = spans(b, ap, &lay, weights);
+            let dispatch = balanced(b, &spans);
+            (spans, dispatch)
+        }
         Layout::Weighted => {
             let plain = ArgLayout::new(ap.audit_arch, ap.width, false);
-            let reference = self::spans(b, ap, &plain, weights);
-            weighted(b, &spans, balanced_height(spans.len()) + 2, &reference)
+            let [spans, reference] = spans_under(b, ap, [&lay, &plain], weights);
+            let dispatch = weighted(b, &spans, balanced_height(spans.len()) + 2, &reference);
+            (spans, dispatch)
         }
     };
     ArchInfo {
@@ -125,6 +129,46 @@ pub(crate) fn spans(
     lay: &ArgLayout,
     weights: &BTreeMap<u32, u64>,
 ) -> Vec<Span> {
+    let [spans] = spans_under(b, ap, [lay], weights);
+    spans
+}
+
+/// [`spans`] under each of `lays`, in one walk: the cuts and the weights
+/// are the layouts' own, and a number with fewer than two rules (no run of
+/// values to lay out differently) is decided once for all of them.
+fn spans_under<const K: usize>(
+    b: &mut TreeBuilder,
+    ap: &ArchPolicy,
+    lays: [&ArgLayout; K],
+    weights: &BTreeMap<u32, u64>,
+) -> [Vec<Span>; K] {
+    let cuts = cuts(ap);
+    let mut out: [Vec<Span>; K] = std::array::from_fn(|_| Vec::new());
+    let mut counts = weights.iter().peekable();
+    for (i, &lo) in cuts.iter().enumerate() {
+        let hi = cuts.get(i + 1).map_or(u32::MAX, |next| next - 1);
+        let one_way = K == 1 || ap.rules.get(&lo).is_none_or(|r| r.len() < 2);
+        let first = decide(b, ap, lo, lays[0]);
+        // The cuts start at 0 and the counts are sorted: one walk sums them.
+        let mut calls = 0u64;
+        while let Some((_, c)) = counts.next_if(|&(&nr, _)| nr <= hi) {
+            calls += c;
+        }
+        for (k, spans) in out.iter_mut().enumerate() {
+            let target = match k {
+                0 => first,
+                _ if one_way => first,
+                _ => decide(b, ap, lo, lays[k]),
+            };
+            push_span(spans, (lo, hi), target, calls);
+        }
+    }
+    out
+}
+
+/// Where the number intervals of `ap` start: 0, every range's ends and
+/// every number with rules.
+fn cuts(ap: &ArchPolicy) -> Vec<u32> {
     let mut cuts: Vec<u64> = vec![0];
     for r in &ap.ranges {
         cuts.extend([u64::from(r.lo), u64::from(r.hi) + 1]);
@@ -134,34 +178,26 @@ pub(crate) fn spans(
     }
     cuts.sort_unstable();
     cuts.dedup();
-    let cuts: Vec<u32> = cuts
-        .into_iter()
+    cuts.into_iter()
         .filter_map(|c| u32::try_from(c).ok())
-        .collect();
-    let mut out: Vec<Span> = Vec::new();
-    let mut counts = weights.iter().peekable();
-    for (i, &lo) in cuts.iter().enumerate() {
-        let hi = cuts.get(i + 1).map_or(u32::MAX, |next| next - 1);
-        let target = decide(b, ap, lo, lay);
-        // The cuts start at 0 and the counts are sorted: one walk sums them.
-        let mut calls = 0u64;
-        while let Some((_, c)) = counts.next_if(|&(&nr, _)| nr <= hi) {
-            calls += c;
+        .collect()
+}
+
+/// Appends `lo..=hi` decided by `target`, merged into the last span when
+/// that one has the same target.
+fn push_span(out: &mut Vec<Span>, (lo, hi): (u32, u32), target: NodeId, calls: u64) {
+    match out.last_mut() {
+        Some(last) if last.target == target => {
+            last.hi = hi;
+            last.weight += calls * WEIGHT_SCALE;
         }
-        match out.last_mut() {
-            Some(last) if last.target == target => {
-                last.hi = hi;
-                last.weight += calls * WEIGHT_SCALE;
-            }
-            _ => out.push(Span {
-                lo,
-                hi,
-                target,
-                weight: 1 + calls * WEIGHT_SCALE,
-            }),
-        }
+        _ => out.push(Span {
+            lo,
+            hi,
+            target,
+            weight: 1 + calls * WEIGHT_SCALE,
+        }),
     }
-    out
 }
 
 /// The linear layout: ranges first, then one `jeq` per syscall with rules in
