@@ -51,7 +51,7 @@ impl Probed {
     }
 
     /// [`Probed::new`] with every interval filled by the general code
-    /// ([`general`], the reference for [`free_row`]).
+    /// (the reference the tests hold the row path to).
     #[cfg(test)]
     pub(super) fn general_only(
         spans: &[Span],
@@ -60,7 +60,7 @@ impl Probed {
         limit: u32,
         chains: Chains,
     ) -> (Probed, Table) {
-        Probed::computed(spans, alphabetic, min_level, limit, chains, true)
+        Probed::computed(spans, alphabetic, min_level, limit, chains, false)
     }
 
     fn computed(
