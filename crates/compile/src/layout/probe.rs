@@ -50,16 +50,16 @@ impl Probed {
         Probed::computed(spans, alphabetic, min_level, limit, chains, true)
     }
 
-    /// [`Probed::new`] with every interval filled by the general code
-    /// (the reference the tests hold the row path to).
+    /// [`Probed::new`] with the spans' own chains and every interval filled
+    /// by the general code (the reference the tests hold the row path to).
     #[cfg(test)]
     pub(super) fn general_only(
         spans: &[Span],
         alphabetic: Vec<u32>,
         min_level: &[u32],
         limit: u32,
-        chains: Chains,
     ) -> (Probed, Table) {
+        let chains = Chains::new(spans, min_level, limit);
         Probed::computed(spans, alphabetic, min_level, limit, chains, false)
     }
 

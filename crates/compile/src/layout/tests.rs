@@ -234,6 +234,26 @@ mod props {
         )
     }
 
+    /// The span count, a height limit `extra` above the balanced one, and
+    /// each span's smallest level from `bounds` (capped to fit the limit).
+    fn limits(w: &[u64], extra: u32, bounds: &[(usize, u32)]) -> (usize, u32, Vec<u32>) {
+        let n = w.len();
+        let limit = balanced_height(n) + extra;
+        let mut min_level = vec![0u32; n];
+        for &(at, m) in bounds {
+            min_level[at % n] = m.min(limit.saturating_sub(balanced_height(n)));
+        }
+        (n, limit, min_level)
+    }
+
+    /// One span per weight, two numbers apart.
+    fn cuts_of(w: &[u64]) -> Vec<(u32, u64)> {
+        w.iter()
+            .enumerate()
+            .map(|(i, &x)| (i as u32 * 2, x))
+            .collect()
+    }
+
     /// Each leaf's depth and decision in a built tree, read by evaluation.
     fn leaf_depths(b: TreeBuilder, root: NodeId, s: &[Span]) -> Vec<(u32, usize)> {
         let tree = b.finish(root, Vec::new());
@@ -257,16 +277,9 @@ mod props {
             extra in 0u32..3,
             bounds in prop::collection::vec((0usize..48, 1u32..4), 0..3),
         ) {
-            let n = w.len();
-            let limit = balanced_height(n) + extra;
-            let mut min_level = vec![0u32; n];
-            for &(at, m) in &bounds {
-                min_level[at % n] = m.min(limit.saturating_sub(balanced_height(n)));
-            }
+            let (n, limit, min_level) = limits(&w, extra, &bounds);
             let mut b = TreeBuilder::new();
-            let cuts: Vec<(u32, u64)> =
-                w.iter().enumerate().map(|(i, &x)| (i as u32 * 2, x)).collect();
-            let mut s = spans(&mut b, &cuts);
+            let mut s = spans(&mut b, &cuts_of(&w));
             // Neighbours differ, as merged spans do.
             let mut t = 0;
             for (sp, step) in s.iter_mut().zip(&steps) {
@@ -274,11 +287,10 @@ mod props {
                 sp.target = b.ret(t);
             }
             for alphabetic in [vec![0; n], min_level.clone()] {
-                let chains = || Chains::new(&s, &min_level, limit);
+                let chains = Chains::new(&s, &min_level, limit);
                 let (fast, fast_table) =
-                    Probed::new(&s, alphabetic.clone(), &min_level, limit, chains());
-                let (slow, slow_table) =
-                    Probed::general_only(&s, alphabetic, &min_level, limit, chains());
+                    Probed::new(&s, alphabetic.clone(), &min_level, limit, chains);
+                let (slow, slow_table) = Probed::general_only(&s, alphabetic, &min_level, limit);
                 prop_assert_eq!(fast_table, slow_table);
                 prop_assert_eq!(fast.parts(), slow.parts());
             }
@@ -293,18 +305,11 @@ mod props {
             extra in 0u32..3,
             bounds in prop::collection::vec((0usize..48, 1u32..4), 0..3),
         ) {
-            let n = w.len();
-            let limit = balanced_height(n) + extra;
-            let mut min_level = vec![0u32; n];
-            for &(at, m) in &bounds {
-                min_level[at % n] = m.min(limit.saturating_sub(balanced_height(n)));
-            }
+            let (n, limit, min_level) = limits(&w, extra, &bounds);
             let table = Table::with_levels(&w, min_level.clone(), limit);
             prop_assert_eq!(table.total, full_scan(&w, &min_level, limit));
             let mut b = TreeBuilder::new();
-            let cuts: Vec<(u32, u64)> =
-                w.iter().enumerate().map(|(i, &x)| (i as u32 * 2, x)).collect();
-            let s = spans(&mut b, &cuts);
+            let s = spans(&mut b, &cuts_of(&w));
             // The probed programme's pass computes the same tables, with
             // the leaf levels and with the height limit alone.
             let chains = Chains::new(&s, &min_level, limit);
