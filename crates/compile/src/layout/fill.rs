@@ -99,13 +99,17 @@ fn general(inputs: &Inputs, at: &mut Level<'_>, i: usize, j: usize) {
         best = (c.cost, 0);
     }
     if j - i < most {
-        let split = splits(
-            inputs,
-            reach,
-            (at.prev[0], at.prev[1]),
-            (a_cur, a_level),
-            (i, j),
-        );
+        let split = if reach == Reach::Any {
+            splits(
+                inputs,
+                reach,
+                (at.prev[0], at.prev[1]),
+                (a_cur, a_level),
+                (i, j),
+            )
+        } else {
+            top_splits(inputs, at.prev, (a_cur, a_level), (i, j))
+        };
         let weight = inputs.prefix[j + 1] - inputs.prefix[i];
         if let Some((c, r)) = split.filter(|&(c, _)| c.saturating_add(weight) < best.0) {
             best = (c.saturating_add(weight), r as u8);
@@ -239,6 +243,21 @@ fn both_splits(
         }
     }
     ((a_best, a_root), (best, root))
+}
+
+/// [`splits`] on the top two levels, where both programmes search every
+/// root: one loop over the row's slices.
+fn top_splits(
+    inputs: &Inputs,
+    [a_prev, prev]: [&[u64]; 2],
+    (a_cur, a_level): (&mut [u64], &mut [u8]),
+    (i, j): (usize, usize),
+) -> Option<(u64, usize)> {
+    let n = inputs.n;
+    let rows = (&a_prev[i * n..][..n], &prev[i * n..][..n]);
+    let (a, c) = both_splits((rows.0, a_prev), (rows.1, prev), n, j, (i + 1, j));
+    table::keep(&inputs.rows, (a_cur, a_level), i, j, a);
+    (a.0 != u64::MAX).then_some(c)
 }
 
 /// Fills the alphabetic cost and root of `i..=j` and returns the probed
