@@ -38,7 +38,7 @@ use sysfence_cbpf::interp::{self, cache};
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::{Action as RawAction, SeccompData};
 use sysfence_profile::eval::{boundary_values, eval};
-use sysfence_profile::ir::{Action, ArchPolicy, Cond, Policy, Rule};
+use sysfence_profile::ir::{Action, ArchPolicy, Cond, NrRange, Policy, Rule};
 
 pub use crate::proof::Proved;
 use crate::select::{self, Selection};
@@ -253,10 +253,17 @@ fn check_numbers(policy: &Policy, ap: &ArchPolicy, program: &Program) -> Result<
 /// Whether the policy allows `nr` whatever the arguments (every rule that
 /// can be reached allows, and so does the fall-through).
 pub fn always_allows(ap: &ArchPolicy, nr: u32) -> bool {
-    if let Some(r) = ap.range_for(nr) {
+    let rules = ap.rules.get(&nr).map_or(&[][..], Vec::as_slice);
+    allows_always(ap, ap.range_for(nr), rules)
+}
+
+/// [`always_allows`] for a number whose range (if any) and rules are
+/// already looked up.
+fn allows_always(ap: &ArchPolicy, range: Option<&NrRange>, rules: &[Rule]) -> bool {
+    if let Some(r) = range {
         return r.action == Action::Allow;
     }
-    for rule in ap.rules.get(&nr).map_or(&[][..], Vec::as_slice) {
+    for rule in rules {
         if rule.action != Action::Allow {
             return false;
         }
@@ -280,22 +287,27 @@ fn summary(policy: &Policy, ap: &ArchPolicy, program: &Program) -> Result<ArchSu
         arg_checked: 0,
         cached: 0,
     };
+    // The numbers ascend: one walk over the rules finds each number's.
+    let mut with_rules = ap.rules.range(ap.table_numbers().start()..).peekable();
     for nr in ap.table_numbers() {
+        while with_rules.next_if(|&(&k, _)| k < nr).is_some() {}
+        let rules = with_rules
+            .peek()
+            .filter(|&&(&k, _)| k == nr)
+            .map_or(&[][..], |(_, r)| r.as_slice());
+        let range = ap.range_for(nr);
         match RawAction::from_raw(expected(policy, &SeccompData::new(ap.audit_arch, nr))) {
             RawAction::Allow => s.allowed += 1,
             RawAction::Errno(_) => s.errno += 1,
             a if a.kills() => s.killed += 1,
             _ => s.other += 1,
         }
-        let conditional = ap
-            .rules
-            .get(&nr)
-            .is_some_and(|r| r.iter().any(|r| !r.conds.is_empty()));
-        s.arg_checked += usize::from(conditional && ap.range_for(nr).is_none());
+        let conditional = rules.iter().any(|r| !r.conds.is_empty());
+        s.arg_checked += usize::from(conditional && range.is_none());
         // The cache model is sound: a number the policy does not always
         // allow is never a constant ALLOW of a correct program (and a wrong
         // program is the proof's or the sampled check's to refuse).
-        let always = always_allows(ap, nr);
+        let always = allows_always(ap, range, rules);
         let cached = always && cache::is_const_allow(program, ap.audit_arch, nr);
         if always && !cached {
             return Err(Mismatch::NotCached {
