@@ -74,24 +74,24 @@ where
     }
     let mut cost = vec![zero; n * n];
     let mut root = vec![0u32; n * n];
-    for i in 0..n.saturating_sub(1) {
-        cost[i * n + i + 1] = prefix[i + 2] - prefix[i];
-        root[i * n + i + 1] = (i + 1) as u32;
-    }
-    for len in 3..=n {
-        for i in 0..=n - len {
-            let j = i + len - 1;
-            let from = (root[i * n + j - 1] as usize).max(i + 1);
-            let to = (root[(i + 1) * n + j] as usize).min(j).max(from);
-            let mut best = (cost[i * n + from - 1] + cost[from * n + j], from);
+    // Rows from the last leaf up, each by its last leaf: the window's
+    // neighbours `i..j` (earlier in the row) and `i+1..=j` (the row below)
+    // are done first. A single leaf costs 0 and reads as root 0.
+    for i in (0..n.saturating_sub(1)).rev() {
+        let (row, below) = cost[i * n..].split_at_mut(n);
+        let (root_row, root_below) = root[i * n..].split_at_mut(n);
+        for j in i + 1..n {
+            let from = (root_row[j - 1] as usize).max(i + 1);
+            let to = (root_below[j] as usize).min(j).max(from);
+            let mut best = (row[from - 1] + below[(from - i - 1) * n + j], from);
             for r in from + 1..=to {
-                let c = cost[i * n + r - 1] + cost[r * n + j];
+                let c = row[r - 1] + below[(r - i - 1) * n + j];
                 if c < best.0 {
                     best = (c, r);
                 }
             }
-            cost[i * n + j] = best.0 + prefix[j + 1] - prefix[i];
-            root[i * n + j] = best.1 as u32;
+            row[j] = best.0 + prefix[j + 1] - prefix[i];
+            root_row[j] = best.1 as u32;
         }
     }
     if n == 0 { zero } else { cost[n - 1] }
