@@ -26,6 +26,9 @@ pub(super) struct Inputs {
     pub(super) prefix: Vec<u64>,
     /// `bounded[i]`: how many of the first `i` spans carry a level bound.
     pub(super) bounded: Vec<usize>,
+    /// Each span's smallest level in the probed programme (the alphabetic
+    /// one's are 0 or the same).
+    pub(super) min_level: Vec<u32>,
     pub(super) chains: Chains,
     /// The alphabetic programme's weights and leaf levels.
     pub(super) rows: Rows,
@@ -34,26 +37,36 @@ pub(super) struct Inputs {
     pub(super) free_rows: bool,
 }
 
-/// Fills level `h` of both programmes from level `h - 1`; returns their
-/// roots.
+/// Fills level `h` of both programmes from level `h - 1` (`level` holds
+/// the roots of level `h - 1` and gets those of `h`); `settled[i]`: how
+/// many of the intervals starting at span `i` (by length) no higher level
+/// changes, which the row path leaves as they are.
 pub(super) fn one_level(
     inputs: &Inputs,
+    settled: &mut [usize],
     (h, reach): (usize, Reach),
     prev: [&[u64]; 2],
-    [a_cur, cur]: [&mut [u64]; 2],
-) -> [Vec<u8>; 2] {
+    cur: [&mut [u64]; 2],
+    level: [&mut [u8]; 2],
+) {
     let n = inputs.n;
-    let mut a_level = vec![0u8; n * n];
-    let mut level = vec![0u8; n * n];
     let most = 1usize.checked_shl(h as u32).unwrap_or(usize::MAX);
     let top = n.min(most.max(inputs.chains.longest_at(h)));
     let mut at = Level {
         h,
         reach,
         prev,
-        cur: [a_cur, cur],
-        level: [&mut a_level, &mut level],
+        cur,
+        level,
     };
+    if reach == Reach::Any && inputs.free_rows {
+        // A span that is a leaf below `h` costs 0 at every level from here.
+        for (s, &m) in settled.iter_mut().zip(&inputs.min_level) {
+            if *s == 0 && (m as usize) < h {
+                *s = 1;
+            }
+        }
+    }
     if reach == Reach::Any {
         for i in (0..n.saturating_sub(1)).rev() {
             let last = (i + top - 1).min(n - 1);
@@ -63,7 +76,7 @@ pub(super) fn one_level(
             } else {
                 i + 1
             };
-            row(inputs, &mut at, i, stop);
+            row(inputs, &mut at, settled, i, stop);
             for j in stop.max(i + 1)..=last {
                 general(inputs, &mut at, i, j);
             }
@@ -75,7 +88,6 @@ pub(super) fn one_level(
             }
         }
     }
-    [a_level, level]
 }
 
 /// One level's arrays, both programmes (alphabetic first).
@@ -135,7 +147,7 @@ fn general(inputs: &Inputs, at: &mut Level<'_>, i: usize, j: usize) {
 ///
 /// Knuth's window reads the neighbours `i..j` and `i+1..=j`, which have
 /// trees; a single span's root reads as 0.
-fn row(inputs: &Inputs, at: &mut Level<'_>, i: usize, stop: usize) {
+fn row(inputs: &Inputs, at: &mut Level<'_>, settled: &mut [usize], i: usize, stop: usize) {
     let n = inputs.n;
     let [a_prev, prev] = at.prev.map(|p| &p[..n * n]);
     let [a_cur, cur] = &mut at.cur;
@@ -157,12 +169,26 @@ fn row(inputs: &Inputs, at: &mut Level<'_>, i: usize, stop: usize) {
     let stop = stop.min(n);
     let both_free = table::free_stop(&inputs.bounded, i).min(stop);
     let a_free = inputs.rows.free_stop(i).min(stop).max(both_free);
-    for j in i + 1..both_free {
+    // The settled intervals of the row are its first ones: start past them.
+    let start = (i + settled[i]).max(i + 1);
+    let mut settle = |out: &Row<'_>, j: usize| {
+        let len = j - i + 1;
+        if settled[i] + 1 == len
+            && settled[i + 1] + 1 >= len
+            && out.a_cur[j] == a_prev_row[j]
+            && out.cur[j] == prev_row[j]
+            && out.chain_final(inputs, j)
+        {
+            settled[i] = len;
+        }
+    };
+    for j in start..both_free {
         let roots = knuth(a_row, j);
         let (a, c) = both_splits((a_prev_row, a_prev), (prev_row, prev), n, j, roots);
         out.keep(inputs, a_row, j, a, c);
+        settle(&out, j);
     }
-    for j in both_free.max(i + 1)..stop {
+    for j in both_free.max(start)..stop {
         let roots = if j < a_free {
             knuth(a_row, j)
         } else {
@@ -173,6 +199,7 @@ fn row(inputs: &Inputs, at: &mut Level<'_>, i: usize, stop: usize) {
         let r = a.1.max(i + 1);
         let c = (prev_row[r - 1].saturating_add(prev[r * n + j]), r);
         out.keep(inputs, a_row, j, a, c);
+        settle(&out, j);
     }
 }
 
@@ -187,6 +214,17 @@ struct Row<'a> {
 }
 
 impl Row<'_> {
+    /// Whether `i..=j`'s chain can no longer be chosen or become allowed:
+    /// there is none, it is allowed already, or it costs more than the
+    /// interval does now (once settled its cost stays, and a chain wins
+    /// only below the split's cost).
+    fn chain_final(&self, inputs: &Inputs, j: usize) -> bool {
+        inputs
+            .chains
+            .get(self.i, j)
+            .is_none_or(|c| c.level as usize <= self.h || c.cost > self.cur[j])
+    }
+
     /// Stores `i..=j`'s costs (with its weight) and roots from the best
     /// splits of the alphabetic programme and of the probed one (cost of
     /// the two halves, root), the probed one against the interval's chain.

@@ -77,15 +77,19 @@ impl Probed {
             n,
             prefix: prefix64(weights.iter().copied()),
             bounded: bounded_counts(min_level),
+            min_level: min_level.to_vec(),
             chains,
             rows: Rows::new(&weights, alphabetic),
             free_rows,
         };
+        let mut settled = vec![0usize; n];
         let ([a_root, root], [a_total, total]) = levels(
             n,
             [&inputs.rows.min_level, min_level],
             limit,
-            |h, reach, prev, cur| one_level(&inputs, (h, reach), prev, cur),
+            |h, reach, prev, cur, level| {
+                one_level(&inputs, &mut settled, (h, reach), prev, cur, level);
+            },
         );
         let probed = Probed {
             n,

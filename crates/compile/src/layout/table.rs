@@ -87,11 +87,14 @@ impl Table {
     pub(super) fn with_levels(weights: &[u64], min_level: Vec<u32>, limit: u32) -> Table {
         let n = weights.len();
         let rows = Rows::new(weights, min_level);
-        let ([root], [total]) = levels(n, [&rows.min_level], limit, |h, reach, [prev], [cur]| {
-            let mut level = vec![0u8; n * n];
-            one_level(&rows, (h, reach), prev, cur, &mut level);
-            [level]
-        });
+        let ([root], [total]) = levels(
+            n,
+            [&rows.min_level],
+            limit,
+            |h, reach, [prev], [cur], [level]| {
+                one_level(&rows, (h, reach), prev, cur, level);
+            },
+        );
         Table { n, root, total }
     }
 
@@ -163,10 +166,14 @@ impl Reach {
 
 /// Runs `K` programmes side by side over levels `1..=limit`: in each,
 /// level 0 holds the single spans whose smallest level (`min_levels[k]`)
-/// is 0; before `step` fills the [`Reach`] of level `h` from level `h - 1`
-/// (and returns its roots), the single spans that may be leaves at `h`
-/// cost 0 there. Out: per programme, the roots of every level (none at 0)
-/// and the whole set's cost (`u128::MAX`: no tree).
+/// is 0; before `step` fills the [`Reach`] of level `h` from level `h - 1`,
+/// the single spans that may be leaves at `h` cost 0 there. `step` gets
+/// level `h`'s roots holding level `h - 1`'s, so an interval whose cost
+/// and root can no longer change may be left as it is (an interval a level
+/// does not visit keeps a root no parent reads: 0 below the top two
+/// levels, where only chains and splits that fit are visited, and never
+/// read on the top two). Out: per programme, the roots of every level (all
+/// 0 at level 0) and the whole set's cost (`u128::MAX`: no tree).
 ///
 /// Two cost arrays take turns, and `step` finds in `cur` the values of
 /// level `h - 2`, not "no tree": clearing them cost a fifth of the pass.
@@ -180,7 +187,7 @@ pub(super) fn levels<const K: usize>(
     n: usize,
     min_levels: [&[u32]; K],
     limit: u32,
-    mut step: impl FnMut(usize, Reach, [&[u64]; K], [&mut [u64]; K]) -> [Vec<u8>; K],
+    mut step: impl FnMut(usize, Reach, [&[u64]; K], [&mut [u64]; K], [&mut [u8]; K]),
 ) -> ([Vec<Vec<u8>>; K], [u128; K]) {
     let set_leaves = |h: usize, costs: &mut [Vec<u64>; K]| {
         for (cost, min_level) in costs.iter_mut().zip(min_levels) {
@@ -194,14 +201,16 @@ pub(super) fn levels<const K: usize>(
     let mut prev: [Vec<u64>; K] = std::array::from_fn(|_| vec![u64::MAX; n * n]);
     let mut cur: [Vec<u64>; K] = std::array::from_fn(|_| vec![u64::MAX; n * n]);
     set_leaves(0, &mut prev);
-    let mut root: [Vec<Vec<u8>>; K] = std::array::from_fn(|_| vec![Vec::new()]);
+    let mut root: [Vec<Vec<u8>>; K] = std::array::from_fn(|_| vec![vec![0u8; n * n]]);
     for h in 1..=limit as usize {
         set_leaves(h, &mut cur);
-        let level = step(
+        let mut level: [Vec<u8>; K] = std::array::from_fn(|k| root[k][h - 1].clone());
+        step(
             h,
             Reach::at(h, limit as usize),
             prev.each_ref().map(Vec::as_slice),
             cur.each_mut().map(Vec::as_mut_slice),
+            level.each_mut().map(Vec::as_mut_slice),
         );
         for (r, l) in root.iter_mut().zip(level) {
             r.push(l);
