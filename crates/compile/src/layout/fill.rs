@@ -6,12 +6,13 @@
 //! Below the top two levels, the rows go from the last span up and each
 //! row by its last span, so both neighbours of `i..=j` (`i..j` earlier in
 //! the row, `i+1..=j` in the row below) are done before it, as Knuth's
-//! window needs. A row's intervals that fit the level and hold no bounded
-//! leaf are most of them; [`row`] fills those with both root searches
-//! in one loop over row slices. Every other interval, and the top two
-//! levels (which search every root of their few intervals), take
-//! [`general`]: the alphabetic search in its window, then the probed one in
-//! [`window`]. The two paths decide alike (the tests compare them on random
+//! window needs. [`row`] fills a row's intervals that fit the level over
+//! row slices, with both root searches in one loop where the interval holds
+//! no bounded leaf (most of them). The intervals only a chain can decide
+//! (longer than the level fits) and the top two levels (which search every
+//! root of their few intervals) take [`general`]: the alphabetic search in
+//! its window, then the probed one in [`window`]. The two paths decide
+//! alike (the tests compare them on random
 //! spans with chains and level bounds); on the uniform mix over Docker's
 //! profile (70 spans, height 9) all levels take 1.64 M instructions with the
 //! row path and 3.34 M with [`general`] alone.
