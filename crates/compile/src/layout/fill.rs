@@ -130,13 +130,7 @@ fn general(inputs: &Inputs, at: &mut Level<'_>, i: usize, j: usize) {
     }
     if j - i < most {
         let split = if reach == Reach::Any {
-            splits(
-                inputs,
-                reach,
-                (at.prev[0], at.prev[1]),
-                (a_cur, a_level),
-                (i, j),
-            )
+            splits(inputs, (at.prev[0], at.prev[1]), (a_cur, a_level), (i, j))
         } else {
             top_splits(inputs, at.prev, (a_cur, a_level), (i, j))
         };
@@ -316,45 +310,34 @@ fn top_splits(
     (a.0 != u64::MAX).then_some(c)
 }
 
-/// Fills the alphabetic cost and root of `i..=j` and returns the probed
-/// programme's best split of it (cost of the two halves, root), if the
-/// alphabetic table has a tree there: two root searches, each in its own
-/// window ([`row`] does the same in one loop where the windows are
-/// both Knuth's).
+/// Fills the alphabetic cost and root of `i..=j`, on a level below the top
+/// two, and returns the probed programme's best split of it (cost of the
+/// two halves, root), if the alphabetic table has a tree there: two root
+/// searches, each in its own window ([`row`] does the same in one loop
+/// where the windows are both Knuth's).
 fn splits(
     inputs: &Inputs,
-    reach: Reach,
     (a_prev, prev): (&[u64], &[u64]),
     (a_cur, a_level): (&mut [u64], &mut [u8]),
     (i, j): (usize, usize),
 ) -> Option<(u64, usize)> {
     let n = inputs.n;
     let free = inputs.bounded[j + 1] == inputs.bounded[i];
-    let roots = table::window(&inputs.rows, reach, a_level, i, j).unwrap_or((i + 1, j));
+    let roots = table::window(&inputs.rows, Reach::Any, a_level, i, j).unwrap_or((i + 1, j));
     let a_best = table::best_split(a_prev, n, i, j, roots);
     table::keep(&inputs.rows, (a_cur, a_level), i, j, a_best);
-    let roots = window(a_level, n, (i, j), free, reach)?;
+    let roots = window(a_level, n, (i, j), free)?;
     Some(table::best_split(prev, n, i, j, roots))
 }
 
-/// The split roots to try for `i..=j` at level `h`: from the alphabetic
-/// root of `i..j` to that of `i+1..=j`, widened to hold the alphabetic root
-/// of `i..=j`, when the interval holds no bounded leaf; else that root
-/// alone; every root on the top two levels, whose intervals are few (and
-/// their neighbours' roots not computed). None when the alphabetic table
-/// has no tree there.
-fn window(
-    roots: &[u8],
-    n: usize,
-    (i, j): (usize, usize),
-    free: bool,
-    reach: Reach,
-) -> Option<(usize, usize)> {
+/// The probed split roots to try for `i..=j` on a level below the top two
+/// (the top two try every root, [`top_splits`]): from the alphabetic root
+/// of `i..j` to that of `i+1..=j`, widened to hold the alphabetic root of
+/// `i..=j`, when the interval holds no bounded leaf; else that root alone.
+/// None when the alphabetic table has no tree there.
+fn window(roots: &[u8], n: usize, (i, j): (usize, usize), free: bool) -> Option<(usize, usize)> {
     let at = |a: usize, b: usize| (roots[a * n + b] != 0).then(|| usize::from(roots[a * n + b]));
     let own = at(i, j)?;
-    if reach != Reach::Any {
-        return Some((i + 1, j));
-    }
     if !free {
         return Some((own, own));
     }
