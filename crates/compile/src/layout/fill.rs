@@ -9,11 +9,12 @@
 //! window needs. [`row`] fills a row's intervals that fit the level over
 //! row slices, with both root searches in one loop where the interval holds
 //! no bounded leaf (most of them). The intervals only a chain can decide
-//! (longer than the level fits) and the top two levels (which search every
-//! root of their few intervals) take [`general`]: the alphabetic search in
-//! its window, then the probed one in [`window`]. The two paths decide
-//! alike (the tests compare them on random
-//! spans with chains and level bounds); on the uniform mix over Docker's
+//! (longer than the level fits) and the top two levels take [`general`]:
+//! below the top two the alphabetic search in its window, then the probed
+//! one in [`window`]; on the top two, whose few intervals search every
+//! root, both in one loop ([`top_splits`]). The tests hold the row path to
+//! [`general`] on random spans with chains and level bounds (the same
+//! roots at every level, the same costs); on the uniform mix over Docker's
 //! profile (70 spans, height 9) all levels take 1.64 M instructions with the
 //! row path and 3.34 M with [`general`] alone.
 //!
