@@ -33,7 +33,8 @@
 //! [`super::table::levels`] hands each level the roots of the level below,
 //! and the cost array a level writes holds the costs of two levels down,
 //! equal to the level below's once settled. A fifth of Docker's row
-//! intervals are skipped. The top two levels and [`general`] skip nothing.
+//! intervals are settled this way; the top two levels and [`general`]
+//! compute every interval they visit.
 
 use super::chain::Chains;
 use super::table::{self, Reach, Rows};
