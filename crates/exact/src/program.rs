@@ -31,7 +31,7 @@ use std::rc::Rc;
 
 use crate::cases::{Parts, materialize, overlay};
 use crate::cut::Cuts;
-use crate::store::{FALSE, FastMap, Node, OverBudget, Res, Store, slot_of_offset};
+use crate::store::{FALSE, FastMap, Node, OverBudget, Res, Store, WORDS, slot_of_offset};
 use crate::word::{self, Rel, Word};
 
 /// The most (pc, register state) pairs one build may visit.
@@ -49,53 +49,140 @@ struct State {
 /// past it results are built as diagrams at once.
 const MAX_PARTS: usize = 1 << 20;
 
-/// Interned words, so a state is small and hashable; the ALU results
-/// already computed (by instruction and operand ids); the cuts; how many
-/// more intervals results may keep.
+/// Interned words, so a state is small and hashable, with what each is (a
+/// constant, an untouched input word) found once; the input words already
+/// built; the ALU results already computed (by instruction and operand ids);
+/// the cuts; how many more intervals results may keep.
 #[derive(Debug)]
 struct Words<'c> {
     list: Vec<Word>,
+    kinds: Vec<Kind>,
     ids: FastMap<Word, u32>,
+    inputs: [Option<u32>; WORDS],
     alu: FastMap<(u16, u32, u32, u32), u32>,
     cuts: &'c mut Cuts,
     parts_left: usize,
+}
+
+/// What an interned word is, as the comparisons need it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Const(u32),
+    Input(usize),
+    Other,
 }
 
 impl<'c> Words<'c> {
     fn new(cuts: &'c mut Cuts) -> Words<'c> {
         Words {
             list: Vec::new(),
+            kinds: Vec::new(),
             ids: FastMap::default(),
+            inputs: [None; WORDS],
             alu: FastMap::default(),
             cuts,
             parts_left: MAX_PARTS,
         }
     }
 
-    fn id(&mut self, w: Word) -> u32 {
+    fn id(&mut self, s: &Store, w: Word) -> u32 {
         if let Some(&id) = self.ids.get(&w) {
             return id;
         }
+        let kind = match (w.as_const(), w.as_input(s)) {
+            (Some(k), _) => Kind::Const(k),
+            (None, Some(slot)) => Kind::Input(slot),
+            (None, None) => Kind::Other,
+        };
         let id = self.list.len() as u32;
         self.list.push(w);
+        self.kinds.push(kind);
         self.ids.insert(w, id);
         id
     }
 
+    /// The id of the input word in `slot`, built the first time.
+    fn input(&mut self, s: &mut Store, slot: usize) -> Res<u32> {
+        if let Some(id) = self.inputs[slot] {
+            return Ok(id);
+        }
+        let w = Word::input(s, slot)?;
+        let id = self.id(s, w);
+        self.inputs[slot] = Some(id);
+        Ok(id)
+    }
+
     fn get(&self, id: u32) -> Word {
         self.list[id as usize]
+    }
+
+    fn kind(&self, id: u32) -> Kind {
+        self.kinds[id as usize]
     }
 }
 
 /// Per pc: the states reaching it, and their results once known.
 #[derive(Debug, Default, Clone)]
 struct Slot {
-    states: Vec<State>,
+    states: Few<State>,
     /// The states' positions, once there are more than [`FEW_STATES`] (a
     /// compiled program has one state per pc: a scan of one state is
     /// cheaper than hashing it).
     index: FastMap<State, usize>,
-    results: Vec<Out>,
+    results: Few<Out>,
+}
+
+/// A list holding its first item inline: a compiled program has one state
+/// per pc, and a vector per pc would allocate for it.
+#[derive(Debug, Clone)]
+struct Few<T> {
+    first: Option<T>,
+    more: Vec<T>,
+}
+
+impl<T> Default for Few<T> {
+    fn default() -> Few<T> {
+        Few {
+            first: None,
+            more: Vec::new(),
+        }
+    }
+}
+
+impl<T> Few<T> {
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.more.len()
+    }
+
+    fn push(&mut self, item: T) {
+        match self.first {
+            None => self.first = Some(item),
+            Some(_) => self.more.push(item),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.first.iter().chain(&self.more)
+    }
+}
+
+impl<T> std::ops::Index<usize> for Few<T> {
+    type Output = T;
+    fn index(&self, i: usize) -> &T {
+        match (i, &self.first) {
+            (0, Some(item)) => item,
+            _ => &self.more[i.wrapping_sub(1)],
+        }
+    }
+}
+
+impl<T> std::ops::IndexMut<usize> for Few<T> {
+    fn index_mut(&mut self, i: usize) -> &mut T {
+        match (i, &mut self.first) {
+            (0, Some(item)) => item,
+            _ => &mut self.more[i.wrapping_sub(1)],
+        }
+    }
 }
 
 /// Up to this many states a slot finds a state by scanning.
@@ -113,7 +200,12 @@ impl Slot {
 
     /// The position of `st`, which the forward pass added.
     fn at(&self, st: &State) -> usize {
-        // Every (pc, state) the backward pass asks for was added forward.
+        // Every (pc, state) the backward pass asks for was added forward,
+        // so a slot's only state is the one asked for; a `ret k` records
+        // every state reaching it as one, and its result is the same.
+        if self.states.len() == 1 {
+            return 0;
+        }
         self.find(st).unwrap_or(usize::MAX)
     }
 }
@@ -164,21 +256,27 @@ fn build(s: &mut Store, prog: &Program, cfg: Cfg, cuts: &mut Cuts) -> Res<Node> 
     let mode = cfg.mode;
     let insns = prog.insns();
     let mut words = Words::new(cuts);
-    let zero = words.id(Word::constant(0));
+    let zero = words.id(s, Word::constant(0));
     let mut slots: Vec<Slot> = vec![Slot::default(); insns.len()];
-    add_state(
-        &mut slots[0],
-        State {
-            a: zero,
-            x: zero,
-            mem: [zero; 16],
-        },
-    );
+    let start = State {
+        a: zero,
+        x: zero,
+        mem: [zero; 16],
+    };
+    add_state(&mut slots[0], start);
     let mut total = 1usize;
     for pc in 0..insns.len() {
         for i in 0..slots[pc].states.len() {
             let st = slots[pc].states[i];
-            for (to, next) in successors(s, &mut words, insns, pc, st, mode)? {
+            let (first, second) = successors(s, &mut words, insns, pc, st, mode)?;
+            for (to, next) in first.into_iter().chain(second) {
+                // A `ret k` reads no register: every state reaching it is
+                // recorded as the one state `start` (see `Slot::at`).
+                let next = if opcode(&insns[to]) == Opcode::RetK {
+                    start
+                } else {
+                    next
+                };
                 if add_state(&mut slots[to], next) {
                     total += 1;
                     if total > MAX_STATES {
@@ -287,6 +385,10 @@ fn keep_parts(s: &mut Store, words: &mut Words, word: usize, parts: Parts) -> Re
     })
 }
 
+/// Where an instruction goes and with which state: none after a return, a
+/// second one after a jump whose two targets differ.
+type Next = (Option<(usize, State)>, Option<(usize, State)>);
+
 /// The states after `insns[pc]` and where they go.
 fn successors(
     s: &mut Store,
@@ -295,22 +397,18 @@ fn successors(
     pc: usize,
     st: State,
     mode: ShiftMode,
-) -> Res<Vec<(usize, State)>> {
+) -> Res<Next> {
     let insn = insns[pc];
     let op = opcode(&insn);
     let next = pc + 1;
     let out = match op {
-        Opcode::RetK | Opcode::RetA => vec![],
-        Opcode::Ja => vec![(next + insn.k as usize, st)],
+        Opcode::RetK | Opcode::RetA => (None, None),
+        Opcode::Ja => (Some((next + insn.k as usize, st)), None),
         _ if op.operand().is_conditional() => {
             let (t, f) = (next + insn.jt as usize, next + insn.jf as usize);
-            if t == f {
-                vec![(t, st)]
-            } else {
-                vec![(t, st), (f, st)]
-            }
+            (Some((t, st)), (t != f).then_some((f, st)))
         }
-        _ => vec![(next, step(s, words, &insn, op, st, mode)?)],
+        _ => (Some((next, step(s, words, &insn, op, st, mode)?)), None),
     };
     Ok(out)
 }
@@ -330,15 +428,14 @@ fn step(
     mode: ShiftMode,
 ) -> Res<State> {
     let k = insn.k;
-    let kw = Word::constant(k);
-    let set_a = |w: Word, words: &mut Words, st: &mut State| st.a = words.id(w);
+    let constant = |s: &Store, words: &mut Words, k| words.id(s, Word::constant(k));
     match op {
-        Opcode::LdImm => set_a(kw, words, &mut st),
-        Opcode::LdAbsW => set_a(Word::input(s, slot_of_offset(k))?, words, &mut st),
-        Opcode::LdLen => set_a(Word::constant(SECCOMP_DATA_SIZE), words, &mut st),
+        Opcode::LdImm => st.a = constant(s, words, k),
+        Opcode::LdAbsW => st.a = words.input(s, slot_of_offset(k))?,
+        Opcode::LdLen => st.a = constant(s, words, SECCOMP_DATA_SIZE),
         Opcode::LdMem => st.a = st.mem[k as usize % 16],
-        Opcode::LdxImm => st.x = words.id(kw),
-        Opcode::LdxLen => st.x = words.id(Word::constant(SECCOMP_DATA_SIZE)),
+        Opcode::LdxImm => st.x = constant(s, words, k),
+        Opcode::LdxLen => st.x = constant(s, words, SECCOMP_DATA_SIZE),
         Opcode::LdxMem => st.x = st.mem[k as usize % 16],
         Opcode::St => st.mem[k as usize % 16] = st.a,
         Opcode::Stx => st.mem[k as usize % 16] = st.x,
@@ -367,7 +464,7 @@ fn alu_cached(
     let w = words
         .cuts
         .alu(s, *insn, (&a, &x), mode, |s| alu(s, op, &a, &x, &kw, mode))?;
-    let id = words.id(w);
+    let id = words.id(s, w);
     words.alu.insert(key, id);
     Ok(id)
 }
@@ -416,47 +513,17 @@ fn result(
     let insn = insns[pc];
     let op = opcode(&insn);
     let next = pc + 1;
-    let a = words.get(st.a);
-    let x = words.get(st.x);
     match op {
         Opcode::RetK => s.leaf(insn.k).map(Out::Node),
-        Opcode::RetA if cfg.symbolic => s.word_leaf(&a.bits).map(Out::Node),
-        Opcode::RetA => leaves(s, &a).map(Out::Node),
+        Opcode::RetA if cfg.symbolic => s.word_leaf(&words.get(st.a).bits).map(Out::Node),
+        Opcode::RetA => leaves(s, &words.get(st.a)).map(Out::Node),
         Opcode::Ja => {
             let to = &slots[next + insn.k as usize];
             Ok(to.results[to.at(&st)].clone())
         }
-        _ if op.operand().is_conditional() => {
-            let (t, f) = (next + insn.jt as usize, next + insn.jf as usize);
-            let rhs = if op.operand() == sysfence_cbpf::opcode::Operand::CondX {
-                x
-            } else {
-                Word::constant(insn.k)
-            };
-            let rel = relation(op);
-            let compare = match (a.as_input(s), rhs.as_const()) {
-                (Some(slot), Some(k)) if rel != Rel::Set => Some((slot, k)),
-                _ => None,
-            };
-            if let Some((slot, k)) = compare
-                && let Some(out) = compare_parts(s, words, slots, (t, f), &st, (slot, rel, k))?
-            {
-                return Ok(out);
-            }
-            let taken = node_at(s, slots, t, &st)?;
-            let fallen = node_at(s, slots, f, &st)?;
-            if taken == fallen {
-                return Ok(Out::Node(taken));
-            }
-            if let Some((slot, k)) = compare {
-                return s.ite_compare(slot, rel, k, taken, fallen).map(Out::Node);
-            }
-            let c = words
-                .cuts
-                .condition(s, insn, (&a, &rhs), |s| word::relate(s, rel, &a, &rhs))?;
-            s.ite(c, taken, fallen).map(Out::Node)
-        }
+        _ if op.operand().is_conditional() => jump(s, words, slots, (insn, next), op, st),
         Opcode::DivX | Opcode::ModX => {
+            let x = words.get(st.x);
             let after = step(s, words, &insn, op, st, mode)?;
             let rest = node_at(s, slots, next, &after)?;
             let is_zero = Insn::op(Opcode::JeqK, 0, 0, 0);
@@ -470,6 +537,53 @@ fn result(
             node_at(s, slots, next, &after).map(Out::Node)
         }
     }
+}
+
+/// The result of a conditional jump: as intervals of the compared word
+/// when both outcomes have them, else `ite` of the comparison.
+fn jump(
+    s: &mut Store,
+    words: &mut Words,
+    slots: &mut [Slot],
+    (insn, next): (Insn, usize),
+    op: Opcode,
+    st: State,
+) -> Res<Out> {
+    let (t, f) = (next + insn.jt as usize, next + insn.jf as usize);
+    let by_x = op.operand() == sysfence_cbpf::opcode::Operand::CondX;
+    let rel = relation(op);
+    let rhs = if by_x {
+        words.kind(st.x)
+    } else {
+        Kind::Const(insn.k)
+    };
+    let compare = match (words.kind(st.a), rhs) {
+        (Kind::Input(slot), Kind::Const(k)) if rel != Rel::Set => Some((slot, k)),
+        _ => None,
+    };
+    if let Some((slot, k)) = compare
+        && let Some(out) = compare_parts(s, words, slots, (t, f), &st, (slot, rel, k))?
+    {
+        return Ok(out);
+    }
+    let taken = node_at(s, slots, t, &st)?;
+    let fallen = node_at(s, slots, f, &st)?;
+    if taken == fallen {
+        return Ok(Out::Node(taken));
+    }
+    if let Some((slot, k)) = compare {
+        return s.ite_compare(slot, rel, k, taken, fallen).map(Out::Node);
+    }
+    let a = words.get(st.a);
+    let rhs = if by_x {
+        words.get(st.x)
+    } else {
+        Word::constant(insn.k)
+    };
+    let c = words
+        .cuts
+        .condition(s, insn, (&a, &rhs), |s| word::relate(s, rel, &a, &rhs))?;
+    s.ite(c, taken, fallen).map(Out::Node)
 }
 
 /// `word REL k ? taken : fallen` as intervals of the word, when both
