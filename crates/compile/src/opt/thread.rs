@@ -79,24 +79,66 @@ impl Fact {
 /// The 32-bit words of `seccomp_data`.
 const WORDS: usize = SECCOMP_DATA_SIZE as usize / 4;
 
-/// Facts about the words of `seccomp_data` that hold on every path to a
-/// point, one per word (by offset). A value, not a list: an edge copies
-/// its block's facts, and a copy allocates nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Facts([Fact; WORDS]);
+/// The words some branch tests unmasked, each with its column in a row of
+/// facts: every other word has no fact anywhere, so a row holds only these
+/// (a few words: the arch, the number, some arguments).
+#[derive(Clone, Copy, Debug)]
+struct Columns {
+    of: [Option<u8>; WORDS],
+    width: usize,
+}
 
-impl Facts {
-    const NONE: Facts = Facts([Fact::None; WORDS]);
+impl Columns {
+    fn of(code: &Code, states: &[Option<Acc>]) -> Columns {
+        let mut cols = Columns {
+            of: [None; WORDS],
+            width: 0,
+        };
+        for (b, state) in code.blocks().iter().zip(states) {
+            if let (Exit::Branch { .. }, Some(Acc { offset, mask: None })) = (b.exit, state)
+                && let Some(i) = slot(*offset)
+                && cols.of[i].is_none()
+            {
+                cols.of[i] = Some(cols.width as u8);
+                cols.width += 1;
+            }
+        }
+        cols
+    }
 
-    /// The slot of the word at `offset`, if it is one (4-aligned, inside).
-    fn slot(offset: u32) -> Option<usize> {
-        let i = (offset / 4) as usize;
-        (offset.is_multiple_of(4) && i < WORDS).then_some(i)
+    /// The column of the word at `offset`, if it has one.
+    fn column(&self, offset: u32) -> Option<usize> {
+        slot(offset).and_then(|i| self.of[i]).map(usize::from)
+    }
+}
+
+/// The slot of the word at `offset`, if it is one (4-aligned, inside).
+fn slot(offset: u32) -> Option<usize> {
+    let i = (offset / 4) as usize;
+    (offset.is_multiple_of(4) && i < WORDS).then_some(i)
+}
+
+/// The facts on one edge: the row of its block (what holds on every path
+/// to the block, one fact per column) and what the edge's own test adds.
+#[derive(Clone, Copy, Debug)]
+struct EdgeFacts<'a> {
+    cols: &'a Columns,
+    row: &'a [Fact],
+    added: Option<(usize, Fact)>,
+}
+
+impl EdgeFacts<'_> {
+    /// The fact in column `c`.
+    fn at(&self, c: usize) -> Fact {
+        match self.added {
+            Some((a, f)) if a == c => self.row[c].and(f),
+            _ => self.row[c],
+        }
     }
 
     /// What holds for the word at `offset`.
     fn get(&self, offset: u32) -> Fact {
-        Facts::slot(offset).map_or(Fact::None, |i| self.0[i])
+        self.cols.column(offset).map_or(Fact::None, |c| self.at(c))
     }
 }
 
@@ -113,9 +155,16 @@ impl Facts {
 pub fn thread_jumps(code: &mut Code) -> bool {
     let pos = code.positions();
     let states = code.exit_states();
-    let facts = entry_facts(code, &pos, &states);
+    let cols = Columns::of(code, &states);
+    let rows = entry_facts(code, &pos, &states, &cols);
     let mut changed = false;
     for (i, state) in states.iter().enumerate() {
+        let row = &rows[i * cols.width..(i + 1) * cols.width];
+        let edge = |added| EdgeFacts {
+            cols: &cols,
+            row,
+            added,
+        };
         let mut exit = code.blocks()[i].exit;
         match &mut exit {
             Exit::Ret(_) => {}
@@ -123,7 +172,7 @@ pub fn thread_jumps(code: &mut Code) -> bool {
                 let target = &code.blocks()[pos[t]];
                 match (target.body.is_empty(), target.exit) {
                     (true, Exit::Ret(raw)) => exit = Exit::Ret(raw),
-                    _ => *t = skip(code, &pos, *t, *state, &facts[i]),
+                    _ => *t = skip(code, &pos, *t, *state, &edge(None)),
                 }
             }
             Exit::Branch {
@@ -132,7 +181,7 @@ pub fn thread_jumps(code: &mut Code) -> bool {
                 then,
                 other,
             } => {
-                let on = |taken| edge_facts(&facts[i], *state, *cmp, *k, taken);
+                let on = |taken| edge(added(&cols, *state, *cmp, *k, taken));
                 *then = skip(code, &pos, *then, *state, &on(true));
                 *other = skip(code, &pos, *other, *state, &on(false));
                 if then == other {
@@ -148,62 +197,68 @@ pub fn thread_jumps(code: &mut Code) -> bool {
     changed
 }
 
-/// The facts at the start of every block (edges go forward, so one pass in
-/// layout order sees every predecessor first).
-fn entry_facts(code: &Code, pos: &Positions, states: &[Option<Acc>]) -> Vec<Facts> {
-    let mut facts: Vec<Option<Facts>> = vec![None; code.blocks().len()];
-    facts[0] = Some(Facts::NONE);
+/// The facts at the start of every block, a row of `cols.width` per block
+/// (edges go forward, so one pass in layout order sees every predecessor
+/// first); a block no edge reaches has no facts.
+fn entry_facts(code: &Code, pos: &Positions, states: &[Option<Acc>], cols: &Columns) -> Vec<Fact> {
+    let w = cols.width;
+    let mut rows = vec![Fact::None; code.blocks().len() * w];
+    let mut reached = vec![false; code.blocks().len()];
     for (i, b) in code.blocks().iter().enumerate() {
-        // Every edge goes forward: split so block i's facts are read while
-        // later blocks' are written, without a copy.
-        let (done, later) = facts.split_at_mut(i + 1);
-        let here = *done[i].get_or_insert(Facts::NONE);
-        let mut arrive = |t: Label, f: Facts| {
-            let slot = &mut later[pos[&t] - i - 1];
-            *slot = Some(match slot.take() {
-                None => f,
-                Some(old) => meet(&old, &f),
-            });
+        // Every edge goes forward: split so block i's row is read while
+        // later blocks' rows are written.
+        let (done, later) = rows.split_at_mut((i + 1) * w);
+        let row = &done[i * w..];
+        let mut arrive = |t: Label, added: Option<(usize, Fact)>| {
+            let j = pos[&t];
+            let dst = &mut later[(j - i - 1) * w..(j - i) * w];
+            let old = added.map(|(c, _)| dst[c]);
+            if reached[j] {
+                for (d, r) in dst.iter_mut().zip(row) {
+                    *d = d.or(*r);
+                }
+            } else {
+                dst.copy_from_slice(row);
+            }
+            if let Some((c, f)) = added {
+                let on_edge = row[c].and(f);
+                dst[c] = match (reached[j], old) {
+                    (true, Some(before)) => before.or(on_edge),
+                    _ => on_edge,
+                };
+            }
+            reached[j] = true;
         };
         match b.exit {
             Exit::Ret(_) => {}
-            Exit::Goto(t) => arrive(t, here),
+            Exit::Goto(t) => arrive(t, None),
             Exit::Branch {
                 cmp,
                 k,
                 then,
                 other,
             } => {
-                arrive(then, edge_facts(&here, states[i], cmp, k, true));
-                arrive(other, edge_facts(&here, states[i], cmp, k, false));
+                arrive(then, added(cols, states[i], cmp, k, true));
+                arrive(other, added(cols, states[i], cmp, k, false));
             }
         }
     }
-    facts
-        .into_iter()
-        .map(|f| f.unwrap_or(Facts::NONE))
-        .collect()
+    rows
 }
 
-/// The facts on one edge of `j<cmp> #k` taken from a block with `facts`
-/// whose accumulator is `acc`.
-fn edge_facts(facts: &Facts, acc: Option<Acc>, cmp: Cmp, k: u32, taken: bool) -> Facts {
-    let mut out = *facts;
-    if let Some(Acc { offset, mask: None }) = acc
-        && let Some(i) = Facts::slot(offset)
-    {
-        out.0[i] = out.0[i].and(Fact::of(cmp, k, taken));
+/// What one edge of `j<cmp> #k` adds, from a block whose accumulator is
+/// `acc`: a fact in the tested word's column.
+fn added(cols: &Columns, acc: Option<Acc>, cmp: Cmp, k: u32, taken: bool) -> Option<(usize, Fact)> {
+    match acc {
+        Some(Acc { offset, mask: None }) => {
+            cols.column(offset).map(|c| (c, Fact::of(cmp, k, taken)))
+        }
+        _ => None,
     }
-    out
-}
-
-/// What holds on both of two sets of paths.
-fn meet(a: &Facts, b: &Facts) -> Facts {
-    Facts(std::array::from_fn(|i| a.0[i].or(b.0[i])))
 }
 
 /// Where an edge carrying accumulator `acc` with `facts` really leads.
-fn skip(code: &Code, pos: &Positions, mut at: Label, acc: Option<Acc>, facts: &Facts) -> Label {
+fn skip(code: &Code, pos: &Positions, mut at: Label, acc: Option<Acc>, facts: &EdgeFacts) -> Label {
     loop {
         let b = &code.blocks()[pos[&at]];
         let next = match b.exit {
