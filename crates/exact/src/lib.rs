@@ -30,6 +30,7 @@ pub mod cut;
 pub mod decompile;
 pub mod diff;
 pub mod lazy;
+pub mod points;
 pub mod policy;
 pub mod program;
 pub mod store;

@@ -15,6 +15,7 @@ use sysfence_cbpf::data::{Half, arch_endian, arg_word_offset};
 use sysfence_profile::ir::{ArchPolicy, ArgWidth, CmpOp, Cond, Policy, Rule};
 
 use crate::cases::case;
+use crate::points::{run_at_end, run_diagram};
 use crate::store::{Node, Res, Store, slot_of_offset};
 use crate::word::{Rel, greater_input, masked_eq_input};
 
@@ -64,17 +65,34 @@ pub fn arch_diagram(s: &mut Store, ap: &ArchPolicy) -> Res<Node> {
 
 /// The first rule whose conditions all hold, else `default`: from the last
 /// rule up, `ite(c1 ∧ … ∧ cn, action, rest)` as `ite(c1, ite(c2, …, rest),
-/// rest)`, each condition folded into its `ite` ([`cond_ite`]).
+/// rest)`, each condition folded into its `ite` ([`cond_ite`]); a run of
+/// rules that each compare one argument with a value is one case split
+/// ([`crate::points`]).
 fn rule_chain(s: &mut Store, ap: &ArchPolicy, rules: &[Rule], default: Node) -> Res<Node> {
     let mut acc = default;
-    for rule in rules.iter().rev() {
-        let mut r = s.leaf(rule.action.to_raw())?;
-        for c in rule.conds.iter().rev() {
-            r = cond_ite(s, ap, c, r, acc)?;
+    let mut end = rules.len();
+    while end > 0 {
+        let run = run_at_end(ap, &rules[..end]);
+        if run > 1
+            && let Some(n) = run_diagram(s, ap, &rules[end - run..end], acc)?
+        {
+            acc = n;
+            end -= run;
+            continue;
         }
-        acc = r;
+        acc = rule_ite(s, ap, &rules[end - 1], acc)?;
+        end -= 1;
     }
     Ok(acc)
+}
+
+/// `if rule's conditions all hold then its action else rest`.
+pub(crate) fn rule_ite(s: &mut Store, ap: &ArchPolicy, rule: &Rule, rest: Node) -> Res<Node> {
+    let mut r = s.leaf(rule.action.to_raw())?;
+    for c in rule.conds.iter().rev() {
+        r = cond_ite(s, ap, c, r, rest)?;
+    }
+    Ok(r)
 }
 
 /// `if c then f else g`. Comparisons go word by word through

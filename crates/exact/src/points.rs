@@ -1,0 +1,238 @@
+//! A run of rules that each allow (or deny) one value of one argument: a
+//! case split on the argument's words instead of a fold of comparisons.
+//!
+//! In: consecutive rules of one syscall that each have a condition `arg ==
+//! value`, all on the same argument and width, and the same other
+//! conditions (often none), and the diagram of what follows the run (the
+//! rules after it, or the default). Out: the diagram of "where the shared
+//! conditions hold, the action of the first rule whose value the argument
+//! has; else what follows", the values built with [`case`] (one split per
+//! word, at most 32 nodes per boundary) and the shared conditions folded
+//! on top; or `None` when what follows tests one of the argument's words
+//! or an earlier one (a case split needs its pieces to test only later
+//! words; the caller then folds the rules one by one).
+//!
+//! This is the shape of ioctl allow-lists (Firecracker's filters, VMM
+//! profiles): folding each value with `ite_compare` walks the growing
+//! diagram once per value, a case split builds it once. The store is
+//! canonical, so both give the same node.
+
+use std::collections::BTreeMap;
+
+use sysfence_profile::ir::{ArchPolicy, ArgWidth, CmpOp, Cond, Rule};
+
+use crate::cases::case;
+use crate::policy::{arg_slots, cond_ite};
+use crate::store::{Node, Res, Store};
+
+/// What the rules of a run share: their other conditions (in order), the
+/// argument their first `==` compares and whether it is 64 bits wide on
+/// this arch.
+#[derive(Clone, Copy, Debug)]
+pub struct Key<'r> {
+    conds: &'r [Cond],
+    at: usize,
+    arg: usize,
+    wide: bool,
+}
+
+impl Key<'_> {
+    /// The conditions other than the compared one.
+    fn others(&self) -> impl Iterator<Item = &Cond> {
+        let at = self.at;
+        self.conds
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| *i != at)
+            .map(|(_, c)| c)
+    }
+}
+
+impl PartialEq for Key<'_> {
+    fn eq(&self, other: &Key<'_>) -> bool {
+        (self.arg, self.wide, self.conds.len()) == (other.arg, other.wide, other.conds.len())
+            && self.others().eq(other.others())
+    }
+}
+
+/// The key and value of `rule` if one of its conditions is `arg == value`
+/// (the first such; the conditions are a conjunction, so which one is
+/// taken out does not change the rule).
+pub fn single_eq<'r>(ap: &ArchPolicy, rule: &'r Rule) -> Option<(Key<'r>, u64)> {
+    let at = rule.conds.iter().position(|c| c.op == CmpOp::Eq)?;
+    let c = rule.conds[at];
+    let wide = c.width_on(ap.width) == ArgWidth::Bits64;
+    let value = if wide { c.value } else { c.value & 0xffff_ffff };
+    let key = Key {
+        conds: &rule.conds,
+        at,
+        arg: c.arg.get(),
+        wide,
+    };
+    Some((key, value))
+}
+
+/// How many rules at the end of `rules` form one run (same key).
+pub fn run_at_end(ap: &ArchPolicy, rules: &[Rule]) -> usize {
+    let Some(key) = rules.last().and_then(|r| single_eq(ap, r)).map(|k| k.0) else {
+        return 0;
+    };
+    rules
+        .iter()
+        .rev()
+        .take_while(|r| single_eq(ap, r).is_some_and(|(k, _)| k == key))
+        .count()
+}
+
+/// The diagram of `run` (rules with one key, see [`run_at_end`]) followed
+/// by `rest`, or `None` when `rest` tests a word at or before the
+/// argument's.
+pub fn run_diagram(s: &mut Store, ap: &ArchPolicy, run: &[Rule], rest: Node) -> Res<Option<Node>> {
+    let Some((key, _)) = run.first().and_then(|r| single_eq(ap, r)) else {
+        return Ok(None);
+    };
+    let (hi, lo) = arg_slots(ap.audit_arch, key.arg);
+    let (first, second) = if key.wide {
+        (hi.min(lo), hi.max(lo))
+    } else {
+        (lo, lo)
+    };
+    if usize::from(s.top(rest)) / 32 <= second {
+        return Ok(None);
+    }
+    // The first rule with a value wins: later duplicates never match.
+    let mut by_value: BTreeMap<u64, Node> = BTreeMap::new();
+    for rule in run {
+        if let Some((_, v)) = single_eq(ap, rule)
+            && !by_value.contains_key(&v)
+        {
+            let leaf = s.leaf(rule.action.to_raw())?;
+            by_value.insert(v, leaf);
+        }
+    }
+    let word = |v: u64, slot: usize| {
+        if slot == hi {
+            (v >> 32) as u32
+        } else {
+            v as u32
+        }
+    };
+    if !key.wide {
+        let cases: Vec<_> = by_value
+            .iter()
+            .map(|(&v, &n)| (v as u32, v as u32, n))
+            .collect();
+        let values = case(s, lo, &cases, rest)?;
+        return with_others(s, ap, &key, values, rest).map(Some);
+    }
+    // Grouped by the word that comes first in the variable order.
+    let mut groups: BTreeMap<u32, Vec<(u32, u32, Node)>> = BTreeMap::new();
+    for (&v, &n) in &by_value {
+        let w = word(v, second);
+        groups.entry(word(v, first)).or_default().push((w, w, n));
+    }
+    let mut outer = Vec::with_capacity(groups.len());
+    for (w, mut inner) in groups {
+        inner.sort_by_key(|c| c.0);
+        outer.push((w, w, case(s, second, &inner, rest)?));
+    }
+    let values = case(s, first, &outer, rest)?;
+    with_others(s, ap, &key, values, rest).map(Some)
+}
+
+/// `values` where every other condition of the run's rules holds, else
+/// `rest`.
+fn with_others(s: &mut Store, ap: &ArchPolicy, key: &Key, values: Node, rest: Node) -> Res<Node> {
+    let others: Vec<&Cond> = key.others().collect();
+    let mut r = values;
+    for c in others.into_iter().rev() {
+        r = cond_ite(s, ap, c, r, rest)?;
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::rule_ite;
+    use proptest::prelude::*;
+    use sysfence_profile::ir::{Action, ArgIndex};
+    use sysfence_testkit::fixtures::{rule, x86_64_allow_list};
+
+    /// A condition from a small pool, so that runs, breaks, duplicate
+    /// values, values differing only in the high word and shared other
+    /// conditions all occur.
+    fn cond_of((arg, op, value, wide): RawCond) -> Cond {
+        let values = [0, 1, 7, 0x1_0000_0001, 0x1_0000_0007, 0xffff_ffff, u64::MAX];
+        let ops = [CmpOp::Eq, CmpOp::Eq, CmpOp::Eq, CmpOp::Gt, CmpOp::MaskedEq];
+        Cond {
+            arg: ArgIndex::new(arg % 3).unwrap_or_else(|| unreachable!()),
+            op: ops[usize::from(op) % ops.len()],
+            value: values[usize::from(value) % values.len()],
+            value_two: 1,
+            width: if wide {
+                ArgWidth::Bits64
+            } else {
+                ArgWidth::Bits32
+            },
+        }
+    }
+
+    /// A condition's pool indices: argument, operator, value, width.
+    type RawCond = (u8, u8, u8, bool);
+
+    fn rules_of(raw: &[(Vec<RawCond>, u8)]) -> Vec<Rule> {
+        let actions = [Action::Allow, Action::Errno(1), Action::Log];
+        raw.iter()
+            .map(|(conds, a)| {
+                let conds = conds.iter().copied().map(cond_of).collect();
+                rule(conds, actions[usize::from(*a) % actions.len()])
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// Every run's diagram, where it is built, is the rule-by-rule
+        /// fold's node, on both byte orders and both arch widths, after
+        /// a default or after rules that test earlier words.
+        #[test]
+        fn runs_are_the_fold_of_their_rules(
+            raw in prop::collection::vec(
+                (prop::collection::vec((0u8..3, 0u8..5, 0u8..7, any::<bool>()), 1..3), 0u8..3),
+                1..12,
+            ),
+            big_endian in any::<bool>(),
+            narrow_arch in any::<bool>(),
+            rest_on in prop::option::of(0u8..3),
+        ) {
+            let rules = rules_of(&raw);
+            let mut ap = x86_64_allow_list(0..1, vec![], Action::KillProcess).arches()[0].clone();
+            if big_endian {
+                ap.audit_arch = 0x8000_0016;
+            }
+            if narrow_arch {
+                ap.width = ArgWidth::Bits32;
+            }
+            let mut s = Store::new(1_000_000);
+            let mut rest = s.leaf(0x7fff_0000).unwrap();
+            if let Some(arg) = rest_on {
+                let extra = rule(vec![cond_of((arg, 0, 2, true))], Action::Trap(3));
+                rest = rule_ite(&mut s, &ap, &extra, rest).unwrap();
+            }
+            for end in 1..=rules.len() {
+                let run = run_at_end(&ap, &rules[..end]);
+                if run == 0 {
+                    continue;
+                }
+                let part = &rules[end - run..end];
+                let mut want = rest;
+                for r in part.iter().rev() {
+                    want = rule_ite(&mut s, &ap, r, want).unwrap();
+                }
+                if let Some(got) = run_diagram(&mut s, &ap, part, rest).unwrap() {
+                    prop_assert_eq!(got, want, "rules {:?}", part);
+                }
+            }
+        }
+    }
+}
