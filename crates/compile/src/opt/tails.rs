@@ -10,7 +10,8 @@ use crate::emit::code::{Acc, Block, Code, Exit, Label, Op};
 /// earlier copy comes before it, hence before the later one), and equal entry
 /// assumptions keep invariant 3.
 pub fn merge_tails(code: &mut Code) -> bool {
-    let mut last: FastMap<Key<'_>, Label> = FastMap::default();
+    let mut last: FastMap<Key<'_>, Label> =
+        FastMap::with_capacity_and_hasher(code.blocks().len(), Default::default());
     for b in code
         .blocks()
         .iter()
