@@ -39,9 +39,26 @@ pub fn overlay(base: &[(u32, u32, Node)], lo: u32, hi: u32, top: &[(u32, u32, No
     out
 }
 
-/// The diagram of `parts` on the word in `slot`.
+/// The diagram of `parts` on the word in `slot`. Neighbours with the same
+/// node are merged first, so a function has one list, and each list is
+/// built once per store: the program's number dispatch and the policy's,
+/// or an ioctl search and the policy's list of values, are the same list
+/// when the filter is right, and the second is a lookup.
 pub fn materialize(s: &mut Store, slot: usize, parts: &[(u32, u32, Node)]) -> Res<Node> {
-    split(s, slot, parts, 0, 32)
+    let mut merged: Parts = Vec::with_capacity(parts.len());
+    for &(lo, hi, n) in parts {
+        match merged.last_mut() {
+            Some(last) if last.2 == n => last.1 = hi,
+            _ => merged.push((lo, hi, n)),
+        }
+    }
+    let key = (slot, merged);
+    if let Some(n) = s.known_case(&key) {
+        return Ok(n);
+    }
+    let n = split(s, slot, &key.1, 0, 32)?;
+    s.remember_case(key, n);
+    Ok(n)
 }
 
 /// A case split on the word in `slot`: `cases` are sorted, disjoint

@@ -111,6 +111,9 @@ impl Hasher for FastHasher {
 /// A `HashMap` with [`FastHasher`].
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
+/// A case split: a word slot and its merged, covering pieces.
+pub(crate) type CaseKey = (usize, Vec<(u32, u32, Node)>);
+
 /// Binary operations on leaves that [`Store::apply`] caches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LeafOp {
@@ -136,6 +139,9 @@ pub struct Store {
     apply_cache: FastMap<(LeafOp, Node, Node), Node>,
     /// [`Store::ite_compare`]'s memo, kept to reuse its table.
     compare_memo: FastMap<(u32, Node, Node), Node>,
+    /// Case splits already built, by word slot and merged pieces (see
+    /// [`crate::cases::materialize`]).
+    cases: FastMap<CaseKey, Node>,
     budget: usize,
     syms: Syms,
 }
@@ -193,6 +199,7 @@ impl Store {
             ite_cache: vec![NO_ITE; slots],
             apply_cache: FastMap::default(),
             compare_memo: FastMap::default(),
+            cases: FastMap::default(),
             budget: budget.max(2),
             syms: Syms::default(),
         };
@@ -217,6 +224,17 @@ impl Store {
     /// Sets the budget (a caller may lower it for one operation).
     pub fn set_budget(&mut self, budget: usize) {
         self.budget = budget.max(2);
+    }
+
+    /// The node of a case split built before: `pieces` (merged, covering)
+    /// on the word in `slot`.
+    pub(crate) fn known_case(&self, key: &CaseKey) -> Option<Node> {
+        self.cases.get(key).copied()
+    }
+
+    /// Remembers the node of a case split.
+    pub(crate) fn remember_case(&mut self, key: CaseKey, n: Node) {
+        self.cases.insert(key, n);
     }
 
     /// Nodes created so far (leaves included).
