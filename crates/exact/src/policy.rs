@@ -14,7 +14,7 @@
 use sysfence_cbpf::data::{Half, arch_endian, arg_word_offset};
 use sysfence_profile::ir::{ArchPolicy, ArgWidth, CmpOp, Cond, Policy, Rule};
 
-use crate::cases::case;
+use crate::cases::{case, materialize, overlay};
 use crate::points::{run_at_end, run_diagram};
 use crate::store::{Node, Res, Store, slot_of_offset};
 use crate::word::{Rel, greater_input, masked_eq_input};
@@ -95,9 +95,9 @@ pub(crate) fn rule_ite(s: &mut Store, ap: &ArchPolicy, rule: &Rule, rest: Node) 
     Ok(r)
 }
 
-/// `if c then f else g`. Comparisons go word by word through
-/// [`Store::ite_compare`] (no condition diagram is built); a masked
-/// comparison builds its condition with [`cond`].
+/// `if c then f else g`. Comparisons go word by word ([`compare_word`]: a
+/// case split or [`Store::ite_compare`], no condition diagram is built); a
+/// masked comparison builds its condition with [`cond`].
 pub fn cond_ite(s: &mut Store, ap: &ArchPolicy, c: &Cond, f: Node, g: Node) -> Res<Node> {
     let (hi, lo) = arg_slots(ap.audit_arch, c.arg.get());
     let (vh, vl) = ((c.value >> 32) as u32, c.value as u32);
@@ -105,7 +105,7 @@ pub fn cond_ite(s: &mut Store, ap: &ArchPolicy, c: &Cond, f: Node, g: Node) -> R
     // `arg REL value` on 64 bits: the high word decides unless it ties.
     let compare = |s: &mut Store, low: Rel, f: Node, g: Node| -> Res<Node> {
         if !wide {
-            return s.ite_compare(lo, low, vl, f, g);
+            return compare_word(s, lo, low, vl, f, g);
         }
         // The low word decides only where the high word is `vh`: there `f`
         // and `g` are their restrictions to it, and when the high word
@@ -117,11 +117,11 @@ pub fn cond_ite(s: &mut Store, ap: &ArchPolicy, c: &Cond, f: Node, g: Node) -> R
         } else {
             (f, g)
         };
-        let on_tie = s.ite_compare(lo, low, vl, f_tie, g_tie)?;
-        let tie = s.ite_compare(hi, Rel::Eq, vh, on_tie, g)?;
+        let on_tie = compare_word(s, lo, low, vl, f_tie, g_tie)?;
+        let tie = compare_word(s, hi, Rel::Eq, vh, on_tie, g)?;
         match low {
             Rel::Eq => Ok(tie),
-            _ => s.ite_compare(hi, Rel::Gt, vh, f, tie),
+            _ => compare_word(s, hi, Rel::Gt, vh, f, tie),
         }
     };
     match c.op {
@@ -136,6 +136,26 @@ pub fn cond_ite(s: &mut Store, ap: &ArchPolicy, c: &Cond, f: Node, g: Node) -> R
             s.ite(holds, f, g)
         }
     }
+}
+
+/// `if word REL k then f else g` for the word in `slot`: a case split when
+/// neither continuation tests the word or an earlier one (built once per
+/// store, so the program's identical test is a lookup; see
+/// [`materialize`]), else [`Store::ite_compare`].
+fn compare_word(s: &mut Store, slot: usize, rel: Rel, k: u32, f: Node, g: Node) -> Res<Node> {
+    let below = |s: &Store, n: Node| usize::from(s.top(n)) / 32 > slot;
+    if !(below(s, f) && below(s, g)) {
+        return s.ite_compare(slot, rel, k, f, g);
+    }
+    let (lo, hi) = match rel {
+        Rel::Eq => (k, k),
+        Rel::Gt if k == u32::MAX => return Ok(g),
+        Rel::Gt => (k + 1, u32::MAX),
+        Rel::Ge => (k, u32::MAX),
+        Rel::Set => return s.ite_compare(slot, rel, k, f, g),
+    };
+    let parts = overlay(&[(0, u32::MAX, g)], lo, hi, &[(0, u32::MAX, f)]);
+    materialize(s, slot, &parts)
 }
 
 /// The (high, low) word slots of argument `i` under `arch`'s byte order.
