@@ -12,7 +12,7 @@
 //! them with [`overlay`] (one pass over the intervals, no diagram work),
 //! and builds the diagram once where something else needs it.
 
-use crate::store::{Node, Res, Store, var};
+use crate::store::{Node, Res, Store, var, var_bit};
 
 /// Sorted inclusive `(lo, hi, node)` intervals covering `0..=u32::MAX`.
 pub type Parts = Vec<(u32, u32, Node)>;
@@ -59,6 +59,43 @@ pub fn materialize(s: &mut Store, slot: usize, parts: &[(u32, u32, Node)]) -> Re
     let n = split(s, slot, &key.1, 0, 32)?;
     s.remember_case(key, n);
     Ok(n)
+}
+
+/// The most pieces [`pieces_of`] lists before it gives up.
+pub const MAX_PIECES: usize = 4096;
+
+/// `n` as pieces of the word in `slot` (the inverse of [`materialize`]):
+/// `None` when `n` tests a word before `slot` or has more than
+/// [`MAX_PIECES`] pieces (a test of a low bit has 2^31 of them).
+pub fn pieces_of(s: &Store, n: Node, slot: usize) -> Option<Parts> {
+    let mut out = Vec::new();
+    walk(s, n, slot, (32, 0), &mut out).then_some(out)
+}
+
+/// Appends the pieces of `n` for the values `base .. base + 2^width`.
+fn walk(s: &Store, n: Node, slot: usize, (width, base): (u32, u64), out: &mut Parts) -> bool {
+    let (word, bit) = var_bit(s.top(n));
+    if word < slot {
+        return false;
+    }
+    if word > slot || width == 0 {
+        let hi = (base + (1u64 << width) - 1) as u32;
+        let full = out.len() == MAX_PIECES;
+        match out.last_mut() {
+            Some(last) if last.2 == n => last.1 = hi,
+            _ if full => return false,
+            _ => out.push((base as u32, hi, n)),
+        }
+        return true;
+    }
+    // The bits above `width` are fixed by the path: `n` tests this bit or
+    // a lower one (then both halves are `n`).
+    let (zero, one) = match bit + 1 == width {
+        true => s.children(n),
+        false => (n, n),
+    };
+    let half = 1u64 << (width - 1);
+    walk(s, zero, slot, (width - 1, base), out) && walk(s, one, slot, (width - 1, base + half), out)
 }
 
 /// A case split on the word in `slot`: `cases` are sorted, disjoint
@@ -139,7 +176,29 @@ mod tests {
             // The same function with neighbours merged first.
             let merged = overlay(&parts, 0, 0, &parts[..1]);
             prop_assert_eq!(materialize(&mut s, slot, &merged).unwrap(), n);
+            // And back: the diagram's pieces are the merged list.
+            prop_assert_eq!(pieces_of(&s, n, slot), Some(merged));
+            // A word before: one piece; a word after: none unless a leaf.
+            if slot > 0 {
+                prop_assert_eq!(pieces_of(&s, n, slot - 1), Some(vec![(0, u32::MAX, n)]));
+            }
+            if slot + 1 < WORDS {
+                let leaf = s.value(n).is_some();
+                prop_assert_eq!(pieces_of(&s, n, slot + 1).is_some(), leaf);
+            }
         }
+    }
+
+    #[test]
+    fn a_low_bit_has_too_many_pieces() {
+        let mut s = Store::new(1000);
+        let odd = s.literal(var(3, 0)).unwrap();
+        assert_eq!(pieces_of(&s, odd, 3), None);
+        // Bit 20 alternates every 2^20 values: 4096 pieces, the most kept.
+        let bit20 = s.literal(var(3, 20)).unwrap();
+        assert_eq!(pieces_of(&s, bit20, 3).map(|p| p.len()), Some(MAX_PIECES));
+        let bit19 = s.literal(var(3, 19)).unwrap();
+        assert_eq!(pieces_of(&s, bit19, 3), None);
     }
 
     fn whole(n: Node) -> Parts {

@@ -21,9 +21,9 @@ use std::collections::BTreeMap;
 
 use sysfence_profile::ir::{ArchPolicy, ArgWidth, CmpOp, Cond, Rule};
 
-use crate::cases::case;
+use crate::cases::{case, materialize, overlay, pieces_of};
 use crate::policy::{arg_slots, cond_ite};
-use crate::store::{Node, Res, Store};
+use crate::store::{FALSE, Node, Res, Store, TRUE};
 
 /// What the rules of a run share: their other conditions (in order), the
 /// argument their first `==` compares and whether it is 64 bits wide on
@@ -85,21 +85,21 @@ pub fn run_at_end(ap: &ArchPolicy, rules: &[Rule]) -> usize {
 }
 
 /// The diagram of `run` (rules with one key, see [`run_at_end`]) followed
-/// by `rest`, or `None` when `rest` tests a word at or before the
-/// argument's.
+/// by `rest`; `None` when `rest` tests a word at or before the argument's
+/// and the rules' actions differ. When `rest` tests such a word and every
+/// action is the same, the values are a boolean case split and `rest` is
+/// joined to it with one `ite` (instead of one walk of the growing diagram
+/// per value).
 pub fn run_diagram(s: &mut Store, ap: &ArchPolicy, run: &[Rule], rest: Node) -> Res<Option<Node>> {
     let Some((key, _)) = run.first().and_then(|r| single_eq(ap, r)) else {
         return Ok(None);
     };
     let (hi, lo) = arg_slots(ap.audit_arch, key.arg);
-    let (first, second) = if key.wide {
-        (hi.min(lo), hi.max(lo))
-    } else {
-        (lo, lo)
+    let slots = Slots {
+        hi,
+        lo,
+        wide: key.wide,
     };
-    if usize::from(s.top(rest)) / 32 <= second {
-        return Ok(None);
-    }
     // The first rule with a value wins: later duplicates never match.
     let mut by_value: BTreeMap<u64, Node> = BTreeMap::new();
     for rule in run {
@@ -110,34 +110,87 @@ pub fn run_diagram(s: &mut Store, ap: &ArchPolicy, run: &[Rule], rest: Node) -> 
             by_value.insert(v, leaf);
         }
     }
-    let word = |v: u64, slot: usize| {
-        if slot == hi {
-            (v >> 32) as u32
-        } else {
-            v as u32
-        }
+    let top = usize::from(s.top(rest)) / 32;
+    let values = if top > slots.last() {
+        slots.split(s, &by_value, rest)?
+    } else if let Some(parts) = (!key.wide && top == lo)
+        .then(|| pieces_of(s, rest, lo))
+        .flatten()
+    {
+        // `rest` as pieces of the word, the values laid over them.
+        let parts = by_value.iter().fold(parts, |parts, (&v, &n)| {
+            overlay(&parts, v as u32, v as u32, &[(0, u32::MAX, n)])
+        });
+        materialize(s, lo, &parts)?
+    } else {
+        let mut leaves = by_value.values().copied();
+        let Some(action) = leaves.next().filter(|&a| leaves.all(|b| b == a)) else {
+            return Ok(None);
+        };
+        let member: BTreeMap<u64, Node> = by_value.keys().map(|&v| (v, TRUE)).collect();
+        let holds = slots.split(s, &member, FALSE)?;
+        s.ite(holds, action, rest)?
     };
-    if !key.wide {
-        let cases: Vec<_> = by_value
-            .iter()
-            .map(|(&v, &n)| (v as u32, v as u32, n))
-            .collect();
-        let values = case(s, lo, &cases, rest)?;
-        return with_others(s, ap, &key, values, rest).map(Some);
-    }
-    // Grouped by the word that comes first in the variable order.
-    let mut groups: BTreeMap<u32, Vec<(u32, u32, Node)>> = BTreeMap::new();
-    for (&v, &n) in &by_value {
-        let w = word(v, second);
-        groups.entry(word(v, first)).or_default().push((w, w, n));
-    }
-    let mut outer = Vec::with_capacity(groups.len());
-    for (w, mut inner) in groups {
-        inner.sort_by_key(|c| c.0);
-        outer.push((w, w, case(s, second, &inner, rest)?));
-    }
-    let values = case(s, first, &outer, rest)?;
     with_others(s, ap, &key, values, rest).map(Some)
+}
+
+/// The word slots of the compared argument.
+#[derive(Clone, Copy, Debug)]
+struct Slots {
+    hi: usize,
+    lo: usize,
+    wide: bool,
+}
+
+impl Slots {
+    /// The slot tested first and the one tested last (the same when only
+    /// the low word is compared).
+    fn order(&self) -> (usize, usize) {
+        match self.wide {
+            true => (self.hi.min(self.lo), self.hi.max(self.lo)),
+            false => (self.lo, self.lo),
+        }
+    }
+
+    fn last(&self) -> usize {
+        self.order().1
+    }
+
+    /// The word of `v` in `slot`.
+    fn word(&self, v: u64, slot: usize) -> u32 {
+        match slot == self.hi && self.wide {
+            true => (v >> 32) as u32,
+            false => v as u32,
+        }
+    }
+
+    /// The diagram giving each value's node and `rest` elsewhere; `rest`
+    /// tests only words after the argument's.
+    fn split(&self, s: &mut Store, by_value: &BTreeMap<u64, Node>, rest: Node) -> Res<Node> {
+        let (first, second) = self.order();
+        if !self.wide {
+            let cases: Vec<_> = by_value
+                .iter()
+                .map(|(&v, &n)| (v as u32, v as u32, n))
+                .collect();
+            return case(s, first, &cases, rest);
+        }
+        // Grouped by the word that comes first in the variable order.
+        let mut groups: BTreeMap<u32, Vec<(u32, u32, Node)>> = BTreeMap::new();
+        for (&v, &n) in by_value {
+            let w = self.word(v, second);
+            groups
+                .entry(self.word(v, first))
+                .or_default()
+                .push((w, w, n));
+        }
+        let mut outer = Vec::with_capacity(groups.len());
+        for (w, mut inner) in groups {
+            inner.sort_by_key(|c| c.0);
+            outer.push((w, w, case(s, second, &inner, rest)?));
+        }
+        case(s, first, &outer, rest)
+    }
 }
 
 /// `values` where every other condition of the run's rules holds, else
