@@ -8,9 +8,14 @@
 //! conditions hold, the action of the first rule whose value the argument
 //! has; else what follows", the values built with [`case`] (one split per
 //! word, at most 32 nodes per boundary) and the shared conditions folded
-//! on top; or `None` when what follows tests one of the argument's words
-//! or an earlier one (a case split needs its pieces to test only later
-//! words; the caller then folds the rules one by one).
+//! on top.
+//!
+//! A case split needs its pieces to test only later words. When what
+//! follows tests the argument's (32-bit) word, it is read back as pieces of
+//! that word ([`pieces_of`]) and the values are laid over them; else, when
+//! every rule of the run has the same action, the values are a boolean
+//! split joined to what follows with one `ite`; else `None`, and the
+//! caller folds the rules one by one.
 //!
 //! This is the shape of ioctl allow-lists (Firecracker's filters, VMM
 //! profiles): folding each value with `ite_compare` walks the growing
