@@ -8,7 +8,8 @@
 //!   ([`program`]),
 //! * a policy IR, directly from its rules, sharing no code with the compiler
 //!   ([`policy`]),
-//! * a stack of filters, combined as `seccomp_run_filters` does ([`stack`]).
+//! * a stack of filters, combined as `seccomp_run_filters` does
+//!   ([`subject::stack`]).
 //!
 //! Two subjects built in one [`store::Store`] are equivalent iff their roots
 //! are the same node. [`witness`] turns a differing path into a concrete
