@@ -128,8 +128,10 @@ fn split(
     base: u64,
     width: u32,
 ) -> Res<Node> {
-    if here.iter().all(|p| p.2 == here[0].2) {
-        return Ok(here[0].2);
+    // Neighbours differ (materialize merged them), so one piece is the
+    // only constant block.
+    if let [(_, _, n)] = here {
+        return Ok(*n);
     }
     let mid = base + (1u64 << (width - 1));
     let upper = here.partition_point(|p| u64::from(p.1) < mid);
