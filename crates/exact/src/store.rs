@@ -295,7 +295,14 @@ impl Store {
         if self.nodes.len() >= self.budget {
             return Err(OverBudget(self.budget));
         }
-        Ok(self.insert(e))
+        if (self.nodes.len() + 1) * 2 > self.unique.len() {
+            // The table doubles: the slot found above moves.
+            return Ok(self.insert(e));
+        }
+        let id = self.nodes.len() as Node;
+        self.nodes.push(e);
+        self.unique[i] = id;
+        Ok(id)
     }
 
     /// The leaf with value `value`.
