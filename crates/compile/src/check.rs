@@ -37,7 +37,7 @@ use sysfence_cbpf::data::AUDIT_ARCHES;
 use sysfence_cbpf::interp::{self, cache};
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::{Action as RawAction, SeccompData};
-use sysfence_profile::eval::{boundary_values, eval};
+use sysfence_profile::eval::{boundary_values, decide, eval};
 use sysfence_profile::ir::{Action, ArchPolicy, Cond, NrRange, Policy, Rule};
 
 pub use crate::proof::Proved;
@@ -199,9 +199,7 @@ pub fn summarize(
         proof,
     };
     for ap in selection.entries() {
-        report
-            .arches
-            .push(summary(selection.policy(), ap, program)?);
+        report.arches.push(summary(ap, program)?);
         let numbers = ap.table_numbers();
         report.inputs += (numbers.end() - numbers.start()) as usize + 1;
     }
@@ -276,7 +274,7 @@ fn allows_always(ap: &ArchPolicy, range: Option<&NrRange>, rules: &[Rule]) -> bo
 
 /// The counts of one arch; fails when an always-allowed number is not a
 /// constant ALLOW for the kernel cache.
-fn summary(policy: &Policy, ap: &ArchPolicy, program: &Program) -> Result<ArchSummary, Mismatch> {
+fn summary(ap: &ArchPolicy, program: &Program) -> Result<ArchSummary, Mismatch> {
     let mut s = ArchSummary {
         audit_arch: ap.audit_arch,
         name: ap.name.clone(),
@@ -296,7 +294,7 @@ fn summary(policy: &Policy, ap: &ArchPolicy, program: &Program) -> Result<ArchSu
             .filter(|&&(&k, _)| k == nr)
             .map_or(&[][..], |(_, r)| r.as_slice());
         let range = ap.range_for(nr);
-        match RawAction::from_raw(expected(policy, &SeccompData::new(ap.audit_arch, nr))) {
+        match RawAction::from_raw(decide(ap, nr, (range, rules), &[0; 6]).0.to_raw()) {
             RawAction::Allow => s.allowed += 1,
             RawAction::Errno(_) => s.errno += 1,
             a if a.kills() => s.killed += 1,

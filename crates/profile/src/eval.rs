@@ -49,20 +49,25 @@ pub fn eval<'p>(policy: &'p Policy, call: &Call) -> (Action, DecidedBy<'p>) {
 
 /// Evaluates one call within one arch's policy.
 pub fn eval_arch<'p>(ap: &'p ArchPolicy, call: &Call) -> (Action, DecidedBy<'p>) {
-    if let Some(r) = ap.range_for(call.nr) {
+    let rules = ap.rules.get(&call.nr).map_or(&[][..], Vec::as_slice);
+    decide(ap, call.nr, (ap.range_for(call.nr), rules), &call.args)
+}
+
+/// What [`eval_arch`] decides once it has found the number's range (if
+/// any) and rules, for a caller that walks the numbers in order and has
+/// them already.
+pub fn decide<'p>(
+    ap: &'p ArchPolicy,
+    nr: u32,
+    (range, rules): (Option<&'p NrRange>, &'p [Rule]),
+    args: &[u64; 6],
+) -> (Action, DecidedBy<'p>) {
+    if let Some(r) = range {
         return (r.action, DecidedBy::Range(r));
     }
-    let rules = ap.rules.get(&call.nr).map_or(&[][..], Vec::as_slice);
     for (index, rule) in rules.iter().enumerate() {
-        if rule_matches(rule, &call.args, ap.width) {
-            return (
-                rule.action,
-                DecidedBy::Rule {
-                    nr: call.nr,
-                    index,
-                    rule,
-                },
-            );
+        if rule_matches(rule, args, ap.width) {
+            return (rule.action, DecidedBy::Rule { nr, index, rule });
         }
     }
     (ap.default, DecidedBy::Default)
