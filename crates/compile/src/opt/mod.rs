@@ -4,9 +4,10 @@
 //! In: labelled [`Code`] straight from the decision tree. Out: the same
 //! program, decided the same way, with fewer or cheaper instructions. Each
 //! pass is a `fn(&mut Code) -> bool` that says whether it changed anything;
-//! [`optimize`] runs the whole list in rounds and stops when a round
-//! changes nothing (restarting from the top after every change cost up to
-//! one round per change). Every pass keeps the invariants written in
+//! [`optimize`] runs the list in rounds, skipping a pass that found nothing
+//! to do on the code as it still is, and stops when no pass is left to run
+//! (restarting from the top after every change cost up to one round per
+//! change). Every pass keeps the invariants written in
 //! [`crate::emit::code`]; in debug builds [`optimize`] checks them
 //! ([`Code::check`]) after every pass that changed something.
 //!
