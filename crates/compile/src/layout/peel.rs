@@ -4,10 +4,11 @@
 //! the whole set. Out: the peeled spans (hottest first), the spans left for
 //! the tree and its plan. Peeling `k` numbers costs one comparison per
 //! peel for every other call, so it is chosen only when the whole expected
-//! cost drops. A candidate is tried only when its peel cost plus Knuth's
-//! unlimited alphabetic optimum of the rest (a lower bound of the rest's
-//! alphabetic tree, not of a tree with probe chains) is below the best so
-//! far; the others are skipped without building their tables.
+//! cost drops. A candidate is tried only when its peel cost plus lower
+//! bounds of the rest's alphabetic tree (the entropy, Huffman's optimum,
+//! then Knuth's unlimited alphabetic optimum; bounds of the alphabetic
+//! tree, not of a tree with probe chains) is below the best so far; the
+//! others are skipped without building their tables.
 
 use super::paths::Paths;
 use super::plan::Plan;

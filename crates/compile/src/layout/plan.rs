@@ -18,7 +18,7 @@
 
 use super::Span;
 use super::chain::Chains;
-use super::knuth::{Knuth, entropy_cost};
+use super::knuth::{Knuth, entropy_cost, huffman_cost};
 use super::paths::Paths;
 use super::probe::Probed;
 use super::table::Table;
@@ -59,11 +59,15 @@ impl Plan {
 }
 
 /// Whether an alphabetic tree over the spans may cost less than `beat`: the
-/// entropy bound (cheap) and then Knuth's unlimited optimum (O(n²)) are
-/// lower bounds of its cost.
+/// entropy bound (O(n)), Huffman's optimum (O(n log n)) and then Knuth's
+/// unlimited alphabetic optimum (O(n²)) are lower bounds of its cost, each
+/// at least the one before.
 fn may_beat(spans: &[Span], beat: u128) -> bool {
     let weights: Vec<u64> = spans.iter().map(|s| s.weight).collect();
-    beat > 0 && entropy_cost(&weights) < beat && Knuth::new(&weights).total < beat
+    beat > 0
+        && entropy_cost(&weights) < beat
+        && huffman_cost(&weights) < beat
+        && Knuth::new(&weights).total < beat
 }
 
 /// Whether the height-limited alphabetic optimum (leaves at any level)

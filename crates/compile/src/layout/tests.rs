@@ -1,5 +1,5 @@
 use super::chain::Chains;
-use super::knuth::Knuth;
+use super::knuth::{Knuth, entropy_cost, huffman_cost};
 use super::paths::Paths;
 use super::peel::without;
 use super::probe::Probed;
@@ -340,6 +340,15 @@ mod props {
         fn knuth_matches_the_full_scan(w in weights()) {
             let n = w.len();
             prop_assert_eq!(Knuth::new(&w).total, full_scan(&w, &vec![0; n], n as u32));
+        }
+
+        /// Huffman's optimum lies between the entropy bound and Knuth's
+        /// alphabetic optimum, so it prunes only what Knuth's would.
+        #[test]
+        fn huffman_is_between_the_entropy_and_knuth(w in weights()) {
+            let h = huffman_cost(&w);
+            prop_assert!(entropy_cost(&w) <= h);
+            prop_assert!(h <= Knuth::new(&w).total);
         }
 
         /// The weighted layout with probe chains decides every number as
