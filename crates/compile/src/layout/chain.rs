@@ -50,11 +50,26 @@ pub(super) struct Chains {
     longest_at: Vec<usize>,
 }
 
-/// One probe of a chain: a span and the comparisons that test it.
+/// One probe of a chain: a span, the comparisons that test it and its
+/// place in [`first`]'s order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Probe {
     span: usize,
     tests: u32,
+    /// The weight per comparison, doubled to stay whole: `2w / tests`
+    /// (tests is 1 or 2).
+    key: u128,
+}
+
+impl Probe {
+    fn new(spans: &[Span], span: usize, tests: u32) -> Probe {
+        let per = if tests == 1 { 2 } else { 1 };
+        Probe {
+            span,
+            tests,
+            key: u128::from(spans[span].weight) * per,
+        }
+    }
 }
 
 impl Chains {
@@ -177,15 +192,12 @@ fn keep(slot: &mut Option<Chain>, c: Chain) {
 fn ordered(spans: &[Span], probes: &[usize], edge: usize) -> Vec<Probe> {
     let mut out: Vec<Probe> = probes
         .iter()
-        .map(|&k| Probe {
-            span: k,
-            tests: tests(&spans[k], k == edge),
-        })
+        .map(|&k| Probe::new(spans, k, tests(&spans[k], k == edge)))
         .collect();
     out.sort_by(|a, b| {
         if a.span == b.span {
             std::cmp::Ordering::Equal
-        } else if first(spans, a, b) {
+        } else if first(a, b) {
             std::cmp::Ordering::Less
         } else {
             std::cmp::Ordering::Greater
@@ -202,10 +214,8 @@ fn tests(s: &Span, at_edge: bool) -> u32 {
 
 /// Smith's order: whether `a` is tested before `b` (more weight per
 /// comparison; ties by span index).
-fn first(spans: &[Span], a: &Probe, b: &Probe) -> bool {
-    let wa = u128::from(spans[a.span].weight) * u128::from(b.tests);
-    let wb = u128::from(spans[b.span].weight) * u128::from(a.tests);
-    wa > wb || (wa == wb && a.span < b.span)
+fn first(a: &Probe, b: &Probe) -> bool {
+    a.key > b.key || (a.key == b.key && a.span < b.span)
 }
 
 /// Grows one chain from a fixed end span, one span at a time.
@@ -259,11 +269,8 @@ impl<'s> Grower<'s> {
     /// it (nor any wider one: growing never makes a chain shorter).
     fn add(&mut self, k: usize) -> Option<Chain> {
         if let Some(e) = self.edge.take() {
-            let p = Probe {
-                span: e.span,
-                tests: tests(&self.spans[e.span], false),
-            };
-            let at = self.inner.partition_point(|q| first(self.spans, q, &p));
+            let p = Probe::new(self.spans, e.span, tests(&self.spans[e.span], false));
+            let at = self.inner.partition_point(|q| first(q, &p));
             self.inner.insert(at, p);
             self.inner_tests += p.tests;
         }
@@ -272,7 +279,7 @@ impl<'s> Grower<'s> {
             self.rest += s.weight;
             self.rest_level = self.rest_level.max(self.min_level[k]);
         } else {
-            self.edge = Some(Probe { span: k, tests: 1 });
+            self.edge = Some(Probe::new(self.spans, k, 1));
         }
         let all = self.inner_tests + u32::from(self.edge.is_some());
         if all > self.limit {
@@ -294,7 +301,7 @@ impl<'s> Grower<'s> {
             level = level.max(depth + self.min_level[p.span]);
         };
         for q in &self.inner {
-            if let Some(e) = edge.filter(|e| first(spans, e, q)) {
+            if let Some(e) = edge.filter(|e| first(e, q)) {
                 visit(&e);
                 edge = None;
             }
