@@ -250,6 +250,49 @@ mod tests {
     }
 
     proptest! {
+        /// The whole policy's diagram, runs and all, gives the reference
+        /// evaluator's action on every boundary input of the policy.
+        #[test]
+        fn run_policies_decide_as_the_evaluator(
+            syscalls in prop::collection::vec(
+                prop::collection::vec(
+                    (prop::collection::vec((0u8..3, 0u8..5, 0u8..7, any::<bool>()), 1..3), 0u8..3),
+                    1..10,
+                ),
+                1..4,
+            ),
+            big_endian in any::<bool>(),
+        ) {
+            use sysfence_profile::eval::{eval, interesting_values};
+            let checked = syscalls
+                .iter()
+                .enumerate()
+                .map(|(k, raw)| (k as u32 * 2 + 1, rules_of(raw)))
+                .collect();
+            let mut policy = x86_64_allow_list(0..1, checked, Action::KillProcess);
+            if big_endian {
+                // The same rules on a big-endian arch (s390x): the
+                // argument words swap places.
+                let mut ap = policy.arches()[0].clone();
+                ap.audit_arch = 0x8000_0016;
+                policy = sysfence_profile::ir::Policy::new(vec![ap], Action::KillProcess).unwrap();
+            }
+            let mut s = Store::new(1_000_000);
+            let q = crate::policy::diagram(&mut s, &policy).unwrap();
+            for set in interesting_values(&policy) {
+                for call in set.calls(256) {
+                    let d = sysfence_cbpf::SeccompData {
+                        nr: call.nr,
+                        arch: call.arch,
+                        instruction_pointer: 0,
+                        args: call.args,
+                    };
+                    let want = eval(&policy, &call).0.to_raw();
+                    prop_assert_eq!(s.eval(q, &crate::witness::words_from(&d)), want, "{:?}", call);
+                }
+            }
+        }
+
         /// Every run's diagram, where it is built, is the rule-by-rule
         /// fold's node, on both byte orders and both arch widths, after
         /// a default or after rules that test earlier words.
