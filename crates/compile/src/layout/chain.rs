@@ -28,6 +28,12 @@ use crate::tree::{NodeId, TreeBuilder};
 /// growing them took a tenth of a weighted compile.
 pub(super) const CHAIN_MAX: u32 = 6;
 
+/// The most spans a chain covers: neighbouring spans have different
+/// targets, so at most every other span of a chain goes to its target `T`,
+/// and a chain has at most [`CHAIN_MAX`] probes. (A longer one would not be
+/// kept: only the layout's cost could suffer, never its correctness.)
+const WIDEST: usize = 2 * CHAIN_MAX as usize + 1;
+
 /// The best chain of one interval.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Chain {
@@ -41,8 +47,10 @@ pub(super) struct Chain {
 
 /// The best chain of every interval that has one.
 pub(super) struct Chains {
-    /// `best[i * longest + (j - i)]`: the best chain of `i..=j`.
+    /// `best[i * width + (j - i)]`: the best chain of `i..=j`.
     best: Vec<Option<Chain>>,
+    /// The row length of `best`: [`WIDEST`], or fewer spans.
+    width: usize,
     /// The most spans any chain covers.
     longest: usize,
     /// `longest_at[h]`: the most spans a chain that may start at level
@@ -75,26 +83,29 @@ impl Probe {
 impl Chains {
     pub(super) fn new(spans: &[Span], min_level: &[u32], limit: u32) -> Chains {
         let n = spans.len();
-        let mut found: Vec<(usize, usize, Chain)> = Vec::new();
+        let width = WIDEST.min(n.max(1));
+        let mut best = vec![None; n * width];
+        let mut longest = 0;
+        let mut record = |i: usize, j: usize, c: Chain| {
+            if j - i < width {
+                keep(&mut best[i * width + (j - i)], c);
+                longest = longest.max(j - i + 1);
+            }
+        };
         let mut grow = Grower::new(spans, min_level, limit.min(CHAIN_MAX));
         for i in 0..n {
             grow.start(i, false);
             for j in i + 1..n {
                 let Some(c) = grow.add(j) else { break };
-                found.push((i, j, c));
+                record(i, j, c);
             }
         }
         for j in (0..n).rev() {
             grow.start(j, true);
             for i in (0..j).rev() {
                 let Some(c) = grow.add(i) else { break };
-                found.push((i, j, c));
+                record(i, j, c);
             }
-        }
-        let longest = found.iter().map(|&(i, j, _)| j - i + 1).max().unwrap_or(0);
-        let mut best = vec![None; n * longest];
-        for (i, j, c) in found {
-            keep(&mut best[i * longest + (j - i)], c);
         }
         let mut longest_at = Vec::new();
         for (at, c) in best.iter().enumerate() {
@@ -103,13 +114,14 @@ impl Chains {
             if longest_at.len() <= level {
                 longest_at.resize(level + 1, 0);
             }
-            longest_at[level] = longest_at[level].max(at % longest + 1);
+            longest_at[level] = longest_at[level].max(at % width + 1);
         }
         for h in 1..longest_at.len() {
             longest_at[h] = longest_at[h].max(longest_at[h - 1]);
         }
         Chains {
             best,
+            width,
             longest,
             longest_at,
         }
@@ -126,7 +138,7 @@ impl Chains {
         if j - i >= self.longest {
             return None;
         }
-        self.best[i * self.longest + (j - i)]
+        self.best[i * self.width + (j - i)]
     }
 
     /// The cost of the best chain of `i..=j` where it may start at level
@@ -275,23 +287,25 @@ impl<'s> Grower<'s> {
             self.inner_tests += p.tests;
         }
         let s = &self.spans[k];
-        if s.target == self.target {
+        let edge = if s.target == self.target {
             self.rest += s.weight;
             self.rest_level = self.rest_level.max(self.min_level[k]);
+            None
         } else {
-            self.edge = Some(Probe::new(self.spans, k, 1));
-        }
-        let all = self.inner_tests + u32::from(self.edge.is_some());
+            Some(Probe::new(self.spans, k, 1))
+        };
+        self.edge = edge;
+        let all = self.inner_tests + u32::from(edge.is_some());
         if all > self.limit {
             return None;
         }
-        (all > 0).then(|| self.chain())
+        (all > 0).then(|| self.chain(edge))
     }
 
-    /// The chain so far: the inner probes with the edge probe in its place.
-    fn chain(&self) -> Chain {
+    /// The chain so far: the inner probes with the edge probe (the growing
+    /// end's, if it is not the target's) in its place.
+    fn chain(&self, mut edge: Option<Probe>) -> Chain {
         let spans = self.spans;
-        let mut edge = self.edge;
         let mut depth = 0u32;
         let mut cost = 0u64;
         let mut level = 0u32;
