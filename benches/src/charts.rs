@@ -1,6 +1,6 @@
 //! SVG charts of a run, drawn with plotters' SVG backend.
 //!
-//! In: [`Results`]. Out: SVG text:
+//! In: [`crate::report::Results`]. Out: SVG text:
 //!
 //! * [`weighted_bars`]: for one case, grouped bars of the weighted mean
 //!   instructions per syscall (filter run on every call), one group per mix,

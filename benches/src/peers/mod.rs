@@ -8,11 +8,11 @@
 //! * [`sysfence`]: this project's compiler with its three layouts.
 //! * [`seccompiler`]: rust-vmm's seccompiler 0.5, from the JSON file when
 //!   the case has one, else from the policy (one match action per filter).
-//! * [`libseccomp`] (cargo feature `libseccomp`): libseccomp's linear and
+//! * `libseccomp` (cargo feature `libseccomp`): libseccomp's linear and
 //!   binary-tree layouts, exported as BPF.
-//! * [`runc`] (cargo feature `libseccomp`): runc's own conversion of a
+//! * `runc` (cargo feature `libseccomp`): runc's own conversion of a
 //!   Docker/OCI profile's JSON into libseccomp's filter and its ENOSYS stub,
-//!   the peer of the random differential test; [`runc::worker`] runs it in a
+//!   the peer of the random differential test; `runc::worker` runs it in a
 //!   child process with a time limit.
 //!
 //! Not checked here: that the programs mean the same; [`crate::count`]

@@ -95,7 +95,7 @@ pub(crate) fn rule_ite(s: &mut Store, ap: &ArchPolicy, rule: &Rule, rest: Node) 
     Ok(r)
 }
 
-/// `if c then f else g`. Comparisons go word by word ([`compare_word`]: a
+/// `if c then f else g`. Comparisons go word by word (`compare_word`: a
 /// case split or [`Store::ite_compare`], no condition diagram is built); a
 /// masked comparison builds its condition with [`cond`].
 pub fn cond_ite(s: &mut Store, ap: &ArchPolicy, c: &Cond, f: Node, g: Node) -> Res<Node> {

@@ -7,7 +7,7 @@
 //! one action whatever the arguments; and for each syscall whose action
 //! depends on its arguments (or each one named), the share of its argument
 //! space per action and the arguments it depends on ("write: ALLOW 62.50 %
-//! of args[0] values"). Counts are exact (`sysfence_exact::count`); `--json`
+//! of args\[0\] values"). Counts are exact (`sysfence_exact::count`); `--json`
 //! also gives each count over the words the result reads, as a decimal
 //! integer, where it fits in 128 bits.
 //!

@@ -149,7 +149,7 @@ pub fn action_name(raw: u32) -> String {
 }
 
 /// The plans of the diagram `root` in `s`, one per candidate default
-/// action ([`default_candidates`]), most likely first.
+/// action (`default_candidates`), most likely first.
 pub fn plans(s: &Store, root: Node) -> Vec<Plan> {
     let mut base = Plan::default();
     let Some(arch_pieces) = split_word(s, root, ARCH_SLOT) else {

@@ -9,8 +9,8 @@
 //! `@frequency` counts as [`Loaded::frequency`]; narrowing
 //! ([`crate::HostContext::arches`]) to any other arch is an error.
 //!
-//! Stages: [`lexer`] (tokens, continuations) → [`parser`] (one statement)
-//! → [`files`] (`@include`, `@frequency`, `@default`) → [`lower`] (the
+//! Stages: `lexer` (tokens, continuations) → [`parser`] (one statement)
+//! → `files` (`@include`, `@frequency`, `@default`) → `lower` (the
 //! IR). The arch check sends every other arch to KILL_THREAD, as
 //! minijail's program does; there is no x32 check, so x32 numbers on x86_64
 //! get the default action, as in minijail's program. Not supported (refused

@@ -1,7 +1,7 @@
 //! minijail's statement grammar: filter statements, argument expressions,
 //! constants and actions, read from one statement's tokens.
 //!
-//! In: a [`Statement`] of tokens and the arch's [`ArchTable`]. Out: a
+//! In: a `Statement` of tokens and the arch's [`ArchTable`]. Out: a
 //! [`FilterStatement`] (syscalls, filters, the colon's place). The grammar,
 //! error order and value rules are minijail's: numbers in C syntax, named
 //! constants from `constants.json`, `|` and `~` on words of the arch's size,
