@@ -37,15 +37,15 @@
 //! compute every interval they visit.
 
 use super::chain::Chains;
-use super::table::{self, Reach, Rows};
+use super::table::{self, Bounded, Reach, Rows};
 
 /// The programmes' inputs, fixed for all levels.
 pub(super) struct Inputs {
     pub(super) n: usize,
     /// `prefix[i]`: the weight of the first `i` spans.
     pub(super) prefix: Vec<u64>,
-    /// `bounded[i]`: how many of the first `i` spans carry a level bound.
-    pub(super) bounded: Vec<usize>,
+    /// Where the spans bounded in the probed programme are.
+    pub(super) bounded: Bounded,
     /// Each span's smallest level in the probed programme (the alphabetic
     /// one's are 0 or the same).
     pub(super) min_level: Vec<u32>,
@@ -181,26 +181,31 @@ fn row(inputs: &Inputs, at: &mut Level<'_>, settled: &mut [usize], i: usize, sto
         (from, usize::from(below(j)).min(j).max(from))
     };
     let stop = stop.min(n);
-    let both_free = table::free_stop(&inputs.bounded, i).min(stop);
+    let both_free = inputs.bounded.free_stop(i).min(stop);
     let a_free = inputs.rows.free_stop(i).min(stop).max(both_free);
     // The settled intervals of the row are its first ones: start past them.
     let start = (i + settled[i]).max(i + 1);
+    // Only the interval just past the settled ones can settle next.
+    let mut settling = i + settled[i];
     let mut settle = |out: &Row<'_>, j: usize| {
         let len = j - i + 1;
-        if settled[i] + 1 == len
-            && settled[i + 1] + 1 >= len
+        if settled[i + 1] + 1 >= len
             && out.a_cur[j] == a_prev_row[j]
             && out.cur[j] == prev_row[j]
             && out.chain_final(inputs, j)
         {
             settled[i] = len;
+            return true;
         }
+        false
     };
     for j in start..both_free {
         let roots = knuth(a_row, j);
         let (a, c) = both_splits((a_prev_row, a_prev), (prev_row, prev), n, j, roots);
         out.keep(inputs, a_row, j, a, c);
-        settle(&out, j);
+        if j == settling {
+            settling += usize::from(settle(&out, j));
+        }
     }
     for j in both_free.max(start)..stop {
         let roots = if j < a_free {
@@ -213,7 +218,9 @@ fn row(inputs: &Inputs, at: &mut Level<'_>, settled: &mut [usize], i: usize, sto
         let r = a.1.max(i + 1);
         let c = (prev_row[r - 1].saturating_add(prev[r * n + j]), r);
         out.keep(inputs, a_row, j, a, c);
-        settle(&out, j);
+        if j == settling {
+            settling += usize::from(settle(&out, j));
+        }
     }
 }
 
@@ -324,7 +331,7 @@ fn splits(
     (i, j): (usize, usize),
 ) -> Option<(u64, usize)> {
     let n = inputs.n;
-    let free = inputs.bounded[j + 1] == inputs.bounded[i];
+    let free = inputs.bounded.free(i, j);
     let roots = table::window(&inputs.rows, Reach::Any, a_level, i, j).unwrap_or((i + 1, j));
     let a_best = table::best_split(a_prev, n, i, j, roots);
     table::keep(&inputs.rows, (a_cur, a_level), i, j, a_best);

@@ -22,7 +22,7 @@
 
 use super::chain::Chains;
 use super::fill::{Inputs, one_level};
-use super::table::{Rows, Table, bounded_counts, levels, prefix64};
+use super::table::{Bounded, Rows, Table, levels, prefix64};
 use super::{Span, split};
 use crate::tree::{NodeId, TreeBuilder};
 
@@ -76,7 +76,7 @@ impl Probed {
         let inputs = Inputs {
             n,
             prefix: prefix64(weights.iter().copied()),
-            bounded: bounded_counts(min_level),
+            bounded: Bounded::new(min_level),
             min_level: min_level.to_vec(),
             chains,
             rows: Rows::new(&weights, alphabetic),

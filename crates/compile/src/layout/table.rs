@@ -41,8 +41,7 @@ pub(super) struct Rows {
     n: usize,
     prefix: Vec<u64>,
     pub(super) min_level: Vec<u32>,
-    /// `bounded[i]`: how many of the first `i` spans carry a level bound.
-    bounded: Vec<usize>,
+    bounded: Bounded,
 }
 
 impl Rows {
@@ -51,7 +50,7 @@ impl Rows {
         Rows {
             n: weights.len(),
             prefix: prefix64(weights.iter().copied()),
-            bounded: bounded_counts(&min_level),
+            bounded: Bounded::new(&min_level),
             min_level,
         }
     }
@@ -63,20 +62,53 @@ impl Rows {
 
     /// Whether `i..=j` holds no bounded leaf (roots are monotone there).
     pub(super) fn free(&self, i: usize, j: usize) -> bool {
-        self.bounded[j + 1] == self.bounded[i]
+        self.bounded.free(i, j)
     }
 
     /// The first `j` from `i` on whose `i..=j` holds a bounded leaf (`n`
     /// when none does).
     pub(super) fn free_stop(&self, i: usize) -> usize {
-        free_stop(&self.bounded, i)
+        self.bounded.free_stop(i)
     }
 }
 
-/// With `bounded` as [`bounded_counts`] gives it: the first `j` from `i` on
-/// whose `i..=j` holds a bounded leaf (the count does not grow before it).
-pub(super) fn free_stop(bounded: &[usize], i: usize) -> usize {
-    i + bounded[i + 1..].partition_point(|&b| b == bounded[i])
+/// Where the spans with a level bound are, for the questions the
+/// programmes ask per interval and per row in O(1).
+pub(super) struct Bounded {
+    /// `counts[i]`: how many of the first `i` spans carry a level bound.
+    counts: Vec<usize>,
+    /// `next[i]`: the first span from `i` on that carries one (`n` when
+    /// none does).
+    next: Vec<usize>,
+}
+
+impl Bounded {
+    pub(super) fn new(min_level: &[u32]) -> Bounded {
+        let mut counts = vec![0usize];
+        for &m in min_level {
+            counts.push(counts[counts.len() - 1] + usize::from(m > 0));
+        }
+        let mut next = vec![min_level.len(); min_level.len()];
+        for i in (0..min_level.len()).rev() {
+            next[i] = if min_level[i] > 0 {
+                i
+            } else {
+                next.get(i + 1).copied().unwrap_or(min_level.len())
+            };
+        }
+        Bounded { counts, next }
+    }
+
+    /// Whether `i..=j` holds no bounded span.
+    pub(super) fn free(&self, i: usize, j: usize) -> bool {
+        self.counts[j + 1] == self.counts[i]
+    }
+
+    /// The first `j` from `i` on whose `i..=j` holds a bounded span (`n`
+    /// when none does).
+    pub(super) fn free_stop(&self, i: usize) -> usize {
+        self.next[i]
+    }
 }
 
 impl Table {
@@ -226,15 +258,6 @@ pub(super) fn prefix64(weights: impl Iterator<Item = u64>) -> Vec<u64> {
         .into_iter()
         .map(|p| u64::try_from(p).unwrap_or(u64::MAX))
         .collect()
-}
-
-/// `bounded[i]`: how many of the first `i` spans carry a level bound.
-pub(super) fn bounded_counts(min_level: &[u32]) -> Vec<usize> {
-    let mut bounded = vec![0usize];
-    for &m in min_level {
-        bounded.push(bounded[bounded.len() - 1] + usize::from(m > 0));
-    }
-    bounded
 }
 
 /// Fills level `h` of the costs and roots from level `h - 1`.
