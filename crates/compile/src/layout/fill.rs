@@ -8,8 +8,11 @@
 //! the row, `i+1..=j` in the row below) are done before it, as Knuth's
 //! window needs. [`row`] fills a row's intervals that fit the level over
 //! row slices, with both root searches in one loop where the interval holds
-//! no bounded leaf (most of them). The intervals only a chain can decide
-//! (longer than the level fits) and the top two levels take [`general`]:
+//! no bounded leaf (most of them); past the ones that may settle (below),
+//! those go to [`plain_run`], which takes only the arrays it needs and
+//! slices every row to its length once, so that the compiler keeps them
+//! in registers and checks no bound per interval. The intervals only a
+//! chain can decide (longer than the level fits) and the top two levels take [`general`]:
 //! below the top two the alphabetic search in its window, then the probed
 //! one in [`window`]; on the top two, whose few intervals search every
 //! root, both in one loop ([`top_splits`]). The tests hold the row path to
@@ -199,13 +202,29 @@ fn row(inputs: &Inputs, at: &mut Level<'_>, settled: &mut [usize], i: usize, sto
         }
         false
     };
-    for j in start..both_free {
+    // The intervals that may settle, then the rest of the free ones.
+    let mut j = start;
+    while j < both_free && j == settling {
         let roots = knuth(a_row, j);
         let (a, c) = both_splits((a_prev_row, a_prev), (prev_row, prev), n, j, roots);
-        out.keep(inputs, a_row, j, a, c);
+        let chain = inputs.chains.cost_at(i, j, at.h);
+        out.keep(inputs, a_row, j, (a, c), chain);
         if j == settling {
             settling += usize::from(settle(&out, j));
         }
+        j += 1;
+    }
+    if j < both_free {
+        let below = &a_below[..n];
+        let row = (&mut *out.a_cur, &mut *out.cur, &mut *out.level);
+        let chains = (&inputs.chains, at.h);
+        plain_run(
+            (a_prev, prev),
+            row,
+            (a_row, below),
+            (&inputs.prefix, chains),
+            (i, j..both_free),
+        );
     }
     for j in both_free.max(start)..stop {
         let roots = if j < a_free {
@@ -217,11 +236,61 @@ fn row(inputs: &Inputs, at: &mut Level<'_>, settled: &mut [usize], i: usize, sto
         // The probed split at the alphabetic root alone ([`window`]).
         let r = a.1.max(i + 1);
         let c = (prev_row[r - 1].saturating_add(prev[r * n + j]), r);
-        out.keep(inputs, a_row, j, a, c);
+        let chain = inputs.chains.cost_at(i, j, at.h);
+        out.keep(inputs, a_row, j, (a, c), chain);
         if j == settling {
             settling += usize::from(settle(&out, j));
         }
     }
+}
+
+/// [`row`]'s intervals `i..=j`, `j` in `js`, that hold no bounded leaf
+/// and cannot settle at this level: both root searches in Knuth's window,
+/// in one loop, then [`Row::keep`]'s choice. Apart and with only the
+/// arrays it needs, so that they stay in registers.
+#[inline(never)]
+fn plain_run(
+    (a_prev, prev): (&[u64], &[u64]),
+    (a_cur, cur, level): (&mut [u64], &mut [u64], &mut [u8]),
+    (a_row, below): (&mut [u8], &[u8]),
+    (prefix, (chains, h)): (&[u64], (&Chains, usize)),
+    (i, js): (usize, std::ops::Range<usize>),
+) {
+    let n = a_row.len();
+    let (a_prev_row, prev_row) = (&a_prev[i * n..][..n], &prev[i * n..][..n]);
+    // Every row of length `n`: no bound check per interval.
+    let (a_cur, cur, level, below) = (&mut a_cur[..n], &mut cur[..n], &mut level[..n], &below[..n]);
+    let prefix = &prefix[..=n];
+    let base = prefix[i];
+    for j in js.start.max(1)..js.end.min(n) {
+        let from = usize::from(a_row[j - 1]).max(i + 1);
+        let to = usize::from(below[j]).min(j).max(from);
+        let splits = both_splits((a_prev_row, a_prev), (prev_row, prev), n, j, (from, to));
+        let (a, c) = chosen(splits, prefix[j + 1] - base, chains.cost_at(i, j, h));
+        if a.0 != u64::MAX {
+            (a_cur[j], a_row[j]) = a;
+        }
+        (cur[j], level[j]) = c;
+    }
+}
+
+/// What `i..=j` keeps from the best splits of the alphabetic programme and
+/// of the probed one (cost of the two halves, root), with its weight and
+/// its chain's cost at the level (`u64::MAX` when it has none there): the
+/// alphabetic cost and root (`u64::MAX`: no tree, nothing to keep), and
+/// the probed cost and root (0: the chain, which wins ties).
+#[inline(always)]
+fn chosen((a, c): ((u64, usize), (u64, usize)), weight: u64, chain: u64) -> ((u64, u8), (u64, u8)) {
+    if a.0 == u64::MAX {
+        return ((u64::MAX, 0), (chain, 0));
+    }
+    let cost = c.0.saturating_add(weight);
+    let probed = if cost < chain {
+        (cost, c.1 as u8)
+    } else {
+        (chain, 0)
+    };
+    ((a.0 + weight, a.1 as u8), probed)
 }
 
 /// Where [`row`] writes: row `i` of level `h`'s arrays but the alphabetic
@@ -246,32 +315,23 @@ impl Row<'_> {
             .is_none_or(|c| c.level as usize <= self.h || c.cost > self.cur[j])
     }
 
-    /// Stores `i..=j`'s costs (with its weight) and roots from the best
-    /// splits of the alphabetic programme and of the probed one (cost of
-    /// the two halves, root), the probed one against the interval's chain.
+    /// Stores what `i..=j` keeps ([`chosen`]) from the best splits of both
+    /// programmes and its chain's cost at the level.
     #[inline(always)]
     fn keep(
         &mut self,
         inputs: &Inputs,
         a_row: &mut [u8],
         j: usize,
-        a: (u64, usize),
-        c: (u64, usize),
+        splits: ((u64, usize), (u64, usize)),
+        chain: u64,
     ) {
-        let chain = inputs.chains.cost_at(self.i, j, self.h);
-        if a.0 == u64::MAX {
-            (self.cur[j], self.level[j]) = (chain, 0);
-            return;
-        }
         let weight = inputs.prefix[j + 1] - inputs.prefix[self.i];
-        self.a_cur[j] = a.0 + weight;
-        a_row[j] = a.1 as u8;
-        let cost = c.0.saturating_add(weight);
-        (self.cur[j], self.level[j]) = if cost < chain {
-            (cost, c.1 as u8)
-        } else {
-            (chain, 0)
-        };
+        let (a, c) = chosen(splits, weight, chain);
+        if a.0 != u64::MAX {
+            (self.a_cur[j], a_row[j]) = a;
+        }
+        (self.cur[j], self.level[j]) = c;
     }
 }
 
