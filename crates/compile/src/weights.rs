@@ -125,8 +125,9 @@ impl Weights {
     /// with that value: x86_64 before x32); names the table lacks are dropped
     /// and a name listed twice counts the sum. The names, kept in name
     /// order, are resolved in one merge with the table's name order (a
-    /// binary search per name cost 500 instructions), collected in a vector
-    /// and sorted once (inserting entry by entry into the map took as long).
+    /// binary search per name cost 500 instructions) and counted by table
+    /// row, which is number order (sorting the numbers took a fifth of the
+    /// time); only aliases, outside the table, are sorted in.
     pub fn for_arch(&self, audit_arch: u32) -> BTreeMap<u32, u64> {
         let Some(arch) = Arch::all()
             .iter()
@@ -135,27 +136,35 @@ impl Weights {
         else {
             return BTreeMap::new();
         };
+        let rows = arch.table();
+        let mut by_row: Vec<Option<u64>> = vec![None; rows.len()];
+        let mut aliases: Vec<(u32, u64)> = Vec::new();
         let mut table = arch.table_by_name().peekable();
-        let mut counts: Vec<(u32, u64)> = Vec::with_capacity(self.entries.len());
         for &k in &self.by_name {
             let (name, count) = &self.entries[k];
-            while table.next_if(|&(t, _)| t < name.as_str()).is_some() {}
-            let nr = match table.peek() {
-                Some(&(t, nr)) if t == name => Some(nr),
-                // Not in the table: an alias, or unknown.
-                _ => arch.syscall_nr(name),
-            };
-            counts.extend(nr.map(|nr| (nr, *count)));
-        }
-        counts.sort_unstable_by_key(|&(nr, _)| nr);
-        counts.dedup_by(|later, kept| {
-            let same = later.0 == kept.0;
-            if same {
-                kept.1 = kept.1.saturating_add(later.1);
+            // Equal names, the common case, cost one comparison.
+            if table.peek().is_none_or(|&(t, _)| t != name) {
+                while table.next_if(|&(t, _)| t < name.as_str()).is_some() {}
             }
-            same
-        });
-        counts.into_iter().collect()
+            match table.peek() {
+                Some(&(t, row)) if t == name => {
+                    let sum = by_row[row].unwrap_or(0).saturating_add(*count);
+                    by_row[row] = Some(sum);
+                }
+                // Not in the table: an alias, or unknown.
+                _ => aliases.extend(arch.syscall_nr(name).map(|nr| (nr, *count))),
+            }
+        }
+        let mut counts: BTreeMap<u32, u64> = rows
+            .iter()
+            .zip(by_row)
+            .filter_map(|(&(_, nr), count)| Some((nr, count?)))
+            .collect();
+        for (nr, count) in aliases {
+            let sum = counts.entry(nr).or_insert(0);
+            *sum = sum.saturating_add(count);
+        }
+        counts
     }
 }
 

@@ -542,11 +542,15 @@ impl Arch {
         self.info().table.by_nr
     }
 
-    /// The whole table, `(name, number)`, sorted by name (`str` order):
-    /// for resolving many sorted names in one merge.
-    pub fn table_by_name(self) -> impl Iterator<Item = (&'static str, u32)> {
+    /// The whole table sorted by name (`str` order), each name with its
+    /// row in [`Arch::table`]: for resolving many sorted names in one
+    /// merge, and counting them by row, already in number order.
+    pub fn table_by_name(self) -> impl Iterator<Item = (&'static str, usize)> {
         let table = self.info().table;
-        table.by_name.iter().map(|&i| table.by_nr[usize::from(i)])
+        table.by_name.iter().map(|&i| {
+            let row = usize::from(i);
+            (table.by_nr[row].0, row)
+        })
     }
 
     /// The largest number in the table.
