@@ -22,9 +22,10 @@
 //! emitted program is checked against the reference evaluator instead
 //! ([`crate::check`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, btree_map};
+use std::iter::Peekable;
 
-use sysfence_profile::ir::{ArchPolicy, Policy};
+use sysfence_profile::ir::{ArchPolicy, NrRange, Policy, Rule};
 
 use crate::args::{ArgLayout, rules_node};
 use crate::layout::{Span, balanced, balanced_height, weighted};
@@ -112,13 +113,52 @@ fn arch_dispatch(
 
 /// The node that decides number `nr` once it is known.
 fn decide(b: &mut TreeBuilder, ap: &ArchPolicy, nr: u32, lay: &ArgLayout) -> NodeId {
-    if let Some(r) = ap.range_for(nr) {
+    let rules = ap.rules.get(&nr).map(Vec::as_slice);
+    node_for(b, ap, (ap.range_for(nr), rules), lay)
+}
+
+/// The node that decides a number in `range` (if any) or with `rules` (if
+/// any, and no range).
+fn node_for(
+    b: &mut TreeBuilder,
+    ap: &ArchPolicy,
+    (range, rules): (Option<&NrRange>, Option<&[Rule]>),
+    lay: &ArgLayout,
+) -> NodeId {
+    if let Some(r) = range {
         return b.ret(r.action.to_raw());
     }
     let default = b.ret(ap.default.to_raw());
-    match ap.rules.get(&nr) {
+    match rules {
         Some(rules) => rules_node(b, rules, default, lay),
         None => default,
+    }
+}
+
+/// The range and the rules of each number of a walk in increasing order,
+/// found by walking both in step: a map lookup per number cost more than
+/// the rest of [`spans_under`]'s walk.
+struct InOrder<'a> {
+    ranges: Peekable<std::slice::Iter<'a, NrRange>>,
+    rules: Peekable<btree_map::Iter<'a, u32, Vec<Rule>>>,
+}
+
+impl<'a> InOrder<'a> {
+    fn new(ap: &'a ArchPolicy) -> InOrder<'a> {
+        InOrder {
+            ranges: ap.ranges.iter().peekable(),
+            rules: ap.rules.iter().peekable(),
+        }
+    }
+
+    /// The range holding `nr` and `nr`'s rules; `nr` at least the last
+    /// number asked.
+    fn at(&mut self, nr: u32) -> (Option<&'a NrRange>, Option<&'a [Rule]>) {
+        while self.ranges.next_if(|r| r.hi < nr).is_some() {}
+        while self.rules.next_if(|&(&k, _)| k < nr).is_some() {}
+        let range = self.ranges.peek().copied().filter(|r| r.lo <= nr);
+        let rules = self.rules.peek().filter(|&&(&k, _)| k == nr);
+        (range, rules.map(|(_, r)| r.as_slice()))
     }
 }
 
@@ -145,10 +185,12 @@ fn spans_under<const K: usize>(
     let cuts = cuts(ap);
     let mut out: [Vec<Span>; K] = std::array::from_fn(|_| Vec::new());
     let mut counts = weights.iter().peekable();
+    let mut in_order = InOrder::new(ap);
     for (i, &lo) in cuts.iter().enumerate() {
         let hi = cuts.get(i + 1).map_or(u32::MAX, |next| next - 1);
-        let one_way = K == 1 || ap.rules.get(&lo).is_none_or(|r| r.len() < 2);
-        let first = decide(b, ap, lo, lays[0]);
+        let decides = in_order.at(lo);
+        let one_way = K == 1 || decides.1.is_none_or(|r| r.len() < 2);
+        let first = node_for(b, ap, decides, lays[0]);
         // The cuts start at 0 and the counts are sorted: one walk sums them.
         let mut calls = 0u64;
         while let Some((_, c)) = counts.next_if(|&(&nr, _)| nr <= hi) {
@@ -158,7 +200,7 @@ fn spans_under<const K: usize>(
             let target = match k {
                 0 => first,
                 _ if one_way => first,
-                _ => decide(b, ap, lo, lays[k]),
+                _ => node_for(b, ap, decides, lays[k]),
             };
             push_span(spans, (lo, hi), target, calls);
         }
