@@ -65,8 +65,9 @@ struct Probe {
     span: usize,
     tests: u32,
     /// The weight per comparison, doubled to stay whole: `2w / tests`
-    /// (tests is 1 or 2).
-    key: u128,
+    /// (tests is 1 or 2). The layout's weights are below 2^62
+    /// ([`super::scaled`]), so twice one fits.
+    key: u64,
 }
 
 impl Probe {
@@ -75,7 +76,7 @@ impl Probe {
         Probe {
             span,
             tests,
-            key: u128::from(spans[span].weight) * per,
+            key: spans[span].weight.saturating_mul(per),
         }
     }
 }
