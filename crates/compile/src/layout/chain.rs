@@ -97,15 +97,17 @@ impl Chains {
         for i in 0..n {
             grow.start(i, false);
             for j in i + 1..n {
-                let Some(c) = grow.add(j) else { break };
-                record(i, j, c);
+                if !grow.add(j, |c| record(i, j, c)) {
+                    break;
+                }
             }
         }
         for j in (0..n).rev() {
             grow.start(j, true);
             for i in (0..j).rev() {
-                let Some(c) = grow.add(i) else { break };
-                record(i, j, c);
+                if !grow.add(i, |c| record(i, j, c)) {
+                    break;
+                }
             }
         }
         let mut longest_at = Vec::new();
@@ -278,9 +280,14 @@ impl<'s> Grower<'s> {
         self.rest_level = self.min_level[k];
     }
 
-    /// Adds span `k`, the new growing end; `None` once no chain can hold
-    /// it (nor any wider one: growing never makes a chain shorter).
-    fn add(&mut self, k: usize) -> Option<Chain> {
+    /// Adds span `k`, the new growing end, and hands `found` the chain so
+    /// far (if it has a probe); false once no chain can hold it (nor any
+    /// wider one: growing never makes a chain shorter). The chain goes to
+    /// `found`, inlined, rather than back to the caller: returned through
+    /// memory, it was read back as one wide load of narrower stores, a
+    /// store-forwarding stall.
+    #[inline(always)]
+    fn add(&mut self, k: usize, found: impl FnOnce(Chain)) -> bool {
         if let Some(e) = self.edge.take() {
             let p = Probe::new(self.spans, e.span, tests(&self.spans[e.span], false));
             let at = self.inner.partition_point(|q| first(q, &p));
@@ -298,13 +305,17 @@ impl<'s> Grower<'s> {
         self.edge = edge;
         let all = self.inner_tests + u32::from(edge.is_some());
         if all > self.limit {
-            return None;
+            return false;
         }
-        (all > 0).then(|| self.chain(edge))
+        if all > 0 {
+            found(self.chain(edge));
+        }
+        true
     }
 
     /// The chain so far: the inner probes with the edge probe (the growing
     /// end's, if it is not the target's) in its place.
+    #[inline(always)]
     fn chain(&self, mut edge: Option<Probe>) -> Chain {
         let spans = self.spans;
         let mut depth = 0u32;
