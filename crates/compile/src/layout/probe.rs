@@ -22,15 +22,14 @@
 
 use super::chain::Chains;
 use super::fill::{Inputs, one_level};
-use super::table::{Bounded, Rows, Table, levels, prefix64};
+use super::table::{Bounded, Roots, Rows, Table, levels, prefix64};
 use super::{Span, split};
 use crate::tree::{NodeId, TreeBuilder};
 
 /// Roots of the probed tree: `0` marks a chain, else the split's first
 /// right-hand span.
 pub(super) struct Probed {
-    n: usize,
-    root: Vec<Vec<u8>>,
+    root: Roots,
     chains: Chains,
     pub(super) total: u128,
 }
@@ -92,7 +91,6 @@ impl Probed {
             },
         );
         let probed = Probed {
-            n,
             root,
             chains: inputs.chains,
             total,
@@ -102,7 +100,7 @@ impl Probed {
 
     /// Every level's roots and the cost, for comparing two computations.
     #[cfg(test)]
-    pub(super) fn parts(&self) -> (&[Vec<u8>], u128) {
+    pub(super) fn parts(&self) -> (&Roots, u128) {
         (&self.root, self.total)
     }
 
@@ -123,7 +121,7 @@ impl Probed {
         if i == j {
             return spans[i].target;
         }
-        let r = usize::from(self.root[h as usize][i * self.n + j]);
+        let r = self.root.at(h as usize, i, j);
         if r == 0 {
             return self.chains.build(b, spans, i, j);
         }

@@ -30,10 +30,45 @@ use super::knuth::prefix_sums;
 #[cfg_attr(test, derive(Debug, PartialEq))]
 pub(super) struct Table {
     n: usize,
-    /// `root[h][i * n + j]`: first index of the right half of `i..=j` at
-    /// level `h`.
-    root: Vec<Vec<u8>>,
+    root: Roots,
     pub(super) total: u128,
+}
+
+/// The roots of every level of a programme over `n` spans, in one buffer:
+/// `at(h, i, j)` is the first span of the right half of `i..=j` at level
+/// `h`, 0 for none (a chain, a single span or no tree).
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub(super) struct Roots {
+    n: usize,
+    data: Vec<u8>,
+}
+
+impl Roots {
+    /// Level 0 (all 0), with room for `levels` more.
+    fn new(n: usize, levels: usize) -> Roots {
+        let mut data = Vec::with_capacity(n * n * (levels + 1));
+        data.resize(n * n, 0);
+        Roots { n, data }
+    }
+
+    /// A new top level holding the roots of the one below, to be filled.
+    fn push_level(&mut self) -> &mut [u8] {
+        let size = self.n * self.n;
+        let below = self.data.len() - size;
+        self.data.extend_from_within(below..);
+        &mut self.data[below + size..]
+    }
+
+    /// The root of `i..=j` at level `h`.
+    pub(super) fn at(&self, h: usize, i: usize, j: usize) -> usize {
+        usize::from(self.data[(h * self.n + i) * self.n + j])
+    }
+
+    /// How many levels it holds.
+    #[cfg(test)]
+    pub(super) fn levels(&self) -> usize {
+        self.data.len() / (self.n * self.n).max(1)
+    }
 }
 
 /// The programme's inputs, fixed for all levels.
@@ -131,15 +166,18 @@ impl Table {
     }
 
     /// A table from roots and a cost computed elsewhere.
-    pub(super) fn from_parts(n: usize, root: Vec<Vec<u8>>, total: u128) -> Table {
+    pub(super) fn from_parts(n: usize, root: Roots, total: u128) -> Table {
         Table { n, root, total }
     }
 
     /// The root of `i..=j` (`j > i`) at level `h`, if it has a tree there.
     #[cfg(test)]
     pub(super) fn root_at(&self, h: usize, i: usize, j: usize) -> Option<usize> {
-        let r = *self.root.get(h)?.get(i * self.n + j)?;
-        (r != 0).then_some(usize::from(r))
+        if h >= self.root.levels() || i >= self.n || j >= self.n {
+            return None;
+        }
+        let r = self.root.at(h, i, j);
+        (r != 0).then_some(r)
     }
 
     /// Each leaf's depth in the tree of height at most `limit`.
@@ -151,7 +189,7 @@ impl Table {
                 out[i] = limit - h;
                 continue;
             }
-            let r = usize::from(self.root[h as usize][i * self.n + j]);
+            let r = self.root.at(h as usize, i, j);
             stack.push((i, r - 1, h - 1));
             stack.push((r, j, h - 1));
         }
@@ -220,7 +258,7 @@ pub(super) fn levels<const K: usize>(
     min_levels: [&[u32]; K],
     limit: u32,
     mut step: impl FnMut(usize, Reach, [&[u64]; K], [&mut [u64]; K], [&mut [u8]; K]),
-) -> ([Vec<Vec<u8>>; K], [u128; K]) {
+) -> ([Roots; K], [u128; K]) {
     let set_leaves = |h: usize, costs: &mut [Vec<u64>; K]| {
         for (cost, min_level) in costs.iter_mut().zip(min_levels) {
             for (i, &m) in min_level.iter().enumerate() {
@@ -233,20 +271,16 @@ pub(super) fn levels<const K: usize>(
     let mut prev: [Vec<u64>; K] = std::array::from_fn(|_| vec![u64::MAX; n * n]);
     let mut cur: [Vec<u64>; K] = std::array::from_fn(|_| vec![u64::MAX; n * n]);
     set_leaves(0, &mut prev);
-    let mut root: [Vec<Vec<u8>>; K] = std::array::from_fn(|_| vec![vec![0u8; n * n]]);
+    let mut root: [Roots; K] = std::array::from_fn(|_| Roots::new(n, limit as usize));
     for h in 1..=limit as usize {
         set_leaves(h, &mut cur);
-        let mut level: [Vec<u8>; K] = std::array::from_fn(|k| root[k][h - 1].clone());
         step(
             h,
             Reach::at(h, limit as usize),
             prev.each_ref().map(Vec::as_slice),
             cur.each_mut().map(Vec::as_mut_slice),
-            level.each_mut().map(Vec::as_mut_slice),
+            root.each_mut().map(Roots::push_level),
         );
-        for (r, l) in root.iter_mut().zip(level) {
-            r.push(l);
-        }
         std::mem::swap(&mut prev, &mut cur);
     }
     (root, prev.map(|p| wide(p[n - 1])))
