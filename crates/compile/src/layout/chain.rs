@@ -97,15 +97,19 @@ impl Chains {
         for i in 0..n {
             grow.start(i, false);
             for j in i + 1..n {
-                if !grow.add(j, |c| record(i, j, c)) {
+                if !grow.add(j, Some(|c| record(i, j, c))) {
                     break;
                 }
             }
         }
+        // Grown from the last span, a chain whose first span has the same
+        // target is the one grown from the first (the same probes, none at
+        // an edge), which wins the tie: only grown past, not built.
         for j in (0..n).rev() {
             grow.start(j, true);
             for i in (0..j).rev() {
-                if !grow.add(i, |c| record(i, j, c)) {
+                let new = spans[i].target != spans[j].target;
+                if !grow.add(i, new.then_some(|c| record(i, j, c))) {
                     break;
                 }
             }
@@ -280,14 +284,14 @@ impl<'s> Grower<'s> {
         self.rest_level = self.min_level[k];
     }
 
-    /// Adds span `k`, the new growing end, and hands `found` the chain so
-    /// far (if it has a probe); false once no chain can hold it (nor any
-    /// wider one: growing never makes a chain shorter). The chain goes to
-    /// `found`, inlined, rather than back to the caller: returned through
-    /// memory, it was read back as one wide load of narrower stores, a
-    /// store-forwarding stall.
+    /// Adds span `k`, the new growing end, and hands `found` (if any) the
+    /// chain so far (if it has a probe); false once no chain can hold it
+    /// (nor any wider one: growing never makes a chain shorter). The chain
+    /// goes to `found`, inlined, rather than back to the caller: returned
+    /// through memory, it was read back as one wide load of narrower
+    /// stores, a store-forwarding stall.
     #[inline(always)]
-    fn add(&mut self, k: usize, found: impl FnOnce(Chain)) -> bool {
+    fn add(&mut self, k: usize, found: Option<impl FnOnce(Chain)>) -> bool {
         if let Some(e) = self.edge.take() {
             let p = Probe::new(self.spans, e.span, tests(&self.spans[e.span], false));
             let at = self.inner.partition_point(|q| first(q, &p));
@@ -307,7 +311,7 @@ impl<'s> Grower<'s> {
         if all > self.limit {
             return false;
         }
-        if all > 0 {
+        if let Some(found) = found.filter(|_| all > 0) {
             found(self.chain(edge));
         }
         true
@@ -446,5 +450,56 @@ mod tests {
         let chains = Chains::new(&s, &[0; 13], 20);
         assert!(chains.get(0, 6).is_some());
         assert!(chains.get(0, 7).is_none());
+    }
+
+    proptest::proptest! {
+        /// A chain grown from the last span whose first span has the same
+        /// target costs what the one grown from the first costs, at the
+        /// same level: [`Chains::new`] skips building it.
+        #[test]
+        fn chains_with_both_ends_on_the_target_are_the_same_both_ways(
+            raw in proptest::collection::vec((0u32..3, 1u32..4, 1u64..5000, 0u32..3), 2..24),
+        ) {
+            let mut b = TreeBuilder::new();
+            let mut s: Vec<Span> = Vec::new();
+            let mut min_level = Vec::new();
+            let mut lo = 0;
+            for &(t, width, weight, m) in &raw {
+                if s.last().is_some_and(|l: &Span| l.target == b.ret(t)) {
+                    continue;
+                }
+                s.push(Span { lo, hi: lo + width - 1, target: b.ret(t), weight });
+                min_level.push(m);
+                lo += width;
+            }
+            let n = s.len();
+            for i in 0..n {
+                for j in i + 1..n {
+                    if s[i].target != s[j].target {
+                        continue;
+                    }
+                    let mut forward = Grower::new(&s, &min_level, CHAIN_MAX);
+                    forward.start(i, false);
+                    let mut ahead = None;
+                    for k in i + 1..=j {
+                        if !forward.add(k, Some(|c| ahead = Some(c))) {
+                            ahead = None;
+                            break;
+                        }
+                    }
+                    let mut backward = Grower::new(&s, &min_level, CHAIN_MAX);
+                    backward.start(j, true);
+                    let mut behind = None;
+                    for k in (i..j).rev() {
+                        if !backward.add(k, Some(|c| behind = Some(c))) {
+                            behind = None;
+                            break;
+                        }
+                    }
+                    let key = |c: Option<Chain>| c.map(|c| (c.cost, c.level));
+                    proptest::prop_assert_eq!(key(ahead), key(behind), "{}..={}", i, j);
+                }
+            }
+        }
     }
 }
