@@ -7,6 +7,8 @@
 //! built-in check, the exact proof (the default), and with the check off;
 //! the tree layout also with the sampled check instead of the proof.
 //!
+//! Every compile is timed on a steady heap (`sysfence_benches::heap`).
+//!
 //! Without the shared corpus the bench prints why and does nothing.
 
 use std::hint::black_box;
@@ -39,6 +41,7 @@ fn main() {
     let Some((cases, mixes)) = cases() else {
         return;
     };
+    sysfence_benches::heap::steady();
     let nginx = mixes.iter().find(|m| m.name() == "nginx").map(Mix::weights);
     let mut c = Criterion::default()
         .sample_size(10)

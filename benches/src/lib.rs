@@ -10,12 +10,14 @@
 //! tables ([`report`]), JSON, and SVG charts ([`charts`]).
 //!
 //! The criterion benches (`benches/compile.rs`, `benches/eval.rs`) and the
-//! `sysfence-bench` binary are thin users of this library.
+//! `sysfence-bench` binary are thin users of this library; those that time
+//! compiles first make the heap steady ([`heap`]).
 
 pub mod bounds;
 pub mod charts;
 pub mod count;
 pub mod crosvm;
+pub mod heap;
 pub mod kernel;
 pub mod mixes;
 pub mod peers;

@@ -12,7 +12,8 @@
 //! has — the profiles of `corpus/profiles/` and the mixes of
 //! `corpus/traces/` (`*strace-c.txt`, and `*.weights` files written by
 //! `sysfence record --weights`) — and says on standard error what it left
-//! out. Exit status 2 on bad arguments or an unreadable input.
+//! out. Exit status 2 on bad arguments or an unreadable input. Compiles are
+//! timed on a steady heap (`sysfence_benches::heap`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,6 +83,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let args = parse_args()?;
+    sysfence_benches::heap::steady();
     if args.crosvm {
         let shared = shared_dir().ok_or(
             "--crosvm needs the shared corpus: set SYSFENCE_SHARED or place it at ../shared",
