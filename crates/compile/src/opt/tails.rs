@@ -2,32 +2,39 @@
 
 use sysfence_exact::store::FastMap;
 
-use crate::emit::code::{Acc, Block, Code, Exit, Label, Op};
+use crate::emit::code::{Acc, Code, Exit, Label, Op};
 
 /// Sends every jump to a block identical (same entry assumption, body and
 /// exit) to a later one straight to the last copy; the earlier copies become
 /// dead. Keeping the last copy keeps every edge forward (a predecessor of an
 /// earlier copy comes before it, hence before the later one), and equal entry
 /// assumptions keep invariant 3.
+///
+/// The blocks are compared from the last one back, each with its exit's
+/// targets already sent to their last copies, so blocks that become
+/// identical only once their successors are merged (the two ends of
+/// identical argument checks) merge in the same call: one call reaches
+/// what calling it again until it finds nothing would, where that took a
+/// round of every pass per level of such a cascade.
 pub fn merge_tails(code: &mut Code) -> bool {
+    let entry = code.blocks().first().map(|b| b.label);
     let mut last: FastMap<Key<'_>, Label> =
         FastMap::with_capacity_and_hasher(code.blocks().len(), Default::default());
-    for b in code
-        .blocks()
-        .iter()
-        .filter(|b| b.label != code.blocks()[0].label)
-    {
-        last.insert(key(b), b.label);
+    let mut redirect: FastMap<Label, Label> = FastMap::default();
+    for b in code.blocks().iter().rev() {
+        let mut exit = b.exit;
+        exit.map_targets(|t| redirect.get(&t).copied().unwrap_or(t));
+        let key = (b.entry, b.body.as_slice(), exit);
+        match last.get(&key) {
+            Some(&to) => {
+                redirect.insert(b.label, to);
+            }
+            None if Some(b.label) != entry => {
+                last.insert(key, b.label);
+            }
+            None => {}
+        }
     }
-    let redirect: FastMap<Label, Label> = code
-        .blocks()
-        .iter()
-        .filter_map(|b| {
-            last.get(&key(b))
-                .filter(|&&l| l != b.label)
-                .map(|&l| (b.label, l))
-        })
-        .collect();
     if redirect.is_empty() {
         return false;
     }
@@ -47,10 +54,6 @@ pub fn merge_tails(code: &mut Code) -> bool {
 /// What makes two blocks interchangeable.
 type Key<'a> = (Option<Acc>, &'a [Op], Exit);
 
-fn key(b: &Block) -> Key<'_> {
-    (b.entry, b.body.as_slice(), b.exit)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +72,26 @@ mod tests {
         assert_eq!(
             c.blocks()[0].exit.targets().collect::<Vec<_>>(),
             [Label(3), Label(2)]
+        );
+        assert!(!merge_tails(&mut c));
+    }
+
+    /// Two copies of a test whose ends are copies too merge in one call.
+    #[test]
+    fn a_cascade_merges_in_one_call() {
+        let mut c = code(vec![
+            test(0, 0, 1, 1, 4),
+            test(1, 16, 7, 2, 3),
+            ret(2, 5),
+            ret(3, 6),
+            test(4, 16, 7, 5, 6),
+            ret(5, 5),
+            ret(6, 6),
+        ]);
+        assert!(merge_tails(&mut c));
+        assert_eq!(
+            c.blocks()[0].exit.targets().collect::<Vec<_>>(),
+            [Label(4), Label(4)]
         );
         assert!(!merge_tails(&mut c));
     }
