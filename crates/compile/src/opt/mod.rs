@@ -18,7 +18,9 @@
 //! 2. [`dead::remove_dead`] drops what threading left unreachable, so that
 //!    the next passes see only live predecessors.
 //! 3. [`tails::merge_tails`] shares identical blocks (after threading, two
-//!    tails can become equal).
+//!    tails can become equal), cascades included (blocks equal once their
+//!    successors are shared), and removes the copies it leaves, so that a
+//!    merge costs no further round of every pass.
 //! 4. [`loads::drop_redundant_loads`] last: it turns loads into entry
 //!    assumptions (`Block::entry`), which the earlier passes respect but which
 //!    make fewer blocks look identical, so it should see the final shape.

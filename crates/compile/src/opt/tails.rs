@@ -2,11 +2,12 @@
 
 use sysfence_exact::store::FastMap;
 
+use super::dead::remove_dead;
 use crate::emit::code::{Acc, Code, Exit, Label, Op};
 
 /// Sends every jump to a block identical (same entry assumption, body and
-/// exit) to a later one straight to the last copy; the earlier copies become
-/// dead. Keeping the last copy keeps every edge forward (a predecessor of an
+/// exit) to a later one straight to the last copy, and removes the earlier
+/// copies, dead now. Keeping the last copy keeps every edge forward (a predecessor of an
 /// earlier copy comes before it, hence before the later one), and equal entry
 /// assumptions keep invariant 3.
 ///
@@ -47,6 +48,11 @@ pub fn merge_tails(code: &mut Code) -> bool {
             }
             None => t,
         });
+    }
+    if changed {
+        // The copies left behind: removed here, or every pass would run
+        // again after [`remove_dead`] found them.
+        remove_dead(code);
     }
     changed
 }
