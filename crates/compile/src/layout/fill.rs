@@ -12,10 +12,10 @@
 //! those go to [`plain_run`], which takes only the arrays it needs and
 //! slices every row to its length once, so that the compiler keeps them
 //! in registers and checks no bound per interval. The intervals only a
-//! chain can decide (longer than the level fits) and the top two levels take [`general`]:
-//! below the top two the alphabetic search in its window, then the probed
-//! one in [`window`]; on the top two, whose few intervals search every
-//! root, both in one loop ([`top_splits`]). The tests hold the row path to
+//! chain can decide (longer than the level fits) and the top two levels
+//! take [`general`]: below the top two the alphabetic search in its
+//! window, then the probed one in [`window`]; on the top two, whose few
+//! intervals search every root, both in one loop ([`top_splits`]). The tests hold the row path to
 //! [`general`] on random spans with chains and level bounds (the same
 //! roots at every level, the same costs); on the uniform mix over Docker's
 //! profile (70 spans, height 9) all levels take 1.64 M instructions with the
@@ -209,9 +209,7 @@ fn row(inputs: &Inputs, at: &mut Level<'_>, settled: &mut [usize], i: usize, sto
         let (a, c) = both_splits((a_prev_row, a_prev), (prev_row, prev), n, j, roots);
         let chain = inputs.chains.cost_at(i, j, at.h);
         out.keep(inputs, a_row, j, (a, c), chain);
-        if j == settling {
-            settling += usize::from(settle(&out, j));
-        }
+        settling += usize::from(settle(&out, j));
         j += 1;
     }
     if j < both_free {
@@ -246,8 +244,9 @@ fn row(inputs: &Inputs, at: &mut Level<'_>, settled: &mut [usize], i: usize, sto
 
 /// [`row`]'s intervals `i..=j`, `j` in `js`, that hold no bounded leaf
 /// and cannot settle at this level: both root searches in Knuth's window,
-/// in one loop, then [`Row::keep`]'s choice. Apart and with only the
-/// arrays it needs, so that they stay in registers.
+/// in one loop, then what the interval keeps ([`chosen`], as
+/// [`Row::keep`]). Apart and with only the arrays it needs, so that they
+/// stay in registers.
 #[inline(never)]
 fn plain_run(
     (a_prev, prev): (&[u64], &[u64]),
