@@ -63,29 +63,34 @@ type Key<'a> = (Option<Acc>, &'a [Op], Exit);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emit::code::Block;
     use crate::opt::testutil::{code, ret, test};
+
+    /// Merges `blocks` once, which must change them and leave nothing to
+    /// merge, and returns where the entry block's exit then leads.
+    fn entry_targets_after_one_merge(blocks: Vec<Block>) -> Vec<Label> {
+        let mut c = code(blocks);
+        assert!(merge_tails(&mut c));
+        assert!(!merge_tails(&mut c));
+        c.blocks()[0].exit.targets().collect()
+    }
 
     #[test]
     fn copies_jump_to_the_last() {
-        let mut c = code(vec![
+        let blocks = vec![
             test(0, 0, 1, 1, 2),
             ret(1, 5),
             test(2, 0, 2, 3, 4),
             ret(3, 5),
             ret(4, 6),
-        ]);
-        assert!(merge_tails(&mut c));
-        assert_eq!(
-            c.blocks()[0].exit.targets().collect::<Vec<_>>(),
-            [Label(3), Label(2)]
-        );
-        assert!(!merge_tails(&mut c));
+        ];
+        assert_eq!(entry_targets_after_one_merge(blocks), [Label(3), Label(2)]);
     }
 
     /// Two copies of a test whose ends are copies too merge in one call.
     #[test]
     fn a_cascade_merges_in_one_call() {
-        let mut c = code(vec![
+        let blocks = vec![
             test(0, 0, 1, 1, 4),
             test(1, 16, 7, 2, 3),
             ret(2, 5),
@@ -93,12 +98,7 @@ mod tests {
             test(4, 16, 7, 5, 6),
             ret(5, 5),
             ret(6, 6),
-        ]);
-        assert!(merge_tails(&mut c));
-        assert_eq!(
-            c.blocks()[0].exit.targets().collect::<Vec<_>>(),
-            [Label(4), Label(4)]
-        );
-        assert!(!merge_tails(&mut c));
+        ];
+        assert_eq!(entry_targets_after_one_merge(blocks), [Label(4), Label(4)]);
     }
 }
