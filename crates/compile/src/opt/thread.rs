@@ -152,98 +152,141 @@ impl EdgeFacts<'_> {
 /// block's load is skipped with it, so the new target must not rely on an
 /// accumulator the edge does not carry: its entry assumption, if any, must be
 /// the edge's accumulator.
+///
+/// One sweep in layout order: every edge goes forward, so when block `i` is
+/// threaded every predecessor already has its final exit, and `i`'s facts
+/// are those of the edges that still reach it (a block no edge reaches any
+/// more is dead and neither threaded nor heard). Facts taken from the exits
+/// as they were would keep the facts of edges this sweep moved away, and
+/// need another call to see the difference.
 pub fn thread_jumps(code: &mut Code) -> bool {
     let pos = code.positions();
     let states = code.exit_states();
     let cols = Columns::of(code, &states);
-    let rows = entry_facts(code, &pos, &states, &cols);
+    let mut facts = Rows::new(code.blocks().len(), cols.width);
     let mut changed = false;
     for (i, state) in states.iter().enumerate() {
-        let row = &rows[i * cols.width..(i + 1) * cols.width];
-        let edge = |added| EdgeFacts {
-            cols: &cols,
-            row,
-            added,
-        };
-        let mut exit = code.blocks()[i].exit;
-        match &mut exit {
+        if !facts.reached[i] {
+            continue;
+        }
+        let exit = threaded(
+            code,
+            &pos,
+            &cols,
+            facts.row(i),
+            *state,
+            code.blocks()[i].exit,
+        );
+        if exit != code.blocks()[i].exit {
+            code.block_mut(i).exit = exit;
+            changed = true;
+        }
+        match exit {
             Exit::Ret(_) => {}
-            Exit::Goto(t) => {
-                let target = &code.blocks()[pos[t]];
-                match (target.body.is_empty(), target.exit) {
-                    (true, Exit::Ret(raw)) => exit = Exit::Ret(raw),
-                    _ => *t = skip(code, &pos, *t, *state, &edge(None)),
-                }
-            }
+            Exit::Goto(t) => facts.arrive(i, pos[&t], None),
             Exit::Branch {
                 cmp,
                 k,
                 then,
                 other,
             } => {
-                let on = |taken| edge(added(&cols, *state, *cmp, *k, taken));
-                *then = skip(code, &pos, *then, *state, &on(true));
-                *other = skip(code, &pos, *other, *state, &on(false));
-                if then == other {
-                    exit = Exit::Goto(*then);
-                }
+                facts.arrive(i, pos[&then], added(&cols, *state, cmp, k, true));
+                facts.arrive(i, pos[&other], added(&cols, *state, cmp, k, false));
             }
-        }
-        if exit != code.blocks()[i].exit {
-            code.block_mut(i).exit = exit;
-            changed = true;
         }
     }
     changed
 }
 
-/// The facts at the start of every block, a row of `cols.width` per block
-/// (edges go forward, so one pass in layout order sees every predecessor
-/// first); a block no edge reaches has no facts.
-fn entry_facts(code: &Code, pos: &Positions, states: &[Option<Acc>], cols: &Columns) -> Vec<Fact> {
-    let w = cols.width;
-    let mut rows = vec![Fact::None; code.blocks().len() * w];
-    let mut reached = vec![false; code.blocks().len()];
-    for (i, b) in code.blocks().iter().enumerate() {
-        // Every edge goes forward: split so block i's row is read while
-        // later blocks' rows are written.
-        let (done, later) = rows.split_at_mut((i + 1) * w);
-        let row = &done[i * w..];
-        let mut arrive = |t: Label, added: Option<(usize, Fact)>| {
-            let j = pos[&t];
-            let dst = &mut later[(j - i - 1) * w..(j - i) * w];
-            let old = added.map(|(c, _)| dst[c]);
-            if reached[j] {
-                for (d, r) in dst.iter_mut().zip(row) {
-                    *d = d.or(*r);
-                }
-            } else {
-                dst.copy_from_slice(row);
+/// `exit` threaded, for a block whose entry facts are `row` and which exits
+/// with accumulator `state`.
+fn threaded(
+    code: &Code,
+    pos: &Positions,
+    cols: &Columns,
+    row: &[Fact],
+    state: Option<Acc>,
+    mut exit: Exit,
+) -> Exit {
+    let edge = |added| EdgeFacts { cols, row, added };
+    match &mut exit {
+        Exit::Ret(_) => {}
+        Exit::Goto(t) => {
+            let target = &code.blocks()[pos[t]];
+            match (target.body.is_empty(), target.exit) {
+                (true, Exit::Ret(raw)) => return Exit::Ret(raw),
+                _ => *t = skip(code, pos, *t, state, &edge(None)),
             }
-            if let Some((c, f)) = added {
-                let on_edge = row[c].and(f);
-                dst[c] = match (reached[j], old) {
-                    (true, Some(before)) => before.or(on_edge),
-                    _ => on_edge,
-                };
-            }
-            reached[j] = true;
-        };
-        match b.exit {
-            Exit::Ret(_) => {}
-            Exit::Goto(t) => arrive(t, None),
-            Exit::Branch {
-                cmp,
-                k,
-                then,
-                other,
-            } => {
-                arrive(then, added(cols, states[i], cmp, k, true));
-                arrive(other, added(cols, states[i], cmp, k, false));
+        }
+        Exit::Branch {
+            cmp,
+            k,
+            then,
+            other,
+        } => {
+            let on = |taken| edge(added(cols, state, *cmp, *k, taken));
+            *then = skip(code, pos, *then, state, &on(true));
+            *other = skip(code, pos, *other, state, &on(false));
+            if then == other {
+                return Exit::Goto(*then);
             }
         }
     }
-    rows
+    exit
+}
+
+/// The facts at the start of every block, a row of `width` per block, and
+/// which blocks an edge reaches (the entry block is reached).
+struct Rows {
+    facts: Vec<Fact>,
+    reached: Vec<bool>,
+    width: usize,
+}
+
+impl Rows {
+    fn new(blocks: usize, width: usize) -> Rows {
+        let mut reached = vec![false; blocks];
+        if let Some(entry) = reached.first_mut() {
+            *entry = true;
+        }
+        Rows {
+            facts: vec![Fact::None; blocks * width],
+            reached,
+            width,
+        }
+    }
+
+    /// Block `i`'s row, complete once every block before it has arrived.
+    fn row(&self, i: usize) -> &[Fact] {
+        &self.facts[i * self.width..(i + 1) * self.width]
+    }
+
+    /// An edge from block `i` reaches block `j > i`: `j`'s facts become
+    /// what holds on this edge or on the ones before it.
+    fn arrive(&mut self, i: usize, j: usize, added: Option<(usize, Fact)>) {
+        let w = self.width;
+        // Every edge goes forward: split so block i's row is read while
+        // block j's is written.
+        let (done, later) = self.facts.split_at_mut(j * w);
+        let row = &done[i * w..(i + 1) * w];
+        let dst = &mut later[..w];
+        let old = added.map(|(c, _)| dst[c]);
+        if self.reached[j] {
+            for (d, r) in dst.iter_mut().zip(row) {
+                *d = d.or(*r);
+            }
+        } else {
+            dst.copy_from_slice(row);
+        }
+        if let Some((c, f)) = added {
+            let on_edge = row[c].and(f);
+            dst[c] = match (self.reached[j], old) {
+                (true, Some(before)) => before.or(on_edge),
+                _ => on_edge,
+            };
+        }
+        self.reached[j] = true;
+    }
 }
 
 /// What one edge of `j<cmp> #k` adds, from a block whose accumulator is
@@ -330,6 +373,37 @@ mod tests {
         assert_eq!(c.blocks()[0].exit, Exit::Goto(Label(4)));
         assert!(thread_jumps(&mut c));
         assert_eq!(c.blocks()[0].exit, Exit::Ret(9));
+        assert!(!thread_jumps(&mut c));
+    }
+
+    #[test]
+    fn facts_come_from_the_edges_the_sweep_left() {
+        // 0: A >= 100 ? 1 : 2.  1: A == 150 ? 5 : 3.  2: A == 5 ? 5 : 3.
+        // 3: A == 50 ? 5 : 4.  4: A == 120 ? 5 : 6.
+        // Block 1's edge skips 3 (A >= 100 decides A == 50), so only block
+        // 2's edge reaches 3, where A < 100 decides block 4's test: one
+        // call finds both.
+        let mut c = code(vec![
+            block(
+                0,
+                vec![Op::Load(0)],
+                Exit::Branch {
+                    cmp: Cmp::Ge,
+                    k: 100,
+                    then: Label(1),
+                    other: Label(2),
+                },
+            ),
+            test(1, 0, 150, 5, 3),
+            test(2, 0, 5, 5, 3),
+            test(3, 0, 50, 5, 4),
+            test(4, 0, 120, 5, 6),
+            ret(5, 1),
+            ret(6, 2),
+        ]);
+        assert!(thread_jumps(&mut c));
+        assert_eq!(c.blocks()[1].exit, test(1, 0, 150, 5, 4).exit);
+        assert_eq!(c.blocks()[3].exit, test(3, 0, 50, 5, 6).exit);
         assert!(!thread_jumps(&mut c));
     }
 
