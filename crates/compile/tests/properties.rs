@@ -281,7 +281,33 @@ proptest! {
             for &(nr, args, arch) in &inputs {
                 let arch = [X86_64, I386, S390X, 0x1234][arch];
                 let d = SeccompData { args, ..SeccompData::new(arch, nr) };
-                prop_assert_eq!(interp::run(&program, &d).raw, tree.eval(&d).0, "{} {:?}", pass[0].0, d);
+                prop_assert_eq!(interp::run(&program, &d).raw, tree.eval(&d).0, "{} {:?}", pass[0].name, d);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// The optimizer stops at a fixpoint of every pass: a pass run after it
+    /// finds nothing (so no pass is skipped that had something to do, and
+    /// every pass reaches its own fixpoint in one call).
+    #[test]
+    fn the_optimizer_leaves_no_pass_anything_to_do(p in policy(), weighted in any::<bool>()) {
+        use sysfence_compile::emit::code::Code;
+        use sysfence_compile::opt::{PASSES, optimize};
+        let layout = if weighted { Layout::Weighted } else { Layout::Tree };
+        let tree = sysfence_compile::build_tree(&p, &Config::new().layout(layout)).unwrap();
+        let mut code = Code::from_tree(&tree);
+        optimize(&mut code, PASSES);
+        for pass in PASSES {
+            prop_assert!(!(pass.run)(&mut code.clone()), "{} found more", pass.name);
+        }
+        for pass in PASSES {
+            let mut alone = Code::from_tree(&tree);
+            if (pass.run)(&mut alone) {
+                prop_assert!(!(pass.run)(&mut alone), "{} is not at its own fixpoint", pass.name);
             }
         }
     }

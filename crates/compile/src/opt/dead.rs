@@ -4,6 +4,10 @@ use crate::emit::code::Code;
 
 /// Removes every block the entry cannot reach. Keeps all invariants: removed
 /// blocks are not targets of live ones.
+///
+/// Deaf to [`super::tails::merge_tails`], which removes what its merges
+/// leave unreachable itself, and to [`super::loads::drop_redundant_loads`],
+/// which changes no edge.
 pub fn remove_dead(code: &mut Code) -> bool {
     let pos = code.positions();
     let mut live = vec![false; code.blocks().len()];

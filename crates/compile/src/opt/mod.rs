@@ -3,13 +3,16 @@
 //!
 //! In: labelled [`Code`] straight from the decision tree. Out: the same
 //! program, decided the same way, with fewer or cheaper instructions. Each
-//! pass is a `fn(&mut Code) -> bool` that says whether it changed anything;
-//! [`optimize`] runs the list in rounds, skipping a pass that found nothing
-//! to do on the code as it still is, and stops when no pass is left to run
-//! (restarting from the top after every change cost up to one round per
-//! change). Every pass keeps the invariants written in
-//! [`crate::emit::code`]; in debug builds [`optimize`] checks them
-//! ([`Code::check`]) after every pass that changed something.
+//! [`Pass`] is a `fn(&mut Code) -> bool` that says whether it changed
+//! anything, and reaches its own fixpoint (run again at once, it finds
+//! nothing). [`optimize`] runs the list in rounds, running a pass again
+//! only after another pass changed the code, and not even then when the
+//! pass is deaf to that one ([`Pass::deaf_to`]: its changes never give it
+//! anything to do, as each pass's documentation argues and a property test
+//! holds on random policies). It stops when no pass is left to run. Every
+//! pass keeps the invariants written in [`crate::emit::code`]; in debug
+//! builds [`optimize`] checks them ([`Code::check`]) after every pass that
+//! changed something.
 //!
 //! Order of [`PASSES`] and why:
 //!
@@ -29,21 +32,48 @@
 //! shrink; far jumps are handled after, by [`crate::emit::far`].
 
 pub mod dead;
+mod facts;
 pub mod loads;
 pub mod tails;
 pub mod thread;
 
 use crate::emit::code::Code;
 
-/// One optimizer pass: changes `code` in place and says whether it did.
-pub type Pass = fn(&mut Code) -> bool;
+/// One optimizer pass: changes `code` in place and says whether it did. A
+/// pass reaches its own fixpoint: run again at once, it finds nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct Pass {
+    /// Its name, for reports and tests.
+    pub name: &'static str,
+    /// The pass.
+    pub run: fn(&mut Code) -> bool,
+    /// The passes whose changes never give this one anything to do (each
+    /// pass's documentation says why).
+    pub deaf_to: &'static [&'static str],
+}
 
-/// The passes in order, with names for reports and tests.
-pub const PASSES: &[(&str, Pass)] = &[
-    ("thread_jumps", thread::thread_jumps),
-    ("remove_dead", dead::remove_dead),
-    ("merge_tails", tails::merge_tails),
-    ("drop_redundant_loads", loads::drop_redundant_loads),
+/// The passes in order.
+pub const PASSES: &[Pass] = &[
+    Pass {
+        name: "thread_jumps",
+        run: thread::thread_jumps,
+        deaf_to: &["remove_dead", "drop_redundant_loads"],
+    },
+    Pass {
+        name: "remove_dead",
+        run: dead::remove_dead,
+        deaf_to: &["merge_tails", "drop_redundant_loads"],
+    },
+    Pass {
+        name: "merge_tails",
+        run: tails::merge_tails,
+        deaf_to: &["remove_dead"],
+    },
+    Pass {
+        name: "drop_redundant_loads",
+        run: loads::drop_redundant_loads,
+        deaf_to: &[],
+    },
 ];
 
 /// Upper bound on rounds; every pass strictly shrinks the program or the
@@ -53,31 +83,36 @@ const MAX_ROUNDS: usize = 10_000;
 
 /// Runs `passes` to a fixpoint; returns how many passes reported a change.
 ///
-/// A pass that found nothing to do is not run again until another pass has
-/// changed the code: a pass reads only the code, so on the same code it
-/// would find nothing again. The fixpoint is the one a full round of every
-/// pass would reach, with fewer runs.
-pub fn optimize(code: &mut Code, passes: &[(&str, Pass)]) -> usize {
+/// A pass is run again only after another pass, not deaf to it, changed
+/// the code: a pass reaches its own fixpoint, so on code only it or the
+/// passes it is deaf to have changed it would find nothing. The fixpoint is
+/// the one a full round of every pass would reach, with fewer runs.
+pub fn optimize(code: &mut Code, passes: &[Pass]) -> usize {
     let mut changes = 0;
-    // The change count at which each pass last found nothing to do.
-    let mut idle_at: Vec<Option<usize>> = vec![None; passes.len()];
+    let mut idle = vec![false; passes.len()];
     for _ in 0..MAX_ROUNDS {
         let mut ran = false;
-        for ((name, pass), idle) in passes.iter().zip(&mut idle_at) {
-            if *idle == Some(changes) {
+        for (p, pass) in passes.iter().enumerate() {
+            if idle[p] {
                 continue;
             }
             ran = true;
-            if !pass(code) {
-                *idle = Some(changes);
+            idle[p] = true;
+            if !(pass.run)(code) {
                 continue;
             }
             if cfg!(debug_assertions)
                 && let Err(e) = code.check()
             {
-                panic!("optimizer pass {name} broke the code invariants: {e}");
+                panic!(
+                    "optimizer pass {} broke the code invariants: {e}",
+                    pass.name
+                );
             }
             changes += 1;
+            for (q, other) in passes.iter().enumerate() {
+                idle[q] &= q == p || other.deaf_to.contains(&pass.name);
+            }
         }
         if !ran {
             break;

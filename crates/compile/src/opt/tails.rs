@@ -17,6 +17,10 @@ use crate::emit::code::{Acc, Code, Exit, Label, Op};
 /// identical argument checks) merge in the same call: one call reaches
 /// what calling it again until it finds nothing would, where that took a
 /// round of every pass per level of such a cascade.
+///
+/// Deaf to [`remove_dead`]: two blocks the entry reaches are identical or
+/// not whatever the unreachable ones are, and a reachable block never jumps
+/// to an unreachable one.
 pub fn merge_tails(code: &mut Code) -> bool {
     let entry = code.blocks().first().map(|b| b.label);
     let mut last: FastMap<Key<'_>, Label> =
