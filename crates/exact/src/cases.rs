@@ -130,8 +130,14 @@ fn split(
 ) -> Res<Node> {
     // Neighbours differ (materialize merged them), so one piece is the
     // only constant block.
-    if let [(_, _, n)] = here {
-        return Ok(*n);
+    match here {
+        [(_, _, n)] => return Ok(*n),
+        // Below the boundaries' common bits a block holds one boundary:
+        // a chain, built without the search (most calls are these).
+        [(_, _, below), (at, _, from)] => {
+            return boundary(s, slot, (*below, *from), u64::from(*at) - base, width);
+        }
+        _ => {}
     }
     let mid = base + (1u64 << (width - 1));
     let upper = here.partition_point(|p| u64::from(p.1) < mid);
@@ -139,6 +145,28 @@ fn split(
     let lo = split(s, slot, &here[..lower], base, width - 1)?;
     let hi = split(s, slot, &here[upper..], mid, width - 1)?;
     s.mk(var(slot, width - 1), lo, hi)
+}
+
+/// The diagram for values `base .. base + 2^width` that go to `below`
+/// under `base + at` and to `from` from there on (`0 < at < 2^width`): one
+/// node per bit from the lowest set bit of `at` up, the nodes
+/// [`split`] builds for the same two pieces.
+fn boundary(
+    s: &mut Store,
+    slot: usize,
+    (below, from): (Node, Node),
+    at: u64,
+    width: u32,
+) -> Res<Node> {
+    let low = at.trailing_zeros();
+    let mut n = s.mk(var(slot, low), below, from)?;
+    for bit in low + 1..width {
+        n = match at >> bit & 1 {
+            1 => s.mk(var(slot, bit), below, n)?,
+            _ => s.mk(var(slot, bit), n, from)?,
+        };
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -156,6 +184,7 @@ mod tests {
             cuts in prop::collection::btree_set(1u32.., 0..40),
             leaves in prop::collection::vec(0u32..4, 41),
             slot in 0usize..WORDS,
+            probes in prop::collection::vec(any::<u32>(), 16),
         ) {
             let mut s = Store::new(1_000_000);
             let starts: Vec<u32> = std::iter::once(0).chain(cuts).collect();
@@ -174,6 +203,12 @@ mod tests {
                     words[slot] = v;
                     prop_assert_eq!(s.eval(n, &words), s.value(leaf).unwrap(), "at {}", v);
                 }
+            }
+            for v in probes {
+                let &(_, _, leaf) = parts.iter().find(|p| p.1 >= v).unwrap();
+                let mut words = [0u32; WORDS];
+                words[slot] = v;
+                prop_assert_eq!(s.eval(n, &words), s.value(leaf).unwrap(), "at {}", v);
             }
             // The same function with neighbours merged first.
             let merged = overlay(&parts, 0, 0, &parts[..1]);
