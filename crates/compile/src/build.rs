@@ -55,7 +55,12 @@ pub fn build_selected(
     selection: &Selection<'_>,
     config: &Config,
 ) -> Result<DecisionTree, CompileError> {
-    let mut b = TreeBuilder::new();
+    // A node per span and two per rule: most trees fit without a rehash.
+    let nodes = selection
+        .entries()
+        .map(|ap| 2 * ap.ranges.len() + 4 * ap.rules.len() + 8)
+        .sum();
+    let mut b = TreeBuilder::with_capacity(nodes);
     let mut infos = Vec::with_capacity(selection.order().len());
     for ap in selection.entries() {
         let weights = config

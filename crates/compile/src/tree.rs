@@ -203,6 +203,14 @@ impl TreeBuilder {
         TreeBuilder::default()
     }
 
+    /// An empty builder with room for `nodes` nodes before it grows.
+    pub fn with_capacity(nodes: usize) -> TreeBuilder {
+        TreeBuilder {
+            nodes: Vec::with_capacity(nodes),
+            index: FastMap::with_capacity_and_hasher(nodes, Default::default()),
+        }
+    }
+
     /// The node `ret #raw`.
     pub fn ret(&mut self, raw: u32) -> NodeId {
         self.intern(Node::Ret(raw))

@@ -20,7 +20,8 @@ pub type Parts = Vec<(u32, u32, Node)>;
 /// `base` with the values `lo..=hi` taken from `top` instead; neighbours
 /// with the same node merge, so a function has one list.
 pub fn overlay(base: &[(u32, u32, Node)], lo: u32, hi: u32, top: &[(u32, u32, Node)]) -> Parts {
-    let mut out: Parts = Vec::with_capacity(base.len() + top.len());
+    // A piece of `base` around the whole range comes out twice.
+    let mut out: Parts = Vec::with_capacity(base.len() + top.len() + 1);
     let mut push = |l: u32, h: u32, n: Node| match out.last_mut() {
         Some(last) if last.2 == n => last.1 = h,
         _ => out.push((l, h, n)),
