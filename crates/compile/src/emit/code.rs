@@ -33,6 +33,84 @@ pub enum Op {
     And(u32),
 }
 
+/// A block's loads and `and`s, held inline: a block from the tree loads one
+/// word and may mask it, so a body never needs more than [`Body::MAX`] ops,
+/// and a vector per block was an allocation per block.
+#[derive(Clone, Copy)]
+pub struct Body {
+    ops: [Op; Body::MAX],
+    len: u8,
+}
+
+impl Body {
+    /// The most ops a body holds.
+    pub const MAX: usize = 2;
+
+    /// No ops.
+    pub const EMPTY: Body = Body {
+        ops: [Op::Load(0); Body::MAX],
+        len: 0,
+    };
+
+    /// `ld [offset]`, then `and #mask` when there is one.
+    pub fn load(offset: u32, mask: Option<u32>) -> Body {
+        let mut body = Body::EMPTY;
+        body.ops[0] = Op::Load(offset);
+        body.len = 1;
+        if let Some(m) = mask {
+            body.ops[1] = Op::And(m);
+            body.len = 2;
+        }
+        body
+    }
+
+    /// The body of `ops`, which must be at most [`Body::MAX`] long.
+    pub fn of(ops: &[Op]) -> Option<Body> {
+        let mut body = Body::EMPTY;
+        body.ops.get_mut(..ops.len())?.copy_from_slice(ops);
+        body.len = ops.len() as u8;
+        Some(body)
+    }
+
+    /// The ops in order.
+    pub fn as_slice(&self) -> &[Op] {
+        &self.ops[..usize::from(self.len)]
+    }
+
+    /// Drops the first `n` ops (all of them when there are fewer).
+    pub fn drop_front(&mut self, n: usize) {
+        let rest = Body::of(self.as_slice().get(n..).unwrap_or(&[]));
+        *self = rest.unwrap_or(Body::EMPTY);
+    }
+}
+
+impl std::ops::Deref for Body {
+    type Target = [Op];
+    fn deref(&self) -> &[Op] {
+        self.as_slice()
+    }
+}
+
+impl PartialEq for Body {
+    fn eq(&self, other: &Body) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Body {}
+
+impl std::hash::Hash for Body {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state);
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}
+
 /// How control leaves a block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Exit {
@@ -94,7 +172,7 @@ pub struct Block {
     /// What the accumulator must hold on entry when the body does not load.
     pub entry: Option<Acc>,
     /// Loads and `and`s.
-    pub body: Vec<Op>,
+    pub body: Body,
     /// How it ends.
     pub exit: Exit,
 }
@@ -309,20 +387,16 @@ fn label_of(id: NodeId) -> Label {
 
 fn block_for(tree: &DecisionTree, id: NodeId) -> Block {
     let (body, exit) = match *tree.node(id) {
-        Node::Ret(raw) => (Vec::new(), Exit::Ret(raw)),
-        Node::Branch { test, then, other } => {
-            let mut body = vec![Op::Load(test.offset)];
-            body.extend(test.mask.map(Op::And));
-            (
-                body,
-                Exit::Branch {
-                    cmp: test.cmp,
-                    k: test.k,
-                    then: label_of(then),
-                    other: label_of(other),
-                },
-            )
-        }
+        Node::Ret(raw) => (Body::EMPTY, Exit::Ret(raw)),
+        Node::Branch { test, then, other } => (
+            Body::load(test.offset, test.mask),
+            Exit::Branch {
+                cmp: test.cmp,
+                k: test.k,
+                then: label_of(then),
+                other: label_of(other),
+            },
+        ),
     };
     Block {
         label: label_of(id),

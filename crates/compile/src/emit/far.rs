@@ -64,7 +64,7 @@ pub fn encode(code: &Code) -> Result<(Vec<Insn>, usize), CompileError> {
 /// Block `i` into the buffer; `next` is the block placed after it.
 fn lower_block(buf: &mut Buffer, marks: &Marks, i: usize, b: &Block, next: Option<Label>) {
     buf.bind(marks[&b.label]);
-    for op in &b.body {
+    for op in b.body.iter() {
         buf.push(match *op {
             Op::Load(off) => Insn::op(Opcode::LdAbsW, 0, 0, off),
             Op::And(m) => Insn::op(Opcode::AndK, 0, 0, m),
@@ -158,10 +158,27 @@ mod tests {
     use super::*;
     use crate::opt::testutil::{block, code, ret, test};
 
+    /// `count` loads in a row, one block each, labelled `label` and then
+    /// `label * 1000 + k`; each block falls through to the next (no
+    /// instruction), the last one ends with `exit`.
+    fn loads(label: u32, count: usize, exit: Exit) -> Vec<Block> {
+        let labels: Vec<u32> = std::iter::once(label)
+            .chain((1..count as u32).map(|k| label * 1000 + k))
+            .collect();
+        labels
+            .iter()
+            .enumerate()
+            .map(|(k, &l)| {
+                let next = labels.get(k + 1).map_or(exit, |&n| Exit::Goto(Label(n)));
+                block(l, vec![Op::Load(0)], next)
+            })
+            .collect()
+    }
+
     /// A branch at the top whose targets sit behind `filler` loads.
     fn far_program(filler: usize) -> Code {
         let mut blocks = vec![test(0, 0, 1, 1, 2)];
-        blocks.push(block(1, vec![Op::Load(0); filler], Exit::Goto(Label(3))));
+        blocks.extend(loads(1, filler, Exit::Goto(Label(3))));
         blocks.push(block(2, vec![Op::Load(16)], Exit::Goto(Label(3))));
         blocks.push(ret(3, 7));
         code(blocks)
@@ -190,7 +207,7 @@ mod tests {
     #[test]
     fn far_returns_are_copied() {
         let mut blocks = vec![test(0, 0, 1, 1, 2)];
-        blocks.push(block(1, vec![Op::Load(0); 300], Exit::Ret(1)));
+        blocks.extend(loads(1, 300, Exit::Ret(1)));
         blocks.push(ret(2, 7));
         let c = code(blocks);
         let (insns, veneers) = encode(&c).unwrap();
@@ -201,7 +218,7 @@ mod tests {
 
     #[test]
     fn oversized_programs_name_their_size() {
-        let c = code(vec![block(0, vec![Op::Load(0); 4096], Exit::Ret(0))]);
+        let c = code(loads(1, 4096, Exit::Ret(0)));
         assert_eq!(
             encode(&c).unwrap_err().to_string(),
             "program of 4097 instructions exceeds the kernel limit of 4096"

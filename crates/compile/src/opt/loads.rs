@@ -41,7 +41,7 @@ pub fn drop_redundant_loads(code: &mut Code) -> bool {
             _ => 0,
         };
         if drop > 0 {
-            b.body.drain(..drop);
+            b.body.drop_front(drop);
             b.entry = Some(e);
             changed = true;
         }
@@ -85,7 +85,7 @@ mod tests {
             })
         );
         // Block 3 is reached with nr (from 1) and with args[0] (from 2).
-        assert_eq!(c.blocks()[3].body, [Op::Load(0)]);
+        assert_eq!(c.blocks()[3].body.as_slice(), [Op::Load(0)]);
         assert!(!drop_redundant_loads(&mut c));
     }
 }

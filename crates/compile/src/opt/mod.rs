@@ -124,7 +124,7 @@ pub fn optimize(code: &mut Code, passes: &[Pass]) -> usize {
 #[cfg(test)]
 pub(crate) mod testutil {
     //! Small hand-made programs for the pass tests.
-    use crate::emit::code::{Block, Code, Exit, Label, Op};
+    use crate::emit::code::{Block, Body, Code, Exit, Label, Op};
     use crate::tree::Cmp;
 
     /// A block with a label, body and exit.
@@ -132,7 +132,7 @@ pub(crate) mod testutil {
         Block {
             label: Label(label),
             entry: None,
-            body,
+            body: Body::of(&body).expect("a test body of at most two ops"),
             exit,
         }
     }
