@@ -27,8 +27,6 @@ use sysfence_cbpf::limits::SECCOMP_DATA_SIZE;
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::{Insn, Opcode};
 
-use std::rc::Rc;
-
 use crate::cases::{Parts, materialize, overlay};
 use crate::cut::Cuts;
 use crate::store::{FALSE, FastMap, Node, OverBudget, Res, Store, WORDS, slot_of_offset};
@@ -62,6 +60,8 @@ struct Words<'c> {
     alu: FastMap<(u16, u32, u32, u32), u32>,
     cuts: &'c mut Cuts,
     parts_left: usize,
+    /// Every result kept as intervals, by [`Out::Case`]'s index.
+    parts: Vec<Parts>,
 }
 
 /// What an interned word is, as the comparisons need it.
@@ -82,6 +82,7 @@ impl<'c> Words<'c> {
             alu: FastMap::default(),
             cuts,
             parts_left: MAX_PARTS,
+            parts: Vec::new(),
         }
     }
 
@@ -217,7 +218,8 @@ enum Out {
     Node(Node),
     Case {
         slot: usize,
-        parts: Rc<Parts>,
+        /// Its intervals, in [`Words`]'s list.
+        parts: usize,
         built: Option<Node>,
     },
 }
@@ -294,7 +296,7 @@ fn build(s: &mut Store, prog: &Program, cfg: Cfg, cuts: &mut Cuts) -> Res<Node> 
         }
     }
     let entry = slots[0].states[0];
-    node_at(s, &mut slots, 0, &entry)
+    node_at(s, &words, &mut slots, 0, &entry)
 }
 
 fn add_state(slot: &mut Slot, st: State) -> bool {
@@ -318,13 +320,13 @@ fn add_state(slot: &mut Slot, st: State) -> bool {
 }
 
 /// The diagram of (pc, state), built from its intervals the first time.
-fn node_at(s: &mut Store, slots: &mut [Slot], pc: usize, st: &State) -> Res<Node> {
+fn node_at(s: &mut Store, words: &Words, slots: &mut [Slot], pc: usize, st: &State) -> Res<Node> {
     let slot = &mut slots[pc];
     let at = slot.at(st);
     match &mut slot.results[at] {
         Out::Node(n) | Out::Case { built: Some(n), .. } => Ok(*n),
         Out::Case { slot, parts, built } => {
-            let n = materialize(s, *slot, parts)?;
+            let n = materialize(s, *slot, &words.parts[*parts])?;
             *built = Some(n);
             Ok(n)
         }
@@ -335,15 +337,16 @@ fn node_at(s: &mut Store, slots: &mut [Slot], pc: usize, st: &State) -> Res<Node
 enum Side {
     /// A diagram that tests neither the word nor any word before it.
     Whole([(u32, u32, Node); 1]),
-    /// A result kept as intervals of the word.
-    Parts(Rc<Parts>),
+    /// A result kept as intervals of the word (its index in [`Words`]'s
+    /// list).
+    Parts(usize),
 }
 
 impl Side {
-    fn parts(&self) -> &[(u32, u32, Node)] {
+    fn parts<'a>(&'a self, words: &'a Words) -> &'a [(u32, u32, Node)] {
         match self {
             Side::Whole(p) => p,
-            Side::Parts(p) => p,
+            Side::Parts(i) => &words.parts[*i],
         }
     }
 }
@@ -353,6 +356,7 @@ impl Side {
 /// when that tests neither the word nor any word before it; else `None`.
 fn parts_at(
     s: &mut Store,
+    words: &Words,
     slots: &mut [Slot],
     pc: usize,
     st: &State,
@@ -362,9 +366,9 @@ fn parts_at(
     if let Out::Case { slot, parts, .. } = &slot.results[slot.at(st)]
         && *slot == word
     {
-        return Ok(Some(Side::Parts(Rc::clone(parts))));
+        return Ok(Some(Side::Parts(*parts)));
     }
-    let n = node_at(s, slots, pc, st)?;
+    let n = node_at(s, words, slots, pc, st)?;
     let below = usize::from(s.top(n)) >= 32 * (word + 1);
     Ok(below.then_some(Side::Whole([(0, u32::MAX, n)])))
 }
@@ -378,9 +382,10 @@ fn keep_parts(s: &mut Store, words: &mut Words, word: usize, parts: Parts) -> Re
         return materialize(s, word, &parts).map(Out::Node);
     }
     words.parts_left -= parts.len();
+    words.parts.push(parts);
     Ok(Out::Case {
         slot: word,
-        parts: Rc::new(parts),
+        parts: words.parts.len() - 1,
         built: None,
     })
 }
@@ -525,7 +530,7 @@ fn result(
         Opcode::DivX | Opcode::ModX => {
             let x = words.get(st.x);
             let after = step(s, words, &insn, op, st, mode)?;
-            let rest = node_at(s, slots, next, &after)?;
+            let rest = node_at(s, words, slots, next, &after)?;
             let is_zero = Insn::op(Opcode::JeqK, 0, 0, 0);
             let zero = words.cuts.condition(s, is_zero, (&x, &x), |s| {
                 word::relate(s, Rel::Eq, &x, &Word::constant(0))
@@ -534,7 +539,7 @@ fn result(
         }
         _ => {
             let after = step(s, words, &insn, op, st, mode)?;
-            node_at(s, slots, next, &after).map(Out::Node)
+            node_at(s, words, slots, next, &after).map(Out::Node)
         }
     }
 }
@@ -566,8 +571,8 @@ fn jump(
     {
         return Ok(out);
     }
-    let taken = node_at(s, slots, t, &st)?;
-    let fallen = node_at(s, slots, f, &st)?;
+    let taken = node_at(s, words, slots, t, &st)?;
+    let fallen = node_at(s, words, slots, f, &st)?;
     if taken == fallen {
         return Ok(Out::Node(taken));
     }
@@ -596,13 +601,13 @@ fn compare_parts(
     st: &State,
     (word, rel, k): (usize, Rel, u32),
 ) -> Res<Option<Out>> {
-    let Some(taken) = parts_at(s, slots, t, st, word)? else {
+    let Some(taken) = parts_at(s, words, slots, t, st, word)? else {
         return Ok(None);
     };
-    let Some(fallen) = parts_at(s, slots, f, st, word)? else {
+    let Some(fallen) = parts_at(s, words, slots, f, st, word)? else {
         return Ok(None);
     };
-    let (taken, fallen) = (taken.parts(), fallen.parts());
+    let (taken, fallen) = (taken.parts(words), fallen.parts(words));
     let parts = match rel {
         Rel::Gt if k == u32::MAX => fallen.to_vec(),
         Rel::Gt => overlay(fallen, k + 1, u32::MAX, taken),
