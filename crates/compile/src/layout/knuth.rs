@@ -56,6 +56,53 @@ pub(super) fn huffman_cost(weights: &[u64]) -> u128 {
     cost
 }
 
+/// Each leaf's depth in an optimal alphabetic tree without a height limit,
+/// by Garsia and Wachs's combination phase (1977): repeatedly join the
+/// leftmost pair of neighbours `x`, `y` whose right neighbour is at least
+/// `x` (the end of the list counts as infinite), and move the joint left,
+/// past every node lighter than it. The depths of the tree so built are an
+/// optimal alphabetic tree's, found in O(n²) simple steps over a list of
+/// `n` items, without [`Knuth`]'s n² table (the weighted layout asks only
+/// where a tree would put its leaves).
+pub(super) fn garsia_wachs_depths(weights: &[u64]) -> Vec<u32> {
+    let n = weights.len();
+    // Nodes: the leaves, then each joint; `up[k]` is node k's parent.
+    let mut up: Vec<usize> = vec![usize::MAX; n];
+    let mut list: Vec<(u128, usize)> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| (u128::from(w), i))
+        .collect();
+    // No pair left of the last joint's new place is joinable yet: its
+    // neighbours there are as they were when the search passed them.
+    let mut from = 1;
+    while list.len() > 1 {
+        let k = (from..list.len())
+            .find(|&k| list.get(k + 1).is_none_or(|right| list[k - 1].0 <= right.0))
+            .unwrap_or(list.len() - 1);
+        let joint = (list[k - 1].0 + list[k].0, up.len());
+        up[list[k - 1].1] = joint.1;
+        up[list[k].1] = joint.1;
+        up.push(usize::MAX);
+        list.drain(k - 1..=k);
+        let at = list[..k - 1]
+            .iter()
+            .rposition(|item| item.0 >= joint.0)
+            .map_or(0, |j| j + 1);
+        list.insert(at, joint);
+        from = at.saturating_sub(1).max(1);
+    }
+    // Parents come after their children: depths from the root down.
+    let mut depth = vec![0u32; up.len()];
+    for k in (0..up.len()).rev() {
+        if up[k] != usize::MAX {
+            depth[k] = depth[up[k]] + 1;
+        }
+    }
+    depth.truncate(n);
+    depth
+}
+
 /// The unlimited optimum's cost.
 pub(super) struct Knuth {
     pub(super) total: u128,

@@ -1,5 +1,5 @@
 use super::chain::Chains;
-use super::knuth::{Knuth, entropy_cost, huffman_cost};
+use super::knuth::{Knuth, entropy_cost, garsia_wachs_depths, huffman_cost};
 use super::paths::Paths;
 use super::peel::without;
 use super::probe::Probed;
@@ -340,6 +340,20 @@ mod props {
         fn knuth_matches_the_full_scan(w in weights()) {
             let n = w.len();
             prop_assert_eq!(Knuth::new(&w).total, full_scan(&w, &vec![0; n], n as u32));
+        }
+
+        /// Garsia and Wachs's depths are an optimal alphabetic tree's:
+        /// they cost Knuth's optimum and satisfy Kraft's equality (a full
+        /// binary tree).
+        #[test]
+        fn garsia_wachs_depths_cost_the_optimum(w in weights()) {
+            let d = garsia_wachs_depths(&w);
+            let cost: u128 = w.iter().zip(&d).map(|(&w, &d)| u128::from(w) * u128::from(d)).sum();
+            prop_assert_eq!(cost, Knuth::new(&w).total);
+            if w.len() > 1 {
+                let kraft: f64 = d.iter().map(|&d| 0.5f64.powi(d as i32)).sum();
+                prop_assert!((kraft - 1.0).abs() < 1e-9);
+            }
         }
 
         /// Huffman's optimum lies between the entropy bound and Knuth's
