@@ -3,7 +3,7 @@
 use sysfence_exact::store::FastMap;
 
 use super::dead::remove_dead;
-use crate::emit::code::{Acc, Code, Exit, Label, Op};
+use crate::emit::code::{Acc, Body, Code, Exit, Label};
 
 /// Sends every jump to a block identical (same entry assumption, body and
 /// exit) to a later one straight to the last copy, and removes the earlier
@@ -23,16 +23,21 @@ use crate::emit::code::{Acc, Code, Exit, Label, Op};
 /// to an unreachable one.
 pub fn merge_tails(code: &mut Code) -> bool {
     let entry = code.blocks().first().map(|b| b.label);
-    let mut last: FastMap<Key<'_>, Label> =
+    let mut last: FastMap<Key, Label> =
         FastMap::with_capacity_and_hasher(code.blocks().len(), Default::default());
-    let mut redirect: FastMap<Label, Label> = FastMap::default();
+    // By label (labels are small numbers): the surviving copy, if any.
+    let labels = code.blocks().iter().map(|b| b.label.0 as usize + 1).max();
+    let mut redirect: Vec<Option<Label>> = vec![None; labels.unwrap_or(0)];
+    let to = |redirect: &[Option<Label>], t: Label| redirect[t.0 as usize].unwrap_or(t);
+    let mut merged = false;
     for b in code.blocks().iter().rev() {
         let mut exit = b.exit;
-        exit.map_targets(|t| redirect.get(&t).copied().unwrap_or(t));
-        let key = (b.entry, b.body.as_slice(), exit);
+        exit.map_targets(|t| to(&redirect, t));
+        let key = (b.entry, b.body, exit);
         match last.get(&key) {
-            Some(&to) => {
-                redirect.insert(b.label, to);
+            Some(&copy) => {
+                redirect[b.label.0 as usize] = Some(copy);
+                merged = true;
             }
             None if Some(b.label) != entry => {
                 last.insert(key, b.label);
@@ -40,17 +45,15 @@ pub fn merge_tails(code: &mut Code) -> bool {
             None => {}
         }
     }
-    if redirect.is_empty() {
+    if !merged {
         return false;
     }
     let mut changed = false;
     for b in code.blocks_mut() {
-        b.exit.map_targets(|t| match redirect.get(&t) {
-            Some(&to) => {
-                changed = true;
-                to
-            }
-            None => t,
+        b.exit.map_targets(|t| {
+            let copy = to(&redirect, t);
+            changed |= copy != t;
+            copy
         });
     }
     if changed {
@@ -62,7 +65,7 @@ pub fn merge_tails(code: &mut Code) -> bool {
 }
 
 /// What makes two blocks interchangeable.
-type Key<'a> = (Option<Acc>, &'a [Op], Exit);
+type Key = (Option<Acc>, Body, Exit);
 
 #[cfg(test)]
 mod tests {
