@@ -52,25 +52,14 @@ pub fn drop_redundant_loads(code: &mut Code) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emit::code::{Exit, Label};
-    use crate::opt::testutil::{block, code, ret, test};
-    use crate::tree::Cmp;
+    use crate::opt::testutil::{code, ret, test};
 
     #[test]
     fn reload_of_the_same_word_goes_but_a_join_keeps_it() {
         let mut c = code(vec![
             test(0, 0, 1, 1, 2),
             test(1, 0, 2, 3, 4),
-            block(
-                2,
-                vec![Op::Load(16)],
-                Exit::Branch {
-                    cmp: Cmp::Eq,
-                    k: 3,
-                    then: Label(3),
-                    other: Label(4),
-                },
-            ),
+            test(2, 16, 3, 3, 4),
             test(3, 0, 9, 5, 5),
             ret(4, 1),
             ret(5, 2),

@@ -139,11 +139,22 @@ pub(crate) mod testutil {
 
     /// `ld [off]; jeq #k, then, other`.
     pub(crate) fn test(label: u32, off: u32, k: u32, then: u32, other: u32) -> Block {
+        compare(label, off, (Cmp::Eq, k), then, other)
+    }
+
+    /// `ld [off]; j<cmp> #k, then, other`.
+    pub(crate) fn compare(
+        label: u32,
+        off: u32,
+        (cmp, k): (Cmp, u32),
+        then: u32,
+        other: u32,
+    ) -> Block {
         block(
             label,
             vec![Op::Load(off)],
             Exit::Branch {
-                cmp: Cmp::Eq,
+                cmp,
                 k,
                 then: Label(then),
                 other: Label(other),

@@ -248,7 +248,7 @@ fn tested_word(b: &Block, acc: Option<Acc>) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::opt::testutil::{block, code, ret, test};
+    use crate::opt::testutil::{block, code, compare, ret, test};
     use crate::tree::Cmp;
 
     #[test]
@@ -275,16 +275,7 @@ mod tests {
         // 2's edge reaches 3, where A < 100 decides block 4's test: one
         // call finds both.
         let mut c = code(vec![
-            block(
-                0,
-                vec![Op::Load(0)],
-                Exit::Branch {
-                    cmp: Cmp::Ge,
-                    k: 100,
-                    then: Label(1),
-                    other: Label(2),
-                },
-            ),
+            compare(0, 0, (Cmp::Ge, 100), 1, 2),
             test(1, 0, 150, 5, 3),
             test(2, 0, 5, 5, 3),
             test(3, 0, 50, 5, 4),
@@ -344,49 +335,14 @@ mod tests {
     #[test]
     fn ranges_decide_later_tests_but_not_other_words() {
         let mut c = code(vec![
-            block(
-                0,
-                vec![Op::Load(0)],
-                Exit::Branch {
-                    cmp: Cmp::Gt,
-                    k: 10,
-                    then: Label(1),
-                    other: Label(2),
-                },
-            ),
-            block(
-                1,
-                vec![Op::Load(0)],
-                Exit::Branch {
-                    cmp: Cmp::Ge,
-                    k: 5,
-                    then: Label(3),
-                    other: Label(2),
-                },
-            ),
-            block(
-                2,
-                vec![Op::Load(16)],
-                Exit::Branch {
-                    cmp: Cmp::Ge,
-                    k: 50,
-                    then: Label(3),
-                    other: Label(4),
-                },
-            ),
+            compare(0, 0, (Cmp::Gt, 10), 1, 2),
+            compare(1, 0, (Cmp::Ge, 5), 3, 2),
+            compare(2, 16, (Cmp::Ge, 50), 3, 4),
             ret(3, 1),
             ret(4, 2),
         ]);
         assert!(thread_jumps(&mut c));
-        assert_eq!(
-            c.blocks()[0].exit,
-            Exit::Branch {
-                cmp: Cmp::Gt,
-                k: 10,
-                then: Label(3),
-                other: Label(2)
-            }
-        );
+        assert_eq!(c.blocks()[0].exit, compare(0, 0, (Cmp::Gt, 10), 3, 2).exit);
         assert!(!thread_jumps(&mut c));
     }
 
@@ -396,48 +352,14 @@ mod tests {
         let mut c = code(vec![
             test(0, 20, 0, 1, 3),
             test(1, 16, 7, 4, 2),
-            block(
-                2,
-                vec![Op::Load(20)],
-                Exit::Branch {
-                    cmp: Cmp::Gt,
-                    k: 0,
-                    then: Label(4),
-                    other: Label(5),
-                },
-            ),
-            block(
-                3,
-                vec![Op::Load(20)],
-                Exit::Branch {
-                    cmp: Cmp::Gt,
-                    k: 0,
-                    then: Label(4),
-                    other: Label(5),
-                },
-            ),
+            compare(2, 20, (Cmp::Gt, 0), 4, 5),
+            compare(3, 20, (Cmp::Gt, 0), 4, 5),
             ret(4, 1),
             ret(5, 2),
         ]);
         assert!(thread_jumps(&mut c));
-        assert_eq!(
-            c.blocks()[1].exit,
-            Exit::Branch {
-                cmp: Cmp::Eq,
-                k: 7,
-                then: Label(4),
-                other: Label(5)
-            }
-        );
+        assert_eq!(c.blocks()[1].exit, compare(0, 0, (Cmp::Eq, 7), 4, 5).exit);
         // From 0's false edge, hi != 0 decides `hi > 0` as well.
-        assert_eq!(
-            c.blocks()[0].exit,
-            Exit::Branch {
-                cmp: Cmp::Eq,
-                k: 0,
-                then: Label(1),
-                other: Label(4)
-            }
-        );
+        assert_eq!(c.blocks()[0].exit, compare(0, 0, (Cmp::Eq, 0), 1, 4).exit);
     }
 }
