@@ -11,6 +11,7 @@
 //! x86_64 still weights an aarch64 filter by the names they share); the
 //! parser does not check names against any table.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -142,17 +143,23 @@ impl Weights {
         let mut table = arch.table_by_name().peekable();
         for &k in &self.by_name {
             let (name, count) = &self.entries[k];
-            // Equal names, the common case, cost one comparison.
-            if table.peek().is_none_or(|&(t, _)| t != name) {
-                while table.next_if(|&(t, _)| t < name.as_str()).is_some() {}
-            }
-            match table.peek() {
-                Some(&(t, row)) if t == name => {
-                    let sum = by_row[row].unwrap_or(0).saturating_add(*count);
-                    by_row[row] = Some(sum);
-                }
+            // One comparison per name when the mix lists the table's names;
+            // a row is passed once found (a name listed again resolves as
+            // an alias would, to the same number).
+            let row = loop {
+                let Some(&(t, row)) = table.peek() else {
+                    break None;
+                };
+                match t.cmp(name.as_str()) {
+                    Ordering::Less => table.next(),
+                    Ordering::Equal => break table.next().map(|_| row),
+                    Ordering::Greater => break None,
+                };
+            };
+            match row {
+                Some(row) => by_row[row] = Some(by_row[row].unwrap_or(0).saturating_add(*count)),
                 // Not in the table: an alias, or unknown.
-                _ => aliases.extend(arch.syscall_nr(name).map(|nr| (nr, *count))),
+                None => aliases.extend(arch.syscall_nr(name).map(|nr| (nr, *count))),
             }
         }
         let mut counts: BTreeMap<u32, u64> = rows
