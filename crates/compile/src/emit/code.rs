@@ -64,7 +64,7 @@ impl Body {
         body
     }
 
-    /// The body of `ops`, which must be at most [`Body::MAX`] long.
+    /// The body of `ops`; `None` when there are more than [`Body::MAX`].
     pub fn of(ops: &[Op]) -> Option<Body> {
         let mut body = Body::EMPTY;
         body.ops.get_mut(..ops.len())?.copy_from_slice(ops);
