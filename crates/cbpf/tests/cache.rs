@@ -6,7 +6,7 @@ use sysfence_cbpf::insn::Insn;
 use sysfence_cbpf::interp::cache::{is_const_allow, kernel_bypass};
 use sysfence_cbpf::opcode::Opcode;
 use sysfence_cbpf::program::Program;
-use sysfence_testkit::insn::{i, jmp, prog};
+use sysfence_testkit::insn::{i, jmp, prog, ret};
 
 use sysfence_cbpf::abi::arch::AUDIT_ARCH_I386 as I386;
 use sysfence_cbpf::abi::arch::AUDIT_ARCH_X86_64 as X86_64;
@@ -166,4 +166,125 @@ fn uretprobe_and_uprobe_bypass_on_native_x86_64_only() {
     // The emulator itself has no exception.
     let deny = prog(&[i(Opcode::RetK, RET_ERRNO)]);
     assert!(!is_const_allow(&deny, X86_64, 335));
+}
+
+mod ranges {
+    use super::*;
+    use proptest::prelude::*;
+    use sysfence_cbpf::interp::cache::const_allow_among;
+
+    /// Constants near the numbers probed, the arch values and the top.
+    fn constant() -> impl Strategy<Value = u32> {
+        prop_oneof![
+            6 => 0u32..420,
+            1 => Just(X86_64),
+            1 => Just(I386),
+            1 => u32::MAX - 40..=u32::MAX,
+            1 => any::<u32>(),
+        ]
+    }
+
+    /// One instruction of the kinds the cache emulator meets (and a few it
+    /// gives up on), jumps not yet bounded.
+    fn insn() -> impl Strategy<Value = Insn> {
+        let op = prop_oneof![
+            3 => Just(Opcode::LdAbsW),
+            4 => Just(Opcode::JeqK),
+            3 => Just(Opcode::JgeK),
+            3 => Just(Opcode::JgtK),
+            2 => Just(Opcode::JsetK),
+            1 => Just(Opcode::AndK),
+            1 => Just(Opcode::Ja),
+            3 => Just(Opcode::RetK),
+            1 => Just(Opcode::Tax),
+            1 => Just(Opcode::JeqX),
+        ];
+        (op, 0u8..6, 0u8..6, constant(), 0u32..3).prop_map(|(op, jt, jf, k, load)| match op {
+            Opcode::LdAbsW => i(op, [0, 4, 16][load as usize]),
+            Opcode::RetK => i(op, [RET_ALLOW, RET_ERRNO | 1, RET_LOG][load as usize]),
+            Opcode::Ja => i(op, u32::from(jt)),
+            _ => jmp(op, jt, jf, k),
+        })
+    }
+
+    /// A valid program of such instructions: jumps cut to stay inside,
+    /// ending in `ret`.
+    fn program() -> impl Strategy<Value = Program> {
+        (prop::collection::vec(insn(), 1..40), any::<bool>()).prop_map(|(mut v, allow)| {
+            let len = v.len() + 1;
+            for (pc, insn) in v.iter_mut().enumerate() {
+                let room = (len - pc - 2) as u32;
+                if insn.opcode() == Some(Opcode::Ja) {
+                    insn.k = insn.k.min(room);
+                } else if insn
+                    .opcode()
+                    .is_some_and(|op| op.operand().is_conditional())
+                {
+                    insn.jt = (u32::from(insn.jt) % (room + 1)) as u8;
+                    insn.jf = (u32::from(insn.jf) % (room + 1)) as u8;
+                }
+            }
+            v.push(ret(if allow { RET_ALLOW } else { RET_ERRNO }));
+            prog(&v)
+        })
+    }
+
+    fn one_by_one(p: &Program, arch: u32, nrs: std::ops::RangeInclusive<u32>) -> Vec<(u32, u32)> {
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        for nr in nrs.filter(|&nr| is_const_allow(p, arch, nr)) {
+            match out.last_mut() {
+                Some(last) if last.1 + 1 == nr => last.1 = nr,
+                _ => out.push((nr, nr)),
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+        /// The ranges are the numbers the per-number walk allows, in every
+        /// window (the low numbers and the top of the space).
+        #[test]
+        fn ranges_are_the_numbers_allowed_one_by_one(
+            p in program(),
+            arch in prop_oneof![Just(X86_64), Just(I386)],
+            lo in prop_oneof![0u32..30, u32::MAX - 60..=u32::MAX],
+            cuts in prop::collection::btree_set(0u32..400, 0..8),
+        ) {
+            // Every other piece between the cuts, from `lo` on.
+            let mut nrs = Vec::new();
+            let mut at = u64::from(lo);
+            for (i, c) in cuts.iter().enumerate() {
+                let b = (u64::from(lo) + u64::from(*c)).min(u64::from(u32::MAX));
+                if i % 2 == 0 && at <= b {
+                    nrs.push((at as u32, b as u32));
+                }
+                at = at.max(b + 2);
+            }
+            let want: Vec<(u32, u32)> = nrs
+                .iter()
+                .flat_map(|&(a, b)| one_by_one(&p, arch, a..=b))
+                .fold(Vec::new(), |mut out: Vec<(u32, u32)>, r| {
+                    match out.last_mut() {
+                        Some(last) if last.1 + 1 == r.0 => last.1 = r.1,
+                        _ => out.push(r),
+                    }
+                    out
+                });
+            prop_assert_eq!(const_allow_among(&p, arch, &nrs), want);
+        }
+    }
+
+    #[test]
+    fn a_dispatch_walks_once_per_piece() {
+        let p = arch_then(
+            &[i(Opcode::LdAbsW, 0), jmp(Opcode::JeqK, 1, 0, GETPPID)],
+            RET_ALLOW,
+        );
+        assert_eq!(
+            const_allow_among(&p, X86_64, &[(0, u32::MAX)]),
+            vec![(GETPPID, GETPPID)]
+        );
+        assert_eq!(const_allow_among(&p, I386, &[(0, u32::MAX)]), vec![]);
+    }
 }

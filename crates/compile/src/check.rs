@@ -285,6 +285,8 @@ fn summary(ap: &ArchPolicy, program: &Program) -> Result<ArchSummary, Mismatch> 
         arg_checked: 0,
         cached: 0,
     };
+    // The numbers the policy always allows, as ranges.
+    let mut always: Vec<(u32, u32)> = Vec::new();
     // The numbers ascend: one walk over the rules finds each number's.
     let mut with_rules = ap.rules.range(ap.table_numbers().start()..).peekable();
     for nr in ap.table_numbers() {
@@ -302,20 +304,40 @@ fn summary(ap: &ArchPolicy, program: &Program) -> Result<ArchSummary, Mismatch> 
         }
         let conditional = rules.iter().any(|r| !r.conds.is_empty());
         s.arg_checked += usize::from(conditional && range.is_none());
-        // The cache model is sound: a number the policy does not always
-        // allow is never a constant ALLOW of a correct program (and a wrong
-        // program is the proof's or the sampled check's to refuse).
-        let always = allows_always(ap, range, rules);
-        let cached = always && cache::is_const_allow(program, ap.audit_arch, nr);
-        if always && !cached {
-            return Err(Mismatch::NotCached {
-                arch: ap.audit_arch,
-                nr,
-            });
+        if allows_always(ap, range, rules) {
+            match always.last_mut() {
+                Some(last) if last.1 + 1 == nr => last.1 = nr,
+                _ => always.push((nr, nr)),
+            }
         }
-        s.cached += usize::from(cached);
     }
+    // The cache model is sound: a number the policy does not always allow
+    // is never a constant ALLOW of a correct program (and a wrong program
+    // is the proof's or the sampled check's to refuse), so only the
+    // always-allowed numbers are walked, and each must be cached.
+    let cached = cache::const_allow_among(program, ap.audit_arch, &always);
+    if let Some(nr) = first_missing(&always, &cached) {
+        return Err(Mismatch::NotCached {
+            arch: ap.audit_arch,
+            nr,
+        });
+    }
+    s.cached = always.iter().map(|r| (r.1 - r.0) as usize + 1).sum();
     Ok(s)
+}
+
+/// The first number of `want` that `got` (a subset, both sorted, disjoint
+/// and non-adjacent ranges) lacks.
+fn first_missing(want: &[(u32, u32)], got: &[(u32, u32)]) -> Option<u32> {
+    // A subset's ranges lie inside `want`'s: equal lists mean equal sets,
+    // else the first difference starts at the first missing number.
+    want.iter()
+        .zip(got.iter().map(Some).chain(std::iter::repeat(None)))
+        .find(|(w, g)| g.is_none_or(|g| g != *w))
+        .map(|(w, g)| match g {
+            Some(g) if g.0 == w.0 => g.1 + 1,
+            _ => w.0,
+        })
 }
 
 /// Every number the check runs for one arch.
@@ -464,5 +486,43 @@ mod tests {
             assert_eq!(expected, Action::KillProcess.to_raw());
             assert_eq!(got, Action::Errno(38).to_raw());
         }
+    }
+
+    /// A program that takes an always-allowed number through an argument
+    /// load: right, but the kernel cache does not serve that number. With
+    /// few numbers and with many (the cache walk's two ways).
+    #[test]
+    fn an_always_allowed_number_the_cache_misses_is_refused() {
+        for limit in [5u32, 100] {
+            let p = x86_64_allow_list(0..limit, vec![], Action::KillProcess);
+            let program = |slow: u32| {
+                let text = format!(
+                    "ld [4]\njeq #0xc000003e, ok\nret #0x80000000\nok: ld [0]\n\
+                     jeq #{slow}, slow\njge #0x40000000, high\njge #{limit}, errno\n\
+                     ret #0x7fff0000\nslow: ld [16]\nret #0x7fff0000\n\
+                     high: jeq #0xffffffff, errno\nret #0\nerrno: ret #0x50001\n"
+                );
+                let insns = sysfence_cbpf::asm::assemble(&text, &Default::default()).unwrap();
+                Program::new(&insns).unwrap()
+            };
+            let whole = select::whole(&p);
+            let report = summarize(&whole, &program(u32::MAX - 1), None).unwrap();
+            assert_eq!(report.arches[0].cached, limit as usize);
+            let Err(Mismatch::NotCached { nr, .. }) = summarize(&whole, &program(3), None) else {
+                panic!("{limit}: nr 3 is not cached but the summary passed");
+            };
+            assert_eq!(nr, 3);
+        }
+    }
+
+    #[test]
+    fn the_first_missing_number_is_found() {
+        let want = [(1, 4), (8, 8), (10, 20)];
+        assert_eq!(first_missing(&want, &want), None);
+        assert_eq!(first_missing(&want, &[(1, 4), (8, 8), (10, 19)]), Some(20));
+        assert_eq!(first_missing(&want, &[(1, 4), (10, 20)]), Some(8));
+        assert_eq!(first_missing(&want, &[(2, 4), (8, 8), (10, 20)]), Some(1));
+        assert_eq!(first_missing(&want, &[(1, 2), (4, 4), (8, 8)]), Some(3));
+        assert_eq!(first_missing(&want, &[]), Some(1));
     }
 }
