@@ -138,6 +138,11 @@ fn split(
         [(_, _, below), (at, _, from)] => {
             return boundary(s, slot, (*below, *from), u64::from(*at) - base, width);
         }
+        // One value between two pieces of the same node (a `jeq`, a value
+        // of a list): the chain of its bits, bottom up.
+        [(_, _, out), (at, to, this), (_, _, out_too)] if at == to && out == out_too => {
+            return point(s, slot, (*this, *out), u64::from(*at) - base, width);
+        }
         _ => {}
     }
     let mid = base + (1u64 << (width - 1));
@@ -165,6 +170,20 @@ fn boundary(
         n = match at >> bit & 1 {
             1 => s.mk(var(slot, bit), below, n)?,
             _ => s.mk(var(slot, bit), n, from)?,
+        };
+    }
+    Ok(n)
+}
+
+/// The diagram for values `base .. base + 2^width` that go to `this` at
+/// `base + at` and to `out` everywhere else: one node per bit, the nodes
+/// [`split`] builds for the same three pieces.
+fn point(s: &mut Store, slot: usize, (this, out): (Node, Node), at: u64, width: u32) -> Res<Node> {
+    let mut n = this;
+    for bit in 0..width {
+        n = match at >> bit & 1 {
+            1 => s.mk(var(slot, bit), out, n)?,
+            _ => s.mk(var(slot, bit), n, out)?,
         };
     }
     Ok(n)
@@ -224,6 +243,35 @@ mod tests {
                 let leaf = s.value(n).is_some();
                 prop_assert_eq!(pieces_of(&s, n, slot + 1).is_some(), leaf);
             }
+        }
+    }
+
+    proptest! {
+        /// Lists of single values (a `jeq` list, an ioctl allow-list),
+        /// some adjacent, some sharing the default's node: the split is
+        /// the node the fold of one `ite` per value gives.
+        #[test]
+        fn a_list_of_values_is_the_fold_of_its_comparisons(
+            values in prop::collection::btree_set(
+                prop_oneof![0u32..64, any::<u32>(), u32::MAX - 64..=u32::MAX],
+                0..24,
+            ),
+            leaves in prop::collection::vec(0u32..4, 24),
+            slot in 0usize..WORDS,
+        ) {
+            let mut s = Store::new(1_000_000);
+            let default = s.leaf(0).unwrap();
+            let mut cases = Vec::new();
+            for (&v, &leaf) in values.iter().zip(&leaves) {
+                cases.push((v, v, s.leaf(leaf).unwrap()));
+            }
+            let n = case(&mut s, slot, &cases, default).unwrap();
+            let mut fold = default;
+            for &(v, _, leaf) in &cases {
+                let eq = crate::word::relate_input(&mut s, crate::word::Rel::Eq, slot, v).unwrap();
+                fold = s.ite(eq, leaf, fold).unwrap();
+            }
+            prop_assert_eq!(n, fold);
         }
     }
 
