@@ -12,7 +12,8 @@
 //! them with [`overlay`] (one pass over the intervals, no diagram work),
 //! and builds the diagram once where something else needs it.
 
-use crate::store::{Node, Res, Store, var, var_bit};
+use crate::store::{FALSE, FastMap, Node, Res, Store, var, var_bit};
+use crate::word::Rel;
 
 /// Sorted inclusive `(lo, hi, node)` intervals covering `0..=u32::MAX`.
 pub type Parts = Vec<(u32, u32, Node)>;
@@ -46,20 +47,162 @@ pub fn overlay(base: &[(u32, u32, Node)], lo: u32, hi: u32, top: &[(u32, u32, No
 /// or an ioctl search and the policy's list of values, are the same list
 /// when the filter is right, and the second is a lookup.
 pub fn materialize(s: &mut Store, slot: usize, parts: &[(u32, u32, Node)]) -> Res<Node> {
-    let mut merged: Parts = Vec::with_capacity(parts.len());
-    for &(lo, hi, n) in parts {
-        match merged.last_mut() {
-            Some(last) if last.2 == n => last.1 = hi,
-            _ => merged.push((lo, hi, n)),
-        }
-    }
-    let key = (slot, merged);
+    let key = (slot, merged(parts));
     if let Some(n) = s.known_case(&key) {
         return Ok(n);
     }
     let n = split(s, slot, &key.1, 0, 32)?;
     s.remember_case(key, n);
     Ok(n)
+}
+
+/// The diagram of `parts` on the word in `slot`, whatever the nodes test:
+/// [`materialize`] when none tests the word or an earlier one. Otherwise
+/// the earlier words' tests come first: each variable that some node tests
+/// before the word is split on, every node cofactored (the case split sits
+/// below them); then a node that tests the word itself is read as its
+/// pieces within its own piece ([`pieces_of`]). Past [`MAX_PIECES`] it is
+/// one [`Store::ite_compare`] per boundary.
+///
+/// A run of comparisons of one word whose outcome tests an earlier word
+/// (Firecracker's `mmap` flags, then its `prot` again) is built once this
+/// way, not as one `ite` per comparison over the growing diagram.
+pub fn materialize_any(s: &mut Store, slot: usize, parts: &[(u32, u32, Node)]) -> Res<Node> {
+    let top = parts
+        .iter()
+        .map(|p| s.top(p.2))
+        .min()
+        .unwrap_or(var(slot, 31));
+    if top > var(slot, 0) {
+        return materialize(s, slot, parts);
+    }
+    let key = (slot, merged(parts));
+    if let Some(n) = s.known_case(&key) {
+        return Ok(n);
+    }
+    let first = var(slot, 31);
+    let mut earlier = key.1.iter().map(|p| p.2).filter(|&n| s.top(n) < first);
+    let one = earlier.next().unwrap_or(FALSE);
+    let n = if earlier.all(|n| n == one) {
+        // Most often one node tests earlier words (the outcome that goes
+        // back to them): its diagram down to the word, with the pieces
+        // laid over each node there.
+        descend_one(s, slot, &key.1, (one, one), &mut FastMap::default())?
+    } else {
+        let nodes: Vec<Node> = key.1.iter().map(|p| p.2).collect();
+        descend(s, slot, &key.1, nodes, &mut FastMap::default())?
+    };
+    s.remember_case(key, n);
+    Ok(n)
+}
+
+/// [`materialize_any`] of `parts` whose only node that tests a word
+/// before the split word is `one`, with `at` (a node of `one`'s diagram)
+/// in its place: `one`'s diagram down to the word, each node there (which
+/// tests only the word or later ones) in `one`'s place, once per node.
+fn descend_one(
+    s: &mut Store,
+    slot: usize,
+    parts: &[(u32, u32, Node)],
+    (one, at): (Node, Node),
+    memo: &mut FastMap<Node, Node>,
+) -> Res<Node> {
+    if let Some(&n) = memo.get(&at) {
+        return Ok(n);
+    }
+    let top = s.top(at);
+    let n = if top < var(slot, 31) {
+        let (zero, ones) = s.children(at);
+        let zero = descend_one(s, slot, parts, (one, zero), memo)?;
+        let ones = descend_one(s, slot, parts, (one, ones), memo)?;
+        s.mk(top, zero, ones)?
+    } else {
+        let here = parts
+            .iter()
+            .map(|p| (p.0, p.1, if p.2 == one { at } else { p.2 }));
+        frontier(s, slot, &here.collect::<Parts>())?
+    };
+    memo.insert(at, n);
+    Ok(n)
+}
+
+/// [`materialize_any`] of `ranges` with `nodes` in place of their own:
+/// split on each variable before the word that a node tests (the nodes
+/// cofactored, the ranges kept), then the word's own pieces.
+fn descend(
+    s: &mut Store,
+    slot: usize,
+    ranges: &[(u32, u32, Node)],
+    nodes: Vec<Node>,
+    memo: &mut FastMap<Vec<Node>, Node>,
+) -> Res<Node> {
+    if let Some(&n) = memo.get(&nodes) {
+        return Ok(n);
+    }
+    let top = nodes.iter().map(|&n| s.top(n)).min().unwrap_or(0);
+    let n = if top < var(slot, 31) {
+        let (zero, one) = nodes.iter().map(|&n| s.cofactors(n, top)).unzip();
+        let zero = descend(s, slot, ranges, zero, memo)?;
+        let one = descend(s, slot, ranges, one, memo)?;
+        s.mk(top, zero, one)?
+    } else {
+        let parts: Parts = ranges
+            .iter()
+            .zip(&nodes)
+            .map(|(r, &n)| (r.0, r.1, n))
+            .collect();
+        frontier(s, slot, &parts)?
+    };
+    memo.insert(nodes, n);
+    Ok(n)
+}
+
+/// The diagram of `parts` whose nodes test only the word or later ones.
+fn frontier(s: &mut Store, slot: usize, parts: &[(u32, u32, Node)]) -> Res<Node> {
+    match flatten(s, slot, parts) {
+        Some(flat) => materialize(s, slot, &flat),
+        None => boundaries(s, slot, &merged(parts)),
+    }
+}
+
+/// `parts` with each node that tests the word replaced by its own pieces
+/// within its piece; `None` past [`MAX_PIECES`] pieces of one node.
+fn flatten(s: &Store, slot: usize, parts: &[(u32, u32, Node)]) -> Option<Parts> {
+    let mut out = Vec::with_capacity(parts.len());
+    for &(lo, hi, n) in parts {
+        let inner = pieces_of(s, n, slot)?;
+        let from = inner.partition_point(|p| p.1 < lo);
+        for &(l, h, m) in inner[from..].iter().take_while(|p| p.0 <= hi) {
+            out.push((l.max(lo), h.min(hi), m));
+        }
+    }
+    Some(merged(&out))
+}
+
+/// The diagram of `parts` as one [`Store::ite_compare`] per boundary, from
+/// the last piece down: right whatever the nodes test, and slow.
+fn boundaries(s: &mut Store, slot: usize, parts: &[(u32, u32, Node)]) -> Res<Node> {
+    let mut down = parts.iter().rev();
+    let Some(&(mut from, _, mut acc)) = down.next() else {
+        return Ok(FALSE);
+    };
+    for &(lo, _, n) in down {
+        acc = s.ite_compare(slot, Rel::Ge, from, acc, n)?;
+        from = lo;
+    }
+    Ok(acc)
+}
+
+/// Neighbours with the same node joined.
+fn merged(parts: &[(u32, u32, Node)]) -> Parts {
+    let mut out: Parts = Vec::with_capacity(parts.len());
+    for &(lo, hi, n) in parts {
+        match out.last_mut() {
+            Some(last) if last.2 == n => last.1 = hi,
+            _ => out.push((lo, hi, n)),
+        }
+    }
+    out
 }
 
 /// The most pieces [`pieces_of`] lists before it gives up.
@@ -272,6 +415,75 @@ mod tests {
                 fold = s.ite(eq, leaf, fold).unwrap();
             }
             prop_assert_eq!(n, fold);
+        }
+    }
+
+    /// A node from a small pool: leaves, comparisons of the word before
+    /// the split word, of the split word and of the one after, and their
+    /// combinations.
+    fn pool_node(s: &mut Store, slot: usize, pick: (u8, u32, u32)) -> Node {
+        use crate::word::relate_input;
+        let (kind, k, leaf) = pick;
+        let l = s.leaf(leaf % 3).unwrap();
+        let m = s.leaf(leaf % 3 + 1).unwrap();
+        let rels = [Rel::Eq, Rel::Ge, Rel::Gt, Rel::Set];
+        let rel = rels[(k % 4) as usize];
+        let at = |s: &mut Store, w: usize| relate_input(s, rel, w, k).unwrap();
+        let c = match kind % 6 {
+            0 => return l,
+            1 => at(s, slot - 1),
+            2 => at(s, slot),
+            3 => at(s, slot + 1),
+            4 => {
+                let a = at(s, slot - 1);
+                let b = at(s, slot);
+                s.and(a, b).unwrap()
+            }
+            _ => {
+                let a = at(s, slot - 1);
+                let b = at(s, slot + 1);
+                s.xor(a, b).unwrap()
+            }
+        };
+        s.ite(c, l, m).unwrap()
+    }
+
+    proptest! {
+        /// Pieces whose nodes test earlier words, the word itself and later
+        /// ones: the node is the fold of one comparison per boundary, with
+        /// one node testing earlier words and with several.
+        #[test]
+        fn any_pieces_give_the_fold_of_their_boundaries(
+            cuts in prop::collection::btree_set(
+                prop_oneof![1u32..80, any::<u32>(), u32::MAX - 40..=u32::MAX],
+                0..8,
+            ),
+            picks in prop::collection::vec(
+                (0u8..6, prop_oneof![0u32..80, any::<u32>()], 0u32..4),
+                9,
+            ),
+            shared in any::<bool>(),
+            slot in 1usize..WORDS - 1,
+        ) {
+            let mut s = Store::new(1_000_000);
+            let starts: Vec<u32> = std::iter::once(0).chain(cuts).collect();
+            // With `shared`, every piece that tests an earlier word has the
+            // same node.
+            let first = pool_node(&mut s, slot, (1, picks[0].1, picks[0].2));
+            let parts: Parts = starts
+                .iter()
+                .enumerate()
+                .map(|(i, &lo)| {
+                    let hi = starts.get(i + 1).map_or(u32::MAX, |&next| next - 1);
+                    let mut n = pool_node(&mut s, slot, picks[i]);
+                    if shared && s.top(n) < var(slot, 31) {
+                        n = first;
+                    }
+                    (lo, hi, n)
+                })
+                .collect();
+            let want = boundaries(&mut s, slot, &parts).unwrap();
+            prop_assert_eq!(materialize_any(&mut s, slot, &parts).unwrap(), want);
         }
     }
 

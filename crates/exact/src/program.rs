@@ -27,7 +27,7 @@ use sysfence_cbpf::limits::SECCOMP_DATA_SIZE;
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::{Insn, Opcode};
 
-use crate::cases::{Parts, materialize, overlay};
+use crate::cases::{Parts, materialize_any, overlay};
 use crate::cut::Cuts;
 use crate::store::{FALSE, FastMap, Node, OverBudget, Res, Store, WORDS, slot_of_offset};
 use crate::word::{self, Rel, Word};
@@ -326,7 +326,7 @@ fn node_at(s: &mut Store, words: &Words, slots: &mut [Slot], pc: usize, st: &Sta
     match &mut slot.results[at] {
         Out::Node(n) | Out::Case { built: Some(n), .. } => Ok(*n),
         Out::Case { slot, parts, built } => {
-            let n = materialize(s, *slot, &words.parts[*parts])?;
+            let n = materialize_any(s, *slot, &words.parts[*parts])?;
             *built = Some(n);
             Ok(n)
         }
@@ -353,7 +353,8 @@ impl Side {
 
 /// The result of (pc, state) as intervals of the input word in slot
 /// `word`: its own when it is kept so, else its diagram for every value
-/// when that tests neither the word nor any word before it; else `None`.
+/// (which may test the word or earlier ones: [`materialize_any`] builds
+/// such lists).
 fn parts_at(
     s: &mut Store,
     words: &Words,
@@ -361,16 +362,15 @@ fn parts_at(
     pc: usize,
     st: &State,
     word: usize,
-) -> Res<Option<Side>> {
+) -> Res<Side> {
     let slot = &slots[pc];
     if let Out::Case { slot, parts, .. } = &slot.results[slot.at(st)]
         && *slot == word
     {
-        return Ok(Some(Side::Parts(*parts)));
+        return Ok(Side::Parts(*parts));
     }
     let n = node_at(s, words, slots, pc, st)?;
-    let below = usize::from(s.top(n)) >= 32 * (word + 1);
-    Ok(below.then_some(Side::Whole([(0, u32::MAX, n)])))
+    Ok(Side::Whole([(0, u32::MAX, n)]))
 }
 
 /// Keeps `parts` as a result while the interval budget lasts.
@@ -379,7 +379,7 @@ fn keep_parts(s: &mut Store, words: &mut Words, word: usize, parts: Parts) -> Re
         return Ok(Out::Node(*n));
     }
     if parts.len() > words.parts_left {
-        return materialize(s, word, &parts).map(Out::Node);
+        return materialize_any(s, word, &parts).map(Out::Node);
     }
     words.parts_left -= parts.len();
     words.parts.push(parts);
@@ -601,12 +601,8 @@ fn compare_parts(
     st: &State,
     (word, rel, k): (usize, Rel, u32),
 ) -> Res<Option<Out>> {
-    let Some(taken) = parts_at(s, words, slots, t, st, word)? else {
-        return Ok(None);
-    };
-    let Some(fallen) = parts_at(s, words, slots, f, st, word)? else {
-        return Ok(None);
-    };
+    let taken = parts_at(s, words, slots, t, st, word)?;
+    let fallen = parts_at(s, words, slots, f, st, word)?;
     let (taken, fallen) = (taken.parts(words), fallen.parts(words));
     let parts = match rel {
         Rel::Gt if k == u32::MAX => fallen.to_vec(),
