@@ -287,27 +287,22 @@ fn summary(ap: &ArchPolicy, program: &Program) -> Result<ArchSummary, Mismatch> 
     };
     // The numbers the policy always allows, as ranges.
     let mut always: Vec<(u32, u32)> = Vec::new();
-    // The numbers ascend: one walk over the rules finds each number's.
-    let mut with_rules = ap.rules.range(ap.table_numbers().start()..).peekable();
-    for nr in ap.table_numbers() {
-        while with_rules.next_if(|&(&k, _)| k < nr).is_some() {}
-        let rules = with_rules
-            .peek()
-            .filter(|&&(&k, _)| k == nr)
-            .map_or(&[][..], |(_, r)| r.as_slice());
-        let range = ap.range_for(nr);
-        match RawAction::from_raw(decide(ap, nr, (range, rules), &[0; 6]).0.to_raw()) {
-            RawAction::Allow => s.allowed += 1,
-            RawAction::Errno(_) => s.errno += 1,
-            a if a.kills() => s.killed += 1,
-            _ => s.other += 1,
-        }
+    for (lo, hi, range, rules) in pieces(ap) {
+        let count = (hi - lo) as usize + 1;
+        let counter = match RawAction::from_raw(decide(ap, lo, (range, rules), &[0; 6]).0.to_raw())
+        {
+            RawAction::Allow => &mut s.allowed,
+            RawAction::Errno(_) => &mut s.errno,
+            a if a.kills() => &mut s.killed,
+            _ => &mut s.other,
+        };
+        *counter += count;
         let conditional = rules.iter().any(|r| !r.conds.is_empty());
         s.arg_checked += usize::from(conditional && range.is_none());
         if allows_always(ap, range, rules) {
             match always.last_mut() {
-                Some(last) if last.1 + 1 == nr => last.1 = nr,
-                _ => always.push((nr, nr)),
+                Some(last) if last.1 + 1 == lo => last.1 = hi,
+                _ => always.push((lo, hi)),
             }
         }
     }
@@ -324,6 +319,34 @@ fn summary(ap: &ArchPolicy, program: &Program) -> Result<ArchSummary, Mismatch> 
     }
     s.cached = always.iter().map(|r| (r.1 - r.0) as usize + 1).sum();
     Ok(s)
+}
+
+/// The numbers of the arch's table in order, as pieces that one answer
+/// holds for: a fixed-action range (cut to the table), a number with
+/// rules, or a run of numbers that get the default action; each with its
+/// range and its rules.
+fn pieces(ap: &ArchPolicy) -> impl Iterator<Item = (u32, u32, Option<&NrRange>, &[Rule])> {
+    let (start, end) = (*ap.table_numbers().start(), *ap.table_numbers().end());
+    let mut rules = ap.rules.range(start..=end).peekable();
+    let mut ranges = ap.ranges.iter().filter(move |r| r.hi >= start).peekable();
+    let mut at = u64::from(start);
+    std::iter::from_fn(move || {
+        let nr = u32::try_from(at).ok().filter(|&nr| nr <= end)?;
+        if let Some(r) = ranges.next_if(|r| r.lo <= nr) {
+            let hi = r.hi.min(end);
+            at = u64::from(hi) + 1;
+            return Some((nr, hi, Some(r), &[][..]));
+        }
+        while rules.next_if(|&(&k, _)| k < nr).is_some() {}
+        if let Some((_, here)) = rules.next_if(|&(&k, _)| k == nr) {
+            at += 1;
+            return Some((nr, nr, None, here.as_slice()));
+        }
+        let next_rule = rules.peek().map_or(u64::MAX, |&(&k, _)| u64::from(k));
+        let next_range = ranges.peek().map_or(u64::MAX, |r| u64::from(r.lo));
+        at = next_rule.min(next_range).min(u64::from(end) + 1);
+        Some((nr, (at - 1) as u32, None, &[][..]))
+    })
 }
 
 /// The first number of `want` that `got` (a subset, both sorted, disjoint

@@ -119,9 +119,19 @@ fn arch_policy(audit_arch: u32, width: ArgWidth) -> impl Strategy<Value = ArchPo
         ],
         0..12,
     );
-    (action(), rules, any::<bool>(), action()).prop_map(
-        move |(default, mut rules, guard, guard_action)| {
+    let inner = prop::option::of((0u32..48, 0u32..6, action()));
+    (action(), rules, any::<bool>(), action(), inner).prop_map(
+        move |(default, mut rules, guard, guard_action, inner)| {
             let mut ranges = Vec::new();
+            // A fixed-action range inside the table (free of rules).
+            if let Some((lo, len, action)) = inner {
+                rules.retain(|&nr, _| !(lo..=lo + len).contains(&nr));
+                ranges.push(NrRange {
+                    lo,
+                    hi: lo + len,
+                    action,
+                });
+            }
             if guard {
                 rules.retain(|&nr, _| !(0x4000_0000..=0xffff_fffe).contains(&nr));
                 ranges.push(NrRange {
@@ -157,9 +167,14 @@ fn policy() -> impl Strategy<Value = Policy> {
 
 /// The policy's meaning, straight from the IR documentation.
 fn meaning(p: &Policy, d: &SeccompData) -> u32 {
-    let Some(ap) = p.arch(d.arch) else {
-        return p.bad_arch().to_raw();
-    };
+    match p.arch(d.arch) {
+        Some(ap) => meaning_of(ap, d),
+        None => p.bad_arch().to_raw(),
+    }
+}
+
+/// One arch's meaning, straight from the IR documentation.
+fn meaning_of(ap: &ArchPolicy, d: &SeccompData) -> u32 {
     if let Some(r) = ap.range_for(d.nr) {
         return r.action.to_raw();
     }
@@ -173,6 +188,33 @@ fn meaning(p: &Policy, d: &SeccompData) -> u32 {
         })
         .map_or(ap.default, |r| r.action)
         .to_raw()
+}
+
+/// The check's counts for one arch, one number at a time: allowed,
+/// errno, killed, other (with zero arguments), argument-checked, cached.
+fn counts(
+    ap: &ArchPolicy,
+    program: &sysfence_cbpf::program::Program,
+) -> (usize, usize, usize, usize, usize, usize) {
+    use sysfence_cbpf::Action as Raw;
+    let mut c = (0, 0, 0, 0, 0, 0);
+    for nr in ap.table_numbers() {
+        let d = SeccompData::new(ap.audit_arch, nr);
+        let slot = match Raw::from_raw(meaning_of(ap, &d)) {
+            Raw::Allow => &mut c.0,
+            Raw::Errno(_) => &mut c.1,
+            a if a.kills() => &mut c.2,
+            _ => &mut c.3,
+        };
+        *slot += 1;
+        let rules = ap.rules.get(&nr).map_or(&[][..], Vec::as_slice);
+        c.4 += usize::from(ap.range_for(nr).is_none() && rules.iter().any(|r| !r.conds.is_empty()));
+        c.5 += usize::from(
+            sysfence_compile::check::always_allows(ap, nr)
+                && interp::cache::is_const_allow(program, ap.audit_arch, nr),
+        );
+    }
+    c
 }
 
 fn weights() -> Weights {
@@ -203,6 +245,14 @@ proptest! {
             for i in compiled.program().insns() {
                 use sysfence_cbpf::Opcode::*;
                 prop_assert!(matches!(i.opcode(), Some(LdAbsW | AndK | JeqK | JgtK | JgeK | JsetK | Ja | RetK)), "{}", i);
+            }
+            // The summary's counts, number by number.
+            let report = compiled.check_report().expect("checked");
+            for (ap, summary) in compiled.selection().entries().zip(report.arches()) {
+                prop_assert_eq!(counts(ap, compiled.program()), (
+                    summary.allowed, summary.errno, summary.killed, summary.other,
+                    summary.arg_checked, summary.cached,
+                ));
             }
             for &(nr, args, arch) in &inputs {
                 let arch = [X86_64, I386, S390X, 0x1234][arch];
