@@ -166,6 +166,9 @@ struct IteSlot {
     result: Node,
 }
 
+/// Unique-table slots per line of the lossy `ite` cache.
+const ITE_LINES_PER_SLOT: usize = 4;
+
 const NO_ITE: IteSlot = IteSlot {
     key: (EMPTY, EMPTY, EMPTY),
     result: EMPTY,
@@ -196,7 +199,7 @@ impl Store {
         let mut s = Store {
             nodes: Vec::with_capacity(slots / 2),
             unique: vec![EMPTY; slots],
-            ite_cache: vec![NO_ITE; slots],
+            ite_cache: vec![NO_ITE; slots / ITE_LINES_PER_SLOT],
             apply_cache: FastMap::default(),
             compare_memo: FastMap::default(),
             cases: FastMap::default(),
@@ -284,7 +287,7 @@ impl Store {
             }
             self.unique[i] = id as Node;
         }
-        self.ite_cache = vec![NO_ITE; size];
+        self.ite_cache = vec![NO_ITE; size / ITE_LINES_PER_SLOT];
     }
 
     fn intern(&mut self, e: Entry) -> Res<Node> {
