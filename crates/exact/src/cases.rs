@@ -23,6 +23,18 @@ pub type Parts = Vec<(u32, u32, Node)>;
 pub fn overlay(base: &[(u32, u32, Node)], lo: u32, hi: u32, top: &[(u32, u32, Node)]) -> Parts {
     // A piece of `base` around the whole range comes out twice.
     let mut out: Parts = Vec::with_capacity(base.len() + top.len() + 1);
+    overlay_into(base, lo, hi, top, &mut out);
+    out
+}
+
+/// [`overlay`] appended to `out`, which must be empty or end below `base`.
+pub fn overlay_into(
+    base: &[(u32, u32, Node)],
+    lo: u32,
+    hi: u32,
+    top: &[(u32, u32, Node)],
+    out: &mut Parts,
+) {
     let mut push = |l: u32, h: u32, n: Node| match out.last_mut() {
         Some(last) if last.2 == n => last.1 = h,
         _ => out.push((l, h, n)),
@@ -38,7 +50,6 @@ pub fn overlay(base: &[(u32, u32, Node)], lo: u32, hi: u32, top: &[(u32, u32, No
             push(l.max(hi + 1), h, n);
         }
     }
-    out
 }
 
 /// The diagram of `parts` on the word in `slot`. Neighbours with the same

@@ -27,7 +27,7 @@ use sysfence_cbpf::limits::SECCOMP_DATA_SIZE;
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::{Insn, Opcode};
 
-use crate::cases::{Parts, materialize_any, overlay};
+use crate::cases::{Parts, materialize_any, overlay_into};
 use crate::cut::Cuts;
 use crate::store::{FALSE, FastMap, Node, OverBudget, Res, Store, WORDS, slot_of_offset};
 use crate::word::{self, Rel, Word};
@@ -60,8 +60,13 @@ struct Words<'c> {
     alu: FastMap<(u16, u32, u32, u32), u32>,
     cuts: &'c mut Cuts,
     parts_left: usize,
-    /// Every result kept as intervals, by [`Out::Case`]'s index.
-    parts: Vec<Parts>,
+    /// Every result kept as intervals, by [`Out::Case`]'s index: its
+    /// pieces' place in `pieces`.
+    parts: Vec<(usize, usize)>,
+    /// The pieces of every result kept as intervals, one after another.
+    pieces: Parts,
+    /// Room for the pieces of the comparison being built.
+    scratch: Parts,
 }
 
 /// What an interned word is, as the comparisons need it.
@@ -83,6 +88,8 @@ impl<'c> Words<'c> {
             cuts,
             parts_left: MAX_PARTS,
             parts: Vec::new(),
+            pieces: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -119,6 +126,12 @@ impl<'c> Words<'c> {
 
     fn kind(&self, id: u32) -> Kind {
         self.kinds[id as usize]
+    }
+
+    /// The pieces of the result kept as intervals at `index`.
+    fn parts(&self, index: usize) -> &[(u32, u32, Node)] {
+        let (from, to) = self.parts[index];
+        &self.pieces[from..to]
     }
 }
 
@@ -326,7 +339,7 @@ fn node_at(s: &mut Store, words: &Words, slots: &mut [Slot], pc: usize, st: &Sta
     match &mut slot.results[at] {
         Out::Node(n) | Out::Case { built: Some(n), .. } => Ok(*n),
         Out::Case { slot, parts, built } => {
-            let n = materialize_any(s, *slot, &words.parts[*parts])?;
+            let n = materialize_any(s, *slot, words.parts(*parts))?;
             *built = Some(n);
             Ok(n)
         }
@@ -346,7 +359,7 @@ impl Side {
     fn parts<'a>(&'a self, words: &'a Words) -> &'a [(u32, u32, Node)] {
         match self {
             Side::Whole(p) => p,
-            Side::Parts(i) => &words.parts[*i],
+            Side::Parts(i) => words.parts(*i),
         }
     }
 }
@@ -374,15 +387,22 @@ fn parts_at(
 }
 
 /// Keeps `parts` as a result while the interval budget lasts.
-fn keep_parts(s: &mut Store, words: &mut Words, word: usize, parts: Parts) -> Res<Out> {
-    if let [(_, _, n)] = parts.as_slice() {
+fn keep_parts(
+    s: &mut Store,
+    words: &mut Words,
+    word: usize,
+    parts: &[(u32, u32, Node)],
+) -> Res<Out> {
+    if let [(_, _, n)] = parts {
         return Ok(Out::Node(*n));
     }
     if parts.len() > words.parts_left {
-        return materialize_any(s, word, &parts).map(Out::Node);
+        return materialize_any(s, word, parts).map(Out::Node);
     }
     words.parts_left -= parts.len();
-    words.parts.push(parts);
+    let from = words.pieces.len();
+    words.pieces.extend_from_slice(parts);
+    words.parts.push((from, words.pieces.len()));
     Ok(Out::Case {
         slot: word,
         parts: words.parts.len() - 1,
@@ -603,14 +623,18 @@ fn compare_parts(
 ) -> Res<Option<Out>> {
     let taken = parts_at(s, words, slots, t, st, word)?;
     let fallen = parts_at(s, words, slots, f, st, word)?;
+    let mut out = std::mem::take(&mut words.scratch);
+    out.clear();
     let (taken, fallen) = (taken.parts(words), fallen.parts(words));
-    let parts = match rel {
-        Rel::Gt if k == u32::MAX => fallen.to_vec(),
-        Rel::Gt => overlay(fallen, k + 1, u32::MAX, taken),
-        Rel::Ge => overlay(fallen, k, u32::MAX, taken),
-        _ => overlay(fallen, k, k, taken),
-    };
-    keep_parts(s, words, word, parts).map(Some)
+    match rel {
+        Rel::Gt if k == u32::MAX => out.extend_from_slice(fallen),
+        Rel::Gt => overlay_into(fallen, k + 1, u32::MAX, taken, &mut out),
+        Rel::Ge => overlay_into(fallen, k, u32::MAX, taken, &mut out),
+        _ => overlay_into(fallen, k, k, taken, &mut out),
+    }
+    let kept = keep_parts(s, words, word, &out);
+    words.scratch = out;
+    kept.map(Some)
 }
 
 fn relation(op: Opcode) -> Rel {
