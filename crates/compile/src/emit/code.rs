@@ -197,6 +197,11 @@ impl Code {
         Code { blocks, next_label }
     }
 
+    /// Every label of the program is below this one.
+    pub fn label_bound(&self) -> usize {
+        self.next_label as usize
+    }
+
     /// One block per reachable node, in reverse post-order (every block
     /// before its successors), the false edge of each test placed right after
     /// it when nothing else must come first.

@@ -19,8 +19,6 @@
 //! at a veneer made for one of them, and every veneer lands where it was
 //! made for) and refuses programs over [`BPF_MAXINSNS`].
 
-use sysfence_exact::store::FastMap;
-
 use sysfence_cbpf::buffer::{self, Buffer, Placed, VeneerPolicy};
 use sysfence_cbpf::limits::BPF_MAXINSNS;
 use sysfence_cbpf::{Insn, Opcode};
@@ -29,18 +27,22 @@ use crate::CompileError;
 use crate::emit::code::{Block, Code, Exit, Label, Op};
 use crate::tree::Cmp;
 
-/// The buffer label of every block label.
-type Marks = FastMap<Label, buffer::Label>;
+/// The buffer label of every code label, by label (one per label below
+/// [`Code::label_bound`]; those of no block are never bound nor used).
+struct Marks(Vec<buffer::Label>);
+
+impl std::ops::Index<&Label> for Marks {
+    type Output = buffer::Label;
+    fn index(&self, l: &Label) -> &buffer::Label {
+        &self.0[l.0 as usize]
+    }
+}
 
 /// Lays out and encodes `code`; returns the instructions and the number
 /// of veneers added for far jumps.
 pub fn encode(code: &Code) -> Result<(Vec<Insn>, usize), CompileError> {
     let mut buf = Buffer::new();
-    let marks: Marks = code
-        .blocks()
-        .iter()
-        .map(|b| (b.label, buf.label()))
-        .collect();
+    let marks = Marks((0..code.label_bound()).map(|_| buf.label()).collect());
     for (i, b) in code.blocks().iter().enumerate() {
         let next = code.blocks().get(i + 1).map(|n| n.label);
         lower_block(&mut buf, &marks, i, b, next);
