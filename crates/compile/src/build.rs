@@ -214,20 +214,35 @@ fn spans_under<const K: usize>(
 }
 
 /// Where the number intervals of `ap` start: 0, every range's ends and
-/// every number with rules.
+/// every number with rules. Both lists ascend already (the ranges are
+/// sorted and disjoint, the rules keyed by number): one merge.
 fn cuts(ap: &ArchPolicy) -> Vec<u32> {
-    let mut cuts: Vec<u64> = vec![0];
-    for r in &ap.ranges {
-        cuts.extend([u64::from(r.lo), u64::from(r.hi) + 1]);
+    let mut ranges = ap
+        .ranges
+        .iter()
+        .flat_map(|r| [u64::from(r.lo), u64::from(r.hi) + 1])
+        .peekable();
+    let mut rules = ap
+        .rules
+        .keys()
+        .flat_map(|&nr| [u64::from(nr), u64::from(nr) + 1])
+        .peekable();
+    let mut cuts: Vec<u32> = Vec::with_capacity(2 * (ap.ranges.len() + ap.rules.len()) + 1);
+    cuts.push(0);
+    loop {
+        let next = match (ranges.peek(), rules.peek()) {
+            (Some(&a), Some(&b)) if a <= b => ranges.next(),
+            (_, Some(_)) => rules.next(),
+            (Some(_), None) => ranges.next(),
+            (None, None) => break,
+        };
+        if let Some(c) = next.and_then(|c| u32::try_from(c).ok())
+            && cuts.last() != Some(&c)
+        {
+            cuts.push(c);
+        }
     }
-    for &nr in ap.rules.keys() {
-        cuts.extend([u64::from(nr), u64::from(nr) + 1]);
-    }
-    cuts.sort_unstable();
-    cuts.dedup();
-    cuts.into_iter()
-        .filter_map(|c| u32::try_from(c).ok())
-        .collect()
+    cuts
 }
 
 /// Appends `lo..=hi` decided by `target`, merged into the last span when
