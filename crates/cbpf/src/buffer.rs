@@ -187,6 +187,15 @@ impl Buffer {
         Buffer::default()
     }
 
+    /// An empty buffer with room for `units` binds, instructions and
+    /// jumps.
+    pub fn with_capacity(units: usize) -> Buffer {
+        Buffer {
+            units: Vec::with_capacity(units),
+            ..Buffer::default()
+        }
+    }
+
     /// A fresh label.
     pub fn label(&mut self) -> Label {
         self.labels += 1;

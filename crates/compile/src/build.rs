@@ -188,7 +188,7 @@ fn spans_under<const K: usize>(
     weights: &BTreeMap<u32, u64>,
 ) -> [Vec<Span>; K] {
     let cuts = cuts(ap);
-    let mut out: [Vec<Span>; K] = std::array::from_fn(|_| Vec::new());
+    let mut out: [Vec<Span>; K] = std::array::from_fn(|_| Vec::with_capacity(cuts.len()));
     let mut counts = weights.iter().peekable();
     let mut in_order = InOrder::new(ap);
     for (i, &lo) in cuts.iter().enumerate() {

@@ -286,7 +286,7 @@ fn summary(ap: &ArchPolicy, program: &Program) -> Result<ArchSummary, Mismatch> 
         cached: 0,
     };
     // The numbers the policy always allows, as ranges.
-    let mut always: Vec<(u32, u32)> = Vec::new();
+    let mut always: Vec<(u32, u32)> = Vec::with_capacity(ap.rules.len() + 1);
     for (lo, hi, range, rules) in pieces(ap) {
         let count = (hi - lo) as usize + 1;
         let counter = match RawAction::from_raw(decide(ap, lo, (range, rules), &[0; 6]).0.to_raw())

@@ -78,18 +78,21 @@ enum Kind {
 }
 
 impl<'c> Words<'c> {
-    fn new(cuts: &'c mut Cuts) -> Words<'c> {
+    /// Words for a program of `len` instructions.
+    fn new(cuts: &'c mut Cuts, len: usize) -> Words<'c> {
         Words {
-            list: Vec::new(),
-            kinds: Vec::new(),
+            list: Vec::with_capacity(16),
+            kinds: Vec::with_capacity(16),
             ids: FastMap::default(),
             inputs: [None; WORDS],
             alu: FastMap::default(),
             cuts,
             parts_left: MAX_PARTS,
-            parts: Vec::new(),
-            pieces: Vec::new(),
-            scratch: Vec::new(),
+            // A compiled program keeps about one list per jump, of a few
+            // pieces each.
+            parts: Vec::with_capacity(len),
+            pieces: Vec::with_capacity(4 * len),
+            scratch: Vec::with_capacity(64),
         }
     }
 
@@ -270,7 +273,7 @@ pub fn lazy_diagram(s: &mut Store, prog: &Program, mode: ShiftMode, cuts: &mut C
 fn build(s: &mut Store, prog: &Program, cfg: Cfg, cuts: &mut Cuts) -> Res<Node> {
     let mode = cfg.mode;
     let insns = prog.insns();
-    let mut words = Words::new(cuts);
+    let mut words = Words::new(cuts, insns.len());
     let zero = words.id(s, Word::constant(0));
     let mut slots: Vec<Slot> = vec![Slot::default(); insns.len()];
     let start = State {

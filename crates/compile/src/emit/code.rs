@@ -416,7 +416,8 @@ fn block_for(tree: &DecisionTree, id: NodeId) -> Block {
 fn reverse_post_order(tree: &DecisionTree) -> Vec<NodeId> {
     let mut seen = vec![false; tree.nodes().len()];
     let mut post = Vec::with_capacity(tree.nodes().len());
-    let mut stack: Vec<(NodeId, bool)> = vec![(tree.root(), false)];
+    let mut stack: Vec<(NodeId, bool)> = Vec::with_capacity(2 * tree.nodes().len() + 1);
+    stack.push((tree.root(), false));
     while let Some((id, done)) = stack.pop() {
         if done {
             post.push(id);

@@ -41,7 +41,8 @@ impl std::ops::Index<&Label> for Marks {
 /// Lays out and encodes `code`; returns the instructions and the number
 /// of veneers added for far jumps.
 pub fn encode(code: &Code) -> Result<(Vec<Insn>, usize), CompileError> {
-    let mut buf = Buffer::new();
+    // A bind, a body of at most two instructions and an exit per block.
+    let mut buf = Buffer::with_capacity(4 * code.blocks().len());
     let marks = Marks((0..code.label_bound()).map(|_| buf.label()).collect());
     for (i, b) in code.blocks().iter().enumerate() {
         let next = code.blocks().get(i + 1).map(|n| n.label);
