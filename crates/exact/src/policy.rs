@@ -86,10 +86,26 @@ fn rule_chain(s: &mut Store, ap: &ArchPolicy, rules: &[Rule], default: Node) -> 
     Ok(acc)
 }
 
-/// `if rule's conditions all hold then its action else rest`.
+/// `if rule's conditions all hold then its action else rest`. The
+/// conditions are folded in variable order, the earliest word outermost:
+/// the same function in any order, but each comparison's continuations
+/// then test only its own word or later ones, which a comparison of a
+/// later word would walk ([`Store::ite_compare`]).
 pub(crate) fn rule_ite(s: &mut Store, ap: &ArchPolicy, rule: &Rule, rest: Node) -> Res<Node> {
     let mut r = s.leaf(rule.action.to_raw())?;
-    for c in rule.conds.iter().rev() {
+    let first_word = |c: &Cond| {
+        let (hi, lo) = arg_slots(ap.audit_arch, c.arg.get());
+        hi.min(lo)
+    };
+    if rule.conds.len() < 2 {
+        for c in &rule.conds {
+            r = cond_ite(s, ap, c, r, rest)?;
+        }
+        return Ok(r);
+    }
+    let mut conds: Vec<&Cond> = rule.conds.iter().collect();
+    conds.sort_by_key(|c| std::cmp::Reverse(first_word(c)));
+    for c in conds {
         r = cond_ite(s, ap, c, r, rest)?;
     }
     Ok(r)
