@@ -87,28 +87,49 @@ fn rule_chain(s: &mut Store, ap: &ArchPolicy, rules: &[Rule], default: Node) -> 
 }
 
 /// `if rule's conditions all hold then its action else rest`. The
-/// conditions are folded in variable order, the earliest word outermost:
-/// the same function in any order, but each comparison's continuations
-/// then test only its own word or later ones, which a comparison of a
-/// later word would walk ([`Store::ite_compare`]).
+/// conditions are folded in variable order, the earliest word outermost,
+/// and an inner condition's `rest` is fixed by the equalities outside it
+/// (it is only reached where they hold, so the function is the same): its
+/// continuations then test only its own word or later ones, which a
+/// comparison would otherwise walk bit by bit ([`Store::ite_compare`];
+/// Firecracker's mmap rules compare flags, args[3], after prot, args[2]).
 pub(crate) fn rule_ite(s: &mut Store, ap: &ArchPolicy, rule: &Rule, rest: Node) -> Res<Node> {
-    let mut r = s.leaf(rule.action.to_raw())?;
+    let leaf = s.leaf(rule.action.to_raw())?;
+    if let [c] = rule.conds.as_slice() {
+        return cond_ite(s, ap, c, leaf, rest);
+    }
     let first_word = |c: &Cond| {
         let (hi, lo) = arg_slots(ap.audit_arch, c.arg.get());
         hi.min(lo)
     };
-    if rule.conds.len() < 2 {
-        for c in &rule.conds {
-            r = cond_ite(s, ap, c, r, rest)?;
-        }
-        return Ok(r);
-    }
     let mut conds: Vec<&Cond> = rule.conds.iter().collect();
-    conds.sort_by_key(|c| std::cmp::Reverse(first_word(c)));
-    for c in conds {
+    conds.sort_by_key(|c| first_word(c));
+    // `rests[k]`: `rest` under the equalities among the first k conditions.
+    let mut rests = Vec::with_capacity(conds.len());
+    let mut under = rest;
+    for c in &conds {
+        rests.push(under);
+        under = fixed_by(s, ap, c, under)?;
+    }
+    let mut r = leaf;
+    for (c, &rest) in conds.iter().zip(&rests).rev() {
         r = cond_ite(s, ap, c, r, rest)?;
     }
     Ok(r)
+}
+
+/// `n` where `c` holds, when `c` fixes its argument (an equality): the
+/// argument's words set to the value; else `n`.
+fn fixed_by(s: &mut Store, ap: &ArchPolicy, c: &Cond, n: Node) -> Res<Node> {
+    if c.op != CmpOp::Eq {
+        return Ok(n);
+    }
+    let (hi, lo) = arg_slots(ap.audit_arch, c.arg.get());
+    let n = s.restrict_word(n, lo, c.value as u32)?;
+    match c.width_on(ap.width) {
+        ArgWidth::Bits64 => s.restrict_word(n, hi, (c.value >> 32) as u32),
+        ArgWidth::Bits32 => Ok(n),
+    }
 }
 
 /// `if c then f else g`. Comparisons go word by word (`compare_word`: a
