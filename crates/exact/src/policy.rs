@@ -14,7 +14,7 @@
 use sysfence_cbpf::data::{Half, arch_endian, arg_word_offset};
 use sysfence_profile::ir::{ArchPolicy, ArgWidth, CmpOp, Cond, Policy, Rule};
 
-use crate::cases::{case, materialize, overlay};
+use crate::cases::{case, materialize_any, overlay};
 use crate::points::{run_at_end, run_diagram};
 use crate::store::{Node, Res, Store, slot_of_offset};
 use crate::word::{Rel, greater_input, masked_eq_input};
@@ -175,15 +175,16 @@ pub fn cond_ite(s: &mut Store, ap: &ArchPolicy, c: &Cond, f: Node, g: Node) -> R
     }
 }
 
-/// `if word REL k then f else g` for the word in `slot`: a case split when
-/// neither continuation tests the word or an earlier one (built once per
-/// store, so the program's identical test is a lookup; see
-/// [`materialize`]), else [`Store::ite_compare`].
+/// `if word REL k then f else g` for the word in `slot`: a case split
+/// when neither continuation tests the word or an earlier one (built once
+/// per store, so the program's identical test is a lookup; see
+/// [`crate::cases::materialize`]) or when one tests only later words and the other an
+/// earlier one ([`materialize_any`] walks that one's diagram once); else
+/// [`Store::ite_compare`].
 fn compare_word(s: &mut Store, slot: usize, rel: Rel, k: u32, f: Node, g: Node) -> Res<Node> {
-    let below = |s: &Store, n: Node| usize::from(s.top(n)) / 32 > slot;
-    if !(below(s, f) && below(s, g)) {
-        return s.ite_compare(slot, rel, k, f, g);
-    }
+    let word = |s: &Store, n: Node| usize::from(s.top(n)) / 32;
+    let (wf, wg) = (word(s, f), word(s, g));
+    let split = (wf > slot && wg > slot) || (wf.min(wg) < slot && wf.max(wg) > slot);
     let (lo, hi) = match rel {
         Rel::Eq => (k, k),
         Rel::Gt if k == u32::MAX => return Ok(g),
@@ -191,8 +192,11 @@ fn compare_word(s: &mut Store, slot: usize, rel: Rel, k: u32, f: Node, g: Node) 
         Rel::Ge => (k, u32::MAX),
         Rel::Set => return s.ite_compare(slot, rel, k, f, g),
     };
+    if !split {
+        return s.ite_compare(slot, rel, k, f, g);
+    }
     let parts = overlay(&[(0, u32::MAX, g)], lo, hi, &[(0, u32::MAX, f)]);
-    materialize(s, slot, &parts)
+    materialize_any(s, slot, &parts)
 }
 
 /// The (high, low) word slots of argument `i` under `arch`'s byte order.
