@@ -178,9 +178,9 @@ pub fn cond_ite(s: &mut Store, ap: &ArchPolicy, c: &Cond, f: Node, g: Node) -> R
 /// `if word REL k then f else g` for the word in `slot`: a case split
 /// when neither continuation tests the word or an earlier one (built once
 /// per store, so the program's identical test is a lookup; see
-/// [`crate::cases::materialize`]) or when one tests only later words and the other an
-/// earlier one ([`materialize_any`] walks that one's diagram once); else
-/// [`Store::ite_compare`].
+/// [`crate::cases::materialize`]) or when one tests only later words and
+/// the other an earlier one ([`materialize_any`] walks that one's diagram
+/// once); else [`Store::ite_compare`].
 fn compare_word(s: &mut Store, slot: usize, rel: Rel, k: u32, f: Node, g: Node) -> Res<Node> {
     let word = |s: &Store, n: Node| usize::from(s.top(n)) / 32;
     let (wf, wg) = (word(s, f), word(s, g));
