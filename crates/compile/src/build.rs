@@ -22,7 +22,7 @@
 //! emitted program is checked against the reference evaluator instead
 //! ([`crate::check`]).
 
-use std::collections::{BTreeMap, btree_map};
+use std::collections::btree_map;
 use std::iter::Peekable;
 
 use sysfence_profile::ir::{ArchPolicy, NrRange, Policy, Rule};
@@ -65,7 +65,7 @@ pub fn build_selected(
     for ap in selection.entries() {
         let weights = config
             .get_weights()
-            .map(|w| w.for_arch(ap.audit_arch))
+            .map(|w| w.sorted_for_arch(ap.audit_arch))
             .unwrap_or_default();
         infos.push(arch_dispatch(&mut b, ap, config.get_layout(), &weights));
     }
@@ -91,7 +91,7 @@ fn arch_dispatch(
     b: &mut TreeBuilder,
     ap: &ArchPolicy,
     layout: Layout,
-    weights: &BTreeMap<u32, u64>,
+    weights: &[(u32, u64)],
 ) -> ArchInfo {
     let lay = ArgLayout::new(ap.audit_arch, ap.width, layout == Layout::Weighted);
     let (spans, dispatch) = match layout {
@@ -172,7 +172,7 @@ pub(crate) fn spans(
     b: &mut TreeBuilder,
     ap: &ArchPolicy,
     lay: &ArgLayout,
-    weights: &BTreeMap<u32, u64>,
+    weights: &[(u32, u64)],
 ) -> Vec<Span> {
     let [spans] = spans_under(b, ap, [lay], weights);
     spans
@@ -185,7 +185,7 @@ fn spans_under<const K: usize>(
     b: &mut TreeBuilder,
     ap: &ArchPolicy,
     lays: [&ArgLayout; K],
-    weights: &BTreeMap<u32, u64>,
+    weights: &[(u32, u64)],
 ) -> [Vec<Span>; K] {
     let cuts = cuts(ap);
     let mut out: [Vec<Span>; K] = std::array::from_fn(|_| Vec::with_capacity(cuts.len()));
@@ -198,7 +198,7 @@ fn spans_under<const K: usize>(
         let first = node_for(b, ap, decides, lays[0]);
         // The cuts start at 0 and the counts are sorted: one walk sums them.
         let mut calls = 0u64;
-        while let Some((_, c)) = counts.next_if(|&(&nr, _)| nr <= hi) {
+        while let Some((_, c)) = counts.next_if(|&&(nr, _)| nr <= hi) {
             calls += c;
         }
         for (k, spans) in out.iter_mut().enumerate() {

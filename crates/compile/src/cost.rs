@@ -16,8 +16,6 @@
 //! program; with the 5.11+ cache, cached numbers cost no BPF at all, which
 //! `cached` makes visible. Arguments are zero for the weighted means.
 
-use std::collections::BTreeMap;
-
 use sysfence_cbpf::SeccompData;
 use sysfence_cbpf::interp::{self, cache};
 use sysfence_cbpf::program::Program;
@@ -156,7 +154,7 @@ fn arch_cost(
     let fixed = position as f64 + 4.0;
     let mut b = TreeBuilder::new();
     let lay = ArgLayout::new(ap.audit_arch, ap.width, false);
-    let intervals = spans(&mut b, ap, &lay, &BTreeMap::new());
+    let intervals = spans(&mut b, ap, &lay, &[]);
     let mix_costs = mixes
         .iter()
         .map(|(name, w)| {
