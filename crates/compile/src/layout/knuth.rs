@@ -163,7 +163,8 @@ where
 
 /// `prefix[i]`: the sum of the first `i` weights.
 pub(super) fn prefix_sums(weights: impl Iterator<Item = u64>) -> Vec<u128> {
-    let mut prefix = vec![0u128];
+    let mut prefix = Vec::with_capacity(weights.size_hint().0 + 1);
+    prefix.push(0u128);
     let mut sum = 0u128;
     for w in weights {
         sum += u128::from(w);

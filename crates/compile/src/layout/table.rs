@@ -119,7 +119,8 @@ pub(super) struct Bounded {
 
 impl Bounded {
     pub(super) fn new(min_level: &[u32]) -> Bounded {
-        let mut counts = vec![0usize];
+        let mut counts = Vec::with_capacity(min_level.len() + 1);
+        counts.push(0usize);
         for &m in min_level {
             counts.push(counts[counts.len() - 1] + usize::from(m > 0));
         }
