@@ -2,15 +2,17 @@
 //! covering intervals, each with its diagram of the rest of the input.
 //!
 //! In: [`Parts`] (inclusive `(lo, hi, node)` triples covering every 32-bit
-//! value, in order) whose nodes do not test the split word or any word
-//! before it in the variable order. Out: the canonical diagram ([`case`],
-//! [`materialize`]): at most 32 nodes per boundary, the same node any other
-//! construction of that function gives.
+//! value, in order). Out: the canonical diagram, the same node any other
+//! construction of that function gives: [`case`] and [`materialize`] when
+//! no node tests the split word or a word before it in the variable order
+//! (at most 32 nodes per boundary, a lone value or a boundary as the chain
+//! of its bits); [`materialize_any`] for any nodes (the earlier words'
+//! tests first, then the nodes that test the word read as its pieces).
 //!
 //! The policy's arch and number dispatch is one [`case`]; the program
 //! builder keeps a run of comparisons of one word as [`Parts`], combining
-//! them with [`overlay`] (one pass over the intervals, no diagram work),
-//! and builds the diagram once where something else needs it.
+//! them with [`overlay_into`] (one pass over the intervals, no diagram
+//! work), and builds the diagram once where something else needs it.
 
 use crate::store::{FALSE, FastMap, Node, Res, Store, var, var_bit};
 use crate::word::Rel;

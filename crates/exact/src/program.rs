@@ -13,14 +13,14 @@
 //! program returns 0, `ret a` turns A into leaves. Anything past the node
 //! budget, or more than [`MAX_STATES`] states, is [`OverBudget`].
 //!
-//! A comparison of an input word with a constant whose two outcomes do not
-//! test that word or any before it (a number dispatch over its leaves, a
-//! search over ioctl commands) keeps its result as intervals of the word
-//! ([`crate::cases`]); the comparisons before it on the same word overlay
-//! their intervals, and the diagram is built once, where another
-//! instruction needs it. The node is the one `ite` per comparison would
-//! give (the store is canonical), without walking the growing diagram at
-//! every comparison.
+//! A comparison of an input word with a constant (a number dispatch over
+//! its leaves, a search over ioctl commands, a list of flags values whose
+//! miss tests an earlier argument again) keeps its result as intervals of
+//! the word ([`crate::cases`]); the comparisons before it on the same word
+//! overlay their intervals, and the diagram is built once, where another
+//! instruction needs it ([`crate::cases::materialize_any`]). The node is
+//! the one `ite` per comparison would give (the store is canonical),
+//! without walking the growing diagram at every comparison.
 
 use sysfence_cbpf::interp::ShiftMode;
 use sysfence_cbpf::limits::SECCOMP_DATA_SIZE;
