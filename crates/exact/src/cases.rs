@@ -100,73 +100,100 @@ pub fn materialize_any(s: &mut Store, slot: usize, parts: &[(u32, u32, Node)]) -
         // Most often one node tests earlier words (the outcome that goes
         // back to them): its diagram down to the word, with the pieces
         // laid over each node there.
-        descend_one(s, slot, &key.1, (one, one), &mut FastMap::default())?
+        let at = One { one, at: one };
+        descend(s, slot, &key.1, at, &mut FastMap::default())?
     } else {
-        let nodes: Vec<Node> = key.1.iter().map(|p| p.2).collect();
+        let nodes = All(key.1.iter().map(|p| p.2).collect());
         descend(s, slot, &key.1, nodes, &mut FastMap::default())?
     };
     s.remember_case(key, n);
     Ok(n)
 }
 
-/// [`materialize_any`] of `parts` whose only node that tests a word
-/// before the split word is `one`, with `at` (a node of `one`'s diagram)
-/// in its place: `one`'s diagram down to the word, each node there (which
-/// tests only the word or later ones) in `one`'s place, once per node.
-fn descend_one(
+/// Where [`descend`] is in the earlier words' tests: the nodes in place of
+/// the pieces' own.
+trait Place: Clone + Eq + std::hash::Hash {
+    /// The first variable any of the nodes tests.
+    fn top(&self, s: &Store) -> u16;
+    /// The place after `top`'s 0 and 1.
+    fn halves(&self, s: &Store, top: u16) -> (Self, Self);
+    /// The pieces with these nodes.
+    fn parts(&self, ranges: &[(u32, u32, Node)]) -> Parts;
+}
+
+/// The only node that tests earlier words, `one`, is at `at` of its
+/// diagram (the memo's key: `one` is fixed).
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct One {
+    one: Node,
+    at: Node,
+}
+
+impl Place for One {
+    #[inline]
+    fn top(&self, s: &Store) -> u16 {
+        s.top(self.at)
+    }
+    #[inline]
+    fn halves(&self, s: &Store, _: u16) -> (One, One) {
+        let (zero, one) = s.children(self.at);
+        let with = |at| One { one: self.one, at };
+        (with(zero), with(one))
+    }
+    #[inline]
+    fn parts(&self, ranges: &[(u32, u32, Node)]) -> Parts {
+        let here = |n| if n == self.one { self.at } else { n };
+        ranges.iter().map(|p| (p.0, p.1, here(p.2))).collect()
+    }
+}
+
+/// Every piece's node, cofactored together.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct All(Vec<Node>);
+
+impl Place for All {
+    #[inline]
+    fn top(&self, s: &Store) -> u16 {
+        self.0.iter().map(|&n| s.top(n)).min().unwrap_or(u16::MAX)
+    }
+    #[inline]
+    fn halves(&self, s: &Store, top: u16) -> (All, All) {
+        let (zero, one) = self.0.iter().map(|&n| s.cofactors(n, top)).unzip();
+        (All(zero), All(one))
+    }
+    #[inline]
+    fn parts(&self, ranges: &[(u32, u32, Node)]) -> Parts {
+        ranges
+            .iter()
+            .zip(&self.0)
+            .map(|(r, &n)| (r.0, r.1, n))
+            .collect()
+    }
+}
+
+/// [`materialize_any`] of `ranges` with the nodes of `at` in place of
+/// theirs: split on each variable before the word that a node tests, then
+/// the word's own pieces ([`frontier`]), each place once.
+fn descend<P: Place>(
     s: &mut Store,
     slot: usize,
-    parts: &[(u32, u32, Node)],
-    (one, at): (Node, Node),
-    memo: &mut FastMap<Node, Node>,
+    ranges: &[(u32, u32, Node)],
+    at: P,
+    memo: &mut FastMap<P, Node>,
 ) -> Res<Node> {
     if let Some(&n) = memo.get(&at) {
         return Ok(n);
     }
-    let top = s.top(at);
+    let top = at.top(s);
     let n = if top < var(slot, 31) {
-        let (zero, ones) = s.children(at);
-        let zero = descend_one(s, slot, parts, (one, zero), memo)?;
-        let ones = descend_one(s, slot, parts, (one, ones), memo)?;
-        s.mk(top, zero, ones)?
-    } else {
-        let here = parts
-            .iter()
-            .map(|p| (p.0, p.1, if p.2 == one { at } else { p.2 }));
-        frontier(s, slot, &here.collect::<Parts>())?
-    };
-    memo.insert(at, n);
-    Ok(n)
-}
-
-/// [`materialize_any`] of `ranges` with `nodes` in place of their own:
-/// split on each variable before the word that a node tests (the nodes
-/// cofactored, the ranges kept), then the word's own pieces.
-fn descend(
-    s: &mut Store,
-    slot: usize,
-    ranges: &[(u32, u32, Node)],
-    nodes: Vec<Node>,
-    memo: &mut FastMap<Vec<Node>, Node>,
-) -> Res<Node> {
-    if let Some(&n) = memo.get(&nodes) {
-        return Ok(n);
-    }
-    let top = nodes.iter().map(|&n| s.top(n)).min().unwrap_or(0);
-    let n = if top < var(slot, 31) {
-        let (zero, one) = nodes.iter().map(|&n| s.cofactors(n, top)).unzip();
+        let (zero, one) = at.halves(s, top);
         let zero = descend(s, slot, ranges, zero, memo)?;
         let one = descend(s, slot, ranges, one, memo)?;
         s.mk(top, zero, one)?
     } else {
-        let parts: Parts = ranges
-            .iter()
-            .zip(&nodes)
-            .map(|(r, &n)| (r.0, r.1, n))
-            .collect();
-        frontier(s, slot, &parts)?
+        frontier(s, slot, &at.parts(ranges))?
     };
-    memo.insert(nodes, n);
+    memo.insert(at, n);
     Ok(n)
 }
 
