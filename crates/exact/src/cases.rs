@@ -429,35 +429,6 @@ mod tests {
         }
     }
 
-    proptest! {
-        /// Lists of single values (a `jeq` list, an ioctl allow-list),
-        /// some adjacent, some sharing the default's node: the split is
-        /// the node the fold of one `ite` per value gives.
-        #[test]
-        fn a_list_of_values_is_the_fold_of_its_comparisons(
-            values in prop::collection::btree_set(
-                prop_oneof![0u32..64, any::<u32>(), u32::MAX - 64..=u32::MAX],
-                0..24,
-            ),
-            leaves in prop::collection::vec(0u32..4, 24),
-            slot in 0usize..WORDS,
-        ) {
-            let mut s = Store::new(1_000_000);
-            let default = s.leaf(0).unwrap();
-            let mut cases = Vec::new();
-            for (&v, &leaf) in values.iter().zip(&leaves) {
-                cases.push((v, v, s.leaf(leaf).unwrap()));
-            }
-            let n = case(&mut s, slot, &cases, default).unwrap();
-            let mut fold = default;
-            for &(v, _, leaf) in &cases {
-                let eq = crate::word::relate_input(&mut s, crate::word::Rel::Eq, slot, v).unwrap();
-                fold = s.ite(eq, leaf, fold).unwrap();
-            }
-            prop_assert_eq!(n, fold);
-        }
-    }
-
     /// A node from a small pool: leaves, comparisons of the word before
     /// the split word, of the split word and of the one after, and their
     /// combinations.
@@ -489,6 +460,33 @@ mod tests {
     }
 
     proptest! {
+        /// Lists of single values (a `jeq` list, an ioctl allow-list),
+        /// some adjacent, some sharing the default's node: the split is
+        /// the node the fold of one `ite` per value gives.
+        #[test]
+        fn a_list_of_values_is_the_fold_of_its_comparisons(
+            values in prop::collection::btree_set(
+                prop_oneof![0u32..64, any::<u32>(), u32::MAX - 64..=u32::MAX],
+                0..24,
+            ),
+            leaves in prop::collection::vec(0u32..4, 24),
+            slot in 0usize..WORDS,
+        ) {
+            let mut s = Store::new(1_000_000);
+            let default = s.leaf(0).unwrap();
+            let mut cases = Vec::new();
+            for (&v, &leaf) in values.iter().zip(&leaves) {
+                cases.push((v, v, s.leaf(leaf).unwrap()));
+            }
+            let n = case(&mut s, slot, &cases, default).unwrap();
+            let mut fold = default;
+            for &(v, _, leaf) in &cases {
+                let eq = crate::word::relate_input(&mut s, crate::word::Rel::Eq, slot, v).unwrap();
+                fold = s.ite(eq, leaf, fold).unwrap();
+            }
+            prop_assert_eq!(n, fold);
+        }
+
         /// Pieces whose nodes test earlier words, the word itself and later
         /// ones: the node is the fold of one comparison per boundary, with
         /// one node testing earlier words and with several.
