@@ -95,67 +95,28 @@ fn walk_from(ops: &[Op], mut pc: usize, mut reg: u32, (arch, nr): (u32, u32)) ->
 /// walks a piece number by number from there.
 pub fn const_allow_among(prog: &Program, arch: u32, nrs: &[(u32, u32)]) -> Vec<(u32, u32)> {
     let ops = prog.ops();
-    let mut out: Vec<(u32, u32)> = Vec::new();
-    let count: u64 = nrs.iter().map(|r| u64::from(r.1 - r.0) + 1).sum();
-    if count < PER_NUMBER_BELOW {
-        for nr in nrs.iter().flat_map(|&(lo, hi)| lo..=hi) {
-            if walk_from(ops, 0, 0, (arch, nr)) {
-                add_range(&mut out, nr, nr);
-            }
-        }
-        return out;
-    }
+    let count: u64 = nrs
+        .iter()
+        .map(|r| u64::from(r.1.saturating_sub(r.0)) + 1)
+        .sum();
     let mut walk = Pieces {
         nrs,
         stack: Vec::new(),
+        out: Vec::new(),
     };
-    if let (Some(first), Some(last)) = (nrs.first(), nrs.last()) {
-        walk.push(0, Some(0), first.0, last.1);
-    }
-    while let Some((pc, reg, lo, hi)) = walk.stack.pop() {
-        match step_piece(ops, pc, reg, arch) {
-            Walk::End(allowed) => {
-                if allowed {
-                    for (a, b) in walk.within(lo, hi) {
-                        add_range(&mut out, a, b);
-                    }
-                }
-            }
-            Walk::Go(to, reg) => walk.push(to, reg, lo, hi),
-            Walk::Cut { at, below, from } => {
-                // Numbers under `at` go to `below`, the others to `from`.
-                if at <= lo {
-                    walk.push(from, None, lo, hi);
-                } else if at > hi {
-                    walk.push(below, None, lo, hi);
-                } else {
-                    walk.push(from, None, at, hi);
-                    walk.push(below, None, lo, at - 1);
-                }
-            }
-            Walk::Eq { k, equal, other } => {
-                if !(lo..=hi).contains(&k) {
-                    walk.push(other, None, lo, hi);
-                    continue;
-                }
-                if k < hi {
-                    walk.push(other, None, k + 1, hi);
-                }
-                walk.push(equal, None, k, k);
-                if k > lo {
-                    walk.push(other, None, lo, k - 1);
-                }
-            }
-            Walk::Each => {
-                for (a, b) in walk.within(lo, hi) {
-                    for nr in (a..=b).filter(|&nr| walk_from(ops, pc, nr, (arch, nr))) {
-                        add_range(&mut out, nr, nr);
-                    }
-                }
-            }
+    if count < PER_NUMBER_BELOW {
+        for &(lo, hi) in nrs {
+            walk.each(ops, arch, (0, Some(0)), (lo, hi));
         }
+        return walk.out;
     }
-    out
+    if let (Some(first), Some(last)) = (nrs.first(), nrs.last()) {
+        walk.push((0, Some(0), first.0, last.1));
+    }
+    while let Some(piece) = walk.stack.pop() {
+        walk.step(ops, arch, piece);
+    }
+    walk.out
 }
 
 /// Below this many numbers [`const_allow_among`] walks each on its own:
@@ -164,37 +125,92 @@ pub fn const_allow_among(prog: &Program, arch: u32, nrs: &[(u32, u32)]) -> Vec<(
 /// Firecracker's filters, 20 to 40 numbers, and Docker's profile, 300).
 const PER_NUMBER_BELOW: u64 = 64;
 
-/// The pieces [`const_allow_among`] has still to walk: disjoint, the
-/// lowest numbers on top, so that the ranges come out in order; each
-/// `(pc, register or None while it holds the number, lo, hi)`.
+/// A piece of the numbers at an instruction: `(pc, register or None while
+/// it holds the number, lo, hi)`.
+type Piece = (usize, Option<u32>, u32, u32);
+
+/// The walk of [`const_allow_among`]: the pieces still to walk, disjoint,
+/// the lowest numbers on top (so that the ranges come out in order), and
+/// the ranges found.
 struct Pieces<'a> {
     nrs: &'a [(u32, u32)],
-    stack: Vec<(usize, Option<u32>, u32, u32)>,
+    stack: Vec<Piece>,
+    out: Vec<(u32, u32)>,
 }
 
 impl Pieces<'_> {
-    /// Adds `lo..=hi` cut to the numbers of `nrs` it holds, if any.
-    fn push(&mut self, pc: usize, reg: Option<u32>, lo: u32, hi: u32) {
-        let (from, to) = self.between(lo, hi);
-        if from < to {
-            let (a, b) = (self.nrs[from].0.max(lo), self.nrs[to - 1].1.min(hi));
+    /// Walks one instruction for a piece.
+    fn step(&mut self, ops: &[Op], arch: u32, (pc, reg, lo, hi): Piece) {
+        match step_piece(ops, pc, reg, arch) {
+            Walk::End(true) => {
+                for (a, b) in within(self.nrs, lo, hi) {
+                    add_range(&mut self.out, a, b);
+                }
+            }
+            Walk::End(false) => {}
+            Walk::Go(to, reg) => self.push((to, reg, lo, hi)),
+            // Numbers under `at` go to `below`, the others to `from`.
+            Walk::Cut { at, below, .. } if at > hi => self.push((below, None, lo, hi)),
+            Walk::Cut { at, from, .. } if at <= lo => self.push((from, None, lo, hi)),
+            Walk::Cut { at, below, from } => {
+                self.push((from, None, at, hi));
+                self.push((below, None, lo, at - 1));
+            }
+            Walk::Eq { k, equal, other } if (lo..=hi).contains(&k) => {
+                if k < hi {
+                    self.push((other, None, k + 1, hi));
+                }
+                self.push((equal, None, k, k));
+                if k > lo {
+                    self.push((other, None, lo, k - 1));
+                }
+            }
+            Walk::Eq { other, .. } => self.push((other, None, lo, hi)),
+            Walk::Each => {
+                for part in within(self.nrs, lo, hi) {
+                    self.each(ops, arch, (pc, None), part);
+                }
+            }
+        }
+    }
+
+    /// Adds a piece cut to the numbers of `nrs` it holds, if any.
+    fn push(&mut self, (pc, reg, lo, hi): Piece) {
+        let mut inside = within(self.nrs, lo, hi);
+        if let Some((a, first_hi)) = inside.next() {
+            let b = inside.next_back().map_or(first_hi, |r| r.1);
             self.stack.push((pc, reg, a, b));
         }
     }
 
-    /// The indices of the ranges of `nrs` that meet `lo..=hi`.
-    fn between(&self, lo: u32, hi: u32) -> (usize, usize) {
-        let from = self.nrs.partition_point(|r| r.1 < lo);
-        (from, from + self.nrs[from..].partition_point(|r| r.0 <= hi))
+    /// Walks each number of `lo..=hi` on its own from `pc`, the register
+    /// holding `reg` (`None`: the number).
+    fn each(
+        &mut self,
+        ops: &[Op],
+        arch: u32,
+        (pc, reg): (usize, Option<u32>),
+        (lo, hi): (u32, u32),
+    ) {
+        for nr in lo..=hi {
+            if walk_from(ops, pc, reg.unwrap_or(nr), (arch, nr)) {
+                add_range(&mut self.out, nr, nr);
+            }
+        }
     }
+}
 
-    /// The parts of `nrs` inside `lo..=hi`, in order.
-    fn within(&self, lo: u32, hi: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
-        let (from, to) = self.between(lo, hi);
-        self.nrs[from..to]
-            .iter()
-            .map(move |r| (r.0.max(lo), r.1.min(hi)))
-    }
+/// The parts of the sorted ranges `nrs` inside `lo..=hi`, in order.
+fn within(
+    nrs: &[(u32, u32)],
+    lo: u32,
+    hi: u32,
+) -> impl DoubleEndedIterator<Item = (u32, u32)> + '_ {
+    let from = nrs.partition_point(|r| r.1 < lo);
+    let to = from + nrs[from..].partition_point(|r| r.0 <= hi);
+    nrs[from..to]
+        .iter()
+        .map(move |r| (r.0.max(lo), r.1.min(hi)))
 }
 
 /// Appends `lo..=hi` (above every range of `out`), joined to the last
