@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 
 use sysfence_profile::ir::{ArchPolicy, ArgWidth, CmpOp, Cond, Rule};
 
-use crate::cases::{case, materialize, overlay, pieces_of};
+use crate::cases::{Parts, case, materialize, pieces_of};
 use crate::policy::{arg_slots, cond_ite};
 use crate::store::{FALSE, Node, Res, Store, TRUE};
 
@@ -123,10 +123,8 @@ pub fn run_diagram(s: &mut Store, ap: &ArchPolicy, run: &[Rule], rest: Node) -> 
         .flatten()
     {
         // `rest` as pieces of the word, the values laid over them.
-        let parts = by_value.iter().fold(parts, |parts, (&v, &n)| {
-            overlay(&parts, v as u32, v as u32, &[(0, u32::MAX, n)])
-        });
-        materialize(s, lo, &parts)?
+        let values = by_value.iter().map(|(&v, &n)| (v as u32, n));
+        materialize(s, lo, &lay_points(&parts, values))?
     } else {
         let mut leaves = by_value.values().copied();
         let Some(action) = leaves.next().filter(|&a| leaves.all(|b| b == a)) else {
@@ -137,6 +135,35 @@ pub fn run_diagram(s: &mut Store, ap: &ArchPolicy, run: &[Rule], rest: Node) -> 
         s.ite(holds, action, rest)?
     };
     with_others(s, ap, &key, values, rest).map(Some)
+}
+
+/// `parts` with each of the single values of `points` (ascending) taken
+/// to its node: one pass, as [`crate::cases::overlay`] once per value
+/// would give.
+fn lay_points(parts: &[(u32, u32, Node)], points: impl Iterator<Item = (u32, Node)>) -> Parts {
+    let mut out: Parts = Vec::with_capacity(parts.len() + 2 * points.size_hint().0);
+    let mut push = |lo: u32, hi: u32, n: Node| match out.last_mut() {
+        Some(last) if last.2 == n => last.1 = hi,
+        _ => out.push((lo, hi, n)),
+    };
+    let mut points = points.peekable();
+    for &(lo, hi, n) in parts {
+        let mut from = lo;
+        while let Some((v, m)) = points.next_if(|&(v, _)| v <= hi) {
+            if v > from {
+                push(from, v - 1, n);
+            }
+            push(v, v, m);
+            match v.checked_add(1) {
+                Some(next) => from = next,
+                None => return out,
+            }
+        }
+        if from <= hi {
+            push(from, hi, n);
+        }
+    }
+    out
 }
 
 /// The word slots of the compared argument.
@@ -216,6 +243,39 @@ mod tests {
     use proptest::prelude::*;
     use sysfence_profile::ir::{Action, ArgIndex};
     use sysfence_testkit::fixtures::{rule, x86_64_allow_list};
+
+    proptest! {
+        /// Laying the values in one pass is laying them one by one.
+        #[test]
+        fn points_laid_at_once_are_points_laid_one_by_one(
+            cuts in prop::collection::btree_set(
+                prop_oneof![1u32..40, u32::MAX - 3..=u32::MAX],
+                0..6,
+            ),
+            values in prop::collection::btree_map(
+                prop_oneof![0u32..42, u32::MAX - 4..=u32::MAX],
+                0u32..4,
+                0..10,
+            ),
+        ) {
+            let starts: Vec<u32> = std::iter::once(0).chain(cuts).collect();
+            let parts: Parts = starts
+                .iter()
+                .enumerate()
+                .map(|(i, &lo)| {
+                    let hi = starts.get(i + 1).map_or(u32::MAX, |&next| next - 1);
+                    (lo, hi, (i % 3) as Node)
+                })
+                .collect();
+            let one_by_one = values.iter().fold(parts.clone(), |p, (&v, &n)| {
+                crate::cases::overlay(&p, v, v, &[(0, u32::MAX, n)])
+            });
+            let at_once = lay_points(&parts, values.iter().map(|(&v, &n)| (v, n)));
+            // The fold merges equal neighbours only where it lays a value.
+            let merged = crate::cases::overlay(&one_by_one, 0, 0, &one_by_one[..1]);
+            prop_assert_eq!(at_once, merged);
+        }
+    }
 
     /// A condition from a small pool, so that runs, breaks, duplicate
     /// values, values differing only in the high word and shared other
