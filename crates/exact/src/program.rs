@@ -568,7 +568,8 @@ fn result(
 }
 
 /// The result of a conditional jump: as intervals of the compared word
-/// when both outcomes have them, else `ite` of the comparison.
+/// when it compares an input word with a constant (not `jset`), else `ite`
+/// of the comparison.
 fn jump(
     s: &mut Store,
     words: &mut Words,
@@ -585,22 +586,15 @@ fn jump(
     } else {
         Kind::Const(insn.k)
     };
-    let compare = match (words.kind(st.a), rhs) {
-        (Kind::Input(slot), Kind::Const(k)) if rel != Rel::Set => Some((slot, k)),
-        _ => None,
-    };
-    if let Some((slot, k)) = compare
-        && let Some(out) = compare_parts(s, words, slots, (t, f), &st, (slot, rel, k))?
+    if let (Kind::Input(slot), Kind::Const(k)) = (words.kind(st.a), rhs)
+        && rel != Rel::Set
     {
-        return Ok(out);
+        return compare_parts(s, words, slots, (t, f), &st, (slot, rel, k));
     }
     let taken = node_at(s, words, slots, t, &st)?;
     let fallen = node_at(s, words, slots, f, &st)?;
     if taken == fallen {
         return Ok(Out::Node(taken));
-    }
-    if let Some((slot, k)) = compare {
-        return s.ite_compare(slot, rel, k, taken, fallen).map(Out::Node);
     }
     let a = words.get(st.a);
     let rhs = if by_x {
@@ -614,8 +608,8 @@ fn jump(
     s.ite(c, taken, fallen).map(Out::Node)
 }
 
-/// `word REL k ? taken : fallen` as intervals of the word, when both
-/// outcomes have them ([`parts_at`]).
+/// `word REL k ? taken : fallen` as intervals of the word, whatever the
+/// outcomes test ([`parts_at`]).
 fn compare_parts(
     s: &mut Store,
     words: &mut Words,
@@ -623,7 +617,7 @@ fn compare_parts(
     (t, f): (usize, usize),
     st: &State,
     (word, rel, k): (usize, Rel, u32),
-) -> Res<Option<Out>> {
+) -> Res<Out> {
     let taken = parts_at(s, words, slots, t, st, word)?;
     let fallen = parts_at(s, words, slots, f, st, word)?;
     let mut out = std::mem::take(&mut words.scratch);
@@ -637,7 +631,7 @@ fn compare_parts(
     }
     let kept = keep_parts(s, words, word, &out);
     words.scratch = out;
-    kept.map(Some)
+    kept
 }
 
 fn relation(op: Opcode) -> Rel {
