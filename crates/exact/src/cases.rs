@@ -372,6 +372,27 @@ fn point(s: &mut Store, slot: usize, (this, out): (Node, Node), at: u64, width: 
     Ok(n)
 }
 
+/// Pieces starting at 0 and at each of `cuts` (ascending, none 0), the
+/// `i`th with the node `node(i)`: for tests.
+#[cfg(test)]
+pub(crate) fn pieces_at(
+    cuts: impl IntoIterator<Item = u32>,
+    mut node: impl FnMut(usize) -> Node,
+) -> Parts {
+    let starts: Vec<u32> = std::iter::once(0).chain(cuts).collect();
+    let ends = starts
+        .iter()
+        .skip(1)
+        .map(|&next| next - 1)
+        .chain([u32::MAX]);
+    starts
+        .iter()
+        .zip(ends)
+        .enumerate()
+        .map(|(i, (&lo, hi))| (lo, hi, node(i)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,15 +411,7 @@ mod tests {
             probes in prop::collection::vec(any::<u32>(), 16),
         ) {
             let mut s = Store::new(1_000_000);
-            let starts: Vec<u32> = std::iter::once(0).chain(cuts).collect();
-            let parts: Parts = starts
-                .iter()
-                .enumerate()
-                .map(|(i, &lo)| {
-                    let hi = starts.get(i + 1).map_or(u32::MAX, |&next| next - 1);
-                    (lo, hi, s.leaf(leaves[i]).unwrap())
-                })
-                .collect();
+            let parts = pieces_at(cuts, |i| s.leaf(leaves[i]).unwrap());
             let n = materialize(&mut s, slot, &parts).unwrap();
             for &(lo, hi, leaf) in &parts {
                 for v in [lo, lo + (hi - lo) / 2, hi] {
@@ -504,22 +517,13 @@ mod tests {
             slot in 1usize..WORDS - 1,
         ) {
             let mut s = Store::new(1_000_000);
-            let starts: Vec<u32> = std::iter::once(0).chain(cuts).collect();
             // With `shared`, every piece that tests an earlier word has the
             // same node.
             let first = pool_node(&mut s, slot, (1, picks[0].1, picks[0].2));
-            let parts: Parts = starts
-                .iter()
-                .enumerate()
-                .map(|(i, &lo)| {
-                    let hi = starts.get(i + 1).map_or(u32::MAX, |&next| next - 1);
-                    let mut n = pool_node(&mut s, slot, picks[i]);
-                    if shared && s.top(n) < var(slot, 31) {
-                        n = first;
-                    }
-                    (lo, hi, n)
-                })
-                .collect();
+            let parts = pieces_at(cuts, |i| {
+                let n = pool_node(&mut s, slot, picks[i]);
+                if shared && s.top(n) < var(slot, 31) { first } else { n }
+            });
             let want = boundaries(&mut s, slot, &parts).unwrap();
             prop_assert_eq!(materialize_any(&mut s, slot, &parts).unwrap(), want);
         }

@@ -258,15 +258,7 @@ mod tests {
                 0..10,
             ),
         ) {
-            let starts: Vec<u32> = std::iter::once(0).chain(cuts).collect();
-            let parts: Parts = starts
-                .iter()
-                .enumerate()
-                .map(|(i, &lo)| {
-                    let hi = starts.get(i + 1).map_or(u32::MAX, |&next| next - 1);
-                    (lo, hi, (i % 3) as Node)
-                })
-                .collect();
+            let parts = crate::cases::pieces_at(cuts, |i| (i % 3) as Node);
             let one_by_one = values.iter().fold(parts.clone(), |p, (&v, &n)| {
                 crate::cases::overlay(&p, v, v, &[(0, u32::MAX, n)])
             });
