@@ -14,7 +14,9 @@
 //!   syscall. Up to [`PEEL_MAX`] hot single numbers may be tested with `jeq`
 //!   in front ([`peel`]); behind them, the search is the optimal alphabetic
 //!   tree under both limits ([`plan`], [`table`], [`knuth`]) with probe
-//!   chains where they cost less ([`probe`], [`chain`]).
+//!   chains where they cost less ([`probe`], [`chain`]); where the tree
+//!   found without levels fits both limits, the programme over levels is
+//!   not run ([`free`]).
 //! * The linear layout is a chain of per-syscall tests and lives in
 //!   [`crate::build`], because it follows the profile, not the intervals.
 //!
@@ -25,6 +27,7 @@
 mod bisect;
 mod chain;
 mod fill;
+mod free;
 mod knuth;
 mod paths;
 mod peel;

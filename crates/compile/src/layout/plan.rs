@@ -21,9 +21,20 @@
 //! crosvm policy, 1 plan of 203 whose first table would have fitted, and
 //! its program came out the same), and where both run the first is wasted.
 //! Either way the alphabetic tree is optimal under both limits.
+//!
+//! Before either table, where the unlimited optimum puts the bounded leaves
+//! where they may be, the probed programme runs once without levels
+//! ([`super::free`], O(n²)): when its tree fits the height limit and every
+//! level, its cost is at most Knuth's unlimited optimum, so at most the
+//! optimal alphabetic tree under both limits, and the tables are not
+//! computed. That is the common case (Docker's profile with every mix; the
+//! Firecracker filters with their real mixes); a uniform mix over a small
+//! filter, whose cold denied ranges an optimal tree sinks below the limit,
+//! takes the tables.
 
 use super::Span;
 use super::chain::Chains;
+use super::free::Free;
 use super::knuth::{Knuth, entropy_cost, garsia_wachs_depths, huffman_cost};
 use super::paths::Paths;
 use super::probe::Probed;
@@ -31,8 +42,11 @@ use super::table::Table;
 use crate::tree::{NodeId, TreeBuilder};
 
 /// One tree and how to build it.
-pub(super) struct Plan {
-    probed: Probed,
+pub(super) enum Plan {
+    /// Found without levels ([`Free`]).
+    Free(Free),
+    /// Found by the programme over levels.
+    Levels(Probed),
 }
 
 impl Plan {
@@ -46,25 +60,36 @@ impl Plan {
         let chains = Chains::new(spans, &min_level, limit);
         if !unlimited_fits(spans, &min_level, limit) {
             let (probed, _) = Probed::new(spans, min_level.clone(), &min_level, limit, chains);
-            return Some(Plan { probed });
+            return Some(Plan::Levels(probed));
         }
+        let chains = match Free::new(spans, &min_level, limit, chains) {
+            Ok(free) => return Some(Plan::Free(free)),
+            Err(chains) => chains,
+        };
         let alphabetic = vec![0; spans.len()];
         let (probed, height_only) = Probed::new(spans, alphabetic, &min_level, limit, chains);
         if fits(&height_only, &min_level, limit) {
-            return Some(Plan { probed });
+            return Some(Plan::Levels(probed));
         }
         let chains = probed.into_chains();
         let (probed, _) = Probed::new(spans, min_level.clone(), &min_level, limit, chains);
-        Some(Plan { probed })
+        Some(Plan::Levels(probed))
     }
 
     /// The expected cost in weighted comparisons (`u128::MAX`: no tree).
     pub(super) fn total(&self) -> u128 {
-        self.probed.total
+        match self {
+            Plan::Free(free) => free.total,
+            Plan::Levels(probed) => probed.total,
+        }
     }
 
     pub(super) fn build(&self, b: &mut TreeBuilder, spans: &[Span], limit: u32) -> NodeId {
-        self.probed.build(b, spans, limit, 0, spans.len() - 1)
+        let last = spans.len() - 1;
+        match self {
+            Plan::Free(free) => free.build(b, spans, 0, last),
+            Plan::Levels(probed) => probed.build(b, spans, limit, 0, last),
+        }
     }
 }
 

@@ -327,9 +327,10 @@ pub(super) fn best_split(
     (from, to): (usize, usize),
 ) -> (u64, usize) {
     let mut best = (u64::MAX, 0usize);
-    for r in from..=to {
+    let lefts = &prev[i * n..][from - 1..to];
+    for (r, &left) in (from..).zip(lefts) {
         // "No tree" (MAX) saturates; finite costs stay below 2^62.
-        let c = prev[i * n + r - 1].saturating_add(prev[r * n + j]);
+        let c = left.saturating_add(prev[r * n + j]);
         if c < best.0 {
             best = (c, r);
         }

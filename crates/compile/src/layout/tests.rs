@@ -1,4 +1,5 @@
 use super::chain::Chains;
+use super::free::Free;
 use super::knuth::{Knuth, entropy_cost, garsia_wachs_depths, huffman_cost};
 use super::paths::Paths;
 use super::peel::without;
@@ -296,6 +297,48 @@ mod props {
             }
         }
 
+        /// The probed tree without levels, where it is taken, decides
+        /// every span, puts every leaf where its level allows, costs what
+        /// it says at most (a chain's run counts its second bound) and
+        /// never more than the optimal alphabetic tree under the same
+        /// limits (the full scan).
+        #[test]
+        fn the_free_tree_fits_and_is_never_worse(
+            w in weights(),
+            steps in prop::collection::vec(1u32..3, 48),
+            extra in 0u32..8,
+            bounds in prop::collection::vec((0usize..48, 1u32..4), 0..3),
+        ) {
+            let (_, limit, min_level) = limits(&w, extra, &bounds);
+            let mut b = TreeBuilder::new();
+            let mut s = spans(&mut b, &cuts_of(&w));
+            let mut t = 0;
+            let mut codes = Vec::new();
+            for (sp, step) in s.iter_mut().zip(&steps) {
+                t = (t + step) % 3;
+                sp.target = b.ret(t);
+                codes.push(t);
+            }
+            let chains = Chains::new(&s, &min_level, limit);
+            let Ok(free) = Free::new(&s, &min_level, limit, chains) else {
+                return Ok(());
+            };
+            prop_assert!(free.total <= full_scan(&w, &min_level, limit));
+            let root = free.build(&mut b, &s, 0, s.len() - 1);
+            let tree = b.finish(root, Vec::new());
+            let mut cost = 0u128;
+            for (i, sp) in s.iter().enumerate() {
+                for nr in [sp.lo, sp.hi] {
+                    let (got, tests) = tree.eval(&SeccompData::new(0, nr));
+                    prop_assert_eq!(got, codes[i], "nr {}", nr);
+                    prop_assert!(tests as u32 + min_level[i] <= limit, "nr {}", nr);
+                }
+                let (_, tests) = tree.eval(&SeccompData::new(0, sp.lo));
+                cost += u128::from(sp.weight) * tests as u128;
+            }
+            prop_assert!(cost <= free.total, "{} > {}", cost, free.total);
+        }
+
         /// The windowed table equals the full O(L·n³) scan, with and
         /// without per-leaf level bounds, and the tree it builds has that
         /// cost and meets every bound.
@@ -427,6 +470,26 @@ mod props {
             prop_assert!(cost <= alphabetic, "{} > {}", cost, alphabetic);
         }
     }
+}
+
+/// A tree the limit cannot hold is refused: doubling weights make the
+/// optimal tree a path as deep as the spans are many.
+#[test]
+fn the_free_tree_is_refused_where_it_is_too_deep() {
+    let mut b = TreeBuilder::new();
+    let cuts: Vec<(u32, u64)> = (0..12).map(|i| (i * 2, 1u64 << (2 * i))).collect();
+    let s = spans(&mut b, &cuts);
+    let limit = balanced_height(s.len()) + 2;
+    let min_level = vec![0; s.len()];
+    let chains = Chains::new(&s, &min_level, limit);
+    assert!(Free::new(&s, &min_level, limit, chains).is_err());
+    let chains = Chains::new(&s, &min_level, 11);
+    let free = Free::new(&s, &min_level, 11, chains).ok().unwrap();
+    assert_eq!(
+        free.total,
+        Knuth::new(&cuts.iter().map(|c| c.1).collect::<Vec<_>>()).total
+    );
+    decides_every_span(b, &s);
 }
 
 /// Weights near `u64::MAX` are shifted down so that the `u64` costs of the
