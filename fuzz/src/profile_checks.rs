@@ -6,7 +6,7 @@
 //! error, not a bug.
 
 use std::time::{Duration, Instant};
-use sysfence_compile::{Config, compile};
+use sysfence_compile::{Config, Layout, compile};
 
 use sysfence_profile::{Format, HostContext, Libseccomp, LoadOptions, load};
 
@@ -24,19 +24,22 @@ pub fn profile_compile(bytes: &[u8]) {
     }
 }
 
-/// Reads `bytes` with `options` and compiles the policy if it loads: the
-/// compile either succeeds (its check found no difference) or refuses
-/// with a clear error (a program over 4096 instructions, a profile error).
+/// Reads `bytes` with `options` and compiles the policy if it loads, in
+/// every layout (`weighted` with the default mix): each compile either
+/// succeeds (its check found no difference) or refuses with a clear error
+/// (a program over 4096 instructions, a profile error).
 pub fn load_and_compile(bytes: &[u8], options: &LoadOptions) {
     let Ok(loaded) = load(bytes, options) else {
         return;
     };
-    if let Err(e) = compile(&loaded.policy, &Config::new()) {
-        assert!(
-            e.too_large_len().is_some() || e.is_profile_error(),
-            "format {:?}: compile failed: {e}",
-            options.format
-        );
+    for layout in Layout::ALL {
+        if let Err(e) = compile(&loaded.policy, &Config::new().layout(layout)) {
+            assert!(
+                e.too_large_len().is_some() || e.is_profile_error(),
+                "format {:?}, {layout:?}: compile failed: {e}",
+                options.format
+            );
+        }
     }
 }
 

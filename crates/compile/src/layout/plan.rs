@@ -27,10 +27,11 @@
 //! ([`super::free`], O(n²)): when its tree fits the height limit and every
 //! level, its cost is at most Knuth's unlimited optimum, so at most the
 //! optimal alphabetic tree under both limits, and the tables are not
-//! computed. That is the common case (Docker's profile with every mix; the
-//! Firecracker filters with their real mixes); a uniform mix over a small
-//! filter, whose cold denied ranges an optimal tree sinks below the limit,
-//! takes the tables.
+//! computed. That is the common case (Docker's profile with every mix, the
+//! Firecracker filters with their real mixes, 64 of the 97 crosvm
+//! policies); the others, such as a uniform mix over a small filter, whose
+//! cold denied ranges an optimal tree sinks below the limit, take the
+//! tables.
 
 use super::Span;
 use super::chain::Chains;
