@@ -20,7 +20,7 @@
 //! roots at every level, the same costs); on the uniform mix over Docker's
 //! profile (70 spans, height 9) all levels take 1.64 M instructions with the
 //! row path and 3.34 M with [`general`] alone (measured before that plan
-//! was found without levels, [`super::free`]).
+//! was found without levels, [`super::unlimited`]).
 //!
 //! The row path also skips settled intervals. An interval's cost at level
 //! `h` is a function of its sub-intervals' costs at `h - 1` and of its

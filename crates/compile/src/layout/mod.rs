@@ -16,7 +16,7 @@
 //!   tree under both limits ([`plan`], [`table`], [`knuth`]) with probe
 //!   chains where they cost less ([`probe`], [`chain`]); where the tree
 //!   found without levels fits both limits, the programme over levels is
-//!   not run ([`free`]).
+//!   not run ([`unlimited`]).
 //! * The linear layout is a chain of per-syscall tests and lives in
 //!   [`crate::build`], because it follows the profile, not the intervals.
 //!
@@ -27,7 +27,6 @@
 mod bisect;
 mod chain;
 mod fill;
-mod free;
 mod knuth;
 mod paths;
 mod peel;
@@ -36,6 +35,7 @@ mod probe;
 mod table;
 #[cfg(test)]
 mod tests;
+mod unlimited;
 
 use crate::tree::{Cmp, NodeId, Test, TreeBuilder};
 use sysfence_abi::data::OFFSET_NR as NR;

@@ -24,7 +24,7 @@
 //!
 //! Before either table, where the unlimited optimum puts the bounded leaves
 //! where they may be, the probed programme runs once without levels
-//! ([`super::free`], O(n²)): when its tree fits the height limit and every
+//! ([`super::unlimited`], O(n²)): when its tree fits the height limit and every
 //! level, its cost is at most Knuth's unlimited optimum, so at most the
 //! optimal alphabetic tree under both limits, and the tables are not
 //! computed. That is the common case (Docker's profile with every mix, the
@@ -35,17 +35,17 @@
 
 use super::Span;
 use super::chain::Chains;
-use super::free::Free;
 use super::knuth::{Knuth, entropy_cost, garsia_wachs_depths, huffman_cost};
 use super::paths::Paths;
 use super::probe::Probed;
 use super::table::Table;
+use super::unlimited::Unlimited;
 use crate::tree::{NodeId, TreeBuilder};
 
 /// One tree and how to build it.
 pub(super) enum Plan {
-    /// Found without levels ([`Free`]).
-    Free(Free),
+    /// Found without levels ([`Unlimited`]).
+    Unlimited(Unlimited),
     /// Found by the programme over levels.
     Levels(Probed),
 }
@@ -63,8 +63,8 @@ impl Plan {
             let (probed, _) = Probed::new(spans, min_level.clone(), &min_level, limit, chains);
             return Some(Plan::Levels(probed));
         }
-        let chains = match Free::new(spans, &min_level, limit, chains) {
-            Ok(free) => return Some(Plan::Free(free)),
+        let chains = match Unlimited::new(spans, &min_level, limit, chains) {
+            Ok(tree) => return Some(Plan::Unlimited(tree)),
             Err(chains) => chains,
         };
         let alphabetic = vec![0; spans.len()];
@@ -80,7 +80,7 @@ impl Plan {
     /// The expected cost in weighted comparisons (`u128::MAX`: no tree).
     pub(super) fn total(&self) -> u128 {
         match self {
-            Plan::Free(free) => free.total,
+            Plan::Unlimited(tree) => tree.total,
             Plan::Levels(probed) => probed.total,
         }
     }
@@ -88,7 +88,7 @@ impl Plan {
     pub(super) fn build(&self, b: &mut TreeBuilder, spans: &[Span], limit: u32) -> NodeId {
         let last = spans.len() - 1;
         match self {
-            Plan::Free(free) => free.build(b, spans, 0, last),
+            Plan::Unlimited(tree) => tree.build(b, spans, 0, last),
             Plan::Levels(probed) => probed.build(b, spans, limit, 0, last),
         }
     }

@@ -1,10 +1,10 @@
 use super::chain::Chains;
-use super::free::Free;
 use super::knuth::{Knuth, entropy_cost, garsia_wachs_depths, huffman_cost};
 use super::paths::Paths;
 use super::peel::without;
 use super::probe::Probed;
 use super::table::Table;
+use super::unlimited::Unlimited;
 use super::*;
 use sysfence_abi::{Endian, Half, SeccompData};
 
@@ -255,6 +255,21 @@ mod props {
             .collect()
     }
 
+    /// One span per weight, returning one of three codes picked by `steps`
+    /// so that neighbours differ (as merged spans do) and intervals have
+    /// probe chains; with each span's code.
+    fn three_targets(b: &mut TreeBuilder, w: &[u64], steps: &[u32]) -> (Vec<Span>, Vec<u32>) {
+        let mut s = spans(b, &cuts_of(w));
+        let mut t = 0;
+        let mut codes = Vec::new();
+        for (sp, step) in s.iter_mut().zip(steps) {
+            t = (t + step) % 3;
+            sp.target = b.ret(t);
+            codes.push(t);
+        }
+        (s, codes)
+    }
+
     /// Each leaf's depth and decision in a built tree, read by evaluation.
     fn leaf_depths(b: TreeBuilder, root: NodeId, s: &[Span]) -> Vec<(u32, usize)> {
         let tree = b.finish(root, Vec::new());
@@ -280,13 +295,7 @@ mod props {
         ) {
             let (n, limit, min_level) = limits(&w, extra, &bounds);
             let mut b = TreeBuilder::new();
-            let mut s = spans(&mut b, &cuts_of(&w));
-            // Neighbours differ, as merged spans do.
-            let mut t = 0;
-            for (sp, step) in s.iter_mut().zip(&steps) {
-                t = (t + step) % 3;
-                sp.target = b.ret(t);
-            }
+            let (s, _) = three_targets(&mut b, &w, &steps);
             for alphabetic in [vec![0; n], min_level.clone()] {
                 let chains = Chains::new(&s, &min_level, limit);
                 let (fast, fast_table) =
@@ -303,7 +312,7 @@ mod props {
         /// never more than the optimal alphabetic tree under the same
         /// limits (the full scan).
         #[test]
-        fn the_free_tree_fits_and_is_never_worse(
+        fn the_unlimited_tree_fits_and_is_never_worse(
             w in weights(),
             steps in prop::collection::vec(1u32..3, 48),
             extra in 0u32..8,
@@ -311,20 +320,13 @@ mod props {
         ) {
             let (_, limit, min_level) = limits(&w, extra, &bounds);
             let mut b = TreeBuilder::new();
-            let mut s = spans(&mut b, &cuts_of(&w));
-            let mut t = 0;
-            let mut codes = Vec::new();
-            for (sp, step) in s.iter_mut().zip(&steps) {
-                t = (t + step) % 3;
-                sp.target = b.ret(t);
-                codes.push(t);
-            }
+            let (s, codes) = three_targets(&mut b, &w, &steps);
             let chains = Chains::new(&s, &min_level, limit);
-            let Ok(free) = Free::new(&s, &min_level, limit, chains) else {
+            let Ok(plan) = Unlimited::new(&s, &min_level, limit, chains) else {
                 return Ok(());
             };
-            prop_assert!(free.total <= full_scan(&w, &min_level, limit));
-            let root = free.build(&mut b, &s, 0, s.len() - 1);
+            prop_assert!(plan.total <= full_scan(&w, &min_level, limit));
+            let root = plan.build(&mut b, &s, 0, s.len() - 1);
             let tree = b.finish(root, Vec::new());
             let mut cost = 0u128;
             for (i, sp) in s.iter().enumerate() {
@@ -336,7 +338,7 @@ mod props {
                 let (_, tests) = tree.eval(&SeccompData::new(0, sp.lo));
                 cost += u128::from(sp.weight) * tests as u128;
             }
-            prop_assert!(cost <= free.total, "{} > {}", cost, free.total);
+            prop_assert!(cost <= plan.total, "{} > {}", cost, plan.total);
         }
 
         /// The windowed table equals the full O(L·n³) scan, with and
@@ -475,18 +477,18 @@ mod props {
 /// A tree the limit cannot hold is refused: doubling weights make the
 /// optimal tree a path as deep as the spans are many.
 #[test]
-fn the_free_tree_is_refused_where_it_is_too_deep() {
+fn the_unlimited_tree_is_refused_where_it_is_too_deep() {
     let mut b = TreeBuilder::new();
     let cuts: Vec<(u32, u64)> = (0..12).map(|i| (i * 2, 1u64 << (2 * i))).collect();
     let s = spans(&mut b, &cuts);
     let limit = balanced_height(s.len()) + 2;
     let min_level = vec![0; s.len()];
     let chains = Chains::new(&s, &min_level, limit);
-    assert!(Free::new(&s, &min_level, limit, chains).is_err());
+    assert!(Unlimited::new(&s, &min_level, limit, chains).is_err());
     let chains = Chains::new(&s, &min_level, 11);
-    let free = Free::new(&s, &min_level, 11, chains).ok().unwrap();
+    let plan = Unlimited::new(&s, &min_level, 11, chains).ok().unwrap();
     assert_eq!(
-        free.total,
+        plan.total,
         Knuth::new(&cuts.iter().map(|c| c.1).collect::<Vec<_>>()).total
     );
     decides_every_span(b, &s);

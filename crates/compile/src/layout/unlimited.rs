@@ -36,14 +36,14 @@ use crate::tree::{NodeId, TreeBuilder};
 
 /// Roots of the probed tree without levels: `0` marks a chain (or a single
 /// span), else the split's first right-hand span.
-pub(super) struct Free {
+pub(super) struct Unlimited {
     n: usize,
     root: Vec<u8>,
     chains: Chains,
     pub(super) total: u128,
 }
 
-impl Free {
+impl Unlimited {
     /// The probed tree, or the chains back when its tree misses the height
     /// limit or a level, or when an unlimited tree's cost might not fit
     /// the programme's `u64` costs (a tree may be `n - 1` deep).
@@ -52,23 +52,23 @@ impl Free {
         min_level: &[u32],
         limit: u32,
         chains: Chains,
-    ) -> Result<Free, Chains> {
+    ) -> Result<Unlimited, Chains> {
         let n = spans.len();
         let weight: u128 = spans.iter().map(|s| u128::from(s.weight)).sum();
         if n < 2 || weight.saturating_mul(n as u128) >= 1 << 62 {
             return Err(chains);
         }
         let (root, total) = programme(spans, &chains);
-        let free = Free {
+        let tree = Unlimited {
             n,
             root,
             chains,
             total: u128::from(total),
         };
-        if free.fits(min_level, limit) {
-            Ok(free)
+        if tree.fits(min_level, limit) {
+            Ok(tree)
         } else {
-            Err(free.chains)
+            Err(tree.chains)
         }
     }
 
