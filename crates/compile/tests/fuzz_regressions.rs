@@ -2,9 +2,10 @@
 //! `corpus/regressions/profile_compile/` (profile text in any dialect)
 //! through the check the target runs (`fuzz/src/profile_checks.rs`,
 //! compiled in here as a module): read with detection and with every format
-//! forced, compiled, never a panic nor a compiler-check difference; and the
-//! `minijail_compile` target's inputs (`fuzz/src/minijail_checks.rs`). A
-//! missing or empty directory fails the test.
+//! forced, compiled in every layout, never a panic nor a compiler-check
+//! difference; and the `minijail_compile` target's inputs
+//! (`fuzz/src/minijail_checks.rs`). A missing or empty directory fails the
+//! test.
 
 #[path = "../../../fuzz/src/profile_checks.rs"]
 #[allow(
