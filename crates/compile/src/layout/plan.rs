@@ -24,11 +24,10 @@
 //!
 //! Before either table, where the unlimited optimum puts the bounded leaves
 //! where they may be and is at most one level deeper than the limit, the
-//! probed programme runs once without levels
-//! ([`super::unlimited`], O(n²)): when its tree fits the height limit and every
-//! level, its cost is at most Knuth's unlimited optimum, so at most the
-//! optimal alphabetic tree under both limits, and the tables are not
-//! computed. That is the common case (Docker's profile with every mix, the
+//! probed programme runs once without levels ([`super::unlimited`], O(n²)):
+//! when its tree fits the height limit and every level, its cost is at
+//! most Knuth's unlimited optimum, so at most the optimal alphabetic tree
+//! under both limits, and the tables are not computed. That is the common case (Docker's profile with every mix, the
 //! Firecracker filters with their real mixes, 64 of the 97 crosvm
 //! policies); the others, such as a uniform mix over a small filter, whose
 //! cold denied ranges an optimal tree sinks below the limit, take the
@@ -60,12 +59,12 @@ impl Plan {
         }
         let min_level: Vec<u32> = spans.iter().map(|s| paths.min_level(s)).collect();
         let chains = Chains::new(spans, &min_level, limit);
-        let unlimited = Unbounded::of(spans, &min_level, limit);
-        if !unlimited.levels_met {
+        let optimum = Unbounded::of(spans, &min_level, limit);
+        if !optimum.levels_met {
             let (probed, _) = Probed::new(spans, min_level.clone(), &min_level, limit, chains);
             return Some(Plan::Levels(probed));
         }
-        let chains = if unlimited.deepest <= limit + 1 {
+        let chains = if optimum.deepest <= limit + 1 {
             match Unlimited::new(spans, &min_level, limit, chains) {
                 Ok(tree) => return Some(Plan::Unlimited(tree)),
                 Err(chains) => chains,
@@ -119,8 +118,8 @@ struct Unbounded {
     /// height-limited optimum almost never does either, and its table is
     /// not computed.
     levels_met: bool,
-    /// The deepest leaf's depth. Where it is more than one below the height
-    /// limit, the probed tree without levels is not tried: on the benchmark
+    /// The deepest leaf's depth. Where it is more than one level deeper
+    /// than the height limit, the probed tree without levels is not tried: on the benchmark
     /// set with every mix and on every crosvm policy, each plan at most one
     /// level too deep fitted once probe chains were in, and none three or
     /// more too deep did (33 plans, whose wasted pass cost up to a quarter
