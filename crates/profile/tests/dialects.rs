@@ -3,6 +3,7 @@
 use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::ir::Action;
 use sysfence_profile::{Arch, Format, HostContext, LoadOptions, Loaded, Runtime, load};
+use sysfence_testkit::fixtures::x86_64_action;
 
 use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
@@ -17,17 +18,7 @@ fn load_as(text: &str, format: Option<Format>, ctx: HostContext) -> Loaded {
 }
 
 fn call(l: &Loaded, name: &str, args: [u64; 6]) -> Action {
-    let nr = Arch::X86_64.syscall_nr(name).expect("known");
-    eval(
-        &l.policy,
-        &Call {
-            arch: X86_64,
-            nr,
-            args,
-            instruction_pointer: 0,
-        },
-    )
-    .0
+    x86_64_action(&l.policy, name, args)
 }
 
 #[test]

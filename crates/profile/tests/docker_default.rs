@@ -5,6 +5,7 @@
 use sysfence_profile::eval::{Call, DecidedBy, eval};
 use sysfence_profile::ir::{Action, NrRange};
 use sysfence_profile::{Arch, Format, HostContext, LoadOptions, Loaded, Runtime, load};
+use sysfence_testkit::fixtures::action_of;
 
 use sysfence_abi::arch::AUDIT_ARCH_I386 as I386;
 use sysfence_abi::arch::AUDIT_ARCH_S390X as S390X;
@@ -38,16 +39,7 @@ fn nr(arch: Arch, name: &str) -> u32 {
 }
 
 fn run(l: &Loaded, arch: u32, nr: u32, args: [u64; 6]) -> Action {
-    eval(
-        &l.policy,
-        &Call {
-            arch,
-            nr,
-            args,
-            instruction_pointer: 0,
-        },
-    )
-    .0
+    action_of(&l.policy, arch, nr, args)
 }
 
 #[test]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::ir::Action;
 use sysfence_profile::{Arch, Format, LoadOptions, Loaded, load};
+use sysfence_testkit::fixtures::x86_64_action;
 
 use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
@@ -22,17 +23,7 @@ fn example(name: &str, filter: Option<&str>) -> Loaded {
 }
 
 fn call(l: &Loaded, name: &str, args: [u64; 6]) -> Action {
-    let nr = Arch::X86_64.syscall_nr(name).expect("known");
-    eval(
-        &l.policy,
-        &Call {
-            arch: X86_64,
-            nr,
-            args,
-            instruction_pointer: 0,
-        },
-    )
-    .0
+    x86_64_action(&l.policy, name, args)
 }
 
 #[test]

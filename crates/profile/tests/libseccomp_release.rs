@@ -20,6 +20,7 @@ use sysfence_profile::ir::Action;
 use sysfence_profile::{
     Arch, Diagnostic, HostContext, Libseccomp, LoadOptions, Loaded, ProfileError, load,
 };
+use sysfence_testkit::fixtures::x86_64_action;
 use sysfence_testkit::random_profile::{MERGE_SHAPE, Shape, profile};
 
 fn load_with(text: &str, release: Libseccomp) -> Result<Loaded, ProfileError> {
@@ -39,13 +40,7 @@ fn call(l: &Loaded, name: &str) -> Action {
 }
 
 fn call_with(l: &Loaded, name: &str, a0: u64) -> Action {
-    let c = Call {
-        arch: X86_64,
-        nr: Arch::X86_64.syscall_nr(name).expect("x86_64 name"),
-        args: [a0, 0, 0, 0, 0, 0],
-        instruction_pointer: 0,
-    };
-    eval(&l.policy, &c).0
+    x86_64_action(&l.policy, name, [a0, 0, 0, 0, 0, 0])
 }
 
 const NEW_NAMES: &str = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[

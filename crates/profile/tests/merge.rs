@@ -4,6 +4,7 @@
 use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::ir::Action;
 use sysfence_profile::{Arch, HostContext, LoadOptions, Loaded, Severity, load};
+use sysfence_testkit::fixtures::x86_64_action;
 
 use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
@@ -18,17 +19,7 @@ fn profile(default: &str, rules: &str) -> Loaded {
 }
 
 fn read(l: &Loaded, args: [u64; 6]) -> Action {
-    let nr = Arch::X86_64.syscall_nr("read").expect("read");
-    eval(
-        &l.policy,
-        &Call {
-            arch: X86_64,
-            nr,
-            args,
-            instruction_pointer: 0,
-        },
-    )
-    .0
+    x86_64_action(&l.policy, "read", args)
 }
 
 fn a(args: &[u64]) -> [u64; 6] {

@@ -3,9 +3,9 @@
 //! is not raised, and asking for an arch the profile's filter would not hold
 //! is a located error.
 
-use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::ir::Action;
 use sysfence_profile::{Arch, Format, HostContext, LoadOptions, Loaded, ProfileError, load};
+use sysfence_testkit::fixtures::action_of;
 use sysfence_testkit::host::{temp_dir, write};
 
 /// The rules of an OCI-family profile with x86_64, x86 and x32, refused on
@@ -60,13 +60,7 @@ fn names(l: &Loaded) -> Vec<&str> {
 }
 
 fn x86_64_call(l: &Loaded, nr: u32) -> Action {
-    let call = Call {
-        arch: Arch::X86_64.audit_arch(),
-        nr,
-        args: [0; 6],
-        instruction_pointer: 0,
-    };
-    eval(&l.policy, &call).0
+    action_of(&l.policy, Arch::X86_64.audit_arch(), nr, [0; 6])
 }
 
 fn refusal(r: Result<Loaded, ProfileError>) -> ProfileError {

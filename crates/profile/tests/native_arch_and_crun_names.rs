@@ -1,13 +1,11 @@
 //! `SCMP_ARCH_NATIVE` in the containers dialect, and crun's handling of
 //! syscall names no table knows (`run.oci.seccomp_fail_unknown_syscall`).
 
-use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::ir::Action;
 use sysfence_profile::{
     Arch, Format, HostContext, LoadOptions, Loaded, ProfileError, Runtime, Severity, load,
 };
-
-use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
+use sysfence_testkit::fixtures::x86_64_action;
 
 fn try_load(
     text: &str,
@@ -33,14 +31,7 @@ fn load_ok(text: &str, format: Format, host_arch: Arch, runtime: Runtime) -> Loa
 }
 
 fn x86_64_call(l: &Loaded, name: &str) -> Action {
-    let nr = Arch::X86_64.syscall_nr(name).expect("known");
-    let call = Call {
-        arch: X86_64,
-        nr,
-        args: [0; 6],
-        instruction_pointer: 0,
-    };
-    eval(&l.policy, &call).0
+    x86_64_action(&l.policy, name, [0; 6])
 }
 
 const NATIVE_ONLY: &str = r#"{"defaultAction": "SCMP_ACT_ERRNO",

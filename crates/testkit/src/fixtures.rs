@@ -1,13 +1,17 @@
-//! Hand-built policies for the compiler's tests.
+//! Hand-built policies for the compiler's tests, and what a policy decides
+//! for one call.
 //!
 //! In: syscall numbers and argument rules. Out: an x86_64 [`Policy`] as the
 //! front end would produce for an allow-list with Docker's x32 handling:
 //! default ERRNO(1), the x32 numbers (`0x40000000..=0xfffffffe`) a range
 //! with `x32_action`, table maximum 466. Not checked: that the rules are
-//! ones any dialect could express.
+//! ones any dialect could express. [`action_of`] and [`x86_64_action`] ask
+//! the reference evaluator about one call, as the front end's tests do.
 
 use std::collections::BTreeMap;
 
+use sysfence_profile::Arch;
+use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::ir::{
     Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
 };
@@ -66,4 +70,20 @@ pub fn x86_64_allow_list(
         table_max: 466,
     };
     Policy::new(vec![ap], bad_arch).expect("a valid hand-built policy")
+}
+
+/// What `policy` decides for a call of `nr` on `arch` with `args` (and
+/// instruction pointer 0), by the reference evaluator.
+pub fn action_of(policy: &Policy, arch: u32, nr: u32, args: [u64; 6]) -> Action {
+    let mut call = Call::new(arch, nr);
+    call.args = args;
+    eval(policy, &call).0
+}
+
+/// [`action_of`] for the x86_64 syscall `name`.
+pub fn x86_64_action(policy: &Policy, name: &str, args: [u64; 6]) -> Action {
+    let nr = Arch::X86_64
+        .syscall_nr(name)
+        .unwrap_or_else(|| panic!("{name}: not an x86_64 syscall"));
+    action_of(policy, X86_64, nr, args)
 }
