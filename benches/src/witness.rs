@@ -138,25 +138,9 @@ mod tests {
 
     use super::*;
     use std::collections::BTreeMap;
-    use sysfence_profile::ir::{ArgIndex, NrRange, Origin};
+    use sysfence_profile::ir::NrRange;
 
-    fn cond(arg: u8, op: CmpOp, value: u64, value_two: u64) -> Cond {
-        Cond {
-            arg: ArgIndex::new(arg).unwrap(),
-            op,
-            value,
-            value_two,
-            width: ArgWidth::Bits64,
-        }
-    }
-
-    fn rule(conds: Vec<Cond>, action: Action) -> Rule {
-        Rule {
-            conds,
-            action,
-            origin: Origin::default(),
-        }
-    }
+    use sysfence_testkit::fixtures::{cond, rule};
 
     fn policy() -> ArchPolicy {
         let mut rules = BTreeMap::new();

@@ -206,24 +206,11 @@ mod tests {
     use sysfence_cbpf::action::Action as Ret;
     use sysfence_cbpf::data::SeccompData;
     use sysfence_cbpf::interp::run;
-    use sysfence_profile::ir::{ArgIndex, Origin};
 
-    fn rule(conds: Vec<Cond>, action: Action) -> Rule {
-        Rule {
-            conds,
-            action,
-            origin: Origin::default(),
-        }
-    }
+    use sysfence_testkit::fixtures::rule;
 
     fn policy() -> ArchPolicy {
-        let eq = |v| Cond {
-            arg: ArgIndex::new(0).unwrap(),
-            op: CmpOp::Eq,
-            value: v,
-            value_two: 0,
-            width: ArgWidth::Bits64,
-        };
+        let eq = |v| sysfence_testkit::fixtures::eq(0, v);
         let mut rules = BTreeMap::new();
         rules.insert(0, vec![rule(vec![], Action::Allow)]);
         rules.insert(

@@ -393,27 +393,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use sysfence_cbpf::SeccompData;
-    use sysfence_profile::ir::{Action, Origin};
+    use sysfence_profile::ir::Action;
 
     use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 
-    fn rule(conds: Vec<Cond>, action: Action) -> Rule {
-        Rule {
-            conds,
-            action,
-            origin: Origin::default(),
-        }
-    }
-
-    fn cond(arg: u8, op: CmpOp, value: u64, value_two: u64) -> Cond {
-        Cond {
-            arg: ArgIndex::new(arg).unwrap(),
-            op,
-            value,
-            value_two,
-            width: ArgWidth::Bits64,
-        }
-    }
+    use sysfence_testkit::fixtures::{cond, rule};
 
     fn decide(rules: &[Rule], width: ArgWidth, args: [u64; 6]) -> (u32, usize) {
         let mut b = TreeBuilder::new();

@@ -28,15 +28,21 @@ pub fn rule(conds: Vec<Cond>, action: Action) -> Rule {
     }
 }
 
-/// `args[arg] == value`.
-pub fn eq(arg: u8, value: u64) -> Cond {
+/// A 64-bit condition on `args[arg]` (`value_two` is the masked
+/// comparisons' second operand).
+pub fn cond(arg: u8, op: CmpOp, value: u64, value_two: u64) -> Cond {
     Cond {
         arg: ArgIndex::new(arg).expect("argument index below 6"),
-        op: CmpOp::Eq,
+        op,
         value,
-        value_two: 0,
+        value_two,
         width: ArgWidth::Bits64,
     }
+}
+
+/// `args[arg] == value`.
+pub fn eq(arg: u8, value: u64) -> Cond {
+    cond(arg, CmpOp::Eq, value, 0)
 }
 
 /// ALLOW when `args[arg] == value`.
