@@ -134,7 +134,6 @@ fn candidates(c: &Cond) -> [u64; 5] {
 
 #[cfg(test)]
 mod tests {
-    use sysfence_cbpf::data::AUDIT_ARCH_X86_64;
 
     use super::*;
     use std::collections::BTreeMap;
@@ -174,19 +173,12 @@ mod tests {
             ],
         );
         rules.insert(435, vec![rule(vec![], Action::Errno(38))]);
-        ArchPolicy {
-            audit_arch: AUDIT_ARCH_X86_64,
-            name: "x86_64".into(),
-            width: ArgWidth::Bits64,
-            default: Action::Errno(1),
-            rules,
-            ranges: vec![NrRange {
-                lo: 500,
-                hi: 510,
-                action: Action::Allow,
-            }],
-            table_max: 466,
-        }
+        let allowed = NrRange {
+            lo: 500,
+            hi: 510,
+            action: Action::Allow,
+        };
+        sysfence_testkit::fixtures::x86_64_arch(rules, vec![allowed])
     }
 
     #[test]

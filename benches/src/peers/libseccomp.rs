@@ -207,15 +207,7 @@ mod tests {
         }
         rules.insert(135, vec![rule(vec![eq(0)], Action::Allow)]);
         rules.insert(435, vec![rule(vec![], Action::Errno(38))]);
-        ArchPolicy {
-            audit_arch: AUDIT_ARCH_X86_64,
-            name: "x86_64".into(),
-            width: ArgWidth::Bits64,
-            default: Action::Errno(1),
-            rules,
-            ranges: vec![],
-            table_max: 466,
-        }
+        sysfence_testkit::fixtures::x86_64_arch(rules, vec![])
     }
 
     #[test]

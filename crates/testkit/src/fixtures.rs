@@ -62,20 +62,27 @@ pub fn x86_64_allow_list(
         .map(|nr| (nr, vec![rule(vec![], Action::Allow)]))
         .collect();
     rules.extend(checked);
-    let ap = ArchPolicy {
+    let x32 = NrRange {
+        lo: 0x4000_0000,
+        hi: 0xffff_fffe,
+        action: Action::KillThread,
+    };
+    let ap = x86_64_arch(rules, vec![x32]);
+    Policy::new(vec![ap], bad_arch).expect("a valid hand-built policy")
+}
+
+/// x86_64 with these rules and ranges, everything else ERRNO(1), table
+/// maximum 466.
+pub fn x86_64_arch(rules: BTreeMap<u32, Vec<Rule>>, ranges: Vec<NrRange>) -> ArchPolicy {
+    ArchPolicy {
         audit_arch: X86_64,
         name: "x86_64".into(),
         width: ArgWidth::Bits64,
         default: Action::Errno(1),
         rules,
-        ranges: vec![NrRange {
-            lo: 0x4000_0000,
-            hi: 0xffff_fffe,
-            action: Action::KillThread,
-        }],
+        ranges,
         table_max: 466,
-    };
-    Policy::new(vec![ap], bad_arch).expect("a valid hand-built policy")
+    }
 }
 
 /// What `policy` decides for a call of `nr` on `arch` with `args` (and
