@@ -1,7 +1,7 @@
 //! sysfence-abi: the kernel facts of seccomp, in one place.
 //!
 //! In: nothing but the kernel's uapi headers (`include/uapi/linux/seccomp.h`,
-//! `audit.h`, `filter.h`) and `kernel/seccomp.c`, transcribed as constants.
+//! `audit.h`, `filter.h`, `prctl.h`, `ptrace.h`) and `kernel/seccomp.c`, transcribed as constants.
 //! Out: the types every other sysfence crate shares so that no crate
 //! re-derives a number:
 //!
@@ -14,6 +14,8 @@
 //!   including [`data::arg_word_offset`].
 //! * [`filter`]: the layout of `struct sock_filter` that the instruction type
 //!   of `sysfence-cbpf` is pinned to at compile time.
+//! * [`calls`]: the operation, flag and request numbers of `seccomp(2)`,
+//!   `prctl(PR_SET_SECCOMP)` and `ptrace(2)` that `sysfence-linux` uses.
 //!
 //! The crate has no dependencies and is `no_std`, so both the profile side
 //! (policy IR, evaluator) and the instruction side (cBPF) use it without
@@ -28,6 +30,7 @@ extern crate std;
 
 pub mod action;
 pub mod arch;
+pub mod calls;
 pub mod data;
 pub mod filter;
 

@@ -24,8 +24,9 @@ use std::io;
 
 use sysfence_cbpf::Insn;
 
-/// `PTRACE_SECCOMP_GET_FILTER` (`include/uapi/linux/ptrace.h`).
-const PTRACE_SECCOMP_GET_FILTER: libc::c_uint = 0x420c;
+/// `PTRACE_SECCOMP_GET_FILTER`, as `ptrace(2)` takes it.
+const PTRACE_SECCOMP_GET_FILTER: libc::c_uint =
+    sysfence_cbpf::abi::calls::PTRACE_SECCOMP_GET_FILTER;
 /// `PTRACE_EVENT_STOP`.
 const PTRACE_EVENT_STOP: i32 = 128;
 

@@ -18,7 +18,8 @@ use sysfence_cbpf::program::Program;
 pub use crate::threads::{Flags, InstallError, set_no_new_privs};
 
 /// `SECCOMP_MODE_FILTER`, the `prctl(PR_SET_SECCOMP)` mode argument.
-const SECCOMP_MODE_FILTER: libc::c_ulong = 2;
+const SECCOMP_MODE_FILTER: libc::c_ulong =
+    sysfence_cbpf::abi::calls::SECCOMP_MODE_FILTER as libc::c_ulong;
 
 /// Installs `program` with `flags` (`TSYNC` puts it on every thread).
 ///

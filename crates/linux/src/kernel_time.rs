@@ -34,14 +34,16 @@ use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
 
+use sysfence_cbpf::abi::calls;
 use sysfence_cbpf::action::{Action, RET_ERRNO};
 use sysfence_cbpf::{Insn, Opcode};
 
-/// `SECCOMP_SET_MODE_FILTER` (`include/uapi/linux/seccomp.h`).
-const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
+/// `SECCOMP_SET_MODE_FILTER`, as `seccomp(2)` takes it.
+const SECCOMP_SET_MODE_FILTER: libc::c_ulong = calls::SECCOMP_SET_MODE_FILTER as libc::c_ulong;
 /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`: keep speculation mitigations as the
 /// process had them, so the filter's own cost is what is measured.
-const SECCOMP_FILTER_FLAG_SPEC_ALLOW: libc::c_ulong = 1 << 2;
+const SECCOMP_FILTER_FLAG_SPEC_ALLOW: libc::c_ulong =
+    calls::SECCOMP_FILTER_FLAG_SPEC_ALLOW as libc::c_ulong;
 /// `EPERM`, the errno a rewritten stopping action returns.
 const EPERM: u16 = 1;
 

@@ -59,3 +59,24 @@ const _: () = {
     assert!(offset_of!(Insn, jf) == offset_of!(sock_filter, jf));
     assert!(offset_of!(Insn, k) == offset_of!(sock_filter, k));
 };
+
+// The call numbers this crate passes come from `sysfence-abi`; pin them
+// against libc's where libc has them (it has no PTRACE_SECCOMP_GET_FILTER).
+// libc gives each its own integer type, some of them `u64` already.
+#[allow(clippy::unnecessary_cast)]
+const _: () = {
+    use sysfence_cbpf::abi::calls;
+    assert!(calls::SECCOMP_SET_MODE_FILTER as u64 == libc::SECCOMP_SET_MODE_FILTER as u64);
+    assert!(calls::SECCOMP_GET_ACTION_AVAIL as u64 == libc::SECCOMP_GET_ACTION_AVAIL as u64);
+    assert!(calls::SECCOMP_FILTER_FLAG_TSYNC as u64 == libc::SECCOMP_FILTER_FLAG_TSYNC as u64);
+    assert!(calls::SECCOMP_FILTER_FLAG_LOG as u64 == libc::SECCOMP_FILTER_FLAG_LOG as u64);
+    assert!(
+        calls::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u64 == libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u64
+    );
+    assert!(
+        calls::SECCOMP_FILTER_FLAG_NEW_LISTENER as u64
+            == libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u64
+    );
+    assert!(calls::SECCOMP_MODE_FILTER as u64 == libc::SECCOMP_MODE_FILTER as u64);
+    assert!(calls::PTRACE_GET_SYSCALL_INFO as u64 == libc::PTRACE_GET_SYSCALL_INFO as u64);
+};

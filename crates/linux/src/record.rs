@@ -189,8 +189,8 @@ impl fmt::Display for RecordError {
 
 impl std::error::Error for RecordError {}
 
-/// `PTRACE_GET_SYSCALL_INFO`.
-const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
+/// `PTRACE_GET_SYSCALL_INFO`, as `ptrace(2)` takes it.
+const PTRACE_GET_SYSCALL_INFO: libc::c_uint = sysfence_cbpf::abi::calls::PTRACE_GET_SYSCALL_INFO;
 /// `PTRACE_SYSCALL_INFO_ENTRY`.
 const SYSCALL_INFO_ENTRY: u8 = 1;
 

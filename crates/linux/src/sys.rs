@@ -22,18 +22,19 @@ use std::time::{Duration, Instant};
 
 use sysfence_cbpf::Opcode;
 use sysfence_cbpf::abi::action::RET_ALLOW;
+use sysfence_cbpf::abi::calls;
 
 use crate::error::Error;
 
-/// `SECCOMP_SET_MODE_FILTER`.
-const SECCOMP_SET_MODE_FILTER: u64 = 1;
-/// `SECCOMP_GET_ACTION_AVAIL`.
-const SECCOMP_GET_ACTION_AVAIL: u64 = 2;
+/// `SECCOMP_SET_MODE_FILTER`, as a raw syscall argument.
+const SECCOMP_SET_MODE_FILTER: u64 = calls::SECCOMP_SET_MODE_FILTER as u64;
+/// `SECCOMP_GET_ACTION_AVAIL`, as a raw syscall argument.
+const SECCOMP_GET_ACTION_AVAIL: u64 = calls::SECCOMP_GET_ACTION_AVAIL as u64;
 /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`: skip the speculative-store-bypass
 /// mitigation, which only slows the probe down.
-const SECCOMP_FILTER_FLAG_SPEC_ALLOW: u64 = 4;
+const SECCOMP_FILTER_FLAG_SPEC_ALLOW: u64 = calls::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u64;
 /// `SECCOMP_FILTER_FLAG_NEW_LISTENER`: return a notification listener fd.
-const SECCOMP_FILTER_FLAG_NEW_LISTENER: u64 = 8;
+const SECCOMP_FILTER_FLAG_NEW_LISTENER: u64 = calls::SECCOMP_FILTER_FLAG_NEW_LISTENER as u64;
 
 /// x86_64 syscall numbers the child uses.
 const NR_PRCTL: u64 = 157;

@@ -62,9 +62,10 @@ use std::fmt;
 use std::io;
 
 use sysfence_cbpf::Insn;
+use sysfence_cbpf::abi::calls;
 
-/// `SECCOMP_SET_MODE_FILTER`.
-const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
+/// `SECCOMP_SET_MODE_FILTER`, as `seccomp(2)` takes it.
+const SECCOMP_SET_MODE_FILTER: libc::c_ulong = calls::SECCOMP_SET_MODE_FILTER as libc::c_ulong;
 
 /// The `seccomp(2)` filter flags this crate knows, as a small bit set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -72,11 +73,11 @@ pub struct Flags(u32);
 
 impl Flags {
     /// `SECCOMP_FILTER_FLAG_TSYNC`: put the filter on every thread.
-    pub const TSYNC: Flags = Flags(1);
+    pub const TSYNC: Flags = Flags(calls::SECCOMP_FILTER_FLAG_TSYNC);
     /// `SECCOMP_FILTER_FLAG_LOG`: log ERRNO, TRAP, TRACE and USER_NOTIF results.
-    pub const LOG: Flags = Flags(2);
+    pub const LOG: Flags = Flags(calls::SECCOMP_FILTER_FLAG_LOG);
     /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`: do not force the speculative-store-bypass mitigation.
-    pub const SPEC_ALLOW: Flags = Flags(4);
+    pub const SPEC_ALLOW: Flags = Flags(calls::SECCOMP_FILTER_FLAG_SPEC_ALLOW);
 
     /// The flags by name, in bit order; the names [`Flags::parse`] accepts.
     pub const NAMED: [(&'static str, Flags); 3] = [
