@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use sysfence_profile::{HostContext, Libseccomp, LoadOptions, load};
+use sysfence_testkit::repo;
 
 const BUDGET: Duration = Duration::from_secs(2);
 const OPS: [&str; 7] = ["NE", "LT", "LE", "EQ", "GE", "GT", "MASKED_EQ"];
@@ -86,5 +87,35 @@ proptest! {
         });
         let took = rx.recv_timeout(BUDGET);
         prop_assert!(took.is_ok_and(|t| t < BUDGET), "{took:?} for {text}");
+    }
+}
+
+/// Nine conditions on `read` for LOG and three for ALLOW, found by the
+/// `profile_merge` fuzzer: the merge reaches its work bound on every
+/// release, and the profile is refused, naming the rule, well within the
+/// budget (the fuzzer's instrumented build took 2.7 s on a busy machine).
+#[test]
+fn a_merge_past_its_work_bound_is_refused_in_time() {
+    let path = repo("corpus/regressions/profile_compile/merge-work-bound-refusal.json");
+    let text = std::fs::read(&path).expect("the regression input");
+    for release in Libseccomp::ALL {
+        let opts = LoadOptions {
+            file_name: "p.json".into(),
+            context: HostContext {
+                libseccomp: release,
+                ..HostContext::default()
+            },
+            ..LoadOptions::default()
+        };
+        let start = Instant::now();
+        let e = load(&text, &opts).expect_err("past the merge's work bound");
+        let took = start.elapsed();
+        let message = e.to_string();
+        assert!(
+            message.contains("$.syscalls[1].names[0]"),
+            "{release:?}: {message}"
+        );
+        assert!(message.contains("16777216 steps"), "{release:?}: {message}");
+        assert!(took < BUDGET, "{release:?}: {took:?}");
     }
 }
