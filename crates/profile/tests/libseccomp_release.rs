@@ -17,22 +17,12 @@ use proptest::prelude::*;
 use sysfence_abi::arch::AUDIT_ARCH_X86_64 as X86_64;
 use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::ir::Action;
-use sysfence_profile::{
-    Arch, Diagnostic, HostContext, Libseccomp, LoadOptions, Loaded, ProfileError, load,
-};
-use sysfence_testkit::fixtures::x86_64_action;
+use sysfence_profile::{Arch, Diagnostic, Libseccomp, Loaded, ProfileError, load};
+use sysfence_testkit::fixtures::{options_for, x86_64_action};
 use sysfence_testkit::random_profile::{MERGE_SHAPE, Shape, profile};
 
 fn load_with(text: &str, release: Libseccomp) -> Result<Loaded, ProfileError> {
-    let opts = LoadOptions {
-        file_name: "p.json".into(),
-        context: HostContext {
-            libseccomp: release,
-            ..HostContext::default()
-        },
-        ..LoadOptions::default()
-    };
-    load(text.as_bytes(), &opts)
+    load(text.as_bytes(), &options_for(release))
 }
 
 fn call(l: &Loaded, name: &str) -> Action {

@@ -10,7 +10,8 @@
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use sysfence_profile::{HostContext, Libseccomp, LoadOptions, load};
+use sysfence_profile::{Libseccomp, load};
+use sysfence_testkit::fixtures::options_for;
 use sysfence_testkit::repo;
 
 const BUDGET: Duration = Duration::from_secs(2);
@@ -69,14 +70,7 @@ proptest! {
         text in profile(),
         release in 0..Libseccomp::ALL.len(),
     ) {
-        let opts = LoadOptions {
-            file_name: "p.json".into(),
-            context: HostContext {
-                libseccomp: Libseccomp::ALL[release],
-                ..HostContext::default()
-            },
-            ..LoadOptions::default()
-        };
+        let opts = options_for(Libseccomp::ALL[release]);
         // On a thread, so that a loop fails the case instead of hanging it.
         let (tx, rx) = std::sync::mpsc::channel();
         let input = text.clone();
@@ -99,16 +93,8 @@ fn a_merge_past_its_work_bound_is_refused_in_time() {
     let path = repo("corpus/regressions/profile_compile/merge-work-bound-refusal.json");
     let text = std::fs::read(&path).expect("the regression input");
     for release in Libseccomp::ALL {
-        let opts = LoadOptions {
-            file_name: "p.json".into(),
-            context: HostContext {
-                libseccomp: release,
-                ..HostContext::default()
-            },
-            ..LoadOptions::default()
-        };
         let start = Instant::now();
-        let e = load(&text, &opts).expect_err("past the merge's work bound");
+        let e = load(&text, &options_for(release)).expect_err("past the merge's work bound");
         let took = start.elapsed();
         let message = e.to_string();
         assert!(

@@ -10,11 +10,11 @@
 
 use std::collections::BTreeMap;
 
-use sysfence_profile::Arch;
 use sysfence_profile::eval::{Call, eval};
 use sysfence_profile::ir::{
     Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
 };
+use sysfence_profile::{Arch, HostContext, Libseccomp, LoadOptions};
 
 /// `AUDIT_ARCH_X86_64`.
 pub use sysfence_cbpf::abi::arch::AUDIT_ARCH_X86_64 as X86_64;
@@ -99,4 +99,17 @@ pub fn x86_64_action(policy: &Policy, name: &str, args: [u64; 6]) -> Action {
         .syscall_nr(name)
         .unwrap_or_else(|| panic!("{name}: not an x86_64 syscall"));
     action_of(policy, X86_64, nr, args)
+}
+
+/// Load options for a profile named `p.json` read as a runtime linking
+/// libseccomp `release` would read it (every other context field default).
+pub fn options_for(release: Libseccomp) -> LoadOptions {
+    LoadOptions {
+        file_name: "p.json".into(),
+        context: HostContext {
+            libseccomp: release,
+            ..HostContext::default()
+        },
+        ..LoadOptions::default()
+    }
 }
