@@ -1,7 +1,8 @@
 //! sysfence-abi: the kernel facts of seccomp, in one place.
 //!
 //! In: nothing but the kernel's uapi headers (`include/uapi/linux/seccomp.h`,
-//! `audit.h`, `filter.h`, `prctl.h`, `ptrace.h`) and `kernel/seccomp.c`, transcribed as constants.
+//! `audit.h`, `filter.h`, `prctl.h`, `ptrace.h`) and `kernel/seccomp.c`,
+//! transcribed as constants.
 //! Out: the types every other sysfence crate shares so that no crate
 //! re-derives a number:
 //!

@@ -6,7 +6,8 @@
 //! default ERRNO(1), the x32 numbers (`0x40000000..=0xfffffffe`) a range
 //! with `x32_action`, table maximum 466. Not checked: that the rules are
 //! ones any dialect could express. [`action_of`] and [`x86_64_action`] ask
-//! the reference evaluator about one call, as the front end's tests do.
+//! the reference evaluator about one call, as the front end's tests do;
+//! [`options_for`] reads a profile as one libseccomp release would.
 
 use std::collections::BTreeMap;
 
