@@ -24,4 +24,5 @@ pub mod peers;
 pub mod report;
 pub mod set;
 pub mod targets;
+pub mod timing;
 pub mod witness;

@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::time::Instant;
 
 use serde::Serialize;
 use sysfence_cbpf::data::SeccompData;
@@ -25,6 +24,7 @@ use crate::kernel::time_case;
 use crate::mixes::Mix;
 use crate::peers::{Built, Compiler, PeerError, seccompiler, sysfence};
 use crate::set::Case;
+use crate::timing::compile_times;
 
 /// Everything one run measured.
 #[derive(Clone, Debug, Serialize)]
@@ -256,28 +256,6 @@ pub fn run_case(case: &Case, mixes: &[Mix], options: &Options) -> CaseResult {
                 cache_aware: w.cache_aware,
             });
         }
-        if options.compile_runs > 0 {
-            let runs = options.compile_runs;
-            // sysfence is handed a built config (the mix resolved by the
-            // compile, not cloned into a new config on every run).
-            let config = sysfence::config(compiler, uniform);
-            let t = match &config {
-                Some(config) => compile_time(runs, || {
-                    sysfence_compile::compile(&case.policy, config).is_ok()
-                }),
-                None => compile_time(runs, || build(case, compiler, uniform).is_ok()),
-            };
-            result.compile_us.push((compiler.label().to_string(), t));
-            if let Some(config) = config {
-                let config = config.check(false);
-                let t = compile_time(runs, || {
-                    sysfence_compile::compile(&case.policy, &config).is_ok()
-                });
-                result
-                    .compile_us
-                    .push((format!("{} (check off)", compiler.label()), t));
-            }
-        }
         let for_probes = if compiler == Compiler::SysfenceWeighted {
             build(case, compiler, Some(&probe_mix(case))).unwrap_or(built)
         } else {
@@ -294,6 +272,9 @@ pub fn run_case(case: &Case, mixes: &[Mix], options: &Options) -> CaseResult {
             });
         }
         timed.push(for_probes);
+    }
+    if options.compile_runs > 0 {
+        result.compile_us = compile_times(case, uniform, options.compile_runs);
     }
     let any_program = timed.first().map(|b| b.program.clone());
     for mix in mixes {
@@ -338,19 +319,6 @@ fn program_result(built: &Built, f: &Figures) -> ProgramResult {
         notes: built.notes.clone(),
         per_nr: f.per_nr.clone(),
     }
-}
-
-/// Median wall time of `runs` calls of `compile`, in microseconds.
-fn compile_time(runs: u32, mut compile: impl FnMut() -> bool) -> f64 {
-    let mut samples: Vec<f64> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(compile());
-            t.elapsed().as_secs_f64() * 1e6
-        })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    samples.get(samples.len() / 2).copied().unwrap_or(0.0)
 }
 
 fn kernel_result(report: &Report) -> KernelResult {
