@@ -13,7 +13,9 @@
 //! `corpus/traces/` (`*strace-c.txt`, and `*.weights` files written by
 //! `sysfence record --weights`) — and says on standard error what it left
 //! out. Exit status 2 on bad arguments or an unreadable input. Compiles are
-//! timed on a steady heap (`sysfence_benches::heap`).
+//! timed on a steady heap (`sysfence_benches::heap`), `--compile-runs N`
+//! rounds (default 15) with the compilers taking turns
+//! (`sysfence_benches::timing`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
