@@ -6,8 +6,9 @@
 //! sysfence's interpreter on every syscall number ([`count`], with arguments
 //! from [`witness`]), giving instructions per syscall, program length and the
 //! share of numbers the kernel's action cache serves; [`bounds`] gives the
-//! lower bounds; [`kernel`] times real syscalls under each filter. Out:
-//! tables ([`report`]), JSON, and SVG charts ([`charts`]).
+//! lower bounds; [`kernel`] times real syscalls under each filter and
+//! [`timing`] times the compiles, the compilers taking turns. Out: tables
+//! ([`report`]), JSON, and SVG charts ([`charts`]).
 //!
 //! The criterion benches (`benches/compile.rs`, `benches/eval.rs`) and the
 //! `sysfence-bench` binary are thin users of this library; those that time
