@@ -9,7 +9,7 @@
 //! longer than a block of one compiler's runs, so timed one compiler after
 //! the other, a burst lands on one of them and moves a ratio the targets
 //! read. Taking turns spreads it over all of them alike. Each turn compiles
-//! [`WARM`] times untimed before the timed compile, so what is timed is a
+//! three times untimed before the timed compile, so what is timed is a
 //! compile with its code and tables in cache, as in a block of runs (and in
 //! criterion), not one that first evicts the previous compiler's (one
 //! untimed compile was not enough: sysfence's `vmm` tree still took 114 µs
