@@ -454,18 +454,9 @@ fn child(prog: Option<&libc::sock_fprog>, probes: &[Probe], config: &Config, out
 }
 
 fn install(prog: &libc::sock_fprog, spec_allow: bool) -> Result<(), u64> {
-    // SAFETY: prctl with integer arguments only.
-    if unsafe {
-        libc::prctl(
-            libc::PR_SET_NO_NEW_PRIVS,
-            1 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    } != 0
-    {
-        return Err(STEP_PRCTL | errno() as u64);
+    // The error holds the errno without allocating, as a forked child needs.
+    if let Err(e) = crate::threads::set_no_new_privs() {
+        return Err(STEP_PRCTL | e.errno().unwrap_or(0) as u64);
     }
     let attempt = |flags: libc::c_ulong| {
         // SAFETY: prog points to a live sock_fprog whose filter outlives the call.
