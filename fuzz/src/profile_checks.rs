@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use sysfence_compile::{Config, Layout, compile};
 
 use sysfence_profile::{Format, HostContext, Libseccomp, LoadOptions, load};
+use sysfence_testkit::random_profile::{Arg, OPS, Profile, Rule};
 
 /// Reads `bytes` with format detection and with each format forced, and
 /// compiles every policy that loads.
@@ -77,37 +78,37 @@ pub fn merge_terminates(rules: &[(Vec<DrawnCond>, u8)], release: u8, x32: bool) 
     assert!(took < MERGE_BUDGET, "{took:?} for {text}");
 }
 
-/// An OCI profile with the drawn rules, all on `read`.
+/// An OCI profile with the drawn rules, all on `read` (each condition's
+/// `valueTwo` is its value).
 pub fn merge_profile(rules: &[(Vec<DrawnCond>, u8)], x32: bool) -> String {
-    const OPS: [&str; 7] = ["NE", "LT", "LE", "EQ", "GE", "GT", "MASKED_EQ"];
-    const ACTIONS: [&str; 3] = ["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRAP"];
-    let rules: Vec<String> = rules
+    const ACTIONS: [&str; 3] = ["ALLOW", "LOG", "TRAP"];
+    let syscalls = rules
         .iter()
-        .map(|(conds, act)| {
-            let args: Vec<String> = conds
+        .map(|(conds, act)| Rule {
+            names: vec!["read"],
+            action: ACTIONS[usize::from(*act) % ACTIONS.len()],
+            errno_ret: None,
+            args: conds
                 .iter()
-                .map(|&(a, op, v)| {
-                    let op = OPS[usize::from(op) % OPS.len()];
-                    format!(
-                        r#"{{"index":{},"op":"SCMP_CMP_{op}","value":{v},"valueTwo":{v}}}"#,
-                        a % 6
-                    )
+                .map(|&(index, op, value)| Arg {
+                    index: index % 6,
+                    op: OPS[usize::from(op) % OPS.len()],
+                    value,
+                    value_two: value,
                 })
-                .collect();
-            let action = ACTIONS[usize::from(*act) % ACTIONS.len()];
-            format!(
-                r#"{{"names":["read"],"action":"{action}","args":[{}]}}"#,
-                args.join(",")
-            )
+                .collect(),
         })
         .collect();
-    let arches = if x32 {
-        r#""SCMP_ARCH_X86_64","SCMP_ARCH_X32""#
+    let architectures = if x32 {
+        vec!["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"]
     } else {
-        ""
+        vec![]
     };
-    format!(
-        r#"{{"defaultAction":"SCMP_ACT_ERRNO","architectures":[{arches}],"syscalls":[{}]}}"#,
-        rules.join(",")
-    )
+    Profile {
+        default_action: "ERRNO",
+        default_errno_ret: None,
+        architectures,
+        syscalls,
+    }
+    .json()
 }

@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use sysfence_profile::{Libseccomp, load};
 use sysfence_testkit::fixtures::options_for;
+use sysfence_testkit::random_profile::{Arg, OPS, Profile, Rule};
 use sysfence_testkit::repo;
 
 const BUDGET: Duration = Duration::from_secs(2);
-const OPS: [&str; 7] = ["NE", "LT", "LE", "EQ", "GE", "GT", "MASKED_EQ"];
-const ACTIONS: [&str; 3] = ["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRAP"];
+const ACTIONS: [&str; 3] = ["ALLOW", "LOG", "TRAP"];
 const POOL: [u64; 10] = [
     0,
     1,
@@ -30,36 +30,42 @@ const POOL: [u64; 10] = [
     0xffff_ffff_0000_0005,
 ];
 
-fn cond() -> impl Strategy<Value = String> {
-    (0u8..4, 0..OPS.len(), 0..POOL.len(), 0..POOL.len()).prop_map(|(a, op, v, w)| {
-        format!(
-            r#"{{"index":{a},"op":"SCMP_CMP_{}","value":{},"valueTwo":{}}}"#,
-            OPS[op], POOL[v], POOL[w]
-        )
-    })
+fn arg() -> impl Strategy<Value = Arg> {
+    let value = || prop::sample::select(POOL.to_vec());
+    (0u8..4, prop::sample::select(OPS.to_vec()), value(), value()).prop_map(
+        |(index, op, value, value_two)| Arg {
+            index,
+            op,
+            value,
+            value_two,
+        },
+    )
 }
 
-fn rule() -> impl Strategy<Value = String> {
-    (prop::collection::vec(cond(), 0..4), 0..ACTIONS.len()).prop_map(|(args, act)| {
-        format!(
-            r#"{{"names":["read"],"action":"{}","args":[{}]}}"#,
-            ACTIONS[act],
-            args.join(",")
-        )
+fn rule() -> impl Strategy<Value = Rule> {
+    let action = prop::sample::select(ACTIONS.to_vec());
+    (prop::collection::vec(arg(), 0..4), action).prop_map(|(args, action)| Rule {
+        names: vec!["read"],
+        action,
+        errno_ret: None,
+        args,
     })
 }
 
 fn profile() -> impl Strategy<Value = String> {
-    (prop::collection::vec(rule(), 1..9), any::<bool>()).prop_map(|(rules, x32)| {
-        let arches = if x32 {
-            r#""SCMP_ARCH_X86_64","SCMP_ARCH_X32""#
+    (prop::collection::vec(rule(), 1..9), any::<bool>()).prop_map(|(syscalls, x32)| {
+        let architectures = if x32 {
+            vec!["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"]
         } else {
-            ""
+            vec![]
         };
-        format!(
-            r#"{{"defaultAction":"SCMP_ACT_ERRNO","architectures":[{arches}],"syscalls":[{}]}}"#,
-            rules.join(",")
-        )
+        Profile {
+            default_action: "ERRNO",
+            default_errno_ret: None,
+            architectures,
+            syscalls,
+        }
+        .json()
     })
 }
 
