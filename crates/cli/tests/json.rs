@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{SYSFENCE, has_seccomp, is_root, repo, temp_dir};
+use support::{SYSFENCE, has_seccomp, is_root, repo, temp_dir, write};
 
 /// Parses stdout as JSON and checks the object's keys are exactly `keys`.
 fn object(args: &[&str], keys: &[&str]) -> Value {
@@ -223,6 +223,57 @@ fn record_json() {
         assert_eq!(v["exit"]["code"], 0);
         assert_eq!(v["profile"], Value::Null, "the profile went to -o");
     }
+}
+
+/// Each mix reports its mean with the calls the kernel's action cache
+/// serves costing nothing; `--cache-aware` compiles the weighted layout for
+/// those that run the filter, which lowers that mean and raises the mean
+/// over every call (`read` and `write` are always allowed, `ioctl` is
+/// argument-checked).
+#[test]
+fn cost_cache_aware() {
+    let dir = temp_dir("json-cache-aware");
+    let mix = write(&dir, "mix", "read 1000\nwrite 800\nioctl 50\n");
+    let profile = repo("corpus/profiles/vmm-args.json");
+    let means = |extra: &[&str]| {
+        let mut args = vec!["cost", "--json", "--layout", "weighted"];
+        args.extend(["--weights", &mix, &profile]);
+        args.extend(extra);
+        let r = SYSFENCE.exec(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let line = r.stdout.lines().next().expect("a line");
+        let v: Value = serde_json::from_str(line).expect("an object");
+        let m = &v["mixes"][0];
+        let keys = [
+            "mix",
+            "calls",
+            "mean",
+            "cache_aware",
+            "entropy_bound",
+            "optimal_tree",
+        ];
+        assert_keys(m, &keys);
+        (
+            m["mean"].as_f64().unwrap(),
+            m["cache_aware"].as_f64().unwrap(),
+        )
+    };
+    let (mean, aware) = means(&[]);
+    let (mean_for_cache, aware_for_cache) = means(&["--cache-aware"]);
+    assert!(
+        aware_for_cache < aware && mean_for_cache > mean,
+        "cache-aware {aware} -> {aware_for_cache}, every call {mean} -> {mean_for_cache}"
+    );
+    let r = SYSFENCE.exec(&[
+        "compile",
+        "--layout",
+        "weighted",
+        "--cache-aware",
+        "--weights",
+        &mix,
+        &profile,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
 #[test]

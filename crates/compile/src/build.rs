@@ -28,6 +28,7 @@ use std::iter::Peekable;
 use sysfence_profile::ir::{ArchPolicy, NrRange, Policy, Rule};
 
 use crate::args::{ArgLayout, rules_node};
+use crate::check::always_allows;
 use crate::layout::{Span, balanced, balanced_height, weighted};
 use crate::select::{Selection, select};
 use crate::tree::{ArchInfo, Cmp, DecisionTree, NodeId, Test, TreeBuilder};
@@ -63,10 +64,13 @@ pub fn build_selected(
     let mut b = TreeBuilder::with_capacity(nodes);
     let mut infos = Vec::with_capacity(selection.order().len());
     for ap in selection.entries() {
-        let weights = config
+        let mut weights = config
             .get_weights()
             .map(|w| w.sorted_for_arch(ap.audit_arch))
             .unwrap_or_default();
+        if config.get_cache_aware() {
+            drop_served(ap, &mut weights);
+        }
         infos.push(arch_dispatch(&mut b, ap, config.get_layout(), &weights));
     }
     let bad = b.ret(selection.bad_arch().to_raw());
@@ -84,6 +88,15 @@ pub fn build_selected(
         )
     });
     Ok(b.finish(root, infos))
+}
+
+/// Takes out of the mix the calls the kernel's action cache serves: the
+/// numbers of the arch's table that the policy always allows, which the
+/// check holds to be constant ALLOWs for the cache (x32's numbers, beyond
+/// the table, are never served).
+fn drop_served(ap: &ArchPolicy, weights: &mut Vec<(u32, u64)>) {
+    let table = ap.table_numbers();
+    weights.retain(|&(nr, _)| !(table.contains(&nr) && always_allows(ap, nr)));
 }
 
 /// The number dispatch of one arch.
@@ -340,6 +353,37 @@ mod tests {
             let foreign = tree.eval(&SeccompData::new(0x4000_0003, 0)).0;
             assert_eq!(foreign, Action::KillProcess.to_raw());
         }
+    }
+
+    /// Calls the kernel's action cache serves weigh nothing in a
+    /// cache-aware mix: `read` and `write` (always allowed) are hot, but
+    /// the cache-aware layout spends its first tests on the
+    /// argument-checked `socket`, which runs the filter on every call.
+    #[test]
+    fn a_cache_aware_mix_leaves_out_the_calls_the_cache_serves() {
+        let p = policy();
+        let mix = crate::Weights::from_pairs([("read", 1000u64), ("write", 500), ("socket", 10)]);
+        let insns = |aware: bool| {
+            let config = Config::new()
+                .layout(Layout::Weighted)
+                .weights(mix.clone())
+                .cache_aware(aware);
+            let c = crate::compile(&p, &config).unwrap();
+            let run = |nr, a0| {
+                let data = SeccompData {
+                    args: [a0, 0, 0, 0, 0, 0],
+                    ..SeccompData::new(X86_64, nr)
+                };
+                sysfence_cbpf::interp::run(c.program(), &data).insns
+            };
+            (run(0, 0), run(41, 40))
+        };
+        let (read, socket) = insns(false);
+        let (aware_read, aware_socket) = insns(true);
+        assert!(
+            aware_socket < socket && aware_read > read,
+            "socket {socket} -> {aware_socket}, read {read} -> {aware_read}"
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //!
 //! Instructions are counted by the interpreter, so the figures hold for any
 //! program; with the 5.11+ cache, cached numbers cost no BPF at all, which
-//! `cached` makes visible. Arguments are zero for the weighted means.
+//! `cached` and each mix's cache-aware mean make visible. Arguments are
+//! zero for the weighted means.
 
 use sysfence_cbpf::SeccompData;
 use sysfence_cbpf::interp::{self, cache};
@@ -62,6 +63,9 @@ pub struct MixCost {
     pub calls: u64,
     /// Mean instructions per call, weighted by the mix.
     pub mean: f64,
+    /// The same on a kernel with the action cache (5.11 and later): a call
+    /// the cache serves runs no instruction.
+    pub cache_aware: f64,
     /// Fixed cost plus the entropy of the mix over the intervals.
     pub entropy_bound: f64,
     /// Fixed cost plus the optimal alphabetic tree's mean depth.
@@ -160,24 +164,33 @@ fn arch_cost(
         .map(|(name, w)| {
             let counts = w.for_arch(ap.audit_arch);
             let calls: u64 = counts.values().sum();
-            let total: u64 = counts
+            let per_call: Vec<(u64, u32)> = counts
                 .iter()
-                .map(|(&nr, &c)| c * u64::from(run(nr, [0; 6])))
+                .map(|(&nr, &c)| (c * u64::from(run(nr, [0; 6])), nr))
+                .collect();
+            let total: u64 = per_call.iter().map(|&(cost, _)| cost).sum();
+            let unserved: u64 = per_call
+                .iter()
+                .filter(|&&(_, nr)| !cache::is_const_allow(program, ap.audit_arch, nr))
+                .map(|&(cost, _)| cost)
                 .sum();
             let per_interval: Vec<u64> = intervals
                 .iter()
                 .map(|s| counts.range(s.lo..=s.hi).map(|(_, c)| c).sum())
                 .collect();
             let (entropy, optimal) = bounds(&per_interval);
-            let mean = if calls == 0 {
-                0.0
-            } else {
-                total as f64 / calls as f64
+            let per = |sum: u64| {
+                if calls == 0 {
+                    0.0
+                } else {
+                    sum as f64 / calls as f64
+                }
             };
             MixCost {
                 name: name.clone(),
                 calls,
-                mean,
+                mean: per(total),
+                cache_aware: per(unserved),
                 entropy_bound: fixed + entropy,
                 optimal_tree: fixed + optimal,
             }

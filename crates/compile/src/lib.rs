@@ -124,6 +124,7 @@ impl Layout {
 pub struct Config {
     layout: Layout,
     weights: Option<Weights>,
+    cache_aware: bool,
     bad_arch: Option<Action>,
     arches: Option<Vec<sysfence_profile::arch::Arch>>,
     check: Check,
@@ -151,12 +152,14 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Tree layout, no weights, the policy's bad-arch action, every arch of
-    /// the policy (the host's first), check on.
+    /// Tree layout, no weights (every call of a mix counted), the policy's
+    /// bad-arch action, every arch of the policy (the host's first), check
+    /// on.
     pub fn new() -> Config {
         Config {
             layout: Layout::Tree,
             weights: None,
+            cache_aware: false,
             bad_arch: None,
             arches: None,
             check: Check::Proof,
@@ -172,6 +175,20 @@ impl Config {
     /// Sets the syscall mix the weighted layout optimizes for.
     pub fn weights(mut self, weights: Weights) -> Config {
         self.weights = Some(weights);
+        self
+    }
+
+    /// Counts only the calls of the mix that run the filter on a kernel
+    /// with the action cache (Linux 5.11 and later): a number the policy
+    /// always allows is served by the cache without running the filter
+    /// (the check holds every such number of the arch's table to be a
+    /// constant ALLOW for the cache), so the weighted layout spends its
+    /// comparisons on the calls with argument checks and the denied ones.
+    /// The program decides the same either way; on an older kernel, or for
+    /// calls of an arch the kernel does not cache (x32's), the always
+    /// allowed calls may take longer paths than without it.
+    pub fn cache_aware(mut self, on: bool) -> Config {
+        self.cache_aware = on;
         self
     }
 
@@ -210,6 +227,12 @@ impl Config {
     /// The syscall mix, if any.
     pub fn get_weights(&self) -> Option<&Weights> {
         self.weights.as_ref()
+    }
+
+    /// Whether the mix counts only the calls the kernel's action cache does
+    /// not serve ([`Config::cache_aware`]).
+    pub fn get_cache_aware(&self) -> bool {
+        self.cache_aware
     }
 
     /// The bad-arch override, if any.

@@ -53,6 +53,11 @@ pub struct Selection {
     /// own `@frequency` counts, if any).
     #[arg(long, value_name = "FILE")]
     weights: Option<PathBuf>,
+    /// Weigh only the calls that run the filter on a kernel with the action
+    /// cache (Linux 5.11+): the calls the profile always allows are served
+    /// without it, so the weighted layout spends its tests on the rest.
+    #[arg(long)]
+    cache_aware: bool,
     /// The action for foreign arches (ALLOW, ERRNO(1), KILL_THREAD, ...).
     #[arg(long, value_name = "ACTION")]
     bad_arch: Option<String>,
@@ -67,7 +72,7 @@ impl Selection {
                 self.layout
             ))
         })?;
-        let mut config = Config::new().layout(layout);
+        let mut config = Config::new().layout(layout).cache_aware(self.cache_aware);
         if !self.arches.is_empty() {
             config = config.arches(parse_arches(&self.arches)?);
         }
