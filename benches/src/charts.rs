@@ -330,6 +330,7 @@ mod tests {
             worst: 19,
             length: 120,
             cached: 60,
+            cache_aware: mean - 8.0,
             compile: std::time::Duration::from_millis(30),
         };
         let row = |policy: &str| Row {
