@@ -6,7 +6,7 @@
 //! error, not a bug.
 
 use std::time::{Duration, Instant};
-use sysfence_compile::{Config, Layout, compile};
+use sysfence_compile::{Config, Layout, Weights, compile};
 
 use sysfence_profile::{Format, HostContext, Libseccomp, LoadOptions, load};
 use sysfence_testkit::random_profile::{Arg, OPS, Profile, Rule};
@@ -25,19 +25,40 @@ pub fn profile_compile(bytes: &[u8]) {
     }
 }
 
+/// The mix `weighted` is compiled for when the profile has no counts of
+/// its own: calls profiles always allow and calls they check.
+const MIX: [(&str, u64); 5] = [
+    ("read", 1000),
+    ("write", 700),
+    ("ioctl", 300),
+    ("futex", 200),
+    ("mmap", 50),
+];
+
 /// Reads `bytes` with `options` and compiles the policy if it loads, in
-/// every layout (`weighted` with the default mix): each compile either
-/// succeeds (its check found no difference) or refuses with a clear error
-/// (a program over 4096 instructions, a profile error).
+/// every layout (`weighted` with the default mix), and `weighted` for the
+/// profile's own counts (minijail's `@frequency`) or [`MIX`], counting
+/// every call and only the ones the kernel's action cache does not serve:
+/// each compile either succeeds (its check found no difference) or refuses
+/// with a clear error (a program over 4096 instructions, a profile error).
 pub fn load_and_compile(bytes: &[u8], options: &LoadOptions) {
     let Ok(loaded) = load(bytes, options) else {
         return;
     };
-    for layout in Layout::ALL {
-        if let Err(e) = compile(&loaded.policy, &Config::new().layout(layout)) {
+    let mix = match loaded.frequency.is_empty() {
+        true => Weights::from_pairs(MIX),
+        false => Weights::from_pairs(loaded.frequency.clone()),
+    };
+    let weighted = Config::new().layout(Layout::Weighted).weights(mix);
+    let configs = Layout::ALL
+        .map(|layout| Config::new().layout(layout))
+        .into_iter()
+        .chain([weighted.clone(), weighted.cache_aware(true)]);
+    for config in configs {
+        if let Err(e) = compile(&loaded.policy, &config) {
             assert!(
                 e.too_large_len().is_some() || e.is_profile_error(),
-                "format {:?}, {layout:?}: compile failed: {e}",
+                "format {:?}, {config:?}: compile failed: {e}",
                 options.format
             );
         }
