@@ -264,16 +264,31 @@ fn cost_cache_aware() {
         aware_for_cache < aware && mean_for_cache > mean,
         "cache-aware {aware} -> {aware_for_cache}, every call {mean} -> {mean_for_cache}"
     );
-    let r = SYSFENCE.exec(&[
-        "compile",
-        "--layout",
-        "weighted",
-        "--cache-aware",
-        "--weights",
-        &mix,
-        &profile,
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Laid out for the cache on a kernel without it: a warning, every verb.
+    for (verb, kernel, warned) in [
+        ("compile", "5.10", true),
+        ("check", "5.10", true),
+        ("cost", "4.19", true),
+        ("compile", "5.11", false),
+    ] {
+        let args = [
+            verb,
+            "--layout",
+            "weighted",
+            "--cache-aware",
+            "--weights",
+            &mix,
+        ];
+        let r = SYSFENCE.exec(&[&args[..], &["--kernel", kernel, &profile]].concat());
+        assert_eq!(r.code, 0, "{verb}: {}", r.stderr);
+        let warning = format!("--cache-aware: Linux {kernel} has no action cache");
+        assert_eq!(
+            r.stderr.contains(&warning),
+            warned,
+            "{verb} {kernel}: {}",
+            r.stderr
+        );
+    }
 }
 
 #[test]

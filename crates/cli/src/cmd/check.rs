@@ -36,15 +36,13 @@ pub struct Args {
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
     let loaded = crate::cmd::compile::load(&args.context, &args.select.arches, &args.profile)?;
+    let config = args.select.config_for(&loaded)?.check(true);
+    crate::cmd::compile::warn_without_cache(&args.context, &config)?;
     let progress = sysfence_linux::progress::Progress::start("compiling and checking");
     // The library's compile proves the program equal to the policy (or,
     // past the node budget, runs the sampled check) and refuses a program
     // that differs: reaching the report means there is no difference.
-    let compiled = compile(
-        &loaded.policy,
-        &args.select.config_for(&loaded)?.check(true),
-    )
-    .map_err(failure)?;
+    let compiled = compile(&loaded.policy, &config).map_err(failure)?;
     progress.finish();
     let Some(report) = compiled.check_report() else {
         return Ok(0);

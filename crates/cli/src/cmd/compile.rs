@@ -147,10 +147,30 @@ pub fn load(
     Ok(loaded)
 }
 
+/// Warns when the weighted layout is laid out for the kernel's action
+/// cache (`--cache-aware`) but the kernel the filter is for (`--kernel`,
+/// the running one by default) predates the cache: there every call runs
+/// the filter, and the calls the profile always allows take longer paths.
+pub fn warn_without_cache(context: &ContextArgs, config: &Config) -> Result<(), Failure> {
+    if !config.get_cache_aware() {
+        return Ok(());
+    }
+    let (major, minor) = context.host_context()?.kernel;
+    if (major, minor) < (5, 11) {
+        eprintln!(
+            "sysfence: warning: --cache-aware: Linux {major}.{minor} has no action cache (5.11 \
+             brought it), so every call runs the filter; --kernel names the kernel that will \
+             load it"
+        );
+    }
+    Ok(())
+}
+
 /// Runs the verb.
 pub fn run(args: Args) -> Outcome {
     let loaded = load(&args.context, &args.select.arches, &args.profile)?;
     let config = args.select.config_for(&loaded)?;
+    warn_without_cache(&args.context, &config)?;
     let progress = sysfence_linux::progress::Progress::start("compiling and checking");
     let compiled = compile(&loaded.policy, &config).map_err(failure)?;
     progress.finish();

@@ -16,7 +16,9 @@ use std::path::PathBuf;
 use sysfence_compile::cost::{ProgramCost, measure};
 use sysfence_compile::{Config, Layout, Weights, compile};
 
-use crate::cmd::compile::{failure, parse_arches, profile_weights, read_weights};
+use crate::cmd::compile::{
+    failure, parse_arches, profile_weights, read_weights, warn_without_cache,
+};
 use crate::cmd::context::ContextArgs;
 use crate::failure::{Failure, Outcome};
 
@@ -60,6 +62,7 @@ pub fn run(args: Args) -> Outcome {
     }
     let layouts = layouts(&args.layout)?;
     let mut base = Config::new().cache_aware(args.cache_aware);
+    warn_without_cache(&args.context, &base)?;
     if !args.arches.is_empty() {
         base = base.arches(parse_arches(&args.arches)?);
     }
