@@ -234,8 +234,13 @@ proptest! {
         p in policy(),
         inputs in prop::collection::vec((nr(), prop::array::uniform6(value()), 0usize..4), 64),
     ) {
-        for layout in Layout::ALL {
-            let config = Config::new().layout(layout).weights(weights());
+        // Every layout, and `weighted` once more for the calls the kernel's
+        // action cache does not serve.
+        let configs = Layout::ALL
+            .map(|layout| (layout, Config::new().layout(layout).weights(weights())))
+            .into_iter()
+            .chain([(Layout::Weighted, Config::new().layout(Layout::Weighted).weights(weights()).cache_aware(true))]);
+        for (layout, config) in configs {
             let compiled = compile(&p, &config).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert!(compiled.check_report().and_then(|r| r.proof()).is_some(), "not proved");
             // The sampled check, a second opinion on the proved program.
