@@ -8,8 +8,8 @@
 //! and per mix the weighted mean (and the same with the calls the cache
 //! serves costing nothing) beside the entropy bound and the optimal
 //! alphabetic tree. `--cache-aware` compiles the weighted layout for the
-//! calls the cache does not serve. `--json` prints the same as JSON lines. Exit status: 0,
-//! 1 when a compile fails its check, 2 for bad input.
+//! calls the cache does not serve. `--json` prints the same as JSON lines.
+//! Exit status: 0, 1 when a compile fails its check, 2 for bad input.
 
 use std::path::PathBuf;
 
