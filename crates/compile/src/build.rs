@@ -93,10 +93,16 @@ pub fn build_selected(
 /// Takes out of the mix the calls the kernel's action cache serves: the
 /// numbers of the arch's table that the policy always allows, which the
 /// check holds to be constant ALLOWs for the cache (x32's numbers, beyond
-/// the table, are never served).
+/// the table, are never served). When the cache serves every call of the
+/// mix, every layout runs none of them on such a kernel, and the mix is
+/// left whole: the layout for it is the better one on a kernel without the
+/// cache.
 fn drop_served(ap: &ArchPolicy, weights: &mut Vec<(u32, u64)>) {
     let table = ap.table_numbers();
-    weights.retain(|&(nr, _)| !(table.contains(&nr) && always_allows(ap, nr)));
+    let served = |nr: u32| table.contains(&nr) && always_allows(ap, nr);
+    if weights.iter().any(|&(nr, _)| !served(nr)) {
+        weights.retain(|&(nr, _)| !served(nr));
+    }
 }
 
 /// The number dispatch of one arch.
@@ -384,6 +390,23 @@ mod tests {
             aware_socket < socket && aware_read > read,
             "socket {socket} -> {aware_socket}, read {read} -> {aware_read}"
         );
+    }
+
+    /// A mix the cache serves whole costs nothing whatever the layout on a
+    /// kernel with the cache; it is kept, so the layout still suits a
+    /// kernel without one.
+    #[test]
+    fn a_mix_the_cache_serves_whole_is_kept() {
+        let p = policy();
+        let mix = crate::Weights::from_pairs([("read", 1000u64), ("exit_group", 500)]);
+        let program = |aware: bool| {
+            let config = Config::new()
+                .layout(Layout::Weighted)
+                .weights(mix.clone())
+                .cache_aware(aware);
+            crate::compile(&p, &config).unwrap().into_program()
+        };
+        assert_eq!(program(true).insns(), program(false).insns());
     }
 
     #[test]
