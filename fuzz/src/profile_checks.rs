@@ -120,16 +120,5 @@ pub fn merge_profile(rules: &[(Vec<DrawnCond>, u8)], x32: bool) -> String {
                 .collect(),
         })
         .collect();
-    let architectures = if x32 {
-        vec!["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"]
-    } else {
-        vec![]
-    };
-    Profile {
-        default_action: "ERRNO",
-        default_errno_ret: None,
-        architectures,
-        syscalls,
-    }
-    .json()
+    Profile::errno_default(syscalls, x32).json()
 }

@@ -53,20 +53,8 @@ fn rule() -> impl Strategy<Value = Rule> {
 }
 
 fn profile() -> impl Strategy<Value = String> {
-    (prop::collection::vec(rule(), 1..9), any::<bool>()).prop_map(|(syscalls, x32)| {
-        let architectures = if x32 {
-            vec!["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"]
-        } else {
-            vec![]
-        };
-        Profile {
-            default_action: "ERRNO",
-            default_errno_ret: None,
-            architectures,
-            syscalls,
-        }
-        .json()
-    })
+    (prop::collection::vec(rule(), 1..9), any::<bool>())
+        .prop_map(|(syscalls, x32)| Profile::errno_default(syscalls, x32).json())
 }
 
 proptest! {

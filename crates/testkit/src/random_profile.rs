@@ -137,6 +137,21 @@ impl Rule {
 }
 
 impl Profile {
+    /// `syscalls` under the default action ERRNO, for x86_64 and x32 or, when
+    /// not `x32`, with no `architectures` (the host's arch alone).
+    pub fn errno_default(syscalls: Vec<Rule>, x32: bool) -> Profile {
+        let architectures = match x32 {
+            true => vec!["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"],
+            false => vec![],
+        };
+        Profile {
+            default_action: "ERRNO",
+            default_errno_ret: None,
+            architectures,
+            syscalls,
+        }
+    }
+
     /// The profile as Docker/OCI JSON text.
     pub fn json(&self) -> String {
         let arches: Vec<String> = self
