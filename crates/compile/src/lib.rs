@@ -185,9 +185,10 @@ impl Config {
     /// constant ALLOW for the cache), so the weighted layout spends its
     /// comparisons on the calls with argument checks and the denied ones
     /// (a mix the cache serves whole is kept as it is: every layout runs
-    /// none of its calls there). The program decides the same either way; on an older kernel, or for
-    /// calls of an arch the kernel does not cache (x32's), the always
-    /// allowed calls may take longer paths than without it.
+    /// none of its calls there). The program decides the same either way;
+    /// on an older kernel, or for calls of an arch the kernel does not
+    /// cache (x32's), the always allowed calls may take longer paths than
+    /// without it.
     pub fn cache_aware(mut self, on: bool) -> Config {
         self.cache_aware = on;
         self
