@@ -212,6 +212,10 @@ fn figures(
         }
         sum
     };
+    // Per number of the table: whether the kernel's action cache serves it.
+    let served: Vec<bool> = (0..=ap.table_max)
+        .map(|nr| cache::is_const_allow(p, ap.audit_arch, nr))
+        .collect();
     let total: u64 = counts.values().sum();
     let mut split = [0f64; 4];
     let mut cache_aware = 0.0;
@@ -222,7 +226,7 @@ fn figures(
             .iter_mut()
             .zip(parts)
             .for_each(|(s, x)| *s += x * share);
-        if !cache::is_const_allow(p, ap.audit_arch, *nr) {
+        if !served.get(*nr as usize).copied().unwrap_or(false) {
             cache_aware += parts.iter().sum::<f64>() * share;
         }
     }
@@ -236,9 +240,7 @@ fn figures(
         .map(|(nr, a)| cost(nr, a))
         .max()
         .unwrap_or(0);
-    let cached = (0..=ap.table_max)
-        .filter(|nr| cache::is_const_allow(p, ap.audit_arch, *nr))
-        .count();
+    let cached = served.iter().filter(|&&s| s).count();
     Figures {
         compiler: who.to_string(),
         mean,

@@ -138,9 +138,10 @@ fn arch_cost(
         .insns
     };
     let (mut allowed, mut denied, mut checked) = (Vec::new(), Vec::new(), Vec::new());
-    let mut cached = 0usize;
+    // Per number of the table, from its first: whether the cache serves it.
+    let mut served = Vec::with_capacity(ap.table_numbers().count());
     for nr in ap.table_numbers() {
-        cached += usize::from(cache::is_const_allow(program, ap.audit_arch, nr));
+        served.push(cache::is_const_allow(program, ap.audit_arch, nr));
         let conditional = ap.range_for(nr).is_none()
             && ap
                 .rules
@@ -169,9 +170,18 @@ fn arch_cost(
                 .map(|(&nr, &c)| (c * u64::from(run(nr, [0; 6])), nr))
                 .collect();
             let total: u64 = per_call.iter().map(|&(cost, _)| cost).sum();
+            // A number outside the table is never served (the kernel's
+            // bitmap holds the table's numbers only).
+            let first = *ap.table_numbers().start();
+            let is_served = |nr: u32| {
+                nr.checked_sub(first)
+                    .and_then(|k| served.get(k as usize))
+                    .copied()
+                    .unwrap_or(false)
+            };
             let unserved: u64 = per_call
                 .iter()
-                .filter(|&&(_, nr)| !cache::is_const_allow(program, ap.audit_arch, nr))
+                .filter(|&&(_, nr)| !is_served(nr))
                 .map(|&(cost, _)| cost)
                 .sum();
             let per_interval: Vec<u64> = intervals
@@ -203,7 +213,7 @@ fn arch_cost(
         allowed: Stat::of(&allowed),
         denied: Stat::of(&denied),
         arg_checked: Stat::of(&checked),
-        cached_share: cached as f64 / ap.table_numbers().count() as f64,
+        cached_share: served.iter().filter(|&&s| s).count() as f64 / served.len() as f64,
         mixes: mix_costs,
     }
 }
