@@ -16,7 +16,8 @@
 //!   tree under both limits ([`plan`], [`table`], [`knuth`]) with probe
 //!   chains where they cost less ([`probe`], [`chain`]); where the tree
 //!   found without levels fits both limits, the programme over levels is
-//!   not run ([`unlimited`]).
+//!   not run ([`unlimited`]). The subtrees of its top levels then get peels
+//!   of their own where those cost less ([`refine`]).
 //! * The linear layout is a chain of per-syscall tests and lives in
 //!   [`crate::build`], because it follows the profile, not the intervals.
 //!
@@ -32,6 +33,7 @@ mod paths;
 mod peel;
 mod plan;
 mod probe;
+mod refine;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -105,6 +107,18 @@ pub(crate) fn weighted(
     limit: u32,
     reference: &[Span],
 ) -> NodeId {
+    weighted_refined(b, spans, limit, reference, refine::ROUNDS)
+}
+
+/// [`weighted`] with subtrees given their own peels `rounds` levels below
+/// the root ([`refine`]; 0: none).
+fn weighted_refined(
+    b: &mut TreeBuilder,
+    spans: &[Span],
+    limit: u32,
+    reference: &[Span],
+    rounds: u32,
+) -> NodeId {
     if spans.len() > EXACT_MAX {
         return bisect::bisect(b, spans, limit);
     }
@@ -121,12 +135,9 @@ pub(crate) fn weighted(
         return balanced(b, spans);
     };
     let chosen = peel::best_peels(spans, limit, &paths, whole);
-    let left = limit - chosen.peeled.len() as u32;
-    let mut node = chosen.tree.build(b, &chosen.rest, left);
-    for s in chosen.peeled.iter().rev() {
-        node = number_test(b, Cmp::Eq, s.lo, s.target, node);
-    }
-    node
+    let left = limit - chosen.depth();
+    let rest = refine::build(b, &chosen.rest, &chosen.tree, left, &paths, rounds);
+    chosen.in_front_of(b, rest)
 }
 
 /// The spans with weights shifted right, never below 1, just far enough

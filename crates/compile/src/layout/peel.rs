@@ -12,7 +12,8 @@
 
 use super::paths::Paths;
 use super::plan::Plan;
-use super::{PEEL_MAX, Span, balanced_height};
+use super::{PEEL_MAX, Span, balanced_height, number_test};
+use crate::tree::{Cmp, NodeId, TreeBuilder};
 
 /// Which hot numbers to peel, and the intervals left for the tree.
 pub(super) struct PeelPlan {
@@ -21,23 +22,58 @@ pub(super) struct PeelPlan {
     pub(super) tree: Plan,
 }
 
+impl PeelPlan {
+    /// How many tests the peels put in front of the rest's tree.
+    pub(super) fn depth(&self) -> u32 {
+        self.peeled.len() as u32
+    }
+
+    /// The peels, hottest first, in front of `rest`, the rest's tree.
+    pub(super) fn in_front_of(&self, b: &mut TreeBuilder, rest: NodeId) -> NodeId {
+        let mut node = rest;
+        for s in self.peeled.iter().rev() {
+            node = number_test(b, Cmp::Eq, s.lo, s.target, node);
+        }
+        node
+    }
+}
+
 /// The least-cost choice of up to [`PEEL_MAX`] peels (the hottest single
 /// numbers, in order) over `whole`, the plan without peels.
 pub(super) fn best_peels(spans: &[Span], limit: u32, paths: &Paths, whole: Plan) -> PeelPlan {
+    match peels_beating(spans, limit, paths, whole.total()) {
+        Some(peels) => peels,
+        None => PeelPlan {
+            peeled: Vec::new(),
+            rest: spans.to_vec(),
+            tree: whole,
+        },
+    }
+}
+
+/// The least-cost choice of one to [`PEEL_MAX`] peels over spans searched
+/// with the height `limit` left (their first test sits at depth
+/// `paths.limit - limit`), if one costs less than `beat`.
+pub(super) fn peels_beating(
+    spans: &[Span],
+    limit: u32,
+    paths: &Paths,
+    beat: u128,
+) -> Option<PeelPlan> {
     let mut hot: Vec<Span> = spans.iter().copied().filter(|s| s.lo == s.hi).collect();
     hot.sort_by(|a, b| b.weight.cmp(&a.weight).then(a.lo.cmp(&b.lo)));
-    let mut best_cost = whole.total();
-    let mut best = PeelPlan {
-        peeled: Vec::new(),
-        rest: spans.to_vec(),
-        tree: whole,
-    };
+    let above = paths.limit - limit;
+    let mut best_cost = beat;
+    let mut best = None;
     let mut rest = spans.to_vec();
     let mut prefix_cost: u128 = 0;
     for (k, s) in hot.iter().take(PEEL_MAX).enumerate() {
         rest = without(&rest, s.lo);
         let depth = k as u32 + 1;
-        if rest.is_empty() || balanced_height(rest.len()) + depth > limit || !paths.fits(s, depth) {
+        if rest.is_empty()
+            || balanced_height(rest.len()) + depth > limit
+            || !paths.fits(s, above + depth)
+        {
             break;
         }
         prefix_cost += u128::from(s.weight) * u128::from(depth);
@@ -52,11 +88,11 @@ pub(super) fn best_peels(spans: &[Span], limit: u32, paths: &Paths, whole: Plan)
         }
         if fixed + tree.total() < best_cost {
             best_cost = fixed + tree.total();
-            best = PeelPlan {
+            best = Some(PeelPlan {
                 peeled: hot[..=k].to_vec(),
                 rest: rest.clone(),
                 tree,
-            };
+            });
         }
     }
     best

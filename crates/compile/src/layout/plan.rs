@@ -33,6 +33,8 @@
 //! cold denied ranges an optimal tree sinks below the limit, take the
 //! tables.
 
+use std::ops::RangeInclusive;
+
 use super::Span;
 use super::chain::Chains;
 use super::knuth::{Knuth, entropy_cost, garsia_wachs_depths, huffman_cost};
@@ -91,11 +93,36 @@ impl Plan {
     }
 
     pub(super) fn build(&self, b: &mut TreeBuilder, spans: &[Span], limit: u32) -> NodeId {
-        let last = spans.len() - 1;
+        self.build_part(b, spans, limit, 0..=spans.len() - 1)
+    }
+
+    /// Builds the plan's subtree over the spans `part`, which it meets with
+    /// the height `h` left.
+    pub(super) fn build_part(
+        &self,
+        b: &mut TreeBuilder,
+        spans: &[Span],
+        h: u32,
+        part: RangeInclusive<usize>,
+    ) -> NodeId {
+        let (i, j) = part.into_inner();
         match self {
-            Plan::Unlimited(tree) => tree.build(b, spans, 0, last),
-            Plan::Levels(probed) => probed.build(b, spans, limit, 0, last),
+            Plan::Unlimited(tree) => tree.build(b, spans, i, j),
+            Plan::Levels(probed) => probed.build(b, spans, h, i, j),
         }
+    }
+
+    /// The first right-hand span of the plan's split over `i..=j` met with
+    /// the height `h` left, or `None` where it is a leaf or a chain.
+    pub(super) fn split_at(&self, h: u32, i: usize, j: usize) -> Option<usize> {
+        if i == j {
+            return None;
+        }
+        let r = match self {
+            Plan::Unlimited(tree) => tree.root_at(i, j),
+            Plan::Levels(probed) => probed.root_at(h, i, j),
+        };
+        (r != 0).then_some(r)
     }
 }
 

@@ -110,6 +110,12 @@ impl Probed {
         self.chains
     }
 
+    /// The root of `i..=j` at level `h`: `0` for a chain, else the split's
+    /// first right-hand span.
+    pub(super) fn root_at(&self, h: u32, i: usize, j: usize) -> usize {
+        self.root.at(h as usize, i, j)
+    }
+
     pub(super) fn build(
         &self,
         b: &mut TreeBuilder,
@@ -121,7 +127,7 @@ impl Probed {
         if i == j {
             return spans[i].target;
         }
-        let r = self.root.at(h as usize, i, j);
+        let r = self.root_at(h, i, j);
         if r == 0 {
             return self.chains.build(b, spans, i, j);
         }

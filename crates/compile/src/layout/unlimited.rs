@@ -97,12 +97,18 @@ impl Unlimited {
         true
     }
 
+    /// The root of `i..j`: `0` for a chain, else the split's first
+    /// right-hand span.
+    pub(super) fn root_at(&self, i: usize, j: usize) -> usize {
+        usize::from(self.root[i * self.n + j])
+    }
+
     /// Builds the tree of `i..=j`.
     pub(super) fn build(&self, b: &mut TreeBuilder, spans: &[Span], i: usize, j: usize) -> NodeId {
         if i == j {
             return spans[i].target;
         }
-        let r = usize::from(self.root[i * self.n + j]);
+        let r = self.root_at(i, j);
         if r == 0 {
             return self.chains.build(b, spans, i, j);
         }
