@@ -1,8 +1,9 @@
-//! Hot single numbers tested with `jeq` before the weighted tree.
+//! Hot single numbers tested with `jeq` before the weighted tree, or
+//! before one of its subtrees ([`super::refine`]).
 //!
-//! In: the spans, the height limit, the whole-path bound and the plan for
-//! the whole set. Out: the peeled spans (hottest first), the spans left for
-//! the tree and its plan. Peeling `k` numbers costs one comparison per
+//! In: the spans, the height left, the whole-path bound and the cost to
+//! beat (for the whole set, its plan's). Out: the peeled spans (hottest
+//! first), the spans left for the tree and its plan. Peeling `k` numbers costs one comparison per
 //! peel for every other call, so it is chosen only when the whole expected
 //! cost drops. A candidate is tried only when its peel cost plus lower
 //! bounds of the rest's alphabetic tree (the entropy, Huffman's optimum,
