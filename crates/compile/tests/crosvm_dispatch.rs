@@ -99,8 +99,6 @@ struct Line {
 impl Line {
     fn new(ap: &sysfence_profile::ir::ArchPolicy, calls: &[(u32, u64)]) -> Line {
         let mut target = vec![u64::from(ap.default.to_raw()); HIGH + 1];
-        // A fixed range decides its numbers before any rule does, as the
-        // evaluator reads the IR.
         for (&nr, rules) in &ap.rules {
             assert!((nr as usize) < HIGH, "{nr}");
             target[nr as usize] = match rules.as_slice() {
@@ -108,6 +106,8 @@ impl Line {
                 _ => (1 << 32) | u64::from(nr),
             };
         }
+        // A fixed range decides its numbers before any rule does, as the
+        // evaluator reads the IR, so it is written over them.
         for r in &ap.ranges {
             assert!((r.hi as usize) < HIGH, "{}", r.hi);
             for nr in r.lo..=r.hi {
