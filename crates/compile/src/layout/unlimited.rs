@@ -97,7 +97,7 @@ impl Unlimited {
         true
     }
 
-    /// The root of `i..j`: `0` for a chain, else the split's first
+    /// The root of `i..=j`: `0` for a chain, else the split's first
     /// right-hand span.
     pub(super) fn root_at(&self, i: usize, j: usize) -> usize {
         usize::from(self.root[i * self.n + j])
