@@ -199,5 +199,18 @@ fn minijail_record_check_and_weights() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("@frequency"), "{out}");
+    // A line-based policy has no JSON path to show after the line:column.
+    let (code, out, err) = SYSFENCE.status(&[
+        "explain",
+        &p,
+        "--constants",
+        &constants,
+        "--arch",
+        "x86_64",
+        "write",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("rw.policy:3:6\n"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }

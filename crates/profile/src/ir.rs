@@ -158,11 +158,12 @@ pub struct Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{} ({})",
-            self.file, self.line, self.column, self.path
-        )
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)?;
+        // A line-based format (minijail) has no path inside the file.
+        match self.path.as_str() {
+            "" => Ok(()),
+            path => write!(f, " ({path})"),
+        }
     }
 }
 
