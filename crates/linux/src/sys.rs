@@ -36,11 +36,12 @@ const SECCOMP_FILTER_FLAG_SPEC_ALLOW: u64 = calls::SECCOMP_FILTER_FLAG_SPEC_ALLO
 /// `SECCOMP_FILTER_FLAG_NEW_LISTENER`: return a notification listener fd.
 const SECCOMP_FILTER_FLAG_NEW_LISTENER: u64 = calls::SECCOMP_FILTER_FLAG_NEW_LISTENER as u64;
 
-/// x86_64 syscall numbers the child uses.
-const NR_PRCTL: u64 = 157;
-const NR_PRLIMIT64: u64 = 302;
-const NR_SECCOMP: u64 = 317;
-const NR_EXIT_GROUP: u64 = 231;
+/// The syscall numbers the child uses, from libc's table for this target
+/// (x86_64), as the rest of the crate takes them.
+const NR_PRCTL: u64 = libc::SYS_prctl as u64;
+const NR_PRLIMIT64: u64 = libc::SYS_prlimit64 as u64;
+const NR_SECCOMP: u64 = libc::SYS_seccomp as u64;
+const NR_EXIT_GROUP: u64 = libc::SYS_exit_group as u64;
 
 /// How long a child may go without finishing before the parent gives up.
 const TIMEOUT: Duration = Duration::from_secs(20);
