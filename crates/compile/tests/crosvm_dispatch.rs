@@ -7,10 +7,11 @@
 //! unlimited optimal alphabetic tree, stay above the entropy bound and below
 //! the balanced tree, and be no longer than the balanced tree.
 //!
-//! The other two tests are about the policy itself, its arguments'
+//! The other three tests are about the policy itself, its arguments'
 //! conditions included: how low any tree of `jge` and `jeq` tests (and,
 //! at its top, `jset` tests) takes its number dispatch on this mix, which
-//! is what keeps sysfence from 0.9× minijail `bst`'s mean.
+//! is what keeps sysfence from 0.9× minijail `bst`'s mean, and a bound for
+//! any tree whose leaves each hold one run of numbers.
 //!
 //! Needs `../shared` (or `$SYSFENCE_SHARED`); fails without it when `CI=true`.
 
@@ -351,4 +352,43 @@ fn bit_tests_at_the_top_do_not_reach_it_either() {
     println!("heaviest-first jeq/jge {class:.4}, with any test on the top two levels {probed:.4}");
     assert!(probed < class - 0.005, "{probed:.4} against {class:.4}");
     assert!(probed > 3.18, "{probed:.4}");
+}
+
+/// A bound for trees of any tests on the number, `jset` and arithmetic
+/// included: where every leaf holds numbers of one run of the line (a
+/// maximal run of one target), the mean is at least Huffman's optimum over
+/// the runs' weights, order and every limit left out (a run split over
+/// several leaves costs at least its shallowest leaf's depth, and those
+/// depths still meet Kraft's inequality).
+fn huffman_over_runs(pieces: &[Piece]) -> u64 {
+    use std::cmp::Reverse;
+    let mut heap: std::collections::BinaryHeap<Reverse<u64>> = pieces
+        .iter()
+        .filter(|p| p.weight > 0)
+        .map(|p| Reverse(p.weight))
+        .collect();
+    let mut cost = 0;
+    while let (Some(Reverse(a)), Some(Reverse(b))) = (heap.pop(), heap.pop()) {
+        cost += a + b;
+        heap.push(Reverse(a + b));
+    }
+    cost
+}
+
+/// So 0.9x `bst` needs leaves that join runs of one target across numbers
+/// of others (an allowed run and the next behind a denied gap), tested
+/// away by `jeq` or `jset` on the way; the tests above find those buy
+/// little.
+#[test]
+fn no_tree_that_keeps_each_run_in_its_own_leaves_reaches_it() {
+    let Some(line) = common_device() else {
+        return;
+    };
+    let pieces = line.pieces(&Line::everything());
+    let total: u64 = pieces.iter().map(|p| p.weight).sum();
+    let huffman = huffman_over_runs(&pieces) as f64 / total as f64;
+    let class = two_way_optimum(&pieces, 3, None) as f64 / total as f64;
+    println!("Huffman over the runs {huffman:.4}, heaviest-first jeq/jge {class:.4}");
+    assert!(huffman <= class);
+    assert!(huffman > 3.18, "{huffman:.4}");
 }
