@@ -107,17 +107,16 @@ pub(crate) fn weighted(
     limit: u32,
     reference: &[Span],
 ) -> NodeId {
-    weighted_refined(b, spans, limit, reference, refine::ROUNDS)
+    weighted_refined(b, spans, limit, reference, refine::Refine::FULL)
 }
 
-/// [`weighted`] with subtrees given their own peels `rounds` levels below
-/// the root ([`refine`]; 0: none).
+/// [`weighted`] with its subtrees refined as `refine` says ([`refine`]).
 fn weighted_refined(
     b: &mut TreeBuilder,
     spans: &[Span],
     limit: u32,
     reference: &[Span],
-    rounds: u32,
+    refine: refine::Refine,
 ) -> NodeId {
     if spans.len() > EXACT_MAX {
         return bisect::bisect(b, spans, limit);
@@ -136,7 +135,7 @@ fn weighted_refined(
     };
     let chosen = peel::best_peels(spans, limit, &paths, whole);
     let left = limit - chosen.depth();
-    let rest = refine::build(b, &chosen.rest, &chosen.tree, left, &paths, rounds);
+    let rest = refine::build(b, &chosen.rest, &chosen.tree, left, &paths, refine);
     chosen.in_front_of(b, rest)
 }
 
