@@ -145,9 +145,9 @@ impl Part<'_> {
         let mut best_cost = cost(b, best, &self.spans[i..=j]);
         for c in (i + 1..=j).filter(|&c| c != r) {
             let node = self.split_at(b, h, i, j, c, rounds);
-            let c = cost(b, node, &self.spans[i..=j]);
-            if c < best_cost && self.fits(b, node, h, i, j) {
-                (best, best_cost) = (node, c);
+            let node_cost = cost(b, node, &self.spans[i..=j]);
+            if node_cost < best_cost && self.fits(b, node, h, i, j) {
+                (best, best_cost) = (node, node_cost);
             }
         }
         best
