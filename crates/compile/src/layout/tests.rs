@@ -562,6 +562,37 @@ fn decides_every_span(mut b: TreeBuilder, s: &[Span]) -> crate::tree::DecisionTr
 /// it, and the plan fences it with three tests; a peel in front of its
 /// subtree reaches it in two. The refined tree decides every span as the
 /// plain one does and costs about a tenth less.
+/// Spans of `(target, width, weight)` from the first number on, the last
+/// reaching the end of the numbers, each target a `ret`.
+fn spans_of(b: &mut TreeBuilder, raw: &[(u32, u32, u64)]) -> Vec<Span> {
+    let mut s = Vec::new();
+    let mut lo = 0;
+    for &(t, width, weight) in raw {
+        s.push(Span {
+            lo,
+            hi: lo + width - 1,
+            target: b.ret(t),
+            weight,
+        });
+        lo += width;
+    }
+    s.last_mut().unwrap().hi = u32::MAX;
+    s
+}
+
+/// Asserts that the tree at `root` decides both ends of every span as
+/// `raw` says, within `limit` tests.
+fn assert_decides(b: TreeBuilder, root: NodeId, s: &[Span], raw: &[(u32, u32, u64)], limit: u32) {
+    let tree = b.finish(root, Vec::new());
+    for (sp, &(t, _, _)) in s.iter().zip(raw) {
+        for nr in [sp.lo, sp.hi] {
+            let (got, tests) = tree.eval(&SeccompData::new(0, nr));
+            assert_eq!(got, t, "nr {nr}");
+            assert!(tests as u32 <= limit);
+        }
+    }
+}
+
 #[test]
 fn subtrees_peel_their_own_hot_numbers() {
     // (target, width, weight) from the first number on.
@@ -580,18 +611,7 @@ fn subtrees_peel_their_own_hot_numbers() {
         (2, 1, 76015),
     ];
     let mut b = TreeBuilder::new();
-    let mut s = Vec::new();
-    let mut lo = 0;
-    for (t, width, weight) in raw {
-        s.push(Span {
-            lo,
-            hi: lo + width - 1,
-            target: b.ret(t),
-            weight,
-        });
-        lo += width;
-    }
-    s.last_mut().unwrap().hi = u32::MAX;
+    let s = spans_of(&mut b, &raw);
     let limit = balanced_height(s.len()) + 2;
     let plain = weighted_refined(&mut b, &s, limit, &s, PLAIN);
     let refined = weighted(&mut b, &s, limit, &s);
@@ -600,14 +620,7 @@ fn subtrees_peel_their_own_hot_numbers() {
     let hot = &s[3];
     let depths = [plain, refined].map(|root| refine::tests_to(&b, root, hot));
     assert_eq!(depths, [Some(3), Some(2)]);
-    let tree = b.finish(refined, Vec::new());
-    for (sp, (t, _, _)) in s.iter().zip(raw) {
-        for nr in [sp.lo, sp.hi] {
-            let (got, tests) = tree.eval(&SeccompData::new(0, nr));
-            assert_eq!(got, t, "nr {nr}");
-            assert!(tests as u32 <= limit);
-        }
-    }
+    assert_decides(b, refined, &s, &raw, limit);
 }
 
 #[test]
@@ -624,29 +637,11 @@ fn subtrees_choose_their_split_knowing_their_peels() {
         (0, 1, 2726),
     ];
     let mut b = TreeBuilder::new();
-    let mut s = Vec::new();
-    let mut lo = 0;
-    for (t, width, weight) in raw {
-        s.push(Span {
-            lo,
-            hi: lo + width - 1,
-            target: b.ret(t),
-            weight,
-        });
-        lo += width;
-    }
-    s.last_mut().unwrap().hi = u32::MAX;
+    let s = spans_of(&mut b, &raw);
     let limit = balanced_height(s.len()) + 2;
     let unscanned = weighted_refined(&mut b, &s, limit, &s, UNSCANNED);
     let scanned = weighted(&mut b, &s, limit, &s);
     let costs = [unscanned, scanned].map(|root| refine::cost(&b, root, &s));
     assert_eq!(costs, [50_643, 49_105]);
-    let tree = b.finish(scanned, Vec::new());
-    for (sp, (t, _, _)) in s.iter().zip(raw) {
-        for nr in [sp.lo, sp.hi] {
-            let (got, tests) = tree.eval(&SeccompData::new(0, nr));
-            assert_eq!(got, t, "nr {nr}");
-            assert!(tests as u32 <= limit);
-        }
-    }
+    assert_decides(b, scanned, &s, &raw, limit);
 }
