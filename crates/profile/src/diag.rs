@@ -126,8 +126,13 @@ fn location(o: &Origin) -> String {
     s
 }
 
+/// Characters of a source line an excerpt shows.
+const EXCERPT_WIDTH: usize = 160;
+
 /// The source line of `o` with a caret under its column, or nothing when
-/// the line is unknown.
+/// the line is unknown. A long line (a minified JSON profile, a minijail
+/// line of many clauses) is shown in a window of [`EXCERPT_WIDTH`]
+/// characters around the column, cut ends marked `...`.
 pub fn excerpt(source: &str, o: &Origin) -> String {
     if o.line == 0 {
         return String::new();
@@ -135,13 +140,22 @@ pub fn excerpt(source: &str, o: &Origin) -> String {
     let Some(text) = source.lines().nth(o.line as usize - 1) else {
         return String::new();
     };
-    let shown: String = text
-        .chars()
-        .take(160)
-        .collect::<String>()
-        .replace('\t', " ");
-    let caret = " ".repeat(o.column.saturating_sub(1) as usize);
-    format!("{:>6} | {shown}\n       | {caret}^\n", o.line)
+    let at = o.column.saturating_sub(1) as usize;
+    // Keep the column a quarter of the window from its start once it would
+    // fall in the window's last quarter.
+    let start = if at < EXCERPT_WIDTH * 3 / 4 {
+        0
+    } else {
+        at - EXCERPT_WIDTH / 4
+    };
+    let mut shown: String = text.chars().skip(start).take(EXCERPT_WIDTH).collect();
+    if text.chars().count() > start + EXCERPT_WIDTH {
+        shown.push_str("...");
+    }
+    let lead = if start > 0 { "..." } else { "" };
+    let shown = shown.replace('\t', " ");
+    let caret = " ".repeat(lead.len() + at - start);
+    format!("{:>6} | {lead}{shown}\n       | {caret}^\n", o.line)
 }
 
 /// Why a profile could not be loaded. The message names the place:
@@ -212,5 +226,30 @@ mod tests {
             e.render("{\n  \"a\": 1\n}"),
             "error: p.json:2:3: $.a: bad\n     2 |   \"a\": 1\n       |   ^\n"
         );
+    }
+
+    #[test]
+    fn long_lines_are_shown_around_the_column() {
+        let line: String = (0..1000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let at = |column| Origin {
+            line: 1,
+            column,
+            ..Origin::default()
+        };
+        // Near the start: the line's first 160 characters, cut at the end.
+        let e = excerpt(&line, &at(5));
+        let (text, caret) = e.trim_end().split_once('\n').unwrap();
+        assert_eq!(text, format!("     1 | {}...", &line[..EXCERPT_WIDTH]));
+        assert_eq!(caret, format!("       | {}^", " ".repeat(4)));
+        // Far in: the caret stands under the column's own character, and
+        // the window ends with the line.
+        for column in [130, 700, 1000] {
+            let e = excerpt(&line, &at(column));
+            let (text, caret) = e.trim_end().split_once('\n').unwrap();
+            let under = caret.trim_end().len() - 1;
+            assert_eq!(text.as_bytes()[under], line.as_bytes()[column as usize - 1]);
+            assert!(text.starts_with("     1 | ...") && text.len() <= 9 + 3 + EXCERPT_WIDTH + 3);
+            assert_eq!(text.ends_with("..."), column < 900, "{column}");
+        }
     }
 }
