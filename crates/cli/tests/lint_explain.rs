@@ -199,7 +199,8 @@ fn minijail_record_check_and_weights() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("@frequency"), "{out}");
-    // A line-based policy has no JSON path to show after the line:column.
+    // The rule is the clause that matched, and a line-based policy has no
+    // JSON path to show after its line:column.
     let (code, out, err) = SYSFENCE.status(&[
         "explain",
         &p,
@@ -211,6 +212,7 @@ fn minijail_record_check_and_weights() {
         "2",
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("rw.policy:3:6\n"), "{out}");
+    assert!(out.contains("rw.policy:3:21\n"), "{out}");
+    assert!(out.contains("\n       |                     ^\n"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }

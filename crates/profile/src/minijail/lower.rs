@@ -124,8 +124,8 @@ fn entry_rules(
     let mut rules = Vec::new();
     for (f, at) in conditional {
         for clause in f.expr.iter().flatten() {
-            if let Some(conds) = clause_conds(clause, width) {
-                rules.push(rule(conds, f.action, at));
+            if let Some(conds) = clause_conds(&clause.atoms, width) {
+                rules.push(rule(conds, f.action, &clause.at));
             }
             if rules.len() > MAX_RULES {
                 let msg = format!(

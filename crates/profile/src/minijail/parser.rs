@@ -56,12 +56,22 @@ pub enum Op {
     In,
 }
 
+/// Atoms joined by `&&`, and where the clause begins (its first
+/// argument), where the rule it becomes points.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Clause {
+    /// The atoms, all of which must hold.
+    pub atoms: Vec<Atom>,
+    /// The clause's first token.
+    pub at: Origin,
+}
+
 /// A filter: an argument expression in disjunctive normal form (`None`
 /// for an unconditional action) and its action.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Filter {
-    /// Clauses joined by `||`, each a list of atoms joined by `&&`.
-    pub expr: Option<Vec<Vec<Atom>>>,
+    /// Clauses joined by `||`.
+    pub expr: Option<Vec<Clause>>,
     /// The action when the expression holds.
     pub action: Action,
 }
@@ -295,9 +305,10 @@ fn atom(c: &mut Cursor, table: &ArchTable) -> PResult<Atom> {
 }
 
 /// `argument-expression = clause { '||' clause }`, `clause = atom { '&&' atom }`.
-fn expression(c: &mut Cursor, table: &ArchTable) -> PResult<Vec<Vec<Atom>>> {
+fn expression(c: &mut Cursor, table: &ArchTable) -> PResult<Vec<Clause>> {
     let mut clauses = Vec::new();
     loop {
+        let at = c.front().map(|t| c.origin(t));
         let mut atoms = vec![atom(c, table)?];
         while c.at(Kind::And) {
             c.next("`&&`")?;
@@ -306,7 +317,9 @@ fn expression(c: &mut Cursor, table: &ArchTable) -> PResult<Vec<Vec<Atom>>> {
             }
             atoms.push(atom(c, table)?);
         }
-        clauses.push(atoms);
+        // `atom` took a token, so there was one.
+        let at = at.unwrap_or_default();
+        clauses.push(Clause { atoms, at });
         if !c.at(Kind::Or) {
             return Ok(clauses);
         }
@@ -556,9 +569,11 @@ mod tests {
         let f =
             parse("read: arg0 == ~A|1 || arg1 in (A|NEG) && arg2 != -2; return 0x10005").unwrap();
         let e = f.filters[0].expr.as_ref().unwrap();
-        assert_eq!(e[0][0].value, !4u64 | 1);
-        assert_eq!(e[1][0].value, u64::MAX);
-        assert_eq!(e[1][1].value, u64::MAX - 1);
+        assert_eq!(e[0].atoms[0].value, !4u64 | 1);
+        assert_eq!(e[1].atoms[0].value, u64::MAX);
+        assert_eq!(e[1].atoms[1].value, u64::MAX - 1);
+        let columns: Vec<_> = e.iter().map(|c| (c.at.line, c.at.column)).collect();
+        assert_eq!(columns, [(1, 7), (1, 23)]);
         assert_eq!(f.filters[0].action, Action::Errno(5));
         assert_eq!(c_number("0755"), Some(0o755));
         assert_eq!(c_number("09"), Some(9));
