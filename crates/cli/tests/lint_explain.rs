@@ -214,5 +214,23 @@ fn minijail_record_check_and_weights() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("rw.policy:3:21\n"), "{out}");
     assert!(out.contains("\n       |                     ^\n"), "{out}");
+    // No clause holds: the default decides, and the rules tried are named.
+    let (code, out, err) = SYSFENCE.status(&[
+        "explain",
+        &p,
+        "--constants",
+        &constants,
+        "--arch",
+        "x86_64",
+        "write",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "decided by the default action: none of the 2 rules for nr 1 matched (the first is at "
+        ) && out.ends_with("rw.policy:3:8)\n"),
+        "{out}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -230,7 +230,9 @@ mod tests {
 
     #[test]
     fn long_lines_are_shown_around_the_column() {
-        let line: String = (0..1000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let line: String = (0..1000)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
         let at = |column| Origin {
             line: 1,
             column,

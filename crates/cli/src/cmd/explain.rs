@@ -92,7 +92,19 @@ pub fn run(args: Args) -> Outcome {
             )
         }
         DecidedBy::Range(r) => format!("decided by the fixed range {}\n", range(r)),
-        DecidedBy::Default => "decided by the default action (no rule matched)\n".to_string(),
+        DecidedBy::Default => match loaded.policy.arch(call.arch).and_then(|a| a.rules.get(&nr)) {
+            // Rules with conditions, none of which held.
+            Some(rules) if rules.len() == 1 => format!(
+                "decided by the default action: the rule for nr {nr} did not match (at {})\n",
+                rules[0].origin
+            ),
+            Some(rules) if !rules.is_empty() => format!(
+                "decided by the default action: none of the {} rules for nr {nr} matched (the first is at {})\n",
+                rules.len(),
+                rules[0].origin
+            ),
+            _ => "decided by the default action (no rule matched)\n".to_string(),
+        },
         DecidedBy::BadArch if loaded.policy.arches().is_empty() => {
             "no seccomp filter: the runtime runs this profile unconfined\n".to_string()
         }
