@@ -35,13 +35,18 @@ use crate::word::{self, Rel, Word};
 /// The most (pc, register state) pairs one build may visit.
 pub const MAX_STATES: usize = 200_000;
 
-/// Registers and scratch memory, as interned word ids.
+/// Registers and scratch memory, as interned ids: A and X of words, the
+/// memory of its sixteen words (most programs never write it, and a small
+/// state is cheap to copy, compare and hash).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct State {
     a: u32,
     x: u32,
-    mem: [u32; 16],
+    mem: u32,
 }
+
+/// Scratch memory: sixteen word ids.
+type Memory = [u32; 16];
 
 /// The most intervals all results kept as [`Parts`] may hold together;
 /// past it results are built as diagrams at once.
@@ -56,6 +61,9 @@ struct Words<'c> {
     list: Vec<Word>,
     kinds: Vec<Kind>,
     ids: FastMap<Word, u32>,
+    /// Interned scratch memories, by [`State`]'s `mem`.
+    memories: Vec<Memory>,
+    memory_ids: FastMap<Memory, u32>,
     inputs: [Option<u32>; WORDS],
     alu: FastMap<(u16, u32, u32, u32), u32>,
     cuts: &'c mut Cuts,
@@ -84,6 +92,8 @@ impl<'c> Words<'c> {
             list: Vec::with_capacity(16),
             kinds: Vec::with_capacity(16),
             ids: FastMap::default(),
+            memories: Vec::new(),
+            memory_ids: FastMap::default(),
             inputs: [None; WORDS],
             alu: FastMap::default(),
             cuts,
@@ -125,6 +135,28 @@ impl<'c> Words<'c> {
 
     fn get(&self, id: u32) -> Word {
         self.list[id as usize]
+    }
+
+    fn memory_id(&mut self, m: Memory) -> u32 {
+        if let Some(&id) = self.memory_ids.get(&m) {
+            return id;
+        }
+        let id = self.memories.len() as u32;
+        self.memories.push(m);
+        self.memory_ids.insert(m, id);
+        id
+    }
+
+    /// Word `k` (mod 16) of memory `mem`.
+    fn load(&self, mem: u32, k: u32) -> u32 {
+        self.memories[mem as usize][k as usize % 16]
+    }
+
+    /// Memory `mem` with `word` stored at `k` (mod 16).
+    fn store(&mut self, mem: u32, k: u32, word: u32) -> u32 {
+        let mut m = self.memories[mem as usize];
+        m[k as usize % 16] = word;
+        self.memory_id(m)
     }
 
     fn kind(&self, id: u32) -> Kind {
@@ -279,7 +311,7 @@ fn build(s: &mut Store, prog: &Program, cfg: Cfg, cuts: &mut Cuts) -> Res<Node> 
     let start = State {
         a: zero,
         x: zero,
-        mem: [zero; 16],
+        mem: words.memory_id([zero; 16]),
     };
     add_state(&mut slots[0], start);
     let mut total = 1usize;
@@ -461,12 +493,12 @@ fn step(
         Opcode::LdImm => st.a = constant(s, words, k),
         Opcode::LdAbsW => st.a = words.input(s, slot_of_offset(k))?,
         Opcode::LdLen => st.a = constant(s, words, SECCOMP_DATA_SIZE),
-        Opcode::LdMem => st.a = st.mem[k as usize % 16],
+        Opcode::LdMem => st.a = words.load(st.mem, k),
         Opcode::LdxImm => st.x = constant(s, words, k),
         Opcode::LdxLen => st.x = constant(s, words, SECCOMP_DATA_SIZE),
-        Opcode::LdxMem => st.x = st.mem[k as usize % 16],
-        Opcode::St => st.mem[k as usize % 16] = st.a,
-        Opcode::Stx => st.mem[k as usize % 16] = st.x,
+        Opcode::LdxMem => st.x = words.load(st.mem, k),
+        Opcode::St => st.mem = words.store(st.mem, k, st.a),
+        Opcode::Stx => st.mem = words.store(st.mem, k, st.x),
         Opcode::Tax => st.x = st.a,
         Opcode::Txa => st.a = st.x,
         _ => st.a = alu_cached(s, words, insn, st, mode)?,
