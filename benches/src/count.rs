@@ -18,6 +18,7 @@ use sysfence_cbpf::data::SeccompData;
 use sysfence_cbpf::interp::cache::is_const_allow;
 use sysfence_cbpf::interp::run;
 use sysfence_cbpf::program::Program;
+use sysfence_compile::cost::MixMeans;
 use sysfence_profile::ir::ArchPolicy;
 
 use crate::witness::{action_for, allowed_args, always_allowed};
@@ -58,17 +59,6 @@ impl Figures {
             self.cached as f64 / self.always_allowed as f64
         }
     }
-}
-
-/// A mix's mean instructions per syscall.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Weighted {
-    /// The filter runs on every call (kernels before 5.11, or cache defeated).
-    pub every_call: f64,
-    /// Calls the cache serves cost 0.
-    pub cache_aware: f64,
-    /// Calls of the mix that fell in the counted range.
-    pub calls: u64,
 }
 
 /// Runs `program` on every number of the arch's table.
@@ -118,25 +108,13 @@ pub fn measure(program: &Program, policy: &ArchPolicy) -> Figures {
     f
 }
 
-/// The mean cost of a mix over the counted numbers.
-pub fn weighted(figures: &Figures, counts: &BTreeMap<u32, u64>) -> Weighted {
-    let (mut calls, mut every, mut aware) = (0u64, 0f64, 0f64);
-    for (&nr, &count) in counts {
-        let Some(&insns) = figures.per_nr.get(nr as usize) else {
-            continue;
-        };
-        calls += count;
-        every += count as f64 * f64::from(insns);
-        if !figures.cached_nr[nr as usize] {
-            aware += count as f64 * f64::from(insns);
-        }
-    }
-    let per = |sum: f64| if calls == 0 { 0.0 } else { sum / calls as f64 };
-    Weighted {
-        every_call: per(every),
-        cache_aware: per(aware),
-        calls,
-    }
+/// The mean cost of a mix over the counted numbers (numbers past the
+/// table are left out).
+pub fn weighted(figures: &Figures, counts: &BTreeMap<u32, u64>) -> MixMeans {
+    MixMeans::of(counts.iter().filter_map(|(&nr, &count)| {
+        let insns = *figures.per_nr.get(nr as usize)?;
+        Some((count, insns, figures.cached_nr[nr as usize]))
+    }))
 }
 
 fn mean(values: impl Iterator<Item = u32>) -> f64 {
@@ -195,7 +173,7 @@ mod tests {
         let w = weighted(&f, &BTreeMap::from([(0, 3), (2, 1), (900, 5)]));
         assert_eq!(
             w,
-            Weighted {
+            MixMeans {
                 every_call: 21.0 / 4.0,
                 cache_aware: 6.0 / 4.0,
                 calls: 4

@@ -164,12 +164,6 @@ fn arch_cost(
         .iter()
         .map(|(name, w)| {
             let counts = w.for_arch(ap.audit_arch);
-            let calls: u64 = counts.values().sum();
-            let per_call: Vec<(u64, u32)> = counts
-                .iter()
-                .map(|(&nr, &c)| (c * u64::from(run(nr, [0; 6])), nr))
-                .collect();
-            let total: u64 = per_call.iter().map(|&(cost, _)| cost).sum();
             // A number outside the table is never served (the kernel's
             // bitmap holds the table's numbers only).
             let first = *ap.table_numbers().start();
@@ -179,28 +173,21 @@ fn arch_cost(
                     .copied()
                     .unwrap_or(false)
             };
-            let unserved: u64 = per_call
-                .iter()
-                .filter(|&&(_, nr)| !is_served(nr))
-                .map(|&(cost, _)| cost)
-                .sum();
+            let means = MixMeans::of(
+                counts
+                    .iter()
+                    .map(|(&nr, &c)| (c, run(nr, [0; 6]), is_served(nr))),
+            );
             let per_interval: Vec<u64> = intervals
                 .iter()
                 .map(|s| counts.range(s.lo..=s.hi).map(|(_, c)| c).sum())
                 .collect();
             let (entropy, optimal) = bounds(&per_interval);
-            let per = |sum: u64| {
-                if calls == 0 {
-                    0.0
-                } else {
-                    sum as f64 / calls as f64
-                }
-            };
             MixCost {
                 name: name.clone(),
-                calls,
-                mean: per(total),
-                cache_aware: per(unserved),
+                calls: means.calls,
+                mean: means.every_call,
+                cache_aware: means.cache_aware,
                 entropy_bound: fixed + entropy,
                 optimal_tree: fixed + optimal,
             }
@@ -215,6 +202,46 @@ fn arch_cost(
         arg_checked: Stat::of(&checked),
         cached_share: served.iter().filter(|&&s| s).count() as f64 / served.len() as f64,
         mixes: mix_costs,
+    }
+}
+
+/// A mix's mean instructions per call, over the calls counted.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct MixMeans {
+    /// Calls counted.
+    pub calls: u64,
+    /// The filter runs on every call (kernels before 5.11, or the cache
+    /// defeated).
+    pub every_call: f64,
+    /// A call the kernel's action cache serves runs no instruction.
+    pub cache_aware: f64,
+}
+
+impl MixMeans {
+    /// The means of `(calls, instructions per call, served by the cache)`
+    /// per syscall (0 when nothing is counted).
+    pub fn of(per_syscall: impl IntoIterator<Item = (u64, u32, bool)>) -> MixMeans {
+        let (mut calls, mut every, mut unserved) = (0u64, 0u64, 0u64);
+        for (count, insns, served) in per_syscall {
+            let cost = count * u64::from(insns);
+            calls += count;
+            every += cost;
+            if !served {
+                unserved += cost;
+            }
+        }
+        let per = |sum: u64| {
+            if calls == 0 {
+                0.0
+            } else {
+                sum as f64 / calls as f64
+            }
+        };
+        MixMeans {
+            calls,
+            every_call: per(every),
+            cache_aware: per(unserved),
+        }
     }
 }
 
