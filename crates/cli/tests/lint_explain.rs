@@ -234,3 +234,46 @@ fn minijail_record_check_and_weights() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A minijail clause that can never decide is reported where it is, on
+/// every verb: one with an earlier clause's conditions (a note when the
+/// actions agree, a warning when they differ) and one that never holds
+/// (`& 0`); a rule of an `@include`d file is excerpted from that file.
+#[test]
+fn minijail_clauses_that_never_decide_are_reported() {
+    let dir = std::env::temp_dir().join(format!("sysfence-mj-dead-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("main.policy"),
+        "@include /usr/share/policy/crosvm/inc.policy\n\
+         read: arg0 == 1 || arg0 == 1 || arg0 == 2; return 5\n\
+         write: arg0 == 1 && arg1 == 2\n\
+         write: arg1 == 2 && arg0 == 1; return 3\n\
+         write: arg0 & 0\n\
+         openat: 1\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("inc.policy"), "# included\nopenat: arg0 == 4\n").unwrap();
+    let constants = repo("corpus/bad/constants.json");
+    let p = dir.join("main.policy").display().to_string();
+    let (code, out, err) = SYSFENCE.status(&["lint", "--notes", &p, "--constants", &constants]);
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "main.policy:2:20: this clause of read never decides: the clause at ",
+        "main.policy:2:7 has its conditions and comes first\n     2 | read: arg0 == 1 || arg0 == 1",
+        "main.policy:4:8: this ERRNO(3) clause of write never decides: the ALLOW clause at ",
+        "main.policy:5:8: this clause of write never holds",
+        "\n     2 | openat: arg0 == 4\n       |       ^\n",
+        "minijail profile for minijail on ",
+        "; 3 warning(s), 1 note(s)\n",
+    ] {
+        assert!(out.contains(want), "want {want:?} in\n{out}");
+    }
+    // Warnings show on every verb, notes only in `lint --notes`.
+    let (code, _, err) =
+        SYSFENCE.status(&["compile", &p, "--constants", &constants, "-o", "/dev/null"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.matches("warning: ").count(), 3, "{err}");
+    assert!(!err.contains("note: "), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -39,7 +39,10 @@ pub fn run(args: Args) -> Outcome {
     let (loaded, source) = args.context.load_silently(&args.profile)?;
     let ctx = args.context.host_context()?;
     let loader = match loaded.format {
+        // Formats with their own loader; the others are a container
+        // runtime's to load.
         Format::Seccompiler => "seccompiler".to_string(),
+        Format::Minijail => "minijail".to_string(),
         _ => ctx.runtime.name().to_string(),
     };
     let name = crate::io::display_name(Some(&args.profile));

@@ -17,7 +17,7 @@
 //! ([`CmpOp::MaskedAny`], a `jset` per word), `in` a masked comparison with
 //! the complement.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::constants::ArchTable;
 use super::parser::{Atom, Filter, FilterStatement, Op};
@@ -122,10 +122,24 @@ fn entry_rules(
         return Ok(vec![rule(vec![], Action::Allow, &e.filters[0].1)]);
     }
     let mut rules = Vec::new();
+    let mut seen = Seen::default();
     for (f, at) in conditional {
         for clause in f.expr.iter().flatten() {
-            if let Some(conds) = clause_conds(&clause.atoms, width) {
-                rules.push(rule(conds, f.action, &clause.at));
+            match clause_conds(&clause.atoms, width) {
+                Some(conds) => {
+                    let r = rule(conds, f.action, &clause.at);
+                    match seen.earlier(&r, rules.len()) {
+                        Some(i) => warnings.push(never_decides(&e.name, &r, &rules[i])),
+                        None => rules.push(r),
+                    }
+                }
+                None => {
+                    let msg = format!(
+                        "this clause of {} never holds (an `&` with no bit in its mask), so minijail never matches it",
+                        e.name
+                    );
+                    warnings.push(Diagnostic::warning(&clause.at, msg));
+                }
             }
             if rules.len() > MAX_RULES {
                 let msg = format!(
@@ -141,6 +155,54 @@ fn entry_rules(
         rules.push(rule(vec![], last, at));
     }
     Ok(rules)
+}
+
+/// The clauses of one syscall kept so far, by their conditions (in a
+/// canonical order: `&&` commutes).
+#[derive(Default)]
+struct Seen(HashMap<Vec<Cond>, usize>);
+
+impl Seen {
+    /// The earlier rule with `r`'s conditions, if any; else `r` is kept as
+    /// rule `index`.
+    fn earlier(&mut self, r: &Rule, index: usize) -> Option<usize> {
+        let mut key = r.conds.clone();
+        key.sort_by_key(|c| (c.arg.get(), c.op, c.value, c.value_two));
+        match self.0.get(&key) {
+            Some(&i) => Some(i),
+            None => {
+                self.0.insert(key, index);
+                None
+            }
+        }
+    }
+}
+
+/// A clause left out because an earlier one has its conditions: a note
+/// when the actions agree, a warning when the text asks for an action the
+/// filter never takes.
+fn never_decides(name: &str, r: &Rule, first: &Rule) -> Diagnostic {
+    let o = &first.origin;
+    let place = format!("{}:{}:{}", o.file, o.line, o.column);
+    let d = if r.action == first.action {
+        let msg = format!(
+            "this clause of {name} never decides: the clause at {place} has its conditions and comes first"
+        );
+        Diagnostic::note(&r.origin, msg)
+    } else {
+        let msg = format!(
+            "this {} clause of {name} never decides: the {} clause at {place} has its conditions and comes first",
+            r.action, first.action
+        );
+        Diagnostic::warning(&r.origin, msg)
+    };
+    // An excerpt of the first clause only from the same file (one diagnostic
+    // has one source text).
+    if o.file == r.origin.file {
+        d.with_related(o)
+    } else {
+        d
+    }
 }
 
 fn rule(conds: Vec<Cond>, action: Action, at: &Origin) -> Rule {

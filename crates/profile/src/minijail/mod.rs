@@ -68,8 +68,14 @@ pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
     }
     let default = reader.default.unwrap_or(parser::KILL);
     let mut warnings = std::mem::take(&mut reader.warnings);
+    let mut lowered = Vec::new();
     let mut ap =
-        lower::lower(&reader.statements, default, &table, &name, &mut warnings).map_err(located)?;
+        lower::lower(&reader.statements, default, &table, &name, &mut lowered).map_err(located)?;
+    // A rule of an `@include`d file is excerpted from that file.
+    warnings.extend(lowered.into_iter().map(|w| {
+        let source = sources.get(&w.origin.file).cloned();
+        w.with_source(source)
+    }));
     if let Some(a) = arch {
         ap.table_max = ap.table_max.max(a.max_nr());
     }
