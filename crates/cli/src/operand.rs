@@ -25,7 +25,7 @@ pub fn read(text: &str, context: &ContextArgs) -> Result<Subject, Failure> {
     }
     let path = Path::new(text);
     let bytes = std::fs::read(path).map_err(|e| Failure::input(format!("{text}: {e}")))?;
-    if looks_like_profile(&bytes) {
+    if looks_like_profile(path, &bytes) {
         let loaded = context.load(path)?;
         return Ok(Subject::Policy(loaded.policy));
     }

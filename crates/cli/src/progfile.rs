@@ -28,10 +28,15 @@ pub fn looks_like_text(bytes: &[u8]) -> bool {
     !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok()
 }
 
-/// Whether a text input is a profile rather than assembly: JSON starts with
-/// `{`, Inspektor Gadget output with a `//` line, YAML documents with `---`,
+/// Whether a text input is a profile rather than assembly: a minijail
+/// policy by its `.policy` name, as the profile reader detects it (its
+/// `name: filter` lines read like `bpf_asm` labels); JSON starts with `{`,
+/// Inspektor Gadget output with a `//` line, YAML documents with `---`,
 /// `apiVersion:` or `kind:`. None of these can start a `bpf_asm` program.
-pub fn looks_like_profile(bytes: &[u8]) -> bool {
+pub fn looks_like_profile(path: &std::path::Path, bytes: &[u8]) -> bool {
+    if path.extension().is_some_and(|e| e == "policy") {
+        return true;
+    }
     let text = String::from_utf8_lossy(bytes);
     let start = text.trim_start();
     start.starts_with('{')

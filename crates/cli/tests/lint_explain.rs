@@ -214,6 +214,23 @@ fn minijail_record_check_and_weights() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("rw.policy:3:21\n"), "{out}");
     assert!(out.contains("\n       |                     ^\n"), "{out}");
+    // `emu` and `equiv` take a `.policy` for a profile, not for assembly
+    // (its `name: filter` lines read like labels).
+    let (code, out, err) = SYSFENCE.status(&[
+        "emu",
+        &p,
+        "--constants",
+        &constants,
+        "--arch",
+        "x86_64",
+        "write",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("ALLOW"), "{out}");
+    let (code, out, err) = SYSFENCE.status(&["equiv", &p, &p, "--constants", &constants]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("equal on every input"), "{out}");
     // No clause holds: the default decides, and the rules tried are named.
     let (code, out, err) = SYSFENCE.status(&[
         "explain",

@@ -94,7 +94,7 @@ pub fn run(args: Args) -> VerbOutcome {
 fn load(args: &Args, arch: &ArchChoice) -> Result<(Program, String), Failure> {
     let name = args.prog.display().to_string();
     let bytes = read_input(Some(&args.prog))?;
-    if looks_like_text(&bytes) && looks_like_profile(&bytes) {
+    if looks_like_text(&bytes) && looks_like_profile(&args.prog, &bytes) {
         let loaded = args.context.load(&args.prog)?;
         let compiled = sysfence_compile::compile(&loaded.policy, &sysfence_compile::Config::new())
             .map_err(crate::cmd::compile::failure)?;
