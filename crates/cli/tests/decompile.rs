@@ -27,8 +27,29 @@ fn stated_flags(err: &str) -> Vec<String> {
 
 /// Decompiles `prog` and checks `equiv` under the stated flags.
 fn decompile_and_check(prog: &str, format: &str, dir: &std::path::Path) -> String {
-    let out = dir.join(format!("out.{format}.json")).display().to_string();
-    let r = SYSFENCE.exec(&["decompile", prog, "--format", format, "-o", &out]);
+    decompile_and_check_with(prog, format, dir, &[])
+}
+
+/// [`decompile_and_check`] with more decompile flags.
+fn decompile_and_check_with(
+    prog: &str,
+    format: &str,
+    dir: &std::path::Path,
+    more: &[&str],
+) -> String {
+    // A minijail policy is told from assembly by its name.
+    let ext = if format == "minijail" {
+        "policy"
+    } else {
+        "json"
+    };
+    let out = dir
+        .join(format!("out.{format}.{ext}"))
+        .display()
+        .to_string();
+    let mut args = vec!["decompile", prog, "--format", format, "-o", &out];
+    args.extend(more);
+    let r = SYSFENCE.exec(&args);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let flags = stated_flags(&r.stderr);
     let mut args = vec!["equiv", &out, prog];
@@ -67,6 +88,42 @@ fn a_program_decompiles_into_each_format_with_equiv_holding() {
     ]);
     assert_eq!(c.code, 0, "{}", c.stderr);
     decompile_and_check(&compiled, "seccompiler", &dir);
+}
+
+/// x86_64 only: getpid allowed, write allowed when fd <= 2, read
+/// ERRNO(5), the rest and foreign arches KILL_THREAD: a minijail policy.
+const KILLING: &str = "ld [4]\njeq #AUDIT_ARCH_X86_64, arch, kill\narch: ld [0]\njeq #39, allow, w\nw: jeq #1, fd, r\nr: jeq #0, errno, kill\nfd: ld [20]\njeq #0, lo, kill\nlo: ld [16]\njgt #2, kill, allow\nallow: ret #0x7fff0000\nerrno: ret #0x50005\nkill: ret #0\n";
+
+#[test]
+fn a_program_decompiles_into_a_minijail_policy_with_equiv_holding() {
+    let Some(constants) =
+        sysfence_testkit::shared::require("corpus/third-party/crosvm/x86_64/constants.json")
+    else {
+        return;
+    };
+    let constants = constants.display().to_string();
+    let dir = temp_dir("decompile-minijail");
+    let prog = write(&dir, "killing.asm", KILLING);
+    let policy = decompile_and_check_with(&prog, "minijail", &dir, &["--constants", &constants]);
+    for line in [
+        "getpid: allow\n",
+        "read: return 5\n",
+        "write: arg0 <= 0x2; allow\n",
+    ] {
+        assert!(policy.contains(line), "{line:?} in\n{policy}");
+    }
+    // Without --constants the proof reads it with sysfence's own table.
+    let r = SYSFENCE.exec(&["decompile", &prog, "--format", "minijail"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, policy);
+    // ERRNO(1) for every other call: minijail's @default cannot say it.
+    let small = write(&dir, "small.asm", SMALL);
+    let r = SYSFENCE.exec(&["decompile", &small, "--format", "minijail"]);
+    r.assert_fails(
+        1,
+        &["the default action is ERRNO(1); minijail's @default"],
+        "",
+    );
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! `sysfence decompile PROG [--format docker|oci|seccompiler] [-o OUT]`:
+//! `sysfence decompile PROG [--format docker|oci|seccompiler|minijail] [-o OUT]`:
 //! any filter → a profile whose compiled meaning is proven equal to it.
 //!
 //! In: a raw or assembly program (a dump, libseccomp's or seccompiler's
@@ -18,9 +18,10 @@
 use std::path::PathBuf;
 
 use sysfence_exact::compare::DEFAULT_BUDGET;
-use sysfence_exact::decompile::prove::{DecompileError, decompile};
+use sysfence_exact::decompile::prove::{DecompileError, decompile_with};
 use sysfence_exact::decompile::render::OutFormat;
 use sysfence_exact::witness::Named;
+use sysfence_profile::minijail::constants::{self, ArchTable};
 
 use crate::cmd::context::ContextArgs;
 use crate::cmd::equiv::action;
@@ -37,6 +38,8 @@ pub enum Format {
     Oci,
     /// seccompiler JSON (one category, `main`).
     Seccompiler,
+    /// A minijail policy (one arch; read it with that arch's `constants.json`).
+    Minijail,
 }
 
 /// Arguments.
@@ -50,6 +53,11 @@ pub struct Args {
     /// Write here instead of standard output.
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
+    /// minijail: the arch's `constants.json` the policy will be compiled
+    /// with, which the proof reads it with (default: sysfence's own table
+    /// of the arch, the kernel's names and numbers).
+    #[arg(long)]
+    constants: Option<PathBuf>,
     /// Node budget of the decision diagrams.
     #[arg(long, default_value_t = DEFAULT_BUDGET)]
     budget: usize,
@@ -62,8 +70,15 @@ pub fn run(args: Args) -> Outcome {
         Format::Docker => OutFormat::Docker,
         Format::Oci => OutFormat::Oci,
         Format::Seccompiler => OutFormat::Seccompiler,
+        Format::Minijail => OutFormat::Minijail,
     };
-    match decompile(&subject, format, args.budget) {
+    let table = match &args.constants {
+        Some(path) => Some(read_constants(path)?),
+        None => None,
+    };
+    let shown = args.constants.as_ref().map(|p| p.display().to_string());
+    let constants = table.as_ref().zip(shown.as_deref());
+    match decompile_with(&subject, format, args.budget, constants) {
         Ok(d) => {
             write_output(args.output.as_ref(), d.text.as_bytes())?;
             eprintln!(
@@ -92,4 +107,11 @@ pub fn run(args: Args) -> Outcome {
         }
         Err(e) => Err(Failure::input(format!("{}: {e}", args.prog))),
     }
+}
+
+/// A minijail `constants.json` (bad input is a located error, exit 2).
+fn read_constants(path: &std::path::Path) -> Result<ArchTable, Failure> {
+    let shown = path.display().to_string();
+    let bytes = crate::io::read_input(Some(path))?;
+    constants::parse(&bytes, &shown).map_err(|e| Failure::input(e.to_string()))
 }

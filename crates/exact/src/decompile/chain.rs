@@ -24,13 +24,45 @@ use sysfence_profile::ir::ArgWidth;
 
 use super::{ArgTest, PIECE_LIMIT, TestOp, split_word};
 use crate::policy::arg_slots;
-use crate::store::{Node, Store, var_bit};
+use std::rc::Rc;
+
+use crate::store::{FastMap, Node, Store, var_bit};
 
 /// One range of an argument and the node reached after its words.
 type Range = (u64, u64, Node);
 
+/// Rules: a leaf value and the tests that lead to it.
+type Rules = Vec<(u32, Vec<ArgTest>)>;
+
 /// The rules of `n` for every leaf but `skip`.
-pub fn rules(s: &Store, n: Node, abi: Arch, skip: u32) -> Option<Vec<(u32, Vec<ArgTest>)>> {
+pub fn rules(s: &Store, n: Node, abi: Arch, skip: u32) -> Option<Rules> {
+    let mut memo = FastMap::default();
+    rules_of(s, n, (abi, skip), &mut memo).map(|r| r.as_ref().clone())
+}
+
+/// [`rules`] of `n`, each node's once: the ranges of one argument often
+/// lead to the same node, whose rules would otherwise be built per range
+/// (and per range of every argument before it).
+fn rules_of(
+    s: &Store,
+    n: Node,
+    (abi, skip): (Arch, u32),
+    memo: &mut FastMap<Node, Option<Rc<Rules>>>,
+) -> Option<Rc<Rules>> {
+    if let Some(r) = memo.get(&n) {
+        return r.clone();
+    }
+    let r = rules_uncached(s, n, (abi, skip), memo).map(Rc::new);
+    memo.insert(n, r.clone());
+    r
+}
+
+fn rules_uncached(
+    s: &Store,
+    n: Node,
+    (abi, skip): (Arch, u32),
+    memo: &mut FastMap<Node, Option<Rc<Rules>>>,
+) -> Option<Rules> {
     if let Some(v) = s.value(n) {
         return Some(if v == skip { vec![] } else { vec![(v, vec![])] });
     }
@@ -44,73 +76,90 @@ pub fn rules(s: &Store, n: Node, abi: Arch, skip: u32) -> Option<Vec<(u32, Vec<A
     if h > l || (narrow && slot == h) {
         return None;
     }
+    // Values that reach only the default need no rule.
+    let live = |m: Node| s.value(m) != Some(skip);
     let ranged = match (slot == h, wide_ranges(s, n, h, l)) {
-        (true, Some(ranges)) => Some(alternatives(arg, ranges, u64::MAX, false)),
+        (true, Some(ranges)) => alternatives(arg, ranges, (u64::MAX, false), live),
         (true, None) => None,
-        (false, _) => split_word(s, n, l).map(|pieces| {
+        (false, _) => split_word(s, n, l).and_then(|pieces| {
             let r = pieces
                 .into_iter()
                 .map(|(a, b, m)| (u64::from(a), u64::from(b), m));
-            alternatives(arg, r.collect(), u64::from(u32::MAX), !narrow)
+            alternatives(arg, r.collect(), (u64::from(u32::MAX), !narrow), live)
         }),
     };
     // Ranges or bit patterns, whichever needs fewer conditions.
-    let patterned = patterns(s, n, arg, h, l, narrow);
+    let patterned = patterns(s, n, arg, (h, l), narrow, live);
     let size = |p: &[(Vec<Vec<ArgTest>>, Node)]| p.iter().map(|x| x.0.len()).sum::<usize>();
-    let parts = match ranged {
-        Some(r) if size(&r) <= size(&patterned) => r,
-        _ => patterned,
+    let parts = match (ranged, patterned) {
+        (Some(r), Some(p)) if size(&r) <= size(&p) => r,
+        (_, Some(p)) => p,
+        (r, None) => r?,
     };
     let mut out = Vec::new();
     for (alts, sub) in parts {
-        if s.value(sub) == Some(skip) {
-            continue;
+        let rest = rules_of(s, sub, (abi, skip), memo)?;
+        // The product is counted before it is built.
+        if out.len() + alts.len() * rest.len() > PIECE_LIMIT {
+            return None;
         }
-        let rest = rules(s, sub, abi, skip)?;
         for alt in alts {
-            for (v, tests) in &rest {
+            for (v, tests) in rest.iter() {
                 out.push((*v, alt.iter().chain(tests).copied().collect()));
             }
-        }
-        if out.len() > PIECE_LIMIT {
-            return None;
         }
     }
     Some(out)
 }
 
-/// Each range's alternatives, with the node after the argument.
+/// The alternatives of each range whose node is `live`, with that node;
+/// `None` past [`PIECE_LIMIT`] alternatives.
 fn alternatives(
     arg: u8,
     ranges: Vec<Range>,
-    max: u64,
-    low_only: bool,
-) -> Vec<(Vec<Vec<ArgTest>>, Node)> {
-    ranges
-        .into_iter()
-        .map(|(lo, hi, sub)| (range_tests(arg, lo, hi, max, low_only), sub))
-        .collect()
+    (max, low_only): (u64, bool),
+    live: impl Fn(Node) -> bool,
+) -> Option<Vec<(Vec<Vec<ArgTest>>, Node)>> {
+    let mut out = Vec::new();
+    let mut count = 0;
+    for (lo, hi, sub) in ranges.into_iter().filter(|r| live(r.2)) {
+        let alts = range_tests(arg, lo, hi, max, low_only);
+        count += alts.len();
+        if count > PIECE_LIMIT {
+            return None;
+        }
+        out.push((alts, sub));
+    }
+    Some(out)
 }
 
 /// The bit patterns of one argument's words (a `MASKED_EQ`, or `EQ` when
 /// every bit is fixed) with the node after them, for an argument whose
-/// values are not a few ranges (a mask test repeated over high words).
+/// values are not a few ranges (a mask test repeated over high words),
+/// those whose node is `live`; `None` past [`PIECE_LIMIT`] patterns (the paths through 64 bits can be
+/// exponentially many).
 fn patterns(
     s: &Store,
     n: Node,
     arg: u8,
-    h: usize,
-    l: usize,
+    (h, l): (usize, usize),
     narrow: bool,
-) -> Vec<(Vec<Vec<ArgTest>>, Node)> {
+    live: impl Fn(Node) -> bool,
+) -> Option<Vec<(Vec<Vec<ArgTest>>, Node)>> {
     let mut out = Vec::new();
     let mut stack = vec![(n, 0u64, 0u64)];
     while let Some((m, mask, value)) = stack.pop() {
+        if out.len() > PIECE_LIMIT {
+            return None;
+        }
         let (slot, bit) = match s.value(m) {
             None => var_bit(s.top(m)),
             Some(_) => (usize::MAX, 0),
         };
         if slot != h && slot != l {
+            if !live(m) {
+                continue;
+            }
             let full = mask == u64::MAX || (narrow && mask == 0xffff_ffff);
             let op = if full { TestOp::Eq } else { TestOp::MaskedEq };
             let mask = if full { u64::MAX } else { mask };
@@ -132,13 +181,14 @@ fn patterns(
         stack.push((lo, mask | b, value));
         stack.push((hi, mask | b, value | b));
     }
-    out
+    Some(out)
 }
 
-/// The 64-bit ranges of an argument whose high word `h` is tested first.
+/// The 64-bit ranges of an argument whose high word `h` is tested first;
+/// `None` past 16 × [`PIECE_LIMIT`] of them.
 fn wide_ranges(s: &Store, n: Node, h: usize, l: usize) -> Option<Vec<Range>> {
     let mut out: Vec<Range> = Vec::new();
-    let mut push = |lo: u64, hi: u64, m: Node| match out.last_mut() {
+    let push = |out: &mut Vec<Range>, lo: u64, hi: u64, m: Node| match out.last_mut() {
         Some(last) if last.2 == m && last.1 + 1 == lo => last.1 = hi,
         _ => out.push((lo, hi, m)),
     };
@@ -146,12 +196,17 @@ fn wide_ranges(s: &Store, n: Node, h: usize, l: usize) -> Option<Vec<Range>> {
         let (lo, hi) = (u64::from(hlo) << 32, u64::from(hhi) << 32 | 0xffff_ffff);
         let tests_low = s.value(m).is_none() && var_bit(s.top(m)).0 == l;
         if !tests_low {
-            push(lo, hi, m);
+            push(&mut out, lo, hi, m);
         } else if hlo == hhi {
             for (a, b, k) in split_word(s, m, l)? {
-                push(lo | u64::from(a), lo | u64::from(b), k);
+                push(&mut out, lo | u64::from(a), lo | u64::from(b), k);
             }
         } else {
+            return None;
+        }
+        // Each high word may split the low word anew; most ranges of a
+        // big split lead to the default and are dropped later.
+        if out.len() > 16 * PIECE_LIMIT {
             return None;
         }
     }

@@ -28,6 +28,7 @@
 //! the notes in [`Plan::lost`] explain a failed proof.
 
 pub mod chain;
+pub mod minijail;
 pub mod prove;
 pub mod render;
 
@@ -38,7 +39,7 @@ use sysfence_profile::arch::Arch;
 
 use crate::diff::Bits;
 use crate::policy::{ARCH_SLOT, NR_SLOT, arg_slots};
-use crate::store::{Node, Store, WORDS, var_bit};
+use crate::store::{FastMap, Node, Store, WORDS, var_bit};
 
 /// At most this many pieces in one word split, or cubes per syscall.
 pub const PIECE_LIMIT: usize = 1 << 14;
@@ -278,30 +279,64 @@ fn default_candidates(s: &Store, splits: &[(Arch, Vec<Piece>)], bad: u32) -> Vec
 pub type Cube = ([Bits; WORDS], u32);
 
 /// The paths of `n` to leaves other than `skip`; `None` past
-/// [`PIECE_LIMIT`].
+/// [`PIECE_LIMIT`]. A subdiagram whose leaves are all `skip` is passed
+/// over whole (it may hold exponentially many paths), so the walk takes
+/// time in proportion to the cubes it lists.
 pub fn cubes(s: &Store, n: Node, skip: u32) -> Option<Vec<Cube>> {
-    let mut out = Vec::new();
+    let mut walk = Cubes {
+        s,
+        skip,
+        live: FastMap::default(),
+        out: Vec::new(),
+    };
     let mut cur = [Bits::default(); WORDS];
-    cubes_rec(s, n, skip, &mut cur, &mut out).then_some(out)
+    walk.from(n, &mut cur).then_some(walk.out)
 }
 
-fn cubes_rec(s: &Store, n: Node, skip: u32, cur: &mut [Bits; WORDS], out: &mut Vec<Cube>) -> bool {
-    if let Some(v) = s.value(n) {
-        if v != skip {
-            out.push((*cur, v));
+/// [`cubes`]' walk: the nodes known to reach a leaf other than `skip`.
+struct Cubes<'s> {
+    s: &'s Store,
+    skip: u32,
+    live: FastMap<Node, bool>,
+    out: Vec<Cube>,
+}
+
+impl Cubes<'_> {
+    /// Whether `n` reaches a leaf other than `skip`.
+    fn is_live(&mut self, n: Node) -> bool {
+        if let Some(v) = self.s.value(n) {
+            return v != self.skip;
         }
-        return out.len() <= PIECE_LIMIT;
+        if let Some(&l) = self.live.get(&n) {
+            return l;
+        }
+        let (lo, hi) = self.s.children(n);
+        let l = self.is_live(lo) || self.is_live(hi);
+        self.live.insert(n, l);
+        l
     }
-    let (slot, bit) = var_bit(s.top(n));
-    let (lo, hi) = s.children(n);
-    let saved = cur[slot];
-    cur[slot].mask |= 1 << bit;
-    cur[slot].value &= !(1 << bit);
-    let ok = cubes_rec(s, lo, skip, cur, out);
-    cur[slot].value |= 1 << bit;
-    let ok = ok && cubes_rec(s, hi, skip, cur, out);
-    cur[slot] = saved;
-    ok
+
+    /// Lists the cubes below `n`, `cur` fixing the bits above it; false
+    /// past the limit.
+    fn from(&mut self, n: Node, cur: &mut [Bits; WORDS]) -> bool {
+        if !self.is_live(n) {
+            return true;
+        }
+        if let Some(v) = self.s.value(n) {
+            self.out.push((*cur, v));
+            return self.out.len() <= PIECE_LIMIT;
+        }
+        let (slot, bit) = var_bit(self.s.top(n));
+        let (lo, hi) = self.s.children(n);
+        let saved = cur[slot];
+        cur[slot].mask |= 1 << bit;
+        cur[slot].value &= !(1 << bit);
+        let ok = self.from(lo, cur);
+        cur[slot].value |= 1 << bit;
+        let ok = ok && self.from(hi, cur);
+        cur[slot] = saved;
+        ok
+    }
 }
 
 /// The argument conditions of a cube on `arch` (`None` when the cube fixes

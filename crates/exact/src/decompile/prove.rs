@@ -9,11 +9,13 @@
 //!
 //! Contexts tried, in order (Docker and OCI): crun (no ENOSYS stub), then
 //! runc with its stub, each with the plan's first arch as host arch and
-//! libseccomp 2.6.1; seccompiler: its one arch. The first context in which
-//! the proof holds is the answer.
+//! libseccomp 2.6.1; seccompiler and minijail: their one arch (a minijail
+//! policy read with that arch's table as sysfence has it). The first
+//! context in which the proof holds is the answer.
 
 use sysfence_profile::arch::Arch;
-use sysfence_profile::{HostContext, LoadOptions, Runtime, load};
+use sysfence_profile::minijail::constants::ArchTable;
+use sysfence_profile::{HostContext, LoadOptions, Loaded, ProfileError, Runtime, load};
 
 use super::render::{OutFormat, render};
 use super::{Plan, plans};
@@ -60,11 +62,26 @@ pub enum DecompileError {
     Replay(#[from] ReplayError),
 }
 
-/// Decompiles `subject` into `format` and proves the result.
+/// A minijail arch table given by the user: the table and its file.
+pub type Constants<'a> = (&'a ArchTable, &'a str);
+
+/// Decompiles `subject` into `format` and proves the result (a minijail
+/// policy read with the plan's arch table as sysfence has it).
 pub fn decompile(
     subject: &Subject,
     format: OutFormat,
     budget: usize,
+) -> Result<Decompiled, DecompileError> {
+    decompile_with(subject, format, budget, None)
+}
+
+/// [`decompile`], a minijail policy read with `constants` when given (the
+/// arch's `constants.json` the policy will be compiled with).
+pub fn decompile_with(
+    subject: &Subject,
+    format: OutFormat,
+    budget: usize,
+    constants: Option<Constants<'_>>,
 ) -> Result<Decompiled, DecompileError> {
     let mut s = Store::new(budget);
     let root = subject.diagram(&mut s)?;
@@ -72,7 +89,7 @@ pub fn decompile(
     drop(s);
     let mut failed: Option<(Vec<String>, Option<Witness>)> = None;
     for p in candidates {
-        match attempt(subject, p, format, budget)? {
+        match attempt(subject, p, (format, constants), budget)? {
             Ok(d) => return Ok(d),
             Err(f) => {
                 failed.get_or_insert(f);
@@ -94,12 +111,15 @@ type Attempt = Result<Decompiled, (Vec<String>, Option<Witness>)>;
 fn attempt(
     subject: &Subject,
     mut p: Plan,
-    format: OutFormat,
+    (format, constants): (OutFormat, Option<Constants<'_>>),
     budget: usize,
 ) -> Result<Attempt, DecompileError> {
     let text = render(&mut p, format);
     let mut witness = None;
-    for (context, flags) in contexts(&p, format) {
+    for (context, mut flags) in contexts(&p, format) {
+        if let Some((_, file)) = constants.filter(|_| format == OutFormat::Minijail) {
+            flags = format!("--format minijail --constants {file}");
+        }
         let opts = LoadOptions {
             format: Some(format.profile_format()),
             context: context.clone(),
@@ -109,7 +129,7 @@ fn attempt(
             include_dir: None,
             constants: None,
         };
-        let loaded = match load(text.as_bytes(), &opts) {
+        let loaded = match read(&text, &opts, &p, constants.map(|c| c.0)) {
             Ok(l) => l,
             Err(e) => {
                 p.lost.push(format!(
@@ -137,6 +157,25 @@ fn attempt(
     Ok(Err((p.lost, witness)))
 }
 
+/// The text loaded as the runtime loads it; a minijail policy with the
+/// table given, else the plan's arch table built from sysfence's syscall
+/// table (the kernel's names and numbers, as minijail's generated
+/// `constants.json` has them).
+fn read(
+    text: &str,
+    opts: &LoadOptions,
+    p: &Plan,
+    given: Option<&ArchTable>,
+) -> Result<Loaded, ProfileError> {
+    if opts.format != Some(sysfence_profile::Format::Minijail) {
+        return load(text.as_bytes(), opts);
+    }
+    let arch = p.arches.first().copied().unwrap_or(Arch::X86_64);
+    let own = ArchTable::for_arch(arch);
+    let table = given.unwrap_or(&own);
+    sysfence_profile::minijail::load_with_table(text.as_bytes(), opts, table)
+}
+
 /// The contexts to try, with their flags.
 pub fn contexts(p: &Plan, format: OutFormat) -> Vec<(HostContext, String)> {
     let host = p
@@ -153,6 +192,12 @@ pub fn contexts(p: &Plan, format: OutFormat) -> Vec<(HostContext, String)> {
         OutFormat::Docker => "docker",
         OutFormat::Oci => "oci",
         OutFormat::Seccompiler => "seccompiler",
+        OutFormat::Minijail => {
+            let flags = format!(
+                "--format minijail, with {host}'s constants.json (the kernel's syscall numbers)"
+            );
+            return vec![(base, flags)];
+        }
     };
     if format == OutFormat::Seccompiler {
         return vec![(base, format!("--format {fmt} --host-arch {host}"))];

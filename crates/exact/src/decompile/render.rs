@@ -1,5 +1,6 @@
 //! A [`Plan`] as profile text: Docker/moby JSON, an OCI `config.json`
-//! fragment, or seccompiler JSON.
+//! fragment, seccompiler JSON, or a minijail policy
+//! ([`super::minijail`]).
 //!
 //! In: a plan. Out: the text, and notes for what the format cannot carry
 //! (appended to the plan's losses by [`render`]): Docker and OCI give every
@@ -22,6 +23,8 @@ pub enum OutFormat {
     Oci,
     /// seccompiler JSON, one thread category named `main`.
     Seccompiler,
+    /// A minijail policy (`super::minijail`).
+    Minijail,
 }
 
 impl OutFormat {
@@ -31,6 +34,7 @@ impl OutFormat {
             OutFormat::Docker => sysfence_profile::Format::Docker,
             OutFormat::Oci => sysfence_profile::Format::Oci,
             OutFormat::Seccompiler => sysfence_profile::Format::Seccompiler,
+            OutFormat::Minijail => sysfence_profile::Format::Minijail,
         }
     }
 }
@@ -41,6 +45,7 @@ pub fn render(plan: &mut Plan, format: OutFormat) -> String {
         OutFormat::Docker => docker(plan),
         OutFormat::Oci => json!({"ociVersion": "1.0.2", "linux": {"seccomp": docker(plan)}}),
         OutFormat::Seccompiler => seccompiler(plan),
+        OutFormat::Minijail => return super::minijail::render(plan),
     };
     let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
     text.push('\n');

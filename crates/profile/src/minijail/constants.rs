@@ -8,7 +8,8 @@
 
 use std::collections::HashMap;
 
-use crate::ir::Origin;
+use crate::arch::Arch;
+use crate::ir::{ArgWidth, Origin};
 use crate::json::{Member, Node, Value};
 use crate::{ProfileError, parse_json};
 
@@ -39,6 +40,27 @@ impl ArchTable {
     /// The smallest signed word.
     pub fn min_signed(&self) -> i128 {
         -(1i128 << (self.bits - 1))
+    }
+
+    /// The table of `arch` from sysfence's own syscall table: the kernel's
+    /// names and numbers (which minijail's generated `constants.json` also
+    /// holds), no named constants, no groups.
+    pub fn for_arch(arch: Arch) -> ArchTable {
+        ArchTable {
+            arch_nr: arch.audit_arch(),
+            arch_name: arch.name().to_string(),
+            bits: match arch.width() {
+                ArgWidth::Bits64 => 64,
+                ArgWidth::Bits32 => 32,
+            },
+            syscalls: arch
+                .table()
+                .iter()
+                .map(|&(name, nr)| (name.to_string(), nr))
+                .collect(),
+            constants: HashMap::new(),
+            groups: HashMap::new(),
+        }
     }
 
     /// The largest syscall number in the table.

@@ -30,24 +30,30 @@ use crate::{Format, LoadOptions, Loaded, ProfileError};
 
 pub use files::INCLUDE_DEPTH_LIMIT;
 
-/// Reads a minijail policy.
+/// Reads a minijail policy with the arch table `LoadOptions::constants`
+/// names (default `constants.json` beside the policy).
 pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
+    let table = read_table(opts, &origin(&opts.file_name, 1, 1))?;
+    load_with_table(text, opts, &table)
+}
+
+/// Reads a minijail policy with the arch table `table` (for one built
+/// without a file, [`constants::ArchTable::for_arch`]).
+pub fn load_with_table(
+    text: &[u8],
+    opts: &LoadOptions,
+    table: &constants::ArchTable,
+) -> Result<Loaded, ProfileError> {
     let file = opts.file_name.as_str();
-    let at = |line, column| Origin {
-        file: file.to_string(),
-        line,
-        column,
-        path: String::new(),
-    };
+    let at = |line, column| origin(file, line, column);
     let text = std::str::from_utf8(text)
         .map_err(|e| ProfileError::new(&at(1, 1), format!("the policy is not UTF-8 ({e})")))?;
-    let table = read_table(opts, &at(1, 1))?;
     let include_dir = opts.include_dir.clone().or_else(|| opts.base_dir.clone());
     let shown_dir = match &opts.include_dir {
         Some(d) => Some(d.clone()),
         None => Path::new(file).parent().map(Path::to_path_buf),
     };
-    let mut reader = files::Reader::new(&table, include_dir, shown_dir);
+    let mut reader = files::Reader::new(table, include_dir, shown_dir);
     let read = reader.read(file, opts.base_dir.clone(), text);
     let sources = std::mem::take(&mut reader.sources);
     let located = |(msg, o): (String, Origin)| {
@@ -70,7 +76,7 @@ pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
     let mut warnings = std::mem::take(&mut reader.warnings);
     let mut lowered = Vec::new();
     let mut ap =
-        lower::lower(&reader.statements, default, &table, &name, &mut lowered).map_err(located)?;
+        lower::lower(&reader.statements, default, table, &name, &mut lowered).map_err(located)?;
     // A rule of an `@include`d file is excerpted from that file.
     warnings.extend(lowered.into_iter().map(|w| {
         let source = sources.get(&w.origin.file).cloned();
@@ -94,6 +100,15 @@ pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
         flags: vec![],
         frequency,
     })
+}
+
+fn origin(file: &str, line: u32, column: u32) -> Origin {
+    Origin {
+        file: file.to_string(),
+        line,
+        column,
+        path: String::new(),
+    }
 }
 
 /// The arch table: `--constants`, else `constants.json` beside the policy.
