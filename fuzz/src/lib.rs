@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod checks;
+pub mod decompile_checks;
 pub mod exact_checks;
 pub mod minijail_checks;
 pub mod profile_checks;

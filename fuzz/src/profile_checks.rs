@@ -109,16 +109,22 @@ pub fn merge_profile(rules: &[(Vec<DrawnCond>, u8)], x32: bool) -> String {
             names: vec!["read"],
             action: ACTIONS[usize::from(*act) % ACTIONS.len()],
             errno_ret: None,
-            args: conds
-                .iter()
-                .map(|&(index, op, value)| Arg {
-                    index: index % 6,
-                    op: OPS[usize::from(op) % OPS.len()],
-                    value,
-                    value_two: value,
-                })
-                .collect(),
+            args: drawn_args(conds),
         })
         .collect();
     Profile::errno_default(syscalls, x32).json()
+}
+
+/// Drawn conditions as profile conditions (each one's `valueTwo` is its
+/// value).
+pub fn drawn_args(conds: &[DrawnCond]) -> Vec<Arg> {
+    conds
+        .iter()
+        .map(|&(index, op, value)| Arg {
+            index: index % 6,
+            op: OPS[usize::from(op) % OPS.len()],
+            value,
+            value_two: value,
+        })
+        .collect()
 }
