@@ -199,49 +199,29 @@ fn minijail_record_check_and_weights() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("@frequency"), "{out}");
+    // A verb on the policy with its constants.
+    let on = |verb: &str, more: &[&str]| {
+        let mut args = vec![verb, p.as_str(), "--constants", constants.as_str()];
+        args.extend(more);
+        SYSFENCE.status(&args)
+    };
+    let x86_64_write = |verb: &str, fd: &str| on(verb, &["--arch", "x86_64", "write", fd]);
     // The rule is the clause that matched, and a line-based policy has no
     // JSON path to show after its line:column.
-    let (code, out, err) = SYSFENCE.status(&[
-        "explain",
-        &p,
-        "--constants",
-        &constants,
-        "--arch",
-        "x86_64",
-        "write",
-        "2",
-    ]);
+    let (code, out, err) = x86_64_write("explain", "2");
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("rw.policy:3:21\n"), "{out}");
     assert!(out.contains("\n       |                     ^\n"), "{out}");
     // `emu` and `equiv` take a `.policy` for a profile, not for assembly
     // (its `name: filter` lines read like labels).
-    let (code, out, err) = SYSFENCE.status(&[
-        "emu",
-        &p,
-        "--constants",
-        &constants,
-        "--arch",
-        "x86_64",
-        "write",
-        "2",
-    ]);
+    let (code, out, err) = x86_64_write("emu", "2");
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("ALLOW"), "{out}");
-    let (code, out, err) = SYSFENCE.status(&["equiv", &p, &p, "--constants", &constants]);
+    let (code, out, err) = on("equiv", &[p.as_str()]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("equal on every input"), "{out}");
     // No clause holds: the default decides, and the rules tried are named.
-    let (code, out, err) = SYSFENCE.status(&[
-        "explain",
-        &p,
-        "--constants",
-        &constants,
-        "--arch",
-        "x86_64",
-        "write",
-        "3",
-    ]);
+    let (code, out, err) = x86_64_write("explain", "3");
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains(

@@ -305,7 +305,8 @@ fn read_text(path: &Path) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| format!("{}: not UTF-8 ({e})", path.display()))
 }
 
-fn origin(file: &str, line: u32, column: u32) -> Origin {
+/// A place in a minijail file (no JSON path).
+pub(super) fn origin(file: &str, line: u32, column: u32) -> Origin {
     Origin {
         file: file.to_string(),
         line,

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use crate::arch::Arch;
 use crate::ir::{Origin, Policy};
 use crate::{Format, LoadOptions, Loaded, ProfileError};
+use files::origin;
 
 pub use files::INCLUDE_DEPTH_LIMIT;
 
@@ -100,15 +101,6 @@ pub fn load_with_table(
         flags: vec![],
         frequency,
     })
-}
-
-fn origin(file: &str, line: u32, column: u32) -> Origin {
-    Origin {
-        file: file.to_string(),
-        line,
-        column,
-        path: String::new(),
-    }
 }
 
 /// The arch table: `--constants`, else `constants.json` beside the policy.
