@@ -131,8 +131,8 @@ const EXCERPT_WIDTH: usize = 160;
 
 /// The source line of `o` with a caret under its column, or nothing when
 /// the line is unknown. A long line (a minified JSON profile, a minijail
-/// line of many clauses) is shown in a window of [`EXCERPT_WIDTH`]
-/// characters around the column, cut ends marked `...`.
+/// line of many clauses) is shown in a window of 160 characters around
+/// the column, cut ends marked `...`.
 pub fn excerpt(source: &str, o: &Origin) -> String {
     if o.line == 0 {
         return String::new();
