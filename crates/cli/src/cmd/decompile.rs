@@ -1,4 +1,4 @@
-//! `sysfence decompile PROG [--format docker|oci|seccompiler|minijail] [-o OUT]`:
+//! `sysfence decompile PROG [--format docker|oci|seccompiler|minijail] [--constants FILE] [-o OUT]`:
 //! any filter → a profile whose compiled meaning is proven equal to it.
 //!
 //! In: a raw or assembly program (a dump, libseccomp's or seccompiler's

@@ -19,13 +19,13 @@
 //! 32-bit ABI testing a high word) or past [`PIECE_LIMIT`] rules; the
 //! caller falls back to one rule per path.
 
+use std::rc::Rc;
+
 use sysfence_profile::arch::Arch;
 use sysfence_profile::ir::ArgWidth;
 
 use super::{ArgTest, PIECE_LIMIT, TestOp, split_word};
 use crate::policy::arg_slots;
-use std::rc::Rc;
-
 use crate::store::{FastMap, Node, Store, var_bit};
 
 /// One range of an argument and the node reached after its words.
@@ -136,8 +136,8 @@ fn alternatives(
 /// The bit patterns of one argument's words (a `MASKED_EQ`, or `EQ` when
 /// every bit is fixed) with the node after them, for an argument whose
 /// values are not a few ranges (a mask test repeated over high words),
-/// those whose node is `live`; `None` past [`PIECE_LIMIT`] patterns (the paths through 64 bits can be
-/// exponentially many).
+/// those whose node is `live`; `None` past [`PIECE_LIMIT`] patterns (the
+/// paths through 64 bits can be exponentially many).
 fn patterns(
     s: &Store,
     n: Node,
