@@ -10,9 +10,9 @@ use sysfence_cbpf::generate::{self, Rng};
 use sysfence_cbpf::interp::ShiftMode;
 use sysfence_compile::{Config, compile};
 use sysfence_exact::compare::DEFAULT_BUDGET;
-use sysfence_exact::decompile::plans;
 use sysfence_exact::decompile::prove::{DecompileError, decompile, decompile_with};
 use sysfence_exact::decompile::render::OutFormat;
+use sysfence_exact::decompile::{RuleOrder, plans};
 use sysfence_exact::store::Store;
 use sysfence_exact::subject::Subject;
 use sysfence_profile::arch::Arch;
@@ -316,7 +316,7 @@ fn random_minijail_policies_round_trip() {
         // format; the others must be proven.
         let mut s = Store::new(DEFAULT_BUDGET);
         let root = subject.diagram(&mut s).unwrap();
-        match plans(&s, root).first() {
+        match plans(&s, root, RuleOrder::FirstMatch).first() {
             Some(p) if p.lost.is_empty() && p.entries.len() <= MOST_ENTRIES => {}
             Some(p) if p.lost.is_empty() => {
                 large.set(large.get() + 1);
@@ -413,5 +413,38 @@ kill:   ret #0x80000000\n";
             );
         }
         other => panic!("{:?}", other.map(|d| d.text)),
+    }
+}
+
+/// minijail reads a name's lines in order: the action that needs most
+/// rules is the name's last line, so `!=` is one equality and a line that
+/// allows the rest (an unconditional `allow` would make minijail drop the
+/// lines before it), and an `errno` for every other call is `return N`.
+#[test]
+fn a_minijail_name_ends_with_a_line_of_its_own() {
+    use sysfence_profile::minijail::{constants::ArchTable, load_with_table};
+    let table = ArchTable::for_arch(Arch::X86_64);
+    let cases = [
+        (
+            "read: arg0 != 5\n",
+            "read: arg0 == 0x5; kill-thread\nread: arg0 in 0xffffffffffffffff; allow\n",
+        ),
+        (
+            "read: arg1 == 7 || arg1 == 9\nread: return 1\n",
+            "read: arg1 == 0x7 || arg1 == 0x9; allow\nread: return 1\n",
+        ),
+        (
+            "write: arg2 & 0xff\n",
+            "write: arg2 in 0xffffffffffffff00; kill-thread\nwrite: arg0 in 0xffffffffffffffff; allow\n",
+        ),
+    ];
+    for (policy, lines) in cases {
+        let opts = LoadOptions {
+            file_name: "case.policy".into(),
+            ..LoadOptions::default()
+        };
+        let loaded = load_with_table(policy.as_bytes(), &opts, &table).unwrap();
+        let text = round_trip(&program(&loaded.policy, None), OutFormat::Minijail, policy).unwrap();
+        assert!(text.ends_with(lines), "{policy} gave\n{text}");
     }
 }

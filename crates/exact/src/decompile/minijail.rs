@@ -9,7 +9,10 @@
 //! `user-notify`. The plan's rules of one syscall are disjoint, so
 //! minijail's first match gives each call the plan's action whatever the
 //! order; a syscall whose rules all miss gets the default, as the plan's
-//! does.
+//! does, or its own last line where the plan has one ([`Plan::elses`]:
+//! `arg0 != 5; allow` is `arg0 == 5; kill-thread` and then a line that
+//! allows every call, written as `arg0 in 0xffffffffffffffff; allow`, since
+//! minijail drops the lines before an unconditional `allow`).
 //!
 //! An argument test is minijail's own comparison where it has one (`==`,
 //! `<=`, `>=`); a masked equality `arg & mask == value` is the bits that
@@ -54,15 +57,39 @@ pub fn render(plan: &mut Plan) -> String {
                 .push(clause.join(" && "));
         }
     }
+    let mut last_name = None;
     for ((name, action), clauses) in lines {
-        let word = action_word(action, plan);
+        if last_name.is_some_and(|n| n != name) {
+            last_rule(&mut out, last_name, plan, word);
+        }
+        last_name = Some(name);
+        let action = action_word(action, plan);
         if clauses.iter().any(String::is_empty) {
-            let _ = writeln!(out, "{name}: {word}");
+            let _ = writeln!(out, "{name}: {action}");
         } else {
-            let _ = writeln!(out, "{name}: {}; {word}", clauses.join(" || "));
+            let _ = writeln!(out, "{name}: {}; {action}", clauses.join(" || "));
         }
     }
+    last_rule(&mut out, last_name, plan, word);
     out
+}
+
+/// The line that ends `name`'s lines, when the plan gives its remaining
+/// argument regions an action other than the default (minijail reads a
+/// name's lines in order, first match). It is unconditional, but for
+/// ALLOW: minijail's compiler reads a last unconditional `allow` as "allow
+/// every call" and drops the lines before it, so that one holds a
+/// condition every value meets (no bit outside all of them).
+fn last_rule(out: &mut String, name: Option<&str>, plan: &mut Plan, word: u64) {
+    let Some((name, action)) = name.and_then(|n| Some((n, *plan.elses.get(n)?))) else {
+        return;
+    };
+    if action == Action::Allow.to_raw() {
+        let _ = writeln!(out, "{name}: arg0 in {word:#x}; allow");
+    } else {
+        let action = action_word(action, plan);
+        let _ = writeln!(out, "{name}: {action}");
+    }
 }
 
 /// Notes for arches a policy cannot hold: more than one, x32 as its own

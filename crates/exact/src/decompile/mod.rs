@@ -106,8 +106,27 @@ pub struct Plan {
     /// Names listed with the default action, which changes nothing but
     /// where runc's ENOSYS stub starts (above the largest named number).
     pub stub_marks: Vec<&'static str>,
+    /// Names whose argument regions no rule lists get this action, not
+    /// the default: their last, unconditional rule, in a format that reads
+    /// a name's rules in order ([`RuleOrder::FirstMatch`]; empty
+    /// otherwise).
+    pub elses: BTreeMap<&'static str, u32>,
     /// What the plan could not express (empty when it expresses all).
     pub lost: Vec<String>,
+}
+
+/// How a format reads the rules of one syscall name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleOrder {
+    /// As one set (Docker, OCI, seccompiler): what no rule matches gets the
+    /// default action, so the plan lists every region of another action.
+    Disjoint,
+    /// In order, the first match deciding (minijail): a name may end with
+    /// an unconditional rule, so the plan lists the regions of every action
+    /// but the one that needs most rules, which is that last rule. `arg0
+    /// != 5` is then one rule for `arg0 == 5` and the last one for the
+    /// rest, not one rule per bit.
+    FirstMatch,
 }
 
 /// Splits `n` on the word in `slot` (no variable above that word may be
@@ -149,9 +168,10 @@ pub fn action_name(raw: u32) -> String {
     Action::from_raw(raw).to_string()
 }
 
-/// The plans of the diagram `root` in `s`, one per candidate default
-/// action (`default_candidates`), most likely first.
-pub fn plans(s: &Store, root: Node) -> Vec<Plan> {
+/// The plans of the diagram `root` in `s` for a format that reads a name's
+/// rules in `order`, one per candidate default action
+/// (`default_candidates`), most likely first.
+pub fn plans(s: &Store, root: Node, order: RuleOrder) -> Vec<Plan> {
     let mut base = Plan::default();
     let Some(arch_pieces) = split_word(s, root, ARCH_SLOT) else {
         base.lost
@@ -176,7 +196,7 @@ pub fn plans(s: &Store, root: Node) -> Vec<Plan> {
                 default,
                 ..base.clone()
             };
-            rules::build(s, &splits, &mut plan);
+            rules::build(s, &splits, order, &mut plan);
             plan
         })
         .collect()

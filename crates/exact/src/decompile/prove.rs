@@ -85,7 +85,7 @@ pub fn decompile_with(
 ) -> Result<Decompiled, DecompileError> {
     let mut s = Store::new(budget);
     let root = subject.diagram(&mut s)?;
-    let candidates = plans(&s, root);
+    let candidates = plans(&s, root, format.rule_order());
     drop(s);
     let mut failed: Option<(Vec<String>, Option<Witness>)> = None;
     for p in candidates {

@@ -12,7 +12,7 @@
 use serde_json::{Value, json};
 use sysfence_cbpf::Action;
 
-use super::{ArgTest, Plan, TestOp, action_name};
+use super::{ArgTest, Plan, RuleOrder, TestOp, action_name};
 
 /// The profile formats `decompile` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +35,15 @@ impl OutFormat {
             OutFormat::Oci => sysfence_profile::Format::Oci,
             OutFormat::Seccompiler => sysfence_profile::Format::Seccompiler,
             OutFormat::Minijail => sysfence_profile::Format::Minijail,
+        }
+    }
+
+    /// How the format reads one name's rules: minijail in order, the first
+    /// match deciding; the others as one set.
+    pub fn rule_order(self) -> RuleOrder {
+        match self {
+            OutFormat::Minijail => RuleOrder::FirstMatch,
+            _ => RuleOrder::Disjoint,
         }
     }
 }

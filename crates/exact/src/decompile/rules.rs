@@ -2,16 +2,17 @@
 //! says that no rule can (numbers outside the tables, one name filtered
 //! differently on two arches).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sysfence_cbpf::data::X32_SYSCALL_BIT;
 use sysfence_profile::arch::Arch;
 
-use super::{ArgTest, Entry, Piece, Plan, action_name, cube_tests, cubes, piece_at};
-use crate::store::{Node, Store};
+use super::{ArgTest, Entry, Piece, Plan, RuleOrder, action_name, cube_tests, cubes, piece_at};
+use crate::store::{FastMap, Node, Store};
 
-/// Fills `plan.arches`, `plan.entries` and the notes of `plan.lost`.
-pub(super) fn build(s: &Store, splits: &[(Arch, Vec<Piece>)], plan: &mut Plan) {
+/// Fills `plan.arches`, `plan.entries`, `plan.elses` and the notes of
+/// `plan.lost`, for a format that reads a name's rules in `order`.
+pub(super) fn build(s: &Store, splits: &[(Arch, Vec<Piece>)], order: RuleOrder, plan: &mut Plan) {
     let mut by_name: BTreeMap<&'static str, (Arch, Node)> = BTreeMap::new();
     for (arch, pieces) in splits {
         let abis = abis(s, *arch, pieces, plan.bad_arch);
@@ -49,7 +50,7 @@ pub(super) fn build(s: &Store, splits: &[(Arch, Vec<Piece>)], plan: &mut Plan) {
     }
     let mut groups: BTreeMap<(u32, Vec<ArgTest>), Vec<&'static str>> = BTreeMap::new();
     for (name, (abi, node)) in by_name {
-        for (action, tests) in name_rules(s, name, abi, node, plan) {
+        for (action, tests) in name_rules(s, (name, abi, node), order, plan) {
             groups.entry((action, tests)).or_default().push(name);
         }
     }
@@ -126,12 +127,15 @@ fn outside_tables(s: &Store, arch: Arch, abis: &[Arch], pieces: &[Piece], plan: 
     }
 }
 
-/// The (action, conditions) rules of one name.
+/// The (action, conditions) rules of one name. Read in order (first
+/// match), a name may end with an unconditional rule of its own: every
+/// leaf of its diagram is tried as that last rule, and the one that leaves
+/// the fewest rules before it is kept (the default on a tie, which needs no
+/// last rule), recorded in [`Plan::elses`].
 fn name_rules(
     s: &Store,
-    name: &str,
-    abi: Arch,
-    node: Node,
+    (name, abi, node): (&'static str, Arch, Node),
+    order: RuleOrder,
     plan: &mut Plan,
 ) -> Vec<(u32, Vec<ArgTest>)> {
     let default = plan.default;
@@ -140,23 +144,65 @@ fn name_rules(
         Some(v) => return vec![(v, vec![])],
         None => {}
     }
-    if let Some(r) = super::chain::rules(s, node, abi, default) {
-        return r;
+    let mut best = rules_skipping(s, node, abi, default);
+    let mut last = default;
+    if order == RuleOrder::FirstMatch {
+        for leaf in leaves(s, node).into_iter().filter(|&v| v != default) {
+            let shorter = |r: &Rules| best.as_ref().map_or(true, |b| r.len() < b.len());
+            match rules_skipping(s, node, abi, leaf) {
+                Ok(r) if shorter(&r) => (best, last) = (Ok(r), leaf),
+                _ => {}
+            }
+        }
     }
-    let Some(list) = cubes(s, node, default) else {
-        plan.lost
-            .push(format!("{name} on {abi}: too many argument regions"));
-        return vec![];
-    };
-    let mut out = Vec::new();
-    for (cube, v) in list {
-        match cube_tests(&cube, abi) {
-            Some(tests) => out.push((v, tests)),
+    match best {
+        Ok(rules) => {
+            if last != default {
+                plan.elses.insert(name, last);
+            }
+            rules
+        }
+        Err(why) => {
+            plan.lost.push(format!("{name} on {abi}: {why}"));
+            vec![]
+        }
+    }
+}
+
+/// Rules: a leaf value and the tests that lead to it.
+type Rules = Vec<(u32, Vec<ArgTest>)>;
+
+/// The rules of `node` for every leaf but `skip`, or why there are none.
+fn rules_skipping(s: &Store, node: Node, abi: Arch, skip: u32) -> Result<Rules, &'static str> {
+    if let Some(r) = super::chain::rules(s, node, abi, skip) {
+        return Ok(r);
+    }
+    let list = cubes(s, node, skip).ok_or("too many argument regions")?;
+    list.into_iter()
+        .map(|(cube, v)| {
+            cube_tests(&cube, abi)
+                .map(|tests| (v, tests))
+                .ok_or("the result depends on the instruction pointer, which no profile can test")
+        })
+        .collect()
+}
+
+/// The leaf values `n` reaches, each once, smallest first.
+fn leaves(s: &Store, n: Node) -> BTreeSet<u32> {
+    let mut seen: FastMap<Node, ()> = FastMap::default();
+    let mut stack = vec![n];
+    let mut out = BTreeSet::new();
+    while let Some(n) = stack.pop() {
+        if seen.insert(n, ()).is_some() {
+            continue;
+        }
+        match s.value(n) {
+            Some(v) => {
+                out.insert(v);
+            }
             None => {
-                plan.lost.push(format!(
-                    "{name} on {abi}: the result depends on the instruction pointer, which no profile can test"
-                ));
-                return vec![];
+                let (lo, hi) = s.children(n);
+                stack.extend([lo, hi]);
             }
         }
     }
