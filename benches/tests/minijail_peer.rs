@@ -17,7 +17,9 @@
 //! (`sysfence_testkit::random_minijail`) against minijail's x86_64
 //! constants: where minijail refuses a policy, sysfence must refuse it too,
 //! and where minijail compiles one, sysfence must read it and its programs
-//! must be minijail's function.
+//! must be minijail's function. sysfence's program of such a policy is then
+//! decompiled into a minijail policy, and minijail's program of that must
+//! be the same function again.
 //!
 //! Needs `python3` and the shared corpus (`$SYSFENCE_SHARED` or `../shared`);
 //! without them the tests are skipped, except under `CI=true`, where they fail.
@@ -33,8 +35,11 @@ use sysfence_cbpf::interp::{self, ShiftMode};
 use sysfence_cbpf::program::Program;
 use sysfence_cbpf::{Endian, SeccompData};
 use sysfence_compile::{Config, Layout, Weights, compile};
+use sysfence_exact::decompile::prove::decompile;
+use sysfence_exact::decompile::render::OutFormat;
 use sysfence_exact::diff::{self, Region};
 use sysfence_exact::store::{Node, Store};
+use sysfence_exact::subject::Subject;
 use sysfence_exact::{policy, program, witness};
 use sysfence_profile::ir::{ArchPolicy, Policy};
 use sysfence_profile::{LoadOptions, load_file};
@@ -50,6 +55,9 @@ const SHOWN: usize = 20;
 const STRATEGIES: [&str; 2] = ["linear", "bst"];
 /// Random policies per run.
 const RANDOM_CASES: u32 = 1000;
+/// Nodes a random policy's decompilation may build (a plan of thousands of
+/// argument cubes is left out, as `crates/exact/tests/decompile.rs` does).
+const DECOMPILE_BUDGET: usize = 300_000;
 
 fn peer() -> Option<(std::path::PathBuf, Minijail)> {
     let tools = sysfence_testkit::shared::require("peers/minijail/tools")?;
@@ -138,6 +146,10 @@ fn random_policies_agree_with_minijail() {
             .expect("the peer runs");
         let outcome = compare_random(&path, &theirs, &text);
         *counts.borrow_mut().entry(outcome).or_insert(0) += 1;
+        if outcome == "compiled by both" {
+            let decompiled = decompiled_through_minijail(&path, &mut worker.borrow_mut(), &text);
+            *counts.borrow_mut().entry(decompiled).or_insert(0) += 1;
+        }
         Ok(())
     });
     let _ = std::fs::remove_dir_all(&dir);
@@ -151,6 +163,13 @@ fn random_policies_agree_with_minijail() {
         compiled * 3 >= RANDOM_CASES as usize,
         "too few compiled: {counts:?}"
     );
+    // About two in three of those are written (the rest need more rules
+    // than minijail's compiler takes for one syscall).
+    let decompiled = counts
+        .get("decompiled, and minijail's program of it the same function")
+        .copied()
+        .unwrap_or(0);
+    assert!(decompiled * 2 >= compiled, "too few decompiled: {counts:?}");
 }
 
 /// One random policy: both refuse it, or both compile it to one function.
@@ -185,6 +204,37 @@ fn compare_random(path: &Path, theirs: &[Result<Vec<u8>, String>], text: &str) -
         }
         _ => unreachable!("two strategies"),
     }
+}
+
+/// sysfence's program of a policy both compile, decompiled into a minijail
+/// policy (`sysfence decompile --format minijail`, proven equal as sysfence
+/// reads it) and that policy compiled by minijail: minijail's program must
+/// be the policy's function too, so the decompiled text means to minijail
+/// what the proof says. Plans too large to write count apart.
+fn decompiled_through_minijail(
+    path: &Path,
+    worker: &mut sysfence_benches::peers::minijail::Worker,
+    text: &str,
+) -> &'static str {
+    let (read, ours) = sysfence_programs(path, text);
+    let subject = Subject::Program(ours[0].1.clone(), ShiftMode::Mask31);
+    let Ok(d) = decompile(&subject, OutFormat::Minijail, DECOMPILE_BUDGET) else {
+        return "not decompiled (too large)";
+    };
+    let out = path.with_file_name("decompiled.policy");
+    std::fs::write(&out, &d.text).expect("write the decompiled policy");
+    let raw = worker
+        .compile("decompiled.policy", "bst")
+        .expect("the peer runs")
+        .unwrap_or_else(|e| panic!("{text}\ndecompiled:\n{}\nminijail refuses it: {e}", d.text));
+    let p = Program::from_raw(&raw, Endian::Little).expect("minijail's program validates");
+    let what = format!("{text}\ndecompiled:\n{}", d.text);
+    same_everywhere(
+        &read,
+        &[("minijail of the decompiled policy".into(), p)],
+        &what,
+    );
+    "decompiled, and minijail's program of it the same function"
 }
 
 /// sysfence's `tree` and `weighted` programs (weighted by the policy's

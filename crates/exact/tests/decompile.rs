@@ -12,7 +12,7 @@ use sysfence_compile::{Config, compile};
 use sysfence_exact::compare::DEFAULT_BUDGET;
 use sysfence_exact::decompile::prove::{DecompileError, decompile, decompile_with};
 use sysfence_exact::decompile::render::OutFormat;
-use sysfence_exact::decompile::{RuleOrder, plans};
+use sysfence_exact::decompile::{Dialect, plans};
 use sysfence_exact::store::Store;
 use sysfence_exact::subject::Subject;
 use sysfence_profile::arch::Arch;
@@ -316,7 +316,7 @@ fn random_minijail_policies_round_trip() {
         // format; the others must be proven.
         let mut s = Store::new(DEFAULT_BUDGET);
         let root = subject.diagram(&mut s).unwrap();
-        match plans(&s, root, RuleOrder::FirstMatch).first() {
+        match plans(&s, root, Dialect::Ordered).first() {
             Some(p) if p.lost.is_empty() && p.entries.len() <= MOST_ENTRIES => {}
             Some(p) if p.lost.is_empty() => {
                 large.set(large.get() + 1);

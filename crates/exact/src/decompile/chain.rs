@@ -7,7 +7,9 @@
 //! after its words, so a path's condition on one argument is a range, not
 //! a bit pattern. A range becomes one condition where it can (`EQ` for one
 //! value, `LE` from 0, `GE` to the maximum, none for every value) and
-//! aligned `MASKED_EQ` blocks otherwise; a range of the low word alone on
+//! otherwise `GE` and `LE` in one rule where the format allows two tests
+//! of one argument ([`Dialect::Ordered`]), else aligned `MASKED_EQ`
+//! blocks; a range of the low word alone on
 //! a 64-bit ABI becomes low-word `MASKED_EQ` blocks. The result is the
 //! product of the ranges along each path, so conjunctions of ranges stay
 //! one rule each. Where an argument's bit patterns (one `MASKED_EQ` per
@@ -24,7 +26,7 @@ use std::rc::Rc;
 use sysfence_profile::arch::Arch;
 use sysfence_profile::ir::ArgWidth;
 
-use super::{ArgTest, PIECE_LIMIT, TestOp, split_word};
+use super::{ArgTest, Dialect, PIECE_LIMIT, TestOp, split_word};
 use crate::policy::arg_slots;
 use crate::store::{FastMap, Node, Store, var_bit};
 
@@ -34,10 +36,21 @@ type Range = (u64, u64, Node);
 /// Rules: a leaf value and the tests that lead to it.
 type Rules = Vec<(u32, Vec<ArgTest>)>;
 
-/// The rules of `n` for every leaf but `skip`.
-pub fn rules(s: &Store, n: Node, abi: Arch, skip: u32) -> Option<Rules> {
+/// The rules of `n` for every leaf but `skip`, as a format of `dialect`
+/// writes them.
+pub fn rules(s: &Store, n: Node, (abi, dialect): (Arch, Dialect), skip: u32) -> Option<Rules> {
     let mut memo = FastMap::default();
-    rules_of(s, n, (abi, skip), &mut memo).map(|r| r.as_ref().clone())
+    let how = How { abi, dialect, skip };
+    rules_of(s, n, how, &mut memo).map(|r| r.as_ref().clone())
+}
+
+/// What the walk writes rules for: the ABI, the format's dialect and the
+/// leaf that needs no rule.
+#[derive(Clone, Copy)]
+struct How {
+    abi: Arch,
+    dialect: Dialect,
+    skip: u32,
 }
 
 /// [`rules`] of `n`, each node's once: the ranges of one argument often
@@ -46,13 +59,13 @@ pub fn rules(s: &Store, n: Node, abi: Arch, skip: u32) -> Option<Rules> {
 fn rules_of(
     s: &Store,
     n: Node,
-    (abi, skip): (Arch, u32),
+    how: How,
     memo: &mut FastMap<Node, Option<Rc<Rules>>>,
 ) -> Option<Rc<Rules>> {
     if let Some(r) = memo.get(&n) {
         return r.clone();
     }
-    let r = rules_uncached(s, n, (abi, skip), memo).map(Rc::new);
+    let r = rules_uncached(s, n, how, memo).map(Rc::new);
     memo.insert(n, r.clone());
     r
 }
@@ -60,9 +73,11 @@ fn rules_of(
 fn rules_uncached(
     s: &Store,
     n: Node,
-    (abi, skip): (Arch, u32),
+    how: How,
     memo: &mut FastMap<Node, Option<Rc<Rules>>>,
 ) -> Option<Rules> {
+    let (abi, skip) = (how.abi, how.skip);
+    let pairs = how.dialect == Dialect::Ordered;
     if let Some(v) = s.value(n) {
         return Some(if v == skip { vec![] } else { vec![(v, vec![])] });
     }
@@ -79,13 +94,18 @@ fn rules_uncached(
     // Values that reach only the default need no rule.
     let live = |m: Node| s.value(m) != Some(skip);
     let ranged = match (slot == h, wide_ranges(s, n, h, l)) {
-        (true, Some(ranges)) => alternatives(arg, ranges, (u64::MAX, false), live),
+        (true, Some(ranges)) => alternatives(arg, ranges, (u64::MAX, false, pairs), live),
         (true, None) => None,
         (false, _) => split_word(s, n, l).and_then(|pieces| {
             let r = pieces
                 .into_iter()
                 .map(|(a, b, m)| (u64::from(a), u64::from(b), m));
-            alternatives(arg, r.collect(), (u64::from(u32::MAX), !narrow), live)
+            alternatives(
+                arg,
+                r.collect(),
+                (u64::from(u32::MAX), !narrow, pairs),
+                live,
+            )
         }),
     };
     // Ranges or bit patterns, whichever needs fewer conditions.
@@ -98,7 +118,7 @@ fn rules_uncached(
     };
     let mut out = Vec::new();
     for (alts, sub) in parts {
-        let rest = rules_of(s, sub, (abi, skip), memo)?;
+        let rest = rules_of(s, sub, how, memo)?;
         // The product is counted before it is built.
         if out.len() + alts.len() * rest.len() > PIECE_LIMIT {
             return None;
@@ -113,17 +133,18 @@ fn rules_uncached(
 }
 
 /// The alternatives of each range whose node is `live`, with that node;
-/// `None` past [`PIECE_LIMIT`] alternatives.
+/// `None` past [`PIECE_LIMIT`] alternatives. `(max, low_only, pairs)` as
+/// [`range_tests`] takes them.
 fn alternatives(
     arg: u8,
     ranges: Vec<Range>,
-    (max, low_only): (u64, bool),
+    (max, low_only, pairs): (u64, bool, bool),
     live: impl Fn(Node) -> bool,
 ) -> Option<Vec<(Vec<Vec<ArgTest>>, Node)>> {
     let mut out = Vec::new();
     let mut count = 0;
     for (lo, hi, sub) in ranges.into_iter().filter(|r| live(r.2)) {
-        let alts = range_tests(arg, lo, hi, max, low_only);
+        let alts = range_tests(arg, (lo, hi), max, (low_only, pairs));
         count += alts.len();
         if count > PIECE_LIMIT {
             return None;
@@ -213,9 +234,17 @@ fn wide_ranges(s: &Store, n: Node, h: usize, l: usize) -> Option<Vec<Range>> {
     Some(out)
 }
 
-/// The alternatives (each a conjunction, here of one test or none) that
-/// say `lo <= arg <= hi`; `low_only`: of the low word of a 64-bit argument.
-fn range_tests(arg: u8, lo: u64, hi: u64, max: u64, low_only: bool) -> Vec<Vec<ArgTest>> {
+/// The alternatives (each a conjunction of tests) that say `lo <= arg <=
+/// hi`: one test or none where one says it; else, with `pairs` (a rule may
+/// test an argument twice), `>= lo` and `<= hi`; else aligned `MASKED_EQ`
+/// blocks, one per alternative. `low_only`: of the low word of a 64-bit
+/// argument, whose high word no comparison may bound (blocks only).
+fn range_tests(
+    arg: u8,
+    (lo, hi): (u64, u64),
+    max: u64,
+    (low_only, pairs): (bool, bool),
+) -> Vec<Vec<ArgTest>> {
     let test = |op, mask, value| {
         vec![ArgTest {
             arg,
@@ -233,6 +262,9 @@ fn range_tests(arg: u8, lo: u64, hi: u64, max: u64, low_only: bool) -> Vec<Vec<A
         (a, b) if a == b => vec![test(TestOp::Eq, u64::MAX, a)],
         (0, b) => vec![test(TestOp::Le, u64::MAX, b)],
         (a, b) if b == max => vec![test(TestOp::Ge, u64::MAX, a)],
+        (a, b) if pairs => {
+            vec![[test(TestOp::Ge, u64::MAX, a), test(TestOp::Le, u64::MAX, b)].concat()]
+        }
         (a, b) => blocks(a, b, max)
             .into_iter()
             .map(|(mask, value)| test(TestOp::MaskedEq, mask, value))
@@ -276,14 +308,29 @@ mod tests {
 
     #[test]
     fn a_range_is_one_condition_where_it_can_be() {
-        assert_eq!(range_tests(0, 0, u64::MAX, u64::MAX, false), vec![vec![]]);
-        assert_eq!(range_tests(1, 0, 9, u64::MAX, false)[0][0].op, TestOp::Le);
+        let tests = |(lo, hi), max, how| range_tests(1, (lo, hi), max, how);
+        let ops = |alts: Vec<Vec<ArgTest>>| -> Vec<Vec<TestOp>> {
+            alts.iter()
+                .map(|a| a.iter().map(|t| t.op).collect())
+                .collect()
+        };
+        assert_eq!(tests((0, u64::MAX), u64::MAX, (false, false)), vec![vec![]]);
+        assert_eq!(ops(tests((0, 9), u64::MAX, (false, false))), [[TestOp::Le]]);
         assert_eq!(
-            range_tests(1, 9, u64::MAX, u64::MAX, false)[0][0].op,
-            TestOp::Ge
+            ops(tests((9, u64::MAX), u64::MAX, (false, false))),
+            [[TestOp::Ge]]
         );
-        let low = range_tests(2, 7, 7, 0xffff_ffff, true);
+        let low = tests((7, 7), 0xffff_ffff, (true, false));
         assert_eq!(low[0][0].op, TestOp::MaskedEq);
         assert_eq!(low[0][0].mask, 0xffff_ffff);
+        // Both ends: blocks, or one pair where a rule may test twice.
+        assert_eq!(tests((5, 8), u64::MAX, (false, false)).len(), 3);
+        assert_eq!(
+            ops(tests((5, 8), u64::MAX, (false, true))),
+            [[TestOp::Ge, TestOp::Le]]
+        );
+        // A low word's range stays blocks: no comparison leaves the high
+        // word free.
+        assert_eq!(tests((5, 8), 0xffff_ffff, (true, true)).len(), 3);
     }
 }

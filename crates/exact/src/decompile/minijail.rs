@@ -17,13 +17,16 @@
 //! An argument test is minijail's own comparison where it has one (`==`,
 //! `<=`, `>=`); a masked equality `arg & mask == value` is the bits that
 //! must be clear as one `in` (no bit outside its mask) and each bit that
-//! must be set as one `&` (any bit of a one-bit mask).
+//! must be set as one `&` (any bit of a one-bit mask). A name whose lines
+//! would hold more comparisons than minijail's compiler may take
+//! ([`COMPILER_ATOMS`]) makes the plan unwritable.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use sysfence_cbpf::Action;
 use sysfence_profile::arch::Arch;
+use sysfence_profile::minijail::COMPILER_ATOMS;
 
 use super::{ArgTest, Plan, TestOp, action_name};
 
@@ -57,6 +60,7 @@ pub fn render(plan: &mut Plan) -> String {
                 .push(clause.join(" && "));
         }
     }
+    compiler_limit(&lines, plan);
     let mut last_name = None;
     for ((name, action), clauses) in lines {
         if last_name.is_some_and(|n| n != name) {
@@ -72,6 +76,22 @@ pub fn render(plan: &mut Plan) -> String {
     }
     last_rule(&mut out, last_name, plan, word);
     out
+}
+
+/// Notes for the names whose lines hold more comparisons than minijail's
+/// compiler may take ([`COMPILER_ATOMS`]; the line that ends a name's lines
+/// holds at most one).
+fn compiler_limit(lines: &BTreeMap<(&str, u32), Vec<String>>, plan: &mut Plan) {
+    let mut atoms: BTreeMap<&str, usize> = BTreeMap::new();
+    for ((name, _), clauses) in lines {
+        let n: usize = clauses.iter().map(|c| c.matches(" && ").count() + 1).sum();
+        *atoms.entry(name).or_default() += n;
+    }
+    for (name, n) in atoms.into_iter().filter(|&(_, n)| n + 1 > COMPILER_ATOMS) {
+        plan.unwritable.push(format!(
+            "{name}: its lines would hold {n} comparisons; minijail's compiler may fail on more than {COMPILER_ATOMS} in one syscall"
+        ));
+    }
 }
 
 /// The line that ends `name`'s lines, when the plan gives its remaining

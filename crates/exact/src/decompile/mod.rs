@@ -108,25 +108,31 @@ pub struct Plan {
     pub stub_marks: Vec<&'static str>,
     /// Names whose argument regions no rule lists get this action, not
     /// the default: their last, unconditional rule, in a format that reads
-    /// a name's rules in order ([`RuleOrder::FirstMatch`]; empty
-    /// otherwise).
+    /// a name's rules in order ([`Dialect::Ordered`]; empty otherwise).
     pub elses: BTreeMap<&'static str, u32>,
     /// What the plan could not express (empty when it expresses all).
     pub lost: Vec<String>,
+    /// What the format's own tools cannot take although the text would
+    /// mean the filter (a minijail line past what minijail's compiler
+    /// compiles): a plan with any is not printed.
+    pub unwritable: Vec<String>,
 }
 
-/// How a format reads the rules of one syscall name.
+/// What a format's rules for one syscall name can say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RuleOrder {
-    /// As one set (Docker, OCI, seccompiler): what no rule matches gets the
-    /// default action, so the plan lists every region of another action.
-    Disjoint,
-    /// In order, the first match deciding (minijail): a name may end with
-    /// an unconditional rule, so the plan lists the regions of every action
-    /// but the one that needs most rules, which is that last rule. `arg0
-    /// != 5` is then one rule for `arg0 == 5` and the last one for the
-    /// rest, not one rule per bit.
-    FirstMatch,
+pub enum Dialect {
+    /// Docker, OCI, seccompiler: the rules are one set (what none matches
+    /// gets the default action, so the plan lists every region of another
+    /// action), and a rule tests an argument once (a range is one
+    /// comparison or aligned `MASKED_EQ` blocks).
+    Sets,
+    /// minijail: the rules are read in order, the first match deciding,
+    /// so a name may end with an unconditional rule and the plan lists the
+    /// regions of every action but the one that needs most rules, which is
+    /// that last rule (`arg0 != 5` is one rule for `arg0 == 5` and the last
+    /// one for the rest, not one rule per bit); and a rule may test an
+    /// argument twice (`arg0 >= 4 && arg0 <= 9`).
+    Ordered,
 }
 
 /// Splits `n` on the word in `slot` (no variable above that word may be
@@ -168,10 +174,9 @@ pub fn action_name(raw: u32) -> String {
     Action::from_raw(raw).to_string()
 }
 
-/// The plans of the diagram `root` in `s` for a format that reads a name's
-/// rules in `order`, one per candidate default action
-/// (`default_candidates`), most likely first.
-pub fn plans(s: &Store, root: Node, order: RuleOrder) -> Vec<Plan> {
+/// The plans of the diagram `root` in `s` for a format of `dialect`, one
+/// per candidate default action (`default_candidates`), most likely first.
+pub fn plans(s: &Store, root: Node, dialect: Dialect) -> Vec<Plan> {
     let mut base = Plan::default();
     let Some(arch_pieces) = split_word(s, root, ARCH_SLOT) else {
         base.lost
@@ -196,7 +201,7 @@ pub fn plans(s: &Store, root: Node, order: RuleOrder) -> Vec<Plan> {
                 default,
                 ..base.clone()
             };
-            rules::build(s, &splits, order, &mut plan);
+            rules::build(s, &splits, dialect, &mut plan);
             plan
         })
         .collect()

@@ -85,7 +85,7 @@ pub fn decompile_with(
 ) -> Result<Decompiled, DecompileError> {
     let mut s = Store::new(budget);
     let root = subject.diagram(&mut s)?;
-    let candidates = plans(&s, root, format.rule_order());
+    let candidates = plans(&s, root, format.dialect());
     drop(s);
     let mut failed: Option<(Vec<String>, Option<Witness>)> = None;
     for p in candidates {
@@ -115,6 +115,10 @@ fn attempt(
     budget: usize,
 ) -> Result<Attempt, DecompileError> {
     let text = render(&mut p, format);
+    if !p.unwritable.is_empty() {
+        p.lost.append(&mut p.unwritable);
+        return Ok(Err((p.lost, None)));
+    }
     let mut witness = None;
     for (context, mut flags) in contexts(&p, format) {
         if let Some((_, file)) = constants.filter(|_| format == OutFormat::Minijail) {

@@ -12,7 +12,7 @@
 use serde_json::{Value, json};
 use sysfence_cbpf::Action;
 
-use super::{ArgTest, Plan, RuleOrder, TestOp, action_name};
+use super::{ArgTest, Dialect, Plan, TestOp, action_name};
 
 /// The profile formats `decompile` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,12 +38,11 @@ impl OutFormat {
         }
     }
 
-    /// How the format reads one name's rules: minijail in order, the first
-    /// match deciding; the others as one set.
-    pub fn rule_order(self) -> RuleOrder {
+    /// What the format's rules can say.
+    pub fn dialect(self) -> Dialect {
         match self {
-            OutFormat::Minijail => RuleOrder::FirstMatch,
-            _ => RuleOrder::Disjoint,
+            OutFormat::Minijail => Dialect::Ordered,
+            _ => Dialect::Sets,
         }
     }
 }

@@ -7,12 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use sysfence_cbpf::data::X32_SYSCALL_BIT;
 use sysfence_profile::arch::Arch;
 
-use super::{ArgTest, Entry, Piece, Plan, RuleOrder, action_name, cube_tests, cubes, piece_at};
+use super::{ArgTest, Dialect, Entry, Piece, Plan, action_name, cube_tests, cubes, piece_at};
 use crate::store::{FastMap, Node, Store};
 
 /// Fills `plan.arches`, `plan.entries`, `plan.elses` and the notes of
-/// `plan.lost`, for a format that reads a name's rules in `order`.
-pub(super) fn build(s: &Store, splits: &[(Arch, Vec<Piece>)], order: RuleOrder, plan: &mut Plan) {
+/// `plan.lost`, for a format of `dialect`.
+pub(super) fn build(s: &Store, splits: &[(Arch, Vec<Piece>)], dialect: Dialect, plan: &mut Plan) {
     let mut by_name: BTreeMap<&'static str, (Arch, Node)> = BTreeMap::new();
     for (arch, pieces) in splits {
         let abis = abis(s, *arch, pieces, plan.bad_arch);
@@ -50,7 +50,7 @@ pub(super) fn build(s: &Store, splits: &[(Arch, Vec<Piece>)], order: RuleOrder, 
     }
     let mut groups: BTreeMap<(u32, Vec<ArgTest>), Vec<&'static str>> = BTreeMap::new();
     for (name, (abi, node)) in by_name {
-        for (action, tests) in name_rules(s, (name, abi, node), order, plan) {
+        for (action, tests) in name_rules(s, (name, abi, node), dialect, plan) {
             groups.entry((action, tests)).or_default().push(name);
         }
     }
@@ -135,7 +135,7 @@ fn outside_tables(s: &Store, arch: Arch, abis: &[Arch], pieces: &[Piece], plan: 
 fn name_rules(
     s: &Store,
     (name, abi, node): (&'static str, Arch, Node),
-    order: RuleOrder,
+    dialect: Dialect,
     plan: &mut Plan,
 ) -> Vec<(u32, Vec<ArgTest>)> {
     let default = plan.default;
@@ -144,12 +144,12 @@ fn name_rules(
         Some(v) => return vec![(v, vec![])],
         None => {}
     }
-    let mut best = rules_skipping(s, node, abi, default);
+    let mut best = rules_skipping(s, node, (abi, dialect), default);
     let mut last = default;
-    if order == RuleOrder::FirstMatch {
+    if dialect == Dialect::Ordered {
         for leaf in leaves(s, node).into_iter().filter(|&v| v != default) {
             let shorter = |r: &Rules| best.as_ref().map_or(true, |b| r.len() < b.len());
-            match rules_skipping(s, node, abi, leaf) {
+            match rules_skipping(s, node, (abi, dialect), leaf) {
                 Ok(r) if shorter(&r) => (best, last) = (Ok(r), leaf),
                 _ => {}
             }
@@ -173,8 +173,13 @@ fn name_rules(
 type Rules = Vec<(u32, Vec<ArgTest>)>;
 
 /// The rules of `node` for every leaf but `skip`, or why there are none.
-fn rules_skipping(s: &Store, node: Node, abi: Arch, skip: u32) -> Result<Rules, &'static str> {
-    if let Some(r) = super::chain::rules(s, node, abi, skip) {
+fn rules_skipping(
+    s: &Store,
+    node: Node,
+    (abi, dialect): (Arch, Dialect),
+    skip: u32,
+) -> Result<Rules, &'static str> {
+    if let Some(r) = super::chain::rules(s, node, (abi, dialect), skip) {
         return Ok(r);
     }
     let list = cubes(s, node, skip).ok_or("too many argument regions")?;

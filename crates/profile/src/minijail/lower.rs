@@ -28,6 +28,14 @@ use crate::ir::{Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, Origin, Rul
 /// the policy's size, not an expansion).
 pub const MAX_RULES: usize = 4096;
 
+/// Comparisons in one syscall's conditional filters past which minijail's
+/// compiler may fail: it builds the filters as a chain of blocks and walks
+/// it recursively, and Python's default recursion limit stops it at 493
+/// `==` comparisons, 329 64-bit `>=` (measured with its
+/// `compile_seccomp_policy.py`). Past this many, sysfence warns (it reads
+/// the policy all the same), and `decompile` writes no such line.
+pub const COMPILER_ATOMS: usize = 300;
+
 /// One syscall's filters, each with the colon of its line.
 #[derive(Debug, Default)]
 struct Entry {
@@ -150,11 +158,29 @@ fn entry_rules(
             }
         }
     }
+    if let Some(w) = past_the_compiler(&e.name, conditional) {
+        warnings.push(w);
+    }
     if last != default {
         let at = &e.filters.last().expect("an entry has a filter").1;
         rules.push(rule(vec![], last, at));
     }
     Ok(rules)
+}
+
+/// A warning when a syscall's conditional filters hold more comparisons
+/// than minijail's compiler may take ([`COMPILER_ATOMS`]).
+fn past_the_compiler(name: &str, conditional: &[(Filter, Origin)]) -> Option<Diagnostic> {
+    let atoms: usize = conditional
+        .iter()
+        .flat_map(|(f, _)| f.expr.iter().flatten())
+        .map(|c| c.atoms.len())
+        .sum();
+    let (_, at) = conditional.first().filter(|_| atoms > COMPILER_ATOMS)?;
+    let msg = format!(
+        "{name}'s filters hold {atoms} comparisons; minijail's compiler may fail on more than {COMPILER_ATOMS} in one syscall (a Python RecursionError, from 329 64-bit `>=` or 493 `==`)"
+    );
+    Some(Diagnostic::warning(at, msg))
 }
 
 /// The clauses of one syscall kept so far, by their conditions (in a

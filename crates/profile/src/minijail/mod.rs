@@ -30,6 +30,7 @@ use crate::{Format, LoadOptions, Loaded, ProfileError};
 use files::origin;
 
 pub use files::INCLUDE_DEPTH_LIMIT;
+pub use lower::COMPILER_ATOMS;
 
 /// Reads a minijail policy with the arch table `LoadOptions::constants`
 /// names (default `constants.json` beside the policy).
