@@ -158,7 +158,10 @@ fn groups(n: &Node, err: &ErrFn) -> Result<Groups, ProfileError> {
     let mut out = Groups::new();
     for ns in object(n).ok_or_else(|| err(n, path, "expected an object"))? {
         let inner = object(&ns.value).ok_or_else(|| err(&ns.value, path, "expected an object"))?;
+        // A repeated key's last value replaces the earlier one whole, as
+        // Python's `json` (minijail's reader) keeps it.
         let entry = out.entry(ns.key.clone()).or_default();
+        entry.clear();
         for g in inner {
             entry.insert(g.key.clone(), names(&g.value, err)?);
         }
@@ -197,6 +200,21 @@ mod tests {
         assert_eq!(t.constants["X"], -1);
         assert_eq!(t.groups["ns"]["io"].len(), 2);
         assert_eq!(t.max_unsigned(), u64::MAX.into());
+    }
+
+    /// A repeated namespace replaces the earlier one, as Python's `json`
+    /// keeps the last value of a key.
+    #[test]
+    fn a_repeated_group_namespace_keeps_its_last_value() {
+        let t = parse(
+            br#"{"arch_nr": 3221225534, "arch_name": "x86_64", "bits": 64,
+                "syscalls": {"read": 0, "write": 1}, "constants": {},
+                "syscall_groups": {"ns": {"a": ["read"]}, "ns": {"b": ["write"]}}}"#,
+            "c.json",
+        )
+        .unwrap();
+        assert!(!t.groups["ns"].contains_key("a"));
+        assert_eq!(t.groups["ns"]["b"], ["write"]);
     }
 
     #[test]

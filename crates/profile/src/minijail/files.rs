@@ -28,6 +28,13 @@ use crate::json::MAX_INPUT;
 /// for the command line, so nine files deep.
 pub const INCLUDE_DEPTH_LIMIT: usize = 10;
 
+/// Comparisons (and unconditional filters) the policy may expand to,
+/// counted once per syscall a statement names and once per time its file
+/// is included: repeated includes and repeated names in braces multiply a
+/// small file. A policy minijail's compiler takes has fewer (it fails past
+/// 493 comparisons in one syscall; see `COMPILER_ATOMS`).
+pub const MAX_EXPANDED: usize = 1 << 18;
+
 /// A file being read.
 #[derive(Clone, Debug)]
 struct Open {
@@ -53,6 +60,8 @@ pub struct Reader<'a> {
     pub warnings: Vec<Diagnostic>,
     /// The text of every file read other than the policy, by name.
     pub sources: HashMap<String, String>,
+    /// Comparisons read so far, as [`MAX_EXPANDED`] counts them.
+    expanded: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -74,6 +83,7 @@ impl<'a> Reader<'a> {
             default: None,
             warnings: Vec::new(),
             sources: HashMap::new(),
+            expanded: 0,
         }
     }
 
@@ -146,15 +156,43 @@ impl<'a> Reader<'a> {
             }
             _ => {
                 let fs = filter_statement(&mut c, self.table)?;
-                if !fs.syscalls.is_empty() {
-                    self.statements.push(fs);
+                if fs.syscalls.is_empty() {
+                    // A statement for other arches only is skipped before
+                    // minijail looks for extra tokens.
+                    if let Some(t) = c.front() {
+                        let o = c.origin(t);
+                        self.warn(&o, "extra tokens after a statement for other arches; minijail skips the statement and never reads them");
+                    }
+                    return Ok(());
                 }
+                self.count(&fs)?;
+                self.statements.push(fs);
             }
         }
         match c.front() {
             Some(t) => Err(c.error(t, "extra tokens")),
             None => Ok(()),
         }
+    }
+
+    /// Adds a statement's comparisons, once per syscall it names, to what
+    /// the policy expands to; past [`MAX_EXPANDED`] the statement is an error.
+    fn count(&mut self, fs: &FilterStatement) -> PResult<()> {
+        let per_syscall: usize = fs
+            .filters
+            .iter()
+            .map(|f| f.expr.iter().flatten().map(|c| c.atoms.len()).sum::<usize>().max(1))
+            .sum();
+        self.expanded = self
+            .expanded
+            .saturating_add(per_syscall.saturating_mul(fs.syscalls.len()));
+        if self.expanded > MAX_EXPANDED {
+            let msg = format!(
+                "the policy expands to more than {MAX_EXPANDED} comparisons (counted once per syscall a statement names and per time its file is included); minijail's compiler takes at most 493 in one syscall"
+            );
+            return Err((msg, fs.colon.clone()));
+        }
+        Ok(())
     }
 
     /// The file a path token names, as minijail resolves it (absolute paths
@@ -276,19 +314,31 @@ pub fn frequency_line(c: &mut Cursor, table: &ArchTable) -> PResult<(Vec<(String
     Ok((syscalls, count))
 }
 
-/// Python's `int(text, 0)` for a non-negative count: `0x` hex, decimal
-/// without leading zeros (or all zeros); anything else is `None`.
+/// Python's `int(text, 0)` for a count minijail takes: `0x` hex, decimal
+/// without leading zeros (or all zeros), a sign on zero (`-0` is 0); a
+/// negative count is `None`, and one past `u64` is `u64::MAX` (Python's
+/// integers have no bound, and a count is only a weight).
 fn python_int(s: &str) -> Option<u64> {
-    if s.starts_with('-') {
+    let (negative, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (digits, radix) = match body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        Some(h) => (h, 16),
+        None if body.len() > 1 && body.starts_with('0') && !body.bytes().all(|b| b == b'0') => {
+            return None;
+        }
+        None => (body, 10),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
-    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        return u64::from_str_radix(h, 16).ok();
+    let zero = digits.bytes().all(|b| b == b'0');
+    match (negative, zero) {
+        (_, true) => Some(0),
+        (true, false) => None,
+        (false, false) => Some(u64::from_str_radix(digits, radix).unwrap_or(u64::MAX)),
     }
-    if s.len() > 1 && s.starts_with('0') && !s.bytes().all(|b| b == b'0') {
-        return None;
-    }
-    s.parse().ok()
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
@@ -342,6 +392,13 @@ mod tests {
         assert_eq!(python_int("000"), Some(0));
         assert_eq!(python_int("010"), None);
         assert_eq!(python_int("-1"), None);
+        // A sign on zero is zero; past u64 a count saturates.
+        assert_eq!(python_int("-0"), Some(0));
+        assert_eq!(python_int("-0x0"), Some(0));
+        assert_eq!(python_int("-00"), Some(0));
+        assert_eq!(python_int("99999999999999999999999"), Some(u64::MAX));
+        assert_eq!(python_int("0x1ffffffffffffffff"), Some(u64::MAX));
+        assert_eq!(python_int("-0x1"), None);
         assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
     }
 }

@@ -71,7 +71,7 @@ pub fn load_with_table(
     let refusal =
         opts.context
             .one_arch_refusal(arch, &name, "a minijail policy (its constants.json)");
-    if let Some(msg) = refusal {
+    if let Some(msg) = refusal.or_else(|| big_endian_refusal(table, &name)) {
         return Err(ProfileError::new(&at(1, 1), msg));
     }
     let default = reader.default.unwrap_or(parser::KILL);
@@ -104,6 +104,20 @@ pub fn load_with_table(
     })
 }
 
+/// minijail's compiler reads an argument's words at their little-endian
+/// offsets (the low word at `args[i]`, the high word 4 bytes on) on every
+/// arch, so on a big-endian arch (no `__AUDIT_ARCH_LE` bit) its filters
+/// compare other words than the policy names: `arg0 == 5` tests the high
+/// word, and the policy means what no reading of it says. Refused.
+fn big_endian_refusal(table: &constants::ArchTable, name: &str) -> Option<String> {
+    (sysfence_abi::arch::arch_endian(table.arch_nr) == sysfence_abi::Endian::Big).then(|| {
+        format!(
+            "{name} (arch_nr {:#x}) is big-endian, and minijail's compiler reads argument words at little-endian offsets there: its filters would test other words than the policy names",
+            table.arch_nr
+        )
+    })
+}
+
 /// The arch table: `--constants`, else `constants.json` beside the policy.
 fn read_table(opts: &LoadOptions, at: &Origin) -> Result<constants::ArchTable, ProfileError> {
     let path: PathBuf = match (&opts.constants, &opts.base_dir) {
@@ -131,4 +145,48 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
         ));
     }
     std::fs::read(path).map_err(|e| format!("constants table {shown}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str, arch: Arch) -> Result<Loaded, ProfileError> {
+        let opts = LoadOptions {
+            file_name: "p.policy".into(),
+            ..LoadOptions::default()
+        };
+        load_with_table(text.as_bytes(), &opts, &constants::ArchTable::for_arch(arch))
+    }
+
+    #[test]
+    fn a_big_endian_arch_is_refused() {
+        let e = read("read: arg0 == 5\n", Arch::S390x).unwrap_err();
+        assert!(e.to_string().contains("big-endian"), "{e}");
+        assert!(read("read: arg0 == 5\n", Arch::Aarch64).is_ok());
+    }
+
+    /// minijail skips a statement for other arches before it looks for
+    /// extra tokens: a warning, not an error.
+    #[test]
+    fn extra_tokens_of_a_statement_for_other_arches_are_a_warning() {
+        let l = read("read: allow\nwrite[arch=arm64]: allow allow\n", Arch::X86_64).unwrap();
+        assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+        assert_eq!((l.warnings[0].origin.line, l.warnings[0].origin.column), (2, 26));
+        let e = read("write: allow allow\n", Arch::X86_64).unwrap_err();
+        assert!(e.to_string().contains("extra tokens"), "{e}");
+    }
+
+    /// Repeated names in braces multiply a statement; past the bound the
+    /// statement is an error, before memory grows with the copies.
+    #[test]
+    fn a_policy_expanding_past_the_bound_is_refused() {
+        let names = vec!["read"; 300].join(", ");
+        let clauses: Vec<String> = (0..1000).map(|i| format!("arg0 == {i}")).collect();
+        let text = format!("{{{names}}}: {}\n", clauses.join(" || "));
+        let e = read(&text, Arch::X86_64).unwrap_err();
+        assert!(e.to_string().contains("expands to more than"), "{e}");
+        let fewer = format!("{{read, read}}: {}; return 1\n", clauses[..100].join(" || "));
+        assert!(read(&fewer, Arch::X86_64).is_ok());
+    }
 }
