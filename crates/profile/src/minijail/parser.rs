@@ -179,7 +179,16 @@ pub fn single_constant(c: &Cursor, t: &Token, table: &ArchTable) -> PResult<u64>
                 ),
             )
         })?,
-        Kind::Number => c_number(&t.text).ok_or_else(|| c.error(t, "unsigned overflow"))?,
+        Kind::Number => c_number(&t.text).ok_or_else(|| {
+            // Past i128 either way: minijail's unbounded integer is past
+            // the word on the side of its sign.
+            let side = if t.text.starts_with('-') {
+                "signed underflow"
+            } else {
+                "unsigned overflow"
+            };
+            c.error(t, side)
+        })?,
         _ => return Err(c.error(t, "invalid constant")),
     };
     if v > table.max_unsigned() {
@@ -592,6 +601,8 @@ mod tests {
             parse("read: 0x10000000000000000").unwrap_err().0,
             "unsigned overflow"
         );
+        let huge = format!("read: arg0 == -{}", "9".repeat(60));
+        assert_eq!(parse(&huge).unwrap_err().0, "signed underflow");
         assert_eq!(parse("read: 2").unwrap_err().0, "invalid action");
         assert!(parse("kill: kill").is_ok());
         assert!(parse("{read, kill[arch=arm64]}: 1").is_ok_and(|f| f.syscalls.len() == 1));
