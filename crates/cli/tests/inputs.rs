@@ -16,6 +16,20 @@ fn endless_and_huge_inputs_are_refused_at_the_cap() {
             r.stderr
         );
     }
+    // The operands of the exact verbs, one of two or alone.
+    let dir = temp_dir("inputs-cap");
+    let a = write(&dir, "a.s", "ret #0x7fff0000\n");
+    let runs: &[&[&str]] = &[
+        &["equiv", "/dev/zero", &a],
+        &["diff", &a, "/dev/zero"],
+        &["refines", "/dev/zero", &a],
+        &["count", "/dev/zero"],
+        &["decompile", "/dev/zero"],
+    ];
+    for args in runs {
+        let r = SYSFENCE.exec(args);
+        r.assert_fails(2, &["/dev/zero: larger than 67108864 bytes"], args[0]);
+    }
     let big = vec![b' '; (64 << 20) + 1];
     let r = SYSFENCE.run_in(&["lint", "-"], &big, None);
     assert_eq!(r.code, 2);
