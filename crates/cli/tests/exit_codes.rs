@@ -97,6 +97,12 @@ fn exact_verbs_answer_0_1_2() {
     assert!(r.stdout.contains("truncated"), "{}", r.stdout);
     let r = SYSFENCE.exec(&["diff", &a, &b, "--limit", "0", "--json"]);
     assert_eq!(r.code, 1, "{}", r.stdout);
+    // Which arch's table names the syscalls is for --arch to say.
+    let r = SYSFENCE.exec(&["count", &a]);
+    r.assert_fails(2, &["handles no arch", "--arch"], "count without an arch");
+    assert_eq!(code(&["count", &a, "nosuch"]), 2);
+    assert_eq!(code(&["count", &a, "--arch", "x86_64", "getpid"]), 0);
+    assert_eq!(code(&["count", &a, "--arch", "x86_64", "nosuch"]), 2);
 }
 
 #[test]
