@@ -6,6 +6,13 @@
 //! reject, a check that found a difference), 2 for bad input or usage;
 //! `run` and `record` follow `env` and `docker run` instead (125 for
 //! sysfence's own failure, 126, 127, else the command's status).
+//!
+//! Output goes through `print!` and plain writes to standard output; a
+//! closed pipe there is handled once for every verb, at startup:
+//! `SIGPIPE` gets its default action back
+//! ([`sysfence_linux::sigpipe::restore_default`]), so sysfence ends
+//! quietly, killed by `SIGPIPE`, as other Unix tools do (and `run` hands
+//! its command the disposition a shell would).
 
 mod against;
 mod builtin_syscalls;
@@ -84,6 +91,8 @@ fn runs_a_command() -> bool {
 }
 
 fn main() -> std::process::ExitCode {
+    // `signal` fails only for an invalid signal number, never for SIGPIPE.
+    let _ = sysfence_linux::sigpipe::restore_default();
     let own = |code: u8| {
         if runs_a_command() && (1..=2).contains(&code) {
             OWN_FAILURE

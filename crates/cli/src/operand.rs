@@ -2,6 +2,9 @@
 //! (read with the shared context flags), a raw or assembly program, or
 //! `pid:N` for the filter stack of a live process.
 //!
+//! A file is read once, with the size cap every verb reads with
+//! ([`crate::io::read_input`]); `-` reads standard input.
+//!
 //! In: the operand text and the context flags. Out: a
 //! [`sysfence_exact::subject::Subject`]. A profile is told from a program as
 //! `validate` and `emu` do it ([`crate::progfile::looks_like_profile`]).
@@ -16,6 +19,7 @@ use sysfence_linux::dump::dump_all;
 use crate::builtin_syscalls::parse_arch;
 use crate::cmd::context::ContextArgs;
 use crate::failure::Failure;
+use crate::io::read_input;
 use crate::progfile::{Format, looks_like_profile, read_program};
 
 /// Reads one operand.
@@ -24,9 +28,9 @@ pub fn read(text: &str, context: &ContextArgs) -> Result<Subject, Failure> {
         return live(pid);
     }
     let path = Path::new(text);
-    let bytes = std::fs::read(path).map_err(|e| Failure::input(format!("{text}: {e}")))?;
+    let bytes = read_input(Some(path))?;
     if looks_like_profile(path, &bytes) {
-        let loaded = context.load(path)?;
+        let (loaded, _) = context.load_read(path, &bytes)?;
         return Ok(Subject::Policy(loaded.policy));
     }
     let arch = parse_arch("x86_64")?;

@@ -5,7 +5,7 @@
 //! NUL (the high byte of its 16-bit code), so no valid raw program looks like
 //! text. Profiles (JSON or YAML) are told apart by [`looks_like_profile`].
 
-use sysfence_cbpf::asm::{AsmOptions, assemble};
+use sysfence_cbpf::asm::{AsmOptions, assemble, is_mnemonic};
 use sysfence_cbpf::data::arch_endian;
 use sysfence_cbpf::insn::{Endian, Insn, decode};
 
@@ -32,18 +32,37 @@ pub fn looks_like_text(bytes: &[u8]) -> bool {
 /// policy by its `.policy` name, as the profile reader detects it (its
 /// `name: filter` lines read like `bpf_asm` labels); JSON starts with `{`,
 /// Inspektor Gadget output with a `//` line, YAML documents with `---`,
-/// `apiVersion:` or `kind:`. None of these can start a `bpf_asm` program.
+/// `apiVersion:` or `kind:`. None of these can start a `bpf_asm` program
+/// but the last two, which are also labels: `kind: ret #0` is a program.
+/// They start a profile only when what follows the colon cannot follow a
+/// label ([`goes_on_as_assembly`]).
 pub fn looks_like_profile(path: &std::path::Path, bytes: &[u8]) -> bool {
     if path.extension().is_some_and(|e| e == "policy") {
         return true;
     }
     let text = String::from_utf8_lossy(bytes);
     let start = text.trim_start();
-    start.starts_with('{')
-        || start.starts_with("//")
-        || start.starts_with("---")
-        || start.starts_with("apiVersion:")
-        || start.starts_with("kind:")
+    if let Some(value) = ["apiVersion:", "kind:"]
+        .iter()
+        .find_map(|key| start.strip_prefix(key))
+    {
+        return !goes_on_as_assembly(value);
+    }
+    start.starts_with('{') || start.starts_with("//") || start.starts_with("---")
+}
+
+/// Whether `rest`, the text after a leading `name:`, goes on as `bpf_asm`
+/// goes on after a label: with an instruction (a mnemonic), a directive
+/// (`.insn`, `.arch`) or another label, on the same line or a later one.
+/// The values of a profile's `kind:` and `apiVersion:` (`SeccompProfile`,
+/// `security-profiles-operator.x-k8s.io/v1beta1`) are none of these.
+fn goes_on_as_assembly(rest: &str) -> bool {
+    let rest = rest.trim_start();
+    let word_len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    let (word, after) = rest.split_at(word_len);
+    rest.starts_with('.') || is_mnemonic(word) || (!word.is_empty() && after.starts_with(':'))
 }
 
 /// Reads a program in the given format; `arch` names syscalls and picks the

@@ -87,6 +87,31 @@ fn the_kernel_example_in_every_format() {
 }
 
 #[test]
+fn array_names_must_be_identifiers_of_the_language() {
+    let p = program("x86_64-allow-list.bpf");
+    let p = p.to_str().unwrap();
+    let refused = [
+        ("c", "1bad;", "is not a C identifier"),
+        ("c", "", "is not a C identifier"),
+        ("c", "int", "is reserved in C"),
+        ("rust", "x y", "is not a Rust identifier"),
+        ("rust", "naïve", "is not a Rust identifier"),
+        ("rust", "fn", "is reserved in Rust"),
+    ];
+    for (format, name, why) in refused {
+        let r = sysfence_testkit::cli::Run::from(
+            SYSFENCE.run(&["asm", "--format", format, "--name", name, p]),
+        );
+        r.assert_fails(2, &["--name: ", why], &format!("{format} {name:?}"));
+        assert!(r.stdout.is_empty(), "{}", r.stdout);
+    }
+    let c = String::from_utf8(ok(&["asm", "--format", "c", "--name", "_f1", p], b"")).unwrap();
+    assert!(c.starts_with("struct sock_filter _f1[] = {"), "{c}");
+    let rust = ok(&["asm", "--format", "rust", "--name", "int", p], b"");
+    assert!(rust.starts_with(b"pub const int: "));
+}
+
+#[test]
 fn disasm_names_syscalls_for_the_arch_and_writes_c_style() {
     let raw = ok(
         &["asm", program("x86_64-allow-list.bpf").to_str().unwrap()],

@@ -140,6 +140,25 @@ fn what_no_profile_can_say_is_refused_with_the_reason() {
     );
     assert!(r.stdout.is_empty(), "{}", r.stdout);
     assert_eq!(SYSFENCE.exec(&["decompile", "/nonexistent"]).code, 2);
+    // Every number from bit 30 up killed, -1 included: libseccomp's x32
+    // guard leaves -1 to the default.
+    let guard = write(
+        &dir,
+        "guard.asm",
+        "ld [4]\njne #0xc000003e, bad\nld [0]\njge #0x40000000, bad\nret #0x7fff0000\nbad: ret #0\n",
+    );
+    for (format, noun) in [("docker", "a Docker profile"), ("oci", "an OCI profile")] {
+        let r = SYSFENCE.exec(&["decompile", &guard, "--format", format]);
+        r.assert_fails(
+            1,
+            &[
+                &format!("not expressible as {noun}\n"),
+                "lost: x86_64: number 0xffffffff (-1) gets KILL_THREAD like the x32 numbers",
+                "differs at arch=x86_64 nr=0xffffffff",
+            ],
+            format,
+        );
+    }
 }
 
 #[test]

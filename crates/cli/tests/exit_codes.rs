@@ -84,6 +84,28 @@ fn program_verbs_answer_0_1_2() {
 }
 
 #[test]
+fn exact_verbs_answer_0_1_2() {
+    let dir = temp_dir("codes-exact");
+    // No arch test: nr 39 gets ERRNO(2), everything else ALLOW.
+    let comb = "ld [0]\njeq #39, e\nret #0x7fff0000\ne: ret #0x00050002\n";
+    let a = write(&dir, "a.s", comb);
+    let b = write(&dir, "b.s", &comb.replace("#39", "#40"));
+    assert_eq!(code(&["diff", &a, &a]), 0);
+    assert_eq!(code(&["diff", &a, &b]), 1);
+    let r = SYSFENCE.exec(&["diff", &a, &b, "--limit", "0"]);
+    assert_eq!(r.code, 1, "differences past --limit: {}", r.stdout);
+    assert!(r.stdout.contains("truncated"), "{}", r.stdout);
+    let r = SYSFENCE.exec(&["diff", &a, &b, "--limit", "0", "--json"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    // Which arch's table names the syscalls is for --arch to say.
+    let r = SYSFENCE.exec(&["count", &a]);
+    r.assert_fails(2, &["handles no arch", "--arch"], "count without an arch");
+    assert_eq!(code(&["count", &a, "nosuch"]), 2);
+    assert_eq!(code(&["count", &a, "--arch", "x86_64", "getpid"]), 0);
+    assert_eq!(code(&["count", &a, "--arch", "x86_64", "nosuch"]), 2);
+}
+
+#[test]
 fn live_verbs_answer_0_1_2() {
     assert_eq!(code(&["status"]), 0);
     assert_eq!(code(&["status", "2147483646"]), 2);

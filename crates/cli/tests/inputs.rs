@@ -16,6 +16,20 @@ fn endless_and_huge_inputs_are_refused_at_the_cap() {
             r.stderr
         );
     }
+    // The operands of the exact verbs, one of two or alone.
+    let dir = temp_dir("inputs-cap");
+    let a = write(&dir, "a.s", "ret #0x7fff0000\n");
+    let runs: &[&[&str]] = &[
+        &["equiv", "/dev/zero", &a],
+        &["diff", &a, "/dev/zero"],
+        &["refines", "/dev/zero", &a],
+        &["count", "/dev/zero"],
+        &["decompile", "/dev/zero"],
+    ];
+    for args in runs {
+        let r = SYSFENCE.exec(args);
+        r.assert_fails(2, &["/dev/zero: larger than 67108864 bytes"], args[0]);
+    }
     let big = vec![b' '; (64 << 20) + 1];
     let r = SYSFENCE.run_in(&["lint", "-"], &big, None);
     assert_eq!(r.code, 2);
@@ -193,4 +207,30 @@ fn progress_shows_on_a_terminal_only() {
         return;
     };
     assert!(text.contains("sysfence: compiling and checking"), "{text}");
+}
+
+#[test]
+fn a_label_named_like_a_yaml_key_starts_a_program() {
+    let dir = temp_dir("inputs-label");
+    let plain = write(&dir, "plain.s", "ret #1\n");
+    for (name, text) in [
+        ("kind.s", "kind: ret #1\n"),
+        ("api.s", "apiVersion:\n  ret #1\n"),
+        ("chain.s", "kind: next: ret #1\n"),
+    ] {
+        let prog = write(&dir, name, text);
+        let r = SYSFENCE.exec(&["emu", &prog, "--arch", "x86_64", "0"]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        let r = SYSFENCE.exec(&["equiv", &prog, &plain]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+    }
+    // A YAML profile still reads as one.
+    let spo = repo("corpus/profiles/app.spo.yaml");
+    let r = SYSFENCE.exec(&["emu", &spo, "--arch", "x86_64", "read"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = SYSFENCE.exec(&["equiv", &spo, &spo]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let kind = write(&dir, "k.yaml", "kind: SeccompProfile\nspec: []\n");
+    let r = SYSFENCE.exec(&["emu", &kind, "--arch", "x86_64", "read"]);
+    r.assert_fails(2, &["$.spec"], "a YAML profile with a bad spec");
 }

@@ -186,7 +186,7 @@ fn status_and_dump_of_a_process_under_no_chmod() {
     assert_eq!(past.status.code(), Some(1));
     assert_eq!(
         text(&past.stderr),
-        format!("sysfence: process {pid} has no a filter at index 1\n")
+        format!("sysfence: process {pid} has no filter at index 1\n")
     );
     assert!(alive, "the dumped process must keep running");
 }

@@ -169,3 +169,40 @@ fn record_stops_when_the_command_exits_unless_following_children() {
         r.stdout
     );
 }
+
+#[test]
+fn status_names_its_own_pid_when_getpid_is_filtered() {
+    if !has_seccomp() {
+        eprintln!("skipped: no seccomp in this kernel");
+        return;
+    }
+    let dir = temp_dir("status-getpid");
+    let p = write(
+        &dir,
+        "p.json",
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["getpid"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#,
+    );
+    for json in [false, true] {
+        let mut args = vec!["run", &p, "--", support::BIN, "status"];
+        if json {
+            args.push("--json");
+        }
+        // `run` executes in place: the command's pid is the one spawned.
+        let child = std::process::Command::new(support::BIN)
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let pid = child.id();
+        let out = child.wait_with_output().expect("wait");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        if json {
+            let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+            assert_eq!(v["pid"], pid, "{text}");
+        } else {
+            assert!(text.starts_with(&format!("process {pid} (")), "{text}");
+        }
+    }
+}

@@ -20,6 +20,8 @@
 //! * [`threads`], [`status`], [`dump`], [`record`], [`kernel_time`]: per-thread
 //!   installation, `/proc/<pid>/status`, `PTRACE_SECCOMP_GET_FILTER`,
 //!   syscall recording and real-kernel timing (each module says more).
+//! * [`sigpipe`]: the default `SIGPIPE` disposition back, for a command-line
+//!   tool that should end quietly when its output pipe closes.
 //!
 //! What comes in: raw [`sysfence_cbpf::Insn`] arrays or validated programs and
 //! [`sysfence_cbpf::SeccompData`] inputs. What goes out: raw 32-bit filter
@@ -37,6 +39,7 @@ pub mod oracle;
 pub mod probe;
 pub mod progress;
 pub mod record;
+pub mod sigpipe;
 pub mod status;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod sys;

@@ -25,12 +25,34 @@ pub enum Target {
 }
 
 impl Target {
+    /// The process id. For [`Target::SelfProcess`] it is where the
+    /// `/proc/self` link points, which no filter can change, rather than
+    /// what `getpid` returns: a filter may make `getpid` fail with an
+    /// errno, which the C library hands back as if it were the pid. Only
+    /// when the link cannot be read (no `/proc`) is `getpid` asked.
+    pub fn pid(self) -> i32 {
+        match self {
+            // Pids fit in 31 bits: PID_MAX_LIMIT is 2^22.
+            Target::SelfProcess => self_pid_from_proc().unwrap_or(std::process::id() as i32),
+            Target::Pid(pid) => pid,
+        }
+    }
+
     fn proc_dir(self) -> String {
         match self {
             Target::SelfProcess => "/proc/self".to_string(),
             Target::Pid(pid) => format!("/proc/{pid}"),
         }
     }
+}
+
+/// The pid the `/proc/self` link names.
+fn self_pid_from_proc() -> Option<i32> {
+    std::fs::read_link("/proc/self")
+        .ok()?
+        .to_str()?
+        .parse()
+        .ok()
 }
 
 impl fmt::Display for Target {

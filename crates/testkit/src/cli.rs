@@ -161,4 +161,20 @@ impl Cli {
         }
         Run::from(child.wait_with_output().expect("sysfence finishes"))
     }
+
+    /// Runs `sysfence ARGS` with standard output a pipe whose reader is
+    /// already gone (`sysfence ARGS | true`, `true` long finished), so the
+    /// first write fails; the run's `stdout` is empty.
+    pub fn exec_closed_stdout(&self, args: &[&str]) -> Run {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = Command::new(self.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", self.bin));
+        Run::from(out)
+    }
 }

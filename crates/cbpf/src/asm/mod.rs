@@ -231,6 +231,15 @@ pub fn assemble(text: &str, opts: &AsmOptions) -> Result<Vec<Insn>, AsmError> {
     assemble::link(&source, opts)
 }
 
+/// Whether `word` starts an instruction: a table mnemonic or an alias, in
+/// any case, as [`assemble`] reads them (`ret`, `JNE`, `ldxi`).
+pub fn is_mnemonic(word: &str) -> bool {
+    crate::opcode::TABLE
+        .iter()
+        .any(|i| i.mnemonic.eq_ignore_ascii_case(word))
+        || ALIASES.iter().any(|a| a.name.eq_ignore_ascii_case(word))
+}
+
 /// Which text [`disassemble`] writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Style {

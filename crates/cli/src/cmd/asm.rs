@@ -9,6 +9,8 @@
 //!
 //! Nothing is validated: `sysfence validate` says whether the kernel would
 //! load the result. Errors print as `FILE:LINE:COLUMN: message`, exit 2.
+//! A `--name` that is not an identifier of the output's language (C or
+//! Rust, keywords excluded) is refused, exit 2, before anything is written.
 
 use std::path::PathBuf;
 
@@ -79,14 +81,84 @@ pub fn run(args: Args) -> Outcome {
             e.message()
         ))
     })?;
+    let name = args.name.as_deref();
     let out = match args.format {
         Format::Raw => encode(&insns, Endian::NATIVE),
-        Format::C => to_c_array(&insns, args.name.as_deref().unwrap_or("filter")).into_bytes(),
-        Format::Rust => {
-            to_rust_array(&insns, args.name.as_deref().unwrap_or("FILTER")).into_bytes()
-        }
+        Format::C => to_c_array(&insns, array_name(name, &C)?).into_bytes(),
+        Format::Rust => to_rust_array(&insns, array_name(name, &RUST)?).into_bytes(),
         Format::BpfAsm => to_bytecode_line(&insns).into_bytes(),
     };
     write_output(args.output.as_ref(), &out)?;
     Ok(0)
+}
+
+/// A language an array is written in, for the name it is given.
+struct Language {
+    /// The language's name, for messages.
+    name: &'static str,
+    /// The array's name when `--name` is not given.
+    default: &'static str,
+    /// Identifiers that are reserved: keywords, and Rust's `_`.
+    reserved: &'static [&'static str],
+}
+
+/// C, keywords up to C23 included.
+#[rustfmt::skip]
+const C: Language = Language {
+    name: "C",
+    default: "filter",
+    reserved: &[
+        "alignas", "alignof", "auto", "bool", "break", "case", "char", "const",
+        "constexpr", "continue", "default", "do", "double", "else", "enum",
+        "extern", "false", "float", "for", "goto", "if", "inline", "int", "long",
+        "nullptr", "register", "restrict", "return", "short", "signed", "sizeof",
+        "static", "static_assert", "struct", "switch", "thread_local", "true",
+        "typedef", "typeof", "typeof_unqual", "union", "unsigned", "void",
+        "volatile", "while", "_Alignas", "_Alignof", "_Atomic", "_BitInt",
+        "_Bool", "_Complex", "_Decimal128", "_Decimal32", "_Decimal64",
+        "_Generic", "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local",
+    ],
+};
+
+/// Rust, strict and reserved keywords of the 2024 edition.
+#[rustfmt::skip]
+const RUST: Language = Language {
+    name: "Rust",
+    default: "FILTER",
+    reserved: &[
+        "_", "abstract", "as", "async", "await", "become", "box", "break",
+        "const", "continue", "crate", "do", "dyn", "else", "enum", "extern",
+        "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop",
+        "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+        "return", "self", "Self", "static", "struct", "super", "trait", "true",
+        "try", "type", "typeof", "unsafe", "unsized", "use", "virtual", "where",
+        "while", "yield",
+    ],
+};
+
+/// The `--name` of an array (or the language's default), refused unless
+/// it is an identifier of the language: ASCII letters, digits and `_`, not
+/// starting with a digit, and not reserved.
+fn array_name<'a>(name: Option<&'a str>, language: &Language) -> Result<&'a str, Failure> {
+    let Some(name) = name else {
+        return Ok(language.default);
+    };
+    let mut chars = name.chars();
+    let starts_well = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if !starts_well || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Failure::input(format!(
+            "--name: {name:?} is not a {} identifier (ASCII letters, digits and `_`, \
+             not starting with a digit)",
+            language.name
+        )));
+    }
+    if language.reserved.contains(&name) {
+        return Err(Failure::input(format!(
+            "--name: {name:?} is reserved in {}, it cannot name the array",
+            language.name
+        )));
+    }
+    Ok(name)
 }

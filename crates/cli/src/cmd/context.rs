@@ -137,7 +137,13 @@ impl ContextArgs {
 
     /// Like [`ContextArgs::load`], also returning the source text.
     pub fn load_with_source(&self, path: &Path) -> Result<(Loaded, String), Failure> {
-        let (loaded, source) = self.load_silently(path)?;
+        self.load_read(path, &read_input(Some(path))?)
+    }
+
+    /// Like [`ContextArgs::load_with_source`], for the bytes already read
+    /// from `path` (standard input cannot be read twice).
+    pub fn load_read(&self, path: &Path, text: &[u8]) -> Result<(Loaded, String), Failure> {
+        let (loaded, source) = self.load_text(path, text, &[])?;
         report(
             &loaded.warnings,
             &source,
@@ -158,20 +164,29 @@ impl ContextArgs {
     /// A seccompiler file is built for one target: when one arch is asked
     /// for and `--host-arch` is not given, that arch is the target.
     pub fn load_narrowed(&self, path: &Path, arches: &[Arch]) -> Result<(Loaded, String), Failure> {
-        let text = read_input(Some(path))?;
+        self.load_text(path, &read_input(Some(path))?, arches)
+    }
+
+    /// Like [`ContextArgs::load_narrowed`], for the bytes read from `path`.
+    fn load_text(
+        &self,
+        path: &Path,
+        text: &[u8],
+        arches: &[Arch],
+    ) -> Result<(Loaded, String), Failure> {
         let mut opts = self.options(path)?;
         if !arches.is_empty() {
             opts.context.arches = Some(arches.to_vec());
         }
-        let seccompiler = || opts.format.unwrap_or_else(|| detect(&text)) == Format::Seccompiler;
+        let seccompiler = || opts.format.unwrap_or_else(|| detect(text)) == Format::Seccompiler;
         if let [one] = arches
             && self.host_arch.is_none()
             && seccompiler()
         {
             opts.context.host_arch = *one;
         }
-        let source = String::from_utf8_lossy(&text).into_owned();
-        match load(&text, &opts) {
+        let source = String::from_utf8_lossy(text).into_owned();
+        match load(text, &opts) {
             Ok(l) => Ok((l, source)),
             Err(e) => Err(Failure::input(e.render(&source).trim_end())),
         }

@@ -11,8 +11,10 @@
 //! also gives each count over the words the result reads, as a decimal
 //! integer, where it fits in 128 bits.
 //!
-//! Default arches: those the filter handles other than as foreign arches.
-//! Exit status: 0; 2 bad input or over the budget.
+//! Default arches: those the filter handles other than as foreign arches;
+//! a filter that handles none (it never tests the arch) needs `--arch`.
+//! Exit status: 0; 2 bad input (an unknown syscall name, no arch to count)
+//! or over the budget.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -21,7 +23,7 @@ use serde_json::{Value, json};
 use sysfence_exact::compare::DEFAULT_BUDGET;
 use sysfence_exact::count::{ARG_BITS, Count, SyscallCount, per_arch, syscalls};
 use sysfence_exact::decompile::handled_arches;
-use sysfence_exact::store::{SLOT_OFFSETS, Store};
+use sysfence_exact::store::{Node, SLOT_OFFSETS, Store};
 use sysfence_profile::arch::Arch;
 
 use crate::cmd::context::ContextArgs;
@@ -55,7 +57,7 @@ pub fn run(args: Args) -> Outcome {
     let mut s = Store::new(args.budget);
     let root = subject.diagram(&mut s).map_err(Failure::input)?;
     let arches = if args.arch.is_empty() {
-        handled_arches(&s, root)
+        default_arches(&s, root, &args.filter)?
     } else {
         let parse = |a: &String| Arch::parse(a).map_err(|e| Failure::input(format!("--arch: {e}")));
         args.arch.iter().map(parse).collect::<Result<_, _>>()?
@@ -93,6 +95,21 @@ pub fn run(args: Args) -> Outcome {
         print!("{text}");
     }
     Ok(0)
+}
+
+/// The arches the filter handles other than as foreign ones. None (a
+/// filter that never tests the arch, or handles only arches without a
+/// syscall table) is an error: there is no table to name syscalls by, so
+/// the arches must be named with `--arch`.
+fn default_arches(s: &Store, root: Node, filter: &str) -> Result<Vec<Arch>, Failure> {
+    let arches = handled_arches(s, root);
+    if arches.is_empty() {
+        return Err(Failure::input(format!(
+            "{filter}: handles no arch apart from foreign ones (it does not test the arch, \
+             or tests only arches without a syscall table): name the arches to count with --arch"
+        )));
+    }
+    Ok(arches)
 }
 
 /// A share as a percentage, with enough digits to tell it from 0 and

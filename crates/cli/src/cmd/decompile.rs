@@ -88,12 +88,17 @@ pub fn run(args: Args) -> Outcome {
             Ok(0)
         }
         Err(DecompileError::NotExpressible { lost, witness, .. }) => {
-            let mut msg = format!(
-                "{}: not expressible as a {:?} profile",
-                args.prog, args.format
-            );
+            let mut msg = format!("{}: not expressible as {}", args.prog, format.noun());
             for l in &lost {
                 msg.push_str(&format!("\n  lost: {l}"));
+            }
+            if lost.is_empty() {
+                msg.push_str(if witness.is_some() {
+                    "\n  lost: nothing sysfence can name, but the proof found an input \
+                     where the nearest profile and the filter differ"
+                } else {
+                    "\n  lost: no profile could be planned for the filter"
+                });
             }
             if let Some(w) = witness {
                 msg.push_str(&format!(

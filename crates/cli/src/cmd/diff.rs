@@ -5,7 +5,8 @@
 //! instruction pointer); a word whose fixed bits are a prefix prints as a
 //! range, otherwise as `value/mask`. Each region comes with both values and
 //! one input, replayed through the interpreter or evaluator. Exit status: 0
-//! no difference, 1 differences, 2 bad input or over the budget.
+//! no difference, 1 differences (listed or past `--limit`), 2 bad input or
+//! over the budget.
 
 use std::fmt::Write;
 
@@ -60,7 +61,8 @@ pub fn run(args: Args) -> Outcome {
         out.push_str("no difference\n");
     }
     print!("{out}");
-    Ok(u8::from(!list.is_empty()))
+    // `cut` means a region past the limit: a difference, even with none listed.
+    Ok(u8::from(!list.is_empty() || cut))
 }
 
 /// The word names by slot.

@@ -124,9 +124,7 @@ fn read(pid: i32, index: Option<u32>) -> Result<Vec<Vec<Insn>>, Failure> {
         _ => Failure::input(&e),
     })?;
     if filters.is_empty() {
-        let what = index.map_or("any filter".to_string(), |i| {
-            format!("a filter at index {i}")
-        });
+        let what = index.map_or("any filter".to_string(), |i| format!("filter at index {i}"));
         return Err(Failure::negative(format!("process {pid} has no {what}")));
     }
     Ok(filters)

@@ -95,7 +95,7 @@ fn load(args: &Args, arch: &ArchChoice) -> Result<(Program, String), Failure> {
     let name = args.prog.display().to_string();
     let bytes = read_input(Some(&args.prog))?;
     if looks_like_text(&bytes) && looks_like_profile(&args.prog, &bytes) {
-        let loaded = args.context.load(&args.prog)?;
+        let (loaded, _) = args.context.load_read(&args.prog, &bytes)?;
         let compiled = sysfence_compile::compile(&loaded.policy, &sysfence_compile::Config::new())
             .map_err(crate::cmd::compile::failure)?;
         let program = compiled.program().clone();

@@ -285,10 +285,7 @@ fn json(
     stack: &Result<Option<Vec<Program>>, String>,
     probed: Option<&[Probed]>,
 ) -> serde_json::Value {
-    let pid = match target {
-        Target::SelfProcess => std::process::id() as i32,
-        Target::Pid(p) => p,
-    };
+    let pid = target.pid();
     let (filters, error) = stack_json(stack, arch);
     serde_json::json!({
         "pid": pid,
@@ -307,7 +304,7 @@ fn header(target: Target, s: &ProcStatus) -> String {
     let who = match target {
         Target::SelfProcess => format!(
             "process {} ({}, sysfence itself: what its caller is confined by)",
-            std::process::id(),
+            target.pid(),
             s.name
         ),
         Target::Pid(pid) => format!("process {pid} ({})", s.name),

@@ -42,7 +42,7 @@ pub struct Decompiled {
 pub enum DecompileError {
     /// The filter says what the format cannot (the notes), shown by a
     /// witness where the proof found one.
-    #[error("not expressible as a {format:?} profile")]
+    #[error("not expressible as {}", .format.noun())]
     NotExpressible {
         /// The output format.
         format: OutFormat,

@@ -28,6 +28,17 @@ pub enum OutFormat {
 }
 
 impl OutFormat {
+    /// What a text in the format is called, with its article, for
+    /// messages: "an OCI profile", "a minijail policy".
+    pub fn noun(self) -> &'static str {
+        match self {
+            OutFormat::Docker => "a Docker profile",
+            OutFormat::Oci => "an OCI profile",
+            OutFormat::Seccompiler => "a seccompiler profile",
+            OutFormat::Minijail => "a minijail policy",
+        }
+    }
+
     /// The profile crate's format of the text.
     pub fn profile_format(self) -> sysfence_profile::Format {
         match self {

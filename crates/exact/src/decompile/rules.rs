@@ -125,6 +125,25 @@ fn outside_tables(s: &Store, arch: Arch, abis: &[Arch], pieces: &[Piece], plan: 
             ));
         }
     }
+    if guard {
+        minus_one(s, pieces, plan);
+    }
+}
+
+/// The note for number −1 under libseccomp's x32 guard, which sends every
+/// number from bit 30 up to the bad-arch action but −1 (`x86.rs` of the
+/// profile crate): a filter that gives −1 the bad-arch action, not the
+/// default, says what no profile says (seccompiler and minijail, which
+/// have no guard, give −1 the default too).
+fn minus_one(s: &Store, pieces: &[Piece], plan: &mut Plan) {
+    let v = s.value(piece_at(pieces, u32::MAX));
+    if v == Some(plan.bad_arch) && v != Some(plan.default) {
+        plan.lost.push(format!(
+            "x86_64: number 0xffffffff (-1) gets {} like the x32 numbers; a profile gives it the default {} (libseccomp's x32 guard leaves -1 out)",
+            action_name(plan.bad_arch),
+            action_name(plan.default)
+        ));
+    }
 }
 
 /// The (action, conditions) rules of one name. Read in order (first
