@@ -22,15 +22,69 @@ fn call(l: &Loaded, name: &str, args: [u64; 6]) -> Action {
 }
 
 #[test]
-fn keys_are_case_insensitive_and_the_last_duplicate_wins() {
-    let text = r#"{"DEFAULTACTION": "SCMP_ACT_KILL", "defaultAction": "SCMP_ACT_ERRNO",
+fn keys_are_case_insensitive() {
+    let text = r#"{"DEFAULTACTION": "SCMP_ACT_ERRNO",
         "Syscalls": [{"NAMES": ["read", "exit_group"], "Action": "SCMP_ACT_ALLOW", "bogus": 1}]}"#;
     let l = load_as(text, None, HostContext::default());
     assert_eq!(call(&l, "read", [0; 6]), Action::Allow);
     assert_eq!(call(&l, "write", [0; 6]), Action::Errno(1));
     let msgs: Vec<&str> = l.warnings.iter().map(|w| w.message.as_str()).collect();
     assert!(msgs.contains(&"unknown key \"bogus\" ignored"), "{msgs:?}");
-    assert!(msgs.iter().any(|m| m.contains("the last one wins")));
+}
+
+/// Go merges a repeated key's value into the first one (objects field by
+/// field, arrays element by element), so no "last one wins" reading is
+/// right: Docker keeps both `includes` below (caps and arches) and drops
+/// the rule without CAP_SYS_ADMIN. Every Go-read format refuses them.
+#[test]
+fn repeated_keys_are_refused_in_every_go_format() {
+    let rule = r#"{"names":["mount"],"action":"SCMP_ACT_ALLOW","includes":{"caps":["CAP_SYS_ADMIN"]},"includes":{"arches":["amd64"]}}"#;
+    let profile = format!(r#"{{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{rule}]}}"#);
+    for format in [Format::Docker, Format::Containers] {
+        let e = load(profile.as_bytes(), &options(Some(format))).expect_err("refused");
+        assert_eq!(e.origin().path, "$.syscalls[0].includes", "{e}");
+        assert_eq!((e.origin().line, e.origin().column), (1, 130), "{e}");
+    }
+    let cases = [
+        (
+            None,
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[],"syscalls":[]}"#,
+            "$.syscalls",
+        ),
+        (
+            Some(Format::Containerd),
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"Names":["mount"],"action":"SCMP_ACT_ALLOW"}]}"#,
+            "$.syscalls[0].Names",
+        ),
+        (
+            Some(Format::Oci),
+            r#"{"linux":{"seccomp":{"defaultAction":"SCMP_ACT_ERRNO"},"seccomp":{"defaultAction":"SCMP_ACT_ALLOW"}}}"#,
+            "$.linux.seccomp",
+        ),
+        (
+            Some(Format::Oci),
+            r#"{"linux":{"seccomp":{"defaultAction":"SCMP_ACT_ERRNO"}},"linux":{}}"#,
+            "$.linux",
+        ),
+        (
+            None,
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultAction":"SCMP_ACT_ALLOW"}"#,
+            "$.defaultAction",
+        ),
+    ];
+    for (format, text, path) in cases {
+        let e = load(text.as_bytes(), &options(format)).expect_err(text);
+        assert_eq!(e.origin().path, path, "{e}");
+        assert!(e.message().contains("sets field"), "{e}");
+    }
+}
+
+fn options(format: Option<Format>) -> LoadOptions {
+    LoadOptions {
+        format,
+        file_name: "p.json".into(),
+        ..LoadOptions::default()
+    }
 }
 
 #[test]
