@@ -79,6 +79,37 @@ fn repeated_keys_are_refused_in_every_go_format() {
     }
 }
 
+/// runc passes names to libseccomp as C strings: `"ptrace\u0000"` is
+/// `ptrace` there, so its ERRNO rule applies; it must not pass as an
+/// unknown name (which would leave ptrace allowed).
+#[test]
+fn a_name_with_nul_is_refused() {
+    let text = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["ptrace\u0000"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    for format in [None, Some(Format::Containerd), Some(Format::Containers)] {
+        let e = load(text.as_bytes(), &options(format)).expect_err("refused");
+        assert_eq!(e.origin().path, "$.syscalls[0].names[0]", "{e}");
+        assert!(e.message().contains(r#""ptrace\0" contains NUL"#), "{e}");
+    }
+}
+
+/// Names are shown with control characters escaped, so a name cannot
+/// forge a line of `lint` output.
+#[test]
+fn names_in_warnings_cannot_forge_lines() {
+    let text = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["x\u001b[2K\r\nerror: forged"],"action":"SCMP_ACT_ALLOW"}]}"#;
+    let l = load_as(text, None, HostContext::default());
+    let w = l
+        .warnings
+        .iter()
+        .find(|w| w.message.contains("forged"))
+        .expect("warned");
+    assert_eq!(
+        w.message,
+        r#"unknown syscall "x\u{1b}[2K\r\nerror: forged" ignored"#
+    );
+    assert_eq!(w.render(text).lines().count(), 3);
+}
+
 fn options(format: Option<Format>) -> LoadOptions {
     LoadOptions {
         format,
