@@ -180,6 +180,30 @@ fn podman_errno_names_override_numbers() {
     );
 }
 
+/// Podman reads an errno string with `strconv.ParseUint(s, 10, 32)` and
+/// else as a name: digits only, up to 2^32-1. `"+5"` is no number there.
+#[test]
+fn podman_errno_numbers_are_what_parseuint_takes() {
+    let profile = |errno: &str| {
+        format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW","defaultErrno":"{errno}","syscalls":[{{"names":["mount"],"action":"SCMP_ACT_ERRNO","errno":"{errno}"}}]}}"#
+        )
+    };
+    let ok = load_as(&profile("0005"), None, HostContext::default());
+    assert_eq!(call(&ok, "mount", [0; 6]), Action::Errno(5));
+    for bad in ["+5", "-5", " 5", "5 ", "1_0", "4294967296", ""] {
+        let text = profile(bad);
+        let opts = options(Some(Format::Containers));
+        if bad.is_empty() {
+            // An empty string is no errno string: the numeric field decides.
+            assert!(load(text.as_bytes(), &opts).is_ok());
+            continue;
+        }
+        let e = load(text.as_bytes(), &opts).expect_err(bad);
+        assert_eq!(e.message(), format!("unknown errno {bad}"), "{e}");
+    }
+}
+
 #[test]
 fn containerd_loses_singular_name_rules() {
     let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"name": "read", "action": "SCMP_ACT_ALLOW"}]}"#;
