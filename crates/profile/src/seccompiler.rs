@@ -2,7 +2,7 @@
 //! seccompiler's own meaning (seccompiler 0.5's `backend` module; docs/profiles.md).
 //!
 //! In: the JSON map of thread categories; `--filter NAME` picks one (the
-//! first by default). Out: a single-arch policy for the host arch, which
+//! first by default), but every category must compile, as in seccompiler. Out: a single-arch policy for the host arch, which
 //! must be x86_64, aarch64 or riscv64 (narrowing to any other arch is an
 //! error):
 //!
@@ -93,7 +93,7 @@ pub(crate) fn load_node(node: &Node, opts: &LoadOptions) -> Result<Loaded, Profi
         let o = dec.origin(cat.key_pos, &format!("$.{}", cat.key));
         return Err(ProfileError::new(&o, msg));
     }
-    let policy = filter(&mut dec, cat, arch)?;
+    let policy = compile_all(&mut dec, cats, cat, arch)?;
     Ok(Loaded {
         policy,
         warnings: dec.warnings,
@@ -102,6 +102,28 @@ pub(crate) fn load_node(node: &Node, opts: &LoadOptions) -> Result<Loaded, Profi
         flags: vec![],
         frequency: vec![],
     })
+}
+
+/// The policy of `chosen`, after every category has been read as
+/// seccompiler's `compile_from_json` reads them: it deserializes and
+/// compiles the whole map, so an error in any category (identical actions,
+/// an unknown syscall, ...) fails the load whichever filter is installed.
+/// Warnings are kept for the chosen category only.
+fn compile_all(
+    dec: &mut Dec,
+    cats: &[Member],
+    chosen: &Member,
+    arch: Arch,
+) -> Result<Policy, ProfileError> {
+    let mut policy = None;
+    for c in cats {
+        if std::ptr::eq(c, chosen) {
+            policy = Some(filter(dec, c, arch)?);
+        } else {
+            filter(&mut Dec::new(&dec.file), c, arch)?;
+        }
+    }
+    policy.ok_or_else(|| dec.error(&chosen.value, "$", "no filters in the file"))
 }
 
 /// serde's struct decoding: each field once, no unknown ones, aliases.
