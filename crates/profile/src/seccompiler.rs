@@ -8,6 +8,9 @@
 //!
 //! * unknown fields, duplicate fields and duplicate categories are errors
 //!   (serde's `deny_unknown_fields`); `val` is a plain base-10 `u64`;
+//! * syscall names resolve only as far as seccompiler 0.5.0's own tables
+//!   reach (Linux 6.12): a newer name such as `setxattrat` is an invalid
+//!   syscall name, as seccompiler says;
 //! * every rule gets the filter's one match action; entries naming the same
 //!   syscall are ORed, and an entry without `args` only adds the syscall —
 //!   so next to conditional entries it is lost (reported);
@@ -264,6 +267,46 @@ fn filter(dec: &mut Dec, cat: &Member, arch: Arch) -> Result<Policy, ProfileErro
         .map_err(|e| ProfileError::new(&matched.o, e.to_string()))
 }
 
+/// The names seccompiler 0.5.0 resolves on one arch: its tables
+/// (`src/syscall_table/*.rs`, generated from Linux 6.12 headers) hold every
+/// name of sysfence's table for the arch up to `last`, except `missing`.
+/// Names past `last` were added to Linux later (`setxattrat`, 463, ...).
+struct SeccompilerNames {
+    arch: Arch,
+    last: u32,
+    missing: &'static [&'static str],
+}
+
+/// seccompiler 0.5.0's syscall names, per arch it targets (checked against
+/// the crate itself by `crates/compile/tests/seccompiler_names.rs`).
+const SECCOMPILER_NAMES: [SeccompilerNames; 3] = [
+    SeccompilerNames {
+        arch: Arch::X86_64,
+        last: 462,
+        // x86_64's uprobe (336, Linux 6.11) is not in its table.
+        missing: &["uprobe"],
+    },
+    SeccompilerNames {
+        arch: Arch::Aarch64,
+        last: 462,
+        missing: &[],
+    },
+    SeccompilerNames {
+        arch: Arch::Riscv64,
+        last: 462,
+        missing: &[],
+    },
+];
+
+/// Whether seccompiler 0.5.0 resolves `name` (number `nr` in sysfence's
+/// table) on `arch`; it refuses the others as invalid syscall names.
+fn seccompiler_knows(arch: Arch, name: &str, nr: u32) -> bool {
+    SECCOMPILER_NAMES
+        .iter()
+        .find(|k| k.arch == arch)
+        .is_some_and(|k| nr <= k.last && !k.missing.contains(&name))
+}
+
 /// The entries of one syscall: conditional rules (possibly none that can
 /// match), and the origins of entries without `args`.
 #[derive(Default)]
@@ -293,12 +336,15 @@ fn rule(
         None => return Err(dec.error(node, path, "missing field `syscall`")),
     };
     comment(dec, &f)?;
-    let nr = arch.syscall_nr(&name.v).ok_or_else(|| {
-        ProfileError::new(
-            &name.o,
-            format!("invalid syscall name: {} for given arch: {arch}", name.v),
-        )
-    })?;
+    let nr = arch
+        .syscall_nr(&name.v)
+        .filter(|&nr| seccompiler_knows(arch, &name.v, nr))
+        .ok_or_else(|| {
+            ProfileError::new(
+                &name.o,
+                format!("invalid syscall name: {} for given arch: {arch}", name.v),
+            )
+        })?;
     let Some((an, ap)) = f.get("args").filter(|(n, _)| n.value != Value::Null) else {
         return Ok((nr, name.o, None));
     };
