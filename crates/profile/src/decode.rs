@@ -3,8 +3,8 @@
 //! In: a node, its JSON path, the field names a Go struct declares. Out:
 //! the members that set each field, plus warnings for keys Go would ignore.
 //! Go's rules (docs/profiles.md): keys match field tags exactly or else
-//! case-insensitively; when several keys set one field the last one wins;
-//! `null` leaves a field unset; unsigned fields take only plain non-negative
+//! case-insensitively; a field set by two keys is refused (Go merges the
+//! second value into the first; see `repeated`); `null` leaves a field unset; unsigned fields take only plain non-negative
 //! integers up to 2^64-1; a value of the wrong type aborts the whole load.
 //!
 //! Not checked here: what the values mean (actions, arches, ...).
@@ -67,6 +67,26 @@ fn fold(s: &str) -> String {
         .collect()
 }
 
+/// The error for a key that sets a field a second time.
+///
+/// Go's `encoding/json` decodes a repeated key *into* the value the first
+/// one left: a second object only overwrites the fields it sets (the two
+/// merge), a second array reuses the first one's elements (fields of earlier
+/// elements survive), `null` clears a slice or pointer but leaves a string
+/// alone, and a type error in any occurrence still aborts the load. What the
+/// runtime ends up with therefore depends on the field's Go type, and no
+/// single "last one wins" reading matches it; so every repeated field is
+/// refused, objects, arrays and scalars alike.
+fn repeated(at: &Origin, key: &str, field: &str, first: &Member) -> ProfileError {
+    ProfileError::new(
+        at,
+        format!(
+            "key \"{key}\" sets field `{field}` again (first set at {}:{}): Go decodes a repeated key into the value already there, merging objects and arrays, so sysfence refuses it",
+            first.key_pos.line, first.key_pos.column
+        ),
+    )
+}
+
 /// A key Go would ignore but a user should hear about, with the reason.
 pub(crate) type Ignored<'a> = &'a [(&'static str, &'static str)];
 
@@ -124,11 +144,8 @@ impl Dec {
             let key_origin = self.origin(m.key_pos, &format!("{path}.{}", m.key));
             match field {
                 Some(f) => {
-                    if set.iter().any(|(g, _)| g == f) {
-                        self.warnings.push(Diagnostic::note(
-                            &key_origin,
-                            format!("key \"{}\" repeats field `{f}`; the last one wins", m.key),
-                        ));
+                    if let Some((_, first)) = set.iter().find(|(g, _)| g == f) {
+                        return Err(repeated(&key_origin, &m.key, f, first));
                     }
                     set.push((f, m));
                 }
@@ -150,6 +167,27 @@ impl Dec {
             path: path.to_string(),
             origin: self.origin(node.pos, path),
         }))
+    }
+
+    /// The member of `members` (an object at `path`) that sets the Go field
+    /// `field`, matched by Go's rules, without warnings for the other keys:
+    /// for a struct read for one field only (a `config.json`'s `linux`). A
+    /// second member setting the field is refused as in [`Dec::object`].
+    pub fn member<'n>(
+        &self,
+        members: &'n [Member],
+        path: &str,
+        field: &'static str,
+    ) -> Result<Option<&'n Member>, ProfileError> {
+        let mut found: Option<&'n Member> = None;
+        for m in members.iter().filter(|m| fold(&m.key) == fold(field)) {
+            if let Some(first) = found {
+                let at = self.origin(m.key_pos, &format!("{path}.{}", m.key));
+                return Err(repeated(&at, &m.key, field, first));
+            }
+            found = Some(m);
+        }
+        Ok(found)
     }
 
     /// A JSON string.

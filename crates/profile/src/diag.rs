@@ -7,6 +7,7 @@
 //! line, column and JSON path. [`Diagnostic::render`] and
 //! [`ProfileError::render`] add a source excerpt with a caret.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::ir::Origin;
@@ -52,7 +53,7 @@ impl Diagnostic {
     pub(crate) fn warning(origin: &Origin, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
-            message: message.into(),
+            message: printable(&message.into()).into_owned(),
             origin: origin.clone(),
             related: None,
             code: None,
@@ -63,7 +64,7 @@ impl Diagnostic {
     pub(crate) fn note(origin: &Origin, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Note,
-            message: message.into(),
+            message: printable(&message.into()).into_owned(),
             origin: origin.clone(),
             related: None,
             code: None,
@@ -111,6 +112,26 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// `s` with every control character escaped (`\n`, `\r`, `\t`, `\0`,
+/// `\u{1b}`, ...), so that text taken from a profile — a syscall name, a
+/// key, a path built from keys, a source line — can never start a line of
+/// its own or drive the terminal when a message shows it. Every message,
+/// location and excerpt passes through here; nothing else is changed.
+pub(crate) fn printable(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// `file:line:column: path` (parts that are unknown are left out).
 fn location(o: &Origin) -> String {
     let mut s = o.file.clone();
@@ -123,7 +144,7 @@ fn location(o: &Origin) -> String {
         }
         s.push_str(&o.path);
     }
-    s
+    printable(&s).into_owned()
 }
 
 /// Characters of a source line an excerpt shows.
@@ -148,14 +169,31 @@ pub fn excerpt(source: &str, o: &Origin) -> String {
     } else {
         at - EXCERPT_WIDTH / 4
     };
-    let mut shown: String = text.chars().skip(start).take(EXCERPT_WIDTH).collect();
+    let window: Vec<char> = text.chars().skip(start).take(EXCERPT_WIDTH).collect();
+    let mut shown: String = window.iter().map(|&c| shown_char(c)).collect();
     if text.chars().count() > start + EXCERPT_WIDTH {
         shown.push_str("...");
     }
     let lead = if start > 0 { "..." } else { "" };
-    let shown = shown.replace('\t', " ");
-    let caret = " ".repeat(lead.len() + at - start);
+    // The caret counts the characters before it as they are shown.
+    let before = at - start;
+    let width: usize = window
+        .iter()
+        .take(before)
+        .map(|&c| shown_char(c).chars().count())
+        .sum::<usize>()
+        + before.saturating_sub(window.len());
+    let caret = " ".repeat(lead.len() + width);
     format!("{:>6} | {lead}{shown}\n       | {caret}^\n", o.line)
+}
+
+/// One character of an excerpt: a tab as a space (keeping the caret under
+/// its column), other control characters escaped as [`printable`] does.
+fn shown_char(c: char) -> String {
+    match c {
+        '\t' => " ".to_string(),
+        c => printable(c.encode_utf8(&mut [0; 4])).into_owned(),
+    }
 }
 
 /// Why a profile could not be loaded. The message names the place:
@@ -171,7 +209,7 @@ impl ProfileError {
     pub(crate) fn new(origin: &Origin, message: impl Into<String>) -> ProfileError {
         ProfileError {
             origin: origin.clone(),
-            message: message.into(),
+            message: printable(&message.into()).into_owned(),
             source: None,
         }
     }
@@ -211,6 +249,31 @@ impl std::error::Error for ProfileError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn input_text_cannot_forge_lines_or_drive_the_terminal() {
+        let o = Origin {
+            file: "p.json".into(),
+            line: 1,
+            column: 3,
+            path: "$.a\u{1b}[2K".into(),
+        };
+        let e = ProfileError::new(&o, "unknown syscall \"x\r\nerror: forged\0\"");
+        let text = e.render("\u{1b}[31m\"a\"");
+        assert!(!text.trim_end().contains(['\r', '\0', '\u{1b}']), "{text}");
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(
+            text.contains(r#"unknown syscall "x\r\nerror: forged\0""#),
+            "{text}"
+        );
+        // The caret stays under column 3 of the line as shown (`\u{1b}` is 6 wide).
+        assert!(
+            text.ends_with("| \\u{1b}[31m\"a\"\n       |        ^\n"),
+            "{text}"
+        );
+        let w = Diagnostic::note(&o, "\u{9b}2J");
+        assert_eq!(w.message, "\\u{9b}2J");
+    }
 
     #[test]
     fn display_and_excerpt() {

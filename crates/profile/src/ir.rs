@@ -21,6 +21,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::diag::printable;
+
 /// What the kernel should do with a syscall: the kernel's own action type
 /// ([`sysfence_abi::Action`]), shared with the cBPF side so that the policy
 /// and the program speak of the same values. Lowering only ever produces the
@@ -158,11 +160,12 @@ pub struct Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.column)?;
+        let file = printable(&self.file);
+        write!(f, "{file}:{}:{}", self.line, self.column)?;
         // A line-based format (minijail) has no path inside the file.
         match self.path.as_str() {
             "" => Ok(()),
-            path => write!(f, " ({path})"),
+            path => write!(f, " ({})", printable(path)),
         }
     }
 }

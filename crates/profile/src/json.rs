@@ -7,7 +7,7 @@
 //! It is strict RFC 8259 JSON, as Go's `encoding/json` reads it: no
 //! comments, no trailing commas, no byte-order mark, numbers kept as their
 //! source text (the decoder decides what a number may be). Duplicate keys
-//! are all kept, in order; the decoder applies Go's "last one wins".
+//! are all kept, in order; the decoder refuses those that set one field.
 //!
 //! Limits: [`MAX_INPUT`] bytes and [`MAX_DEPTH`] levels of nesting, both
 //! checked before any work that could grow with them, so huge or deeply

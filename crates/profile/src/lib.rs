@@ -44,7 +44,7 @@ pub use libseccomp::Libseccomp;
 
 use decode::Dec;
 use ir::Origin;
-use json::{Node, Value};
+use json::{Member, Node, Value};
 use model::Dialect;
 
 /// A loaded profile.
@@ -271,7 +271,7 @@ pub(crate) fn load_node(
     };
     let mut runtime_ctx = ctx.clone();
     if format == Format::Oci && ctx.runtime == Runtime::Crun {
-        runtime_ctx.strict |= crun_annotations(node, &mut dec);
+        runtime_ctx.strict |= crun_annotations(node, &mut dec)?;
     }
     let raw = model::decode(&mut dec, seccomp, &path, dialect)?;
     let mut warnings = dec.warnings;
@@ -292,18 +292,17 @@ pub(crate) fn load_node(
 /// `run.oci.seccomp_fail_unknown_syscall` is present and not `"0"`, which
 /// makes unknown syscall names errors. `run.oci.seccomp_bpf_data` (raw BPF
 /// that replaces `linux.seccomp`) is reported, not decoded. Annotations that
-/// are not strings are left alone.
-fn crun_annotations(node: &Node, dec: &mut Dec) -> bool {
+/// are not strings are left alone. What libocispec makes of a repeated
+/// `annotations` key or a repeated seccomp annotation is not established,
+/// so both are refused.
+fn crun_annotations(node: &Node, dec: &mut Dec) -> Result<bool, ProfileError> {
     let Value::Object(members) = &node.value else {
-        return false;
+        return Ok(false);
     };
-    let Some(Value::Object(notes)) = members
-        .iter()
-        .rev()
-        .find(|m| m.key == "annotations")
-        .map(|m| &m.value.value)
+    let Some(Value::Object(notes)) =
+        once_exactly(dec, members, "$.annotations", "annotations")?.map(|m| &m.value.value)
     else {
-        return false;
+        return Ok(false);
     };
     let mut fail = false;
     for m in notes {
@@ -311,6 +310,9 @@ fn crun_annotations(node: &Node, dec: &mut Dec) -> bool {
             continue;
         };
         let path = format!("$.annotations[\"{}\"]", m.key);
+        if m.key.starts_with("run.oci.seccomp") {
+            once_exactly(dec, notes, &path, &m.key)?;
+        }
         match m.key.as_str() {
             "run.oci.seccomp_fail_unknown_syscall" => fail = v != "0",
             "run.oci.seccomp_bpf_data" => {
@@ -323,7 +325,32 @@ fn crun_annotations(node: &Node, dec: &mut Dec) -> bool {
             _ => {}
         }
     }
-    fail
+    Ok(fail)
+}
+
+/// The member with exactly the key `key` (crun's case-sensitive reading),
+/// refusing a second one; `key_path` is the key's JSON path.
+fn once_exactly<'n>(
+    dec: &Dec,
+    members: &'n [Member],
+    key_path: &str,
+    key: &str,
+) -> Result<Option<&'n Member>, ProfileError> {
+    let mut same = members.iter().filter(|m| m.key == key);
+    let first = same.next();
+    match (first, same.next()) {
+        (Some(f), Some(again)) => {
+            let o = dec.origin(again.key_pos, key_path);
+            Err(ProfileError::new(
+                &o,
+                format!(
+                    "key \"{key}\" repeated (first at {}:{}): crun's reading of a repeated key is not established, so sysfence refuses it",
+                    f.key_pos.line, f.key_pos.column
+                ),
+            ))
+        }
+        (first, _) => Ok(first),
+    }
 }
 
 /// The `linux.seccomp` object of a `config.json`, or the object itself when
@@ -345,12 +372,7 @@ fn config_seccomp<'n>(
     {
         return Ok((Some(node), "$".into()));
     }
-    let linux = members.iter().rev().find(|m| m.key == "linux").or_else(|| {
-        members
-            .iter()
-            .rev()
-            .find(|m| m.key.eq_ignore_ascii_case("linux"))
-    });
+    let linux = dec.member(members, "$", "linux")?;
     let Some(linux) = linux.filter(|m| m.value.value != Value::Null) else {
         return Ok((None, String::new()));
     };
@@ -361,11 +383,7 @@ fn config_seccomp<'n>(
             format!("expected an object, found {}", linux.value.value.kind()),
         ));
     };
-    let sec = lm.iter().rev().find(|m| m.key == "seccomp").or_else(|| {
-        lm.iter()
-            .rev()
-            .find(|m| m.key.eq_ignore_ascii_case("seccomp"))
-    });
+    let sec = dec.member(lm, "$.linux", "seccomp")?;
     Ok((
         sec.map(|m| &m.value).filter(|n| n.value != Value::Null),
         "$.linux.seccomp".into(),

@@ -297,9 +297,12 @@ fn keep(
     true
 }
 
-/// container-libs' errno string: a decimal `uint32` or an errno name.
+/// container-libs' errno string (`getErrno`): what `strconv.ParseUint(s,
+/// 10, 32)` takes, else an errno name. ParseUint takes ASCII digits only,
+/// up to `u32::MAX` (no sign, no `_`, no spaces); anything else is looked
+/// up as a name, so `"+5"` or `"4294967296"` is an unknown errno.
 fn errno_value(e: &Sp<String>) -> Result<u32, ProfileError> {
-    if let Ok(v) = e.v.parse::<u32>() {
+    if let Some(v) = parse_uint_base10(&e.v) {
         return Ok(v);
     }
     ERRNO_NAMES
@@ -307,6 +310,15 @@ fn errno_value(e: &Sp<String>) -> Result<u32, ProfileError> {
         .find(|(n, _)| *n == e.v)
         .map(|(_, v)| *v)
         .ok_or_else(|| ProfileError::new(&e.o, format!("unknown errno {}", e.v)))
+}
+
+/// Go's `strconv.ParseUint(s, 10, 32)`: one or more ASCII digits, at most
+/// `u32::MAX`. (Rust's `str::parse` also takes a leading `+`.)
+fn parse_uint_base10(s: &str) -> Option<u32> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
 }
 
 /// Linux errno names and values (asm-generic `errno-base.h`, `errno.h`).

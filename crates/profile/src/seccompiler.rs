@@ -2,12 +2,15 @@
 //! seccompiler's own meaning (seccompiler 0.5's `backend` module; docs/profiles.md).
 //!
 //! In: the JSON map of thread categories; `--filter NAME` picks one (the
-//! first by default). Out: a single-arch policy for the host arch, which
+//! first by default), but every category must compile, as in seccompiler. Out: a single-arch policy for the host arch, which
 //! must be x86_64, aarch64 or riscv64 (narrowing to any other arch is an
 //! error):
 //!
 //! * unknown fields, duplicate fields and duplicate categories are errors
 //!   (serde's `deny_unknown_fields`); `val` is a plain base-10 `u64`;
+//! * syscall names resolve only as far as seccompiler 0.5.0's own tables
+//!   reach (Linux 6.12): a newer name such as `setxattrat` is an invalid
+//!   syscall name, as seccompiler says;
 //! * every rule gets the filter's one match action; entries naming the same
 //!   syscall are ORed, and an entry without `args` only adds the syscall —
 //!   so next to conditional entries it is lost (reported);
@@ -93,7 +96,7 @@ pub(crate) fn load_node(node: &Node, opts: &LoadOptions) -> Result<Loaded, Profi
         let o = dec.origin(cat.key_pos, &format!("$.{}", cat.key));
         return Err(ProfileError::new(&o, msg));
     }
-    let policy = filter(&mut dec, cat, arch)?;
+    let policy = compile_all(&mut dec, cats, cat, arch)?;
     Ok(Loaded {
         policy,
         warnings: dec.warnings,
@@ -102,6 +105,28 @@ pub(crate) fn load_node(node: &Node, opts: &LoadOptions) -> Result<Loaded, Profi
         flags: vec![],
         frequency: vec![],
     })
+}
+
+/// The policy of `chosen`, after every category has been read as
+/// seccompiler's `compile_from_json` reads them: it deserializes and
+/// compiles the whole map, so an error in any category (identical actions,
+/// an unknown syscall, ...) fails the load whichever filter is installed.
+/// Warnings are kept for the chosen category only.
+fn compile_all(
+    dec: &mut Dec,
+    cats: &[Member],
+    chosen: &Member,
+    arch: Arch,
+) -> Result<Policy, ProfileError> {
+    let mut policy = None;
+    for c in cats {
+        if std::ptr::eq(c, chosen) {
+            policy = Some(filter(dec, c, arch)?);
+        } else {
+            filter(&mut Dec::new(&dec.file), c, arch)?;
+        }
+    }
+    policy.ok_or_else(|| dec.error(&chosen.value, "$", "no filters in the file"))
 }
 
 /// serde's struct decoding: each field once, no unknown ones, aliases.
@@ -242,6 +267,46 @@ fn filter(dec: &mut Dec, cat: &Member, arch: Arch) -> Result<Policy, ProfileErro
         .map_err(|e| ProfileError::new(&matched.o, e.to_string()))
 }
 
+/// The names seccompiler 0.5.0 resolves on one arch: its tables
+/// (`src/syscall_table/*.rs`, generated from Linux 6.12 headers) hold every
+/// name of sysfence's table for the arch up to `last`, except `missing`.
+/// Names past `last` were added to Linux later (`setxattrat`, 463, ...).
+struct SeccompilerNames {
+    arch: Arch,
+    last: u32,
+    missing: &'static [&'static str],
+}
+
+/// seccompiler 0.5.0's syscall names, per arch it targets (checked against
+/// the crate itself by `crates/compile/tests/seccompiler_names.rs`).
+const SECCOMPILER_NAMES: [SeccompilerNames; 3] = [
+    SeccompilerNames {
+        arch: Arch::X86_64,
+        last: 462,
+        // x86_64's uprobe (336, Linux 6.11) is not in its table.
+        missing: &["uprobe"],
+    },
+    SeccompilerNames {
+        arch: Arch::Aarch64,
+        last: 462,
+        missing: &[],
+    },
+    SeccompilerNames {
+        arch: Arch::Riscv64,
+        last: 462,
+        missing: &[],
+    },
+];
+
+/// Whether seccompiler 0.5.0 resolves `name` (number `nr` in sysfence's
+/// table) on `arch`; it refuses the others as invalid syscall names.
+fn seccompiler_knows(arch: Arch, name: &str, nr: u32) -> bool {
+    SECCOMPILER_NAMES
+        .iter()
+        .find(|k| k.arch == arch)
+        .is_some_and(|k| nr <= k.last && !k.missing.contains(&name))
+}
+
 /// The entries of one syscall: conditional rules (possibly none that can
 /// match), and the origins of entries without `args`.
 #[derive(Default)]
@@ -271,12 +336,15 @@ fn rule(
         None => return Err(dec.error(node, path, "missing field `syscall`")),
     };
     comment(dec, &f)?;
-    let nr = arch.syscall_nr(&name.v).ok_or_else(|| {
-        ProfileError::new(
-            &name.o,
-            format!("invalid syscall name: {} for given arch: {arch}", name.v),
-        )
-    })?;
+    let nr = arch
+        .syscall_nr(&name.v)
+        .filter(|&nr| seccompiler_knows(arch, &name.v, nr))
+        .ok_or_else(|| {
+            ProfileError::new(
+                &name.o,
+                format!("invalid syscall name: {} for given arch: {arch}", name.v),
+            )
+        })?;
     let Some((an, ap)) = f.get("args").filter(|(n, _)| n.value != Value::Null) else {
         return Ok((nr, name.o, None));
     };

@@ -22,15 +22,100 @@ fn call(l: &Loaded, name: &str, args: [u64; 6]) -> Action {
 }
 
 #[test]
-fn keys_are_case_insensitive_and_the_last_duplicate_wins() {
-    let text = r#"{"DEFAULTACTION": "SCMP_ACT_KILL", "defaultAction": "SCMP_ACT_ERRNO",
+fn keys_are_case_insensitive() {
+    let text = r#"{"DEFAULTACTION": "SCMP_ACT_ERRNO",
         "Syscalls": [{"NAMES": ["read", "exit_group"], "Action": "SCMP_ACT_ALLOW", "bogus": 1}]}"#;
     let l = load_as(text, None, HostContext::default());
     assert_eq!(call(&l, "read", [0; 6]), Action::Allow);
     assert_eq!(call(&l, "write", [0; 6]), Action::Errno(1));
     let msgs: Vec<&str> = l.warnings.iter().map(|w| w.message.as_str()).collect();
     assert!(msgs.contains(&"unknown key \"bogus\" ignored"), "{msgs:?}");
-    assert!(msgs.iter().any(|m| m.contains("the last one wins")));
+}
+
+/// Go merges a repeated key's value into the first one (objects field by
+/// field, arrays element by element), so no "last one wins" reading is
+/// right: Docker keeps both `includes` below (caps and arches) and drops
+/// the rule without CAP_SYS_ADMIN. Every Go-read format refuses them.
+#[test]
+fn repeated_keys_are_refused_in_every_go_format() {
+    let rule = r#"{"names":["mount"],"action":"SCMP_ACT_ALLOW","includes":{"caps":["CAP_SYS_ADMIN"]},"includes":{"arches":["amd64"]}}"#;
+    let profile = format!(r#"{{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{rule}]}}"#);
+    for format in [Format::Docker, Format::Containers] {
+        let e = load(profile.as_bytes(), &options(Some(format))).expect_err("refused");
+        assert_eq!(e.origin().path, "$.syscalls[0].includes", "{e}");
+        assert_eq!((e.origin().line, e.origin().column), (1, 130), "{e}");
+    }
+    let cases = [
+        (
+            None,
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[],"syscalls":[]}"#,
+            "$.syscalls",
+        ),
+        (
+            Some(Format::Containerd),
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"Names":["mount"],"action":"SCMP_ACT_ALLOW"}]}"#,
+            "$.syscalls[0].Names",
+        ),
+        (
+            Some(Format::Oci),
+            r#"{"linux":{"seccomp":{"defaultAction":"SCMP_ACT_ERRNO"},"seccomp":{"defaultAction":"SCMP_ACT_ALLOW"}}}"#,
+            "$.linux.seccomp",
+        ),
+        (
+            Some(Format::Oci),
+            r#"{"linux":{"seccomp":{"defaultAction":"SCMP_ACT_ERRNO"}},"linux":{}}"#,
+            "$.linux",
+        ),
+        (
+            None,
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultAction":"SCMP_ACT_ALLOW"}"#,
+            "$.defaultAction",
+        ),
+    ];
+    for (format, text, path) in cases {
+        let e = load(text.as_bytes(), &options(format)).expect_err(text);
+        assert_eq!(e.origin().path, path, "{e}");
+        assert!(e.message().contains("sets field"), "{e}");
+    }
+}
+
+/// runc passes names to libseccomp as C strings: `"ptrace\u0000"` is
+/// `ptrace` there, so its ERRNO rule applies; it must not pass as an
+/// unknown name (which would leave ptrace allowed).
+#[test]
+fn a_name_with_nul_is_refused() {
+    let text = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["ptrace\u0000"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    for format in [None, Some(Format::Containerd), Some(Format::Containers)] {
+        let e = load(text.as_bytes(), &options(format)).expect_err("refused");
+        assert_eq!(e.origin().path, "$.syscalls[0].names[0]", "{e}");
+        assert!(e.message().contains(r#""ptrace\0" contains NUL"#), "{e}");
+    }
+}
+
+/// Names are shown with control characters escaped, so a name cannot
+/// forge a line of `lint` output.
+#[test]
+fn names_in_warnings_cannot_forge_lines() {
+    let text = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["x\u001b[2K\r\nerror: forged"],"action":"SCMP_ACT_ALLOW"}]}"#;
+    let l = load_as(text, None, HostContext::default());
+    let w = l
+        .warnings
+        .iter()
+        .find(|w| w.message.contains("forged"))
+        .expect("warned");
+    assert_eq!(
+        w.message,
+        r#"unknown syscall "x\u{1b}[2K\r\nerror: forged" ignored"#
+    );
+    assert_eq!(w.render(text).lines().count(), 3);
+}
+
+fn options(format: Option<Format>) -> LoadOptions {
+    LoadOptions {
+        format,
+        file_name: "p.json".into(),
+        ..LoadOptions::default()
+    }
 }
 
 #[test]
@@ -93,6 +178,30 @@ fn podman_errno_names_override_numbers() {
         Action::Errno(1),
         "Docker honours minKernel"
     );
+}
+
+/// Podman reads an errno string with `strconv.ParseUint(s, 10, 32)` and
+/// else as a name: digits only, up to 2^32-1. `"+5"` is no number there.
+#[test]
+fn podman_errno_numbers_are_what_parseuint_takes() {
+    let profile = |errno: &str| {
+        format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW","defaultErrno":"{errno}","syscalls":[{{"names":["mount"],"action":"SCMP_ACT_ERRNO","errno":"{errno}"}}]}}"#
+        )
+    };
+    let ok = load_as(&profile("0005"), None, HostContext::default());
+    assert_eq!(call(&ok, "mount", [0; 6]), Action::Errno(5));
+    for bad in ["+5", "-5", " 5", "5 ", "1_0", "4294967296", ""] {
+        let text = profile(bad);
+        let opts = options(Some(Format::Containers));
+        if bad.is_empty() {
+            // An empty string is no errno string: the numeric field decides.
+            assert!(load(text.as_bytes(), &opts).is_ok());
+            continue;
+        }
+        let e = load(text.as_bytes(), &opts).expect_err(bad);
+        assert_eq!(e.message(), format!("unknown errno {bad}"), "{e}");
+    }
 }
 
 #[test]

@@ -145,7 +145,8 @@ impl Lowering<'_> {
         Ok(())
     }
 
-    /// One name of a rule, in runc's order (`matchCall`): empty name, NOTIFY
+    /// One name of a rule, in runc's order (`matchCall`): empty name (then
+    /// a name with a NUL, which sysfence refuses), NOTIFY
     /// on `write`, action equal to the default (skipped), unknown name
     /// (skipped), then what libseccomp refuses when the rule is added.
     fn name(
@@ -161,6 +162,9 @@ impl Lowering<'_> {
                 &name.o,
                 "empty string is not a valid syscall",
             ));
+        }
+        if name.v.contains('\0') {
+            return Err(nul_in_name(name));
         }
         if action == Action::UserNotif && name.v == "write" {
             return Err(ProfileError::new(
@@ -453,4 +457,19 @@ fn low_words(mut list: Vec<Rule>) -> Vec<Rule> {
         *c = c.low_word();
     }
     list
+}
+
+/// runc hands a name to libseccomp through `C.CString`, so libseccomp reads
+/// it only up to the first NUL: `"ptrace\u0000"` is `ptrace` to the
+/// runtime, not an unknown name (crun's C strings end there too). Rather
+/// than guess which part a runtime sees, such a name is refused.
+fn nul_in_name(name: &Sp<String>) -> ProfileError {
+    ProfileError::new(
+        &name.o,
+        format!(
+            "syscall name \"{}\" contains NUL: runc and crun pass names as C strings and would read only \"{}\"",
+            name.v,
+            name.v.split('\0').next().unwrap_or_default()
+        ),
+    )
 }
