@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use crate::ir::Origin;
 
@@ -46,7 +47,63 @@ pub struct Diagnostic {
     pub code: Option<&'static str>,
     /// The text of the file the origin is in, when it is not the profile
     /// itself (a minijail `@include`d file).
-    source: Option<String>,
+    source: Option<Arc<str>>,
+}
+
+/// Diagnostics of one severity a profile keeps. Past it they are counted,
+/// not kept, and one more diagnostic says how many were left out: a
+/// profile that names one syscall a million times would otherwise hold a
+/// million notes (hundreds of bytes each, for every arch).
+pub const KEPT: usize = 10_000;
+
+/// The diagnostics left out past [`KEPT`], per severity (note, warning),
+/// with where the first of them was.
+#[derive(Debug, Default)]
+pub(crate) struct LeftOut {
+    counts: [usize; 2],
+    first: [Option<Origin>; 2],
+}
+
+impl LeftOut {
+    /// Leaves out the diagnostics of each severity past [`KEPT`]; does
+    /// nothing until `diags` holds twice that, so that calling it after
+    /// every step costs nothing in the common case.
+    pub(crate) fn trim(&mut self, diags: &mut Vec<Diagnostic>) {
+        if diags.len() > 2 * KEPT {
+            self.trim_now(diags);
+        }
+    }
+
+    fn trim_now(&mut self, diags: &mut Vec<Diagnostic>) {
+        let mut kept = [0usize; 2];
+        diags.retain(|d| {
+            let i = usize::from(d.severity == Severity::Warning);
+            kept[i] += 1;
+            if kept[i] <= KEPT {
+                return true;
+            }
+            self.counts[i] += 1;
+            self.first[i].get_or_insert_with(|| d.origin.clone());
+            false
+        });
+    }
+
+    /// Leaves out what is past [`KEPT`] and says, per severity, how many.
+    pub(crate) fn finish(mut self, diags: &mut Vec<Diagnostic>) {
+        self.trim_now(diags);
+        for (i, first) in self.first.iter().enumerate() {
+            let Some(at) = first else { continue };
+            let kind = ["note", "warning"][i];
+            let msg = format!(
+                "{} more {kind}s from here on are left out (the first {KEPT} of each kind are kept)",
+                self.counts[i]
+            );
+            diags.push(match i {
+                0 => Diagnostic::note(at, msg),
+                _ => Diagnostic::warning(at, msg),
+            });
+        }
+    }
 }
 
 impl Diagnostic {
@@ -78,8 +135,9 @@ impl Diagnostic {
     }
 
     /// The diagnostic, excerpted from `text` (the file its origin is in)
-    /// rather than from the text given to [`Diagnostic::render`].
-    pub(crate) fn with_source(mut self, text: Option<String>) -> Diagnostic {
+    /// rather than from the text given to [`Diagnostic::render`]; shared,
+    /// so that a file's many diagnostics hold one copy of it.
+    pub(crate) fn with_source(mut self, text: Option<Arc<str>>) -> Diagnostic {
         self.source = text;
         self
     }
@@ -202,7 +260,7 @@ fn shown_char(c: char) -> String {
 pub struct ProfileError {
     origin: Origin,
     message: String,
-    source: Option<String>,
+    source: Option<Arc<str>>,
 }
 
 impl ProfileError {
@@ -216,7 +274,7 @@ impl ProfileError {
 
     /// The error, excerpted from `text` (the file its origin is in) rather
     /// than from the text given to [`ProfileError::render`].
-    pub(crate) fn with_source(mut self, text: Option<String>) -> ProfileError {
+    pub(crate) fn with_source(mut self, text: Option<Arc<str>>) -> ProfileError {
         self.source = text;
         self
     }
@@ -249,6 +307,34 @@ impl std::error::Error for ProfileError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Past [`KEPT`] of a severity, diagnostics are counted, and one more
+    /// says how many, from where; the other severity keeps its own.
+    #[test]
+    fn diagnostics_past_the_bound_are_counted_not_kept() {
+        let at = |line| Origin {
+            file: "p.json".into(),
+            line,
+            column: 1,
+            path: "$".into(),
+        };
+        let mut diags: Vec<Diagnostic> = (0..3 * KEPT as u32)
+            .map(|i| Diagnostic::note(&at(i + 1), "n"))
+            .collect();
+        diags.push(Diagnostic::warning(&at(1), "w"));
+        let mut left_out = LeftOut::default();
+        left_out.trim(&mut diags);
+        assert_eq!(diags.len(), KEPT + 1);
+        diags.push(Diagnostic::note(&at(7), "late"));
+        left_out.finish(&mut diags);
+        let notes = diags.iter().filter(|d| d.severity == Severity::Note).count();
+        assert_eq!(notes, KEPT + 1);
+        let last = diags.last().unwrap();
+        assert_eq!(last.severity, Severity::Note);
+        assert!(last.message.starts_with(&format!("{} more notes", 2 * KEPT + 1)));
+        assert_eq!(last.origin.line, KEPT as u32 + 1);
+        assert_eq!(diags.iter().filter(|d| d.severity == Severity::Warning).count(), 1);
+    }
 
     #[test]
     fn input_text_cannot_forge_lines_or_drive_the_terminal() {

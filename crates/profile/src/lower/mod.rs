@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use crate::arch::Arch;
 use crate::context::{HostContext, Runtime};
 use crate::decode::Sp;
-use crate::diag::{Diagnostic, ProfileError};
+use crate::diag::{Diagnostic, LeftOut, ProfileError};
 use crate::ir::{
     Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
 };
@@ -57,6 +57,7 @@ pub(crate) struct Lowered {
 struct Lowering<'a> {
     ctx: &'a HostContext,
     warnings: &'a mut Vec<Diagnostic>,
+    left_out: LeftOut,
     default: Action,
     arches: Vec<Arch>,
     dbs: BTreeMap<(Arch, u32), SysDb>,
@@ -93,6 +94,7 @@ pub(crate) fn lower(
     let mut l = Lowering {
         ctx,
         warnings,
+        left_out: LeftOut::default(),
         default,
         arches: arches.clone(),
         dbs: BTreeMap::new(),
@@ -106,7 +108,9 @@ pub(crate) fn lower(
     } else {
         BTreeMap::new()
     };
+    let left_out = std::mem::take(&mut l.left_out);
     let policy = l.finish(stub, &maxima)?;
+    left_out.finish(warnings);
     Ok(Lowered {
         policy,
         arches,
@@ -141,6 +145,7 @@ impl Lowering<'_> {
         let ops: Vec<CmpOp> = s.args.iter().map(|a| op(&a.op)).collect::<Result<_, _>>()?;
         for name in &s.names {
             self.name(s, name, action, &ops, p)?;
+            self.left_out.trim(self.warnings);
         }
         Ok(())
     }

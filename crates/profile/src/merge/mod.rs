@@ -34,7 +34,9 @@ mod tests;
 mod tree;
 
 use crate::diag::{Diagnostic, ProfileError};
-use crate::ir::{ArgWidth, CmpOp, Cond, Origin, Rule};
+use std::collections::HashMap;
+
+use crate::ir::{Action, ArgWidth, CmpOp, Cond, Origin, Rule};
 use crate::libseccomp::Libseccomp;
 use tree::{Exists, Leaf, REDUNDANT, Tree, WORK_LIMIT};
 
@@ -45,6 +47,8 @@ pub(crate) struct SysDb {
     added: Vec<Rule>,
     /// The unconditional rule, when the syscall has no tree.
     uncond: Option<usize>,
+    /// The first conditional rule added with each (conditions, action).
+    firsts: HashMap<(Vec<Cond>, Action), usize>,
     tree: Tree,
     started: bool,
     what: String,
@@ -130,6 +134,19 @@ impl SysDb {
         result
     }
 
+    /// The earlier conditional rule that `new` (to be rule `idx`) repeats
+    /// word for word, if any; else `new` is remembered as the first.
+    fn repeats(&mut self, new: &Rule, idx: usize) -> Option<usize> {
+        if new.conds.is_empty() {
+            return None;
+        }
+        let first = *self
+            .firsts
+            .entry((new.conds.clone(), new.action))
+            .or_insert(idx);
+        (first != idx).then_some(first)
+    }
+
     fn merge(
         &mut self,
         new: Rule,
@@ -146,11 +163,7 @@ impl SysDb {
             action: new.action,
             rule: idx,
         };
-        if let Some(e) = self
-            .added
-            .iter()
-            .find(|e| e.conds == new.conds && e.action == new.action && !new.conds.is_empty())
-        {
+        if let Some(e) = self.repeats(&new, idx).map(|i| &self.added[i]) {
             let msg = format!(
                 "{}: this rule repeats the rule at {}",
                 self.what,

@@ -15,12 +15,12 @@
 //! GHSA-4q85-33p6-j5g6 fix: a shared `<`/`<=` high-word node's false
 //! action comes from the smaller 64-bit datum).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use crate::ir::{Action, CmpOp};
 
 /// A node's place in the arena.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) struct NodeId(u32);
 
 impl NodeId {
@@ -88,6 +88,8 @@ pub(super) struct Tree {
     pub absorbed: Vec<Leaf>,
     /// Steps taken since the last [`Tree::refuel`] (see [`WORK_LIMIT`]).
     work: Cell<u32>,
+    /// Scratch marks of the walks after each rule ([`work::Marks`]).
+    marks: RefCell<work::Marks>,
     /// Merge as libseccomp before 2.6.1 does (GHSA-4q85-33p6-j5g6).
     pub ghsa: bool,
     /// Whether a merge took the branch where those releases differ.

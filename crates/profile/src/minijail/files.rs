@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use super::constants::ArchTable;
 use super::lexer::{Kind, Statement, tokenize};
@@ -59,7 +60,7 @@ pub struct Reader<'a> {
     /// Warnings, in reading order.
     pub warnings: Vec<Diagnostic>,
     /// The text of every file read other than the policy, by name.
-    pub sources: HashMap<String, String>,
+    pub sources: HashMap<String, Arc<str>>,
     /// Comparisons read so far, as [`MAX_EXPANDED`] counts them.
     expanded: usize,
 }
@@ -181,7 +182,14 @@ impl<'a> Reader<'a> {
         let per_syscall: usize = fs
             .filters
             .iter()
-            .map(|f| f.expr.iter().flatten().map(|c| c.atoms.len()).sum::<usize>().max(1))
+            .map(|f| {
+                f.expr
+                    .iter()
+                    .flatten()
+                    .map(|c| c.atoms.len())
+                    .sum::<usize>()
+                    .max(1)
+            })
             .sum();
         self.expanded = self
             .expanded
@@ -266,7 +274,7 @@ impl<'a> Reader<'a> {
             return Err((msg, at));
         }
         let text = read_text(&path).map_err(|m| (m, at.clone()))?;
-        self.sources.insert(name.clone(), text.clone());
+        self.sources.insert(name.clone(), text.as_str().into());
         let dir = path.parent().map(Path::to_path_buf);
         self.read_file(Open { name, dir, key }, &text)
     }
@@ -275,7 +283,7 @@ impl<'a> Reader<'a> {
         let at = c.front().map(|t| c.origin(t)).expect("an @frequency token");
         let (path, name) = self.path_token(c, "frequency")?;
         let text = read_text(&path).map_err(|m| (m, at))?;
-        self.sources.insert(name.clone(), text.clone());
+        self.sources.insert(name.clone(), text.as_str().into());
         let tokens = tokenize(&text).map_err(|e| {
             (
                 format!("invalid token \"{}\"", e.text),

@@ -156,7 +156,11 @@ mod tests {
             file_name: "p.policy".into(),
             ..LoadOptions::default()
         };
-        load_with_table(text.as_bytes(), &opts, &constants::ArchTable::for_arch(arch))
+        load_with_table(
+            text.as_bytes(),
+            &opts,
+            &constants::ArchTable::for_arch(arch),
+        )
     }
 
     #[test]
@@ -170,9 +174,16 @@ mod tests {
     /// extra tokens: a warning, not an error.
     #[test]
     fn extra_tokens_of_a_statement_for_other_arches_are_a_warning() {
-        let l = read("read: allow\nwrite[arch=arm64]: allow allow\n", Arch::X86_64).unwrap();
+        let l = read(
+            "read: allow\nwrite[arch=arm64]: allow allow\n",
+            Arch::X86_64,
+        )
+        .unwrap();
         assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
-        assert_eq!((l.warnings[0].origin.line, l.warnings[0].origin.column), (2, 26));
+        assert_eq!(
+            (l.warnings[0].origin.line, l.warnings[0].origin.column),
+            (2, 26)
+        );
         let e = read("write: allow allow\n", Arch::X86_64).unwrap_err();
         assert!(e.to_string().contains("extra tokens"), "{e}");
     }
@@ -186,7 +197,10 @@ mod tests {
         let text = format!("{{{names}}}: {}\n", clauses.join(" || "));
         let e = read(&text, Arch::X86_64).unwrap_err();
         assert!(e.to_string().contains("expands to more than"), "{e}");
-        let fewer = format!("{{read, read}}: {}; return 1\n", clauses[..100].join(" || "));
+        let fewer = format!(
+            "{{read, read}}: {}; return 1\n",
+            clauses[..100].join(" || ")
+        );
         assert!(read(&fewer, Arch::X86_64).is_ok());
     }
 }

@@ -40,27 +40,28 @@ impl Tree {
     /// direction.
     pub(in crate::merge) fn cyclic(&self) -> bool {
         let reach = self.reachable();
+        let mut mark = self.marks.borrow_mut();
         [true, false].into_iter().any(|forward| {
             let step = |id: NodeId| {
                 let n = self.node(id);
                 if forward { n.lvl_nxt } else { n.lvl_prv }
             };
             // 0: not seen; walk number + 1 while on that walk, u32::MAX once cleared.
-            let mut mark = vec![0u32; self.nodes.len()];
+            mark.start(self.nodes.len());
             for (k, &start) in reach.iter().enumerate() {
                 let this = u32::try_from(k).unwrap_or(u32::MAX - 1) + 1;
                 let mut cur = Some(start);
                 while let Some(id) = cur {
-                    match mark[id.at()] {
-                        0 => mark[id.at()] = this,
+                    match mark.get(id) {
+                        0 => mark.set(id, this),
                         m if m == this => return true,
                         _ => break,
                     }
                     cur = step(id);
                 }
                 let mut cur = Some(start);
-                while let Some(id) = cur.filter(|id| mark[id.at()] == this) {
-                    mark[id.at()] = u32::MAX;
+                while let Some(id) = cur.filter(|&id| mark.get(id) == this) {
+                    mark.set(id, u32::MAX);
                     cur = step(id);
                 }
             }
@@ -70,13 +71,15 @@ impl Tree {
 
     /// Every node reachable from the root by any link.
     fn reachable(&self) -> Vec<NodeId> {
-        let mut seen = vec![false; self.nodes.len()];
+        let mut seen = self.marks.borrow_mut();
+        seen.start(self.nodes.len());
         let mut out = Vec::new();
         let mut stack: Vec<NodeId> = self.root.into_iter().collect();
         while let Some(i) = stack.pop() {
-            if std::mem::replace(&mut seen[i.at()], true) {
+            if seen.get(i) != 0 {
                 continue;
             }
+            seen.set(i, 1);
             out.push(i);
             let n = self.node(i);
             stack.extend(
@@ -86,5 +89,39 @@ impl Tree {
             );
         }
         out
+    }
+}
+
+/// Per-node scratch marks that outlive one walk: a mark counts only when
+/// its stamp is the current walk's, so a walk costs what it visits, not the
+/// arena's size (the arena keeps every node a merge ever made, and the
+/// walks run after every rule: clearing a mark per arena node each time
+/// made a profile that names one syscall 100,000 times quadratic).
+#[derive(Debug, Default)]
+pub(super) struct Marks {
+    stamp: u32,
+    cells: Vec<(u32, u32)>,
+}
+
+impl Marks {
+    /// Starts a walk over an arena of `len` nodes: every mark reads 0.
+    fn start(&mut self, len: usize) {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.cells.clear();
+            self.stamp = 1;
+        }
+        self.cells.resize(len, (0, 0));
+    }
+
+    fn get(&self, id: NodeId) -> u32 {
+        match self.cells[id.at()] {
+            (s, v) if s == self.stamp => v,
+            _ => 0,
+        }
+    }
+
+    fn set(&mut self, id: NodeId, v: u32) {
+        self.cells[id.at()] = (self.stamp, v);
     }
 }
