@@ -327,13 +327,25 @@ mod tests {
         assert_eq!(diags.len(), KEPT + 1);
         diags.push(Diagnostic::note(&at(7), "late"));
         left_out.finish(&mut diags);
-        let notes = diags.iter().filter(|d| d.severity == Severity::Note).count();
+        let notes = diags
+            .iter()
+            .filter(|d| d.severity == Severity::Note)
+            .count();
         assert_eq!(notes, KEPT + 1);
         let last = diags.last().unwrap();
         assert_eq!(last.severity, Severity::Note);
-        assert!(last.message.starts_with(&format!("{} more notes", 2 * KEPT + 1)));
+        assert!(
+            last.message
+                .starts_with(&format!("{} more notes", 2 * KEPT + 1))
+        );
         assert_eq!(last.origin.line, KEPT as u32 + 1);
-        assert_eq!(diags.iter().filter(|d| d.severity == Severity::Warning).count(), 1);
+        assert_eq!(
+            diags
+                .iter()
+                .filter(|d| d.severity == Severity::Warning)
+                .count(),
+            1
+        );
     }
 
     #[test]

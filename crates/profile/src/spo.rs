@@ -67,13 +67,50 @@ pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileErr
             ),
         ));
     }
-    let spec = resolve_spec(doc, &docs, opts, &mut dec, 0)?;
+    let mut spec = resolve_spec(doc, &docs, opts, &mut dec, 0)?;
     let root = if member(doc, "spec").is_some() {
         "$.spec"
     } else {
         "$"
     };
+    if root == "$.spec" {
+        omit_zero_errno(&mut spec, &mut dec);
+    }
     load_node(&spec, root, Format::Spo, opts, dec)
+}
+
+/// The operator writes a resource's rules with `errnoRet` `omitempty`, so
+/// `errnoRet: 0` never reaches the runtime: the rule gets the runtime's
+/// default errno (EPERM), not 0 (a call that "succeeds" without running).
+/// The key is dropped here as the operator drops it, with a warning.
+fn omit_zero_errno(spec: &mut Node, dec: &mut Dec) {
+    let Value::Object(members) = &mut spec.value else {
+        return;
+    };
+    let Some(Value::Array(rules)) = members
+        .iter_mut()
+        .find(|m| m.key == "syscalls")
+        .map(|m| &mut m.value.value)
+    else {
+        return;
+    };
+    for (i, rule) in rules.iter_mut().enumerate() {
+        let Value::Object(fields) = &mut rule.value else {
+            continue;
+        };
+        let zero = |m: &Member| {
+            m.key == "errnoRet"
+                && matches!(&m.value.value, Value::Number(n) if n.parse::<u64>() == Ok(0))
+        };
+        if let Some(m) = fields.iter().find(|m| zero(m)) {
+            let o = dec.origin(m.key_pos, &format!("$.spec.syscalls[{i}].errnoRet"));
+            dec.warnings.push(Diagnostic::warning(
+                &o,
+                "errnoRet 0: the operator omits a zero errnoRet when it writes the profile, so the runtime gives this rule its default errno (EPERM)",
+            ));
+            fields.retain(|m| !zero(m));
+        }
+    }
 }
 
 fn member<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {

@@ -116,6 +116,26 @@ fn spo_base_profile_is_unioned() {
     assert!(!ap.rules.contains_key(&mount));
 }
 
+/// The operator writes `errnoRet` with `omitempty`: a resource's
+/// `errnoRet: 0` never reaches the runtime, whose default errno (EPERM)
+/// the rule gets instead, with a warning.
+#[test]
+fn spo_errno_zero_is_left_out_as_the_operator_writes_it() {
+    let text = "apiVersion: security-profiles-operator.x-k8s.io/v1\nkind: SeccompProfile\nmetadata:\n  name: z\nspec:\n  defaultAction: SCMP_ACT_ALLOW\n  syscalls:\n  - names: [getpid]\n    action: SCMP_ACT_ERRNO\n    errnoRet: 0\n  - names: [getppid]\n    action: SCMP_ACT_ERRNO\n    errnoRet: 5\n";
+    let l = load(text.as_bytes(), &LoadOptions::default()).expect("loads");
+    let ap = l.policy.arch(AUDIT_ARCH_X86_64).expect("x86_64");
+    let action = |name| ap.rules[&Arch::X86_64.syscall_nr(name).expect("known")][0].action;
+    assert_eq!(action("getpid"), Action::Errno(1));
+    assert_eq!(action("getppid"), Action::Errno(5));
+    let w: Vec<_> = l
+        .warnings
+        .iter()
+        .filter(|w| w.message.contains("errnoRet 0"))
+        .collect();
+    assert_eq!(w.len(), 1, "{:?}", l.warnings);
+    assert_eq!(w[0].origin.line, 10);
+}
+
 #[test]
 fn gadget_output_with_comment_line() {
     let Some(dir) = corpus() else { return };
