@@ -53,3 +53,17 @@ fn equal_programs_are_proven_and_different_ones_get_a_witness() {
     let (code, _, err) = SYSFENCE.status(&["equiv", "/nonexistent", a.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// Two values with one action name (KILL_THREAD with other data bits)
+/// are told apart by their raw values in `diff`'s text.
+#[test]
+fn diff_shows_raw_values_when_the_action_names_agree() {
+    let a = scratch("k1.asm", "ret #1\n");
+    let b = scratch("k2.asm", "ret #2\n");
+    let (code, out, _) = SYSFENCE.status(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("A KILL_THREAD (0x00000001) / B KILL_THREAD (0x00000002)"),
+        "{out}"
+    );
+}

@@ -47,8 +47,8 @@ pub fn run(args: Args) -> Outcome {
                 out,
                 "{}: A {} / B {}\n  e.g. {}",
                 describe(r),
-                action(r.a),
-                action(r.b),
+                shown(r.a, r.b),
+                shown(r.b, r.a),
                 Named(&w.data)
             );
         }
@@ -80,6 +80,18 @@ fn bits_text(b: &Bits) -> String {
         Some((lo, hi)) if lo == hi => format!("{lo:#x}"),
         Some((lo, hi)) => format!("{lo:#x}..={hi:#x}"),
         None => format!("{:#x}/{:#x}", b.value, b.mask),
+    }
+}
+
+/// The action of the raw value `raw`, with the value itself when the
+/// other side's action has the same name (two KILL_THREAD values that
+/// differ in their data bits).
+fn shown(raw: u32, other: u32) -> String {
+    let name = action(raw).to_string();
+    if name == action(other).to_string() {
+        format!("{name} ({raw:#010x})")
+    } else {
+        name
     }
 }
 
