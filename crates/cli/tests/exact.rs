@@ -67,3 +67,21 @@ fn diff_shows_raw_values_when_the_action_names_agree() {
         "{out}"
     );
 }
+
+/// A filter whose every syscall depends on an argument: the summary line
+/// lists that alone, with no empty list of constant actions before it.
+#[test]
+fn count_summary_of_a_filter_that_always_reads_an_argument() {
+    let p = scratch(
+        "count.asm",
+        "ld [4]\njne #0xc000003e, k\nld [16]\njeq #1, a\nret #0x50001\na: ret #0x7fff0000\nk: ret #0\n",
+    );
+    let (code, out, err) = SYSFENCE.status(&["count", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let first = out.lines().next().unwrap_or_default();
+    let (total, rest) = first
+        .strip_prefix("x86_64: ")
+        .and_then(|l| l.split_once(" syscalls: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(rest, format!("{total} depend on arguments"), "{out}");
+}

@@ -173,12 +173,15 @@ fn arch_text(
             _ => varying += 1,
         }
     }
-    let parts: Vec<String> = constant
+    let mut parts: Vec<String> = constant
         .iter()
         .map(|(&l, n)| format!("{n} always {}", action(l)))
         .collect();
+    if varying > 0 {
+        parts.push(format!("{varying} depend on arguments"));
+    }
     let mut out = format!(
-        "{arch}: {} syscalls: {}, {varying} depend on arguments\n  every number and argument: {}\n",
+        "{arch}: {} syscalls: {}\n  every number and argument: {}\n",
         all.len(),
         parts.join(", "),
         shares_text(totals, ARG_BITS + 32)
