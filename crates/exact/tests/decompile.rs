@@ -448,3 +448,25 @@ fn a_minijail_name_ends_with_a_line_of_its_own() {
         assert!(text.ends_with(lines), "{policy} gave\n{text}");
     }
 }
+
+/// The stub mark (the name below where runc's ENOSYS stub starts) is not
+/// listed again when a rule already names it: the profile written for
+/// `no-chmod.json`'s program loads without a warning.
+#[test]
+fn a_decompiled_profile_loads_without_warnings() {
+    let path = repo("corpus/profiles/no-chmod.json");
+    let text = std::fs::read(&path).unwrap();
+    let policy = load(&text, &LoadOptions::default()).unwrap().policy;
+    let d = decompile(&program(&policy, None), OutFormat::Docker, DEFAULT_BUDGET).unwrap();
+    let opts = LoadOptions {
+        context: d.context.clone(),
+        ..LoadOptions::default()
+    };
+    let loaded = load(d.text.as_bytes(), &opts).unwrap();
+    assert!(
+        loaded.warnings.is_empty(),
+        "{:?}\n{}",
+        loaded.warnings,
+        d.text
+    );
+}

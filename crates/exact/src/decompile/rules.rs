@@ -62,6 +62,11 @@ pub(super) fn build(s: &Store, splits: &[(Arch, Vec<Piece>)], dialect: Dialect, 
             tests,
         })
         .collect();
+    // A mark a rule already names needs no entry of its own (one with the
+    // default action beside it would be a rule runc skips, and said so).
+    let named = |m: &&str| plan.entries.iter().any(|e| e.names.contains(m));
+    let marks = std::mem::take(&mut plan.stub_marks);
+    plan.stub_marks = marks.into_iter().filter(|m| !named(m)).collect();
 }
 
 /// Two ABIs whose argument words mean the same (width and byte order).
