@@ -22,11 +22,16 @@ pub(crate) struct Sp<T> {
     pub o: Origin,
 }
 
-/// Decoding state: the file name and the warnings so far.
+/// Decoding state: the file name, the warnings so far, and how keys match
+/// fields.
 #[derive(Debug)]
 pub(crate) struct Dec {
     pub file: String,
     pub warnings: Vec<Diagnostic>,
+    /// Keys match fields exactly, as crun's C parser matches a
+    /// `config.json`'s keys (`Linux` is not `linux`: an unknown key,
+    /// ignored); else by Go's case folding.
+    pub exact: bool,
 }
 
 /// The members of one object, matched to a struct's fields.
@@ -95,6 +100,16 @@ impl Dec {
         Dec {
             file: file.to_string(),
             warnings: Vec::new(),
+            exact: false,
+        }
+    }
+
+    /// Whether `key` sets `field`: exactly, or by Go's folding.
+    fn same(&self, field: &str, key: &str) -> bool {
+        if self.exact {
+            field == key
+        } else {
+            fold(field) == fold(key)
         }
     }
 
@@ -140,7 +155,7 @@ impl Dec {
             let field = fields
                 .iter()
                 .find(|f| **f == m.key)
-                .or_else(|| fields.iter().find(|f| fold(f) == fold(&m.key)));
+                .or_else(|| fields.iter().find(|f| self.same(f, &m.key)));
             let key_origin = self.origin(m.key_pos, &format!("{path}.{}", m.key));
             match field {
                 Some(f) => {
@@ -180,7 +195,7 @@ impl Dec {
         field: &'static str,
     ) -> Result<Option<&'n Member>, ProfileError> {
         let mut found: Option<&'n Member> = None;
-        for m in members.iter().filter(|m| fold(&m.key) == fold(field)) {
+        for m in members.iter().filter(|m| self.same(field, &m.key)) {
             if let Some(first) = found {
                 let at = self.origin(m.key_pos, &format!("{path}.{}", m.key));
                 return Err(repeated(&at, &m.key, field, first));

@@ -248,6 +248,9 @@ pub(crate) fn load_node(
         _ => (Dialect::Docker, false),
     };
     let (seccomp, path) = if format == Format::Oci {
+        // crun reads config.json itself, with a C parser that matches keys
+        // exactly; runc's Go reading folds their case.
+        dec.exact = ctx.runtime == Runtime::Crun;
         config_seccomp(node, &mut dec)?
     } else {
         (Some(node), root.to_string())
@@ -353,6 +356,27 @@ fn once_exactly<'n>(
     }
 }
 
+/// Where keys match exactly (crun) and `field` is not set, a warning for
+/// each key that Go's case folding would have read as it.
+fn unmatched_case(
+    dec: &mut Dec,
+    members: &[Member],
+    path: &str,
+    field: &str,
+    set: Option<&Member>,
+) {
+    if !dec.exact || set.is_some() {
+        return;
+    }
+    for m in members.iter().filter(|m| m.key.eq_ignore_ascii_case(field)) {
+        let o = dec.origin(m.key_pos, &format!("{path}.{}", m.key));
+        dec.warnings.push(Diagnostic::warning(
+            &o,
+            format!("key \"{}\" ignored: crun matches config.json's keys exactly, and the field is `{field}`", m.key),
+        ));
+    }
+}
+
 /// The `linux.seccomp` object of a `config.json`, or the object itself when
 /// the file holds only `linux.seccomp`'s content.
 fn config_seccomp<'n>(
@@ -373,6 +397,7 @@ fn config_seccomp<'n>(
         return Ok((Some(node), "$".into()));
     }
     let linux = dec.member(members, "$", "linux")?;
+    unmatched_case(dec, members, "$", "linux", linux);
     let Some(linux) = linux.filter(|m| m.value.value != Value::Null) else {
         return Ok((None, String::new()));
     };
@@ -384,6 +409,7 @@ fn config_seccomp<'n>(
         ));
     };
     let sec = dec.member(lm, "$.linux", "seccomp")?;
+    unmatched_case(dec, lm, "$.linux", "seccomp", sec);
     Ok((
         sec.map(|m| &m.value).filter(|n| n.value != Value::Null),
         "$.linux.seccomp".into(),

@@ -142,6 +142,33 @@ fn empty_seccomp_object_is_unconfined_for_runc_and_an_error_for_crun() {
     assert!(load(b"{}", &opts).is_err());
 }
 
+/// crun reads config.json itself, with a parser that matches keys
+/// exactly: `Linux` is an unknown key, so crun installs no filter, where
+/// runc's Go reading folds the case and installs it.
+#[test]
+fn crun_reads_config_json_keys_exactly() {
+    let text = r#"{"ociVersion": "1.2.0", "Linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}}}"#;
+    let runc = load_as(text, Some(Format::Oci), HostContext::default());
+    assert_eq!(call(&runc, "write", [0; 6]), Action::Errno(1));
+    let crun = HostContext {
+        runtime: Runtime::Crun,
+        ..HostContext::default()
+    };
+    let l = load_as(text, Some(Format::Oci), crun.clone());
+    assert!(l.policy.arches().is_empty(), "crun installs no filter");
+    assert!(
+        l.warnings.iter().any(|w| w
+            .message
+            .contains("crun matches config.json's keys exactly")),
+        "{:?}",
+        l.warnings
+    );
+    let exact = text.replace("\"Linux\"", "\"linux\"");
+    let l = load_as(&exact, Some(Format::Oci), crun);
+    assert_eq!(call(&l, "write", [0; 6]), Action::Errno(1));
+}
+
 #[test]
 fn config_json_without_seccomp_is_unconfined() {
     let l = load_as(
