@@ -92,6 +92,21 @@ fn repeated(at: &Origin, key: &str, field: &str, first: &Member) -> ProfileError
     )
 }
 
+/// The error for a key that names a field only up to case where keys match
+/// exactly (crun's `config.json`): crun's parser is case-sensitive, and
+/// what it does with a key it does not know is not established, so the
+/// key is refused rather than read either way.
+pub(crate) fn case_only(dec: &Dec, m: &Member, path: &str, field: &str) -> ProfileError {
+    let at = dec.origin(m.key_pos, &format!("{path}.{}", m.key));
+    ProfileError::new(
+        &at,
+        format!(
+            "key \"{}\" is not `{field}`: crun matches config.json's keys exactly, and what it does with an unknown key is not established, so sysfence refuses it",
+            m.key
+        ),
+    )
+}
+
 /// A key Go would ignore but a user should hear about, with the reason.
 pub(crate) type Ignored<'a> = &'a [(&'static str, &'static str)];
 
@@ -156,6 +171,12 @@ impl Dec {
                 .iter()
                 .find(|f| **f == m.key)
                 .or_else(|| fields.iter().find(|f| self.same(f, &m.key)));
+            if field.is_none()
+                && self.exact
+                && let Some(f) = fields.iter().find(|f| fold(f) == fold(&m.key))
+            {
+                return Err(case_only(self, m, path, f));
+            }
             let key_origin = self.origin(m.key_pos, &format!("{path}.{}", m.key));
             match field {
                 Some(f) => {

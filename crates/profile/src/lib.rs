@@ -356,24 +356,21 @@ fn once_exactly<'n>(
     }
 }
 
-/// Where keys match exactly (crun) and `field` is not set, a warning for
-/// each key that Go's case folding would have read as it.
+/// Where keys match exactly (crun) and `field` is not set, a key that Go's
+/// case folding would have read as it is refused ([`decode::case_only`]).
 fn unmatched_case(
-    dec: &mut Dec,
+    dec: &Dec,
     members: &[Member],
     path: &str,
     field: &str,
     set: Option<&Member>,
-) {
+) -> Result<(), ProfileError> {
     if !dec.exact || set.is_some() {
-        return;
+        return Ok(());
     }
-    for m in members.iter().filter(|m| m.key.eq_ignore_ascii_case(field)) {
-        let o = dec.origin(m.key_pos, &format!("{path}.{}", m.key));
-        dec.warnings.push(Diagnostic::warning(
-            &o,
-            format!("key \"{}\" ignored: crun matches config.json's keys exactly, and the field is `{field}`", m.key),
-        ));
+    match members.iter().find(|m| m.key.eq_ignore_ascii_case(field)) {
+        Some(m) => Err(decode::case_only(dec, m, path, field)),
+        None => Ok(()),
     }
 }
 
@@ -397,7 +394,7 @@ fn config_seccomp<'n>(
         return Ok((Some(node), "$".into()));
     }
     let linux = dec.member(members, "$", "linux")?;
-    unmatched_case(dec, members, "$", "linux", linux);
+    unmatched_case(dec, members, "$", "linux", linux)?;
     let Some(linux) = linux.filter(|m| m.value.value != Value::Null) else {
         return Ok((None, String::new()));
     };
@@ -409,7 +406,7 @@ fn config_seccomp<'n>(
         ));
     };
     let sec = dec.member(lm, "$.linux", "seccomp")?;
-    unmatched_case(dec, lm, "$.linux", "seccomp", sec);
+    unmatched_case(dec, lm, "$.linux", "seccomp", sec)?;
     Ok((
         sec.map(|m| &m.value).filter(|n| n.value != Value::Null),
         "$.linux.seccomp".into(),

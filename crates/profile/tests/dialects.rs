@@ -143,29 +143,36 @@ fn empty_seccomp_object_is_unconfined_for_runc_and_an_error_for_crun() {
 }
 
 /// crun reads config.json itself, with a parser that matches keys
-/// exactly: `Linux` is an unknown key, so crun installs no filter, where
-/// runc's Go reading folds the case and installs it.
+/// exactly, and what it does with a key it does not know is not
+/// established: `Linux` (or `DefaultAction` inside `seccomp`) is refused
+/// under crun, where runc's Go reading folds the case.
 #[test]
 fn crun_reads_config_json_keys_exactly() {
     let text = r#"{"ociVersion": "1.2.0", "Linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO",
         "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}}}"#;
     let runc = load_as(text, Some(Format::Oci), HostContext::default());
     assert_eq!(call(&runc, "write", [0; 6]), Action::Errno(1));
-    let crun = HostContext {
-        runtime: Runtime::Crun,
-        ..HostContext::default()
+    let crun = LoadOptions {
+        format: Some(Format::Oci),
+        context: HostContext {
+            runtime: Runtime::Crun,
+            ..HostContext::default()
+        },
+        ..LoadOptions::default()
     };
-    let l = load_as(text, Some(Format::Oci), crun.clone());
-    assert!(l.policy.arches().is_empty(), "crun installs no filter");
+    let e = load(text.as_bytes(), &crun).unwrap_err();
     assert!(
-        l.warnings.iter().any(|w| w
-            .message
-            .contains("crun matches config.json's keys exactly")),
-        "{:?}",
-        l.warnings
+        e.to_string()
+            .contains("crun matches config.json's keys exactly"),
+        "{e}"
     );
+    let inner = text
+        .replace("\"Linux\"", "\"linux\"")
+        .replace("defaultAction", "DefaultAction");
+    let e = load(inner.as_bytes(), &crun).unwrap_err();
+    assert!(e.to_string().contains("is not `defaultAction`"), "{e}");
     let exact = text.replace("\"Linux\"", "\"linux\"");
-    let l = load_as(&exact, Some(Format::Oci), crun);
+    let l = load(exact.as_bytes(), &crun).unwrap();
     assert_eq!(call(&l, "write", [0; 6]), Action::Errno(1));
 }
 
