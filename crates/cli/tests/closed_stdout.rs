@@ -6,7 +6,7 @@
 
 mod support;
 
-use support::{SYSFENCE, has_seccomp, repo, temp_dir, write};
+use support::{SYSFENCE, repo, seccomp_or_skip, temp_dir, write};
 
 /// The signal a write to a closed pipe raises.
 const SIGPIPE: i32 = 13;
@@ -54,8 +54,7 @@ fn every_verb_ends_by_sigpipe_without_a_panic() {
 
 #[test]
 fn run_gives_the_command_the_default_sigpipe_disposition() {
-    if !has_seccomp() {
-        eprintln!("skipped: no seccomp in this kernel");
+    if !seccomp_or_skip("run_gives_the_command_the_default_sigpipe_disposition") {
         return;
     }
     let dir = temp_dir("run-sigpipe");

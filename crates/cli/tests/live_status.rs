@@ -3,12 +3,11 @@
 
 mod support;
 
-use support::{SYSFENCE, has_seccomp, is_root, repo, temp_dir, write};
+use support::{SYSFENCE, has_seccomp, is_root, repo, seccomp_or_skip, temp_dir, write};
 
 #[test]
 fn probe_reports_what_confines_the_caller() {
-    if !has_seccomp() {
-        eprintln!("skipped: no seccomp in this kernel");
+    if !seccomp_or_skip("probe_reports_what_confines_the_caller") {
         return;
     }
     let dir = temp_dir("probe");
@@ -172,8 +171,7 @@ fn record_stops_when_the_command_exits_unless_following_children() {
 
 #[test]
 fn status_names_its_own_pid_when_getpid_is_filtered() {
-    if !has_seccomp() {
-        eprintln!("skipped: no seccomp in this kernel");
+    if !seccomp_or_skip("status_names_its_own_pid_when_getpid_is_filtered") {
         return;
     }
     let dir = temp_dir("status-getpid");

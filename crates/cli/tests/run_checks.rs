@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{SYSFENCE, has_seccomp, repo, temp_dir, write};
+use support::{SYSFENCE, has_seccomp, repo, seccomp_or_skip, temp_dir, write};
 
 /// Kubernetes' own `violation.json` example.
 const VIOLATION: &str = r#"{"defaultAction":"SCMP_ACT_ERRNO"}"#;
@@ -30,8 +30,7 @@ fn a_profile_that_denies_execve_is_refused() {
 
 #[test]
 fn force_installs_and_the_exit_status_reports_the_failed_exec() {
-    if !has_seccomp() {
-        eprintln!("skipped: no seccomp in this kernel");
+    if !seccomp_or_skip("force_installs_and_the_exit_status_reports_the_failed_exec") {
         return;
     }
     let dir = temp_dir("run-force");

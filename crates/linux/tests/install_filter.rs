@@ -15,9 +15,7 @@ fn installed_filter_confines_only_its_thread() {
         eprintln!("installed_filter_confines_only_its_thread: skipped: needs Linux x86_64");
         return;
     }
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    if !status.lines().any(|l| l.starts_with("Seccomp:")) {
-        eprintln!("installed_filter_confines_only_its_thread: skipped: no seccomp in this kernel");
+    if !sysfence_testkit::host::seccomp_or_skip("installed_filter_confines_only_its_thread") {
         return;
     }
     // getppid() fails with errno 7; everything else is allowed.

@@ -20,6 +20,22 @@ pub fn has_seccomp() -> bool {
     status_field("Seccomp:").is_some()
 }
 
+/// Whether a live test that needs seccomp can run: true with seccomp;
+/// without it, a skip with a printed reason, except under CI (`CI=true`),
+/// whose kernel has seccomp, where the test fails instead of passing
+/// having checked nothing.
+pub fn seccomp_or_skip(test: &str) -> bool {
+    if has_seccomp() {
+        return true;
+    }
+    assert!(
+        !crate::shared::in_ci(),
+        "{test}: CI=true and this kernel has no seccomp"
+    );
+    eprintln!("{test}: skipped: no seccomp in this kernel");
+    false
+}
+
 /// Whether this process may ptrace (root; needed by record, dump, status PID).
 pub fn is_root() -> bool {
     status_field("Uid:").is_some_and(|v| v.split_whitespace().nth(1) == Some("0"))

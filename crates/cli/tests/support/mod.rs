@@ -5,7 +5,9 @@
 
 use sysfence_testkit::Cli;
 pub use sysfence_testkit::cli::Run;
-pub use sysfence_testkit::host::{has_seccomp, is_filtered, is_root, temp_dir, write};
+pub use sysfence_testkit::host::{
+    has_seccomp, is_filtered, is_root, seccomp_or_skip, temp_dir, write,
+};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_sysfence");
