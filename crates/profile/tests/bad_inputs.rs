@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use sysfence_profile::{Format, HostContext, LoadOptions, Runtime, load};
+use sysfence_profile::{Format, HostContext, Libseccomp, LoadOptions, Runtime, load};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../corpus/bad")
@@ -23,6 +23,9 @@ fn options(file: &str, spec: &str) -> LoadOptions {
                 o.context.runtime = Runtime::from_name(r).expect("known runtime")
             }
             Some(("filter", f)) => o.filter = Some(f.to_string()),
+            Some(("libseccomp", v)) => {
+                o.context.libseccomp = Libseccomp::from_name(v).expect("known release")
+            }
             None if word == "strict" => o.context.strict = true,
             _ => panic!("unknown option {word}"),
         }

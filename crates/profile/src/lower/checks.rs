@@ -12,6 +12,7 @@ use crate::context::{HostContext, Runtime};
 use crate::decode::Sp;
 use crate::diag::{Diagnostic, ProfileError};
 use crate::ir::{Action, CmpOp, Policy};
+use crate::libseccomp::Libseccomp;
 use crate::resolve::OciProfile;
 
 use super::Lowered;
@@ -69,11 +70,14 @@ pub(super) fn op(s: &Sp<String>) -> Result<CmpOp, ProfileError> {
     })
 }
 
+const TSYNC: &str = "SECCOMP_FILTER_FLAG_TSYNC";
+const WAIT_KILLABLE: &str = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV";
+
 const FLAGS: [&str; 4] = [
-    "SECCOMP_FILTER_FLAG_TSYNC",
+    TSYNC,
     "SECCOMP_FILTER_FLAG_LOG",
     "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+    WAIT_KILLABLE,
 ];
 
 /// A default action that is absent or empty while rules are present: runc
@@ -195,14 +199,45 @@ pub(super) fn check_errno(
     }
 }
 
-pub(super) fn check_flags(p: &OciProfile, runtime: Runtime) -> Result<(), ProfileError> {
+/// The flags as the runtime reads them: an unknown one is refused; so is a
+/// combination the runtime cannot load (the kernel's EINVAL, with no retry
+/// that would save it) or a flag its libseccomp cannot set.
+pub(super) fn check_flags(
+    p: &OciProfile,
+    ctx: &HostContext,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<(), ProfileError> {
+    let listener = p.listener_path.as_ref().is_some_and(|l| !l.v.is_empty());
     for f in p.flags.iter().flatten() {
         if !FLAGS.contains(&f.v.as_str()) {
-            let msg = match runtime {
+            let msg = match ctx.runtime {
                 Runtime::Crun => format!("unknown seccomp option `{}`", f.v),
                 _ => format!("seccomp flag \"{}\" is not known to runc", f.v),
             };
             return Err(ProfileError::new(&f.o, msg));
+        }
+        match (ctx.runtime, f.v.as_str()) {
+            (Runtime::Crun, TSYNC) if listener => {
+                return Err(ProfileError::new(
+                    &f.o,
+                    "crun loads a filter with a listenerPath with SECCOMP_FILTER_FLAG_NEW_LISTENER, which the kernel refuses beside TSYNC (EINVAL), and it retries without flags only when there is no listener",
+                ));
+            }
+            (Runtime::Crun, _) => {}
+            (_, WAIT_KILLABLE) if ctx.libseccomp < Libseccomp::V2_6_0 => {
+                return Err(ProfileError::new(
+                    &f.o,
+                    format!(
+                        "runc sets this flag through libseccomp's SCMP_FLTATR_CTL_WAITKILL, which libseccomp {} does not have (2.6.0 added it): runc refuses the profile",
+                        ctx.libseccomp.name()
+                    ),
+                ));
+            }
+            (_, WAIT_KILLABLE) => warnings.push(Diagnostic::warning(
+                &f.o,
+                "runc takes this flag since 1.5 (with libseccomp 2.6); earlier releases refuse the profile (\"seccomp flag ... is not known to runc\")",
+            )),
+            _ => {}
         }
     }
     Ok(())
@@ -215,7 +250,7 @@ pub(super) fn load_flags(p: &OciProfile, runtime: Runtime) -> Vec<String> {
         None => vec!["SECCOMP_FILTER_FLAG_SPEC_ALLOW".to_string()],
         Some(list) => list
             .iter()
-            .filter(|f| runtime == Runtime::Crun || f.v != "SECCOMP_FILTER_FLAG_TSYNC")
+            .filter(|f| runtime == Runtime::Crun || f.v != TSYNC)
             .map(|f| f.v.clone())
             .collect(),
     }

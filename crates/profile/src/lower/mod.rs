@@ -89,7 +89,7 @@ pub(crate) fn lower(
         warnings,
     )?;
     check_errno(default, da, p.default_errno_ret.as_ref())?;
-    check_flags(p, ctx.runtime)?;
+    check_flags(p, ctx, warnings)?;
     let arches = filter_arches(p, ctx)?;
     let mut l = Lowering {
         ctx,
