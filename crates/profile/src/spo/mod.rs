@@ -20,6 +20,8 @@ use crate::ir::Origin;
 use crate::json::{Member, Node, Value};
 use crate::{Loaded, load_node};
 
+mod api;
+
 const MAX_BASE_DEPTH: usize = 15;
 
 pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
@@ -155,7 +157,7 @@ fn resolve_spec(
         ));
     };
     if is_resource {
-        check_api(dec, members, "$.spec", &SPEC)?;
+        api::check(dec, members, api::Version::of(doc))?;
     }
     let mut own: Vec<Member> = members
         .iter()
@@ -246,106 +248,4 @@ fn find_base(name: &str, docs: &[Node], dir: Option<&Path>) -> Option<Node> {
             .find(|n| name_of(n).as_deref().is_none_or(|x| x == name));
     }
     None
-}
-
-/// A field of the `SeccompProfile` API and, for integers, the largest value
-/// its Go type holds.
-type ApiField = (&'static str, Field);
-
-/// What a field holds, as far as the checks below need.
-#[derive(Clone, Copy)]
-enum Field {
-    /// Checked when the spec is read as OCI.
-    Other,
-    /// An integer of at most this value (`int32`, `int64`).
-    Max(u64),
-    /// A list of objects with these fields.
-    Objects(&'static [ApiField]),
-}
-
-/// `spec` of `SeccompProfile` (`api/seccompprofile/v1`, with `state` from
-/// the profile base).
-const SPEC: [ApiField; 8] = [
-    ("state", Field::Other),
-    ("baseProfileName", Field::Other),
-    ("defaultAction", Field::Other),
-    ("architectures", Field::Other),
-    ("flags", Field::Other),
-    ("listenerPath", Field::Other),
-    ("listenerMetadata", Field::Other),
-    ("syscalls", Field::Objects(&SYSCALL)),
-];
-
-/// `spec.syscalls[]`: `errnoRet` is an `int32`.
-const SYSCALL: [ApiField; 4] = [
-    ("names", Field::Other),
-    ("action", Field::Other),
-    ("errnoRet", Field::Max(i32::MAX as u64)),
-    ("args", Field::Objects(&ARG)),
-];
-
-/// `spec.syscalls[].args[]`: `index` is an `int32`, the values `int64`.
-const ARG: [ApiField; 4] = [
-    ("index", Field::Max(i32::MAX as u64)),
-    ("value", Field::Max(i64::MAX as u64)),
-    ("valueTwo", Field::Max(i64::MAX as u64)),
-    ("op", Field::Other),
-];
-
-/// What the Kubernetes API server lets through to the SPO daemon: field
-/// names match exactly (`Syscalls` is not `syscalls`), and an unknown field
-/// is refused (strict field validation, kubectl's default) or pruned, so it
-/// is refused here; integers must fit their Go type (`errnoRet:
-/// 4294967297` or `value: 2^63` cannot be stored). Negative numbers and
-/// wrong types are refused when the spec is read as OCI.
-fn check_api(
-    dec: &Dec,
-    members: &[Member],
-    path: &str,
-    fields: &[ApiField],
-) -> Result<(), ProfileError> {
-    for m in members {
-        let at = format!("{path}.{}", m.key);
-        let Some((_, field)) = fields.iter().find(|(name, _)| *name == m.key) else {
-            let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
-            let o = dec.origin(m.key_pos, &at);
-            return Err(ProfileError::new(
-                &o,
-                format!(
-                    "unknown field \"{}\" (known: {}): Kubernetes matches field names exactly and refuses or drops unknown ones",
-                    m.key,
-                    names.join(", ")
-                ),
-            ));
-        };
-        check_value(dec, &m.value, &at, *field)?;
-    }
-    Ok(())
-}
-
-/// One field's value against its API type.
-fn check_value(dec: &Dec, node: &Node, path: &str, field: Field) -> Result<(), ProfileError> {
-    match (field, &node.value) {
-        (Field::Max(max), Value::Number(text)) => {
-            let digits = text.bytes().all(|b| b.is_ascii_digit());
-            if digits && !text.parse::<u64>().is_ok_and(|v| v <= max) {
-                return Err(dec.error(
-                    node,
-                    path,
-                    format!(
-                        "{text} is out of range: the SeccompProfile API holds at most {max} here"
-                    ),
-                ));
-            }
-        }
-        (Field::Objects(fields), Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                if let Value::Object(members) = &item.value {
-                    check_api(dec, members, &format!("{path}[{i}]"), fields)?;
-                }
-            }
-        }
-        _ => {}
-    }
-    Ok(())
 }
