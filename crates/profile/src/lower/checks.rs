@@ -199,15 +199,27 @@ pub(super) fn check_errno(
     }
 }
 
-/// The flags as the runtime reads them: an unknown one is refused; so is a
-/// combination the runtime cannot load (the kernel's EINVAL, with no retry
-/// that would save it) or a flag its libseccomp cannot set.
+/// The flags and listener as the runtime reads them: an unknown flag is
+/// refused; so is a combination the runtime cannot load (the kernel's
+/// EINVAL, with no retry that would save it), a flag its libseccomp cannot
+/// set, or a relative `listenerPath` under crun (which only connects to an
+/// absolute one).
 pub(super) fn check_flags(
     p: &OciProfile,
     ctx: &HostContext,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<(), ProfileError> {
-    let listener = p.listener_path.as_ref().is_some_and(|l| !l.v.is_empty());
+    let listener = p.listener_path.as_ref().filter(|l| !l.v.is_empty());
+    if let Some(l) = listener
+        && ctx.runtime == Runtime::Crun
+        && !l.v.starts_with('/')
+    {
+        return Err(ProfileError::new(
+            &l.o,
+            format!("the seccomp receiver `{}` is not an absolute path", l.v),
+        ));
+    }
+    let listener = listener.is_some();
     for f in p.flags.iter().flatten() {
         if !FLAGS.contains(&f.v.as_str()) {
             let msg = match ctx.runtime {
