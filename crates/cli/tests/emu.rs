@@ -2,6 +2,7 @@
 
 use sysfence_testkit::Cli;
 use sysfence_testkit::cli::stdout;
+use sysfence_testkit::host::{temp_dir, write};
 
 const SYSFENCE: Cli = Cli::new(env!("CARGO_BIN_EXE_sysfence"));
 
@@ -68,6 +69,21 @@ fn batch_answers_every_line_in_order() {
         stdout(&o),
         "ALLOW 0x7fff0000 6\nKILL_PROCESS 0x80000000 3\nALLOW 0x7fff0000 7\nERRNO(1) 0x00050001 7\n"
     );
+}
+
+/// `--ip` holds for every line of a batch, as for a single call: a program
+/// that returns bits of the instruction pointer answers alike both ways.
+#[test]
+fn batch_lines_take_the_instruction_pointer() {
+    let dir = temp_dir("emu-ip");
+    let prog = write(&dir, "ip.asm", "ld [8]\nand #0xfff\nor #0x50000\nret a\n");
+    let single = SYSFENCE.exec(&["emu", &prog, "--arch", "x86_64", "--ip", "0x4012ae", "39"]);
+    assert_eq!(single.stdout.split(' ').next(), Some("ERRNO(686)"));
+    let batch = SYSFENCE.run_with_stdin(
+        &["emu", &prog, "--ip", "0x4012ae", "--batch"],
+        b"x86_64 39\n",
+    );
+    assert_eq!(stdout(&batch), "ERRNO(686) 0x000502ae 4\n");
 }
 
 #[test]

@@ -36,7 +36,8 @@ pub struct Args {
     /// Arch of the syscall: a name (x86_64, i386, aarch64, ...) or a hex AUDIT_ARCH value.
     #[arg(long)]
     arch: Option<String>,
-    /// `seccomp_data.instruction_pointer` (decimal or 0x hex).
+    /// `seccomp_data.instruction_pointer` (decimal or 0x hex), for every call
+    /// of a `--batch` too.
     #[arg(long, value_parser = parse_u64)]
     ip: Option<u64>,
     /// Print every executed instruction with A and X before it.
@@ -65,7 +66,7 @@ pub fn run(args: Args) -> VerbOutcome {
         if !args.call.is_empty() {
             return Err(Failure::input("--batch takes no SYSCALL or arguments"));
         }
-        return run_batch(&program, batch, args.json);
+        return run_batch(&program, batch, args.ip.unwrap_or(0), args.json);
     }
     if args.call.is_empty() {
         return Err(Failure::input(
@@ -173,8 +174,8 @@ fn push_outcome(out: &mut String, outcome: &Outcome, json: bool) {
     }
 }
 
-/// Runs every line of a batch file.
-fn run_batch(program: &Program, path: &Path, json: bool) -> VerbOutcome {
+/// Runs every line of a batch file, each with instruction pointer `ip`.
+fn run_batch(program: &Program, path: &Path, ip: u64, json: bool) -> VerbOutcome {
     let name = crate::io::display_name(Some(path));
     let bytes = read_input(Some(path))?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
@@ -188,8 +189,9 @@ fn run_batch(program: &Program, path: &Path, json: bool) -> VerbOutcome {
         if line.trim().is_empty() || line.trim_start().starts_with('#') {
             continue;
         }
-        let data = batch_line(line, &mut arches)
+        let mut data = batch_line(line, &mut arches)
             .map_err(|e| Failure::input(format!("{name}:{}: {e}", i + 1)))?;
+        data.instruction_pointer = ip;
         line_buf.clear();
         push_outcome(&mut line_buf, &interp::run(program, &data), json);
         out.write_all(line_buf.as_bytes())
