@@ -85,3 +85,37 @@ fn count_summary_of_a_filter_that_always_reads_an_argument() {
         .unwrap_or_else(|| panic!("{out}"));
     assert_eq!(rest, format!("{total} depend on arguments"), "{out}");
 }
+
+/// A `ret a` of 16 argument bits has 65,536 return values on every
+/// syscall: each line lists the 16 largest and sums the rest, and `--json`
+/// lists 256 with the rest in `actions_more` (counting once took minutes and
+/// gigabytes here).
+#[test]
+fn count_of_many_return_values_lists_the_largest_and_sums_the_rest() {
+    let p = scratch(
+        "count-many.asm",
+        "ld [16]\nand #0xffff\nor #0x50000\nret a\n",
+    );
+    let p = p.to_str().unwrap();
+    let (code, out, err) = SYSFENCE.status(&["count", p, "--arch", "x86_64", "read"]);
+    assert_eq!(code, 0, "{err}");
+    let read = out
+        .lines()
+        .find(|l| l.starts_with("  read (0): "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(read.matches(" 1.526e-3 %").count(), 16, "{read}");
+    assert!(
+        read.ends_with(", 65520 more values 99.98 % of args[0] values"),
+        "{read}"
+    );
+    let (code, out, err) = SYSFENCE.status(&["count", p, "--arch", "x86_64", "--json", "read"]);
+    assert_eq!(code, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let read = &j["arches"][0]["syscalls"][0];
+    assert_eq!(read["actions"].as_array().map(Vec::len), Some(256));
+    assert_eq!(read["actions_more"]["values"], 65280);
+    let f = read["actions_more"]["fraction"]
+        .as_f64()
+        .unwrap_or_default();
+    assert!((f - 65280.0 / 65536.0).abs() < 1e-12, "{f}");
+}

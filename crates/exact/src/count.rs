@@ -8,11 +8,14 @@
 //! space it is. [`support`] says which words a diagram reads, so a report
 //! can say "of fd values" when only `args[0]` matters.
 //!
-//! Counting walks each node once (memoised); a count is the sum over the
-//! two children of the child's count times two to the number of variables
-//! skipped between them.
+//! Counting walks each node once, top down in variable order: a node's
+//! weight (the assignments above it that reach it) flows along each edge,
+//! times two to the number of variables the edge skips, and a leaf's count
+//! is what reaches it. Memory is one count per node, however many values
+//! the leaves hold.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use sysfence_profile::arch::Arch;
 
@@ -120,42 +123,60 @@ impl Count {
 
 /// Per leaf value, the number of assignments of the variables `from..VARS`
 /// that reach it from `n` (whose top must not be above `from`).
+///
+/// Top down, in one pass over the nodes in variable order: a node's weight
+/// is the number of assignments of the variables above it that reach it,
+/// and each edge passes its source's weight on, times two to the number of
+/// variables it skips. A leaf's count is what its edges bring. Memory is one
+/// [`Count`] per node, whatever the number of leaf values (a per-node map of
+/// the values below each node grew with nodes times values: a `ret a` of 16
+/// argument bits took gigabytes).
 pub fn per_leaf(s: &Store, n: Node, from: u16) -> BTreeMap<u32, Count> {
-    let mut memo = FastMap::default();
-    let at_top = counts(s, n, &mut memo);
-    let lift = u32::from(level(s, n) - from);
-    at_top.iter().map(|(&v, &c)| (v, c << lift)).collect()
+    let mut out: BTreeMap<u32, Count> = BTreeMap::new();
+    let root_weight = Count::one() << u32::from(level(s, n) - from);
+    if let Some(v) = s.value(n) {
+        out.insert(v, root_weight);
+        return out;
+    }
+    let mut nodes = inner_nodes(s, n);
+    nodes.sort_unstable_by_key(|&x| level(s, x));
+    let mut weight: FastMap<Node, Count> = FastMap::default();
+    weight.insert(n, root_weight);
+    for x in nodes {
+        let w = weight.remove(&x).unwrap_or_default();
+        let top = level(s, x);
+        let (lo, hi) = s.children(x);
+        for child in [lo, hi] {
+            let c = w << u32::from(level(s, child) - top - 1);
+            let slot = match s.value(child) {
+                Some(v) => out.entry(v).or_default(),
+                None => weight.entry(child).or_default(),
+            };
+            *slot = *slot + c;
+        }
+    }
+    out
+}
+
+/// The inner (non-leaf) nodes reachable from `n`, each once.
+fn inner_nodes(s: &Store, n: Node) -> Vec<Node> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let mut stack = vec![n];
+    while let Some(x) = stack.pop() {
+        if s.value(x).is_some() || !seen.insert(x) {
+            continue;
+        }
+        out.push(x);
+        let (lo, hi) = s.children(x);
+        stack.extend([lo, hi]);
+    }
+    out
 }
 
 /// The level of a node: its variable, or `VARS` for a leaf.
 fn level(s: &Store, n: Node) -> u16 {
     s.top(n).min(VARS)
-}
-
-/// Counts over the variables from `n`'s own level down.
-fn counts(
-    s: &Store,
-    n: Node,
-    memo: &mut FastMap<Node, BTreeMap<u32, Count>>,
-) -> BTreeMap<u32, Count> {
-    if let Some(v) = s.value(n) {
-        return BTreeMap::from([(v, Count::one())]);
-    }
-    if let Some(c) = memo.get(&n) {
-        return c.clone();
-    }
-    let top = level(s, n);
-    let (lo, hi) = s.children(n);
-    let mut out: BTreeMap<u32, Count> = BTreeMap::new();
-    for child in [lo, hi] {
-        let skip = u32::from(level(s, child) - top - 1);
-        for (v, c) in counts(s, child, memo) {
-            let e = out.entry(v).or_default();
-            *e = *e + (c << skip);
-        }
-    }
-    memo.insert(n, out.clone());
-    out
 }
 
 /// The word slots `n` reads (tests a bit of), sorted.
@@ -174,6 +195,10 @@ pub fn support(s: &Store, n: Node) -> Vec<usize> {
     (0..WORDS).filter(|&i| slots[i]).collect()
 }
 
+/// Per return value, a count of inputs; shared by the numbers a filter
+/// treats alike.
+pub type Leaves = Arc<BTreeMap<u32, Count>>;
+
 /// What one syscall gets, over its argument space.
 #[derive(Clone, Debug)]
 pub struct SyscallCount {
@@ -181,8 +206,9 @@ pub struct SyscallCount {
     pub name: &'static str,
     /// The number as `seccomp_data.nr` carries it.
     pub nr: u32,
-    /// Per return value, the inputs (of 2^[`ARG_BITS`]) that get it.
-    pub leaves: BTreeMap<u32, Count>,
+    /// Per return value, the inputs (of 2^[`ARG_BITS`]) that get it (shared
+    /// by the numbers the filter treats alike).
+    pub leaves: Leaves,
     /// The words the result depends on (empty: one value for every input).
     pub slots: Vec<usize>,
 }
@@ -201,13 +227,22 @@ impl SyscallCount {
 pub fn syscalls(s: &mut Store, root: Node, arch: Arch) -> Res<Vec<SyscallCount>> {
     let on_arch = s.restrict_word(root, ARCH_SLOT, arch.audit_arch())?;
     let mut out = Vec::new();
+    // Numbers the filter treats alike share one diagram: count it once.
+    let mut done: FastMap<Node, (Leaves, Vec<usize>)> = FastMap::default();
     for &(name, nr) in arch.table() {
         let n = s.restrict_word(on_arch, NR_SLOT, nr)?;
+        let (leaves, slots) = done
+            .entry(n)
+            .or_insert_with(|| {
+                let leaves = per_leaf(s, n, var(NR_SLOT + 1, 31));
+                (Arc::new(leaves), support(s, n))
+            })
+            .clone();
         out.push(SyscallCount {
             name,
             nr,
-            leaves: per_leaf(s, n, var(NR_SLOT + 1, 31)),
-            slots: support(s, n),
+            leaves,
+            slots,
         });
     }
     Ok(out)

@@ -16,8 +16,9 @@
 //! Exit status: 0; 2 bad input (an unknown syscall name, no arch to count)
 //! or over the budget.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use sysfence_exact::compare::DEFAULT_BUDGET;
@@ -82,10 +83,18 @@ pub fn run(args: Args) -> Outcome {
                 }
             })
             .collect();
-        text.push_str(&arch_text(arch, &totals, &list, &shown));
+        if !args.json {
+            text.push_str(&arch_text(arch, &totals, &list, &shown));
+            continue;
+        }
+        let (listed, more) = shares_json(&totals, ARG_BITS + 32, |l| {
+            let f = totals[&l].fraction(ARG_BITS + 32);
+            json!({"action": action(l).to_string(), "raw": l, "fraction": f})
+        });
         out.push(json!({
             "arch": arch.name(),
-            "totals": shares_json(&totals, ARG_BITS + 32),
+            "totals": listed,
+            "totals_more": more,
             "syscalls": shown.iter().map(|c| syscall_json(c)).collect::<Vec<_>>(),
         }));
     }
@@ -125,25 +134,78 @@ fn percent(f: f64, rest: f64) -> String {
     }
 }
 
-/// `ACTION share, ...`, largest share first.
-fn shares_text(leaves: &BTreeMap<u32, Count>, bits: u32) -> String {
+/// Return values listed on one line of text; the others are summed into
+/// one "N more values" part, so a `ret a` of many values stays one line.
+const SHOWN_TEXT: usize = 16;
+
+/// Return values listed in one JSON list; the others are summed into one
+/// `more` object.
+const SHOWN_JSON: usize = 256;
+
+/// The leaves largest share first (ties by value), each with its share and
+/// the summed share of every other leaf (prefix plus suffix sums, so no
+/// share is found by subtracting from 1).
+fn ranked(leaves: &BTreeMap<u32, Count>, bits: u32) -> Vec<(u32, f64, f64)> {
     let mut v: Vec<(u32, f64)> = leaves.iter().map(|(&l, c)| (l, c.fraction(bits))).collect();
-    v.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let parts: Vec<String> = v
-        .iter()
-        .map(|&(l, f)| {
-            let rest: f64 = v.iter().filter(|o| o.0 != l).map(|o| o.1).sum();
-            format!("{} {}", action(l), percent(f, rest))
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut suffix = vec![0.0; v.len() + 1];
+    for i in (0..v.len()).rev() {
+        suffix[i] = suffix[i + 1] + v[i].1;
+    }
+    let mut prefix = 0.0;
+    v.iter()
+        .enumerate()
+        .map(|(i, &(l, f))| {
+            let rest = prefix + suffix[i + 1];
+            prefix += f;
+            (l, f, rest)
         })
+        .collect()
+}
+
+/// `ACTION share, ...`, largest share first, at most [`SHOWN_TEXT`] of
+/// them.
+fn shares_text(leaves: &BTreeMap<u32, Count>, bits: u32) -> String {
+    let v = ranked(leaves, bits);
+    let mut parts: Vec<String> = v
+        .iter()
+        .take(SHOWN_TEXT)
+        .map(|&(l, f, rest)| format!("{} {}", action(l), percent(f, rest)))
         .collect();
+    if v.len() > SHOWN_TEXT {
+        let more: f64 = v[SHOWN_TEXT..].iter().map(|x| x.1).sum();
+        let listed: f64 = v[..SHOWN_TEXT].iter().map(|x| x.1).sum();
+        parts.push(format!(
+            "{} more values {}",
+            v.len() - SHOWN_TEXT,
+            percent(more, listed)
+        ));
+    }
     parts.join(", ")
 }
 
-fn shares_json(leaves: &BTreeMap<u32, Count>, bits: u32) -> Value {
-    leaves
+/// The leaves as JSON objects (largest share first), at most
+/// [`SHOWN_JSON`], and what the others sum to (`null` when none is left
+/// out).
+fn shares_json(
+    leaves: &BTreeMap<u32, Count>,
+    bits: u32,
+    item: impl Fn(u32) -> Value,
+) -> (Vec<Value>, Value) {
+    let v = ranked(leaves, bits);
+    let shown = v
         .iter()
-        .map(|(&l, c)| json!({"action": action(l).to_string(), "raw": l, "fraction": c.fraction(bits)}))
-        .collect()
+        .take(SHOWN_JSON)
+        .map(|&(l, _, _)| item(l))
+        .collect();
+    let more = match v.get(SHOWN_JSON..) {
+        Some(rest) if !rest.is_empty() => {
+            let fraction: f64 = rest.iter().map(|x| x.1).sum();
+            json!({"values": rest.len(), "fraction": fraction})
+        }
+        _ => Value::Null,
+    };
+    (shown, more)
 }
 
 /// The argument names of the words a result reads.
@@ -186,36 +248,37 @@ fn arch_text(
         parts.join(", "),
         shares_text(totals, ARG_BITS + 32)
     );
+    // Numbers the filter treats alike share their counts: rank them once.
+    let mut texts: HashMap<*const BTreeMap<u32, Count>, String> = HashMap::new();
     for c in shown {
         let of = match depends_on(&c.slots) {
             d if d.is_empty() => "of every argument value".to_string(),
             d => format!("of {} values", d.join(", ")),
         };
-        let _ = writeln!(
-            out,
-            "  {} ({}): {} {of}",
-            c.name,
-            c.nr,
-            shares_text(&c.leaves, ARG_BITS)
-        );
+        let shares = texts
+            .entry(Arc::as_ptr(&c.leaves))
+            .or_insert_with(|| shares_text(&c.leaves, ARG_BITS));
+        let _ = writeln!(out, "  {} ({}): {shares} {of}", c.name, c.nr);
     }
     out
 }
 
 fn syscall_json(c: &SyscallCount) -> Value {
-    let actions: Vec<Value> = c
-        .leaves
-        .iter()
-        .map(|(&l, n)| {
-            let (exact, bits) = c.over_support(l);
-            json!({
-                "action": action(l).to_string(),
-                "raw": l,
-                "fraction": n.fraction(ARG_BITS),
-                "count": exact.map(|e| e.to_string()),
-                "of_bits": bits,
-            })
+    let (actions, more) = shares_json(&c.leaves, ARG_BITS, |l| {
+        let (exact, bits) = c.over_support(l);
+        json!({
+            "action": action(l).to_string(),
+            "raw": l,
+            "fraction": c.leaves[&l].fraction(ARG_BITS),
+            "count": exact.map(|e| e.to_string()),
+            "of_bits": bits,
         })
-        .collect();
-    json!({"name": c.name, "nr": c.nr, "depends_on": depends_on(&c.slots), "actions": actions})
+    });
+    json!({
+        "name": c.name,
+        "nr": c.nr,
+        "depends_on": depends_on(&c.slots),
+        "actions": actions,
+        "actions_more": more,
+    })
 }
