@@ -115,14 +115,10 @@ impl Cuts {
         s: &mut Store,
         build: impl FnOnce(&mut Store) -> Res<T>,
     ) -> Res<Option<T>> {
-        let global = s.budget();
-        let Some(limit) = self.limit.filter(|&l| s.len() + l < global) else {
+        let Some(limit) = self.limit.filter(|&l| s.len() + l < s.budget()) else {
             return build(s).map(Some);
         };
-        s.set_budget(s.len() + limit);
-        let r = build(s);
-        s.set_budget(global);
-        Ok(r.ok())
+        Ok(s.limited(limit, build).ok())
     }
 
     fn cut(

@@ -152,6 +152,13 @@ pub struct Store {
     cases: FastMap<CaseKey, Node>,
     budget: usize,
     syms: Syms,
+    /// Recursive steps taken by the operations so far ([`Store::ite`]'s
+    /// cache misses).
+    steps: usize,
+    /// The step count past which the store is over budget:
+    /// [`STEPS_PER_NODE`] times the budget, or less within
+    /// [`Store::limited`].
+    step_cap: usize,
 }
 
 /// The words of symbolic leaves, interned: 32 boolean diagrams each.
@@ -173,6 +180,9 @@ struct IteSlot {
     key: (Node, Node, Node),
     result: Node,
 }
+
+/// Steps an operation may take per node of the budget ([`Store::step`]).
+pub const STEPS_PER_NODE: usize = 16;
 
 /// Unique-table slots per line of the lossy `ite` cache.
 const ITE_LINES_PER_SLOT: usize = 4;
@@ -213,6 +223,8 @@ impl Store {
             cases: FastMap::default(),
             budget: budget.max(2),
             syms: Syms::default(),
+            steps: 0,
+            step_cap: budget.max(2).saturating_mul(STEPS_PER_NODE),
         };
         s.insert(Entry {
             var: LEAF,
@@ -232,9 +244,19 @@ impl Store {
         self.budget
     }
 
-    /// Sets the budget (a caller may lower it for one operation).
-    pub fn set_budget(&mut self, budget: usize) {
-        self.budget = budget.max(2);
+    /// `f` with at most `nodes` new nodes and [`STEPS_PER_NODE`] times as
+    /// many steps (never more than the store's own budget allows); the
+    /// budget is restored afterwards, whatever `f` returns.
+    pub fn limited<T>(&mut self, nodes: usize, f: impl FnOnce(&mut Store) -> Res<T>) -> Res<T> {
+        let (budget, cap) = (self.budget, self.step_cap);
+        self.budget = budget.min(self.nodes.len() + nodes).max(2);
+        let op_cap = self
+            .steps
+            .saturating_add(nodes.saturating_mul(STEPS_PER_NODE));
+        self.step_cap = cap.min(op_cap);
+        let r = f(self);
+        (self.budget, self.step_cap) = (budget, cap);
+        r
     }
 
     /// The node of a case split built before: `pieces` (merged, covering)
@@ -296,6 +318,19 @@ impl Store {
             self.unique[i] = id as Node;
         }
         self.ite_cache = vec![NO_ITE; size / ITE_LINES_PER_SLOT];
+    }
+
+    /// One recursive step of an operation; past [`STEPS_PER_NODE`] times
+    /// the budget the store is over budget: the lossy `ite` cache can make
+    /// an operation recompute the same subproblems while it creates few
+    /// nodes (a product of two words compared took 444 million steps for
+    /// 2 million nodes), so the node budget alone does not bound the time.
+    fn step(&mut self) -> Res<()> {
+        self.steps += 1;
+        if self.steps > self.step_cap {
+            return Err(OverBudget(self.budget));
+        }
+        Ok(())
     }
 
     fn intern(&mut self, e: Entry) -> Res<Node> {
@@ -377,6 +412,7 @@ impl Store {
         if self.ite_cache[line].key == (c, f, g) {
             return Ok(self.ite_cache[line].result);
         }
+        self.step()?;
         let v = self.top(c).min(self.top(f)).min(self.top(g));
         let (c0, c1) = self.cofactors(c, v);
         let (f0, f1) = self.cofactors(f, v);
@@ -807,6 +843,21 @@ mod tests {
         assert!(s.literal(var(0, 1)).is_ok());
         assert_eq!(s.literal(var(0, 2)), Err(OverBudget(4)));
         assert_eq!(s.literal(var(0, 0)), Ok(a));
+    }
+
+    /// Steps are bounded by the budget, and more tightly inside
+    /// `limited`, whose caps are restored after it even on failure.
+    #[test]
+    fn steps_are_bounded_by_the_budget() {
+        let mut s = Store::new(10);
+        let many = |n: usize| move |s: &mut Store| (0..n).try_for_each(|_| s.step());
+        let r = s.limited(2, many(2 * STEPS_PER_NODE + 1));
+        assert_eq!(r, Err(OverBudget(4)));
+        assert_eq!(s.budget(), 10);
+        assert!(s.limited(2, many(2 * STEPS_PER_NODE)).is_ok());
+        let left = 10 * STEPS_PER_NODE - s.steps;
+        assert!(many(left)(&mut s).is_ok());
+        assert_eq!(s.step(), Err(OverBudget(10)));
     }
 
     #[test]
