@@ -21,46 +21,24 @@ struct Section {
 
 pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
     let file = &opts.file_name;
-    let s = std::str::from_utf8(text).map_err(|_| {
-        ProfileError::new(
-            &Origin {
-                file: file.clone(),
-                line: 1,
-                column: 1,
-                path: "$".into(),
-            },
-            "invalid UTF-8",
-        )
-    })?;
+    let s = std::str::from_utf8(text)
+        .map_err(|_| ProfileError::new(&Origin::start(file), "invalid UTF-8"))?;
     let lines: Vec<&str> = s.split('\n').collect();
     let sections = sections(&lines);
     let pick = match &opts.filter {
         Some(name) => sections.iter().find(|c| c.name == *name).ok_or_else(|| {
             let known: Vec<&str> = sections.iter().map(|c| c.name.as_str()).collect();
             ProfileError::new(
-                &Origin {
-                    file: file.clone(),
-                    line: 1,
-                    column: 1,
-                    path: "$".into(),
-                },
+                &Origin::start(file),
                 format!(
                     "no container \"{name}\" in the gadget output (found: {})",
                     known.join(", ")
                 ),
             )
         })?,
-        None => sections.first().ok_or_else(|| {
-            ProfileError::new(
-                &Origin {
-                    file: file.clone(),
-                    line: 1,
-                    column: 1,
-                    path: "$".into(),
-                },
-                "no `// name` line",
-            )
-        })?,
+        None => sections
+            .first()
+            .ok_or_else(|| ProfileError::new(&Origin::start(file), "no `// name` line"))?,
     };
     let blanked: String = lines
         .iter()

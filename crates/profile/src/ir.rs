@@ -158,6 +158,19 @@ pub struct Origin {
     pub path: String,
 }
 
+impl Origin {
+    /// The start of `file` (line 1, column 1, path `$`): where a message
+    /// about the whole input points.
+    pub fn start(file: &str) -> Origin {
+        Origin {
+            file: file.to_string(),
+            line: 1,
+            column: 1,
+            path: "$".into(),
+        }
+    }
+}
+
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let file = printable(&self.file);

@@ -70,12 +70,7 @@ pub struct Loaded {
 /// Reads a profile.
 pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
     let file = &opts.file_name;
-    let top = Origin {
-        file: file.clone(),
-        line: 1,
-        column: 1,
-        path: "$".into(),
-    };
+    let top = Origin::start(file);
     if text.len() > json::MAX_INPUT {
         return Err(ProfileError::new(
             &top,

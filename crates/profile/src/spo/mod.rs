@@ -7,9 +7,8 @@
 //! `<base_dir>/<name>.yaml|.yml|.json`, its rules placed before the
 //! profile's own (docs/profiles.md). `oci://` bases are not fetched.
 //! The result is read as plain OCI, as runtimes read the written JSON.
-//! A resource's `spec` is first checked as the API server checks it (exact
-//! field names, no unknown fields, integers within their Go types; see
-//! `check_api`).
+//! A resource's `spec` is first checked against the CRD schema the API
+//! server applies ([`api`]).
 
 use std::path::Path;
 
@@ -26,12 +25,7 @@ const MAX_BASE_DEPTH: usize = 15;
 
 pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
     let file = &opts.file_name;
-    let top = Origin {
-        file: file.clone(),
-        line: 1,
-        column: 1,
-        path: "$".into(),
-    };
+    let top = Origin::start(file);
     let s = std::str::from_utf8(text).map_err(|_| ProfileError::new(&top, "invalid UTF-8"))?;
     let docs = crate::yaml::parse(s, file)?;
     let docs: Vec<Node> = docs
