@@ -427,3 +427,36 @@ fn keys_fold_like_go() {
     let l = load_as(text, None, HostContext::default());
     assert_eq!(call(&l, "read", [0; 6]), Action::Allow);
 }
+
+/// runc refuses NOTIFY without a listenerPath and NOTIFY on `write`; crun
+/// does neither (it takes a receiver from annotations or its environment
+/// too, and loads the filter without a listener when there is none).
+#[test]
+fn crun_takes_notify_on_write_and_without_a_listener() {
+    let text = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["write","mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#;
+    let crun = HostContext {
+        runtime: Runtime::Crun,
+        ..HostContext::default()
+    };
+    let l = load_as(text, None, crun);
+    assert_eq!(call(&l, "write", [0; 6]), Action::UserNotif);
+    assert_eq!(call(&l, "mkdir", [0; 6]), Action::UserNotif);
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.message.contains("without a listener")),
+        "{:?}",
+        l.warnings
+    );
+    let runc = load(text.as_bytes(), &LoadOptions::default()).unwrap_err();
+    assert!(
+        runc.to_string().contains("listenerPath is not set"),
+        "{runc}"
+    );
+    let with_path = text.replace(
+        "{\"defaultAction",
+        "{\"listenerPath\":\"/run/a.sock\",\"defaultAction",
+    );
+    let runc = load(with_path.as_bytes(), &LoadOptions::default()).unwrap_err();
+    assert!(runc.to_string().contains("write syscall"), "{runc}");
+}

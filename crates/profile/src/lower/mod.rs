@@ -123,9 +123,15 @@ impl Lowering<'_> {
         let act_s = rule_action(s);
         let k = kind(&act_s)?;
         if k == Kind::Notify && p.listener_path.as_ref().is_none_or(|l| l.v.is_empty()) {
-            return Err(ProfileError::new(
+            if self.ctx.runtime != Runtime::Crun {
+                return Err(ProfileError::new(
+                    &act_s.o,
+                    "seccomp listenerPath is not set",
+                ));
+            }
+            self.warnings.push(Diagnostic::warning(
                 &act_s.o,
-                "seccomp listenerPath is not set",
+                "no listenerPath: crun loads the filter without a listener unless the run.oci.seccomp.receiver or run.oci.seccomp.plugins annotation or RUN_OCI_SECCOMP_RECEIVER names one, and without one the kernel fails these calls with ENOSYS",
             ));
         }
         let action = action(
@@ -152,8 +158,9 @@ impl Lowering<'_> {
 
     /// One name of a rule, in runc's order (`matchCall`): empty name (then
     /// a name with a NUL, which sysfence refuses), NOTIFY
-    /// on `write`, action equal to the default (skipped), unknown name
-    /// (skipped), then what libseccomp refuses when the rule is added.
+    /// on `write` (runc only), action equal to the default (skipped),
+    /// unknown name (skipped), then what libseccomp refuses when the rule
+    /// is added.
     fn name(
         &mut self,
         s: &OciSyscall,
@@ -171,7 +178,7 @@ impl Lowering<'_> {
         if name.v.contains('\0') {
             return Err(nul_in_name(name));
         }
-        if action == Action::UserNotif && name.v == "write" {
+        if action == Action::UserNotif && name.v == "write" && self.ctx.runtime != Runtime::Crun {
             return Err(ProfileError::new(
                 &name.o,
                 "SCMP_ACT_NOTIFY cannot be used for the write syscall",
