@@ -181,7 +181,8 @@ struct IteSlot {
     result: Node,
 }
 
-/// Steps an operation may take per node of the budget ([`Store::step`]).
+/// Steps an operation may take per node of the budget: each miss of the
+/// lossy `ite` cache is one.
 pub const STEPS_PER_NODE: usize = 16;
 
 /// Unique-table slots per line of the lossy `ite` cache.
