@@ -69,7 +69,12 @@ pub(crate) fn resolve(
         } else {
             p.flags.clone().filter(|f| !f.is_empty())
         },
-        listener_path: p.listener_path.clone(),
+        // `omitempty` again: only a plain config.json keeps `""`.
+        listener_path: if plain_config {
+            p.listener_path.clone()
+        } else {
+            p.listener_path.clone().filter(|l| !l.v.is_empty())
+        },
         syscalls: vec![],
     };
     if let Some(m) = p.listener_metadata.as_ref().filter(|m| !m.v.is_empty())

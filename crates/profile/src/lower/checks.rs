@@ -209,8 +209,8 @@ pub(super) fn check_flags(
     ctx: &HostContext,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<(), ProfileError> {
-    let listener = p.listener_path.as_ref().filter(|l| !l.v.is_empty());
-    if let Some(l) = listener
+    // crun's C reader keeps an empty path, and finds no leading `/` in it.
+    if let Some(l) = &p.listener_path
         && ctx.runtime == Runtime::Crun
         && !l.v.starts_with('/')
     {
@@ -219,7 +219,7 @@ pub(super) fn check_flags(
             format!("the seccomp receiver `{}` is not an absolute path", l.v),
         ));
     }
-    let listener = listener.is_some();
+    let listener = p.listener_path.as_ref().is_some_and(|l| !l.v.is_empty());
     for f in p.flags.iter().flatten() {
         if !FLAGS.contains(&f.v.as_str()) {
             let msg = match ctx.runtime {
