@@ -119,3 +119,31 @@ fn count_of_many_return_values_lists_the_largest_and_sums_the_rest() {
         .unwrap_or_default();
     assert!((f - 65280.0 / 65536.0).abs() < 1e-12, "{f}");
 }
+
+/// Regions that touch are merged: `jgt` against `jeq` on one word is two
+/// ranges, not one region per bit prefix; JSON gives ranges as min/max.
+#[test]
+fn diff_merges_touching_regions_into_ranges() {
+    let a = scratch(
+        "gt.asm",
+        "ld [16]\njgt #0x53fc, y, n\ny: ret #0x7fff0000\nn: ret #0x50001\n",
+    );
+    let b = scratch(
+        "eq.asm",
+        "ld [16]\njeq #0x5401, y, n\ny: ret #0x7fff0000\nn: ret #0x50001\n",
+    );
+    let (code, out, _) = SYSFENCE.status(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out.matches("e.g.").count(), 2, "{out}");
+    assert!(out.contains("args[0]@16=0x53fd..=0x5400: A ALLOW"), "{out}");
+    assert!(
+        out.contains("args[0]@16=0x5402..=0xffffffff: A ALLOW"),
+        "{out}"
+    );
+    let (_, out, _) =
+        SYSFENCE.status(&["diff", "--json", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(
+        out.contains("{\"word\":\"args[0]@16\",\"min\":21506,\"max\":4294967295}"),
+        "{out}"
+    );
+}

@@ -6,11 +6,19 @@
 //! disjoint; together they cover every differing input when the list is not
 //! truncated. A region's fixed bits print as a value/mask per word; a word
 //! whose fixed bits are a prefix prints as a range.
+//!
+//! A path fixes bits in prefixes, so one difference such as "argument word
+//! above 0x53fc" is found as one region per bit prefix (0x53fd, 0x53fe..=0x53ff,
+//! 0x5400..=0x57ff, ...). [`areas`] merges them back: regions with the same
+//! pair of values whose words are equal but for one, where their ranges
+//! touch, become one [`Area`] of inclusive ranges, until no two merge. The
+//! union is exactly the regions' union, so areas stay disjoint and cover the
+//! same inputs.
 
 use crate::store::{FastMap, Node, Store, WORDS, var_bit};
 
 /// The fixed bits of one word: `value` on the bits set in `mask`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Bits {
     /// Which bits are fixed.
     pub mask: u32,
@@ -46,6 +54,124 @@ impl Region {
         }
         w
     }
+}
+
+/// Raw regions [`areas`] reads per area it may list.
+const REGIONS_PER_AREA: usize = 64;
+
+/// At most this many raw regions are read whatever the limit (136 bytes
+/// each: 36 MB).
+const REGIONS_MAX: usize = 1 << 18;
+
+/// What one word of an [`Area`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Word {
+    /// Every value from the first to the second, inclusive (`0..=u32::MAX`:
+    /// any value).
+    Range(u32, u32),
+    /// Fixed bits that are not a prefix (a `jset` or masked test).
+    Bits(Bits),
+}
+
+impl Word {
+    const ANY: Word = Word::Range(0, u32::MAX);
+
+    fn of(bits: Bits) -> Word {
+        match bits.range() {
+            Some((lo, hi)) => Word::Range(lo, hi),
+            None => Word::Bits(bits),
+        }
+    }
+
+    /// Whether the word holds every value.
+    pub fn is_any(&self) -> bool {
+        *self == Word::ANY
+    }
+
+    /// The smallest value the word holds.
+    pub fn first(&self) -> u32 {
+        match *self {
+            Word::Range(lo, _) => lo,
+            Word::Bits(b) => b.value,
+        }
+    }
+}
+
+/// A box of the input space where the diagrams differ: one [`Word`] per
+/// word slot, with the two values there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Area {
+    /// What each word slot holds.
+    pub words: [Word; WORDS],
+    /// The first diagram's value on the area.
+    pub a: u32,
+    /// The second's.
+    pub b: u32,
+}
+
+impl Area {
+    fn of(r: &Region) -> Area {
+        Area {
+            words: r.words.map(Word::of),
+            a: r.a,
+            b: r.b,
+        }
+    }
+
+    /// One input of the area (each word's smallest value), words by slot.
+    pub fn sample(&self) -> [u32; WORDS] {
+        self.words.map(|w| w.first())
+    }
+}
+
+/// Lists the areas where `x` and `y` differ, in input order; the flag says
+/// whether the list was cut at `limit` (or the regions read to build it
+/// were).
+pub fn areas(s: &Store, x: Node, y: Node, limit: usize) -> (Vec<Area>, bool) {
+    let raw = limit.saturating_mul(REGIONS_PER_AREA).min(REGIONS_MAX);
+    let (list, cut) = regions(s, x, y, raw);
+    let mut merged = merge(list.iter().map(Area::of).collect());
+    let over = merged.len() > limit;
+    merged.truncate(limit);
+    (merged, cut || over)
+}
+
+/// Merges areas that touch in one word until none do, then sorts them.
+fn merge(mut list: Vec<Area>) -> Vec<Area> {
+    loop {
+        let before = list.len();
+        for slot in (0..WORDS).rev() {
+            list = merge_slot(list, slot);
+        }
+        if list.len() == before {
+            break;
+        }
+    }
+    list.sort_unstable_by(|p, q| p.words.cmp(&q.words));
+    list
+}
+
+/// One sweep: areas equal but in `slot`, whose ranges there touch, merge.
+fn merge_slot(mut list: Vec<Area>, slot: usize) -> Vec<Area> {
+    let rest = |r: &Area| {
+        let mut words = r.words;
+        words[slot] = Word::ANY;
+        (r.a, r.b, words)
+    };
+    list.sort_unstable_by_key(|r| (rest(r), r.words[slot]));
+    let mut out: Vec<Area> = Vec::with_capacity(list.len());
+    for r in list {
+        if let Some(last) = out.last_mut()
+            && let (Word::Range(lo, hi), Word::Range(next, end)) = (last.words[slot], r.words[slot])
+            && hi.checked_add(1) == Some(next)
+            && rest(last) == rest(&r)
+        {
+            last.words[slot] = Word::Range(lo, end);
+            continue;
+        }
+        out.push(r);
+    }
+    out
 }
 
 /// Lists the regions where `x` and `y` differ; the flag says whether the

@@ -1,16 +1,18 @@
 //! `sysfence diff A B [--json]`: every region of the input space where two
 //! filters return different values.
 //!
-//! A region fixes some bits of some words (arch, nr, argument words,
-//! instruction pointer); a word whose fixed bits are a prefix prints as a
-//! range, otherwise as `value/mask`. Each region comes with both values and
-//! one input, replayed through the interpreter or evaluator. Exit status: 0
+//! A region bounds some words (arch, nr, argument words, instruction
+//! pointer): a range per word (regions that touch are merged, see
+//! [`sysfence_exact::diff::areas`]), or `value/mask` where a `jset` or masked
+//! test fixed bits that are not a prefix. Each region comes with both values
+//! and one input (each word's smallest value), replayed through the
+//! interpreter or evaluator. Exit status: 0
 //! no difference, 1 differences (listed or past `--limit`), 2 bad input or
 //! over the budget.
 
 use std::fmt::Write;
 
-use sysfence_exact::diff::{Bits, Region, regions};
+use sysfence_exact::diff::{Area, Word, areas};
 use sysfence_exact::store::{SLOT_OFFSETS, Store};
 use sysfence_exact::witness::{Named, data_of, replay};
 
@@ -35,7 +37,7 @@ pub fn run(args: Args) -> Outcome {
     let (a, b) = args.pair.read()?;
     let mut s = Store::new(args.pair.budget);
     let (x, y) = sysfence_exact::compare::diagrams(&mut s, &a, &b).map_err(Failure::input)?;
-    let (list, cut) = regions(&s, x, y, args.limit);
+    let (list, cut) = areas(&s, x, y, args.limit);
     let mut out = String::new();
     let mut json = Vec::new();
     for r in &list {
@@ -75,11 +77,11 @@ fn word_name(slot: usize) -> String {
     }
 }
 
-fn bits_text(b: &Bits) -> String {
-    match b.range() {
-        Some((lo, hi)) if lo == hi => format!("{lo:#x}"),
-        Some((lo, hi)) => format!("{lo:#x}..={hi:#x}"),
-        None => format!("{:#x}/{:#x}", b.value, b.mask),
+fn word_text(w: &Word) -> String {
+    match *w {
+        Word::Range(lo, hi) if lo == hi => format!("{lo:#x}"),
+        Word::Range(lo, hi) => format!("{lo:#x}..={hi:#x}"),
+        Word::Bits(b) => format!("{:#x}/{:#x}", b.value, b.mask),
     }
 }
 
@@ -95,13 +97,13 @@ fn shown(raw: u32, other: u32) -> String {
     }
 }
 
-fn describe(r: &Region) -> String {
+fn describe(r: &Area) -> String {
     let parts: Vec<String> = r
         .words
         .iter()
         .enumerate()
-        .filter(|(_, b)| b.mask != 0)
-        .map(|(slot, b)| format!("{}={}", word_name(slot), bits_text(b)))
+        .filter(|(_, w)| !w.is_any())
+        .map(|(slot, w)| format!("{}={}", word_name(slot), word_text(w)))
         .collect();
     if parts.is_empty() {
         "everywhere".into()
@@ -110,19 +112,24 @@ fn describe(r: &Region) -> String {
     }
 }
 
-fn region_json(r: &Region, example: &str) -> String {
+/// A range is `min`/`max`, fixed bits `value`/`mask`.
+fn region_json(r: &Area, example: &str) -> String {
     let words: Vec<String> = r
         .words
         .iter()
         .enumerate()
-        .filter(|(_, b)| b.mask != 0)
-        .map(|(slot, b)| {
-            format!(
+        .filter(|(_, w)| !w.is_any())
+        .map(|(slot, w)| match *w {
+            Word::Range(lo, hi) => format!(
+                "{{\"word\":\"{}\",\"min\":{lo},\"max\":{hi}}}",
+                word_name(slot)
+            ),
+            Word::Bits(b) => format!(
                 "{{\"word\":\"{}\",\"value\":{},\"mask\":{}}}",
                 word_name(slot),
                 b.value,
                 b.mask
-            )
+            ),
         })
         .collect();
     format!(
