@@ -21,6 +21,7 @@ mod failure;
 mod io;
 mod operand;
 mod progfile;
+mod restart;
 mod warnings;
 
 use clap::{Parser, Subcommand};

@@ -1,6 +1,7 @@
 //! The operands of `equiv`, `diff` and `refines`: a profile in any format
 //! (read with the shared context flags), a raw or assembly program, or
-//! `pid:N` for the filter stack of a live process.
+//! `pid:N` for the filter stack of a live process (every thread's; a process
+//! whose threads hold different stacks is refused).
 //!
 //! A file is read once, with the size cap every verb reads with
 //! ([`crate::io::read_input`]); `-` reads standard input.
@@ -14,7 +15,7 @@ use std::path::Path;
 use sysfence_cbpf::interp::ShiftMode;
 use sysfence_cbpf::program::Program;
 use sysfence_exact::subject::Subject;
-use sysfence_linux::dump::dump_all;
+use sysfence_linux::dump::dump_process;
 
 use crate::builtin_syscalls::parse_arch;
 use crate::cmd::context::ContextArgs;
@@ -39,17 +40,20 @@ pub fn read(text: &str, context: &ContextArgs) -> Result<Subject, Failure> {
     Ok(Subject::Program(prog, ShiftMode::Mask31))
 }
 
-/// The filter stack of a live process, newest first.
+/// The filter stack of a live process, newest first: the one every thread
+/// holds (a process whose threads differ is refused).
 fn live(pid: &str) -> Result<Subject, Failure> {
     let pid: i32 = pid
         .parse()
         .map_err(|_| Failure::input(format!("pid:{pid}: not a process id")))?;
-    let filters = dump_all(pid).map_err(|e| Failure::input(format!("pid:{pid}: {e}")))?;
+    let filters = dump_process(pid).map_err(|e| Failure::input(format!("pid:{pid}: {e}")))?;
     let mut progs = Vec::new();
     for (i, insns) in filters.iter().enumerate().rev() {
         let p = Program::new(insns)
             .map_err(|e| Failure::input(format!("pid:{pid}: filter {i}: {e}")))?;
         progs.push(p);
     }
+    let oldest_first: Vec<Program> = progs.iter().rev().cloned().collect();
+    crate::restart::warn_if_denied(pid, &oldest_first);
     Ok(Subject::Stack(progs, ShiftMode::Mask31))
 }

@@ -189,6 +189,42 @@ fn status_and_dump_of_a_process_under_no_chmod() {
         format!("sysfence: process {pid} has no filter at index 1\n")
     );
     assert!(alive, "the dumped process must keep running");
+    assert!(
+        !text(&dump.stderr).contains("restart_syscall"),
+        "no-chmod allows restart_syscall: {}",
+        text(&dump.stderr)
+    );
+}
+
+/// Reading a sleeping process's filters makes it restart its sleep through
+/// `restart_syscall`: `dump` and `status` warn when its filters deny that.
+#[test]
+fn reading_filters_that_deny_restart_syscall_warns() {
+    live!();
+    let dir = temp_dir("norestart");
+    let profile = dir.join("norestart.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["restart_syscall"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .expect("writes");
+    let mut child = Command::new(BIN)
+        .args(["run", "--quiet", s(&profile), "--", "sleep", "30"])
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    wait_filters(pid, 1, "sleep");
+    let p = pid.to_string();
+    let dump = SYSFENCE.run(&["dump", &p]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(dump.status.success(), "{}", text(&dump.stderr));
+    assert!(
+        text(&dump.stderr).contains("filters give restart_syscall ERRNO(1)"),
+        "{}",
+        text(&dump.stderr)
+    );
 }
 
 #[test]

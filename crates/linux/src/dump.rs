@@ -15,8 +15,13 @@
 //! process that is not in filter mode answers `EINVAL`.
 //!
 //! Not checked: the returned programs are not validated; they are exactly
-//! what the kernel stored. Filters are per thread: this reads the stack of
-//! the given task only.
+//! what the kernel stored. Filters are per thread: [`dump_all`] reads the
+//! stack of the given task only, [`dump_process`] the stack every thread of
+//! a process holds, and refuses a process whose threads differ.
+//!
+//! The stop interrupts a sleeping syscall, which the task restarts through
+//! `restart_syscall` when it goes on; a filter that denies that call fails
+//! or kills the task. Nothing here can avoid that; the verbs warn.
 #![allow(unsafe_code)]
 
 use std::fmt;
@@ -50,6 +55,9 @@ pub enum DumpErrorKind {
     Unsupported,
     /// `EMEDIUMTYPE`: the filter at this index is not classic BPF.
     NotClassic(u32),
+    /// Another thread of the process (this id) holds another filter
+    /// stack, or none, so no one stack says what the process may do.
+    ThreadDiffers(i32),
     /// Any other errno.
     Os(i32),
 }
@@ -106,6 +114,10 @@ impl fmt::Display for DumpError {
                     "this kernel cannot hand out filters (PTRACE_SECCOMP_GET_FILTER needs CONFIG_CHECKPOINT_RESTORE)"
                 )
             }
+            DumpErrorKind::ThreadDiffers(tid) => write!(
+                f,
+                "the threads of process {pid} are confined differently: thread {tid} holds another filter stack than thread {pid} (`sysfence status {pid}` lists each; `pid:TID` of a thread other than {pid} names that thread alone)"
+            ),
             DumpErrorKind::NotClassic(i) => write!(
                 f,
                 "filter {i} of process {pid} is not a classic BPF program"
@@ -281,6 +293,54 @@ pub fn dump_all(pid: i32) -> Result<Vec<Vec<Insn>>, DumpError> {
         }
     }
     Ok(filters)
+}
+
+/// Reads the filters every thread of process `pid` holds, oldest first.
+/// When `pid` is a thread that does not lead its process, only its own
+/// stack. A thread that holds another stack (or none) is
+/// [`DumpErrorKind::ThreadDiffers`].
+pub fn dump_process(pid: i32) -> Result<Vec<Vec<Insn>>, DumpError> {
+    let own = dump_all(pid);
+    match other_stack(pid, &own)? {
+        Some(tid) => Err(DumpError {
+            pid,
+            step: "PTRACE_SECCOMP_GET_FILTER",
+            kind: DumpErrorKind::ThreadDiffers(tid),
+        }),
+        None => own,
+    }
+}
+
+/// A thread of process `pid` whose stack is not `own` (what [`dump_all`]
+/// read for `pid`), if any; `None` as well when `pid` does not lead its
+/// process. Threads that exit meanwhile are skipped; a thread that cannot
+/// be read is that error.
+pub fn other_stack(
+    pid: i32,
+    own: &Result<Vec<Vec<Insn>>, DumpError>,
+) -> Result<Option<i32>, DumpError> {
+    let leads = crate::status::read_status(crate::status::Target::Pid(pid))
+        .is_ok_and(|s| s.tgid == Some(pid));
+    if !leads {
+        return Ok(None);
+    }
+    let unfiltered =
+        |r: &Result<_, DumpError>| matches!(r, Err(e) if e.kind == DumpErrorKind::NotFiltered);
+    for tid in crate::status::thread_ids(pid) {
+        if tid == pid {
+            continue;
+        }
+        let theirs = dump_all(tid);
+        match (own, &theirs) {
+            (_, Err(e))
+                if matches!(e.kind, DumpErrorKind::NoSuchProcess | DumpErrorKind::Exited) => {}
+            (Ok(a), Ok(b)) if a == b => {}
+            _ if unfiltered(own) && unfiltered(&theirs) => {}
+            (_, Err(e)) if e.kind != DumpErrorKind::NotFiltered => return Err(e.clone()),
+            _ => return Ok(Some(tid)),
+        }
+    }
+    Ok(None)
 }
 
 /// Reads filter `index` of `pid` (0 = the oldest). `Ok(None)` when the

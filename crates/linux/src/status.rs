@@ -96,6 +96,8 @@ pub struct ProcStatus {
     pub filters: Option<u32>,
     /// The `NoNewPrivs:` line.
     pub no_new_privs: bool,
+    /// The `Tgid:` line: the id of the process the task is a thread of.
+    pub tgid: Option<i32>,
 }
 
 /// Why a status could not be read.
@@ -149,7 +151,21 @@ pub fn parse_status(text: &str) -> ProcStatus {
         mode,
         filters: field("Seccomp_filters").and_then(|v| v.parse().ok()),
         no_new_privs: field("NoNewPrivs") == Some("1"),
+        tgid: field("Tgid").and_then(|v| v.parse().ok()),
     }
+}
+
+/// The ids of the threads of process `pid` (`/proc/PID/task`), sorted;
+/// empty when they cannot be read.
+pub fn thread_ids(pid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut tids: Vec<i32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    tids.sort_unstable();
+    tids
 }
 
 /// The AUDIT_ARCH of an executable, from its ELF header (`e_ident` class and
@@ -198,7 +214,7 @@ mod tests {
 
     #[test]
     fn parses_the_seccomp_lines() {
-        let text = "Name:\tsleep\nUmask:\t0022\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t3\nSpeculation_Store_Bypass:\tthread force mitigated\n";
+        let text = "Name:\tsleep\nUmask:\t0022\nTgid:\t77\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t3\nSpeculation_Store_Bypass:\tthread force mitigated\n";
         let s = parse_status(text);
         assert_eq!(
             s,
@@ -206,7 +222,8 @@ mod tests {
                 name: "sleep".into(),
                 mode: Some(Mode::Filter),
                 filters: Some(3),
-                no_new_privs: true
+                no_new_privs: true,
+                tgid: Some(77),
             }
         );
         let old = parse_status("Name:\tx\nNoNewPrivs:\t0\nSeccomp:\t0\n");

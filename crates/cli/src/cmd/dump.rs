@@ -22,7 +22,8 @@ use std::path::PathBuf;
 use sysfence_cbpf::Insn;
 use sysfence_cbpf::asm::{DisasmOptions, Style, SyscallResolver, disassemble};
 use sysfence_cbpf::insn::{Endian, encode};
-use sysfence_linux::dump::{DumpErrorKind, dump_all, dump_one};
+use sysfence_cbpf::program::Program;
+use sysfence_linux::dump::{DumpErrorKind, dump_all, dump_one, other_stack};
 use sysfence_linux::status::{Target, process_arch};
 use sysfence_profile::arch::Arch;
 
@@ -94,6 +95,21 @@ pub fn run(args: Args) -> Outcome {
         return crate::against::check(pid, profile, &context);
     }
     let filters = read(pid, args.index)?;
+    if args.index.is_none()
+        && let Ok(Some(tid)) = other_stack(pid, &Ok(filters.clone()))
+    {
+        eprintln!(
+            "warning: thread {tid} of process {pid} holds another filter stack; these are thread {pid}'s (`sysfence status {pid}` lists each thread's)"
+        );
+    }
+    if args.index.is_none()
+        && let Ok(programs) = filters
+            .iter()
+            .map(|f| Program::new(f))
+            .collect::<Result<Vec<_>, _>>()
+    {
+        crate::restart::warn_if_denied(pid, &programs);
+    }
     let audit = process_arch(Target::Pid(pid)).ok().flatten();
     let bytes = if args.json {
         json(Some(pid), audit, args.index, &filters).into_bytes()
@@ -120,7 +136,12 @@ fn read(pid: i32, index: Option<u32>) -> Result<Vec<Vec<Insn>>, Failure> {
         None => dump_all(pid),
     };
     let filters = result.map_err(|e| match e.kind() {
-        DumpErrorKind::NotFiltered => Failure::negative(&e),
+        DumpErrorKind::NotFiltered => match other_stack(pid, &Err(e.clone())) {
+            Ok(Some(tid)) => Failure::negative(format!(
+                "{e}, but its thread {tid} is (`sysfence dump {tid}` reads that thread's filters)"
+            )),
+            _ => Failure::negative(&e),
+        },
         _ => Failure::input(&e),
     })?;
     if filters.is_empty() {

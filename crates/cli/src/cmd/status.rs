@@ -86,6 +86,9 @@ pub fn run(args: Args) -> Outcome {
         })?,
     };
     let stack = filters(target, &status);
+    if let (Target::Pid(pid), Ok(Some(programs))) = (target, &stack) {
+        crate::restart::warn_if_denied(pid, programs);
+    }
     let probed = args.probe.then(|| probe_all(&args));
     let groups = thread_groups(target);
     if args.json {
@@ -152,15 +155,8 @@ fn thread_groups(target: Target) -> Vec<(Vec<i32>, Stack)> {
     let Target::Pid(pid) = target else {
         return Vec::new();
     };
-    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
-    let mut tids: Vec<i32> = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    tids.sort_unstable();
     let mut groups: Vec<(Vec<i32>, Stack)> = Vec::new();
-    for tid in tids {
+    for tid in sysfence_linux::status::thread_ids(pid) {
         let thread = Target::Pid(tid);
         let stack = read_status(thread)
             .map_err(|e| e.to_string())
