@@ -9,6 +9,8 @@
 //!
 //! Not checked here: what the values mean (actions, arches, ...).
 
+use std::sync::Arc;
+
 use crate::diag::{Diagnostic, ProfileError};
 use crate::ir::Origin;
 use crate::json::{Member, Node, Pos, Value};
@@ -32,6 +34,53 @@ pub(crate) struct Dec {
     /// `config.json`'s keys (`Linux` is not `linux`: an unknown key,
     /// ignored); else by Go's case folding.
     pub exact: bool,
+    /// Other files read while resolving the profile (SPO base profiles
+    /// beside it): `Pos::file` `k` is the `k`-th.
+    pub others: Others,
+}
+
+/// Other files a profile's nodes come from: name and text.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Others(Vec<(String, Arc<str>)>);
+
+impl Others {
+    fn text(&self, file: &str) -> Option<Arc<str>> {
+        self.0
+            .iter()
+            .find(|(name, _)| name == file)
+            .map(|(_, t)| t.clone())
+    }
+
+    /// `d` excerpted from the other file its origin is in, if it is in one.
+    pub fn diagnostic(&self, d: Diagnostic) -> Diagnostic {
+        match self.text(&d.origin.file) {
+            Some(t) => d.with_source(Some(t)),
+            None => d,
+        }
+    }
+
+    /// `e` excerpted from the other file its origin is in, if it is in one.
+    pub fn error(&self, e: ProfileError) -> ProfileError {
+        match self.text(&e.origin().file) {
+            Some(t) => e.with_source(Some(t)),
+            None => e,
+        }
+    }
+}
+
+/// Marks every position in `node` as file `k`.
+fn relabel(node: &mut Node, k: u16) {
+    node.pos.file = k;
+    match &mut node.value {
+        Value::Array(items) => items.iter_mut().for_each(|n| relabel(n, k)),
+        Value::Object(members) => {
+            for m in members {
+                m.key_pos.file = k;
+                relabel(&mut m.value, k);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The members of one object, matched to a struct's fields.
@@ -116,7 +165,16 @@ impl Dec {
             file: file.to_string(),
             warnings: Vec::new(),
             exact: false,
+            others: Others::default(),
         }
+    }
+
+    /// Reads nodes of another file from now on: each position in `node`
+    /// names it, so messages about them say that file and excerpt `text`.
+    pub fn adopt(&mut self, node: &mut Node, name: String, text: Arc<str>) {
+        self.others.0.push((name, text));
+        let k = u16::try_from(self.others.0.len()).unwrap_or(u16::MAX);
+        relabel(node, k);
     }
 
     /// Whether `key` sets `field`: exactly, or by Go's folding.
@@ -130,8 +188,16 @@ impl Dec {
 
     /// The origin of a node at `path`.
     pub fn origin(&self, pos: Pos, path: &str) -> Origin {
+        let file = match pos.file {
+            0 => &self.file,
+            k => self
+                .others
+                .0
+                .get(usize::from(k) - 1)
+                .map_or(&self.file, |(name, _)| name),
+        };
         Origin {
-            file: self.file.clone(),
+            file: file.clone(),
             line: pos.line,
             column: pos.column,
             path: path.to_string(),

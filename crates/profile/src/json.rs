@@ -30,6 +30,9 @@ pub struct Pos {
     pub line: u32,
     /// 1-based column.
     pub column: u32,
+    /// Which file: 0 for the profile itself, `k` for the `k`-th other file
+    /// read while resolving it (an SPO base profile beside it).
+    pub file: u16,
 }
 
 /// One JSON value with its position.
@@ -98,7 +101,11 @@ pub struct SyntaxError {
 pub fn parse(text: &[u8]) -> Result<Node, SyntaxError> {
     if text.len() > MAX_INPUT {
         return Err(SyntaxError {
-            pos: Pos { line: 1, column: 1 },
+            pos: Pos {
+                line: 1,
+                column: 1,
+                file: 0,
+            },
             path: "$".into(),
             message: format!("input is {} bytes; the limit is {MAX_INPUT}", text.len()),
         });
@@ -164,6 +171,7 @@ impl Parser<'_> {
         Pos {
             line: self.line,
             column: self.col,
+            file: 0,
         }
     }
 
@@ -491,7 +499,8 @@ mod tests {
             n.pos,
             Pos {
                 line: 2,
-                column: 18
+                column: 18,
+                file: 0,
             }
         );
         assert_eq!(n.path, "$.a[1].b");
@@ -503,7 +512,8 @@ mod tests {
             m[1].key_pos,
             Pos {
                 line: 1,
-                column: 12
+                column: 12,
+                file: 0,
             }
         );
         assert_eq!(m[1].value.value, Value::Number("5".into()));

@@ -19,6 +19,7 @@ mod context;
 mod decode;
 mod diag;
 pub mod eval;
+mod file;
 mod gadget;
 pub mod ir;
 pub mod json;
@@ -121,18 +122,7 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Loaded, ProfileError
         file: opts.file_name.clone(),
         ..Origin::default()
     };
-    let meta = std::fs::metadata(path).map_err(|e| ProfileError::new(&origin, e.to_string()))?;
-    if meta.len() > json::MAX_INPUT as u64 {
-        return Err(ProfileError::new(
-            &origin,
-            format!(
-                "profile is {} bytes; the limit is {} bytes",
-                meta.len(),
-                json::MAX_INPUT
-            ),
-        ));
-    }
-    let text = std::fs::read(path).map_err(|e| ProfileError::new(&origin, e.to_string()))?;
+    let text = file::read_bounded(path).map_err(|e| ProfileError::new(&origin, e))?;
     load(&text, &opts)
 }
 

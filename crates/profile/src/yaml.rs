@@ -47,6 +47,7 @@ impl<'de> Deserialize<'de> for YNode {
         let pos = Pos {
             line: sp.referenced.line() as u32,
             column: sp.referenced.column() as u32,
+            file: 0,
         };
         Ok(YNode(Node {
             value: sp.value.0,
@@ -125,6 +126,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
             let key_pos = Pos {
                 line: key.referenced.line() as u32,
                 column: key.referenced.column() as u32,
+                file: 0,
             };
             members.push(Member {
                 key: key.value,

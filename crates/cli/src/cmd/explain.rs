@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use sysfence_profile::eval::{Call, DecidedBy, eval};
-use sysfence_profile::ir::{ArgWidth, CmpOp, Cond, NrRange};
+use sysfence_profile::ir::{ArgWidth, CmpOp, Cond, NrRange, Origin};
 use sysfence_profile::{Arch, excerpt};
 
 use crate::cmd::context::ContextArgs;
@@ -88,7 +88,7 @@ pub fn run(args: Args) -> Outcome {
                 "decided by rule {} of {total} for nr {nr} ({when}) from {}\n{}",
                 index + 1,
                 rule.origin,
-                excerpt(&source, &rule.origin)
+                rule_excerpt(&args.profile, &source, &rule.origin)
             )
         }
         DecidedBy::Range(r) => format!("decided by the fixed range {}\n", range(r)),
@@ -189,4 +189,17 @@ fn describe(c: &Cond) -> String {
 
 fn range(r: &NrRange) -> String {
     format!("{:#x}..={:#x} -> {}", r.lo, r.hi, r.action)
+}
+
+/// The excerpt of a rule's origin: from the profile, or from the file the
+/// rule was read from when that is another one (a minijail `@include`, an
+/// SPO base profile beside it); nothing when that file cannot be read.
+fn rule_excerpt(profile: &std::path::Path, source: &str, origin: &Origin) -> String {
+    if origin.file.is_empty() || origin.file == crate::io::display_name(Some(profile)) {
+        return excerpt(source, origin);
+    }
+    match crate::io::read_input(Some(std::path::Path::new(&origin.file))) {
+        Ok(bytes) => excerpt(&String::from_utf8_lossy(&bytes), origin),
+        Err(_) => String::new(),
+    }
 }

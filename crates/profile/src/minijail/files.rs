@@ -23,7 +23,6 @@ use super::parser::{
 };
 use crate::diag::Diagnostic;
 use crate::ir::{Action, Origin};
-use crate::json::MAX_INPUT;
 
 /// minijail's `--include-depth-limit` default: parser states, counting one
 /// for the command line, so nine files deep.
@@ -350,16 +349,7 @@ fn python_int(s: &str) -> Option<u64> {
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
-    let len = std::fs::metadata(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .len();
-    if len > MAX_INPUT as u64 {
-        return Err(format!(
-            "{}: {len} bytes; the limit is {MAX_INPUT} bytes",
-            path.display()
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = crate::file::read_bounded(path).map_err(|e| format!("{}: {e}", path.display()))?;
     String::from_utf8(bytes).map_err(|e| format!("{}: not UTF-8 ({e})", path.display()))
 }
 

@@ -135,16 +135,13 @@ fn read_table(opts: &LoadOptions, at: &Origin) -> Result<constants::ArchTable, P
 }
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
-    let shown = path.display();
-    let len = std::fs::metadata(path)
-        .map_err(|e| format!("constants table {shown}: {e} (give --constants)"))?
-        .len();
-    if len > crate::json::MAX_INPUT as u64 {
-        return Err(format!(
-            "constants table {shown}: {len} bytes is over the limit"
-        ));
-    }
-    std::fs::read(path).map_err(|e| format!("constants table {shown}: {e}"))
+    let hint = if path.exists() {
+        ""
+    } else {
+        " (give --constants)"
+    };
+    crate::file::read_bounded(path)
+        .map_err(|e| format!("constants table {}: {e}{hint}", path.display()))
 }
 
 #[cfg(test)]

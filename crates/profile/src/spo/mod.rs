@@ -11,6 +11,7 @@
 //! server applies ([`api`]).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::context::{Format, LoadOptions};
 use crate::decode::Dec;
@@ -63,7 +64,7 @@ pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileErr
             ),
         ));
     }
-    let mut spec = resolve_spec(doc, &docs, opts, &mut dec, 0)?;
+    let mut spec = resolve_spec(doc, &docs, opts, &mut dec, 0).map_err(|e| dec.others.error(e))?;
     let root = if member(doc, "spec").is_some() {
         "$.spec"
     } else {
@@ -72,7 +73,13 @@ pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileErr
     if root == "$.spec" {
         omit_zero_errno(&mut spec, &mut dec);
     }
-    load_node(&spec, root, Format::Spo, opts, dec)
+    let others = dec.others.clone();
+    let mut loaded = load_node(&spec, root, Format::Spo, opts, dec).map_err(|e| others.error(e))?;
+    loaded.warnings = std::mem::take(&mut loaded.warnings)
+        .into_iter()
+        .map(|d| others.diagnostic(d))
+        .collect();
+    Ok(loaded)
 }
 
 /// The operator writes a resource's rules with `errnoRet` `omitempty`, so
@@ -181,13 +188,24 @@ fn resolve_spec(
             format!("base profile {base_name}: OCI artifacts are not fetched"),
         ));
     }
-    let base_doc = find_base(base_name, docs, opts.base_dir.as_deref()).ok_or_else(|| {
+    let found = find_base(base_name, docs, opts.base_dir.as_deref()).map_err(|e| match e {
+        BaseError::Read(why) => dec.error(
+            base,
+            "$.spec.baseProfileName",
+            format!("base profile \"{base_name}\": {why}"),
+        ),
+        BaseError::Parse(e) => e,
+    })?;
+    let (mut base_doc, from) = found.ok_or_else(|| {
         dec.error(
             base,
             "$.spec.baseProfileName",
             format!("base profile \"{base_name}\" not found in this file or beside it"),
         )
     })?;
+    if let Some((file, text)) = from {
+        dec.adopt(&mut base_doc, file, text);
+    }
     let base_spec = resolve_spec(&base_doc, docs, opts, dec, depth + 1)?;
     let o = dec.origin(base.pos, "$.spec.baseProfileName");
     dec.warnings.push(Diagnostic::note(
@@ -225,21 +243,46 @@ fn resolve_spec(
     })
 }
 
-/// A base profile from the same file or from a file beside it.
-fn find_base(name: &str, docs: &[Node], dir: Option<&Path>) -> Option<Node> {
+/// A base profile from the same file or from a file beside it; `Ok(None)`
+/// when there is none. A file beside it that cannot be read is `Err` with
+/// what is wrong; one that does not parse, the parser's error, excerpted
+/// from that file.
+fn find_base(name: &str, docs: &[Node], dir: Option<&Path>) -> Result<Option<Base>, BaseError> {
     if let Some(d) = docs.iter().find(|d| name_of(d).as_deref() == Some(name)) {
-        return Some(d.clone());
+        return Ok(Some((d.clone(), None)));
     }
-    let dir = dir?;
+    let Some(dir) = dir else {
+        return Ok(None);
+    };
     for ext in ["yaml", "yml", "json"] {
         let path = dir.join(format!("{name}.{ext}"));
-        let Ok(text) = std::fs::read_to_string(&path) else {
+        if !path.exists() {
             continue;
-        };
-        let nodes = crate::yaml::parse(&text, &path.display().to_string()).ok()?;
-        return nodes
+        }
+        let shown = path.display().to_string();
+        let bytes = crate::file::read_bounded(&path)
+            .map_err(|e| BaseError::Read(format!("{shown}: {e}")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| BaseError::Read(format!("{shown}: not UTF-8 ({e})")))?;
+        let text: Arc<str> = Arc::from(text);
+        let nodes = crate::yaml::parse(&text, &shown)
+            .map_err(|e| BaseError::Parse(e.with_source(Some(text.clone()))))?;
+        return Ok(nodes
             .into_iter()
-            .find(|n| name_of(n).as_deref().is_none_or(|x| x == name));
+            .find(|n| name_of(n).as_deref().is_none_or(|x| x == name))
+            .map(|n| (n, Some((shown, text)))));
     }
-    None
+    Ok(None)
+}
+
+/// A base profile's document, with the name and text of the file beside
+/// the profile it was read from (`None`: the profile's own file).
+type Base = (Node, Option<(String, Arc<str>)>);
+
+/// Why a base profile beside the profile could not be used.
+enum BaseError {
+    /// The file cannot be read: said at `baseProfileName`.
+    Read(String),
+    /// The file does not parse: said where, in that file.
+    Parse(ProfileError),
 }
