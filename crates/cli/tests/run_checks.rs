@@ -28,6 +28,57 @@ fn a_profile_that_denies_execve_is_refused() {
     r.assert_fails(125, &["denies execve (KILL_THREAD)"], "");
 }
 
+/// The check runs `execve` with the words it will be called with: a
+/// profile that denies it whenever envp is set is refused, one that denies
+/// only a NULL path is not.
+#[test]
+fn execve_is_checked_with_its_real_arguments() {
+    if !seccomp_or_skip("execve_is_checked_with_its_real_arguments") {
+        return;
+    }
+    let dir = temp_dir("run-execve-args");
+    let rule = |index: u32, op: &str| {
+        format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{{"names":["execve"],"action":"SCMP_ACT_ERRNO","args":[{{"index":{index},"value":0,"op":"{op}"}}]}}]}}"#
+        )
+    };
+    let envp_set = write(&dir, "envp.json", &rule(2, "SCMP_CMP_NE"));
+    let r = SYSFENCE.exec(&["run", &envp_set, "--", "true"]);
+    r.assert_fails(125, &["denies execve (ERRNO(1))"], "");
+    let null_path = write(&dir, "null.json", &rule(0, "SCMP_CMP_EQ"));
+    let r = SYSFENCE.exec(&["run", &null_path, "--", "true"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The unused words are 0, as checked.
+    let fourth = write(&dir, "fourth.json", &rule(3, "SCMP_CMP_NE"));
+    let r = SYSFENCE.exec(&["run", &fourth, "--", "true"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// A file of the command's name that is not executable, early on `PATH`, is
+/// skipped as `execvp` skips it.
+#[test]
+fn a_non_executable_file_on_path_is_skipped() {
+    if !seccomp_or_skip("a_non_executable_file_on_path_is_skipped") {
+        return;
+    }
+    let dir = temp_dir("run-path");
+    write(&dir, "true", "not a program\n");
+    let path = format!("{}:/usr/bin:/bin", dir.display());
+    let out = std::process::Command::new(support::BIN)
+        .args([
+            "run",
+            "--quiet",
+            &repo("corpus/profiles/no-chmod.json"),
+            "--",
+            "true",
+        ])
+        .env("PATH", path)
+        .output()
+        .expect("runs");
+    let r = support::Run::from(out);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
 #[test]
 fn force_installs_and_the_exit_status_reports_the_failed_exec() {
     if !seccomp_or_skip("force_installs_and_the_exit_status_reports_the_failed_exec") {

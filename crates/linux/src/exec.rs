@@ -32,12 +32,20 @@ pub const EXIT_NOT_FOUND: i32 = 127;
 /// Exit status for every other `execve` failure.
 pub const EXIT_CANNOT_EXECUTE: i32 = 126;
 
-/// The arguments of `execve`, prepared in advance.
+/// The arguments of `execve`, prepared in advance: the strings and the
+/// NULL-terminated pointer arrays into them, so that the words `execve` is
+/// called with are known before anything is installed
+/// ([`Exec::call_args`]). The strings' buffers live on the heap and do not
+/// move with the struct.
 #[derive(Debug)]
 pub struct Exec {
     path: CString,
-    argv: Vec<CString>,
-    envp: Vec<CString>,
+    /// Owns the strings `argv_ptrs` points into.
+    _argv: Vec<CString>,
+    /// Owns the strings `envp_ptrs` points into.
+    _envp: Vec<CString>,
+    argv_ptrs: Vec<*const c_char>,
+    envp_ptrs: Vec<*const c_char>,
 }
 
 impl Exec {
@@ -49,7 +57,7 @@ impl Exec {
         let argv = std::iter::once(arg0)
             .chain(args.iter().map(OsString::as_os_str))
             .map(c)
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         let envp = std::env::vars_os()
             .map(|(k, v)| {
                 let mut pair = k;
@@ -57,12 +65,28 @@ impl Exec {
                 pair.push(v);
                 c(&pair)
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
+        let (argv_ptrs, envp_ptrs) = (pointers(&argv), pointers(&envp));
         Ok(Exec {
             path: c(path.as_os_str())?,
-            argv,
-            envp,
+            _argv: argv,
+            _envp: envp,
+            argv_ptrs,
+            envp_ptrs,
         })
+    }
+
+    /// The six argument words of the `execve` call [`exec_confined`]
+    /// makes: the path, argv and envp pointers, then zeros.
+    pub fn call_args(&self) -> [u64; 6] {
+        [
+            self.path.as_ptr() as u64,
+            self.argv_ptrs.as_ptr() as u64,
+            self.envp_ptrs.as_ptr() as u64,
+            0,
+            0,
+            0,
+        ]
     }
 }
 
@@ -79,23 +103,16 @@ fn pointers(strings: &[CString]) -> Vec<*const c_char> {
 /// when the filter could not be installed; see the module docs for what
 /// happens when `execve` fails afterwards.
 pub fn exec_confined(exec: &Exec, insns: &[Insn], flags: Flags) -> InstallError {
-    let argv = pointers(&exec.argv);
-    let envp = pointers(&exec.envp);
     if let Err(e) = set_no_new_privs().and_then(|()| install(insns, flags)) {
         return e;
     }
+    let [path, argv, envp, ..] = exec.call_args();
     // SAFETY: every pointer refers to a NUL-terminated string owned by
     // `exec`, and both arrays end with NULL, all alive for the call.
     // `libc::syscall` makes exactly the one system call (errno is a
-    // thread-local write, not a call).
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_execve,
-            exec.path.as_ptr(),
-            argv.as_ptr(),
-            envp.as_ptr(),
-        )
-    };
+    // thread-local write, not a call). The three unused argument words are
+    // passed as 0, as `call_args` says, so a filter sees what was checked.
+    let rc = unsafe { libc::syscall(libc::SYS_execve, path, argv, envp, 0u64, 0u64, 0u64) };
     let errno = if rc < 0 {
         std::io::Error::last_os_error().raw_os_error()
     } else {

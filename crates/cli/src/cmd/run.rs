@@ -12,6 +12,12 @@
 //!   get the bad-arch action);
 //! * `execve` is not allowed (the command cannot start).
 //!
+//! The filter is installed with the flags the profile's runtime would pass
+//! (`Loaded::flags`: the profile's own, or SPEC_ALLOW when it lists none, as
+//! runc does) together with `--flags`. A flag `run` cannot honour
+//! (NEW_LISTENER: no supervisor receives the notifications; TSYNC_ESRCH,
+//! WAIT_KILLABLE_RECV: only with a listener) is left out with a warning.
+//!
 //! `--force` installs anyway; the kernel then decides (a profile that also
 //! denies `exit_group` ends in a signal). Profile warnings are printed as on
 //! every verb; `--quiet` shortens them to one line, never to nothing.
@@ -48,7 +54,8 @@ pub struct Args {
     /// How to read the profile.
     #[command(flatten)]
     context: ContextArgs,
-    /// seccomp(2) flags: a comma-separated list of tsync, log, spec_allow.
+    /// seccomp(2) flags: a comma-separated list of tsync, log, spec_allow,
+    /// added to the ones the profile's runtime would pass.
     #[arg(long, default_value = "")]
     flags: String,
     /// Install even a profile that stops the command from starting, has no
@@ -67,18 +74,19 @@ pub fn run(args: Args) -> Outcome {
             "unknown flag `{bad}` (known: tsync, log, spec_allow)"
         ))
     })?;
-    let program = compile(&args.context, &args.profile, args.force)?;
     let (cmd, rest) = args
         .command
         .split_first()
         .ok_or_else(|| Failure::input("no command given after `--`"))?;
     let path = find_command(cmd)?;
+    let exec = Exec::new(&path, cmd, rest).map_err(Failure::input)?;
+    let (program, runtime_flags) = compile(&args.context, &args.profile, args.force, &exec)?;
+    let flags = flags.union(applied(&runtime_flags));
     if support() == Support::Missing {
         return Err(Failure::input(
             "this kernel has no seccomp filter support (CONFIG_SECCOMP_FILTER)",
         ));
     }
-    let exec = Exec::new(&path, cmd, rest).map_err(Failure::input)?;
     let err = exec_confined(&exec, program.insns(), usable_flags(flags));
     Err(Failure::input(format!(
         "{}: the filter was not installed: {err}",
@@ -87,7 +95,12 @@ pub fn run(args: Args) -> Outcome {
 }
 
 /// Loads, compiles and vets the profile.
-fn compile(context: &ContextArgs, profile: &Path, force: bool) -> Result<Program, Failure> {
+fn compile(
+    context: &ContextArgs,
+    profile: &Path,
+    force: bool,
+    exec: &Exec,
+) -> Result<(Program, Vec<String>), Failure> {
     let (loaded, source) = context.load_silently(profile)?;
     let name = profile.display().to_string();
     let count = crate::warnings::count(&loaded.warnings);
@@ -116,16 +129,40 @@ fn compile(context: &ContextArgs, profile: &Path, force: bool) -> Result<Program
     let compiled = sysfence_compile::compile(policy, &Config::new())
         .map_err(|e| Failure::input(format!("{name}: {e}")))?;
     if let Some(native) = Arch::native() {
-        refuse_unstartable(compiled.program(), native, force)
+        refuse_unstartable(compiled.program(), native, force, exec)
             .map_err(|f| Failure::input(format!("{name}: {f}")))?;
     }
-    Ok(compiled.program().clone())
+    Ok((compiled.program().clone(), loaded.flags.clone()))
 }
 
-/// Refuses a program that denies `execve`, the call that starts the command.
-fn refuse_unstartable(program: &Program, native: Arch, force: bool) -> Result<(), Failure> {
+/// The runtime's flags `run` can pass; the others are named in a warning.
+fn applied(runtime: &[String]) -> Flags {
+    let mut flags = Flags::empty();
+    for name in runtime {
+        match Flags::parse(name) {
+            Ok(f) => flags = flags.union(f),
+            Err(_) => eprintln!(
+                "sysfence: warning: the profile's flag {name} is not passed: run has no seccomp notification listener"
+            ),
+        }
+    }
+    flags
+}
+
+/// Refuses a program that denies `execve`, the call that starts the command,
+/// with the very argument words it will be called with.
+fn refuse_unstartable(
+    program: &Program,
+    native: Arch,
+    force: bool,
+    exec: &Exec,
+) -> Result<(), Failure> {
     let nr = native.syscall_nr("execve").unwrap_or(u32::MAX);
-    let raw = interp::run(program, &SeccompData::new(native.audit_arch(), nr)).raw;
+    let data = SeccompData {
+        args: exec.call_args(),
+        ..SeccompData::new(native.audit_arch(), nr)
+    };
+    let raw = interp::run(program, &data).raw;
     match Action::from_raw(raw) {
         Action::Allow | Action::Log => Ok(()),
         action => refuse(
@@ -158,7 +195,8 @@ fn usable_flags(flags: Flags) -> Flags {
 }
 
 /// Finds a command as a shell would: a name with a slash is a path, any
-/// other name is looked up on `PATH`. Missing: exit 127; not executable: 126.
+/// other name is looked up on `PATH` (the first executable file of that
+/// name). Missing: exit 127; not executable: 126.
 fn find_command(program: &OsStr) -> Result<PathBuf, Failure> {
     let as_path = Path::new(program);
     let not_found = |what: &str| {
@@ -172,9 +210,17 @@ fn find_command(program: &OsStr) -> Result<PathBuf, Failure> {
     } else {
         let path =
             std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-        std::env::split_paths(&path)
+        // As execvp: the first executable file; a file that is not
+        // executable is skipped, and reported only when nothing else is found.
+        let files: Vec<PathBuf> = std::env::split_paths(&path)
             .map(|dir| dir.join(program))
-            .find(|candidate| candidate.is_file())
+            .filter(|candidate| candidate.is_file())
+            .collect();
+        files
+            .iter()
+            .find(|f| is_executable(f))
+            .or(files.first())
+            .cloned()
     };
     let path = found.ok_or_else(|| not_found("command not found"))?;
     if !is_executable(&path) {
@@ -189,4 +235,25 @@ fn find_command(program: &OsStr) -> Result<PathBuf, Failure> {
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runtime_flags_run_can_pass_are_passed() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let f = applied(&names(&[
+            "SECCOMP_FILTER_FLAG_LOG",
+            "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+            "SECCOMP_FILTER_FLAG_NEW_LISTENER",
+        ]));
+        assert_eq!(f, Flags::LOG.union(Flags::SPEC_ALLOW));
+        assert_eq!(
+            applied(&names(&["SECCOMP_FILTER_FLAG_TSYNC"])),
+            Flags::TSYNC
+        );
+        assert!(applied(&[]).is_empty());
+    }
 }
