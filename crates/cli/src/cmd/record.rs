@@ -37,9 +37,10 @@
 //! Two syscalls are always allowed, recorded or not, on every arch seen:
 //! `restart_syscall`, which the kernel makes a task issue when a signal or
 //! a ptrace stop (`sysfence dump`, a debugger) interrupts a sleep, and
-//! `rt_sigreturn`, which returns from any signal handler. A run that was
-//! never interrupted does not show them, yet denying them breaks the
-//! program the first time it is.
+//! `rt_sigreturn`, which returns from any signal handler; and `sigreturn`
+//! when an arch seen has it (x86, arm, ...: a handler installed without
+//! `SA_SIGINFO` returns through it). A run that was never interrupted does
+//! not show them, yet denying them breaks the program the first time it is.
 //!
 //! `--weights OUT` writes `name count` lines, most called first, the input
 //! of the `weighted` layout.
@@ -128,6 +129,18 @@ pub struct Args {
 /// Allowed in every recorded profile (see the module docs).
 pub const ALWAYS_ALLOWED: [&str; 2] = ["restart_syscall", "rt_sigreturn"];
 
+/// Allowed in every recorded profile with an arch that has it.
+const OLD_SIGRETURN: &str = "sigreturn";
+
+/// [`ALWAYS_ALLOWED`], and [`OLD_SIGRETURN`] when one of `arches` has it.
+fn always_allowed(mut arches: impl Iterator<Item = Arch>) -> Vec<&'static str> {
+    let mut names = ALWAYS_ALLOWED.to_vec();
+    if arches.any(|a| a.syscall_nr(OLD_SIGRETURN).is_some()) {
+        names.push(OLD_SIGRETURN);
+    }
+    names
+}
+
 /// What was seen: per arch, names with counts, and numbers without a name.
 #[derive(Debug, Default)]
 pub struct Seen {
@@ -187,7 +200,7 @@ impl Seen {
             .values()
             .flat_map(|m| m.keys().map(String::as_str))
             .collect();
-        names.extend(ALWAYS_ALLOWED);
+        names.extend(always_allowed(self.named.keys().copied()));
         names.sort_unstable();
         names.dedup();
         names
@@ -210,7 +223,9 @@ impl Seen {
                 let extra: Vec<&str> = self
                     .names()
                     .into_iter()
-                    .filter(|n| !names.contains_key(*n) && !ALWAYS_ALLOWED.contains(n))
+                    .filter(|n| {
+                        !names.contains_key(*n) && !ALWAYS_ALLOWED.contains(n) && *n != OLD_SIGRETURN
+                    })
                     .filter(|n| arch.syscall_nr(n).is_some())
                     .collect();
                 (!extra.is_empty()).then(|| {
@@ -596,7 +611,7 @@ fn native_names<'s>(seen: &'s Seen, what: &str) -> Vec<&'s str> {
         .get(&native)
         .map(|m| m.keys().map(String::as_str).collect())
         .unwrap_or_default();
-    names.extend(ALWAYS_ALLOWED);
+    names.extend(always_allowed(std::iter::once(native)));
     names.sort_unstable();
     names.dedup();
     names
@@ -749,6 +764,13 @@ brk(NULL)                               = 0x55d0c1a5e000
         let seen = Seen::from_trace(&t);
         assert_eq!(seen.names(), ["read", "restart_syscall", "rt_sigreturn"]);
         assert_eq!(seen.unnamed_notes(), ["x86_64: 1000 (2 calls)"]);
+        // i386 returns from a handler without SA_SIGINFO through sigreturn.
+        let mut i386 = Trace::new();
+        i386.add(0x4000_0003, 3, 1);
+        assert_eq!(
+            Seen::from_trace(&i386).names(),
+            ["read", "restart_syscall", "rt_sigreturn", "sigreturn"]
+        );
         let json = docker_json(&seen);
         assert!(
             json.contains(
