@@ -58,6 +58,25 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
         .map(|v| v.trim_matches('"'))
 }
 
+/// The `comm=` of a record: quoted as is, or hex-encoded as the kernel
+/// writes a name holding a space, a quote or a control character
+/// (`audit_log_untrustedstring`).
+fn comm(line: &str) -> Option<String> {
+    let raw = line.split_whitespace().find_map(|w| w.strip_prefix("comm="))?;
+    if let Some(quoted) = raw.strip_prefix('"') {
+        return Some(quoted.strip_suffix('"').unwrap_or(quoted).to_string());
+    }
+    let hex = raw.len() % 2 == 0 && !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_hexdigit());
+    if !hex {
+        return Some(raw.to_string());
+    }
+    let bytes: Vec<u8> = (0..raw.len())
+        .step_by(2)
+        .filter_map(|i| u8::from_str_radix(&raw[i..i + 2], 16).ok())
+        .collect();
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// `SERIAL` of `audit(TIME:SERIAL)`.
 fn serial(line: &str) -> Option<u64> {
     let (_, rest) = line.split_once("audit(")?;
@@ -112,10 +131,10 @@ fn add(log: &mut AuditLog, line: &str, select: &Select) {
         return;
     };
     let pid = field(line, "pid=").and_then(|v| v.parse::<u32>().ok());
-    let comm = field(line, "comm=");
+    let comm = comm(line);
     let wanted = select.pid.is_none_or(|p| pid == Some(p))
-        && select.comm.as_deref().is_none_or(|c| comm == Some(c));
-    let own = comm == Some("sysfence") && !is_execve(arch, nr as u32);
+        && select.comm.as_deref().is_none_or(|c| comm.as_deref() == Some(c));
+    let own = comm.as_deref() == Some("sysfence") && !is_execve(arch, nr as u32);
     if wanted && !own {
         log.trace.add(arch, nr as u32, 1);
     } else {
@@ -136,6 +155,19 @@ fn is_execve(arch: u32, nr: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hex_comm_is_decoded() {
+        let line = "type=SECCOMP msg=audit(1.3:46): pid=80 comm=6C73206C73 arch=c000003e syscall=60 code=0x7ffc0000";
+        assert_eq!(comm(line).as_deref(), Some("ls ls"));
+        let quoted = "type=SECCOMP msg=audit(1.3:46): pid=80 comm=\"cafe\" arch=c000003e syscall=60";
+        assert_eq!(comm(quoted).as_deref(), Some("cafe"));
+        let select = Select {
+            comm: Some("ls ls".into()),
+            ..Select::default()
+        };
+        assert!(!read(line, &select).trace.is_empty());
+    }
 
     const LOG: &str = r#"[  1.0] audit: type=1326 audit(1700000000.100:10): auid=0 uid=0 ses=1 pid=7 comm="sysfence" exe="/usr/bin/sysfence" sig=0 arch=c000003e syscall=1 compat=0 ip=0x1 code=0x7ffc0000
 [  1.0] audit: type=1326 audit(1700000000.100:11): auid=0 uid=0 ses=1 pid=7 comm="sysfence" exe="/usr/bin/sysfence" sig=0 arch=c000003e syscall=59 compat=0 ip=0x1 code=0x7ffc0000

@@ -112,10 +112,10 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["from_strace", "from_audit_log"])]
     follow_children: bool,
     /// With --from-audit-log: only the records of this process id.
-    #[arg(long, requires = "from_audit_log")]
+    #[arg(long, requires = "from_audit_log", conflicts_with_all = ["from_strace", "command"])]
     pid: Option<u32>,
     /// With --from-audit-log: only the records of this command name (`comm=`).
-    #[arg(long, requires = "from_audit_log")]
+    #[arg(long, requires = "from_audit_log", conflicts_with_all = ["from_strace", "command"])]
     comm: Option<String>,
     /// Print a JSON summary on standard output (with the profile in it
     /// unless `-o` is given); see the module docs.
@@ -410,7 +410,12 @@ fn gather(args: &Args) -> Result<(Seen, Option<Exit>), Failure> {
         for note in audit_notes(&log) {
             eprintln!("sysfence: warning: {note}");
         }
-        if log.trace.is_empty() {
+        if log.trace.is_empty() && log.left_out > 0 {
+            eprintln!(
+                "sysfence: {} seccomp record(s) read, none kept: none matched --pid/--comm, or they were sysfence's own",
+                log.left_out
+            );
+        } else if log.trace.is_empty() {
             eprintln!("sysfence: {}", audit_sources());
         }
         return Ok((Seen::from_trace(&log.trace), None));
