@@ -28,6 +28,9 @@ pub const RET_ALLOW: u32 = 0x7fff_0000;
 pub const RET_ACTION_FULL: u32 = 0xffff_0000;
 /// `SECCOMP_RET_DATA`: the data part of a return value.
 pub const RET_DATA: u32 = 0x0000_ffff;
+/// `MAX_ERRNO`: the kernel caps ERRNO data at this value
+/// (`__seccomp_filter`: `if (data > MAX_ERRNO) data = MAX_ERRNO`).
+pub const MAX_ERRNO: u16 = 4095;
 
 /// What the kernel does with a filter's 32-bit return value.
 ///

@@ -62,7 +62,9 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 /// writes a name holding a space, a quote or a control character
 /// (`audit_log_untrustedstring`).
 fn comm(line: &str) -> Option<String> {
-    let raw = line.split_whitespace().find_map(|w| w.strip_prefix("comm="))?;
+    let raw = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("comm="))?;
     if let Some(quoted) = raw.strip_prefix('"') {
         return Some(quoted.strip_suffix('"').unwrap_or(quoted).to_string());
     }
@@ -133,7 +135,10 @@ fn add(log: &mut AuditLog, line: &str, select: &Select) {
     let pid = field(line, "pid=").and_then(|v| v.parse::<u32>().ok());
     let comm = comm(line);
     let wanted = select.pid.is_none_or(|p| pid == Some(p))
-        && select.comm.as_deref().is_none_or(|c| comm.as_deref() == Some(c));
+        && select
+            .comm
+            .as_deref()
+            .is_none_or(|c| comm.as_deref() == Some(c));
     let own = comm.as_deref() == Some("sysfence") && !is_execve(arch, nr as u32);
     if wanted && !own {
         log.trace.add(arch, nr as u32, 1);
@@ -160,7 +165,8 @@ mod tests {
     fn a_hex_comm_is_decoded() {
         let line = "type=SECCOMP msg=audit(1.3:46): pid=80 comm=6C73206C73 arch=c000003e syscall=60 code=0x7ffc0000";
         assert_eq!(comm(line).as_deref(), Some("ls ls"));
-        let quoted = "type=SECCOMP msg=audit(1.3:46): pid=80 comm=\"cafe\" arch=c000003e syscall=60";
+        let quoted =
+            "type=SECCOMP msg=audit(1.3:46): pid=80 comm=\"cafe\" arch=c000003e syscall=60";
         assert_eq!(comm(quoted).as_deref(), Some("cafe"));
         let select = Select {
             comm: Some("ls ls".into()),

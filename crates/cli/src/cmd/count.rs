@@ -46,7 +46,7 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// Node budget of the decision diagram.
-    #[arg(long, default_value_t = DEFAULT_BUDGET)]
+    #[arg(long, default_value_t = DEFAULT_BUDGET, value_parser = crate::cmd::equiv::budget)]
     budget: usize,
     #[command(flatten)]
     context: ContextArgs,

@@ -59,7 +59,7 @@ pub struct Args {
     #[arg(long)]
     constants: Option<PathBuf>,
     /// Node budget of the decision diagrams.
-    #[arg(long, default_value_t = DEFAULT_BUDGET)]
+    #[arg(long, default_value_t = DEFAULT_BUDGET, value_parser = crate::cmd::equiv::budget)]
     budget: usize,
 }
 

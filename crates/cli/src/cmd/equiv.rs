@@ -22,7 +22,7 @@ pub struct Pair {
     /// Second filter.
     pub b: String,
     /// Node budget of the decision diagrams.
-    #[arg(long, default_value_t = DEFAULT_BUDGET)]
+    #[arg(long, default_value_t = DEFAULT_BUDGET, value_parser = crate::cmd::equiv::budget)]
     pub budget: usize,
     #[command(flatten)]
     pub context: ContextArgs,
@@ -74,4 +74,13 @@ pub fn report(verdict: Verdict, yes: &str, no: &str) -> Outcome {
 /// The action name of a raw return value.
 pub fn action(raw: u32) -> sysfence_cbpf::Action {
     sysfence_cbpf::Action::from_raw(raw)
+}
+
+/// A node budget: at least 2 (the two constant leaves).
+pub fn budget(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 2 => Ok(n),
+        Ok(_) => Err("a budget holds at least the 2 constant leaves".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -368,7 +368,12 @@ impl Classes {
     fn add(&mut self, name: &'static str, action: Action) {
         match action {
             Action::Allow => self.allowed.push(name),
-            Action::Errno(e) => self.errno.entry(e).or_default().push(name),
+            // The errno the process sees: the kernel caps the data.
+            Action::Errno(e) => self
+                .errno
+                .entry(e.min(sysfence_cbpf::action::MAX_ERRNO))
+                .or_default()
+                .push(name),
             a if a.kills() => self.kill.push(name),
             a => self.other.entry(a.to_string()).or_default().push(name),
         }
@@ -483,6 +488,14 @@ mod tests {
             format!("ld [0]\njeq #{nr}, hit, pass\nhit: ret #{hit}\npass: ret #0x7fff0000\n");
         let insns = assemble(&text, &AsmOptions::new()).expect("assembles");
         Program::new(&insns).expect("valid")
+    }
+
+    #[test]
+    fn errno_data_past_the_kernel_cap_shows_the_errno_seen() {
+        let mut c = Classes::default();
+        c.add("chmod", Action::Errno(0xffff));
+        c.add("chown", Action::Errno(13));
+        assert_eq!(c.errno.keys().copied().collect::<Vec<_>>(), [13, 4095]);
     }
 
     #[test]

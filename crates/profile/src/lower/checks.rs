@@ -18,7 +18,7 @@ use crate::resolve::OciProfile;
 use super::Lowered;
 
 /// ERRNO data must stay below this (libseccomp `MAX_ERRNO`).
-const MAX_ERRNO: u64 = 4095;
+const MAX_ERRNO: u64 = sysfence_abi::action::MAX_ERRNO as u64;
 
 /// An action before its errno is known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
