@@ -21,6 +21,7 @@
 use crate::context::{HostContext, docker_archmap_key, docker_native, libseccomp_native};
 use crate::decode::Sp;
 use crate::diag::{Diagnostic, ProfileError};
+use crate::arch::Arch;
 use crate::ir::Origin;
 use crate::model::{Dialect, Filter, RawArg, RawProfile, RawSyscall};
 
@@ -54,10 +55,23 @@ pub(crate) fn resolve(
     plain_config: bool,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<OciProfile, ProfileError> {
-    let mut architectures = arches(&p, dialect, ctx)?;
-    if dialect == Dialect::Containers {
-        resolve_native(&mut architectures, ctx);
+    if dialect == Dialect::Containers
+        && p.default_action.as_ref().is_none_or(|a| a.v.is_empty())
+        && p.syscalls.is_empty()
+    {
+        // container-libs' setupSeccomp returns before reading anything
+        // else: no filter, whatever the other keys say.
+        return Ok(OciProfile {
+            origin: p.origin,
+            default_action: None,
+            default_errno_ret: None,
+            architectures: vec![],
+            flags: None,
+            listener_path: None,
+            syscalls: vec![],
+        });
     }
+    let architectures = arches(&p, dialect, ctx)?;
     let mut out = OciProfile {
         origin: p.origin.clone(),
         default_action: p.default_action.clone(),
@@ -90,7 +104,7 @@ pub(crate) fn resolve(
         && !e.v.is_empty()
     {
         out.default_errno_ret = Some(Sp {
-            v: u64::from(errno_value(e)?),
+            v: u64::from(errno_value(e, ctx.host_arch)?),
             o: e.o.clone(),
         });
     }
@@ -106,7 +120,7 @@ pub(crate) fn resolve(
         if dialect == Dialect::Containers {
             check_name_conflict(&s, dialect)?;
         }
-        out.syscalls.push(to_oci(s, dialect)?);
+        out.syscalls.push(to_oci(s, dialect, ctx.host_arch)?);
     }
     Ok(out)
 }
@@ -129,7 +143,7 @@ fn check_name_conflict(s: &RawSyscall, dialect: Dialect) -> Result<(), ProfileEr
     Ok(())
 }
 
-fn to_oci(s: RawSyscall, dialect: Dialect) -> Result<OciSyscall, ProfileError> {
+fn to_oci(s: RawSyscall, dialect: Dialect, host: Arch) -> Result<OciSyscall, ProfileError> {
     let mut names = s.names.unwrap_or_default();
     if names.is_empty()
         && let Some(n) = s.name.filter(|n| !n.v.is_empty())
@@ -142,7 +156,7 @@ fn to_oci(s: RawSyscall, dialect: Dialect) -> Result<OciSyscall, ProfileError> {
         && !e.v.is_empty()
     {
         errno_ret = Some(Sp {
-            v: u64::from(errno_value(e)?),
+            v: u64::from(errno_value(e, host)?),
             o: e.o.clone(),
         });
     }
@@ -189,19 +203,6 @@ fn arches(
     out.extend(entry.sub_architectures.iter().cloned());
     Ok(out)
 }
-
-/// container-libs' arch enum knows `SCMP_ARCH_NATIVE`, libseccomp's name for
-/// the arch of the running kernel: it becomes the host's own `SCMP_ARCH_*`
-/// name (already in every filter). Docker has no such value, so there it
-/// reaches the runtime as written, and runc and crun refuse it.
-fn resolve_native(arches: &mut [Sp<String>], ctx: &HostContext) {
-    for a in arches.iter_mut().filter(|a| a.v == NATIVE_ARCH) {
-        a.v = ctx.host_arch.scmp_name().to_string();
-    }
-}
-
-/// The containers dialect's name for the host's arch.
-const NATIVE_ARCH: &str = "SCMP_ARCH_NATIVE";
 
 /// container-libs applies `archMap` only on a few native arches.
 fn containers_archmap_key(ctx: &HostContext) -> Option<&'static str> {
@@ -303,19 +304,38 @@ fn keep(
 }
 
 /// container-libs' errno string (`getErrno`): what `strconv.ParseUint(s,
-/// 10, 32)` takes, else an errno name. ParseUint takes ASCII digits only,
-/// up to `u32::MAX` (no sign, no `_`, no spaces); anything else is looked
-/// up as a name, so `"+5"` or `"4294967296"` is an unknown errno.
-fn errno_value(e: &Sp<String>) -> Result<u32, ProfileError> {
+/// 10, 32)` takes, else an errno name of its table. ParseUint takes ASCII
+/// digits only, up to `u32::MAX` (no sign, no `_`, no spaces); anything
+/// else is looked up as a name, so `"+5"` or `"4294967296"` is an unknown
+/// errno.
+///
+/// The table's values are Go's `unix` constants of the host: the generic
+/// Linux numbers, except on MIPS hosts, where every errno past the common
+/// base (34, ERANGE) has another number, which sysfence does not hold:
+/// such a name is refused there.
+fn errno_value(e: &Sp<String>, host: Arch) -> Result<u32, ProfileError> {
     if let Some(v) = parse_uint_base10(&e.v) {
         return Ok(v);
     }
-    ERRNO_NAMES
+    let v = ERRNO_NAMES
         .iter()
         .find(|(n, _)| *n == e.v)
         .map(|(_, v)| *v)
-        .ok_or_else(|| ProfileError::new(&e.o, format!("unknown errno {}", e.v)))
+        .ok_or_else(|| ProfileError::new(&e.o, format!("unknown errno {}", e.v)))?;
+    if v > ERRNO_BASE_MAX && host.is_mips() {
+        return Err(ProfileError::new(
+            &e.o,
+            format!(
+                "errno {} on a {host} host: the runtime takes the host's number, which MIPS numbers differently from the generic {v}; give the number",
+                e.v
+            ),
+        ));
+    }
+    Ok(v)
 }
+
+/// The last errno every Linux arch numbers alike (`errno-base.h`).
+const ERRNO_BASE_MAX: u32 = 34;
 
 /// Go's `strconv.ParseUint(s, 10, 32)`: one or more ASCII digits, at most
 /// `u32::MAX`. (Rust's `str::parse` also takes a leading `+`.)
@@ -326,12 +346,12 @@ fn parse_uint_base10(s: &str) -> Option<u32> {
     s.parse().ok()
 }
 
-/// Linux errno names and values (asm-generic `errno-base.h`, `errno.h`).
+/// container-libs' errno names (`errnoArch`), with the generic Linux
+/// values (asm-generic `errno-base.h`, `errno.h`).
 pub(crate) const ERRNO_NAMES: [(&str, u32); 82] = [
     ("EPERM", 1),
     ("ENOENT", 2),
     ("ESRCH", 3),
-    ("EINTR", 4),
     ("EIO", 5),
     ("ENXIO", 6),
     ("E2BIG", 7),
@@ -339,7 +359,6 @@ pub(crate) const ERRNO_NAMES: [(&str, u32); 82] = [
     ("EBADF", 9),
     ("ECHILD", 10),
     ("EAGAIN", 11),
-    ("EWOULDBLOCK", 11),
     ("ENOMEM", 12),
     ("EACCES", 13),
     ("EFAULT", 14),
@@ -371,12 +390,6 @@ pub(crate) const ERRNO_NAMES: [(&str, u32); 82] = [
     ("ELOOP", 40),
     ("ENOMSG", 42),
     ("EIDRM", 43),
-    ("ENOSTR", 60),
-    ("ENODATA", 61),
-    ("ETIME", 62),
-    ("ENOSR", 63),
-    ("ENOLINK", 67),
-    ("EPROTO", 71),
     ("EBADMSG", 74),
     ("EOVERFLOW", 75),
     ("EILSEQ", 84),
@@ -410,4 +423,12 @@ pub(crate) const ERRNO_NAMES: [(&str, u32); 82] = [
     ("EHOSTUNREACH", 113),
     ("EALREADY", 114),
     ("EINPROGRESS", 115),
+    ("EREMOTE", 66),
+    ("ESTALE", 116),
+    ("EDQUOT", 122),
+    ("ENOMEDIUM", 123),
+    ("EMEDIUMTYPE", 124),
+    ("ECANCELED", 125),
+    ("EOWNERDEAD", 130),
+    ("ENOTRECOVERABLE", 131),
 ];

@@ -238,6 +238,56 @@ fn podman_errno_numbers_are_what_parseuint_takes() {
     }
 }
 
+/// The names are container-libs' table (`errnoArch`), no more: EINTR is
+/// not in it, ESTALE is. On a MIPS host the runtime takes the host's own
+/// numbers, which sysfence does not hold past the common base: refused.
+#[test]
+fn podman_errno_names_are_container_libs_table() {
+    let profile = |errno: &str| {
+        format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{{"names":["mount"],"action":"SCMP_ACT_ERRNO","errno":"{errno}"}}]}}"#
+        )
+    };
+    let opts = options(Some(Format::Containers));
+    for (name, value) in [("ESTALE", 116), ("EDQUOT", 122), ("ENOTRECOVERABLE", 131), ("EREMOTE", 66)] {
+        let l = load(profile(name).as_bytes(), &opts).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(call(&l, "mount", [0; 6]), Action::Errno(value), "{name}");
+    }
+    for name in ["EINTR", "EWOULDBLOCK", "ENODATA", "ETIME"] {
+        let e = load(profile(name).as_bytes(), &opts).expect_err(name);
+        assert_eq!(e.message(), format!("unknown errno {name}"));
+    }
+    let mips = LoadOptions {
+        context: HostContext {
+            host_arch: Arch::Mips64el,
+            ..HostContext::default()
+        },
+        ..options(Some(Format::Containers))
+    };
+    let e = load(profile("ECONNREFUSED").as_bytes(), &mips).expect_err("MIPS numbers differ");
+    assert!(e.message().contains("give the number"), "{e}");
+    assert!(load(profile("EACCES").as_bytes(), &mips).is_ok(), "13 on every arch");
+}
+
+/// container-libs returns "no filter" for a profile without a default
+/// action and without rules before it reads any other key.
+#[test]
+fn podman_without_default_action_or_rules_reads_nothing_else() {
+    let opts = options(Some(Format::Containers));
+    for text in [
+        r#"{"defaultErrno":"EBOGUS","syscalls":[]}"#,
+        r#"{"architectures":["SCMP_ARCH_X86"],"archMap":[{"architecture":"SCMP_ARCH_X86_64"}]}"#,
+    ] {
+        let l = load(text.as_bytes(), &opts).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert!(l.policy.arches().is_empty(), "{text}");
+    }
+    let docker = load(
+        r#"{"architectures":["SCMP_ARCH_X86"],"archMap":[{"architecture":"SCMP_ARCH_X86_64"}]}"#.as_bytes(),
+        &options(Some(Format::Docker)),
+    );
+    assert!(docker.is_err(), "moby checks the arches first");
+}
+
 #[test]
 fn containerd_loses_singular_name_rules() {
     let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"name": "read", "action": "SCMP_ACT_ALLOW"}]}"#;

@@ -507,6 +507,20 @@ impl Arch {
         self.info().little_endian
     }
 
+    /// Whether this is one of the MIPS ABIs (whose errno numbers past the
+    /// common base differ from every other arch's).
+    pub fn is_mips(self) -> bool {
+        matches!(
+            self,
+            Arch::Mips
+                | Arch::Mipsel
+                | Arch::Mips64
+                | Arch::Mips64el
+                | Arch::Mips64n32
+                | Arch::Mipsel64n32
+        )
+    }
+
     /// The number of a syscall as `seccomp_data.nr` carries it, or `None`
     /// when this arch has no such call. Accepts the kernel headers' aliases
     /// (`sync_file_range2` on arm).
