@@ -131,6 +131,61 @@ pub fn parse(text: &[u8]) -> Result<Node, SyntaxError> {
     Ok(node)
 }
 
+/// Where the first `\u` escape of an unpaired UTF-16 surrogate is, if any.
+/// [`parse`] turns one into U+FFFD, as Go's `encoding/json` does; Rust's
+/// `serde_json` (seccompiler's reader) refuses the document instead.
+pub(crate) fn lone_surrogate(text: &[u8]) -> Option<Pos> {
+    let (mut line, mut column) = (1u32, 1u32);
+    let (mut in_string, mut i) = (false, 0);
+    let mut pending: Option<Pos> = None;
+    let hex = |at: usize| {
+        let digits = text.get(at..at + 4)?;
+        u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    while i < text.len() {
+        let b = text[i];
+        let here = Pos {
+            line,
+            column,
+            file: 0,
+        };
+        let mut width = 1;
+        if in_string && b == b'\\' {
+            width = 2;
+            if text.get(i + 1) == Some(&b'u') {
+                width = 6;
+                let v = hex(i + 2).unwrap_or(0);
+                match v {
+                    0xd800..=0xdbff if pending.is_some() => return pending,
+                    0xd800..=0xdbff => pending = Some(here),
+                    0xdc00..=0xdfff if pending.take().is_some() => {}
+                    0xdc00..=0xdfff => return Some(here),
+                    _ if pending.is_some() => return pending,
+                    _ => {}
+                }
+            } else if pending.is_some() {
+                return pending;
+            }
+        } else {
+            if pending.is_some() {
+                return pending;
+            }
+            if b == b'"' {
+                in_string = !in_string;
+            }
+        }
+        for &c in &text[i..(i + width).min(text.len())] {
+            if c == b'\n' {
+                (line, column) = (line + 1, 1);
+            } else if c & 0xc0 != 0x80 {
+                column += 1;
+            }
+        }
+        i += width;
+    }
+    pending
+}
+
 enum Seg {
     Key(String),
     Index(usize),
@@ -491,6 +546,23 @@ fn describe(b: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lone_surrogates_are_found() {
+        assert_eq!(lone_surrogate(br#"{"a": "\ud83d\ude00"}"#), None);
+        assert_eq!(lone_surrogate(br#"{"a": "\u00e9 \\ud800"}"#), None);
+        let at = |l, c| {
+            Some(Pos {
+                line: l,
+                column: c,
+                file: 0,
+            })
+        };
+        assert_eq!(lone_surrogate(br#"{"a": "x\ud800"}"#), at(1, 9));
+        assert_eq!(lone_surrogate(b"{\n \"\\udc00\": 1}"), at(2, 3));
+        assert_eq!(lone_surrogate(br#"["\ud800\u0041"]"#), at(1, 3));
+        assert_eq!(lone_surrogate("[\"é\\ud800x\"]".as_bytes()), at(1, 4));
+    }
 
     #[test]
     fn positions_and_paths() {

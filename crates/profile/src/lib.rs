@@ -100,7 +100,22 @@ pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
         None => parse_json(text, file),
     };
     match format {
-        Format::Seccompiler => seccompiler::load_node(&node()?, opts),
+        Format::Seccompiler => {
+            let node = node()?;
+            if let Some(pos) = json::lone_surrogate(text) {
+                let o = Origin {
+                    file: file.clone(),
+                    line: pos.line,
+                    column: pos.column,
+                    path: String::new(),
+                };
+                return Err(ProfileError::new(
+                    &o,
+                    "a \\u escape of an unpaired UTF-16 surrogate: serde_json, which seccompiler reads the file with, refuses the document",
+                ));
+            }
+            seccompiler::load_node(&node, opts)
+        }
         Format::Spo => spo::load(text, opts),
         Format::Gadget => gadget::load(text, opts),
         _ => load_node(&node()?, "$", format, opts, Dec::new(file)),

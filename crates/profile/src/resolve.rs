@@ -18,10 +18,10 @@
 //! Names, actions, operators and arches are not checked here: the front
 //! ends pass them through and the runtime refuses them ([`crate::lower`]).
 
+use crate::arch::Arch;
 use crate::context::{HostContext, docker_archmap_key, docker_native, libseccomp_native};
 use crate::decode::Sp;
 use crate::diag::{Diagnostic, ProfileError};
-use crate::arch::Arch;
 use crate::ir::Origin;
 use crate::model::{Dialect, Filter, RawArg, RawProfile, RawSyscall};
 

@@ -204,7 +204,7 @@ fn filter(dec: &mut Dec, cat: &Member, arch: Arch) -> Result<Policy, ProfileErro
     );
     let mismatch = action(dec, mn, &mp)?;
     let matched = action(dec, an, &ap)?;
-    if mismatch.v == matched.v {
+    if same_action(mn, an) {
         return Err(ProfileError::new(
             &matched.o,
             "mismatch_action and match_action are identical",
@@ -417,13 +417,16 @@ fn condition(
             )
         })?;
     let (n, p) = field("type")?;
-    let ty = dec.string(n, p)?;
-    let dword = match ty.v.as_str() {
+    let Some(ty) = unit_variant(n) else {
+        return Err(dec.error(n, p, "expected `dword` or `qword`"));
+    };
+    let dword = match ty {
         "dword" => true,
         "qword" => false,
         other => {
-            return Err(ProfileError::new(
-                &ty.o,
+            return Err(dec.error(
+                n,
+                p,
                 format!("unknown variant `{other}`, expected `dword` or `qword`"),
             ));
         }
@@ -485,7 +488,39 @@ fn comment(dec: &Dec, f: &BTreeMap<&'static str, (&Node, String)>) -> Result<(),
     }
 }
 
+/// The name of a unit enum variant as serde_json takes it: a string, or a
+/// map of that one key to `null`.
+fn unit_variant(node: &Node) -> Option<&str> {
+    match &node.value {
+        Value::String(s) => Some(s),
+        Value::Object(m) if m.len() == 1 && m[0].value.value == Value::Null => Some(&m[0].key),
+        _ => None,
+    }
+}
+
+/// Whether two decoded actions are equal as seccompiler compares them:
+/// the variant and its full 32-bit data, before the data is cut to 16 bits.
+fn same_action(a: &Node, b: &Node) -> bool {
+    let data = |n: &Node| match &n.value {
+        Value::Object(m) if m.len() == 1 && m[0].value.value != Value::Null => {
+            let Value::Number(v) = &m[0].value.value else {
+                return None;
+            };
+            Some((m[0].key.clone(), v.parse::<u64>().ok()))
+        }
+        _ => unit_variant(n).map(|s| (s.to_string(), None)),
+    };
+    data(a).is_some() && data(a) == data(b)
+}
+
 fn operator(dec: &Dec, node: &Node, path: &str) -> Result<(CmpOp, Option<u64>), ProfileError> {
+    if let (Some(s), Value::Object(_)) = (unit_variant(node), &node.value) {
+        let unit = Node {
+            value: Value::String(s.to_string()),
+            pos: node.pos,
+        };
+        return operator(dec, &unit, path);
+    }
     match &node.value {
         Value::String(s) => Ok((
             match s.as_str() {
@@ -509,6 +544,13 @@ fn operator(dec: &Dec, node: &Node, path: &str) -> Result<(CmpOp, Option<u64>), 
 
 fn action(dec: &mut Dec, node: &Node, path: &str) -> Result<Sp<Action>, ProfileError> {
     let o = dec.origin(node.pos, path);
+    if let (Some(s), Value::Object(_)) = (unit_variant(node), &node.value) {
+        let unit = Node {
+            value: Value::String(s.to_string()),
+            pos: node.pos,
+        };
+        return action(dec, &unit, path);
+    }
     let a = match &node.value {
         Value::String(s) => match s.as_str() {
             "allow" => Action::Allow,

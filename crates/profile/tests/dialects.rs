@@ -249,7 +249,12 @@ fn podman_errno_names_are_container_libs_table() {
         )
     };
     let opts = options(Some(Format::Containers));
-    for (name, value) in [("ESTALE", 116), ("EDQUOT", 122), ("ENOTRECOVERABLE", 131), ("EREMOTE", 66)] {
+    for (name, value) in [
+        ("ESTALE", 116),
+        ("EDQUOT", 122),
+        ("ENOTRECOVERABLE", 131),
+        ("EREMOTE", 66),
+    ] {
         let l = load(profile(name).as_bytes(), &opts).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(call(&l, "mount", [0; 6]), Action::Errno(value), "{name}");
     }
@@ -266,7 +271,10 @@ fn podman_errno_names_are_container_libs_table() {
     };
     let e = load(profile("ECONNREFUSED").as_bytes(), &mips).expect_err("MIPS numbers differ");
     assert!(e.message().contains("give the number"), "{e}");
-    assert!(load(profile("EACCES").as_bytes(), &mips).is_ok(), "13 on every arch");
+    assert!(
+        load(profile("EACCES").as_bytes(), &mips).is_ok(),
+        "13 on every arch"
+    );
 }
 
 /// container-libs returns "no filter" for a profile without a default
@@ -282,10 +290,30 @@ fn podman_without_default_action_or_rules_reads_nothing_else() {
         assert!(l.policy.arches().is_empty(), "{text}");
     }
     let docker = load(
-        r#"{"architectures":["SCMP_ARCH_X86"],"archMap":[{"architecture":"SCMP_ARCH_X86_64"}]}"#.as_bytes(),
+        r#"{"architectures":["SCMP_ARCH_X86"],"archMap":[{"architecture":"SCMP_ARCH_X86_64"}]}"#
+            .as_bytes(),
         &options(Some(Format::Docker)),
     );
     assert!(docker.is_err(), "moby checks the arches first");
+}
+
+/// serde_json takes a unit variant as a one-key map to `null`, and
+/// seccompiler compares the two actions before cutting their data to 16
+/// bits: `{"errno": 1}` and `{"errno": 65537}` differ there.
+#[test]
+fn seccompiler_reads_actions_as_serde_does() {
+    let unit = r#"{"t": {"mismatch_action": {"kill_process": null}, "match_action": "allow",
+        "filter": [{"syscall": "read", "args": [{"index": 0, "type": {"dword": null}, "op": {"eq": null}, "val": 1}]}]}}"#;
+    let l = load_as(unit, None, HostContext::default());
+    assert_eq!(call(&l, "read", [1, 0, 0, 0, 0, 0]), Action::Allow);
+    assert_eq!(call(&l, "read", [2, 0, 0, 0, 0, 0]), Action::KillProcess);
+    let cut = r#"{"t": {"mismatch_action": {"errno": 1}, "match_action": {"errno": 65537}, "filter": [{"syscall": "read"}]}}"#;
+    let l = load_as(cut, None, HostContext::default());
+    assert_eq!(call(&l, "read", [0; 6]), Action::Errno(1));
+    assert_eq!(call(&l, "write", [0; 6]), Action::Errno(1));
+    let same = r#"{"t": {"mismatch_action": "allow", "match_action": {"allow": null}, "filter": [{"syscall": "read"}]}}"#;
+    let e = load(same.as_bytes(), &options(None)).expect_err("identical");
+    assert!(e.message().contains("identical"), "{e}");
 }
 
 #[test]
