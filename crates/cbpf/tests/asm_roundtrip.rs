@@ -53,7 +53,7 @@ fn insn() -> impl Strategy<Value = Insn> {
 }
 
 fn program() -> impl Strategy<Value = Vec<Insn>> {
-    prop::collection::vec(insn(), 0..40)
+    prop::collection::vec(insn(), 1..40)
 }
 
 /// Disassembles with `opts`, re-assembles, and checks bytes and text.

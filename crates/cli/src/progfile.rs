@@ -28,16 +28,25 @@ pub fn looks_like_text(bytes: &[u8]) -> bool {
     !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok()
 }
 
+/// Whether a file's name says it holds a profile (`.policy`, `.json`,
+/// `.yaml`, `.yml`), whatever its bytes are.
+pub fn has_profile_name(path: &std::path::Path) -> bool {
+    path.extension()
+        .is_some_and(|e| ["policy", "json", "yaml", "yml"].iter().any(|x| e == *x))
+}
+
 /// Whether a text input is a profile rather than assembly: a minijail
 /// policy by its `.policy` name, as the profile reader detects it (its
-/// `name: filter` lines read like `bpf_asm` labels); JSON starts with `{`,
+/// `name: filter` lines read like `bpf_asm` labels), and a `.json`, `.yaml`
+/// or `.yml` file by its name too (so a malformed one gets the profile
+/// reader's message, not an assembler's); JSON starts with `{`,
 /// Inspektor Gadget output with a `//` line, YAML documents with `---`,
 /// `apiVersion:` or `kind:`. None of these can start a `bpf_asm` program
 /// but the last two, which are also labels: `kind: ret #0` is a program.
 /// They start a profile only when what follows the colon cannot follow a
 /// label ([`goes_on_as_assembly`]).
 pub fn looks_like_profile(path: &std::path::Path, bytes: &[u8]) -> bool {
-    if path.extension().is_some_and(|e| e == "policy") {
+    if has_profile_name(path) {
         return true;
     }
     let text = String::from_utf8_lossy(bytes);

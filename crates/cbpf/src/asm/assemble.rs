@@ -27,6 +27,12 @@ enum Edges {
 
 /// Assembles parsed statements into instructions.
 pub(super) fn link(source: &Source, opts: &AsmOptions) -> Result<Vec<Insn>, AsmError> {
+    if source.stmts.is_empty() {
+        return Err(AsmError::new(
+            Pos { line: 1, column: 1 },
+            ErrorKind::NoInstructions,
+        ));
+    }
     let labels = label_table(source)?;
     let edges = source
         .stmts

@@ -379,6 +379,7 @@ enum ErrorKind {
     },
     LiteralJumpSpansVeneer,
     TooLong(usize),
+    NoInstructions,
 }
 
 impl AsmError {
@@ -461,6 +462,9 @@ impl fmt::Display for ErrorKind {
                 "a `ja` veneer would be inserted inside the span of this literal `.insn` jump",
             ),
             TooLong(n) => write!(f, "program of {n} instructions is too long to address"),
+            NoInstructions => {
+                f.write_str("no instructions: a program holds at least one (a `ret`)")
+            }
         }
     }
 }
@@ -593,6 +597,14 @@ impl fmt::Display for Field {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_without_instructions_is_refused() {
+        for text in ["", "; a comment\n", "/* c */ l:\n"] {
+            let e = assemble(text, &AsmOptions::new()).expect_err(text);
+            assert!(e.to_string().contains("no instructions"), "{e}");
+        }
+    }
 
     #[test]
     fn fields_follow_byte_order() {

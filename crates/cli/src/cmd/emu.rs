@@ -26,7 +26,9 @@ use crate::builtin_syscalls::{ArchChoice, parse_arch};
 use crate::cmd::context::ContextArgs;
 use crate::failure::{Failure, Outcome as VerbOutcome};
 use crate::io::read_input;
-use crate::progfile::{Format, looks_like_profile, looks_like_text, read_program};
+use crate::progfile::{
+    Format, has_profile_name, looks_like_profile, looks_like_text, read_program,
+};
 
 /// Arguments.
 #[derive(clap::Args, Debug)]
@@ -95,7 +97,9 @@ pub fn run(args: Args) -> VerbOutcome {
 fn load(args: &Args, arch: &ArchChoice) -> Result<(Program, String), Failure> {
     let name = args.prog.display().to_string();
     let bytes = read_input(Some(&args.prog))?;
-    if looks_like_text(&bytes) && looks_like_profile(&args.prog, &bytes) {
+    if has_profile_name(&args.prog)
+        || (looks_like_text(&bytes) && looks_like_profile(&args.prog, &bytes))
+    {
         let (loaded, _) = args.context.load_read(&args.prog, &bytes)?;
         let compiled = sysfence_compile::compile(&loaded.policy, &sysfence_compile::Config::new())
             .map_err(crate::cmd::compile::failure)?;
