@@ -99,3 +99,28 @@ fn a_merge_past_its_work_bound_is_refused_in_time() {
         assert!(took < BUDGET, "{release:?}: {took:?}");
     }
 }
+
+/// Each rule's merge is bounded, and so are all of them together: 8,000
+/// conditional rules on one syscall (work quadratic in their number) are
+/// refused at the rule that passes the profile's bound, 2,000 load.
+#[test]
+fn many_conditional_rules_on_one_syscall_are_bounded_in_all() {
+    let profile = |n: usize| {
+        let rules: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{{"index":0,"value":{i},"op":"SCMP_CMP_EQ"}}]}}"#
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{}]}}"#,
+            rules.join(",")
+        )
+    };
+    let opts = sysfence_profile::LoadOptions::default();
+    assert!(load(profile(2000).as_bytes(), &opts).is_ok());
+    let e = load(profile(8000).as_bytes(), &opts).expect_err("over the bound");
+    assert!(e.message().contains("steps in all"), "{e}");
+    assert!(e.origin().path.starts_with("$.syscalls["), "{e}");
+}

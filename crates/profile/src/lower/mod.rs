@@ -32,7 +32,7 @@ use crate::diag::{Diagnostic, LeftOut, ProfileError};
 use crate::ir::{
     Action, ArchPolicy, ArgIndex, ArgWidth, CmpOp, Cond, NrRange, Origin, Policy, Rule,
 };
-use crate::merge::{Label, SysDb, normalize};
+use crate::merge::{Label, PROFILE_WORK_LIMIT, SysDb, normalize};
 use crate::resolve::{OciProfile, OciSyscall};
 use crate::x86;
 
@@ -61,6 +61,8 @@ struct Lowering<'a> {
     default: Action,
     arches: Vec<Arch>,
     dbs: BTreeMap<(Arch, u32), SysDb>,
+    /// Steps the merges have taken so far (see [`PROFILE_WORK_LIMIT`]).
+    merge_work: u64,
 }
 
 /// Lowers a runtime-level profile to the IR.
@@ -98,6 +100,7 @@ pub(crate) fn lower(
         default,
         arches: arches.clone(),
         dbs: BTreeMap::new(),
+        merge_work: 0,
     };
     for s in &p.syscalls {
         l.syscall(s, p)?;
@@ -356,10 +359,22 @@ impl Lowering<'_> {
             arch: arch.name(),
             release: self.ctx.libseccomp,
         };
-        self.dbs
-            .entry((arch, nr))
-            .or_default()
-            .add(rule, width, &label, self.warnings)
+        let origin = rule.origin.clone();
+        let spent =
+            self.dbs
+                .entry((arch, nr))
+                .or_default()
+                .add(rule, width, &label, self.warnings)?;
+        self.merge_work = self.merge_work.saturating_add(spent);
+        if self.merge_work > PROFILE_WORK_LIMIT {
+            return Err(ProfileError::new(
+                &origin,
+                format!(
+                    "{name} on {arch}: merging the profile's rules as libseccomp does takes more than {PROFILE_WORK_LIMIT} steps in all by this rule; sysfence stops there and refuses the profile"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn finish(self, stub: bool, maxima: &BTreeMap<Arch, u32>) -> Result<Policy, ProfileError> {

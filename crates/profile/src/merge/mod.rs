@@ -38,6 +38,7 @@ use std::collections::HashMap;
 
 use crate::ir::{Action, ArgWidth, CmpOp, Cond, Origin, Rule};
 use crate::libseccomp::Libseccomp;
+pub(crate) use tree::PROFILE_WORK_LIMIT;
 use tree::{Exists, Leaf, REDUNDANT, Tree, WORK_LIMIT};
 
 /// The rules one syscall has received so far on one arch.
@@ -100,7 +101,8 @@ pub(crate) fn normalize(conds: &mut Vec<Cond>, width: ArgWidth) {
 }
 
 impl SysDb {
-    /// Adds one rule (conditions normalized), as `seccomp_rule_add` would.
+    /// Adds one rule (conditions normalized), as `seccomp_rule_add` would,
+    /// and says how many steps that took (for [`PROFILE_WORK_LIMIT`]).
     /// Refuses the rule when libseccomp's merge would never end on it, and
     /// when the merge takes more than [`WORK_LIMIT`] steps.
     pub fn add(
@@ -109,7 +111,7 @@ impl SysDb {
         width: ArgWidth,
         label: &Label<'_>,
         warnings: &mut Vec<Diagnostic>,
-    ) -> Result<(), ProfileError> {
+    ) -> Result<u64, ProfileError> {
         let origin = new.origin.clone();
         if new.conds.iter().any(|c| c.op == CmpOp::MaskedAny) {
             return Err(ProfileError::new(
@@ -131,7 +133,7 @@ impl SysDb {
         if self.tree.exhausted() {
             return Err(work_error(&origin, &self.what));
         }
-        result
+        result.map(|()| u64::from(self.tree.spent()))
     }
 
     /// The earlier conditional rule that `new` (to be rule `idx`) repeats

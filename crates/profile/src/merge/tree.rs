@@ -394,4 +394,5 @@ mod build;
 mod prune;
 mod work;
 
+pub(crate) use work::PROFILE_WORK_LIMIT;
 pub(super) use work::WORK_LIMIT;

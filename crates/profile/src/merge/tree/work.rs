@@ -18,6 +18,12 @@ use super::{NodeId, Tree};
 /// The most node visits one rule's merge (or one read-back) may take.
 pub(in crate::merge) const WORK_LIMIT: u32 = 1 << 24;
 
+/// The most node visits the merges of all of one profile's rules may take
+/// together: each rule's merge is bounded by [`WORK_LIMIT`], but thousands
+/// of conditional rules on one syscall would still take time quadratic in
+/// their number (20,000 of them: half a minute).
+pub(crate) const PROFILE_WORK_LIMIT: u64 = 1 << 26;
+
 impl Tree {
     /// Takes one unit of work; false once the limit is passed.
     pub(super) fn tick(&self) -> bool {
@@ -31,6 +37,11 @@ impl Tree {
         self.work.set(0);
     }
 
+    /// The work taken since the last [`Tree::refuel`].
+    pub(in crate::merge) fn spent(&self) -> u32 {
+        self.work.get()
+    }
+
     /// Whether a walk stopped early since the last [`Tree::refuel`].
     pub(in crate::merge) fn exhausted(&self) -> bool {
         self.work.get() > WORK_LIMIT
@@ -38,8 +49,11 @@ impl Tree {
 
     /// Whether a level reachable from the root closes on itself, in either
     /// direction.
+    /// The nodes it reaches count as work.
     pub(in crate::merge) fn cyclic(&self) -> bool {
         let reach = self.reachable();
+        let visits = u32::try_from(reach.len()).unwrap_or(u32::MAX);
+        self.work.set(self.work.get().saturating_add(visits));
         let mut mark = self.marks.borrow_mut();
         [true, false].into_iter().any(|forward| {
             let step = |id: NodeId| {
