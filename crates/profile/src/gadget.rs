@@ -21,8 +21,7 @@ struct Section {
 
 pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
     let file = &opts.file_name;
-    let s = std::str::from_utf8(text)
-        .map_err(|_| ProfileError::new(&Origin::start(file), "invalid UTF-8"))?;
+    let s = crate::utf8(text, file)?;
     let lines: Vec<&str> = s.split('\n').collect();
     let sections = sections(&lines);
     let pick = match &opts.filter {

@@ -122,6 +122,24 @@ pub fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
     }
 }
 
+/// `bytes` as text, or an "invalid UTF-8" error at the line and column of
+/// the first byte that is not (the YAML, minijail and gadget readers; the
+/// JSON parser finds the place itself).
+pub(crate) fn utf8<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, ProfileError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
+        let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&good[line_start..]).chars().count();
+        let o = Origin {
+            file: file.to_string(),
+            line: u32::try_from(good.iter().filter(|&&b| b == b'\n').count() + 1).unwrap_or(u32::MAX),
+            column: u32::try_from(column + 1).unwrap_or(u32::MAX),
+            path: String::new(),
+        };
+        ProfileError::new(&o, "invalid UTF-8")
+    })
+}
+
 /// Reads a profile file; the file name in messages is the path as given,
 /// and SPO base profiles are looked up beside it unless `opts.base_dir` says
 /// otherwise.

@@ -109,8 +109,14 @@ pub fn parse(text: &[u8], file: &str) -> Result<ArchTable, ProfileError> {
         Value::String(s) => s.clone(),
         _ => return Err(err(name, "$.arch_name", "expected a string")),
     };
-    for (k, v) in numbers(field("syscalls")?, "$.syscalls", &err)? {
-        let nr = u32::try_from(v).map_err(|_| err(&root, "$.syscalls", "number out of range"))?;
+    let syscalls = field("syscalls")?;
+    for (k, v) in numbers(syscalls, "$.syscalls", &err)? {
+        let nr = u32::try_from(v).map_err(|_| {
+            let at = object(syscalls)
+                .and_then(|m| m.iter().find(|m| m.key == k))
+                .map_or(syscalls, |m| &m.value);
+            err(at, &format!("$.syscalls.{k}"), "syscall number out of range (0 to 2^32-1)")
+        })?;
         table.syscalls.insert(k, nr);
     }
     table.constants = numbers(field("constants")?, "$.constants", &err)?

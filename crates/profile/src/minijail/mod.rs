@@ -48,8 +48,7 @@ pub fn load_with_table(
 ) -> Result<Loaded, ProfileError> {
     let file = opts.file_name.as_str();
     let at = |line, column| origin(file, line, column);
-    let text = std::str::from_utf8(text)
-        .map_err(|e| ProfileError::new(&at(1, 1), format!("the policy is not UTF-8 ({e})")))?;
+    let text = crate::utf8(text, file)?;
     let include_dir = opts.include_dir.clone().or_else(|| opts.base_dir.clone());
     let shown_dir = match &opts.include_dir {
         Some(d) => Some(d.clone()),
@@ -131,7 +130,9 @@ fn read_table(opts: &LoadOptions, at: &Origin) -> Result<constants::ArchTable, P
         }
     };
     let bytes = read_limited(&path).map_err(|m| ProfileError::new(at, m))?;
-    constants::parse(&bytes, &path.display().to_string())
+    // Its errors are excerpted from it, not from the policy.
+    let text: std::sync::Arc<str> = String::from_utf8_lossy(&bytes).into();
+    constants::parse(&bytes, &path.display().to_string()).map_err(|e| e.with_source(Some(text)))
 }
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, String> {

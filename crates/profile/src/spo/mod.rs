@@ -27,7 +27,7 @@ const MAX_BASE_DEPTH: usize = 15;
 pub(crate) fn load(text: &[u8], opts: &LoadOptions) -> Result<Loaded, ProfileError> {
     let file = &opts.file_name;
     let top = Origin::start(file);
-    let s = std::str::from_utf8(text).map_err(|_| ProfileError::new(&top, "invalid UTF-8"))?;
+    let s = crate::utf8(text, file)?;
     let docs = crate::yaml::parse(s, file)?;
     let docs: Vec<Node> = docs
         .into_iter()
