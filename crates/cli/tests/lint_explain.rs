@@ -274,3 +274,42 @@ fn minijail_clauses_that_never_decide_are_reported() {
     assert!(!err.contains("note: "), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Options the profile's format does not use are named in a warning on
+/// every verb, not dropped in silence.
+#[test]
+fn options_a_profile_does_not_use_are_named() {
+    let p = repo("corpus/profiles/no-chmod.json");
+    for (flag, value) in [
+        ("--filter", "main"),
+        ("--constants", "constants.json"),
+        ("--include-dir", "/"),
+    ] {
+        for verb in ["lint", "compile"] {
+            let mut args = vec![verb, &p, flag, value];
+            if verb == "compile" {
+                args.extend(["-o", "/dev/null"]);
+            }
+            let (code, _, err) = SYSFENCE.status(&args);
+            assert_eq!(code, 0, "{err}");
+            assert!(
+                err.contains(&format!("sysfence: warning: {flag} ")),
+                "{verb} {flag}: {err}"
+            );
+        }
+    }
+    let w = std::env::temp_dir().join(format!("sysfence-w-{}.txt", std::process::id()));
+    std::fs::write(&w, "getpid 5\n").expect("writes");
+    let (_, _, err) = SYSFENCE.status(&[
+        "compile",
+        &p,
+        "--weights",
+        w.to_str().unwrap(),
+        "-o",
+        "/dev/null",
+    ]);
+    assert!(
+        err.contains("--weights orders the weighted layout"),
+        "{err}"
+    );
+}

@@ -132,7 +132,8 @@ pub(crate) fn utf8<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, ProfileEr
         let column = String::from_utf8_lossy(&good[line_start..]).chars().count();
         let o = Origin {
             file: file.to_string(),
-            line: u32::try_from(good.iter().filter(|&&b| b == b'\n').count() + 1).unwrap_or(u32::MAX),
+            line: u32::try_from(good.iter().filter(|&&b| b == b'\n').count() + 1)
+                .unwrap_or(u32::MAX),
             column: u32::try_from(column + 1).unwrap_or(u32::MAX),
             path: String::new(),
         };

@@ -77,6 +77,12 @@ impl Selection {
             config = config.arches(parse_arches(&self.arches)?);
         }
         if let Some(path) = &self.weights {
+            if layout != Layout::Weighted {
+                eprintln!(
+                    "sysfence: warning: --weights orders the weighted layout; with --layout {} it is not used",
+                    self.layout
+                );
+            }
             config = config.weights(read_weights(path)?);
         }
         if let Some(a) = &self.bad_arch {

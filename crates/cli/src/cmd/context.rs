@@ -187,9 +187,37 @@ impl ContextArgs {
         }
         let source = String::from_utf8_lossy(text).into_owned();
         match load(text, &opts) {
-            Ok(l) => Ok((l, source)),
+            Ok(l) => {
+                for why in self.unused(l.format) {
+                    eprintln!("sysfence: warning: {why}");
+                }
+                Ok((l, source))
+            }
             Err(e) => Err(Failure::input(e.render(&source).trim_end())),
         }
+    }
+
+    /// The options given that a profile of `format` does not use.
+    fn unused(&self, format: Format) -> Vec<String> {
+        let mut out = Vec::new();
+        let minijail_only = [
+            ("--constants", self.constants.is_some()),
+            ("--include-dir", self.include_dir.is_some()),
+        ];
+        for (flag, given) in minijail_only {
+            if given && format != Format::Minijail {
+                out.push(format!(
+                    "{flag} applies to minijail policies; this {format} profile does not use it"
+                ));
+            }
+        }
+        let picks = matches!(format, Format::Seccompiler | Format::Spo | Format::Gadget);
+        if self.filter.is_some() && !picks {
+            out.push(format!(
+                "--filter picks a seccompiler filter, an SPO resource or a gadget container; this {format} profile holds one profile, and --filter is not used"
+            ));
+        }
+        out
     }
 }
 

@@ -115,7 +115,11 @@ pub fn parse(text: &[u8], file: &str) -> Result<ArchTable, ProfileError> {
             let at = object(syscalls)
                 .and_then(|m| m.iter().find(|m| m.key == k))
                 .map_or(syscalls, |m| &m.value);
-            err(at, &format!("$.syscalls.{k}"), "syscall number out of range (0 to 2^32-1)")
+            err(
+                at,
+                &format!("$.syscalls.{k}"),
+                "syscall number out of range (0 to 2^32-1)",
+            )
         })?;
         table.syscalls.insert(k, nr);
     }
