@@ -320,6 +320,28 @@ fn round_trip(tag: &str, cmd: &[&str], needed: &str) -> (Output, Output, Output)
     (recorded, under, broken)
 }
 
+/// A thread that is not the leader calls execve: it takes the leader's id
+/// and its own goes away without an exit report; no task is left behind.
+#[test]
+fn record_follows_an_exec_from_a_thread() {
+    live!();
+    let out = SYSFENCE.run(&[
+        "record",
+        "-o",
+        "/dev/null",
+        "--",
+        "python3",
+        "-c",
+        "import threading, os, time\nthreading.Thread(target=lambda: os.execv('/bin/true', ['true'])).start()\ntime.sleep(5)",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("in the background"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn record_then_run_ls() {
     live!();

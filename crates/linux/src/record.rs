@@ -417,13 +417,22 @@ impl Tracer {
         } else if status >> 16 != 0 {
             // fork, vfork and clone events: the new task is traced from its
             // creation, so it counts as alive now, even if the command exits
-            // before its first stop is reported. Exec: nothing to count.
+            // before its first stop is reported. Exec by a thread that is not
+            // the leader: it takes the leader's id, and its former id goes
+            // away with no exit report.
+            let event = status >> 16;
             if matches!(
-                status >> 16,
+                event,
                 libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE
             ) && let Some(new) = event_msg(tid)
             {
                 self.alive.insert(new);
+            } else if event == libc::PTRACE_EVENT_EXEC
+                && let Some(former) = event_msg(tid)
+                && former != tid
+            {
+                self.alive.remove(&former);
+                self.alive.insert(tid);
             }
             0
         } else if self.started.insert(tid) {
@@ -458,7 +467,7 @@ impl Tracer {
 }
 
 /// The message of a ptrace event stop: the new task's id for fork, vfork
-/// and clone events.
+/// and clone events, the former thread id for exec.
 fn event_msg(tid: i32) -> Option<i32> {
     let mut msg: libc::c_ulong = 0;
     // SAFETY: PTRACE_GETEVENTMSG writes one `unsigned long` to `data`.
