@@ -147,7 +147,7 @@ fn merge(mut list: Vec<Area>) -> Vec<Area> {
             break;
         }
     }
-    list.sort_unstable_by(|p, q| p.words.cmp(&q.words));
+    list.sort_unstable_by_key(|a| a.words);
     list
 }
 
