@@ -46,6 +46,7 @@ fn live(pid: &str) -> Result<Subject, Failure> {
     let pid: i32 = pid
         .parse()
         .map_err(|_| Failure::input(format!("pid:{pid}: not a process id")))?;
+    let arch = crate::restart::arch_of(pid);
     let filters = dump_process(pid).map_err(|e| Failure::input(format!("pid:{pid}: {e}")))?;
     let mut progs = Vec::new();
     for (i, insns) in filters.iter().enumerate().rev() {
@@ -54,6 +55,6 @@ fn live(pid: &str) -> Result<Subject, Failure> {
         progs.push(p);
     }
     let oldest_first: Vec<Program> = progs.iter().rev().cloned().collect();
-    crate::restart::warn_if_denied(pid, &oldest_first);
+    crate::restart::warn_if_denied(pid, arch, &oldest_first);
     Ok(Subject::Stack(progs, ShiftMode::Mask31))
 }

@@ -13,14 +13,21 @@ use sysfence_cbpf::program::Program;
 use sysfence_linux::status::{Target, process_arch};
 use sysfence_profile::arch::Arch;
 
-/// Warns when `programs` (oldest first) do not allow `restart_syscall` on
-/// the arch of process `pid`'s executable.
-pub fn warn_if_denied(pid: i32, programs: &[Program]) {
-    let Some(arch) = process_arch(Target::Pid(pid))
+/// The arch whose `restart_syscall` [`warn_if_denied`] asks about: the one
+/// of process `pid`'s executable, else this machine's. Read it before the
+/// stop: a process whose restart is denied may be gone right after.
+pub fn arch_of(pid: i32) -> Option<Arch> {
+    process_arch(Target::Pid(pid))
         .ok()
         .flatten()
         .and_then(|a| Arch::from_audit(a, 0))
-    else {
+        .or_else(Arch::native)
+}
+
+/// Warns when `programs` (oldest first) do not allow `restart_syscall` on
+/// `arch` (from [`arch_of`]) for process `pid`.
+pub fn warn_if_denied(pid: i32, arch: Option<Arch>, programs: &[Program]) {
+    let Some(arch) = arch else {
         return;
     };
     let Some(nr) = arch.syscall_nr("restart_syscall") else {

@@ -94,6 +94,7 @@ pub fn run(args: Args) -> Outcome {
         let context = crate::cmd::context::ContextArgs::default();
         return crate::against::check(pid, profile, &context);
     }
+    let arch = crate::restart::arch_of(pid);
     let filters = read(pid, args.index)?;
     if args.index.is_none()
         && let Ok(Some(tid)) = other_stack(pid, &Ok(filters.clone()))
@@ -108,7 +109,7 @@ pub fn run(args: Args) -> Outcome {
             .map(|f| Program::new(f))
             .collect::<Result<Vec<_>, _>>()
     {
-        crate::restart::warn_if_denied(pid, &programs);
+        crate::restart::warn_if_denied(pid, arch, &programs);
     }
     let audit = process_arch(Target::Pid(pid)).ok().flatten();
     let bytes = if args.json {

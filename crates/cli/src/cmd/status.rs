@@ -87,7 +87,7 @@ pub fn run(args: Args) -> Outcome {
     };
     let stack = filters(target, &status);
     if let (Target::Pid(pid), Ok(Some(programs))) = (target, &stack) {
-        crate::restart::warn_if_denied(pid, programs);
+        crate::restart::warn_if_denied(pid, Some(arch), programs);
     }
     let probed = args.probe.then(|| probe_all(&args));
     let groups = thread_groups(target);
