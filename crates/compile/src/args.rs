@@ -18,8 +18,9 @@
 //!
 //! A run of consecutive rules that each test one argument for equality with a
 //! different value (ioctl commands, futex operations, personality values)
-//! becomes one search: a shared high-word test, then a search tree over the
-//! low words with short `jeq` chains at the leaves. Rules inside a run are
+//! becomes one search: a shared high-word test, then the least-cost search
+//! over the low words ([`crate::values`]: `jge` splits that bound runs of
+//! adjacent values, short `jeq` chains). Rules inside a run are
 //! mutually exclusive, so testing them in another order cannot change the
 //! first match.
 //!
@@ -32,10 +33,6 @@ use sysfence_abi::data::{Half, arg_word_offset};
 use sysfence_profile::ir::{ArgIndex, ArgWidth, CmpOp, Cond, Rule};
 
 use crate::tree::{Cmp, NodeId, Test, TreeBuilder};
-
-/// Value searches with at most this many values (after the shared high-word
-/// test) are a plain `jeq` chain.
-const CHAIN_MAX: usize = 3;
 
 /// How one arch lays out and compares arguments.
 #[derive(Clone, Copy, Debug)]
@@ -365,7 +362,7 @@ fn value_search(
     };
     let mut sorted = rest.to_vec();
     sorted.sort_unstable();
-    let search = sorted_search(b, offset, &sorted, miss);
+    let search = crate::values::search(b, offset, &sorted, miss);
     match first {
         Some((v, raw)) => {
             let hit = b.ret(raw);
@@ -373,19 +370,6 @@ fn value_search(
         }
         None => search,
     }
-}
-
-fn sorted_search(b: &mut TreeBuilder, offset: u32, sorted: &[(u32, u32)], miss: NodeId) -> NodeId {
-    if sorted.len() <= CHAIN_MAX {
-        return sorted.iter().rev().fold(miss, |next, &(v, raw)| {
-            let hit = b.ret(raw);
-            b.branch(test(offset, Cmp::Eq, v), hit, next)
-        });
-    }
-    let mid = sorted.len() / 2;
-    let right = sorted_search(b, offset, &sorted[mid..], miss);
-    let left = sorted_search(b, offset, &sorted[..mid], miss);
-    b.branch(test(offset, Cmp::Ge, sorted[mid].0), right, left)
 }
 
 #[cfg(test)]

@@ -75,6 +75,7 @@ pub mod opt;
 pub mod proof;
 pub mod select;
 pub mod tree;
+mod values;
 pub mod weights;
 
 use std::fmt;
