@@ -88,3 +88,51 @@ fn what_a_base_file_says_wrong_is_located_and_excerpted_there() {
         e.render(APP)
     );
 }
+
+/// The operator gets a base profile by object name: a path is no name.
+#[test]
+fn a_base_name_that_is_a_path_is_refused() {
+    let dir = temp_dir("spo-base-path");
+    std::fs::create_dir_all(dir.join("other")).expect("mkdir");
+    write(
+        &dir.join("other"),
+        "lib.yaml",
+        &base("  - action: SCMP_ACT_ALLOW\n    names: [ptrace]\n"),
+    );
+    let app = APP.replace("baseProfileName: zbase", "baseProfileName: other/lib");
+    let path = Path::new(&write(&dir, "app.yaml", &app)).to_path_buf();
+    let e = load_file(&path, &LoadOptions::default()).expect_err("not an object name");
+    assert!(e.message().contains("not a Kubernetes object name"), "{e}");
+}
+
+/// The operator merges the base's rules and the profile's by name; where
+/// that could differ from the list, the profile is refused.
+#[test]
+fn names_the_union_could_decide_otherwise_are_refused() {
+    let dir = temp_dir("spo-base-union");
+    let app = app_in(&dir);
+    // read: ERRNO in the base, ALLOW in the profile.
+    write(
+        &dir,
+        "zbase.yaml",
+        &base("  - action: SCMP_ACT_ERRNO\n    names: [read]\n"),
+    );
+    let e = load_file(&app, &LoadOptions::default()).expect_err("two actions");
+    assert!(e.message().contains("read has several rules"), "{e}");
+    // read with an argument condition in the base.
+    write(
+        &dir,
+        "zbase.yaml",
+        &base(
+            "  - action: SCMP_ACT_ALLOW\n    names: [read]\n    args: [{index: 0, value: 1, op: SCMP_CMP_EQ}]\n",
+        ),
+    );
+    assert!(load_file(&app, &LoadOptions::default()).is_err());
+    // The same unconditional rule in both: the union is that rule.
+    write(
+        &dir,
+        "zbase.yaml",
+        &base("  - action: SCMP_ACT_ALLOW\n    names: [read, write]\n"),
+    );
+    assert!(load_file(&app, &LoadOptions::default()).is_ok());
+}

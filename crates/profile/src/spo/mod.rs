@@ -21,6 +21,7 @@ use crate::json::{Member, Node, Value};
 use crate::{Loaded, load_node};
 
 mod api;
+mod union;
 
 const MAX_BASE_DEPTH: usize = 15;
 
@@ -188,6 +189,7 @@ fn resolve_spec(
             format!("base profile {base_name}: OCI artifacts are not fetched"),
         ));
     }
+    union::check_name(dec, base, base_name)?;
     let found = find_base(base_name, docs, opts.base_dir.as_deref()).map_err(|e| match e {
         BaseError::Read(why) => dec.error(
             base,
@@ -210,17 +212,19 @@ fn resolve_spec(
     let o = dec.origin(base.pos, "$.spec.baseProfileName");
     dec.warnings.push(Diagnostic::note(
         &o,
-        format!("rules of base profile \"{base_name}\" come first"),
+        format!("rules of base profile \"{base_name}\" come first (the operator's union by name means the same here)"),
     ));
     let base_rules = match member(&base_spec, "syscalls").map(|n| &n.value) {
         Some(Value::Array(items)) => items.clone(),
         _ => vec![],
     };
+    union::check(dec, &base_rules)?;
     match own.iter_mut().rev().find(|m| m.key == "syscalls") {
         Some(m) => match &mut m.value.value {
             Value::Array(items) => {
                 let mut all = base_rules;
                 all.append(items);
+                union::check(dec, &all)?;
                 *items = all;
             }
             // `syscalls: null` is an absent list: the base rules still apply.
