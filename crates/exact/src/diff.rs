@@ -127,13 +127,23 @@ impl Area {
 /// Lists the areas where `x` and `y` differ, in input order; the flag says
 /// whether the list was cut at `limit` (or the regions read to build it
 /// were).
+///
+/// When the raw regions read were cut, the read is repeated with four times
+/// as many (up to [`REGIONS_MAX`]), so that the areas listed are whole, not
+/// pieces cut where the read stopped.
 pub fn areas(s: &Store, x: Node, y: Node, limit: usize) -> (Vec<Area>, bool) {
-    let raw = limit.saturating_mul(REGIONS_PER_AREA).min(REGIONS_MAX);
-    let (list, cut) = regions(s, x, y, raw);
-    let mut merged = merge(list.iter().map(Area::of).collect());
-    let over = merged.len() > limit;
-    merged.truncate(limit);
-    (merged, cut || over)
+    let mut raw = limit.saturating_mul(REGIONS_PER_AREA).min(REGIONS_MAX);
+    loop {
+        let (list, cut) = regions(s, x, y, raw);
+        let mut merged = merge(list.iter().map(Area::of).collect());
+        if cut && raw < REGIONS_MAX && limit > 0 {
+            raw = raw.saturating_mul(4).min(REGIONS_MAX);
+            continue;
+        }
+        let over = merged.len() > limit;
+        merged.truncate(limit);
+        return (merged, cut || over);
+    }
 }
 
 /// Merges areas that touch in one word until none do, then sorts them.

@@ -114,6 +114,12 @@ fn areas_merge_regions_exactly() {
         pairs += 1;
         let (boxes, over) = areas(&s, x, y, list.len().max(1));
         assert!(!over);
+        // A limit of exactly the areas' number lists them whole.
+        if !boxes.is_empty() {
+            let (fit, cut) = areas(&s, x, y, boxes.len());
+            assert!(!cut);
+            assert_eq!(fit, boxes);
+        }
         assert!(boxes.len() <= list.len());
         raw += list.len();
         merged += boxes.len();
