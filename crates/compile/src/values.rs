@@ -12,9 +12,10 @@
 //! [`CHAIN_MAX`] single values (the rest of the stretches miss), or a `jge`
 //! split between two stretches. Runs of adjacent values (madvise's 8 and 9,
 //! 15 and 16, 102 and 103) are bounded by splits and share them, where a
-//! search that knows only single values tests each. Above [`DP_MAX`]
-//! values the program's cubic time is not spent and the values are split
-//! at the median, with chains at the leaves.
+//! search that knows only single values tests each. Without such a run, or
+//! above [`DP_MAX`] values, the program's cubic time is not spent and the
+//! values are split at the median, with chains at the leaves (for single
+//! values that is within a fraction of a test of the least cost).
 
 use crate::tree::{Cmp, NodeId, Test, TreeBuilder};
 
@@ -22,7 +23,7 @@ use crate::tree::{Cmp, NodeId, Test, TreeBuilder};
 pub(crate) const CHAIN_MAX: usize = 3;
 
 /// Value sets up to this size get the exact search.
-const DP_MAX: usize = 64;
+const DP_MAX: usize = 16;
 
 /// Consecutive values `lo..=hi` that all return `raw` (`None`: the miss).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,10 +96,13 @@ pub(crate) fn search(
     sorted: &[(u32, u32)],
     miss: NodeId,
 ) -> NodeId {
-    if sorted.len() > DP_MAX {
+    let s = stretches(sorted);
+    // Without a run of adjacent values the median split is as good to
+    // within a fraction of a test, and costs no table.
+    let runs = s.iter().any(|x| x.raw.is_some() && x.hi > x.lo);
+    if sorted.len() > DP_MAX || !runs {
         return median_search(b, offset, sorted, miss);
     }
-    let s = stretches(sorted);
     let plan = Plan::new(&s);
     plan.build(b, offset, 0, s.len() - 1, miss)
 }
@@ -170,20 +174,24 @@ impl<'s> Plan<'s> {
     }
 }
 
-/// The listed single values of `s` in chain order, when a chain of at most
-/// [`CHAIN_MAX`] `jeq` decides it: every stretch is a single listed value
-/// or a miss.
+/// The listed stretches of `s` in chain order (each weighs one value: the
+/// values' own order).
 fn chain_order(s: &[Stretch]) -> Vec<Stretch> {
-    // Every probe weighs one value: the order is the values' own.
     s.iter().filter(|x| x.raw.is_some()).copied().collect()
 }
 
-/// The cost of deciding `s` by a chain, if one can.
+/// The cost of deciding `s` by a chain of at most [`CHAIN_MAX`] `jeq`, if
+/// one can: every listed stretch is a single value (the rest miss).
 fn chain_cost(s: &[Stretch]) -> Option<u64> {
-    let probes = chain_order(s);
-    let fits = probes.len() <= CHAIN_MAX && probes.iter().all(|x| x.lo == x.hi);
+    let mut probes = 0u64;
+    for x in s.iter().filter(|x| x.raw.is_some()) {
+        probes += 1;
+        if x.lo != x.hi || probes > CHAIN_MAX as u64 {
+            return None;
+        }
+    }
     // The k-th probe (from 1) costs k tests for its value.
-    fits.then(|| (1..=probes.len() as u64).sum())
+    Some((1..=probes).sum())
 }
 
 /// Above [`DP_MAX`]: split at the median, chains of at most [`CHAIN_MAX`].
