@@ -129,7 +129,7 @@ impl Area {
 /// were).
 ///
 /// When the raw regions read were cut, the read is repeated with four times
-/// as many (up to [`REGIONS_MAX`]), so that the areas listed are whole, not
+/// as many (up to 2^18), so that the areas listed are whole, not
 /// pieces cut where the read stopped.
 pub fn areas(s: &Store, x: Node, y: Node, limit: usize) -> (Vec<Area>, bool) {
     let mut raw = limit.saturating_mul(REGIONS_PER_AREA).min(REGIONS_MAX);
