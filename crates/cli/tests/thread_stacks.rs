@@ -28,6 +28,11 @@ fn main() {
         return;
     }
     if !support::is_root() || support::is_filtered() {
+        // CI runs as root, unfiltered: there the case must run.
+        assert!(
+            !sysfence_testkit::shared::in_ci(),
+            "thread_stacks: CI=true, but not root or already filtered"
+        );
         eprintln!("thread_stacks: skipped: needs root and an unfiltered test process");
         return;
     }
